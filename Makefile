@@ -1,0 +1,33 @@
+# remedy — the two commands a fresh machine needs: `make demo` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+CARGO ?= cargo
+
+.PHONY: demo test venv build lint clean-venv
+
+## The pinned emulator and template linter, in .venv (created if missing or outdated).
+venv: $(VENV)/.installed
+$(VENV)/.installed: requirements-dev.txt
+	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+build:
+	$(CARGO) build --bins
+
+## Seed an emulated organization and roll the dev stage out to it, with progress bars.
+demo: venv build
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" ./demo.sh
+
+## The whole suite: unit tests, integration tests against the emulator, template lint.
+test: venv
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" REMEDY_VENV="$(CURDIR)/$(VENV)" $(CARGO) test --workspace --all-targets
+	$(MAKE) lint
+
+## cfn-lint over every template in stacks/ and pipeline/, and the rendered member template.
+lint: venv
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" ./tests/support/lint-templates.sh
+
+clean-venv:
+	rm -rf $(VENV)

@@ -1,0 +1,17 @@
+//! `remedy-functions`: the remediation runtime that runs inside every member account.
+//!
+//! This crate owns what a Cloud Conformity finding *means* and what is done about it:
+//! the rule catalog (one module per AWS service under [`rules`]), each rule's metadata
+//! (id, title, service, risk, default mode, settings and the IAM actions it needs), and —
+//! as the runtime issue lands — the finding type, the orchestrator and the rules' checks
+//! and fixes.
+//!
+//! It must not know about deployment: no Organizations, no CloudFormation, no stages, no
+//! CLI. The `remedy` CLI crate depends on this crate, never the other way round; the CLI
+//! reads the catalog to validate `remedy.yaml` and to render each rule function's IAM role
+//! from exactly the actions the rule declares.
+
+pub mod catalog;
+pub mod rules;
+
+pub use catalog::{catalog, find_rule, Mode, RiskLevel, RuleSpec, SettingSpec};

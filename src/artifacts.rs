@@ -1,0 +1,215 @@
+//! Artifacts in the security account (AWS edge): the artifact stack per region, the Lambda
+//! package, and the member template when it is too large to send inline.
+//!
+//! Lambda reads code from a bucket in its own region, so each deployed region gets
+//! `remedy-artifacts-<security account>-<region>` (stack `remedy-artifacts`, template
+//! `stacks/artifacts.yaml`), created or updated here on first use. Objects are keyed by
+//! content hash and uploaded only when missing (one HeadObject when present).
+//!
+//! Must not: touch member accounts.
+
+use crate::cfn::{self, StackState, TemplateSource};
+use crate::error::{describe_sdk_error, Error};
+use crate::identity::{cloudformation_client, s3_client};
+use crate::package::Package;
+use crate::plan::{decide, Action, HASH_TAG, VERSION_TAG};
+use crate::template::{hex, RenderedTemplate};
+use aws_config::SdkConfig;
+use aws_sdk_cloudformation::types::{Capability, Parameter, Tag};
+use aws_sdk_s3::primitives::ByteStream;
+use futures::future::try_join_all;
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+pub const ARTIFACT_STACK: &str = "remedy-artifacts";
+pub const ARTIFACT_TEMPLATE: &str = include_str!("../stacks/artifacts.yaml");
+const STACK_TIMEOUT: Duration = Duration::from_secs(15 * 60);
+
+pub fn bucket_name(account_id: &str, region: &str) -> String {
+    format!("remedy-artifacts-{account_id}-{region}")
+}
+
+/// Where the member stacks find their code and template, per region.
+#[derive(Debug, Clone)]
+pub struct Published {
+    pub account_id: String,
+    pub package_key: String,
+    pub templates: BTreeMap<String, TemplateSource>,
+}
+
+/// Makes sure every region has the artifact bucket, the package and (when too large to
+/// send inline) the template.
+pub async fn publish(
+    base: &SdkConfig,
+    account_id: &str,
+    organization_id: &str,
+    regions: &[String],
+    package: &Package,
+    template: &RenderedTemplate,
+) -> Result<Published, Error> {
+    let per_region = regions.iter().map(|region| async move {
+        ensure_artifact_stack(base, region, organization_id).await?;
+        let s3 = s3_client(base, region);
+        let bucket = bucket_name(account_id, region);
+        upload_if_missing(&s3, &bucket, &package.key(), Upload::File(&package.path)).await?;
+        let source = if template.fits_inline() {
+            TemplateSource::Body(template.body.clone())
+        } else {
+            let key = format!("templates/{}.yaml", template.body_digest());
+            upload_if_missing(&s3, &bucket, &key, Upload::Text(&template.body)).await?;
+            TemplateSource::Url(format!("https://{bucket}.s3.{region}.amazonaws.com/{key}"))
+        };
+        Ok::<_, Error>((region.clone(), source))
+    });
+    let templates = try_join_all(per_region).await?.into_iter().collect();
+    Ok(Published {
+        account_id: account_id.to_owned(),
+        package_key: package.key(),
+        templates,
+    })
+}
+
+/// The caller's account (the security account), from STS.
+pub async fn caller_account(base: &SdkConfig) -> Result<String, Error> {
+    let sts = aws_sdk_sts::Client::new(base);
+    let me = sts.get_caller_identity().send().await.map_err(|e| {
+        Error::Failed(format!(
+            "who am I (GetCallerIdentity): {}",
+            describe_sdk_error(&e)
+        ))
+    })?;
+    me.account()
+        .map(str::to_owned)
+        .ok_or_else(|| Error::Failed("GetCallerIdentity returned no account".into()))
+}
+
+async fn ensure_artifact_stack(
+    base: &SdkConfig,
+    region: &str,
+    organization_id: &str,
+) -> Result<(), Error> {
+    let fail = |reason: String| {
+        Error::Failed(format!(
+            "artifact stack {ARTIFACT_STACK} in {region}: {reason}"
+        ))
+    };
+    let client = cloudformation_client(base, region);
+    let hash = {
+        let mut h = Sha256::new();
+        h.update(ARTIFACT_TEMPLATE.as_bytes());
+        h.update(organization_id.as_bytes());
+        hex(&h.finalize()[..16])
+    };
+    let existing = cfn::describe(&client, ARTIFACT_STACK).await.map_err(fail)?;
+    let mut action = decide(existing.as_ref(), &hash);
+    if action == Action::Wait {
+        cfn::wait_until_settled(&client, ARTIFACT_STACK, Instant::now() + STACK_TIMEOUT)
+            .await
+            .map_err(fail)?;
+        let existing = cfn::describe(&client, ARTIFACT_STACK).await.map_err(fail)?;
+        action = decide(existing.as_ref(), &hash);
+    }
+    let parameters = vec![Parameter::builder()
+        .parameter_key("OrganizationId")
+        .parameter_value(organization_id)
+        .build()];
+    let tags = vec![
+        Tag::builder().key(HASH_TAG).value(&hash).build(),
+        Tag::builder()
+            .key(VERSION_TAG)
+            .value(env!("CARGO_PKG_VERSION"))
+            .build(),
+        Tag::builder()
+            .key(crate::template::MANAGED_TAG)
+            .value("true")
+            .build(),
+    ];
+    let state: StackState = match action {
+        Action::Unchanged => return Ok(()),
+        Action::Create => {
+            client
+                .create_stack()
+                .stack_name(ARTIFACT_STACK)
+                .template_body(ARTIFACT_TEMPLATE)
+                .set_parameters(Some(parameters))
+                .set_tags(Some(tags))
+                .capabilities(Capability::CapabilityIam)
+                .send()
+                .await
+                .map_err(|e| fail(format!("CreateStack: {}", describe_sdk_error(&e))))?;
+            cfn::wait_until_settled(&client, ARTIFACT_STACK, Instant::now() + STACK_TIMEOUT)
+                .await
+                .map_err(fail)?
+        }
+        Action::Update => {
+            let updated = client
+                .update_stack()
+                .stack_name(ARTIFACT_STACK)
+                .template_body(ARTIFACT_TEMPLATE)
+                .set_parameters(Some(parameters))
+                .set_tags(Some(tags))
+                .capabilities(Capability::CapabilityIam)
+                .send()
+                .await;
+            if let Err(e) = updated {
+                let reason = describe_sdk_error(&e);
+                if reason.contains("No updates are to be performed") {
+                    return Ok(());
+                }
+                return Err(fail(format!("UpdateStack: {reason}")));
+            }
+            cfn::wait_until_settled(&client, ARTIFACT_STACK, Instant::now() + STACK_TIMEOUT)
+                .await
+                .map_err(fail)?
+        }
+        Action::Wait => return Err(fail("another operation is still running on it".into())),
+        Action::Refuse(reason) => return Err(fail(reason)),
+    };
+    if matches!(state.status.as_str(), "CREATE_COMPLETE" | "UPDATE_COMPLETE") {
+        Ok(())
+    } else {
+        let cause = cfn::first_failure(&client, ARTIFACT_STACK).await;
+        Err(fail(format!(
+            "ended {}{}",
+            state.status,
+            cause.map(|c| format!(": {c}")).unwrap_or_default()
+        )))
+    }
+}
+
+enum Upload<'a> {
+    File(&'a Path),
+    Text(&'a str),
+}
+
+async fn upload_if_missing(
+    s3: &aws_sdk_s3::Client,
+    bucket: &str,
+    key: &str,
+    body: Upload<'_>,
+) -> Result<(), Error> {
+    let fail = |what: &str, reason: String| {
+        Error::Failed(format!("s3://{bucket}/{key} ({what}): {reason}"))
+    };
+    match s3.head_object().bucket(bucket).key(key).send().await {
+        Ok(_) => return Ok(()),
+        Err(e) if e.as_service_error().is_some_and(|s| s.is_not_found()) => {}
+        Err(e) => return Err(fail("HeadObject", describe_sdk_error(&e))),
+    }
+    let stream = match body {
+        Upload::File(path) => ByteStream::from_path(path)
+            .await
+            .map_err(|e| fail("reading the package", e.to_string()))?,
+        Upload::Text(text) => ByteStream::from(text.as_bytes().to_vec()),
+    };
+    s3.put_object()
+        .bucket(bucket)
+        .key(key)
+        .body(stream)
+        .send()
+        .await
+        .map_err(|e| fail("PutObject", describe_sdk_error(&e)))?;
+    Ok(())
+}

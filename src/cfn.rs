@@ -1,0 +1,240 @@
+//! CloudFormation calls (AWS edge): describe a stack, apply a change set, wait, and find
+//! why a stack failed. Used by the direct engine and for the artifact stack.
+//!
+//! Must not: decide what to do with a stack — that is [`crate::plan::decide`]. Beyond
+//! polling and the SDK's own retries, these functions only translate AWS answers into
+//! plain values and one-line reasons.
+
+use crate::error::describe_sdk_error;
+use aws_sdk_cloudformation::types::{Capability, ChangeSetType, Parameter, Tag};
+use aws_sdk_cloudformation::Client;
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+/// What DescribeStacks says of a stack.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StackState {
+    pub status: String,
+    pub status_reason: Option<String>,
+    pub tags: BTreeMap<String, String>,
+}
+
+impl StackState {
+    pub fn tag(&self, key: &str) -> Option<&str> {
+        self.tags.get(key).map(String::as_str)
+    }
+}
+
+/// Where the template comes from.
+#[derive(Debug, Clone)]
+pub enum TemplateSource {
+    Body(String),
+    Url(String),
+}
+
+/// One stack deployment's inputs.
+#[derive(Debug, Clone)]
+pub struct StackRequest<'a> {
+    pub stack_name: &'a str,
+    pub template: &'a TemplateSource,
+    pub parameters: &'a [(String, String)],
+    pub tags: &'a [(String, String)],
+    pub change_set_name: &'a str,
+}
+
+/// The stack, or `None` when it does not exist.
+pub async fn describe(client: &Client, stack_name: &str) -> Result<Option<StackState>, String> {
+    match client.describe_stacks().stack_name(stack_name).send().await {
+        Ok(out) => Ok(out.stacks().first().map(|s| StackState {
+            status: s
+                .stack_status()
+                .map(|st| st.as_str().to_owned())
+                .unwrap_or_default(),
+            status_reason: s.stack_status_reason().map(str::to_owned),
+            tags: s
+                .tags()
+                .iter()
+                .filter_map(|t| Some((t.key()?.to_owned(), t.value()?.to_owned())))
+                .collect(),
+        })),
+        Err(e) => {
+            let reason = describe_sdk_error(&e);
+            if reason.contains("does not exist") {
+                Ok(None)
+            } else {
+                Err(format!("DescribeStacks: {reason}"))
+            }
+        }
+    }
+}
+
+/// Creates a change set of `kind`, waits for it, executes it and waits for the stack.
+/// Returns the stack's final state (which may be a failed or rolled-back one), or
+/// `Err(reason)` when AWS refused a call.
+pub async fn apply_change_set(
+    client: &Client,
+    request: &StackRequest<'_>,
+    kind: ChangeSetType,
+    timeout: Duration,
+) -> Result<StackState, String> {
+    let mut create = client
+        .create_change_set()
+        .stack_name(request.stack_name)
+        .change_set_name(request.change_set_name)
+        .change_set_type(kind)
+        .capabilities(Capability::CapabilityIam)
+        .set_parameters(Some(
+            request
+                .parameters
+                .iter()
+                .map(|(k, v)| {
+                    Parameter::builder()
+                        .parameter_key(k)
+                        .parameter_value(v)
+                        .build()
+                })
+                .collect(),
+        ))
+        .set_tags(Some(
+            request
+                .tags
+                .iter()
+                .map(|(k, v)| Tag::builder().key(k).value(v).build())
+                .collect(),
+        ));
+    create = match request.template {
+        TemplateSource::Body(body) => create.template_body(body),
+        TemplateSource::Url(url) => create.template_url(url),
+    };
+    let created = create
+        .send()
+        .await
+        .map_err(|e| format!("CreateChangeSet: {}", describe_sdk_error(&e)))?;
+    let change_set_id = created.id().unwrap_or(request.change_set_name).to_owned();
+
+    // Wait for the change set to be computed.
+    let deadline = Instant::now() + timeout;
+    let mut delay = Backoff::new();
+    loop {
+        let described = client
+            .describe_change_set()
+            .stack_name(request.stack_name)
+            .change_set_name(&change_set_id)
+            .send()
+            .await
+            .map_err(|e| format!("DescribeChangeSet: {}", describe_sdk_error(&e)))?;
+        let status = described.status().map(|s| s.as_str()).unwrap_or_default();
+        match status {
+            "CREATE_COMPLETE" => break,
+            "FAILED" => {
+                let reason = described.status_reason().unwrap_or("no reason given");
+                return Err(format!("change set failed: {reason}"));
+            }
+            _ if Instant::now() >= deadline => {
+                return Err(format!(
+                    "change set still {status} after {}s",
+                    timeout.as_secs()
+                ));
+            }
+            _ => delay.sleep().await,
+        }
+    }
+
+    client
+        .execute_change_set()
+        .stack_name(request.stack_name)
+        .change_set_name(&change_set_id)
+        .send()
+        .await
+        .map_err(|e| format!("ExecuteChangeSet: {}", describe_sdk_error(&e)))?;
+    wait_until_settled(client, request.stack_name, deadline).await
+}
+
+/// Polls DescribeStacks until the stack leaves every `*_IN_PROGRESS` state or `deadline`
+/// passes. The first poll is immediate.
+pub async fn wait_until_settled(
+    client: &Client,
+    stack_name: &str,
+    deadline: Instant,
+) -> Result<StackState, String> {
+    let mut delay = Backoff::new();
+    loop {
+        let state = describe(client, stack_name)
+            .await?
+            .ok_or_else(|| format!("stack {stack_name} disappeared while being deployed"))?;
+        if !state.status.ends_with("_IN_PROGRESS") {
+            return Ok(state);
+        }
+        if Instant::now() >= deadline {
+            return Err(format!(
+                "stack still {} when the wait timed out",
+                state.status
+            ));
+        }
+        delay.sleep().await;
+    }
+}
+
+/// The first resource failure of the stack's latest operation: "Logical (Type): reason".
+pub async fn first_failure(client: &Client, stack_name: &str) -> Option<String> {
+    let events = client
+        .describe_stack_events()
+        .stack_name(stack_name)
+        .send()
+        .await
+        .ok()?;
+    // Events come newest first; the root cause is the oldest failure of the latest run.
+    events
+        .stack_events()
+        .iter()
+        .take_while(|e| {
+            // Stop at the start of the latest operation on the stack itself.
+            !(e.logical_resource_id() == Some(stack_name)
+                && e.resource_status().is_some_and(|s| {
+                    matches!(s.as_str(), "CREATE_IN_PROGRESS" | "UPDATE_IN_PROGRESS")
+                }))
+        })
+        .filter(|e| {
+            e.resource_status()
+                .is_some_and(|s| s.as_str().ends_with("_FAILED"))
+        })
+        .filter(|e| e.logical_resource_id() != Some(stack_name))
+        .last()
+        .map(|e| {
+            format!(
+                "{} ({}): {}",
+                e.logical_resource_id().unwrap_or("?"),
+                e.resource_type().unwrap_or("?"),
+                e.resource_status_reason().unwrap_or("no reason given")
+            )
+        })
+}
+
+/// Exponential backoff with jitter for polling: 1 s, 2 s, 4 s … capped at 15 s.
+pub struct Backoff {
+    next: Duration,
+}
+
+impl Backoff {
+    pub fn new() -> Backoff {
+        Backoff {
+            next: Duration::from_millis(1000),
+        }
+    }
+
+    pub async fn sleep(&mut self) {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.subsec_nanos())
+            .unwrap_or_default();
+        let jitter = u64::from(nanos % 250);
+        tokio::time::sleep(self.next + Duration::from_millis(jitter)).await;
+        self.next = (self.next * 2).min(Duration::from_secs(15));
+    }
+}
+
+impl Default for Backoff {
+    fn default() -> Self {
+        Self::new()
+    }
+}

@@ -1,0 +1,888 @@
+//! `remedy.yaml`: parsing and validation, with no AWS call.
+//!
+//! Owns the configuration's shape (DESIGN.md, "The configuration") and every check that can
+//! be made without AWS: unknown keys, unknown rule ids, bad modes, malformed account ids and
+//! regions, duplicate stage names, stages without targets. Each error names the file, line,
+//! column and key path, and maps to exit code 2.
+//!
+//! How line numbers are kept: checks that belong to one YAML node run *inside* serde
+//! deserialization (custom `Deserialize` impls and `try_from`), so serde_norway attaches
+//! that node's path and position. The few checks that span nodes (duplicate stage names)
+//! or need AWS (an OU path that does not exist) use [`Config::locate`], which finds the
+//! line of a scalar in the source text.
+//!
+//! Must not: call AWS, print, or know about deploy engines.
+
+use crate::error::Error;
+use remedy_functions::{find_rule, Mode, RuleSpec};
+use serde::de::{self, DeserializeSeed, MapAccess, Visitor};
+use serde::{Deserialize, Deserializer};
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+/// The publisher account of Cloud Conformity (DESIGN.md default).
+pub const CONFORMITY_ACCOUNT_ID: &str = "717210094962";
+pub const DEFAULT_STACK_NAME: &str = "remedy";
+pub const DEFAULT_ROLE_NAME: &str = "CloudConformity";
+pub const DEFAULT_CONCURRENCY: usize = 16;
+
+/// A validated `remedy.yaml`.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The file it was read from (for error messages).
+    pub path: PathBuf,
+    source: String,
+    pub stack_name: String,
+    /// A prebuilt Lambda zip, resolved against the config file's folder.
+    pub package: Option<PathBuf>,
+    /// The default regions of every stage; empty means "the region of the AWS environment".
+    pub regions: Vec<String>,
+    pub role: RoleConfig,
+    pub conformity: ConformityConfig,
+    pub stages: Vec<Stage>,
+    /// Rule id (or `*`) → its mode and settings, as written.
+    pub rules: BTreeMap<String, RuleConfig>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RoleConfig {
+    #[serde(default = "default_role_name")]
+    pub name: String,
+    #[serde(default)]
+    pub external_id: Option<String>,
+}
+
+impl Default for RoleConfig {
+    fn default() -> Self {
+        RoleConfig {
+            name: default_role_name(),
+            external_id: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConformityConfig {
+    #[serde(default = "default_conformity_account")]
+    pub account_id: AccountId,
+}
+
+impl Default for ConformityConfig {
+    fn default() -> Self {
+        ConformityConfig {
+            account_id: default_conformity_account(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Stage {
+    pub name: StageName,
+    pub targets: Targets,
+    #[serde(default)]
+    pub regions: Option<Vec<Region>>,
+    #[serde(default = "default_concurrency")]
+    pub concurrency: Concurrency,
+    #[serde(default)]
+    pub failure_tolerance: usize,
+    #[serde(default)]
+    pub approval: bool,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, try_from = "RawTargets")]
+pub struct Targets {
+    pub ous: Vec<OuRef>,
+    pub accounts: Vec<AccountId>,
+    pub exclude: Vec<AccountId>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTargets {
+    #[serde(default)]
+    ous: Vec<OuRef>,
+    #[serde(default)]
+    accounts: Vec<AccountId>,
+    #[serde(default)]
+    exclude: Vec<AccountId>,
+}
+
+impl TryFrom<RawTargets> for Targets {
+    type Error = String;
+    fn try_from(raw: RawTargets) -> Result<Self, String> {
+        if raw.ous.is_empty() && raw.accounts.is_empty() {
+            return Err("the stage has no targets: list `ous` or `accounts`".into());
+        }
+        Ok(Targets {
+            ous: raw.ous,
+            accounts: raw.accounts,
+            exclude: raw.exclude,
+        })
+    }
+}
+
+/// A rule's configured mode and settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RuleConfig {
+    pub mode: Mode,
+    pub settings: BTreeMap<String, String>,
+}
+
+/// A rule that the stack deploys: its catalog entry, mode and settings (defaults filled in).
+#[derive(Debug, Clone)]
+pub struct EnabledRule {
+    pub spec: &'static RuleSpec,
+    pub mode: Mode,
+    pub settings: BTreeMap<String, String>,
+}
+
+// ---------------------------------------------------------------------------------------
+// Validated scalars. Each checks itself while being deserialized, so its error carries the
+// node's line and key path.
+
+macro_rules! validated_string {
+    ($(#[$doc:meta])* $name:ident, $check:expr) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        pub struct $name(pub String);
+
+        impl $name {
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+
+        impl<'de> Deserialize<'de> for $name {
+            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let s = scalar_string(d)?;
+                let check: fn(&str) -> Result<(), String> = $check;
+                check(&s).map_err(de::Error::custom)?;
+                Ok($name(s))
+            }
+        }
+    };
+}
+
+validated_string!(
+    /// A 12-digit AWS account id.
+    AccountId,
+    |s| {
+        if is_account_id(s) {
+            Ok(())
+        } else {
+            Err(format!("`{s}` is not a 12-digit AWS account id (quote it in YAML: \"012345678901\")"))
+        }
+    }
+);
+
+validated_string!(
+    /// An AWS region name such as `us-east-1`.
+    Region,
+    |s| {
+        if is_region(s) {
+            Ok(())
+        } else {
+            Err(format!("`{s}` is not an AWS region name (e.g. us-east-1)"))
+        }
+    }
+);
+
+validated_string!(
+    /// An OU path from the root (`/Workloads/Prod`), an OU id (`ou-…`) or a root id (`r-…`).
+    OuRef,
+    |s| {
+        if s.starts_with('/') {
+            if s.len() > 1 && s.split('/').skip(1).any(str::is_empty) {
+                Err(format!("`{s}` has an empty OU name (write /Parent/Child)"))
+            } else {
+                Ok(())
+            }
+        } else if is_ou_id(s) || is_root_id(s) {
+            Ok(())
+        } else {
+            Err(format!("`{s}` is neither an OU path (/Workloads/Prod) nor an OU id (ou-…) or root id (r-…)"))
+        }
+    }
+);
+
+validated_string!(
+    /// A stage name: letters, digits, `-` and `_`.
+    StageName,
+    |s| {
+        if !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
+            Ok(())
+        } else {
+            Err(format!("stage name `{s}` must be letters, digits, `-` or `_`"))
+        }
+    }
+);
+
+/// How many account × region targets a stage runs at once (at least 1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Concurrency(pub usize);
+
+impl<'de> Deserialize<'de> for Concurrency {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let n = usize::deserialize(d)?;
+        if n == 0 {
+            return Err(de::Error::custom("concurrency must be at least 1"));
+        }
+        Ok(Concurrency(n))
+    }
+}
+
+pub fn is_account_id(s: &str) -> bool {
+    s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit())
+}
+
+fn is_region(s: &str) -> bool {
+    // partition-prefix-direction-number: us-east-1, eu-central-2, us-gov-west-1, ap-southeast-5
+    let parts: Vec<&str> = s.split('-').collect();
+    parts.len() >= 3
+        && parts[0].len() == 2
+        && parts.iter().all(|p| !p.is_empty())
+        && parts[..parts.len() - 1]
+            .iter()
+            .all(|p| p.bytes().all(|b| b.is_ascii_lowercase()))
+        && parts[parts.len() - 1].bytes().all(|b| b.is_ascii_digit())
+}
+
+fn is_ou_id(s: &str) -> bool {
+    // ou-<4-32 root chars>-<8-32 chars>
+    s.strip_prefix("ou-").is_some_and(|rest| {
+        let mut it = rest.splitn(2, '-');
+        matches!((it.next(), it.next()), (Some(a), Some(b))
+            if (4..=32).contains(&a.len()) && (8..=32).contains(&b.len())
+            && rest.bytes().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'-'))
+    })
+}
+
+fn is_root_id(s: &str) -> bool {
+    s.strip_prefix("r-").is_some_and(|rest| {
+        (4..=32).contains(&rest.len())
+            && rest
+                .bytes()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+    })
+}
+
+/// A YAML scalar as text: strings as they are, numbers and booleans as written.
+/// (An unquoted account id such as 012345678901 would otherwise be read as a number.)
+fn scalar_string<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    struct ScalarVisitor;
+    impl Visitor<'_> for ScalarVisitor {
+        type Value = String;
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("a string")
+        }
+        fn visit_str<E: de::Error>(self, v: &str) -> Result<String, E> {
+            Ok(v.to_owned())
+        }
+        fn visit_u64<E: de::Error>(self, v: u64) -> Result<String, E> {
+            Ok(v.to_string())
+        }
+        fn visit_i64<E: de::Error>(self, v: i64) -> Result<String, E> {
+            Ok(v.to_string())
+        }
+        fn visit_f64<E: de::Error>(self, v: f64) -> Result<String, E> {
+            Ok(v.to_string())
+        }
+        fn visit_bool<E: de::Error>(self, v: bool) -> Result<String, E> {
+            Ok(v.to_string())
+        }
+    }
+    d.deserialize_any(ScalarVisitor)
+}
+
+fn default_stack_name() -> String {
+    DEFAULT_STACK_NAME.to_owned()
+}
+fn default_role_name() -> String {
+    DEFAULT_ROLE_NAME.to_owned()
+}
+fn default_conformity_account() -> AccountId {
+    AccountId(CONFORMITY_ACCOUNT_ID.to_owned())
+}
+fn default_concurrency() -> Concurrency {
+    Concurrency(DEFAULT_CONCURRENCY)
+}
+
+// ---------------------------------------------------------------------------------------
+// The `rules` section: `<id>: <mode>` or `<id>: {mode: …, settings: {…}}`, with `*` for
+// every other catalog rule. Settings are checked against the rule's declared settings while
+// the node is read, so an unknown setting names its own line.
+
+struct Rules(BTreeMap<String, RuleConfig>);
+
+impl<'de> Deserialize<'de> for Rules {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct RulesVisitor;
+        impl<'de> Visitor<'de> for RulesVisitor {
+            type Value = Rules;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a map of rule ids (or \"*\") to a mode or {mode, settings}")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Rules, A::Error> {
+                let mut rules = BTreeMap::new();
+                while let Some(RuleKey(key, spec)) = map.next_key::<RuleKey>()? {
+                    let value = map.next_value_seed(RuleConfigSeed { spec })?;
+                    if rules.insert(key.clone(), value).is_some() {
+                        return Err(de::Error::custom(format!("rule `{key}` is listed twice")));
+                    }
+                }
+                Ok(Rules(rules))
+            }
+        }
+        d.deserialize_map(RulesVisitor)
+    }
+}
+
+/// A key of `rules`: `*` (spec `None`) or a catalog rule id.
+struct RuleKey(String, Option<&'static RuleSpec>);
+
+impl<'de> Deserialize<'de> for RuleKey {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let id = scalar_string(d)?;
+        if id == "*" {
+            return Ok(RuleKey(id, None));
+        }
+        match find_rule(&id) {
+            Some(spec) => Ok(RuleKey(id, Some(spec))),
+            None => Err(de::Error::custom(format!(
+                "unknown rule id `{id}` (run `remedy rules` for the catalog)"
+            ))),
+        }
+    }
+}
+
+struct RuleConfigSeed {
+    spec: Option<&'static RuleSpec>,
+}
+
+impl<'de> DeserializeSeed<'de> for RuleConfigSeed {
+    type Value = RuleConfig;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<RuleConfig, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for RuleConfigSeed {
+    type Value = RuleConfig;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a mode (remediate, dry-run, notify) or {mode: …, settings: {…}}")
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<RuleConfig, E> {
+        Ok(RuleConfig {
+            mode: v.parse().map_err(E::custom)?,
+            settings: BTreeMap::new(),
+        })
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RuleConfig, A::Error> {
+        let mut mode = None;
+        let mut settings = None;
+        while let Some(key) = map.next_key::<String>()? {
+            match key.as_str() {
+                "mode" => {
+                    let text: String = map.next_value()?;
+                    mode = Some(text.parse::<Mode>().map_err(de::Error::custom)?);
+                }
+                "settings" => {
+                    settings = Some(map.next_value_seed(SettingsSeed { spec: self.spec })?);
+                }
+                other => {
+                    return Err(de::Error::unknown_field(other, &["mode", "settings"]));
+                }
+            }
+        }
+        Ok(RuleConfig {
+            mode: mode.ok_or_else(|| de::Error::missing_field("mode"))?,
+            settings: settings.unwrap_or_default(),
+        })
+    }
+}
+
+struct SettingsSeed {
+    spec: Option<&'static RuleSpec>,
+}
+
+impl<'de> DeserializeSeed<'de> for SettingsSeed {
+    type Value = BTreeMap<String, String>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for SettingsSeed {
+    type Value = BTreeMap<String, String>;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a map of setting names to values")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let Some(spec) = self.spec else {
+            return Err(de::Error::custom(
+                "`*` takes a mode only; give settings under the rule's own id",
+            ));
+        };
+        let mut out = BTreeMap::new();
+        while let Some(SettingKey(name)) = map.next_key_seed(SettingKeySeed { spec })? {
+            let value = map.next_value_seed(ScalarSeed)?;
+            out.insert(name, value);
+        }
+        Ok(out)
+    }
+}
+
+struct SettingKey(String);
+struct SettingKeySeed {
+    spec: &'static RuleSpec,
+}
+
+impl<'de> DeserializeSeed<'de> for SettingKeySeed {
+    type Value = SettingKey;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<SettingKey, D::Error> {
+        let name = scalar_string(d)?;
+        if self.spec.setting(&name).is_none() {
+            let known: Vec<&str> = self.spec.settings.iter().map(|s| s.name).collect();
+            let known = if known.is_empty() {
+                "it takes none".to_owned()
+            } else {
+                format!("it takes {}", known.join(", "))
+            };
+            return Err(de::Error::custom(format!(
+                "rule {} has no setting `{name}` ({known})",
+                self.spec.id
+            )));
+        }
+        Ok(SettingKey(name))
+    }
+}
+
+struct ScalarSeed;
+impl<'de> DeserializeSeed<'de> for ScalarSeed {
+    type Value = String;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<String, D::Error> {
+        scalar_string(d)
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// The file as a whole.
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    #[serde(default = "default_stack_name")]
+    stack_name: String,
+    #[serde(default)]
+    package: Option<PathBuf>,
+    #[serde(default)]
+    regions: Vec<Region>,
+    #[serde(default)]
+    role: RoleConfig,
+    #[serde(default)]
+    conformity: ConformityConfig,
+    stages: Stages,
+    #[serde(default)]
+    rules: Option<Rules>,
+}
+
+#[derive(Deserialize)]
+#[serde(try_from = "Vec<Stage>")]
+struct Stages(Vec<Stage>);
+
+impl TryFrom<Vec<Stage>> for Stages {
+    type Error = String;
+    fn try_from(stages: Vec<Stage>) -> Result<Self, String> {
+        if stages.is_empty() {
+            return Err("no stages: list at least one stage with its targets".into());
+        }
+        Ok(Stages(stages))
+    }
+}
+
+/// A configuration error: where it is and what is wrong.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    pub file: PathBuf,
+    pub line: Option<usize>,
+    pub column: Option<usize>,
+    pub message: String,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.file.display())?;
+        if let Some(line) = self.line {
+            write!(f, ":{line}")?;
+            if let Some(column) = self.column {
+                write!(f, ":{column}")?;
+            }
+        }
+        write!(f, ": {}", self.message)
+    }
+}
+
+impl From<ConfigError> for Error {
+    fn from(e: ConfigError) -> Self {
+        Error::Input(e.to_string())
+    }
+}
+
+impl Config {
+    /// Reads and validates the file at `path`.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let source = std::fs::read_to_string(path).map_err(|e| ConfigError {
+            file: path.to_owned(),
+            line: None,
+            column: None,
+            message: if e.kind() == std::io::ErrorKind::NotFound {
+                "no such file (write a remedy.yaml, or point --config at one)".to_owned()
+            } else {
+                format!("cannot read: {e}")
+            },
+        })?;
+        Config::parse(path, source)
+    }
+
+    /// Validates `source` as the contents of `path`.
+    pub fn parse(path: &Path, source: String) -> Result<Config, ConfigError> {
+        let at = |line: Option<usize>, column: Option<usize>, message: String| ConfigError {
+            file: path.to_owned(),
+            line,
+            column,
+            message,
+        };
+        let raw: RawConfig = serde_yaml::from_str(&source).map_err(|e| {
+            let location = e.location();
+            // serde_norway appends " at line L column C"; we put the position up front.
+            let text = e.to_string();
+            let message = match text.rfind(" at line ") {
+                Some(i) if location.is_some() => text[..i].to_owned(),
+                _ => text,
+            };
+            at(
+                location.as_ref().map(|l| l.line()),
+                location.as_ref().map(|l| l.column()),
+                message,
+            )
+        })?;
+
+        let mut config = Config {
+            path: path.to_owned(),
+            source,
+            stack_name: raw.stack_name,
+            package: raw.package.map(|p| match path.parent() {
+                Some(dir) if p.is_relative() => dir.join(p),
+                _ => p,
+            }),
+            regions: raw.regions.into_iter().map(|r| r.0).collect(),
+            role: raw.role,
+            conformity: raw.conformity,
+            stages: raw.stages.0,
+            rules: raw.rules.map(|r| r.0).unwrap_or_default(),
+        };
+        config.check_cross_node()?;
+        config.stages.shrink_to_fit();
+        Ok(config)
+    }
+
+    /// Checks that span several nodes: they locate their line in the source.
+    fn check_cross_node(&self) -> Result<(), ConfigError> {
+        let mut seen = std::collections::HashSet::new();
+        for (i, stage) in self.stages.iter().enumerate() {
+            if !seen.insert(stage.name.as_str()) {
+                return Err(self.error_at(
+                    stage.name.as_str(),
+                    2,
+                    format!("stages[{i}].name: duplicate stage name `{}`", stage.name),
+                ));
+            }
+        }
+        if !is_stack_name(&self.stack_name) {
+            return Err(self.error_at(
+                &self.stack_name,
+                1,
+                format!(
+                    "stack_name: `{}` is not a CloudFormation stack name (letters, digits, `-`; starts with a letter; at most 128)",
+                    self.stack_name
+                ),
+            ));
+        }
+        if self.role.name.is_empty()
+            || !self
+                .role
+                .name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "+=,.@_-/".contains(c))
+        {
+            return Err(self.error_at(
+                &self.role.name,
+                1,
+                format!("role.name: `{}` is not an IAM role name", self.role.name),
+            ));
+        }
+        Ok(())
+    }
+
+    /// An error at the `nth` line (1-based) on which `needle` stands as a YAML scalar.
+    pub fn error_at(&self, needle: &str, nth: usize, message: String) -> ConfigError {
+        ConfigError {
+            file: self.path.clone(),
+            line: self.locate(needle, nth),
+            column: None,
+            message,
+        }
+    }
+
+    /// The 1-based line of the `nth` occurrence of `needle` as a whole scalar (bare or
+    /// quoted), if any.
+    pub fn locate(&self, needle: &str, nth: usize) -> Option<usize> {
+        let is_boundary =
+            |c: Option<char>| c.is_none_or(|c| c.is_whitespace() || "\"'[],:{}#".contains(c));
+        self.source
+            .lines()
+            .enumerate()
+            .filter(|(_, line)| {
+                line.match_indices(needle).any(|(i, _)| {
+                    is_boundary(line[..i].chars().next_back())
+                        && is_boundary(line[i + needle.len()..].chars().next())
+                })
+            })
+            .nth(nth.saturating_sub(1))
+            .map(|(i, _)| i + 1)
+    }
+
+    /// The stage called `name`, or an input error listing the stages there are.
+    pub fn stage(&self, name: &str) -> Result<&Stage, Error> {
+        self.stages
+            .iter()
+            .find(|s| s.name.as_str() == name)
+            .ok_or_else(|| {
+                let names: Vec<&str> = self.stages.iter().map(|s| s.name.as_str()).collect();
+                Error::Input(format!(
+                    "{}: no stage `{name}` (stages: {})",
+                    self.path.display(),
+                    names.join(", ")
+                ))
+            })
+    }
+
+    /// The regions a stage deploys to; empty means "use the environment's region".
+    pub fn stage_regions(&self, stage: &Stage) -> Vec<String> {
+        match &stage.regions {
+            Some(regions) => regions.iter().map(|r| r.0.clone()).collect(),
+            None => self.regions.clone(),
+        }
+    }
+
+    /// The catalog rules the stack deploys, in catalog order: those listed by id, and every
+    /// other one when `*` is present. Settings get their declared defaults.
+    pub fn enabled_rules(&self) -> Vec<EnabledRule> {
+        let wildcard = self.rules.get("*");
+        remedy_functions::catalog()
+            .filter_map(|spec| {
+                let configured = self.rules.get(spec.id).or(wildcard)?;
+                let mut settings: BTreeMap<String, String> = spec
+                    .settings
+                    .iter()
+                    .filter_map(|s| Some((s.name.to_owned(), s.default?.to_owned())))
+                    .collect();
+                settings.extend(configured.settings.clone());
+                Some(EnabledRule {
+                    spec,
+                    mode: configured.mode,
+                    settings,
+                })
+            })
+            .collect()
+    }
+}
+
+fn is_stack_name(s: &str) -> bool {
+    (1..=128).contains(&s.len())
+        && s.starts_with(|c: char| c.is_ascii_alphabetic())
+        && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(yaml: &str) -> Result<Config, ConfigError> {
+        Config::parse(Path::new("remedy.yaml"), yaml.to_owned())
+    }
+
+    const MINIMAL: &str = "stages:\n  - name: dev\n    targets: {accounts: [\"111111111111\"]}\n";
+
+    #[test]
+    fn defaults_apply() {
+        let c = parse(MINIMAL).unwrap();
+        assert_eq!(c.stack_name, "remedy");
+        assert_eq!(c.role.name, "CloudConformity");
+        assert_eq!(c.role.external_id, None);
+        assert_eq!(c.conformity.account_id.as_str(), CONFORMITY_ACCOUNT_ID);
+        assert_eq!(c.stages[0].concurrency, Concurrency(16));
+        assert_eq!(c.stages[0].failure_tolerance, 0);
+        assert!(!c.stages[0].approval);
+        assert!(c.enabled_rules().is_empty());
+    }
+
+    #[test]
+    fn full_example_parses() {
+        let yaml = r#"
+stack_name: remedy
+package: dist/remedy-lambda.zip
+regions: [us-east-1, eu-west-1]
+role:
+  name: CloudConformity
+  external_id: "abc"
+conformity:
+  account_id: "717210094962"
+stages:
+  - name: dev
+    targets:
+      ous: [/Workloads/Dev, ou-ab12-cdef5678]
+      accounts: ["111111111111"]
+      exclude: ["222222222222"]
+    concurrency: 4
+    failure_tolerance: 1
+  - name: prod
+    approval: true
+    regions: [us-west-2]
+    targets: {ous: [/Workloads/Prod]}
+rules:
+  S3-001: remediate
+  KMS-002: {mode: dry-run}
+  "*": notify
+"#;
+        let c = Config::parse(Path::new("/etc/remedy/remedy.yaml"), yaml.into()).unwrap();
+        assert_eq!(
+            c.package,
+            Some(PathBuf::from("/etc/remedy/dist/remedy-lambda.zip"))
+        );
+        assert_eq!(c.role.external_id.as_deref(), Some("abc"));
+        assert_eq!(c.stages.len(), 2);
+        assert_eq!(c.stages[0].targets.ous.len(), 2);
+        assert_eq!(
+            c.stage_regions(&c.stages[0]),
+            vec!["us-east-1", "eu-west-1"]
+        );
+        assert_eq!(c.stage_regions(&c.stages[1]), vec!["us-west-2"]);
+        let rules = c.enabled_rules();
+        assert_eq!(rules.len(), remedy_functions::catalog().count());
+        let mode_of = |id: &str| rules.iter().find(|r| r.spec.id == id).unwrap().mode;
+        assert_eq!(mode_of("S3-001"), Mode::Remediate);
+        assert_eq!(mode_of("KMS-002"), Mode::DryRun);
+        assert_eq!(mode_of("S3-012"), Mode::Notify);
+    }
+
+    #[test]
+    fn rules_absent_from_the_list_are_not_deployed() {
+        let c = parse(&format!("{MINIMAL}rules:\n  S3-001: remediate\n")).unwrap();
+        let ids: Vec<&str> = c.enabled_rules().iter().map(|r| r.spec.id).collect();
+        assert_eq!(ids, vec!["S3-001"]);
+    }
+
+    fn error(yaml: &str) -> ConfigError {
+        parse(yaml).expect_err("should be rejected")
+    }
+
+    #[test]
+    fn errors_name_line_and_key() {
+        let e = error(&format!("{MINIMAL}rules:\n  S3-999: remediate\n"));
+        assert_eq!(e.line, Some(5));
+        assert!(e.message.contains("rules: unknown rule id `S3-999`"), "{e}");
+        assert!(e.to_string().starts_with("remedy.yaml:5:"), "{e}");
+
+        let e = error(&format!("{MINIMAL}rules:\n  S3-001: fix\n"));
+        assert_eq!(e.line, Some(5));
+        assert!(e.message.contains("unknown mode `fix`"), "{e}");
+
+        let e = error("stages:\n  - name: dev\n    targets: {accounts: [\"1234\"]}\n");
+        assert_eq!(e.line, Some(3));
+        assert!(e.message.contains("stages[0].targets.accounts"), "{e}");
+        assert!(e.message.contains("12-digit"), "{e}");
+
+        let e = error(&format!("colour: blue\n{MINIMAL}"));
+        assert_eq!(e.line, Some(1));
+        assert!(e.message.contains("unknown field `colour`"), "{e}");
+
+        let e = error("stages:\n  - name: dev\n    targets: {}\n");
+        assert_eq!(e.line, Some(2));
+        assert!(
+            e.message.contains("stages[0]: the stage has no targets"),
+            "{e}"
+        );
+
+        let e = error("stages: []\n");
+        assert!(e.message.contains("no stages"), "{e}");
+
+        let e = error(&format!(
+            "{MINIMAL}  - name: dev\n    targets: {{accounts: [\"111111111111\"]}}\n"
+        ));
+        assert_eq!(e.line, Some(4));
+        assert!(e.message.contains("duplicate stage name `dev`"), "{e}");
+
+        let e = error("stages:\n  - name: dev\n    targets: {accounts: [\"111111111111\"]\n");
+        assert!(e.line.is_some(), "{e}");
+
+        let e = error(&format!(
+            "{MINIMAL}rules:\n  S3-001:\n    mode: remediate\n    settings: {{colour: red}}\n"
+        ));
+        assert_eq!(e.line, Some(7));
+        assert!(
+            e.message.contains("rule S3-001 has no setting `colour`"),
+            "{e}"
+        );
+
+        let e = error(&format!("regions: [moon-1]\n{MINIMAL}"));
+        assert!(e.message.contains("not an AWS region"), "{e}");
+
+        let e = error("stages:\n  - name: dev\n    targets: {ous: [Workloads]}\n");
+        assert!(e.message.contains("neither an OU path"), "{e}");
+    }
+
+    #[test]
+    fn unquoted_account_ids_keep_their_digits() {
+        let c = parse("stages:\n  - name: dev\n    targets: {accounts: [111111111111]}\n").unwrap();
+        assert_eq!(c.stages[0].targets.accounts[0].as_str(), "111111111111");
+    }
+
+    #[test]
+    fn locate_finds_whole_scalars_only() {
+        let c = parse("stages:\n  - name: dev\n    targets: {ous: [/A/B, \"/A\"]}\n").unwrap();
+        assert_eq!(c.locate("/A", 1), Some(3));
+        assert_eq!(c.locate("/A/B", 1), Some(3));
+        assert_eq!(c.locate("/Z", 1), None);
+        assert_eq!(c.locate("de", 1), None);
+    }
+
+    #[test]
+    fn region_and_ou_formats() {
+        for ok in [
+            "us-east-1",
+            "eu-central-2",
+            "us-gov-west-1",
+            "ap-southeast-5",
+        ] {
+            assert!(is_region(ok), "{ok}");
+        }
+        for bad in ["useast1", "us-east", "US-east-1", "moon-1"] {
+            assert!(!is_region(bad), "{bad}");
+        }
+        assert!(is_ou_id("ou-ab12-cdef5678"));
+        assert!(!is_ou_id("ou-ab"));
+        assert!(is_root_id("r-ab12"));
+    }
+}

@@ -1,0 +1,76 @@
+//! The tool's error type and its mapping to exit codes (DESIGN.md, "Exit codes").
+//!
+//! Per-target failures are *not* errors: the engines return them as results so that one
+//! account's failure never hides another's. An [`Error`] ends the command.
+
+use std::fmt;
+
+/// Exit codes of DESIGN.md.
+pub mod exit {
+    pub const OK: i32 = 0;
+    pub const FAILED: i32 = 1;
+    pub const INVALID_INPUT: i32 = 2;
+    pub const AWAITING_APPROVAL: i32 = 3;
+}
+
+#[derive(Debug)]
+pub enum Error {
+    /// Invalid input (CLI, config, event): exit 2, reported before any AWS call where it can
+    /// be known without one.
+    Input(String),
+    /// Something the command needed failed (AWS, the file system): exit 1.
+    Failed(String),
+}
+
+impl Error {
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            Error::Input(_) => exit::INVALID_INPUT,
+            Error::Failed(_) => exit::FAILED,
+        }
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Input(m) | Error::Failed(m) => f.write_str(m),
+        }
+    }
+}
+
+impl std::error::Error for Error {}
+
+/// A short, single-line description of an AWS SDK error: the service's code and message
+/// when AWS answered, otherwise the chain of causes (connection refused, credentials…).
+pub fn describe_sdk_error<E, R>(err: &aws_sdk_sts::error::SdkError<E, R>) -> String
+where
+    E: std::error::Error + aws_sdk_sts::error::ProvideErrorMetadata + 'static,
+    R: fmt::Debug + 'static,
+{
+    use aws_sdk_sts::error::SdkError;
+    if let SdkError::ServiceError(service) = err {
+        let e = service.err();
+        return match (e.code(), e.message()) {
+            (Some(code), Some(message)) => format!("{code}: {message}"),
+            (Some(code), None) => code.to_owned(),
+            _ => chain(err),
+        };
+    }
+    chain(err)
+}
+
+/// An error and its sources, joined with ": ", without repeating a cause that a message
+/// already contains.
+pub fn chain(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut current: Option<&(dyn std::error::Error + 'static)> = Some(err);
+    while let Some(e) = current {
+        let text = e.to_string();
+        if !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        current = e.source();
+    }
+    parts.join(": ")
+}

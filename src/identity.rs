@@ -1,0 +1,142 @@
+//! Identity: the base credentials of the security account and the assumed-role
+//! configurations of member accounts (AWS edge).
+//!
+//! The base [`SdkConfig`] comes from the standard chain (environment, profile, SSO,
+//! instance or task role) and honours `AWS_ENDPOINT_URL`. A member account's config is the
+//! base config with an [`AssumeRoleProvider`] for `arn:<partition>:iam::<account>:role/<name>`
+//! (ExternalId when configured, a session name that carries the run id), so it inherits the
+//! endpoint, the HTTP client (connection reuse) and the identity cache: credentials are
+//! fetched once per account for the run, shared by every region's clients, and refreshed
+//! before they expire during long waits.
+//!
+//! Must not: decide anything beyond which role to assume.
+
+use aws_config::sts::AssumeRoleProvider;
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_sdk_sts::config::SharedCredentialsProvider;
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+/// The region used for global calls (STS, Organizations) when the environment names none.
+pub const FALLBACK_REGION: &str = "us-east-1";
+
+/// A run id: unique per invocation, carried in role session names and change set names.
+pub fn new_run_id() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or_default();
+    format!("{secs}-{}", std::process::id())
+}
+
+/// Loads the base config from the standard chain. When the environment has no region, the
+/// `fallback` (the first configured region) is used for global calls.
+pub async fn load_base_config(fallback: Option<&str>) -> SdkConfig {
+    let config = aws_config::defaults(BehaviorVersion::latest()).load().await;
+    if config.region().is_some() {
+        return config;
+    }
+    let region = fallback.unwrap_or(FALLBACK_REGION).to_owned();
+    config.to_builder().region(Region::new(region)).build()
+}
+
+/// Hands out per-account configs, assuming the role once per account for the run.
+pub struct Identity {
+    base: SdkConfig,
+    role_name: String,
+    external_id: Option<String>,
+    session_name: String,
+    accounts: Mutex<HashMap<String, SdkConfig>>,
+}
+
+impl Identity {
+    pub fn new(
+        base: SdkConfig,
+        role_name: &str,
+        external_id: Option<&str>,
+        run_id: &str,
+    ) -> Identity {
+        Identity {
+            base,
+            role_name: role_name.to_owned(),
+            external_id: external_id.map(str::to_owned),
+            // [\w+=,.@-]{2,64}
+            session_name: truncate(&format!("remedy-{run_id}"), 64),
+            accounts: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The security account's own config.
+    pub fn base(&self) -> &SdkConfig {
+        &self.base
+    }
+
+    pub fn session_name(&self) -> &str {
+        &self.session_name
+    }
+
+    pub fn role_arn(&self, account_id: &str) -> String {
+        format!("arn:aws:iam::{account_id}:role/{}", self.role_name)
+    }
+
+    /// The config for `account_id` in `region`: assumed-role credentials, cached.
+    /// Nothing is called here: the role is assumed on the first request made with it.
+    pub async fn account_config(&self, account_id: &str, region: &str) -> SdkConfig {
+        let cached = self.lock().get(account_id).cloned();
+        let config = match cached {
+            Some(config) => config,
+            None => {
+                let mut builder = AssumeRoleProvider::builder(self.role_arn(account_id))
+                    .session_name(&self.session_name)
+                    .configure(&self.base);
+                if let Some(id) = &self.external_id {
+                    builder = builder.external_id(id);
+                }
+                let provider = builder.build().await;
+                let config = self
+                    .base
+                    .to_builder()
+                    .credentials_provider(SharedCredentialsProvider::new(provider))
+                    .build();
+                // Another task may have raced us here; keep the first so the cache is shared.
+                self.lock()
+                    .entry(account_id.to_owned())
+                    .or_insert(config)
+                    .clone()
+            }
+        };
+        if config.region().map(|r| r.as_ref()) == Some(region) {
+            config
+        } else {
+            config
+                .to_builder()
+                .region(Region::new(region.to_owned()))
+                .build()
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, SdkConfig>> {
+        // A poisoned lock only means another task panicked mid-insert; the map is still valid.
+        self.accounts
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+/// S3 needs path-style addressing against an emulator or any custom endpoint.
+pub fn s3_client(config: &SdkConfig, region: &str) -> aws_sdk_s3::Client {
+    let builder = aws_sdk_s3::config::Builder::from(config)
+        .region(Region::new(region.to_owned()))
+        .force_path_style(config.endpoint_url().is_some());
+    aws_sdk_s3::Client::from_conf(builder.build())
+}
+
+pub fn cloudformation_client(config: &SdkConfig, region: &str) -> aws_sdk_cloudformation::Client {
+    let builder = aws_sdk_cloudformation::config::Builder::from(config)
+        .region(Region::new(region.to_owned()));
+    aws_sdk_cloudformation::Client::from_conf(builder.build())
+}
+
+fn truncate(s: &str, max: usize) -> String {
+    s.chars().take(max).collect()
+}

@@ -1,0 +1,36 @@
+//! `remedy`: rolls Cloud Conformity auto-remediation out across an AWS Organization.
+//!
+//! A guided tour, in the order a `remedy deploy --stage dev` runs through it:
+//!
+//! 1. [`cli`] parses the command line and wires the pieces together.
+//! 2. [`config`] reads and validates `remedy.yaml` — every error names file, line and key,
+//!    exit 2, before any AWS call.
+//! 3. [`template`] renders the member-account stack from `stacks/remediation.yaml` and the
+//!    enabled rules of the catalog (crate `remedy-functions`), and hashes it; [`package`]
+//!    finds or builds the Lambda zip.
+//! 4. [`identity`] loads the security account's credentials; [`org`] lists the OU tree once;
+//!    [`targets`] (pure) picks the stage's accounts from it.
+//! 5. [`artifacts`] makes sure each region has the artifact bucket, package and template.
+//! 6. [`runner`] runs the targets (account × region) with bounded concurrency and failure
+//!    tolerance; [`direct`] deploys one target: assume, describe, [`plan::decide`] (pure),
+//!    change set through [`cfn`], wait.
+//! 7. [`report`] shows progress and prints the result (text or DESIGN.md's JSON).
+//!
+//! The rule: decisions are plain functions over plain data (`config`, `targets`, `plan`,
+//! `template`, `runner`'s scheduling); AWS calls live in thin edge modules (`org`,
+//! `identity`, `artifacts`, `cfn`, `direct`) that decide nothing beyond retrying.
+
+pub mod artifacts;
+pub mod cfn;
+pub mod cli;
+pub mod config;
+pub mod direct;
+pub mod error;
+pub mod identity;
+pub mod org;
+pub mod package;
+pub mod plan;
+pub mod report;
+pub mod runner;
+pub mod targets;
+pub mod template;
