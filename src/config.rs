@@ -165,10 +165,8 @@ macro_rules! validated_string {
 
         impl<'de> Deserialize<'de> for $name {
             fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-                let s = scalar_string(d)?;
                 let check: fn(&str) -> Result<(), String> = $check;
-                check(&s).map_err(de::Error::custom)?;
-                Ok($name(s))
+                checked_scalar(d, check).map($name)
             }
         }
     };
@@ -280,29 +278,46 @@ fn is_root_id(s: &str) -> bool {
 /// A YAML scalar as text: strings as they are, numbers and booleans as written.
 /// (An unquoted account id such as 012345678901 would otherwise be read as a number.)
 fn scalar_string<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
-    struct ScalarVisitor;
-    impl Visitor<'_> for ScalarVisitor {
+    checked_scalar(d, |_| Ok(()))
+}
+
+/// A scalar as text, checked *inside* the deserializer so that serde_norway pins an error
+/// to this node's own line and column (an error raised after it returns would be pinned to
+/// the enclosing node).
+fn checked_scalar<'de, D, F>(d: D, check: F) -> Result<String, D::Error>
+where
+    D: Deserializer<'de>,
+    F: Fn(&str) -> Result<(), String>,
+{
+    struct ScalarVisitor<F>(F);
+    impl<F: Fn(&str) -> Result<(), String>> ScalarVisitor<F> {
+        fn accept<E: de::Error>(&self, text: String) -> Result<String, E> {
+            (self.0)(&text).map_err(E::custom)?;
+            Ok(text)
+        }
+    }
+    impl<F: Fn(&str) -> Result<(), String>> Visitor<'_> for ScalarVisitor<F> {
         type Value = String;
         fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
             f.write_str("a string")
         }
         fn visit_str<E: de::Error>(self, v: &str) -> Result<String, E> {
-            Ok(v.to_owned())
+            self.accept(v.to_owned())
         }
         fn visit_u64<E: de::Error>(self, v: u64) -> Result<String, E> {
-            Ok(v.to_string())
+            self.accept(v.to_string())
         }
         fn visit_i64<E: de::Error>(self, v: i64) -> Result<String, E> {
-            Ok(v.to_string())
+            self.accept(v.to_string())
         }
         fn visit_f64<E: de::Error>(self, v: f64) -> Result<String, E> {
-            Ok(v.to_string())
+            self.accept(v.to_string())
         }
         fn visit_bool<E: de::Error>(self, v: bool) -> Result<String, E> {
-            Ok(v.to_string())
+            self.accept(v.to_string())
         }
     }
-    d.deserialize_any(ScalarVisitor)
+    d.deserialize_any(ScalarVisitor(check))
 }
 
 fn default_stack_name() -> String {
@@ -353,16 +368,17 @@ struct RuleKey(String, Option<&'static RuleSpec>);
 
 impl<'de> Deserialize<'de> for RuleKey {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let id = scalar_string(d)?;
-        if id == "*" {
-            return Ok(RuleKey(id, None));
-        }
-        match find_rule(&id) {
-            Some(spec) => Ok(RuleKey(id, Some(spec))),
-            None => Err(de::Error::custom(format!(
-                "unknown rule id `{id}` (run `remedy rules` for the catalog)"
-            ))),
-        }
+        let id = checked_scalar(d, |id| {
+            if id == "*" || find_rule(id).is_some() {
+                Ok(())
+            } else {
+                Err(format!(
+                    "unknown rule id `{id}` (run `remedy rules` for the catalog)"
+                ))
+            }
+        })?;
+        let spec = find_rule(&id);
+        Ok(RuleKey(id, spec))
     }
 }
 
@@ -393,10 +409,7 @@ impl<'de> Visitor<'de> for RuleConfigSeed {
         let mut settings = None;
         while let Some(key) = map.next_key::<String>()? {
             match key.as_str() {
-                "mode" => {
-                    let text: String = map.next_value()?;
-                    mode = Some(text.parse::<Mode>().map_err(de::Error::custom)?);
-                }
+                "mode" => mode = Some(map.next_value::<ModeValue>()?.0),
                 "settings" => {
                     settings = Some(map.next_value_seed(SettingsSeed { spec: self.spec })?);
                 }
@@ -409,6 +422,16 @@ impl<'de> Visitor<'de> for RuleConfigSeed {
             mode: mode.ok_or_else(|| de::Error::missing_field("mode"))?,
             settings: settings.unwrap_or_default(),
         })
+    }
+}
+
+/// A mode checked while its own node is read, so the error points at it.
+struct ModeValue(Mode);
+
+impl<'de> Deserialize<'de> for ModeValue {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = checked_scalar(d, |s| s.parse::<Mode>().map(drop))?;
+        text.parse().map(ModeValue).map_err(de::Error::custom)
     }
 }
 
@@ -451,19 +474,22 @@ struct SettingKeySeed {
 impl<'de> DeserializeSeed<'de> for SettingKeySeed {
     type Value = SettingKey;
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<SettingKey, D::Error> {
-        let name = scalar_string(d)?;
-        if self.spec.setting(&name).is_none() {
-            let known: Vec<&str> = self.spec.settings.iter().map(|s| s.name).collect();
+        let spec = self.spec;
+        let name = checked_scalar(d, |name| {
+            if spec.setting(name).is_some() {
+                return Ok(());
+            }
+            let known: Vec<&str> = spec.settings.iter().map(|s| s.name).collect();
             let known = if known.is_empty() {
                 "it takes none".to_owned()
             } else {
                 format!("it takes {}", known.join(", "))
             };
-            return Err(de::Error::custom(format!(
+            Err(format!(
                 "rule {} has no setting `{name}` ({known})",
-                self.spec.id
-            )));
-        }
+                spec.id
+            ))
+        })?;
         Ok(SettingKey(name))
     }
 }
@@ -505,7 +531,7 @@ impl TryFrom<Vec<Stage>> for Stages {
     type Error = String;
     fn try_from(stages: Vec<Stage>) -> Result<Self, String> {
         if stages.is_empty() {
-            return Err("no stages: list at least one stage with its targets".into());
+            return Err("`stages` is empty: list at least one stage with its targets".into());
         }
         Ok(Stages(stages))
     }
@@ -811,7 +837,7 @@ rules:
 
         let e = error("stages:\n  - name: dev\n    targets: {accounts: [\"1234\"]}\n");
         assert_eq!(e.line, Some(3));
-        assert!(e.message.contains("stages[0].targets.accounts"), "{e}");
+        assert!(e.message.contains("stages[0].targets.accounts[0]"), "{e}");
         assert!(e.message.contains("12-digit"), "{e}");
 
         let e = error(&format!("colour: blue\n{MINIMAL}"));
@@ -826,7 +852,7 @@ rules:
         );
 
         let e = error("stages: []\n");
-        assert!(e.message.contains("no stages"), "{e}");
+        assert!(e.message.contains("`stages` is empty"), "{e}");
 
         let e = error(&format!(
             "{MINIMAL}  - name: dev\n    targets: {{accounts: [\"111111111111\"]}}\n"

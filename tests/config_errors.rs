@@ -1,0 +1,160 @@
+//! Invalid input: every error class of the configuration names the file, line and key, and
+//! exits 2 before any AWS call. AWS_ENDPOINT_URL points at a closed port, so a command that
+//! reached AWS would fail differently (exit 1, a connection error).
+
+use std::path::Path;
+use std::process::Command;
+
+fn run_in(dir: &Path, args: &[&str]) -> (i32, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_remedy"))
+        .current_dir(dir)
+        .args(args)
+        .env("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_REGION", "us-east-1")
+        .output()
+        .expect("run remedy");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// Writes `yaml` as remedy.yaml, deploys stage dev, and expects exit 2 with `expected` in
+/// stderr.
+fn rejects(yaml: &str, expected: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("remedy.yaml"), yaml).unwrap();
+    let (code, stderr) = run_in(dir.path(), &["deploy", "--stage", "dev", "--yes"]);
+    assert_eq!(code, 2, "expected exit 2 for:\n{yaml}\nstderr: {stderr}");
+    assert!(
+        stderr.contains(expected),
+        "expected `{expected}` in:\n{stderr}"
+    );
+    assert!(
+        !stderr.contains("dispatch failure") && !stderr.contains("connection"),
+        "reached AWS: {stderr}"
+    );
+}
+
+const STAGE: &str = "stages:\n  - name: dev\n    targets: {accounts: [\"111111111111\"]}\n";
+
+#[test]
+fn missing_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, stderr) = run_in(
+        dir.path(),
+        &["--config", "nope.yaml", "deploy", "--stage", "dev"],
+    );
+    assert_eq!(code, 2);
+    assert!(stderr.contains("nope.yaml: no such file"), "{stderr}");
+}
+
+#[test]
+fn yaml_syntax() {
+    rejects(
+        "stages:\n  - name: dev\n    targets: {accounts: [\"111111111111\"]\n",
+        "remedy.yaml:4:",
+    );
+}
+
+#[test]
+fn unknown_key() {
+    rejects(
+        &format!("{STAGE}colour: blue\n"),
+        "remedy.yaml:4:1: unknown field `colour`",
+    );
+    rejects(
+        "stages:\n  - name: dev\n    target: {accounts: [\"111111111111\"]}\n",
+        "remedy.yaml:3:5: stages[0]: unknown field `target`",
+    );
+}
+
+#[test]
+fn unknown_rule_id() {
+    rejects(
+        &format!("{STAGE}rules:\n  S3-999: remediate\n"),
+        "remedy.yaml:5:3: rules: unknown rule id `S3-999`",
+    );
+}
+
+#[test]
+fn bad_mode() {
+    rejects(
+        &format!("{STAGE}rules:\n  S3-001: fix\n"),
+        "remedy.yaml:5:11: rules.S3-001: unknown mode `fix`",
+    );
+    rejects(
+        &format!("{STAGE}rules:\n  S3-001: {{mode: maybe}}\n"),
+        "remedy.yaml:5:18: rules.S3-001.mode: unknown mode `maybe`",
+    );
+}
+
+#[test]
+fn malformed_account_id() {
+    rejects(
+        "stages:\n  - name: dev\n    targets: {accounts: [\"11111111111\"]}\n",
+        "remedy.yaml:3:26: stages[0].targets.accounts[0]: `11111111111` is not a 12-digit AWS account id",
+    );
+    rejects(
+        "stages:\n  - name: dev\n    targets:\n      ous: [/A]\n      exclude:\n        - \"12345678901x\"\n",
+        "remedy.yaml:6:11: stages[0].targets.exclude[0]: `12345678901x` is not a 12-digit",
+    );
+}
+
+#[test]
+fn duplicate_stage() {
+    rejects(
+        &format!("{STAGE}  - name: dev\n    targets: {{ous: [/B]}}\n"),
+        "remedy.yaml:4: stages[1].name: duplicate stage name `dev`",
+    );
+}
+
+#[test]
+fn stage_without_targets() {
+    rejects(
+        "stages:\n  - name: dev\n    targets: {exclude: [\"111111111111\"]}\n",
+        "remedy.yaml:2:5: stages[0]: the stage has no targets",
+    );
+    rejects(
+        "stages:\n  - name: dev\n",
+        "remedy.yaml:2:5: stages[0]: missing field `targets`",
+    );
+}
+
+#[test]
+fn no_stages() {
+    rejects("stages: []\n", "remedy.yaml:1:1: `stages` is empty");
+    rejects("regions: [us-east-1]\n", "missing field `stages`");
+}
+
+#[test]
+fn unknown_stage_and_bad_account_flag() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("remedy.yaml"), STAGE).unwrap();
+    let (code, stderr) = run_in(dir.path(), &["deploy", "--stage", "qa"]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("no stage `qa` (stages: dev)"), "{stderr}");
+    let (code, stderr) = run_in(dir.path(), &["deploy", "--stage", "dev", "--account", "12"]);
+    assert_eq!(code, 2);
+    assert!(
+        stderr.contains("--account 12: not a 12-digit AWS account id"),
+        "{stderr}"
+    );
+    let (code, _) = run_in(dir.path(), &["deploy"]);
+    assert_eq!(code, 2, "clap's usage errors are exit 2 too");
+}
+
+#[test]
+fn a_missing_package_is_invalid_input() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("remedy.yaml"),
+        format!("package: dist/none.zip\n{STAGE}"),
+    )
+    .unwrap();
+    let (code, stderr) = run_in(dir.path(), &["deploy", "--stage", "dev"]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("dist/none.zip"), "{stderr}");
+}

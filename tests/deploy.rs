@@ -1,0 +1,366 @@
+//! `remedy deploy` against the emulator: what lands in each account (read back through the
+//! account's role), what stays untouched, what remedy sent (the emulator's recorder), and
+//! a re-run that is all `unchanged` in two calls per target.
+
+mod support;
+
+use std::collections::BTreeSet;
+use support::{remedy, Emulator, Org, Workdir, MANAGEMENT_ACCOUNT, REGION};
+
+async fn function_names(emulator: &Emulator, account: &str, region: &str) -> BTreeSet<String> {
+    let lambda = aws_sdk_lambda::Client::new(&emulator.account_config(account, region).await);
+    let mut names = BTreeSet::new();
+    let mut pages = lambda.list_functions().into_paginator().items().send();
+    while let Some(f) = pages.next().await {
+        names.insert(
+            f.expect("list functions")
+                .function_name()
+                .unwrap_or_default()
+                .to_owned(),
+        );
+    }
+    names
+}
+
+async fn stack_exists(emulator: &Emulator, account: &str, region: &str) -> bool {
+    let config = emulator.account_config(account, region).await;
+    let cfn = aws_sdk_cloudformation::Client::new(&config);
+    cfn.describe_stacks()
+        .stack_name("remedy")
+        .send()
+        .await
+        .is_ok()
+}
+
+fn config(dev_ou: &str, extra: &str) -> String {
+    format!(
+        r#"regions: [us-east-1]
+package: package.zip
+role: {{name: CloudConformity, external_id: "ext-4242"}}
+stages:
+  - name: dev
+    targets: {{ous: [{dev_ou}]}}
+  - name: prod
+    approval: true
+    targets: {{ous: [/Workloads/Prod]}}
+rules:
+  S3-001: remediate
+  EC2-002: dry-run
+{extra}"#
+    )
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn deploys_the_stage_reads_back_and_reruns_unchanged() {
+    let emulator = Emulator::start();
+    let mut org = Org::create(&emulator).await;
+    let dev = org.accounts_in("dev", "/Workloads/Dev", 3).await;
+    let prod = org.account("prod-00", "/Workloads/Prod").await;
+    let work = Workdir::new(&config("/Workloads/Dev", ""));
+
+    emulator.start_recording();
+    let run = remedy(
+        &emulator,
+        work.path(),
+        &["deploy", "--stage", "dev", "--output", "json"],
+    );
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    let doc = run.json();
+    assert_eq!(doc["stage"], "dev");
+    assert_eq!(doc["status"], "completed");
+    assert_eq!(
+        doc["summary"],
+        serde_json::json!({"created": 3, "updated": 0, "unchanged": 0, "failed": 0, "skipped": 0})
+    );
+    let targets = doc["targets"].as_array().unwrap();
+    assert_eq!(targets.len(), 3);
+    for t in targets {
+        assert_eq!(t["outcome"], "created");
+        assert_eq!(t["stack_status"], "CREATE_COMPLETE");
+        assert_eq!(t["region"], REGION);
+        assert!(t["reason"].is_null());
+    }
+
+    // Every AssumeRole carried the ExternalId and the run's session name, and only the
+    // stage's accounts were assumed.
+    let recorded = emulator.recording();
+    let assumed: Vec<_> = recorded
+        .iter()
+        .filter(|r| r.action == "AssumeRole")
+        .collect();
+    let assumed_arns: BTreeSet<String> = assumed
+        .iter()
+        .map(|r| r.params["RoleArn"].clone())
+        .collect();
+    let expected_arns: BTreeSet<String> = dev
+        .iter()
+        .map(|a| format!("arn:aws:iam::{a}:role/CloudConformity"))
+        .collect();
+    assert_eq!(assumed_arns, expected_arns);
+    assert_eq!(assumed.len(), 3, "one AssumeRole per account");
+    for r in &assumed {
+        assert_eq!(
+            r.params.get("ExternalId").map(String::as_str),
+            Some("ext-4242")
+        );
+        assert!(
+            r.params["RoleSessionName"].starts_with("remedy-"),
+            "{:?}",
+            r.params
+        );
+    }
+
+    // What landed in each dev account.
+    for account in &dev {
+        let functions = function_names(&emulator, account, REGION).await;
+        let expected: BTreeSet<String> = [
+            "AutoRemediateOrchestrator",
+            "AutoRemediateS3-001",
+            "AutoRemediateEC2-002",
+        ]
+        .map(String::from)
+        .into();
+        assert_eq!(functions, expected, "functions in {account}");
+
+        let config = emulator.account_config(account, REGION).await;
+        let topics = aws_sdk_sns::Client::new(&config)
+            .list_topics()
+            .send()
+            .await
+            .unwrap();
+        let topic_arns: Vec<&str> = topics
+            .topics()
+            .iter()
+            .filter_map(|t| t.topic_arn())
+            .collect();
+        assert_eq!(
+            topic_arns,
+            [format!("arn:aws:sns:{REGION}:{account}:remedy-findings").as_str()]
+        );
+
+        let queues = aws_sdk_sqs::Client::new(&config)
+            .list_queues()
+            .send()
+            .await
+            .unwrap();
+        let mut queue_names: Vec<&str> = queues
+            .queue_urls()
+            .iter()
+            .filter_map(|u| u.rsplit('/').next())
+            .collect();
+        queue_names.sort_unstable();
+        assert_eq!(queue_names, ["remedy-findings", "remedy-findings-dlq"]);
+
+        let lambda = aws_sdk_lambda::Client::new(&config);
+        let orchestrator = lambda
+            .get_function_configuration()
+            .function_name("AutoRemediateOrchestrator")
+            .send()
+            .await
+            .unwrap();
+        let vars = orchestrator
+            .environment()
+            .and_then(|e| e.variables())
+            .cloned()
+            .unwrap_or_default();
+        let rules: serde_json::Value = serde_json::from_str(&vars["REMEDY_RULES"]).unwrap();
+        assert_eq!(
+            rules,
+            serde_json::json!({"S3-001": "remediate", "EC2-002": "dry-run"})
+        );
+        let rule = lambda
+            .get_function_configuration()
+            .function_name("AutoRemediateEC2-002")
+            .send()
+            .await
+            .unwrap();
+        let vars = rule
+            .environment()
+            .and_then(|e| e.variables())
+            .cloned()
+            .unwrap_or_default();
+        assert_eq!(vars["REMEDY_MODE"], "dry-run");
+        assert_eq!(rule.runtime().map(|r| r.as_str()), Some("provided.al2023"));
+
+        let mappings = lambda
+            .list_event_source_mappings()
+            .function_name("AutoRemediateOrchestrator")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            mappings.event_source_mappings().len(),
+            1,
+            "the orchestrator reads the queue"
+        );
+    }
+
+    // The account outside the stage, and the management account, are untouched.
+    assert!(!stack_exists(&emulator, &prod, REGION).await);
+    assert!(function_names(&emulator, &prod, REGION).await.is_empty());
+    let security_cfn = aws_sdk_cloudformation::Client::new(&emulator.sdk_config());
+    assert!(security_cfn
+        .describe_stacks()
+        .stack_name("remedy")
+        .send()
+        .await
+        .is_err());
+    // The security account got its artifact bucket with the package.
+    let s3 = aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(&emulator.sdk_config())
+            .force_path_style(true)
+            .build(),
+    );
+    let bucket = format!("remedy-artifacts-{MANAGEMENT_ACCOUNT}-{REGION}");
+    let objects = s3
+        .list_objects_v2()
+        .bucket(&bucket)
+        .send()
+        .await
+        .expect("the artifact bucket exists");
+    let keys: Vec<&str> = objects.contents().iter().filter_map(|o| o.key()).collect();
+    assert_eq!(keys.len(), 1, "{keys:?}");
+    assert!(
+        keys[0].starts_with("packages/") && keys[0].ends_with(".zip"),
+        "{keys:?}"
+    );
+
+    // A re-run: all unchanged, at most two AWS calls per target (AssumeRole, DescribeStacks).
+    emulator.start_recording();
+    let run = remedy(
+        &emulator,
+        work.path(),
+        &["deploy", "--stage", "dev", "--output", "json"],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let doc = run.json();
+    assert_eq!(doc["summary"]["unchanged"], 3, "{doc}");
+    assert!(doc["targets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|t| t["outcome"] == "unchanged"));
+    let recorded = emulator.recording();
+    let per_target: Vec<&str> = recorded
+        .iter()
+        .filter(|r| r.action == "AssumeRole" || r.access_key != "testing")
+        .map(|r| r.action.as_str())
+        .collect();
+    assert!(per_target.len() <= 2 * dev.len(), "{per_target:?}");
+    assert_eq!(
+        per_target
+            .iter()
+            .filter(|a| **a == "DescribeStacks")
+            .count(),
+        3,
+        "{per_target:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_changed_rule_set_updates_and_only_named_accounts_are_deployed() {
+    let emulator = Emulator::start();
+    let mut org = Org::create(&emulator).await;
+    let dev = org.accounts_in("dev", "/Workloads/Dev", 2).await;
+    org.account("prod-00", "/Workloads/Prod").await;
+    let work = Workdir::new(&config("/Workloads/Dev", ""));
+
+    // --account narrows the stage to that account.
+    let run = remedy(
+        &emulator,
+        work.path(),
+        &[
+            "deploy",
+            "--stage",
+            "dev",
+            "--account",
+            &dev[1],
+            "--output",
+            "json",
+        ],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let doc = run.json();
+    assert_eq!(doc["targets"].as_array().unwrap().len(), 1);
+    assert_eq!(doc["targets"][0]["account_id"], dev[1].as_str());
+    assert!(!stack_exists(&emulator, &dev[0], REGION).await);
+
+    // A rule added: the deployed account is updated, the other one created.
+    work.write(
+        "remedy.yaml",
+        &config("/Workloads/Dev", "  KMS-002: remediate\n"),
+    );
+    let run = remedy(
+        &emulator,
+        work.path(),
+        &["deploy", "--stage", "dev", "--output", "json"],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let doc = run.json();
+    let outcome = |id: &str| {
+        doc["targets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["account_id"] == id)
+            .map(|t| t["outcome"].clone())
+    };
+    assert_eq!(outcome(&dev[0]), Some("created".into()));
+    assert_eq!(outcome(&dev[1]), Some("updated".into()));
+    assert!(function_names(&emulator, &dev[1], REGION)
+        .await
+        .contains("AutoRemediateKMS-002"));
+
+    // An account that is not in the stage is refused before any deploy.
+    let run = remedy(
+        &emulator,
+        work.path(),
+        &["deploy", "--stage", "dev", "--account", "999999999999"],
+    );
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("--account 999999999999: not a target of stage `dev`"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_rule_deploys_through_a_template_url_in_two_regions() {
+    let emulator = Emulator::start();
+    let mut org = Org::create(&emulator).await;
+    let account = org.account("dev-00", "/Workloads/Dev").await;
+    let work = Workdir::new(&format!(
+        "regions: [us-east-1, eu-west-1]\npackage: package.zip\nstages:\n  - name: dev\n    targets: {{accounts: [\"{account}\"]}}\nrules:\n  \"*\": dry-run\n"
+    ));
+    let run = remedy(
+        &emulator,
+        work.path(),
+        &["deploy", "--stage", "dev", "--output", "json"],
+    );
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert_eq!(run.json()["summary"]["created"], 2);
+
+    let catalog = remedy_functions::catalog().count();
+    for region in ["us-east-1", "eu-west-1"] {
+        let functions = function_names(&emulator, &account, region).await;
+        assert_eq!(functions.len(), catalog + 1, "{region}: {functions:?}");
+        assert!(functions.contains("AutoRemediateTrustedAdvisor-003"));
+        // The template was too large to send inline: it sits in the region's artifact bucket.
+        let s3 = aws_sdk_s3::Client::from_conf(
+            aws_sdk_s3::config::Builder::from(&emulator.sdk_config())
+                .region(aws_config::Region::new(region))
+                .force_path_style(true)
+                .build(),
+        );
+        let objects = s3
+            .list_objects_v2()
+            .bucket(format!("remedy-artifacts-{MANAGEMENT_ACCOUNT}-{region}"))
+            .prefix("templates/")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(objects.contents().len(), 1, "{region}");
+    }
+}
