@@ -128,6 +128,12 @@ where
                 }
             }
         };
+        // The semaphore is never closed, so acquiring cannot fail; if it did, starting no
+        // more targets (they are reported as not started) is the safe answer.
+        let Ok(permit) = permit else {
+            pending.push(target);
+            break;
+        };
         if failures.load(Ordering::SeqCst) > failure_tolerance {
             drop(permit);
             pending.push(target);
@@ -144,8 +150,9 @@ where
                     let reason = "internal error: the engine panicked (see the log)".to_owned();
                     TargetResult::new(&target, Outcome::Failed, None, Some(reason))
                 });
-            drop(permit);
-            (i, result)
+            // The permit goes back with the result: it is released only once the runner has
+            // counted this result, so no target can start in between.
+            (i, result, permit)
         });
         index += 1;
     }
@@ -181,19 +188,25 @@ where
 }
 
 fn store(
-    joined: Result<(usize, TargetResult), tokio::task::JoinError>,
+    joined: Result<
+        (usize, TargetResult, tokio::sync::OwnedSemaphorePermit),
+        tokio::task::JoinError,
+    >,
     results: &mut [Option<TargetResult>],
     failures: &AtomicUsize,
     progress: &dyn Progress,
 ) {
     // Tasks catch their own panics and are never aborted, so a JoinError cannot carry a
     // result; the target then stays without one and is reported below as not started.
-    let Ok((i, result)) = joined else { return };
+    let Ok((i, result, permit)) = joined else {
+        return;
+    };
     if result.outcome == Outcome::Failed {
         failures.fetch_add(1, Ordering::SeqCst);
     }
     progress.finished(&result);
     results[i] = Some(result);
+    drop(permit);
 }
 
 #[cfg(test)]

@@ -364,3 +364,141 @@ async fn every_rule_deploys_through_a_template_url_in_two_regions() {
         assert_eq!(objects.contents().len(), 1, "{region}");
     }
 }
+
+/// moto, with IAM enforcement on, checks SigV4 against a re-encoded form body (spaces as
+/// `+`, where the Rust SDK sends `%20`): a query-protocol request whose body holds a space
+/// (an inline template) fails its signature check there. So the artifact stack is made
+/// before enforcement, and every rule is enabled so that member change sets carry a
+/// TemplateURL, not a body.
+fn every_rule_config(extra_stage_lines: &str, mode: &str) -> String {
+    format!(
+        "regions: [us-east-1]\npackage: package.zip\nstages:\n  - name: dev\n    targets: {{ous: [/Workloads/Dev]}}\n    concurrency: 1\n{extra_stage_lines}rules:\n  \"*\": {mode}\n"
+    )
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_account_whose_role_is_missing_fails_alone_and_is_named() {
+    let mut emulator = Emulator::start();
+    let mut org = Org::create(&emulator).await;
+    let dev = org.accounts_in("dev", "/Workloads/Dev", 3).await;
+    // The vending machine installed the role everywhere but in dev[1].
+    for account in [&dev[0], &dev[2]] {
+        emulator.create_role(account).await;
+    }
+    let work = Workdir::new(&every_rule_config("    failure_tolerance: 1\n", "dry-run"));
+    let first = remedy(
+        &emulator,
+        work.path(),
+        &["deploy", "--stage", "dev", "--account", &dev[0]],
+    );
+    assert_eq!(first.code, 0, "{}", first.stderr);
+    emulator.enforce_iam().await;
+
+    let run = remedy(
+        &emulator,
+        work.path(),
+        &["deploy", "--stage", "dev", "--output", "json"],
+    );
+    assert_eq!(
+        run.code, 1,
+        "a failed target is exit 1\n{}\n{}",
+        run.stdout, run.stderr
+    );
+    let doc = run.json();
+    assert_eq!(
+        doc["status"], "completed",
+        "within failure_tolerance: {doc}"
+    );
+    assert_eq!(
+        doc["summary"],
+        serde_json::json!({"created": 1, "updated": 0, "unchanged": 1, "failed": 1, "skipped": 0})
+    );
+    let failed = doc["targets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["outcome"] == "failed")
+        .unwrap();
+    assert_eq!(failed["account_id"], dev[1].as_str());
+    // AWS refuses the AssumeRole (AccessDenied). moto 5.2.5 hands out credentials for the
+    // missing role and fails their first use with HTTP 500 (NoSuchEntity) instead.
+    let reason = failed["reason"].as_str().unwrap();
+    assert!(
+        reason.contains("AccessDenied") || reason.contains("DescribeStacks: HTTP 500"),
+        "{reason}"
+    );
+    assert!(failed["stack_status"].is_null());
+
+    // The others really have their stack, complete and tagged with this deployment. (Read
+    // through CloudFormation: moto also mis-checks Lambda's REST signatures under enforcement;
+    // the first test of this file reads the resources themselves.)
+    for account in [&dev[0], &dev[2]] {
+        let cfn =
+            aws_sdk_cloudformation::Client::new(&emulator.account_config(account, REGION).await);
+        let stacks = cfn
+            .describe_stacks()
+            .stack_name("remedy")
+            .send()
+            .await
+            .expect("the stack exists");
+        let stack = &stacks.stacks()[0];
+        assert_eq!(
+            stack.stack_status().map(|s| s.as_str()),
+            Some("CREATE_COMPLETE"),
+            "{account}"
+        );
+        assert!(
+            stack.tags().iter().any(|t| t.key() == Some("remedy:hash")),
+            "{account}"
+        );
+    }
+
+    // At tolerance 0 the same failure stops the stage: no new target starts after it.
+    work.write("remedy.yaml", &every_rule_config("", "notify"));
+    let run = remedy(
+        &emulator,
+        work.path(),
+        &["deploy", "--stage", "dev", "--output", "json"],
+    );
+    assert_eq!(run.code, 1);
+    let doc = run.json();
+    assert_eq!(doc["status"], "failed", "{doc}");
+    let outcomes: Vec<(&str, &str)> = doc["targets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            (
+                t["account_id"].as_str().unwrap(),
+                t["outcome"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    // Targets run in account-id order, one at a time: everything after the failure is skipped.
+    let position = outcomes.iter().position(|(id, _)| *id == dev[1]).unwrap();
+    assert_eq!(outcomes[position].1, "failed");
+    assert!(
+        outcomes[..position].iter().all(|(_, o)| *o == "updated"),
+        "{outcomes:?}"
+    );
+    assert!(
+        outcomes[position + 1..]
+            .iter()
+            .all(|(_, o)| *o == "skipped"),
+        "{outcomes:?}"
+    );
+    let skipped = doc["targets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["outcome"] == "skipped");
+    if let Some(skipped) = skipped {
+        assert!(
+            skipped["reason"]
+                .as_str()
+                .unwrap()
+                .contains("failure_tolerance 0"),
+            "{skipped}"
+        );
+    }
+}

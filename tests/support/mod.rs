@@ -18,6 +18,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+const ALLOW_ALL: &str =
+    r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#;
+
 /// The emulator's management (security) account.
 pub const MANAGEMENT_ACCOUNT: &str = "123456789012";
 pub const REGION: &str = "us-east-1";
@@ -27,6 +30,8 @@ pub struct Emulator {
     child: Option<Child>,
     pub port: u16,
     pub endpoint: String,
+    /// The security account's keys: dummies, until `enforce_iam` makes them real.
+    keys: (String, String),
 }
 
 impl Emulator {
@@ -52,6 +57,7 @@ impl Emulator {
             child: Some(child),
             port,
             endpoint: format!("http://127.0.0.1:{port}"),
+            keys: ("testing".into(), "testing".into()),
         };
         emulator.wait_ready();
         emulator
@@ -68,6 +74,7 @@ impl Emulator {
             child: None,
             port,
             endpoint: endpoint.trim_end_matches('/').to_owned(),
+            keys: ("testing".into(), "testing".into()),
         };
         emulator.wait_ready();
         emulator
@@ -97,7 +104,7 @@ impl Emulator {
             .region(Region::new(REGION))
             .endpoint_url(&self.endpoint)
             .credentials_provider(aws_sdk_sts::config::SharedCredentialsProvider::new(
-                Credentials::new("testing", "testing", None, None, "test"),
+                Credentials::new(&self.keys.0, &self.keys.1, None, None, "test"),
             ))
             .build()
     }
@@ -137,12 +144,65 @@ impl Emulator {
             .env("PATH", std::env::var("PATH").unwrap_or_default())
             .env("HOME", dir)
             .env("AWS_ENDPOINT_URL", &self.endpoint)
-            .env("AWS_ACCESS_KEY_ID", "testing")
-            .env("AWS_SECRET_ACCESS_KEY", "testing")
+            .env("AWS_ACCESS_KEY_ID", &self.keys.0)
+            .env("AWS_SECRET_ACCESS_KEY", &self.keys.1)
             .env("AWS_REGION", REGION)
             .env("AWS_EC2_METADATA_DISABLED", "true")
             .stdin(Stdio::null());
         cmd
+    }
+
+    /// Creates the `CloudConformity` role in `account`, trusted by the security account and
+    /// allowed everything: what an Account Vending Machine installs.
+    pub async fn create_role(&self, account: &str) {
+        let iam = aws_sdk_iam::Client::new(&self.account_config(account, REGION).await);
+        let trust = format!(
+            r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Principal":{{"AWS":"arn:aws:iam::{MANAGEMENT_ACCOUNT}:root"}},"Action":"sts:AssumeRole"}}]}}"#
+        );
+        iam.create_role()
+            .role_name("CloudConformity")
+            .assume_role_policy_document(trust)
+            .send()
+            .await
+            .expect("create role");
+        iam.put_role_policy()
+            .role_name("CloudConformity")
+            .policy_name("all")
+            .policy_document(ALLOW_ALL)
+            .send()
+            .await
+            .expect("role policy");
+    }
+
+    /// Turns IAM enforcement on: from now on requests must come from real IAM identities
+    /// with policies, and assuming a role that does not exist fails. The security account
+    /// gets an operator user allowed everything, whose keys the test bed then uses.
+    pub async fn enforce_iam(&mut self) {
+        let iam = aws_sdk_iam::Client::new(&self.sdk_config());
+        iam.create_user()
+            .user_name("remedy-operator")
+            .send()
+            .await
+            .expect("create user");
+        iam.put_user_policy()
+            .user_name("remedy-operator")
+            .policy_name("all")
+            .policy_document(ALLOW_ALL)
+            .send()
+            .await
+            .expect("user policy");
+        let key = iam
+            .create_access_key()
+            .user_name("remedy-operator")
+            .send()
+            .await
+            .expect("access key");
+        let key = key.access_key().expect("key");
+        self.keys = (
+            key.access_key_id().to_owned(),
+            key.secret_access_key().to_owned(),
+        );
+        self.post("/moto-api/reset-auth", "0");
     }
 
     pub fn post(&self, path: &str, body: &str) -> String {
@@ -171,22 +231,23 @@ impl Emulator {
         )?;
         let mut response = Vec::new();
         stream.read_to_end(&mut response)?;
-        let text = String::from_utf8_lossy(&response).into_owned();
-        let status = text
+        let split = response
+            .windows(4)
+            .position(|w| w == b"\r\n\r\n")
+            .unwrap_or(response.len());
+        let head = String::from_utf8_lossy(&response[..split]).to_ascii_lowercase();
+        let status = head
             .split_whitespace()
             .nth(1)
             .and_then(|s| s.parse().ok())
             .unwrap_or(0);
-        let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
-        let body = if head
-            .to_ascii_lowercase()
-            .contains("transfer-encoding: chunked")
-        {
+        let body = response.get(split + 4..).unwrap_or_default();
+        let body = if head.contains("transfer-encoding: chunked") {
             dechunk(body)
         } else {
-            body.to_owned()
+            body.to_vec()
         };
-        Ok((status, body))
+        Ok((status, String::from_utf8_lossy(&body).into_owned()))
     }
 
     pub fn start_recording(&self) {
@@ -197,10 +258,10 @@ impl Emulator {
     /// What was recorded since `start_recording`.
     pub fn recording(&self) -> Vec<Recorded> {
         self.post("/moto-api/recorder/stop-recording", "");
-        self.get("/moto-api/recorder/download-recording")
-            .lines()
-            .filter(|l| !l.trim().is_empty())
-            .map(Recorded::parse)
+        let text = self.get("/moto-api/recorder/download-recording");
+        serde_json::Deserializer::from_str(&text)
+            .into_iter::<serde_json::Value>()
+            .map(|v| Recorded::parse(&v.expect("a recorded request")))
             .collect()
     }
 }
@@ -214,18 +275,20 @@ impl Drop for Emulator {
     }
 }
 
-fn dechunk(body: &str) -> String {
-    let mut out = String::new();
-    let mut rest = body;
-    while let Some((size, after)) = rest.split_once("\r\n") {
-        let Ok(n) = usize::from_str_radix(size.trim(), 16) else {
+/// Decodes an HTTP/1.1 chunked body, byte-exact.
+fn dechunk(mut rest: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    while let Some(eol) = rest.windows(2).position(|w| w == b"\r\n") {
+        let size = String::from_utf8_lossy(&rest[..eol]);
+        let Ok(n) = usize::from_str_radix(size.split(';').next().unwrap_or("").trim(), 16) else {
             break;
         };
-        if n == 0 || after.len() < n {
+        let data = &rest[eol + 2..];
+        if n == 0 || data.len() < n {
             break;
         }
-        out.push_str(&after[..n]);
-        rest = after[n..].trim_start_matches("\r\n");
+        out.extend_from_slice(&data[..n]);
+        rest = data[n..].strip_prefix(b"\r\n").unwrap_or(&data[n..]);
     }
     out
 }
@@ -254,9 +317,8 @@ pub struct Recorded {
 }
 
 impl Recorded {
-    fn parse(line: &str) -> Recorded {
+    fn parse(v: &serde_json::Value) -> Recorded {
         use base64::Engine;
-        let v: serde_json::Value = serde_json::from_str(line).expect("a recorded request");
         let headers = &v["headers"];
         let mut body = v["body"].as_str().unwrap_or_default().to_owned();
         if v["body_encoded"].as_bool() == Some(true) {
