@@ -14,7 +14,7 @@ $(VENV)/.installed: requirements-dev.txt
 	touch $@
 
 build:
-	$(CARGO) build --bins
+	$(CARGO) build --bins --examples
 
 ## Seed an emulated organization and roll the dev stage out to it, with progress bars.
 demo: venv build

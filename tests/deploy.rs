@@ -502,3 +502,26 @@ async fn an_account_whose_role_is_missing_fails_alone_and_is_named() {
         );
     }
 }
+
+#[test]
+fn package_zips_this_binary_as_an_executable_bootstrap() {
+    use std::io::Read;
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("dist/remedy-lambda.zip");
+    let status = std::process::Command::new(env!("CARGO_BIN_EXE_remedy"))
+        .args(["package", "--out", out.to_str().unwrap()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let mut archive = zip::ZipArchive::new(std::fs::File::open(&out).unwrap()).unwrap();
+    assert_eq!(archive.len(), 1);
+    let mut entry = archive.by_name("bootstrap").unwrap();
+    assert_eq!(entry.unix_mode().map(|m| m & 0o777), Some(0o755));
+    let mut unpacked = Vec::new();
+    entry.read_to_end(&mut unpacked).unwrap();
+    assert_eq!(
+        unpacked,
+        std::fs::read(env!("CARGO_BIN_EXE_remedy")).unwrap(),
+        "bootstrap is this binary"
+    );
+}

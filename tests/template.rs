@@ -1,0 +1,183 @@
+//! `remedy template`: the rendered member-account stack, checked as a document. (The
+//! emulator skips topic policies and does not enforce role policies, so these properties are
+//! checked here, in the template itself; cfn-lint checks it too, in `make test`.)
+
+use serde_yaml::Value;
+use std::process::Command;
+
+fn render(rules: &str) -> Value {
+    let dir = tempfile::tempdir().unwrap();
+    let config = format!(
+        "conformity: {{account_id: \"999999999999\"}}\nstages:\n  - name: dev\n    targets: {{accounts: [\"111111111111\"]}}\nrules:\n{rules}"
+    );
+    std::fs::write(dir.path().join("remedy.yaml"), config).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_remedy"))
+        .current_dir(dir.path())
+        .args(["template", "--stage", "dev"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_yaml::from_slice(&out.stdout).expect("the template is YAML")
+}
+
+fn resources_of_type<'a>(template: &'a Value, kind: &str) -> Vec<(&'a str, &'a Value)> {
+    template["Resources"]
+        .as_mapping()
+        .unwrap()
+        .iter()
+        .filter(|(_, r)| r["Type"] == kind)
+        .map(|(k, r)| (k.as_str().unwrap(), r))
+        .collect()
+}
+
+fn strings(v: &Value) -> Vec<String> {
+    match v {
+        Value::String(s) => vec![s.clone()],
+        Value::Sequence(items) => items.iter().flat_map(strings).collect(),
+        _ => Vec::new(),
+    }
+}
+
+#[test]
+fn with_one_rule_only_that_rule_is_deployed() {
+    let t = render("  S3-001: remediate\n");
+    let functions: Vec<String> = resources_of_type(&t, "AWS::Lambda::Function")
+        .iter()
+        .map(|(_, r)| r["Properties"]["FunctionName"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        functions,
+        ["AutoRemediateOrchestrator", "AutoRemediateS3-001"]
+    );
+}
+
+#[test]
+fn only_the_conformity_account_may_publish_to_the_topic() {
+    let t = render("  S3-001: remediate\n");
+    let policies = resources_of_type(&t, "AWS::SNS::TopicPolicy");
+    assert_eq!(policies.len(), 1);
+    let statements = policies[0].1["Properties"]["PolicyDocument"]["Statement"]
+        .as_sequence()
+        .unwrap();
+    let allows: Vec<&Value> = statements
+        .iter()
+        .filter(|s| s["Effect"] == "Allow")
+        .collect();
+    assert_eq!(allows.len(), 1, "one Allow: the Conformity publisher");
+    assert_eq!(
+        allows[0]["Principal"]["AWS"]["Fn::Sub"],
+        "arn:${AWS::Partition}:iam::${ConformityAccountId}:root"
+    );
+    assert_eq!(allows[0]["Action"], "sns:Publish");
+    // Everyone else is denied publishing, whatever their own IAM policies say.
+    let deny = statements
+        .iter()
+        .find(|s| {
+            s["Effect"] == "Deny"
+                && s["Condition"]["StringNotEquals"]["aws:PrincipalAccount"]["Ref"]
+                    == "ConformityAccountId"
+        })
+        .expect("a Deny for every other account");
+    assert_eq!(deny["Principal"], "*");
+    assert_eq!(deny["Action"], "sns:Publish");
+    // The account id itself is a parameter whose default is Conformity's publisher.
+    assert_eq!(
+        t["Parameters"]["ConformityAccountId"]["Default"],
+        "717210094962"
+    );
+}
+
+#[test]
+fn each_rule_role_carries_exactly_its_rules_actions() {
+    let t = render("  \"*\": remediate\n");
+    let roles = resources_of_type(&t, "AWS::IAM::Role");
+    let catalog: Vec<_> = remedy_functions::catalog().collect();
+    assert_eq!(
+        roles.len(),
+        catalog.len() + 1,
+        "one role per rule, plus the orchestrator's"
+    );
+
+    for rule in catalog {
+        let logical: String = rule
+            .id
+            .chars()
+            .filter(|c| c.is_ascii_alphanumeric())
+            .collect();
+        let role = &t["Resources"][format!("Rule{logical}Role").as_str()];
+        let statements = role["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+            .as_sequence()
+            .unwrap();
+        assert_eq!(statements.len(), 2, "{}", rule.id);
+        let mut granted: Vec<String> = strings(&statements[0]["Action"]);
+        granted.sort();
+        let mut declared: Vec<String> = rule.iam_actions.iter().map(|a| a.to_string()).collect();
+        declared.sort();
+        assert_eq!(granted, declared, "{}", rule.id);
+        // The second statement writes the rule's own log group, nothing else.
+        assert_eq!(
+            strings(&statements[1]["Action"]),
+            ["logs:CreateLogStream", "logs:PutLogEvents"]
+        );
+        assert_eq!(
+            statements[1]["Resource"]["Fn::GetAtt"][0],
+            format!("Rule{logical}Logs").as_str()
+        );
+        for s in statements {
+            assert!(
+                strings(&s["Action"]).iter().all(|a| !a.contains('*')),
+                "{}: wildcard action",
+                rule.id
+            );
+        }
+        // The role is assumable by Lambda only.
+        let trust = &role["Properties"]["AssumeRolePolicyDocument"]["Statement"][0];
+        assert_eq!(trust["Principal"]["Service"], "lambda.amazonaws.com");
+    }
+}
+
+#[test]
+fn the_orchestrator_invokes_only_rule_functions_of_its_own_account() {
+    let t = render("  S3-001: remediate\n");
+    let statements = t["Resources"]["OrchestratorRole"]["Properties"]["Policies"][0]
+        ["PolicyDocument"]["Statement"]
+        .as_sequence()
+        .unwrap();
+    let invoke = statements
+        .iter()
+        .find(|s| strings(&s["Action"]).contains(&"lambda:InvokeFunction".to_owned()))
+        .unwrap();
+    assert_eq!(
+        invoke["Resource"]["Fn::Sub"],
+        "arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}:function:AutoRemediate*-???"
+    );
+}
+
+#[test]
+fn the_queue_has_a_dead_letter_queue_and_everything_is_encrypted_with_a_rotating_key() {
+    let t = render("  S3-001: remediate\n");
+    let r = &t["Resources"];
+    assert_eq!(r["FindingsKey"]["Properties"]["EnableKeyRotation"], true);
+    assert_eq!(
+        r["FindingsQueue"]["Properties"]["RedrivePolicy"]["deadLetterTargetArn"]["Fn::GetAtt"][0],
+        "FindingsDeadLetterQueue"
+    );
+    for name in ["FindingsTopic", "FindingsQueue", "FindingsDeadLetterQueue"] {
+        assert_eq!(
+            r[name]["Properties"]["KmsMasterKeyId"]["Ref"], "FindingsKey",
+            "{name}"
+        );
+    }
+    assert_eq!(
+        r["FindingsSubscription"]["Properties"]["RawMessageDelivery"],
+        true
+    );
+    assert_eq!(
+        r["OrchestratorQueueMapping"]["Properties"]["FunctionResponseTypes"][0],
+        "ReportBatchItemFailures"
+    );
+}
