@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 CARGO ?= cargo
 
-.PHONY: demo test venv build lint clean-venv
+.PHONY: demo test venv build lint release-check clean-venv
 
 ## The pinned emulator and template linter, in .venv (created if missing or outdated).
 venv: $(VENV)/.installed
@@ -22,12 +22,17 @@ demo: venv build
 
 ## The whole suite: unit tests, integration tests against the emulator, template lint.
 test: venv
-	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" REMEDY_VENV="$(CURDIR)/$(VENV)" $(CARGO) test --workspace --all-targets
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(CARGO) test --workspace --all-targets
 	$(MAKE) lint
 
 ## cfn-lint over every template in stacks/ and pipeline/, and the rendered member template.
 lint: venv
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" ./tests/support/lint-templates.sh
+
+## The Lambda artifact as shipped: release build, zip under 20 MB, glibc <= 2.34.
+release-check:
+	$(CARGO) build --release --bin remedy
+	./tests/support/release-check.sh
 
 clean-venv:
 	rm -rf $(VENV)

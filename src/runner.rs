@@ -275,7 +275,7 @@ mod tests {
     async fn all_targets_run_within_concurrency() {
         let (run, peak) = run(20, 4, 0, &[]).await;
         assert_eq!(run.count(Outcome::Created), 20);
-        assert!(peak <= 4 && peak >= 2, "peak {peak}");
+        assert!((2..=4).contains(&peak), "peak {peak}");
         assert!(!run.tolerance_exceeded);
         let ids: Vec<usize> = run
             .results

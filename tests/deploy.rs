@@ -22,6 +22,28 @@ async fn function_names(emulator: &Emulator, account: &str, region: &str) -> BTr
     names
 }
 
+/// A function's configuration and its environment variables.
+async fn function_environment(
+    lambda: &aws_sdk_lambda::Client,
+    name: &str,
+) -> (
+    aws_sdk_lambda::operation::get_function_configuration::GetFunctionConfigurationOutput,
+    std::collections::HashMap<String, String>,
+) {
+    let config = lambda
+        .get_function_configuration()
+        .function_name(name)
+        .send()
+        .await
+        .unwrap();
+    let vars = config
+        .environment()
+        .and_then(|e| e.variables())
+        .cloned()
+        .unwrap_or_default();
+    (config, vars)
+}
+
 async fn stack_exists(emulator: &Emulator, account: &str, region: &str) -> bool {
     let config = emulator.account_config(account, region).await;
     let cfn = aws_sdk_cloudformation::Client::new(&config);
@@ -152,33 +174,13 @@ async fn deploys_the_stage_reads_back_and_reruns_unchanged() {
         assert_eq!(queue_names, ["remedy-findings", "remedy-findings-dlq"]);
 
         let lambda = aws_sdk_lambda::Client::new(&config);
-        let orchestrator = lambda
-            .get_function_configuration()
-            .function_name("AutoRemediateOrchestrator")
-            .send()
-            .await
-            .unwrap();
-        let vars = orchestrator
-            .environment()
-            .and_then(|e| e.variables())
-            .cloned()
-            .unwrap_or_default();
+        let (_, vars) = function_environment(&lambda, "AutoRemediateOrchestrator").await;
         let rules: serde_json::Value = serde_json::from_str(&vars["REMEDY_RULES"]).unwrap();
         assert_eq!(
             rules,
             serde_json::json!({"S3-001": "remediate", "EC2-002": "dry-run"})
         );
-        let rule = lambda
-            .get_function_configuration()
-            .function_name("AutoRemediateEC2-002")
-            .send()
-            .await
-            .unwrap();
-        let vars = rule
-            .environment()
-            .and_then(|e| e.variables())
-            .cloned()
-            .unwrap_or_default();
+        let (rule, vars) = function_environment(&lambda, "AutoRemediateEC2-002").await;
         assert_eq!(vars["REMEDY_MODE"], "dry-run");
         assert_eq!(rule.runtime().map(|r| r.as_str()), Some("provided.al2023"));
 
@@ -206,11 +208,7 @@ async fn deploys_the_stage_reads_back_and_reruns_unchanged() {
         .await
         .is_err());
     // The security account got its artifact bucket with the package.
-    let s3 = aws_sdk_s3::Client::from_conf(
-        aws_sdk_s3::config::Builder::from(&emulator.sdk_config())
-            .force_path_style(true)
-            .build(),
-    );
+    let s3 = remedy::identity::s3_client(&emulator.sdk_config(), REGION);
     let bucket = format!("remedy-artifacts-{MANAGEMENT_ACCOUNT}-{REGION}");
     let objects = s3
         .list_objects_v2()
@@ -348,12 +346,7 @@ async fn every_rule_deploys_through_a_template_url_in_two_regions() {
         assert_eq!(functions.len(), catalog + 1, "{region}: {functions:?}");
         assert!(functions.contains("AutoRemediateTrustedAdvisor-003"));
         // The template was too large to send inline: it sits in the region's artifact bucket.
-        let s3 = aws_sdk_s3::Client::from_conf(
-            aws_sdk_s3::config::Builder::from(&emulator.sdk_config())
-                .region(aws_config::Region::new(region))
-                .force_path_style(true)
-                .build(),
-        );
+        let s3 = remedy::identity::s3_client(&emulator.sdk_config(), region);
         let objects = s3
             .list_objects_v2()
             .bucket(format!("remedy-artifacts-{MANAGEMENT_ACCOUNT}-{region}"))
