@@ -175,6 +175,15 @@ pub async fn wait_until_settled(
     }
 }
 
+/// One stack event, as far as finding a failure needs it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Event {
+    pub logical_id: String,
+    pub resource_type: String,
+    pub status: String,
+    pub reason: Option<String>,
+}
+
 /// The first resource failure of the stack's latest operation: "Logical (Type): reason".
 pub async fn first_failure(client: &Client, stack_name: &str) -> Option<String> {
     let events = client
@@ -183,29 +192,43 @@ pub async fn first_failure(client: &Client, stack_name: &str) -> Option<String> 
         .send()
         .await
         .ok()?;
-    // Events come newest first; the root cause is the oldest failure of the latest run.
-    events
+    let events: Vec<Event> = events
         .stack_events()
         .iter()
+        .map(|e| Event {
+            logical_id: e.logical_resource_id().unwrap_or_default().to_owned(),
+            resource_type: e.resource_type().unwrap_or_default().to_owned(),
+            status: e
+                .resource_status()
+                .map(|s| s.as_str().to_owned())
+                .unwrap_or_default(),
+            reason: e.resource_status_reason().map(str::to_owned),
+        })
+        .collect();
+    root_cause(&events, stack_name)
+}
+
+/// Over events newest first (as DescribeStackEvents returns them): the oldest resource
+/// failure since the latest operation on the stack itself began. Later failures are usually
+/// "Resource creation cancelled" knock-ons of that one.
+pub fn root_cause(events_newest_first: &[Event], stack_name: &str) -> Option<String> {
+    events_newest_first
+        .iter()
         .take_while(|e| {
-            // Stop at the start of the latest operation on the stack itself.
-            !(e.logical_resource_id() == Some(stack_name)
-                && e.resource_status().is_some_and(|s| {
-                    matches!(s.as_str(), "CREATE_IN_PROGRESS" | "UPDATE_IN_PROGRESS")
-                }))
+            !(e.logical_id == stack_name
+                && matches!(
+                    e.status.as_str(),
+                    "CREATE_IN_PROGRESS" | "UPDATE_IN_PROGRESS"
+                ))
         })
-        .filter(|e| {
-            e.resource_status()
-                .is_some_and(|s| s.as_str().ends_with("_FAILED"))
-        })
-        .filter(|e| e.logical_resource_id() != Some(stack_name))
+        .filter(|e| e.logical_id != stack_name && e.status.ends_with("_FAILED"))
         .last()
         .map(|e| {
             format!(
                 "{} ({}): {}",
-                e.logical_resource_id().unwrap_or("?"),
-                e.resource_type().unwrap_or("?"),
-                e.resource_status_reason().unwrap_or("no reason given")
+                e.logical_id,
+                e.resource_type,
+                e.reason.as_deref().unwrap_or("no reason given")
             )
         })
 }
@@ -236,5 +259,43 @@ impl Backoff {
 impl Default for Backoff {
     fn default() -> Self {
         Self::new()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(logical_id: &str, status: &str, reason: &str) -> Event {
+        Event {
+            logical_id: logical_id.into(),
+            resource_type: if logical_id == "remedy" {
+                "AWS::CloudFormation::Stack"
+            } else {
+                "AWS::SNS::Topic"
+            }
+            .into(),
+            status: status.into(),
+            reason: Some(reason.into()).filter(|r: &String| !r.is_empty()),
+        }
+    }
+
+    #[test]
+    fn the_root_cause_is_the_oldest_failure_of_the_latest_operation() {
+        let events = vec![
+            event("remedy", "UPDATE_ROLLBACK_COMPLETE", ""),
+            event("Queue", "UPDATE_FAILED", "Resource update cancelled"),
+            event("Topic", "UPDATE_FAILED", "Topic name already exists"),
+            event("Topic", "UPDATE_IN_PROGRESS", ""),
+            event("remedy", "UPDATE_IN_PROGRESS", "User Initiated"),
+            // An older operation's failure must not be blamed.
+            event("Key", "CREATE_FAILED", "old failure"),
+            event("remedy", "CREATE_IN_PROGRESS", "User Initiated"),
+        ];
+        assert_eq!(
+            root_cause(&events, "remedy").as_deref(),
+            Some("Topic (AWS::SNS::Topic): Topic name already exists")
+        );
+        assert_eq!(root_cause(&events[..1], "remedy"), None);
     }
 }
