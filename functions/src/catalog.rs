@@ -5,12 +5,12 @@
 //! Adding a rule touches its service module (and, for a new service, the list in
 //! [`crate::rules::ALL`]), nothing else.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::str::FromStr;
 
 /// What the orchestrator does with a finding for a rule.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Mode {
     /// Fix the resource.

@@ -12,6 +12,8 @@
 //! from exactly the actions the rule declares.
 
 pub mod catalog;
+pub mod dispatch;
+pub mod finding;
 pub mod rules;
 
 pub use catalog::{catalog, find_rule, Mode, RiskLevel, RuleSpec, SettingSpec};
