@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 CARGO ?= cargo
 
-.PHONY: demo test venv build lint release-check clean-venv
+.PHONY: demo test venv build lint release-check bench-runtime clean-venv
 
 ## The pinned emulator and template linter, in .venv (created if missing or outdated).
 venv: $(VENV)/.installed
@@ -33,6 +33,11 @@ lint: venv
 release-check:
 	$(CARGO) build --release --bin remedy
 	./tests/support/release-check.sh
+
+## The runtime's numbers (BENCHMARKS.md): decision time, package size, cold start. Release build.
+bench-runtime:
+	$(CARGO) build --release --bin remedy --example bench_runtime
+	$${CARGO_TARGET_DIR:-target}/release/examples/bench_runtime $${CARGO_TARGET_DIR:-target}/release/remedy
 
 clean-venv:
 	rm -rf $(VENV)

@@ -119,10 +119,9 @@ pub enum Command {
     },
 }
 
-/// Runs the CLI and returns the process exit code.
+/// Runs the CLI and returns the process exit code. Started by Lambda (the same binary is
+/// every function's `bootstrap`), it runs the remediation runtime instead.
 pub fn main() -> i32 {
-    let cli = Cli::parse();
-    init_logging();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -133,6 +132,18 @@ pub fn main() -> i32 {
             return exit::FAILED;
         }
     };
+    if remedy_functions::lambda::is_lambda() {
+        init_lambda_logging();
+        return match runtime.block_on(remedy_functions::lambda::run()) {
+            Ok(()) => exit::OK,
+            Err(e) => {
+                eprintln!("error: {e}");
+                exit::FAILED
+            }
+        };
+    }
+    let cli = Cli::parse();
+    init_logging();
     match runtime.block_on(run(cli)) {
         Ok(code) => code,
         Err(e) => {
@@ -151,6 +162,16 @@ fn init_logging() {
         .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
         .with_writer(std::io::stderr)
         .with_ansi(std::io::stderr().is_terminal())
+        .try_init();
+}
+
+/// In Lambda: one line per event on stdout (CloudWatch), info by default, no colours.
+fn init_lambda_logging() {
+    let filter = std::env::var("REMEDY_LOG").unwrap_or_else(|_| "info".into());
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+        .with_ansi(false)
+        .without_time()
         .try_init();
 }
 
@@ -195,11 +216,19 @@ async fn run(cli: Cli) -> Result<i32, Error> {
             let config = Config::load(&cli.config)?;
             deploy(&config, &stage, &accounts, yes, package, cli.output).await
         }
+        Command::Remediate {
+            event,
+            account,
+            dry_run,
+        } => {
+            let config = Config::load(&cli.config)?;
+            crate::remediate::remediate(&config, &event, account.as_deref(), dry_run, cli.output)
+                .await
+        }
         Command::Plan { .. }
         | Command::Rollout { .. }
         | Command::Status { .. }
-        | Command::Onboard { .. }
-        | Command::Remediate { .. } => Err(Error::Input(
+        | Command::Onboard { .. } => Err(Error::Input(
             "this command is not available yet in this build (see the README's roadmap)".into(),
         )),
     }

@@ -43,6 +43,32 @@ pub struct Config {
     pub stages: Vec<Stage>,
     /// Rule id (or `*`) → its mode and settings, as written.
     pub rules: BTreeMap<String, RuleConfig>,
+    /// Where the orchestrator sends findings, by risk level and category.
+    pub notifications: Notifications,
+}
+
+/// `notifications:` — topics the stack creates, and which findings each receives.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Notifications {
+    #[serde(default)]
+    pub topics: Vec<NotificationTopic>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NotificationTopic {
+    /// The topic is `<stack_name>-notify-<name>`.
+    pub name: TopicName,
+    /// `LOW`, `MEDIUM`, `HIGH`, `VERY_HIGH`, `EXTREME`; none means every level.
+    #[serde(default)]
+    pub risk_levels: Vec<RiskLevelName>,
+    /// Conformity categories (`security`, `cost-optimisation`, …); none means every category.
+    #[serde(default)]
+    pub categories: Vec<String>,
+    /// Email subscriptions the stack creates (each address confirms once).
+    #[serde(default)]
+    pub emails: Vec<EmailAddress>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -210,6 +236,41 @@ validated_string!(
             Ok(())
         } else {
             Err(format!("`{s}` is neither an OU path (/Workloads/Prod) nor an OU id (ou-…) or root id (r-…)"))
+        }
+    }
+);
+
+validated_string!(
+    /// A notification topic's short name: letters, digits, `-` and `_`, at most 64.
+    TopicName,
+    |s| {
+        if (1..=64).contains(&s.len()) && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
+            Ok(())
+        } else {
+            Err(format!("topic name `{s}` must be 1-64 letters, digits, `-` or `_`"))
+        }
+    }
+);
+
+validated_string!(
+    /// A Conformity risk level.
+    RiskLevelName,
+    |s| {
+        if ["LOW", "MEDIUM", "HIGH", "VERY_HIGH", "EXTREME"].contains(&s) {
+            Ok(())
+        } else {
+            Err(format!("unknown risk level `{s}` (LOW, MEDIUM, HIGH, VERY_HIGH or EXTREME)"))
+        }
+    }
+);
+
+validated_string!(
+    /// An email address for a subscription.
+    EmailAddress,
+    |s| {
+        match s.split_once('@') {
+            Some((user, domain)) if !user.is_empty() && domain.contains('.') && !s.contains(char::is_whitespace) => Ok(()),
+            _ => Err(format!("`{s}` is not an email address")),
         }
     }
 );
@@ -521,6 +582,8 @@ struct RawConfig {
     stages: Stages,
     #[serde(default)]
     rules: Option<Rules>,
+    #[serde(default)]
+    notifications: Notifications,
 }
 
 #[derive(Deserialize)]
@@ -617,6 +680,7 @@ impl Config {
             conformity: raw.conformity,
             stages: raw.stages.0,
             rules: raw.rules.map(|r| r.0).unwrap_or_default(),
+            notifications: raw.notifications,
         };
         config.check_cross_node()?;
         config.stages.shrink_to_fit();
@@ -632,6 +696,19 @@ impl Config {
                     stage.name.as_str(),
                     2,
                     format!("stages[{i}].name: duplicate stage name `{}`", stage.name),
+                ));
+            }
+        }
+        let mut topics = std::collections::HashSet::new();
+        for (i, topic) in self.notifications.topics.iter().enumerate() {
+            if !topics.insert(topic.name.as_str()) {
+                return Err(self.error_at(
+                    topic.name.as_str(),
+                    2,
+                    format!(
+                        "notifications.topics[{i}].name: duplicate topic `{}`",
+                        topic.name
+                    ),
                 ));
             }
         }

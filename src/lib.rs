@@ -16,6 +16,10 @@
 //!    change set through [`cfn`], wait.
 //! 7. [`report`] shows progress and prints the result (text or DESIGN.md's JSON).
 //!
+//! `remedy remediate` ([`remediate`]) runs one finding through the embedded runtime (crate
+//! `remedy-functions`) in this process; started by Lambda, the binary runs that runtime's
+//! loop instead of the CLI ([`cli::main`]).
+//!
 //! The rule: decisions are plain functions over plain data (`config`, `targets`, `plan`,
 //! `template`, `runner`'s scheduling); AWS calls live in thin edge modules (`org`,
 //! `identity`, `artifacts`, `cfn`, `direct`) that decide nothing beyond retrying.
@@ -30,6 +34,7 @@ pub mod identity;
 pub mod org;
 pub mod package;
 pub mod plan;
+pub mod remediate;
 pub mod report;
 pub mod runner;
 pub mod targets;

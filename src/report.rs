@@ -324,3 +324,41 @@ impl Progress for LineProgress {
 pub fn started() -> Instant {
     Instant::now()
 }
+
+/// `remedy remediate`: DESIGN.md's `{"rule_id", "outcome", "actions", "reason"}`, or lines.
+pub fn print_remediation(
+    rule_id: Option<&str>,
+    report: &remedy_functions::rule::Report,
+    format: OutputFormat,
+) {
+    #[derive(Serialize)]
+    struct Document<'a> {
+        rule_id: Option<&'a str>,
+        outcome: remedy_functions::rule::Outcome,
+        actions: &'a [String],
+        reason: Option<&'a str>,
+    }
+    match format {
+        OutputFormat::Json => print_json(&Document {
+            rule_id,
+            outcome: report.outcome,
+            actions: &report.actions,
+            reason: report.reason.as_deref(),
+        }),
+        OutputFormat::Text => {
+            let mut out = std::io::stdout().lock();
+            let _ = writeln!(
+                out,
+                "{}: {}",
+                rule_id.unwrap_or("?"),
+                report.outcome.as_str()
+            );
+            for action in &report.actions {
+                let _ = writeln!(out, "  - {action}");
+            }
+            if let Some(reason) = &report.reason {
+                let _ = writeln!(out, "  ({reason})");
+            }
+        }
+    }
+}

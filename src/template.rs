@@ -66,14 +66,95 @@ pub fn render(config: &Config) -> Result<RenderedTemplate, String> {
         serde_json::Value::Object(table).to_string().into(),
     );
 
+    variables.insert(
+        "REMEDY_NOTIFICATIONS".into(),
+        serde_json::Value::Array(notification_routes(config))
+            .to_string()
+            .into(),
+    );
+    let topic_resources = notification_resources(config);
+    let publishes = !topic_resources.is_empty();
+
     for rule in &rules {
         for (logical_id, resource) in rule_resources(rule) {
             resources.insert(logical_id.into(), resource);
         }
     }
+    for (logical_id, resource) in topic_resources {
+        resources.insert(logical_id.into(), resource);
+    }
+    if publishes {
+        let statements = resources
+            .get_mut("OrchestratorRole")
+            .and_then(|r| r.get_mut("Properties"))
+            .and_then(|p| p.get_mut("Policies"))
+            .and_then(|p| p.get_mut(0))
+            .and_then(|p| p.get_mut("PolicyDocument"))
+            .and_then(|d| d.get_mut("Statement"))
+            .and_then(Value::as_sequence_mut)
+            .ok_or("stacks/remediation.yaml: OrchestratorRole has no policy statements")?;
+        statements.push(yaml(serde_json::json!({
+            "Sid": "PublishToNotificationTopics",
+            "Effect": "Allow",
+            "Action": "sns:Publish",
+            "Resource": {"Fn::Sub": format!("arn:${{AWS::Partition}}:sns:${{AWS::Region}}:${{AWS::AccountId}}:{}-notify-*", config.stack_name)}
+        })));
+        statements.push(yaml(serde_json::json!({
+            "Sid": "EncryptNotifications",
+            "Effect": "Allow",
+            "Action": ["kms:GenerateDataKey", "kms:Decrypt"],
+            "Resource": {"Fn::GetAtt": ["FindingsKey", "Arn"]}
+        })));
+    }
 
     let body = serde_yaml::to_string(&doc).map_err(|e| format!("cannot write template: {e}"))?;
     Ok(RenderedTemplate { body })
+}
+
+/// The orchestrator's routing table (`REMEDY_NOTIFICATIONS`): topic names and what they want.
+fn notification_routes(config: &Config) -> Vec<serde_json::Value> {
+    config
+        .notifications
+        .topics
+        .iter()
+        .map(|t| {
+            serde_json::json!({
+                "topic": format!("{}-notify-{}", config.stack_name, t.name),
+                "risk_levels": t.risk_levels.iter().map(|r| r.as_str()).collect::<Vec<_>>(),
+                "categories": t.categories,
+            })
+        })
+        .collect()
+}
+
+/// One encrypted topic per notification route, and its email subscriptions.
+fn notification_resources(config: &Config) -> Vec<(String, Value)> {
+    let mut out = Vec::new();
+    for topic in &config.notifications.topics {
+        let id = format!("Notify{}Topic", logical_id(topic.name.as_str()));
+        out.push((
+            id.clone(),
+            yaml(serde_json::json!({
+                "Type": "AWS::SNS::Topic",
+                "Properties": {
+                    "TopicName": format!("{}-notify-{}", config.stack_name, topic.name),
+                    "DisplayName": format!("remedy notifications: {}", topic.name),
+                    "KmsMasterKeyId": {"Ref": "FindingsKey"},
+                    "Tags": [{"Key": MANAGED_TAG, "Value": "true"}]
+                }
+            })),
+        ));
+        for (i, email) in topic.emails.iter().enumerate() {
+            out.push((
+                format!("Notify{}Email{i}", logical_id(topic.name.as_str())),
+                yaml(serde_json::json!({
+                    "Type": "AWS::SNS::Subscription",
+                    "Properties": {"TopicArn": {"Ref": id}, "Protocol": "email", "Endpoint": email.as_str()}
+                })),
+            ));
+        }
+    }
+    out
 }
 
 /// The stack's parameters, in a stable order.
@@ -281,6 +362,48 @@ mod tests {
             );
         }
         assert!(!t.fits_inline(), "{} bytes", t.body.len());
+    }
+
+    #[test]
+    fn notification_topics_are_rendered_and_routed() {
+        let yaml = "stages:\n  - name: dev\n    targets: {accounts: [\"111111111111\"]}\nnotifications:\n  topics:\n    - name: urgent\n      risk_levels: [VERY_HIGH, EXTREME]\n      emails: [secops@example.com]\nrules:\n  S3-001: remediate\n";
+        let c = Config::parse(Path::new("remedy.yaml"), yaml.into()).unwrap();
+        let t = render(&c).unwrap();
+        let res = resources(&t);
+        assert_eq!(
+            res["NotifyurgentTopic"]["Properties"]["TopicName"],
+            Value::from("remedy-notify-urgent")
+        );
+        assert_eq!(
+            res["NotifyurgentEmail0"]["Properties"]["Endpoint"],
+            Value::from("secops@example.com")
+        );
+        let routes = res["Orchestrator"]["Properties"]["Environment"]["Variables"]
+            ["REMEDY_NOTIFICATIONS"]
+            .as_str()
+            .unwrap();
+        let routes: serde_json::Value = serde_json::from_str(routes).unwrap();
+        assert_eq!(
+            routes,
+            serde_json::json!([{"topic": "remedy-notify-urgent", "risk_levels": ["VERY_HIGH", "EXTREME"], "categories": []}])
+        );
+        let statements = res["OrchestratorRole"]["Properties"]["Policies"][0]["PolicyDocument"]
+            ["Statement"]
+            .as_sequence()
+            .unwrap();
+        assert!(statements
+            .iter()
+            .any(|s| s["Sid"] == "PublishToNotificationTopics"));
+        // Without topics, the orchestrator may publish nowhere.
+        let plain = render(&config("  S3-001: remediate\n")).unwrap();
+        let statements = resources(&plain)["OrchestratorRole"]["Properties"]["Policies"][0]
+            ["PolicyDocument"]["Statement"]
+            .clone();
+        assert!(!statements
+            .as_sequence()
+            .unwrap()
+            .iter()
+            .any(|s| s["Sid"] == "PublishToNotificationTopics"));
     }
 
     #[test]

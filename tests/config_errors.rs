@@ -158,3 +158,21 @@ fn a_missing_package_is_invalid_input() {
     assert_eq!(code, 2, "{stderr}");
     assert!(stderr.contains("dist/none.zip"), "{stderr}");
 }
+
+#[test]
+fn bad_notifications() {
+    rejects(
+        &format!(
+            "{STAGE}notifications:\n  topics:\n    - name: urgent\n      risk_levels: [SEVERE]\n"
+        ),
+        "remedy.yaml:7:21: notifications.topics[0].risk_levels[0]: unknown risk level `SEVERE`",
+    );
+    rejects(
+        &format!("{STAGE}notifications:\n  topics:\n    - name: urgent\n      emails: [secops]\n"),
+        "notifications.topics[0].emails[0]: `secops` is not an email address",
+    );
+    rejects(
+        &format!("{STAGE}notifications:\n  topics:\n    - name: urgent\n    - name: urgent\n"),
+        "remedy.yaml:7: notifications.topics[1].name: duplicate topic `urgent`",
+    );
+}

@@ -111,7 +111,9 @@ impl RuleSpec {
 
 /// Every rule of the catalog, in catalog order (by service module, then id).
 pub fn catalog() -> impl Iterator<Item = &'static RuleSpec> {
-    crate::rules::ALL.iter().flat_map(|rules| rules.iter())
+    crate::rules::ALL
+        .iter()
+        .flat_map(|service| service.rules.iter())
 }
 
 /// The rule with this id, if the catalog carries it.

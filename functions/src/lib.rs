@@ -14,6 +14,10 @@
 pub mod catalog;
 pub mod dispatch;
 pub mod finding;
+pub mod lambda;
+pub mod orchestrator;
+pub mod rule;
 pub mod rules;
+pub mod runtime;
 
 pub use catalog::{catalog, find_rule, Mode, RiskLevel, RuleSpec, SettingSpec};

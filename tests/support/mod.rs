@@ -1,5 +1,7 @@
 //! What the integration tests share: the test bed (`testbed.rs`: the emulator, a seeded
-//! organization, the request recorder) and running the `remedy` binary against it.
+//! organization, the request recorder), running the `remedy` binary against it, and running
+//! one catalog rule in process (`run_rule`; `run_checked` also checks its calls against the
+//! rule's declared IAM actions).
 
 #![allow(dead_code)] // each test binary uses a different part of it
 
@@ -7,6 +9,7 @@ mod testbed;
 
 pub use testbed::*;
 
+use remedy_functions::rule::{Context, Report};
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
@@ -89,4 +92,152 @@ pub fn remedy(emulator: &Emulator, dir: &Path, args: &[&str]) -> Run {
         .output()
         .expect("run remedy")
         .into()
+}
+
+/// Runs the catalog rule named by `finding`'s `ruleId` in the emulator's security account, in
+/// this process, as the rule's Lambda would: `settings` over the rule's defaults.
+pub async fn run_rule(
+    emulator: &Emulator,
+    finding: serde_json::Value,
+    settings: &[(&str, &str)],
+    dry_run: bool,
+) -> Report {
+    let ctx = rule_context(emulator, finding, settings, dry_run);
+    remedy_functions::runtime::run_rule(&ctx).await
+}
+
+/// Runs the rule like `run_rule` while the emulator records (each emulator records into a
+/// file of its own, so tests running side by side do not mix), and checks that every call the
+/// rule made is one of its declared `iam_actions` (see `iam_action`). Returns the report and
+/// the recorded calls, for a test's own assertions about them.
+pub async fn run_checked(
+    emulator: &Emulator,
+    finding: serde_json::Value,
+    settings: &[(&str, &str)],
+    dry_run: bool,
+) -> (Report, Vec<Recorded>) {
+    let rule_id = finding["ruleId"]
+        .as_str()
+        .expect("a finding with a ruleId")
+        .to_owned();
+    let (rule, _) = remedy_functions::rules::find(&rule_id).expect("a catalog rule");
+    emulator.start_recording();
+    let report = run_rule(emulator, finding, settings, dry_run).await;
+    let calls = emulator.recording();
+    for call in &calls {
+        let action = iam_action(call);
+        assert!(
+            rule.iam_actions.contains(&action.as_str()),
+            "{rule_id} called {action} without declaring it; it declares {:?}",
+            rule.iam_actions
+        );
+    }
+    (report, calls)
+}
+
+/// The IAM action a recorded call needs, as `prefix:Action`. Query and JSON protocols name
+/// the operation, under the IAM prefix of the service the call was signed for; REST calls
+/// (S3, Lambda, GuardDuty, API Gateway) are recognised by method and path. A REST call not
+/// mapped here panics, so that a rule's new call cannot slip past the check unnamed.
+pub fn iam_action(call: &Recorded) -> String {
+    let prefix = iam_prefix(&call.service);
+    // REST calls are recorded as `METHOD /path?query`; operation names have no space.
+    let Some((method, target)) = call.action.split_once(" /") else {
+        return format!("{prefix}:{}", call.action);
+    };
+    let (path, query) = target.split_once('?').unwrap_or((target, ""));
+    let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+    // The first query key names an S3 subresource (`?acl`, `?tagging=`, …).
+    let subresource = query.split(['&', '=']).next().unwrap_or_default();
+    let get_or_put = if method == "GET" { "Get" } else { "Put" };
+    let operation = match (prefix, method, segments.as_slice(), subresource) {
+        // API Gateway's IAM actions are the HTTP methods themselves.
+        ("apigateway", _, _, _) => method.to_owned(),
+        ("s3", _, [_bucket], "acl") => format!("{get_or_put}BucketAcl"),
+        ("s3", _, [_bucket], "tagging") => format!("{get_or_put}BucketTagging"),
+        ("s3", _, [_bucket], "publicAccessBlock") => {
+            format!("{get_or_put}BucketPublicAccessBlock")
+        }
+        ("lambda", "GET", [_, "functions", _, "configuration"], _) => {
+            "GetFunctionConfiguration".into()
+        }
+        ("lambda", "PUT", [_, "functions", _, "configuration"], _) => {
+            "UpdateFunctionConfiguration".into()
+        }
+        ("lambda", "GET", [_, "functions", _, "policy"], _) => "GetPolicy".into(),
+        ("lambda", "DELETE", [_, "functions", _, "policy", _], _) => "RemovePermission".into(),
+        ("lambda", "GET", [_, "tags", ..], _) => "ListTags".into(),
+        ("guardduty", "GET", ["detector"], _) => "ListDetectors".into(),
+        ("guardduty", "POST", ["detector"], _) => "CreateDetector".into(),
+        ("guardduty", "GET", ["detector", _], _) => "GetDetector".into(),
+        ("guardduty", "POST", ["detector", _], _) => "UpdateDetector".into(),
+        _ => panic!(
+            "unmapped REST call {} to {}: name its IAM action in support::iam_action",
+            call.action, call.service
+        ),
+    };
+    format!("{prefix}:{operation}")
+}
+
+/// The IAM prefix of a SigV4 service name. For every service these rules call, the two are
+/// the same (checked against the SDKs' signing names); a service missing here panics, so
+/// that one whose two names differ gets an explicit mapping here.
+fn iam_prefix(service: &str) -> &str {
+    match service {
+        "apigateway" | "cloudformation" | "cloudtrail" | "config" | "ec2" | "guardduty" | "iam"
+        | "kinesis" | "kms" | "lambda" | "organizations" | "rds" | "redshift" | "s3" | "sns"
+        | "sqs" | "sts" => service,
+        "" => panic!("a recorded call was not signed: its service is unknown"),
+        other => panic!("SigV4 service {other}: add its IAM prefix to support::iam_prefix"),
+    }
+}
+
+/// The context `run_rule` uses, for tests that need to adjust it.
+pub fn rule_context(
+    emulator: &Emulator,
+    finding: serde_json::Value,
+    settings: &[(&str, &str)],
+    dry_run: bool,
+) -> Context {
+    let finding: remedy_functions::finding::Finding =
+        serde_json::from_value(finding).expect("a finding");
+    let (rule, _) = remedy_functions::rules::find(&finding.rule_id).expect("a catalog rule");
+    let mut all_settings: std::collections::BTreeMap<String, String> = rule
+        .settings
+        .iter()
+        .filter_map(|s| Some((s.name.to_owned(), s.default?.to_owned())))
+        .collect();
+    all_settings.extend(settings.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+    let region = finding
+        .region
+        .clone()
+        .filter(|r| r != "global")
+        .unwrap_or_else(|| REGION.to_owned());
+    Context {
+        rule,
+        aws: emulator
+            .sdk_config()
+            .to_builder()
+            .region(aws_config::Region::new(region.clone()))
+            .build(),
+        finding,
+        settings: all_settings,
+        dry_run,
+        account_id: MANAGEMENT_ACCOUNT.to_owned(),
+        region,
+    }
+}
+
+/// A FAILURE finding for `rule_id` about `resource`, as Conformity would send it.
+pub fn finding(rule_id: &str, resource: &str) -> serde_json::Value {
+    serde_json::json!({
+        "ruleId": rule_id,
+        "status": "FAILURE",
+        "region": REGION,
+        "riskLevel": "HIGH",
+        "categories": ["security"],
+        "resource": resource,
+        "message": format!("{rule_id} on {resource}"),
+        "resolutionPageURL": "https://www.cloudconformity.com/knowledge-base/"
+    })
 }

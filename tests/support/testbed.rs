@@ -44,6 +44,9 @@ impl Emulator {
             .expect("a free loopback port");
         let child = Command::new(moto_server())
             .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            // Each server records into its own file (the default is ./moto_recording, which
+            // servers started side by side would share).
+            .env("MOTO_RECORDER_FILEPATH", recording_file(port))
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -261,8 +264,13 @@ impl Drop for Emulator {
         if let Some(mut child) = self.child.take() {
             let _ = child.kill();
             let _ = child.wait();
+            let _ = std::fs::remove_file(recording_file(self.port));
         }
     }
+}
+
+fn recording_file(port: u16) -> PathBuf {
+    std::env::temp_dir().join(format!("remedy-moto-{port}.recording"))
 }
 
 /// Decodes an HTTP/1.1 chunked body, byte-exact.
@@ -302,6 +310,9 @@ pub struct Recorded {
     pub action: String,
     /// The access key id that signed it.
     pub access_key: String,
+    /// The service it was signed for: the SigV4 credential scope's service name (`s3`,
+    /// `lambda`, `sts`, …), empty when unsigned.
+    pub service: String,
     /// Form parameters of query-protocol calls (STS, CloudFormation).
     pub params: BTreeMap<String, String>,
 }
@@ -332,15 +343,17 @@ impl Recorded {
             let path = url.splitn(4, '/').nth(3).unwrap_or_default();
             format!("{} /{path}", v["method"].as_str().unwrap_or_default())
         };
-        let access_key = headers["Authorization"]
+        // Credential=AKID/20261126/us-east-1/<service>/aws4_request
+        let scope: Vec<&str> = headers["Authorization"]
             .as_str()
             .and_then(|a| a.split("Credential=").nth(1))
-            .and_then(|c| c.split('/').next())
-            .unwrap_or_default()
-            .to_owned();
+            .map(|c| c.split('/').collect())
+            .unwrap_or_default();
+        let part = |i: usize| scope.get(i).copied().unwrap_or_default().to_owned();
         Recorded {
             action,
-            access_key,
+            access_key: part(0),
+            service: part(3),
             params,
         }
     }

@@ -15,3 +15,76 @@ pub static RULES: &[RuleSpec] = &[
         iam_actions: &["apigateway:GET", "apigateway:PATCH"],
     },
 ];
+
+// ---------------------------------------------------------------------------------------
+// Checks and fixes. The finding's `resource` is the REST API's id.
+
+use crate::rule::{Context, Report, RuleError, MANAGED_TAG};
+use aws_sdk_apigateway::types::{EndpointType, Op, PatchOperation};
+use aws_sdk_apigateway::Client;
+use futures::future::BoxFuture;
+
+/// Runs the API Gateway rule `ctx.rule`.
+pub fn remediate(ctx: &Context) -> BoxFuture<'_, Result<Report, RuleError>> {
+    Box::pin(async move {
+        let api_id = ctx.resource()?;
+        let apigateway = Client::new(&ctx.aws);
+        match ctx.rule.id {
+            "AG-005" => make_private(ctx, &apigateway, api_id).await,
+            other => Err(RuleError::new(format!(
+                "{other} is not an API Gateway rule"
+            ))),
+        }
+    })
+}
+
+/// AG-005: the public endpoint type (EDGE or REGIONAL) is replaced by PRIVATE.
+async fn make_private(
+    ctx: &Context,
+    apigateway: &Client,
+    api_id: &str,
+) -> Result<Report, RuleError> {
+    let api = apigateway
+        .get_rest_api()
+        .rest_api_id(api_id)
+        .send()
+        .await
+        .map_err(|e| RuleError::aws("GetRestApi", &e))?;
+    if api.tags().is_some_and(|t| t.contains_key(MANAGED_TAG)) {
+        return Ok(Report::managed(api_id));
+    }
+    let types = api
+        .endpoint_configuration()
+        .map(|c| c.types())
+        .unwrap_or_default();
+    let Some(public) = types
+        .iter()
+        .find(|t| matches!(t, EndpointType::Edge | EndpointType::Regional))
+    else {
+        return Ok(Report::compliant(format!(
+            "REST API {api_id} has a private endpoint"
+        )));
+    };
+    let name = api.name().unwrap_or(api_id);
+    let action = format!(
+        "changed the endpoint of REST API {api_id} ({name}) from {} to PRIVATE: it is now reachable only \
+         through interface VPC endpoints its resource policy allows",
+        public.as_str()
+    );
+    let patch = PatchOperation::builder()
+        .op(Op::Replace)
+        .path(format!("/endpointConfiguration/types/{}", public.as_str()))
+        .value(EndpointType::Private.as_str())
+        .build();
+    ctx.fix(vec![action], async {
+        apigateway
+            .update_rest_api()
+            .rest_api_id(api_id)
+            .patch_operations(patch)
+            .send()
+            .await
+            .map_err(|e| RuleError::aws("UpdateRestApi", &e))?;
+        Ok(())
+    })
+    .await
+}

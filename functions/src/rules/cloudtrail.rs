@@ -38,7 +38,6 @@ pub static RULES: &[RuleSpec] = &[
             "cloudtrail:ListTags",
             "s3:GetBucketAcl",
             "s3:PutBucketAcl",
-            "s3:GetBucketPolicyStatus",
             "s3:GetBucketPublicAccessBlock",
             "s3:PutBucketPublicAccessBlock",
             "s3:GetBucketTagging",
@@ -59,3 +58,262 @@ pub static RULES: &[RuleSpec] = &[
         ],
     },
 ];
+
+// ---------------------------------------------------------------------------------------
+// Checks and fixes. The trail is the finding's `resource` (a name or an ARN); CT-001 takes
+// it from its `trail_name` setting first. Changes are made in the trail's home region.
+
+use crate::rule::{Context, Report, RuleError, MANAGED_TAG};
+use crate::rules::s3;
+use aws_sdk_cloudtrail::config::Region;
+use aws_sdk_cloudtrail::types::Trail;
+use aws_sdk_cloudtrail::Client;
+use aws_sdk_s3::types::Grant;
+use futures::future::BoxFuture;
+
+/// Runs the CloudTrail rule `ctx.rule`.
+pub fn remediate(ctx: &Context) -> BoxFuture<'_, Result<Report, RuleError>> {
+    Box::pin(async move {
+        let name = trail_name(ctx)?;
+        let trail = find_trail(&Client::new(&ctx.aws), name).await?;
+        let arn = trail.trail_arn().unwrap_or(name);
+        if let Some(owner) = arn
+            .split(':')
+            .nth(4)
+            .filter(|a| !a.is_empty() && *a != ctx.account_id)
+        {
+            return Err(RuleError::new(format!(
+                "trail {arn} belongs to account {owner} (an organization trail): it is changed there, not in {}",
+                ctx.account_id
+            )));
+        }
+        let home = trail
+            .home_region()
+            .unwrap_or(ctx.region.as_str())
+            .to_owned();
+        let cloudtrail = home_client(ctx, &home);
+        if is_managed(&cloudtrail, arn).await? {
+            return Ok(Report::managed(&format!("trail {arn}")));
+        }
+        match ctx.rule.id {
+            "CT-001" => enable_trail(ctx, &cloudtrail, &trail, arn).await,
+            "CT-003" => make_bucket_private(ctx, &trail, arn).await,
+            "CT-007" => enable_log_file_validation(ctx, &cloudtrail, &trail, arn).await,
+            other => Err(RuleError::new(format!("{other} is not a CloudTrail rule"))),
+        }
+    })
+}
+
+/// CT-001's `trail_name` setting, else the finding's resource.
+fn trail_name(ctx: &Context) -> Result<&str, RuleError> {
+    let setting = ctx
+        .settings
+        .get("trail_name")
+        .map(|s| s.trim())
+        .filter(|s| !s.is_empty());
+    match setting {
+        Some(name) if ctx.rule.id == "CT-001" => Ok(name),
+        _ => ctx.resource().map_err(|e| {
+            if ctx.rule.id == "CT-001" {
+                RuleError::new(format!("setting `trail_name` is required for CT-001 ({e})"))
+            } else {
+                e
+            }
+        }),
+    }
+}
+
+/// The trail named `name` (a name or an ARN) as seen from the finding's region.
+async fn find_trail(cloudtrail: &Client, name: &str) -> Result<Trail, RuleError> {
+    let out = cloudtrail
+        .describe_trails()
+        .trail_name_list(name)
+        .include_shadow_trails(true)
+        .send()
+        .await
+        .map_err(|e| RuleError::aws("DescribeTrails", &e))?;
+    out.trail_list()
+        .iter()
+        .find(|t| t.name() == Some(name) || t.trail_arn() == Some(name))
+        .cloned()
+        .ok_or_else(|| {
+            RuleError::new(format!(
+                "there is no trail {name} in this account and region"
+            ))
+        })
+}
+
+/// A client for the trail's home region: a trail is changed only where it was created.
+fn home_client(ctx: &Context, home: &str) -> Client {
+    let config = aws_sdk_cloudtrail::config::Builder::from(&ctx.aws)
+        .region(Region::new(home.to_owned()))
+        .build();
+    Client::from_conf(config)
+}
+
+async fn is_managed(cloudtrail: &Client, arn: &str) -> Result<bool, RuleError> {
+    let out = cloudtrail
+        .list_tags()
+        .resource_id_list(arn)
+        .send()
+        .await
+        .map_err(|e| RuleError::aws("ListTags", &e))?;
+    Ok(out
+        .resource_tag_list()
+        .iter()
+        .flat_map(|r| r.tags_list())
+        .any(|t| t.key() == MANAGED_TAG))
+}
+
+/// What CT-001 changes on a trail: (UpdateTrail needed, StartLogging needed, actions).
+pub fn trail_changes(trail: &Trail, is_logging: bool) -> (bool, bool, Vec<String>) {
+    let arn = trail.trail_arn().or(trail.name()).unwrap_or("the trail");
+    let mut actions = Vec::new();
+    if trail.is_multi_region_trail() != Some(true) {
+        actions.push(format!("made trail {arn} multi-region"));
+    }
+    if trail.include_global_service_events() != Some(true) {
+        actions.push(format!("made trail {arn} include global service events"));
+    }
+    let update = !actions.is_empty();
+    if !is_logging {
+        actions.push(format!("started logging on trail {arn}"));
+    }
+    (update, !is_logging, actions)
+}
+
+/// CT-001.
+async fn enable_trail(
+    ctx: &Context,
+    cloudtrail: &Client,
+    trail: &Trail,
+    arn: &str,
+) -> Result<Report, RuleError> {
+    let status = cloudtrail
+        .get_trail_status()
+        .name(arn)
+        .send()
+        .await
+        .map_err(|e| RuleError::aws("GetTrailStatus", &e))?;
+    let (update, start, actions) = trail_changes(trail, status.is_logging() == Some(true));
+    if actions.is_empty() {
+        return Ok(Report::compliant(format!(
+            "trail {arn} is multi-region, includes global service events and is logging"
+        )));
+    }
+    ctx.fix(actions, async {
+        if update {
+            cloudtrail
+                .update_trail()
+                .name(arn)
+                .is_multi_region_trail(true)
+                .include_global_service_events(true)
+                .send()
+                .await
+                .map_err(|e| RuleError::aws("UpdateTrail", &e))?;
+        }
+        if start {
+            cloudtrail
+                .start_logging()
+                .name(arn)
+                .send()
+                .await
+                .map_err(|e| RuleError::aws("StartLogging", &e))?;
+        }
+        Ok(())
+    })
+    .await
+}
+
+/// CT-007.
+async fn enable_log_file_validation(
+    ctx: &Context,
+    cloudtrail: &Client,
+    trail: &Trail,
+    arn: &str,
+) -> Result<Report, RuleError> {
+    if trail.log_file_validation_enabled() == Some(true) {
+        return Ok(Report::compliant(format!(
+            "trail {arn} validates its log files"
+        )));
+    }
+    ctx.fix(
+        vec![format!("turned on log file validation for trail {arn}")],
+        async {
+            cloudtrail
+                .update_trail()
+                .name(arn)
+                .enable_log_file_validation(true)
+                .send()
+                .await
+                .map_err(|e| RuleError::aws("UpdateTrail", &e))?;
+            Ok(())
+        },
+    )
+    .await
+}
+
+/// CT-003: the trail's bucket loses its public ACL grants and blocks public access, as the
+/// S3 rules do it.
+async fn make_bucket_private(ctx: &Context, trail: &Trail, arn: &str) -> Result<Report, RuleError> {
+    let bucket = trail
+        .s3_bucket_name()
+        .filter(|b| !b.is_empty())
+        .ok_or_else(|| RuleError::new(format!("trail {arn} names no S3 bucket")))?;
+    let s3 = s3::client(ctx);
+    if s3::is_managed(&s3, bucket).await? {
+        return Ok(Report::managed(&format!("bucket {bucket}")));
+    }
+    let acl = s3
+        .get_bucket_acl()
+        .bucket(bucket)
+        .send()
+        .await
+        .map_err(|e| RuleError::aws("GetBucketAcl", &e))?;
+    let block = s3::public_access_block(&s3, bucket).await?;
+    let public: Vec<&Grant> = acl
+        .grants()
+        .iter()
+        .filter(|g| s3::is_public_grant(g))
+        .collect();
+    let mut actions: Vec<String> = public
+        .iter()
+        .map(|g| {
+            let group = g
+                .grantee()
+                .and_then(|g| g.uri())
+                .map(s3::group_name)
+                .unwrap_or("a public group");
+            let permission = g.permission().map_or("any", |p| p.as_str());
+            format!("removed the {permission} grant to {group} from bucket {bucket} of trail {arn}")
+        })
+        .collect();
+    let block_needed = !s3::blocks_everything(block.as_ref());
+    if block_needed {
+        actions.push(format!(
+            "turned on all four public access block settings for bucket {bucket} of trail {arn}"
+        ));
+    }
+    if actions.is_empty() {
+        return Ok(Report::compliant(format!(
+            "bucket {bucket} of trail {arn} grants nothing to the public and blocks public access"
+        )));
+    }
+    let kept: Vec<Grant> = acl
+        .grants()
+        .iter()
+        .filter(|g| !s3::is_public_grant(g))
+        .cloned()
+        .collect();
+    let remove_grants = !public.is_empty();
+    ctx.fix(actions, async {
+        if remove_grants {
+            s3::put_acl(&s3, bucket, &acl, kept).await?;
+        }
+        if block_needed {
+            s3::block_everything(&s3, bucket).await?;
+        }
+        Ok(())
+    })
+    .await
+}

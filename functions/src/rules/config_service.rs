@@ -24,7 +24,8 @@ pub static RULES: &[RuleSpec] = &[
                 default: None,
                 description: "ARN of the IAM role the configuration recorder assumes (trusting \
                               config.amazonaws.com, with the AWS_ConfigRole managed policy); \
-                              passed to AWS Config with iam:PassRole.",
+                              passed to AWS Config with iam:PassRole. Default: AWS Config's \
+                              service-linked role, AWSServiceRoleForConfig.",
             },
         ],
         iam_actions: &[
@@ -38,3 +39,342 @@ pub static RULES: &[RuleSpec] = &[
         ],
     },
 ];
+
+// ---------------------------------------------------------------------------------------
+// Checks and fixes. The finding is about the region; there is no resource to read.
+
+use crate::rule::{Context, Report, RuleError};
+use aws_sdk_config::types::{
+    ConfigurationRecorder, ConfigurationRecorderStatus, DeliveryChannel, RecordingGroup,
+};
+use aws_sdk_config::Client;
+use futures::future::BoxFuture;
+
+/// The name given to a recorder or a delivery channel remedy creates (the console's).
+const DEFAULT_NAME: &str = "default";
+
+/// Runs the AWS Config rule `ctx.rule`.
+pub fn remediate(ctx: &Context) -> BoxFuture<'_, Result<Report, RuleError>> {
+    Box::pin(async move {
+        match ctx.rule.id {
+            "Config-001" => enable_config(ctx).await,
+            other => Err(RuleError::new(format!("{other} is not an AWS Config rule"))),
+        }
+    })
+}
+
+/// AWS Config's service-linked role in `account`, used when `role_arn` is not set.
+pub fn service_linked_role(account: &str, region: &str) -> String {
+    let partition = if region.starts_with("cn-") {
+        "aws-cn"
+    } else if region.starts_with("us-gov-") {
+        "aws-us-gov"
+    } else {
+        "aws"
+    };
+    format!("arn:{partition}:iam::{account}:role/aws-service-role/config.amazonaws.com/AWSServiceRoleForConfig")
+}
+
+/// What Config-001 does in a region, in order: put the recorder, put the delivery
+/// channel, start the recorder.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConfigPlan {
+    pub recorder: Option<ConfigurationRecorder>,
+    pub channel: Option<DeliveryChannel>,
+    /// The recorder to start.
+    pub start: Option<String>,
+    pub actions: Vec<String>,
+}
+
+fn records_everything(group: Option<&RecordingGroup>) -> bool {
+    group.is_some_and(|g| g.all_supported() && g.include_global_resource_types())
+}
+
+fn all_resources() -> RecordingGroup {
+    RecordingGroup::builder()
+        .all_supported(true)
+        .include_global_resource_types(true)
+        .build()
+}
+
+/// Decides Config-001 from what the region has. Service-linked recorders (those another AWS
+/// service owns) are not the account's recorder and are ignored. `bucket` is the setting;
+/// without it and without a delivery channel nothing can be done, and nothing is changed.
+pub fn config_plan(
+    recorders: &[ConfigurationRecorder],
+    statuses: &[ConfigurationRecorderStatus],
+    channels: &[DeliveryChannel],
+    bucket: Option<&str>,
+    role_arn: &str,
+) -> Result<ConfigPlan, RuleError> {
+    let mut plan = ConfigPlan {
+        recorder: None,
+        channel: None,
+        start: None,
+        actions: Vec::new(),
+    };
+    let channel_missing = channels.is_empty();
+    let bucket = bucket.map(str::trim).filter(|b| !b.is_empty());
+    if channel_missing && bucket.is_none() {
+        return Err(RuleError::new(
+            "setting `bucket` is required for Config-001: the region has no delivery channel, and \
+             AWS Config needs one (an S3 bucket) before it can record; nothing was changed",
+        ));
+    }
+    let existing = recorders.iter().find(|r| r.service_principal().is_none());
+    let name = existing
+        .and_then(|r| r.name())
+        .unwrap_or(DEFAULT_NAME)
+        .to_owned();
+    match existing {
+        None => {
+            plan.recorder = Some(
+                ConfigurationRecorder::builder()
+                    .name(&name)
+                    .role_arn(role_arn)
+                    .recording_group(all_resources())
+                    .build(),
+            );
+            plan.actions.push(format!(
+                "created configuration recorder {name} recording all supported resources, global ones \
+                 included, with role {role_arn}"
+            ));
+        }
+        Some(recorder)
+            if !records_everything(recorder.recording_group())
+                || recorder.role_arn().is_none_or(str::is_empty) =>
+        {
+            let role = recorder
+                .role_arn()
+                .filter(|r| !r.is_empty())
+                .unwrap_or(role_arn);
+            plan.recorder = Some(
+                ConfigurationRecorder::builder()
+                    .name(&name)
+                    .role_arn(role)
+                    .recording_group(all_resources())
+                    .set_recording_mode(recorder.recording_mode().cloned())
+                    .build(),
+            );
+            plan.actions.push(format!(
+                "made configuration recorder {name} record all supported resources, global ones included, \
+                 with role {role}"
+            ));
+        }
+        Some(_) => {}
+    }
+    if let (true, Some(bucket)) = (channel_missing, bucket) {
+        plan.channel = Some(
+            DeliveryChannel::builder()
+                .name(DEFAULT_NAME)
+                .s3_bucket_name(bucket)
+                .build(),
+        );
+        plan.actions.push(format!(
+            "created delivery channel {DEFAULT_NAME} to bucket {bucket}"
+        ));
+    }
+    let recording = existing.is_some()
+        && statuses.iter().any(|s| {
+            s.service_principal().is_none() && s.name() == Some(name.as_str()) && s.recording()
+        });
+    if !recording {
+        plan.actions
+            .push(format!("started configuration recorder {name}"));
+        plan.start = Some(name);
+    }
+    Ok(plan)
+}
+
+/// Config-001.
+async fn enable_config(ctx: &Context) -> Result<Report, RuleError> {
+    let config = Client::new(&ctx.aws);
+    let recorders = config
+        .describe_configuration_recorders()
+        .send()
+        .await
+        .map_err(|e| RuleError::aws("DescribeConfigurationRecorders", &e))?;
+    let statuses = config
+        .describe_configuration_recorder_status()
+        .send()
+        .await
+        .map_err(|e| RuleError::aws("DescribeConfigurationRecorderStatus", &e))?;
+    let channels = config
+        .describe_delivery_channels()
+        .send()
+        .await
+        .map_err(|e| RuleError::aws("DescribeDeliveryChannels", &e))?;
+    let role_arn = match ctx
+        .settings
+        .get("role_arn")
+        .map(|r| r.trim())
+        .filter(|r| !r.is_empty())
+    {
+        Some(role) => role.to_owned(),
+        None => service_linked_role(&ctx.account_id, &ctx.region),
+    };
+    let plan = config_plan(
+        recorders.configuration_recorders(),
+        statuses.configuration_recorders_status(),
+        channels.delivery_channels(),
+        ctx.settings.get("bucket").map(String::as_str),
+        &role_arn,
+    )?;
+    if plan.actions.is_empty() {
+        return Ok(Report::compliant(format!(
+            "AWS Config records all supported resources in {} and delivers them",
+            ctx.region
+        )));
+    }
+    let ConfigPlan {
+        recorder,
+        channel,
+        start,
+        actions,
+    } = plan;
+    ctx.fix(actions, async {
+        if let Some(recorder) = recorder {
+            config
+                .put_configuration_recorder()
+                .configuration_recorder(recorder)
+                .send()
+                .await
+                .map_err(|e| RuleError::aws("PutConfigurationRecorder", &e))?;
+        }
+        if let Some(channel) = channel {
+            config
+                .put_delivery_channel()
+                .delivery_channel(channel)
+                .send()
+                .await
+                .map_err(|e| RuleError::aws("PutDeliveryChannel", &e))?;
+        }
+        if let Some(name) = start {
+            config
+                .start_configuration_recorder()
+                .configuration_recorder_name(name)
+                .send()
+                .await
+                .map_err(|e| RuleError::aws("StartConfigurationRecorder", &e))?;
+        }
+        Ok(())
+    })
+    .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ROLE: &str = "arn:aws:iam::111111111111:role/aws-service-role/config.amazonaws.com/AWSServiceRoleForConfig";
+
+    fn recorder(all: bool) -> ConfigurationRecorder {
+        ConfigurationRecorder::builder()
+            .name("main")
+            .role_arn("arn:aws:iam::111111111111:role/ConfigRole")
+            .recording_group(
+                RecordingGroup::builder()
+                    .all_supported(all)
+                    .include_global_resource_types(all)
+                    .build(),
+            )
+            .build()
+    }
+
+    fn status(recording: bool) -> ConfigurationRecorderStatus {
+        ConfigurationRecorderStatus::builder()
+            .name("main")
+            .recording(recording)
+            .build()
+    }
+
+    fn channel() -> DeliveryChannel {
+        DeliveryChannel::builder()
+            .name("main")
+            .s3_bucket_name("config-logs")
+            .build()
+    }
+
+    #[test]
+    fn the_service_linked_role_follows_account_and_partition() {
+        assert_eq!(service_linked_role("111111111111", "eu-west-1"), ROLE);
+        assert!(service_linked_role("111111111111", "cn-north-1")
+            .starts_with("arn:aws-cn:iam::111111111111:"));
+    }
+
+    #[test]
+    fn a_recording_recorder_with_a_channel_is_compliant() {
+        let plan =
+            config_plan(&[recorder(true)], &[status(true)], &[channel()], None, ROLE).unwrap();
+        assert!(plan.actions.is_empty(), "{plan:?}");
+        assert_eq!(
+            (plan.recorder, plan.channel, plan.start),
+            (None, None, None)
+        );
+    }
+
+    #[test]
+    fn nothing_at_all_creates_recorder_and_channel_and_starts() {
+        let plan = config_plan(&[], &[], &[], Some("config-logs"), ROLE).unwrap();
+        let recorder = plan.recorder.unwrap();
+        assert_eq!(
+            (recorder.name(), recorder.role_arn()),
+            (Some("default"), Some(ROLE))
+        );
+        assert!(records_everything(recorder.recording_group()));
+        assert_eq!(plan.channel.unwrap().s3_bucket_name(), Some("config-logs"));
+        assert_eq!(plan.start.as_deref(), Some("default"));
+        assert_eq!(plan.actions.len(), 3, "{:?}", plan.actions);
+    }
+
+    #[test]
+    fn without_bucket_and_channel_it_fails_naming_the_setting() {
+        let err = config_plan(&[recorder(true)], &[status(false)], &[], None, ROLE).unwrap_err();
+        assert!(err.0.contains("setting `bucket`"), "{err}");
+        let err = config_plan(&[], &[], &[], Some("  "), ROLE).unwrap_err();
+        assert!(err.0.contains("setting `bucket`"), "{err}");
+    }
+
+    #[test]
+    fn a_stopped_or_partial_recorder_is_widened_and_started_keeping_its_role() {
+        let plan = config_plan(
+            &[recorder(false)],
+            &[status(false)],
+            &[channel()],
+            None,
+            ROLE,
+        )
+        .unwrap();
+        let widened = plan.recorder.unwrap();
+        assert_eq!(widened.name(), Some("main"));
+        assert_eq!(
+            widened.role_arn(),
+            Some("arn:aws:iam::111111111111:role/ConfigRole")
+        );
+        assert!(records_everything(widened.recording_group()));
+        assert_eq!(plan.channel, None, "the existing channel is kept");
+        assert_eq!(plan.start.as_deref(), Some("main"));
+    }
+
+    #[test]
+    fn service_linked_recorders_are_not_the_accounts() {
+        let linked = ConfigurationRecorder::builder()
+            .name("AWSConfigurationRecorderForSecurityHub")
+            .service_principal("securityhub.amazonaws.com")
+            .recording_group(all_resources())
+            .build();
+        let linked_status = ConfigurationRecorderStatus::builder()
+            .name("AWSConfigurationRecorderForSecurityHub")
+            .service_principal("securityhub.amazonaws.com")
+            .recording(true)
+            .build();
+        let plan = config_plan(&[linked], &[linked_status], &[channel()], None, ROLE).unwrap();
+        assert_eq!(
+            plan.recorder
+                .and_then(|r| r.name().map(str::to_owned))
+                .as_deref(),
+            Some("default")
+        );
+        assert_eq!(plan.start.as_deref(), Some("default"));
+    }
+}

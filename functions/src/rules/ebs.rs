@@ -33,3 +33,133 @@ pub static RULES: &[RuleSpec] = &[
         ],
     },
 ];
+
+// ---------------------------------------------------------------------------------------
+// Checks and fixes. EBS-009's `resource` is the snapshot id; EBS-014 is about the finding's
+// account and region and needs no resource.
+
+use crate::rule::{Context, Report, RuleError};
+use crate::rules::ec2::is_managed;
+use aws_sdk_ec2::types::{
+    CreateVolumePermission, OperationType, PermissionGroup, SnapshotAttributeName,
+};
+use aws_sdk_ec2::Client;
+use futures::future::BoxFuture;
+
+/// Runs the EBS rule `ctx.rule`.
+pub fn remediate(ctx: &Context) -> BoxFuture<'_, Result<Report, RuleError>> {
+    Box::pin(async move {
+        let ec2 = Client::new(&ctx.aws);
+        match ctx.rule.id {
+            "EBS-009" => make_snapshot_private(ctx, &ec2, ctx.resource()?).await,
+            "EBS-014" => enable_encryption_by_default(ctx, &ec2).await,
+            other => Err(RuleError::new(format!("{other} is not an EBS rule"))),
+        }
+    })
+}
+
+/// Whether a snapshot's create-volume permissions include the public `all` group.
+pub fn is_public(permissions: &[CreateVolumePermission]) -> bool {
+    permissions
+        .iter()
+        .any(|p| p.group() == Some(&PermissionGroup::All))
+}
+
+/// EBS-009: remove the `all` group from the snapshot's create-volume permission.
+async fn make_snapshot_private(
+    ctx: &Context,
+    ec2: &Client,
+    snapshot_id: &str,
+) -> Result<Report, RuleError> {
+    let out = ec2
+        .describe_snapshots()
+        .snapshot_ids(snapshot_id)
+        .send()
+        .await
+        .map_err(|e| RuleError::aws("DescribeSnapshots", &e))?;
+    let snapshot = out
+        .snapshots()
+        .first()
+        .ok_or_else(|| RuleError::new(format!("snapshot {snapshot_id} not found")))?;
+    if is_managed(snapshot.tags()) {
+        return Ok(Report::managed(snapshot_id));
+    }
+    let attribute = ec2
+        .describe_snapshot_attribute()
+        .snapshot_id(snapshot_id)
+        .attribute(SnapshotAttributeName::CreateVolumePermission)
+        .send()
+        .await
+        .map_err(|e| RuleError::aws("DescribeSnapshotAttribute", &e))?;
+    if !is_public(attribute.create_volume_permissions()) {
+        return Ok(Report::compliant(format!(
+            "snapshot {snapshot_id} is not public"
+        )));
+    }
+    let action =
+        format!("removed the public (`all`) create-volume permission from snapshot {snapshot_id}");
+    ctx.fix(vec![action], async {
+        // The operation-type form (AWS's own example for this call) is also the one the
+        // emulator understands.
+        ec2.modify_snapshot_attribute()
+            .snapshot_id(snapshot_id)
+            .attribute(SnapshotAttributeName::CreateVolumePermission)
+            .operation_type(OperationType::Remove)
+            .group_names("all")
+            .send()
+            .await
+            .map_err(|e| RuleError::aws("ModifySnapshotAttribute", &e))?;
+        Ok(())
+    })
+    .await
+}
+
+/// EBS-014: turn EBS encryption by default on (with the default key) for the region.
+async fn enable_encryption_by_default(ctx: &Context, ec2: &Client) -> Result<Report, RuleError> {
+    let current = ec2
+        .get_ebs_encryption_by_default()
+        .send()
+        .await
+        .map_err(|e| RuleError::aws("GetEbsEncryptionByDefault", &e))?;
+    let place = format!("account {} in {}", ctx.account_id, ctx.region);
+    if current.ebs_encryption_by_default() == Some(true) {
+        return Ok(Report::compliant(format!(
+            "EBS encryption by default is on for {place}"
+        )));
+    }
+    ctx.fix(
+        vec![format!("turned on EBS encryption by default for {place}")],
+        async {
+            let out = ec2
+                .enable_ebs_encryption_by_default()
+                .send()
+                .await
+                .map_err(|e| RuleError::aws("EnableEbsEncryptionByDefault", &e))?;
+            if out.ebs_encryption_by_default() == Some(false) {
+                return Err(RuleError::new(format!(
+                    "EBS encryption by default is still off for {place}"
+                )));
+            }
+            Ok(())
+        },
+    )
+    .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_all_group_makes_a_snapshot_public() {
+        let all = CreateVolumePermission::builder()
+            .group(PermissionGroup::All)
+            .build();
+        let account = CreateVolumePermission::builder()
+            .user_id("111111111111")
+            .build();
+        assert!(is_public(&[account.clone(), all]));
+        assert!(!is_public(&[account]));
+        assert!(!is_public(&[]));
+    }
+}

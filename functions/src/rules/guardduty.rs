@@ -33,3 +33,85 @@ pub static RULES: &[RuleSpec] = &[
         iam_actions: &["guardduty:ListDetectors", "guardduty:GetFindings"],
     },
 ];
+
+// ---------------------------------------------------------------------------------------
+// Checks and fixes. GD-001 is about the region (a region has at most one detector);
+// GD-002's findings are routed by the orchestrator, not fixed.
+
+use crate::rule::{Context, Report, RuleError};
+use aws_sdk_guardduty::types::DetectorStatus;
+use aws_sdk_guardduty::Client;
+use futures::future::BoxFuture;
+
+/// Runs the GuardDuty rule `ctx.rule`.
+pub fn remediate(ctx: &Context) -> BoxFuture<'_, Result<Report, RuleError>> {
+    Box::pin(async move {
+        match ctx.rule.id {
+            "GD-001" => enable_detector(ctx).await,
+            "GD-002" => Ok(Report::skipped(
+                "GD-002 is a notify rule: the orchestrator sends GuardDuty findings to the notification \
+                 topics; there is nothing for this function to change",
+            )),
+            other => Err(RuleError::new(format!("{other} is not a GuardDuty rule"))),
+        }
+    })
+}
+
+/// GD-001.
+async fn enable_detector(ctx: &Context) -> Result<Report, RuleError> {
+    let guardduty = Client::new(&ctx.aws);
+    let region = &ctx.region;
+    let detectors = guardduty
+        .list_detectors()
+        .into_paginator()
+        .items()
+        .send()
+        .try_collect()
+        .await
+        .map_err(|e| RuleError::aws("ListDetectors", &e))?;
+    let Some(detector_id) = detectors.first() else {
+        return ctx
+            .fix(
+                vec![format!(
+                    "created and enabled a GuardDuty detector in {region}"
+                )],
+                async {
+                    guardduty
+                        .create_detector()
+                        .enable(true)
+                        .send()
+                        .await
+                        .map_err(|e| RuleError::aws("CreateDetector", &e))?;
+                    Ok(())
+                },
+            )
+            .await;
+    };
+    let detector = guardduty
+        .get_detector()
+        .detector_id(detector_id)
+        .send()
+        .await
+        .map_err(|e| RuleError::aws("GetDetector", &e))?;
+    if detector.status() == Some(&DetectorStatus::Enabled) {
+        return Ok(Report::compliant(format!(
+            "GuardDuty detector {detector_id} is enabled in {region}"
+        )));
+    }
+    ctx.fix(
+        vec![format!(
+            "enabled GuardDuty detector {detector_id} in {region}"
+        )],
+        async {
+            guardduty
+                .update_detector()
+                .detector_id(detector_id)
+                .enable(true)
+                .send()
+                .await
+                .map_err(|e| RuleError::aws("UpdateDetector", &e))?;
+            Ok(())
+        },
+    )
+    .await
+}

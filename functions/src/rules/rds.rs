@@ -4,7 +4,8 @@
 use crate::catalog::{Mode, RiskLevel, RuleSpec};
 
 pub static RULES: &[RuleSpec] = &[
-    // Turn auto minor version upgrade on.
+    // Turn auto minor version upgrade on (the instance's tags come with
+    // `DescribeDBInstances`).
     RuleSpec {
         id: "RDS-006",
         title: "RDS Auto Minor Version Upgrade",
@@ -12,11 +13,7 @@ pub static RULES: &[RuleSpec] = &[
         risk: RiskLevel::Medium,
         default_mode: Mode::Remediate,
         settings: &[],
-        iam_actions: &[
-            "rds:DescribeDBInstances",
-            "rds:ModifyDBInstance",
-            "rds:ListTagsForResource",
-        ],
+        iam_actions: &["rds:DescribeDBInstances", "rds:ModifyDBInstance"],
     },
     // Make the instance not publicly accessible.
     RuleSpec {
@@ -26,13 +23,10 @@ pub static RULES: &[RuleSpec] = &[
         risk: RiskLevel::High,
         default_mode: Mode::Remediate,
         settings: &[],
-        iam_actions: &[
-            "rds:DescribeDBInstances",
-            "rds:ModifyDBInstance",
-            "rds:ListTagsForResource",
-        ],
+        iam_actions: &["rds:DescribeDBInstances", "rds:ModifyDBInstance"],
     },
-    // Remove `all` from the snapshot's `restore` attribute.
+    // Remove `all` from the snapshot's `restore` attribute (the snapshot's tags come with
+    // `DescribeDBSnapshots`).
     RuleSpec {
         id: "RDS-023",
         title: "RDS Public Snapshots",
@@ -41,9 +35,9 @@ pub static RULES: &[RuleSpec] = &[
         default_mode: Mode::Remediate,
         settings: &[],
         iam_actions: &[
+            "rds:DescribeDBSnapshots",
             "rds:DescribeDBSnapshotAttributes",
             "rds:ModifyDBSnapshotAttribute",
-            "rds:ListTagsForResource",
         ],
     },
     // Turn deletion protection on.
@@ -54,10 +48,185 @@ pub static RULES: &[RuleSpec] = &[
         risk: RiskLevel::Medium,
         default_mode: Mode::Remediate,
         settings: &[],
-        iam_actions: &[
-            "rds:DescribeDBInstances",
-            "rds:ModifyDBInstance",
-            "rds:ListTagsForResource",
-        ],
+        iam_actions: &["rds:DescribeDBInstances", "rds:ModifyDBInstance"],
     },
 ];
+
+// ---------------------------------------------------------------------------------------
+// Checks and fixes. The finding's `resource` is the DB instance id (RDS-006, -008, -031) or
+// the DB snapshot id (RDS-023). Instances are modified without `ApplyImmediately`: these
+// three settings take effect without it, and setting it would also apply whatever other
+// changes are pending for the maintenance window.
+
+use crate::rule::{Context, Report, RuleError, MANAGED_TAG};
+use aws_sdk_rds::operation::modify_db_instance::builders::ModifyDBInstanceFluentBuilder;
+use aws_sdk_rds::types::{DbInstance, Tag};
+use aws_sdk_rds::Client;
+use futures::future::BoxFuture;
+
+/// Runs the RDS rule `ctx.rule`.
+pub fn remediate(ctx: &Context) -> BoxFuture<'_, Result<Report, RuleError>> {
+    Box::pin(async move {
+        let resource = ctx.resource()?;
+        let rds = Client::new(&ctx.aws);
+        match ctx.rule.id {
+            "RDS-006" => fix_instance(ctx, &rds, resource, &AUTO_MINOR_VERSION_UPGRADE).await,
+            "RDS-008" => fix_instance(ctx, &rds, resource, &NOT_PUBLIC).await,
+            "RDS-023" => unshare_snapshot(ctx, &rds, resource).await,
+            "RDS-031" => fix_instance(ctx, &rds, resource, &DELETION_PROTECTION).await,
+            other => Err(RuleError::new(format!("{other} is not an RDS rule"))),
+        }
+    })
+}
+
+fn is_managed(tags: &[Tag]) -> bool {
+    tags.iter().any(|t| t.key() == Some(MANAGED_TAG))
+}
+
+/// One boolean instance setting a rule wants.
+struct InstanceSetting {
+    /// What the setting is called in reports.
+    name: &'static str,
+    /// The value the rule wants.
+    wanted: bool,
+    current: fn(&DbInstance) -> Option<bool>,
+    set: fn(ModifyDBInstanceFluentBuilder, bool) -> ModifyDBInstanceFluentBuilder,
+    /// Why an Aurora cluster member cannot take it, if it cannot.
+    not_for_cluster_members: Option<&'static str>,
+}
+
+static AUTO_MINOR_VERSION_UPGRADE: InstanceSetting = InstanceSetting {
+    name: "auto minor version upgrade",
+    wanted: true,
+    current: DbInstance::auto_minor_version_upgrade,
+    set: ModifyDBInstanceFluentBuilder::auto_minor_version_upgrade,
+    not_for_cluster_members: None,
+};
+
+static NOT_PUBLIC: InstanceSetting = InstanceSetting {
+    name: "public accessibility",
+    wanted: false,
+    current: DbInstance::publicly_accessible,
+    set: ModifyDBInstanceFluentBuilder::publicly_accessible,
+    not_for_cluster_members: None,
+};
+
+static DELETION_PROTECTION: InstanceSetting = InstanceSetting {
+    name: "deletion protection",
+    wanted: true,
+    current: DbInstance::deletion_protection,
+    set: ModifyDBInstanceFluentBuilder::deletion_protection,
+    not_for_cluster_members: Some(
+        "deletion protection of an Aurora instance is its cluster's setting",
+    ),
+};
+
+fn on_off(value: bool) -> &'static str {
+    if value {
+        "on"
+    } else {
+        "off"
+    }
+}
+
+/// RDS-006, RDS-008, RDS-031: one ModifyDBInstance when the setting is not as wanted.
+async fn fix_instance(
+    ctx: &Context,
+    rds: &Client,
+    id: &str,
+    setting: &InstanceSetting,
+) -> Result<Report, RuleError> {
+    let out = rds
+        .describe_db_instances()
+        .db_instance_identifier(id)
+        .send()
+        .await
+        .map_err(|e| RuleError::aws("DescribeDBInstances", &e))?;
+    let instance = out
+        .db_instances()
+        .first()
+        .ok_or_else(|| RuleError::new(format!("DescribeDBInstances returned no instance {id}")))?;
+    if is_managed(instance.tag_list()) {
+        return Ok(Report::managed(id));
+    }
+    if (setting.current)(instance) == Some(setting.wanted) {
+        return Ok(Report::compliant(format!(
+            "{id} has {} {}",
+            setting.name,
+            on_off(setting.wanted)
+        )));
+    }
+    if let (Some(cluster), Some(why)) = (
+        instance.db_cluster_identifier(),
+        setting.not_for_cluster_members,
+    ) {
+        return Err(RuleError::new(format!(
+            "{id} is a member of Aurora cluster {cluster}: {why}, which this rule does not change"
+        )));
+    }
+    let action = format!(
+        "turned {} {} for DB instance {id}",
+        on_off(setting.wanted),
+        setting.name
+    );
+    ctx.fix(vec![action], async {
+        (setting.set)(
+            rds.modify_db_instance().db_instance_identifier(id),
+            setting.wanted,
+        )
+        .send()
+        .await
+        .map_err(|e| RuleError::aws("ModifyDBInstance", &e))?;
+        Ok(())
+    })
+    .await
+}
+
+/// RDS-023: `all` is taken out of the snapshot's `restore` attribute; accounts it is shared
+/// with by id keep their access.
+async fn unshare_snapshot(ctx: &Context, rds: &Client, id: &str) -> Result<Report, RuleError> {
+    let snapshots = rds
+        .describe_db_snapshots()
+        .db_snapshot_identifier(id)
+        .send()
+        .await
+        .map_err(|e| RuleError::aws("DescribeDBSnapshots", &e))?;
+    let snapshot = snapshots
+        .db_snapshots()
+        .first()
+        .ok_or_else(|| RuleError::new(format!("DescribeDBSnapshots returned no snapshot {id}")))?;
+    if is_managed(snapshot.tag_list()) {
+        return Ok(Report::managed(id));
+    }
+    let attributes = rds
+        .describe_db_snapshot_attributes()
+        .db_snapshot_identifier(id)
+        .send()
+        .await
+        .map_err(|e| RuleError::aws("DescribeDBSnapshotAttributes", &e))?;
+    let public = attributes
+        .db_snapshot_attributes_result()
+        .map(|r| r.db_snapshot_attributes())
+        .unwrap_or_default()
+        .iter()
+        .any(|a| {
+            a.attribute_name() == Some("restore") && a.attribute_values().iter().any(|v| v == "all")
+        });
+    if !public {
+        return Ok(Report::compliant(format!("{id} is not shared publicly")));
+    }
+    let action = format!(
+        "stopped sharing DB snapshot {id} publicly (removed `all` from its restore attribute)"
+    );
+    ctx.fix(vec![action], async {
+        rds.modify_db_snapshot_attribute()
+            .db_snapshot_identifier(id)
+            .attribute_name("restore")
+            .values_to_remove("all")
+            .send()
+            .await
+            .map_err(|e| RuleError::aws("ModifyDBSnapshotAttribute", &e))?;
+        Ok(())
+    })
+    .await
+}

@@ -181,3 +181,474 @@ pub static RULES: &[RuleSpec] = &[
         ],
     },
 ];
+
+// ---------------------------------------------------------------------------------------
+// Checks and fixes. The bucket is the finding's `resource`.
+
+use crate::rule::{error_code, Context, Report, RuleError, MANAGED_TAG};
+use aws_sdk_s3::operation::get_bucket_acl::GetBucketAclOutput;
+use aws_sdk_s3::types::{
+    AccessControlPolicy, BucketVersioningStatus, Grant, Permission, PublicAccessBlockConfiguration,
+    ServerSideEncryption, ServerSideEncryptionByDefault, ServerSideEncryptionConfiguration,
+    ServerSideEncryptionRule, VersioningConfiguration,
+};
+use aws_sdk_s3::Client;
+use futures::future::BoxFuture;
+use serde_json::{json, Value};
+
+const ALL_USERS: &str = "http://acs.amazonaws.com/groups/global/AllUsers";
+const AUTHENTICATED_USERS: &str = "http://acs.amazonaws.com/groups/global/AuthenticatedUsers";
+
+/// Runs the S3 rule `ctx.rule`.
+pub fn remediate(ctx: &Context) -> BoxFuture<'_, Result<Report, RuleError>> {
+    Box::pin(async move {
+        let bucket = ctx.resource()?;
+        let s3 = client(ctx);
+        if is_managed(&s3, bucket).await? {
+            return Ok(Report::managed(bucket));
+        }
+        match ctx.rule.id {
+            "S3-001" => remove_grant(ctx, &s3, bucket, ALL_USERS, Permission::Read).await,
+            "S3-002" => remove_grant(ctx, &s3, bucket, ALL_USERS, Permission::ReadAcp).await,
+            "S3-003" => remove_grant(ctx, &s3, bucket, ALL_USERS, Permission::Write).await,
+            "S3-004" => remove_grant(ctx, &s3, bucket, ALL_USERS, Permission::WriteAcp).await,
+            "S3-005" => remove_grant(ctx, &s3, bucket, ALL_USERS, Permission::FullControl).await,
+            "S3-006" => remove_grant(ctx, &s3, bucket, AUTHENTICATED_USERS, Permission::Read).await,
+            "S3-007" => {
+                remove_grant(ctx, &s3, bucket, AUTHENTICATED_USERS, Permission::ReadAcp).await
+            }
+            "S3-008" => {
+                remove_grant(ctx, &s3, bucket, AUTHENTICATED_USERS, Permission::Write).await
+            }
+            "S3-009" => {
+                remove_grant(ctx, &s3, bucket, AUTHENTICATED_USERS, Permission::WriteAcp).await
+            }
+            "S3-010" => {
+                remove_grant(
+                    ctx,
+                    &s3,
+                    bucket,
+                    AUTHENTICATED_USERS,
+                    Permission::FullControl,
+                )
+                .await
+            }
+            "S3-012" => enable_versioning(ctx, &s3, bucket).await,
+            "S3-014" => scope_public_statements(ctx, &s3, bucket).await,
+            "S3-016" => {
+                add_policy_statement(ctx, &s3, bucket, deny_unencrypted_uploads(bucket)).await
+            }
+            "S3-017" => {
+                add_policy_statement(ctx, &s3, bucket, deny_insecure_transport(bucket)).await
+            }
+            "S3-021" => enable_default_encryption(ctx, &s3, bucket).await,
+            "S3-026" => block_public_access(ctx, &s3, bucket).await,
+            other => Err(RuleError::new(format!("{other} is not an S3 rule"))),
+        }
+    })
+}
+
+/// Path-style addressing against a custom endpoint (an emulator, a VPC endpoint URL).
+pub fn client(ctx: &Context) -> Client {
+    let config = aws_sdk_s3::config::Builder::from(&ctx.aws)
+        .force_path_style(ctx.aws.endpoint_url().is_some())
+        .build();
+    Client::from_conf(config)
+}
+
+/// Whether the bucket carries remedy's own tag.
+pub(crate) async fn is_managed(s3: &Client, bucket: &str) -> Result<bool, RuleError> {
+    match s3.get_bucket_tagging().bucket(bucket).send().await {
+        Ok(out) => Ok(out.tag_set().iter().any(|t| t.key() == MANAGED_TAG)),
+        Err(e) if error_code(&e) == Some("NoSuchTagSet") => Ok(false),
+        Err(e) => Err(RuleError::aws("GetBucketTagging", &e)),
+    }
+}
+
+/// S3-001…010: drop the one grant to `group` with `permission`, keep every other grant.
+async fn remove_grant(
+    ctx: &Context,
+    s3: &Client,
+    bucket: &str,
+    group: &str,
+    permission: Permission,
+) -> Result<Report, RuleError> {
+    let acl = s3
+        .get_bucket_acl()
+        .bucket(bucket)
+        .send()
+        .await
+        .map_err(|e| RuleError::aws("GetBucketAcl", &e))?;
+    let is_target = |g: &Grant| {
+        g.permission() == Some(&permission) && g.grantee().and_then(|g| g.uri()) == Some(group)
+    };
+    if !acl.grants().iter().any(is_target) {
+        return Ok(Report::compliant(format!(
+            "{bucket} grants no {} to {}",
+            permission.as_str(),
+            group_name(group)
+        )));
+    }
+    let kept: Vec<Grant> = acl
+        .grants()
+        .iter()
+        .filter(|g| !is_target(g))
+        .cloned()
+        .collect();
+    let action = format!(
+        "removed the {} grant to {} from bucket {bucket}",
+        permission.as_str(),
+        group_name(group)
+    );
+    ctx.fix(vec![action], put_acl(s3, bucket, &acl, kept)).await
+}
+
+/// Writes the bucket's ACL back with only the `kept` grants, under its current owner.
+pub(crate) async fn put_acl(
+    s3: &Client,
+    bucket: &str,
+    acl: &GetBucketAclOutput,
+    kept: Vec<Grant>,
+) -> Result<(), RuleError> {
+    let policy = AccessControlPolicy::builder()
+        .set_grants(Some(kept))
+        .set_owner(acl.owner().cloned())
+        .build();
+    s3.put_bucket_acl()
+        .bucket(bucket)
+        .access_control_policy(policy)
+        .send()
+        .await
+        .map_err(|e| RuleError::aws("PutBucketAcl", &e))?;
+    Ok(())
+}
+
+/// A grant to everyone (`AllUsers`) or to any AWS account (`AuthenticatedUsers`).
+pub(crate) fn is_public_grant(grant: &Grant) -> bool {
+    grant
+        .grantee()
+        .and_then(|g| g.uri())
+        .is_some_and(|uri| uri == ALL_USERS || uri == AUTHENTICATED_USERS)
+}
+
+/// The group a grantee URI names (`AllUsers`, `AuthenticatedUsers`).
+pub(crate) fn group_name(uri: &str) -> &str {
+    uri.rsplit('/').next().unwrap_or(uri)
+}
+
+/// S3-012.
+async fn enable_versioning(ctx: &Context, s3: &Client, bucket: &str) -> Result<Report, RuleError> {
+    let current = s3
+        .get_bucket_versioning()
+        .bucket(bucket)
+        .send()
+        .await
+        .map_err(|e| RuleError::aws("GetBucketVersioning", &e))?;
+    if !versioning_needs_enabling(current.status()) {
+        return Ok(Report::compliant(format!(
+            "{bucket} has versioning enabled"
+        )));
+    }
+    ctx.fix(
+        vec![format!("enabled versioning on bucket {bucket}")],
+        async {
+            s3.put_bucket_versioning()
+                .bucket(bucket)
+                .versioning_configuration(
+                    VersioningConfiguration::builder()
+                        .status(BucketVersioningStatus::Enabled)
+                        .build(),
+                )
+                .send()
+                .await
+                .map_err(|e| RuleError::aws("PutBucketVersioning", &e))?;
+            Ok(())
+        },
+    )
+    .await
+}
+
+/// Never configured (`None`) and `Suspended` both need enabling.
+fn versioning_needs_enabling(status: Option<&BucketVersioningStatus>) -> bool {
+    status != Some(&BucketVersioningStatus::Enabled)
+}
+
+/// The bucket policy as JSON, or `None` when the bucket has none.
+async fn bucket_policy(s3: &Client, bucket: &str) -> Result<Option<Value>, RuleError> {
+    match s3.get_bucket_policy().bucket(bucket).send().await {
+        Ok(out) => {
+            let text = out.policy().unwrap_or("{}");
+            serde_json::from_str(text).map(Some).map_err(|e| {
+                RuleError::new(format!("the bucket policy of {bucket} is not JSON: {e}"))
+            })
+        }
+        Err(e) if error_code(&e) == Some("NoSuchBucketPolicy") => Ok(None),
+        Err(e) => Err(RuleError::aws("GetBucketPolicy", &e)),
+    }
+}
+
+async fn put_policy(s3: &Client, bucket: &str, policy: &Value) -> Result<(), RuleError> {
+    s3.put_bucket_policy()
+        .bucket(bucket)
+        .policy(policy.to_string())
+        .send()
+        .await
+        .map_err(|e| RuleError::aws("PutBucketPolicy", &e))?;
+    Ok(())
+}
+
+/// The policy's statements as a list (a single statement may be written as an object).
+fn statements(policy: &mut Value) -> Result<&mut Vec<Value>, RuleError> {
+    let object = policy
+        .as_object_mut()
+        .ok_or_else(|| RuleError::new("the bucket policy is not a JSON object"))?;
+    let statement = object.entry("Statement").or_insert_with(|| json!([]));
+    if !statement.is_array() {
+        *statement = Value::Array(vec![statement.take()]);
+    }
+    statement
+        .as_array_mut()
+        .ok_or_else(|| RuleError::new("the bucket policy's Statement is not a list"))
+}
+
+fn is_everyone(principal: &Value) -> bool {
+    match principal {
+        Value::String(s) => s == "*",
+        Value::Object(map) => map.get("AWS").is_some_and(|aws| match aws {
+            Value::String(s) => s == "*",
+            Value::Array(items) => items.iter().any(|i| i == "*"),
+            _ => false,
+        }),
+        _ => false,
+    }
+}
+
+/// S3-014: statements that allow `Principal: *` are narrowed to this account.
+async fn scope_public_statements(
+    ctx: &Context,
+    s3: &Client,
+    bucket: &str,
+) -> Result<Report, RuleError> {
+    let Some(mut policy) = bucket_policy(s3, bucket).await? else {
+        return Ok(Report::compliant(format!("{bucket} has no bucket policy")));
+    };
+    let account_root = format!("arn:aws:iam::{}:root", ctx.account_id);
+    let mut actions = Vec::new();
+    for (i, statement) in statements(&mut policy)?.iter_mut().enumerate() {
+        if statement["Effect"] == "Allow" && statement.get("Principal").is_some_and(is_everyone) {
+            let sid = statement
+                .get("Sid")
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+                .unwrap_or_else(|| format!("#{i}"));
+            statement["Principal"] = json!({ "AWS": account_root });
+            actions.push(format!(
+                "scoped statement {sid} of bucket {bucket}'s policy from everyone to account {}",
+                ctx.account_id
+            ));
+        }
+    }
+    if actions.is_empty() {
+        return Ok(Report::compliant(format!(
+            "{bucket}'s policy allows no one outside the account"
+        )));
+    }
+    ctx.fix(actions, put_policy(s3, bucket, &policy)).await
+}
+
+fn deny_unencrypted_uploads(bucket: &str) -> Value {
+    json!({
+        "Sid": "DenyUnencryptedObjectUploads",
+        "Effect": "Deny",
+        "Principal": "*",
+        "Action": "s3:PutObject",
+        "Resource": format!("arn:aws:s3:::{bucket}/*"),
+        "Condition": {"Null": {"s3:x-amz-server-side-encryption": "true"}}
+    })
+}
+
+fn deny_insecure_transport(bucket: &str) -> Value {
+    json!({
+        "Sid": "DenyInsecureTransport",
+        "Effect": "Deny",
+        "Principal": "*",
+        "Action": "s3:*",
+        "Resource": [format!("arn:aws:s3:::{bucket}"), format!("arn:aws:s3:::{bucket}/*")],
+        "Condition": {"Bool": {"aws:SecureTransport": "false"}}
+    })
+}
+
+/// S3-016 / S3-017: add a Deny statement unless one with the same effect is there.
+async fn add_policy_statement(
+    ctx: &Context,
+    s3: &Client,
+    bucket: &str,
+    wanted: Value,
+) -> Result<Report, RuleError> {
+    let mut policy = bucket_policy(s3, bucket)
+        .await?
+        .unwrap_or_else(|| json!({"Version": "2012-10-17", "Statement": []}));
+    let list = statements(&mut policy)?;
+    let already = list
+        .iter()
+        .any(|s| s["Effect"] == "Deny" && s.get("Condition") == wanted.get("Condition"));
+    let sid = wanted["Sid"].as_str().unwrap_or_default().to_owned();
+    if already {
+        return Ok(Report::compliant(format!(
+            "{bucket}'s policy already has {sid}"
+        )));
+    }
+    list.push(wanted);
+    ctx.fix(
+        vec![format!("added {sid} to bucket {bucket}'s policy")],
+        put_policy(s3, bucket, &policy),
+    )
+    .await
+}
+
+/// S3-021: SSE-S3 by default.
+async fn enable_default_encryption(
+    ctx: &Context,
+    s3: &Client,
+    bucket: &str,
+) -> Result<Report, RuleError> {
+    match s3.get_bucket_encryption().bucket(bucket).send().await {
+        Ok(out)
+            if out
+                .server_side_encryption_configuration()
+                .is_some_and(|c| !c.rules().is_empty()) =>
+        {
+            return Ok(Report::compliant(format!("{bucket} encrypts by default")));
+        }
+        Ok(_) => {}
+        Err(e) if error_code(&e) == Some("ServerSideEncryptionConfigurationNotFoundError") => {}
+        Err(e) => return Err(RuleError::aws("GetBucketEncryption", &e)),
+    }
+    ctx.fix(
+        vec![format!(
+            "turned on default encryption (SSE-S3) for bucket {bucket}"
+        )],
+        async {
+            let build = |e: aws_sdk_s3::error::BuildError| {
+                RuleError::new(format!("encryption configuration: {e}"))
+            };
+            let default = ServerSideEncryptionByDefault::builder()
+                .sse_algorithm(ServerSideEncryption::Aes256)
+                .build()
+                .map_err(build)?;
+            let configuration = ServerSideEncryptionConfiguration::builder()
+                .rules(
+                    ServerSideEncryptionRule::builder()
+                        .apply_server_side_encryption_by_default(default)
+                        .build(),
+                )
+                .build()
+                .map_err(build)?;
+            s3.put_bucket_encryption()
+                .bucket(bucket)
+                .server_side_encryption_configuration(configuration)
+                .send()
+                .await
+                .map_err(|e| RuleError::aws("PutBucketEncryption", &e))?;
+            Ok(())
+        },
+    )
+    .await
+}
+
+/// S3-026: all four public access block settings on.
+async fn block_public_access(
+    ctx: &Context,
+    s3: &Client,
+    bucket: &str,
+) -> Result<Report, RuleError> {
+    let current = public_access_block(s3, bucket).await?;
+    if blocks_everything(current.as_ref()) {
+        return Ok(Report::compliant(format!(
+            "{bucket} blocks all public access"
+        )));
+    }
+    ctx.fix(
+        vec![format!(
+            "turned on all four public access block settings for bucket {bucket}"
+        )],
+        block_everything(s3, bucket),
+    )
+    .await
+}
+
+/// The bucket's public access block, `None` when it has none.
+pub(crate) async fn public_access_block(
+    s3: &Client,
+    bucket: &str,
+) -> Result<Option<PublicAccessBlockConfiguration>, RuleError> {
+    match s3.get_public_access_block().bucket(bucket).send().await {
+        Ok(out) => Ok(out.public_access_block_configuration().cloned()),
+        Err(e) if error_code(&e) == Some("NoSuchPublicAccessBlockConfiguration") => Ok(None),
+        Err(e) => Err(RuleError::aws("GetPublicAccessBlock", &e)),
+    }
+}
+
+/// Whether all four settings of the public access block are on.
+pub(crate) fn blocks_everything(block: Option<&PublicAccessBlockConfiguration>) -> bool {
+    let on = |v: Option<bool>| v == Some(true);
+    block.is_some_and(|c| {
+        on(c.block_public_acls())
+            && on(c.ignore_public_acls())
+            && on(c.block_public_policy())
+            && on(c.restrict_public_buckets())
+    })
+}
+
+/// Turns on all four settings of the bucket's public access block.
+pub(crate) async fn block_everything(s3: &Client, bucket: &str) -> Result<(), RuleError> {
+    let all = PublicAccessBlockConfiguration::builder()
+        .block_public_acls(true)
+        .ignore_public_acls(true)
+        .block_public_policy(true)
+        .restrict_public_buckets(true)
+        .build();
+    s3.put_public_access_block()
+        .bucket(bucket)
+        .public_access_block_configuration(all)
+        .send()
+        .await
+        .map_err(|e| RuleError::aws("PutPublicAccessBlock", &e))?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn versioning_is_enabled_unless_it_already_is() {
+        assert!(versioning_needs_enabling(None));
+        assert!(versioning_needs_enabling(Some(
+            &BucketVersioningStatus::Suspended
+        )));
+        assert!(!versioning_needs_enabling(Some(
+            &BucketVersioningStatus::Enabled
+        )));
+    }
+
+    #[test]
+    fn everyone_principals() {
+        assert!(is_everyone(&json!("*")));
+        assert!(is_everyone(&json!({"AWS": "*"})));
+        assert!(is_everyone(&json!({"AWS": ["arn:aws:iam::1:root", "*"]})));
+        assert!(!is_everyone(
+            &json!({"AWS": "arn:aws:iam::111111111111:root"})
+        ));
+        assert!(!is_everyone(
+            &json!({"Service": "cloudtrail.amazonaws.com"})
+        ));
+    }
+
+    #[test]
+    fn statements_accept_a_single_object_and_refuse_non_objects() {
+        let mut single = json!({"Statement": {"Effect": "Allow"}});
+        assert_eq!(statements(&mut single).map(|s| s.len()), Ok(1));
+        assert!(statements(&mut json!([1, 2])).is_err());
+    }
+}

@@ -3,7 +3,8 @@
 use crate::catalog::{Mode, RiskLevel, RuleSpec};
 
 pub static RULES: &[RuleSpec] = &[
-    // Remove the topic policy statements with `Principal: *` and no condition.
+    // Remove the topic policy statements with `Principal: *` and no condition narrowing it
+    // to an account, organization or source (see `is_open_to_everyone` below).
     RuleSpec {
         id: "SNS-001",
         title: "SNS Topic Open to Everyone",
@@ -18,3 +19,348 @@ pub static RULES: &[RuleSpec] = &[
         ],
     },
 ];
+
+// ---------------------------------------------------------------------------------------
+// Checks and fixes. The finding's `resource` is the topic's name (the ARN is built from the
+// account and region the rule runs in) or its ARN.
+
+use crate::rule::{Context, Report, RuleError, MANAGED_TAG};
+use aws_sdk_sns::Client;
+use futures::future::BoxFuture;
+use serde_json::{json, Value};
+
+/// Runs the SNS rule `ctx.rule`.
+pub fn remediate(ctx: &Context) -> BoxFuture<'_, Result<Report, RuleError>> {
+    Box::pin(async move {
+        let topic_arn = topic_arn(ctx, ctx.resource()?);
+        let sns = Client::new(&ctx.aws);
+        if is_managed(&sns, &topic_arn).await? {
+            return Ok(Report::managed(&topic_arn));
+        }
+        match ctx.rule.id {
+            "SNS-001" => remove_open_statements_from_topic(ctx, &sns, &topic_arn).await,
+            other => Err(RuleError::new(format!("{other} is not an SNS rule"))),
+        }
+    })
+}
+
+/// The topic ARN for a name, or the ARN itself.
+fn topic_arn(ctx: &Context, resource: &str) -> String {
+    if resource.starts_with("arn:") {
+        resource.to_owned()
+    } else {
+        arn(ctx, "sns", resource)
+    }
+}
+
+async fn is_managed(sns: &Client, topic_arn: &str) -> Result<bool, RuleError> {
+    let tags = sns
+        .list_tags_for_resource()
+        .resource_arn(topic_arn)
+        .send()
+        .await
+        .map_err(|e| RuleError::aws("ListTagsForResource", &e))?;
+    Ok(tags.tags().iter().any(|t| t.key() == MANAGED_TAG))
+}
+
+/// SNS-001: statements open to everyone are removed; when none is left, the topic gets back
+/// the default policy AWS gives a new topic (its own account only), since a topic policy
+/// cannot be emptied.
+async fn remove_open_statements_from_topic(
+    ctx: &Context,
+    sns: &Client,
+    topic_arn: &str,
+) -> Result<Report, RuleError> {
+    let attributes = sns
+        .get_topic_attributes()
+        .topic_arn(topic_arn)
+        .send()
+        .await
+        .map_err(|e| RuleError::aws("GetTopicAttributes", &e))?;
+    let Some(text) = attributes.attributes().and_then(|a| a.get("Policy")) else {
+        return Ok(Report::compliant(format!(
+            "{topic_arn} has no topic policy"
+        )));
+    };
+    let mut policy = parse_policy(text, &format!("the policy of topic {topic_arn}"))?;
+    let removed = remove_open_statements(&mut policy)?;
+    if removed.is_empty() {
+        return Ok(Report::compliant(format!(
+            "{topic_arn}'s policy has no statement open to everyone"
+        )));
+    }
+    let mut actions: Vec<String> = removed
+        .iter()
+        .map(|s| {
+            format!(
+                "removed statement {} (open to everyone) from topic {topic_arn}'s policy",
+                s.label
+            )
+        })
+        .collect();
+    if statements(&mut policy)?.is_empty() {
+        policy = default_topic_policy(topic_arn, &ctx.account_id);
+        actions.push(format!(
+            "no statement was left: gave topic {topic_arn} the default policy (account {} only)",
+            ctx.account_id
+        ));
+    }
+    ctx.fix(actions, async {
+        sns.set_topic_attributes()
+            .topic_arn(topic_arn)
+            .attribute_name("Policy")
+            .attribute_value(policy.to_string())
+            .send()
+            .await
+            .map_err(|e| RuleError::aws("SetTopicAttributes", &e))?;
+        Ok(())
+    })
+    .await
+}
+
+/// The policy AWS gives a new topic: the owning account may use it, no one else.
+fn default_topic_policy(topic_arn: &str, account_id: &str) -> Value {
+    json!({
+        "Version": "2008-10-17",
+        "Id": "__default_policy_ID",
+        "Statement": [{
+            "Sid": "__default_statement_ID",
+            "Effect": "Allow",
+            "Principal": {"AWS": "*"},
+            "Action": [
+                "SNS:GetTopicAttributes", "SNS:SetTopicAttributes", "SNS:AddPermission",
+                "SNS:RemovePermission", "SNS:DeleteTopic", "SNS:Subscribe",
+                "SNS:ListSubscriptionsByTopic", "SNS:Publish"
+            ],
+            "Resource": topic_arn,
+            "Condition": {"StringEquals": {"AWS:SourceOwner": account_id}}
+        }]
+    })
+}
+
+// ---------------------------------------------------------------------------------------
+// Resource policies, shared with `sqs` and `lambda`: which statements open a resource to
+// everyone, and ARNs built from the context.
+
+/// `arn:<partition>:<service>:<region>:<account>:<resource>` for the rule's account and region.
+pub(crate) fn arn(ctx: &Context, service: &str, resource: &str) -> String {
+    format!(
+        "arn:{}:{service}:{}:{}:{resource}",
+        partition(&ctx.region),
+        ctx.region,
+        ctx.account_id
+    )
+}
+
+/// The AWS partition a region belongs to.
+fn partition(region: &str) -> &'static str {
+    if region.starts_with("cn-") {
+        "aws-cn"
+    } else if region.starts_with("us-gov-") {
+        "aws-us-gov"
+    } else {
+        "aws"
+    }
+}
+
+/// A policy document read from an attribute: `what` names it in the error.
+pub(crate) fn parse_policy(text: &str, what: &str) -> Result<Value, RuleError> {
+    serde_json::from_str(text).map_err(|e| RuleError::new(format!("{what} is not JSON: {e}")))
+}
+
+/// The policy's statements as a list (a single statement may be written as an object).
+pub(crate) fn statements(policy: &mut Value) -> Result<&mut Vec<Value>, RuleError> {
+    let object = policy
+        .as_object_mut()
+        .ok_or_else(|| RuleError::new("the policy is not a JSON object"))?;
+    let statement = object.entry("Statement").or_insert_with(|| json!([]));
+    if !statement.is_array() {
+        *statement = Value::Array(vec![statement.take()]);
+    }
+    statement
+        .as_array_mut()
+        .ok_or_else(|| RuleError::new("the policy's Statement is not a list"))
+}
+
+/// A statement taken out of a policy.
+#[derive(Debug)]
+pub(crate) struct Removed {
+    /// Its `Sid`, if it has one.
+    pub sid: Option<String>,
+    /// How actions name it: the `Sid`, or `#n` (its position, from 0) without one.
+    pub label: String,
+}
+
+/// Takes the statements open to everyone (see [`is_open_to_everyone`]) out of `policy`,
+/// keeping every other statement as it was.
+pub(crate) fn remove_open_statements(policy: &mut Value) -> Result<Vec<Removed>, RuleError> {
+    let list = statements(policy)?;
+    let mut removed = Vec::new();
+    let mut index = 0;
+    list.retain(|statement| {
+        let open = is_open_to_everyone(statement);
+        if open {
+            let sid = statement
+                .get("Sid")
+                .and_then(Value::as_str)
+                .map(str::to_owned);
+            let label = sid.clone().unwrap_or_else(|| format!("#{index}"));
+            removed.push(Removed { sid, label });
+        }
+        index += 1;
+        !open
+    });
+    Ok(removed)
+}
+
+/// An `Allow` statement whose principal is everyone (`"*"`, `{"AWS": "*"}`) and whose
+/// condition does not narrow who that is.
+fn is_open_to_everyone(statement: &Value) -> bool {
+    statement.get("Effect").and_then(Value::as_str) == Some("Allow")
+        && statement.get("Principal").is_some_and(is_everyone)
+        && !statement.get("Condition").is_some_and(narrows_principal)
+}
+
+fn is_everyone(principal: &Value) -> bool {
+    let star = |v: &Value| match v {
+        Value::String(s) => s == "*",
+        Value::Array(items) => items.iter().any(|i| i == "*"),
+        _ => false,
+    };
+    match principal {
+        Value::Object(map) => map.get("AWS").is_some_and(star),
+        other => star(other),
+    }
+}
+
+/// Condition keys that tie a request to a known account, organization, resource or network.
+const NARROWING_KEYS: &[&str] = &[
+    "aws:sourceaccount",
+    "aws:sourcearn",
+    "aws:sourceowner",
+    "aws:sourceorgid",
+    "aws:sourceorgpaths",
+    "aws:sourcevpc",
+    "aws:sourcevpce",
+    "aws:principalaccount",
+    "aws:principalarn",
+    "aws:principalorgid",
+    "aws:principalorgpaths",
+];
+
+/// Operators that require a narrowing key to match, alone or with `ForAnyValue:` (negated
+/// operators let every other value through; `…IfExists`, `Null` and `ForAllValues:` ones let
+/// requests without the key through).
+const MATCHING_OPERATORS: &[&str] = &[
+    "stringequals",
+    "stringequalsignorecase",
+    "stringlike",
+    "arnequals",
+    "arnlike",
+];
+
+/// Whether a statement's `Condition` requires one of the [`NARROWING_KEYS`] to match a
+/// value other than `*`.
+fn narrows_principal(condition: &Value) -> bool {
+    let Some(operators) = condition.as_object() else {
+        return false;
+    };
+    operators.iter().any(|(operator, keys)| {
+        let operator = operator.to_ascii_lowercase();
+        let operator = operator.strip_prefix("foranyvalue:").unwrap_or(&operator);
+        MATCHING_OPERATORS.contains(&operator)
+            && keys.as_object().is_some_and(|keys| {
+                keys.iter().any(|(key, value)| {
+                    let concrete = match value {
+                        Value::String(s) => s != "*",
+                        Value::Array(items) => {
+                            !items.is_empty()
+                                && items.iter().all(|i| i.as_str().is_some_and(|s| s != "*"))
+                        }
+                        _ => false,
+                    };
+                    NARROWING_KEYS.contains(&key.to_ascii_lowercase().as_str()) && concrete
+                })
+            })
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn open(statement: Value) -> bool {
+        is_open_to_everyone(&statement)
+    }
+
+    #[test]
+    fn everyone_without_a_narrowing_condition_is_open() {
+        assert!(open(
+            json!({"Effect": "Allow", "Principal": "*", "Action": "sns:Publish"})
+        ));
+        assert!(open(
+            json!({"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "sns:Publish"})
+        ));
+        assert!(open(
+            json!({"Effect": "Allow", "Principal": {"AWS": ["arn:aws:iam::1:root", "*"]}})
+        ));
+        // Conditions that do not say who: still open.
+        assert!(open(json!({"Effect": "Allow", "Principal": "*",
+            "Condition": {"StringEquals": {"lambda:FunctionUrlAuthType": "NONE"}}})));
+        assert!(open(json!({"Effect": "Allow", "Principal": "*",
+            "Condition": {"StringNotEquals": {"aws:SourceAccount": "111111111111"}}})));
+        assert!(open(json!({"Effect": "Allow", "Principal": "*",
+            "Condition": {"StringEqualsIfExists": {"aws:SourceAccount": "111111111111"}}})));
+        assert!(open(json!({"Effect": "Allow", "Principal": "*",
+            "Condition": {"ArnLike": {"aws:SourceArn": "*"}}})));
+        assert!(open(json!({"Effect": "Allow", "Principal": "*",
+            "Condition": {"ForAllValues:StringEquals": {"aws:SourceAccount": ["111111111111"]}}})));
+    }
+
+    #[test]
+    fn narrowed_denied_or_named_principals_are_not_open() {
+        assert!(!open(json!({"Effect": "Allow", "Principal": {"AWS": "*"},
+            "Condition": {"StringEquals": {"AWS:SourceOwner": "123456789012"}}})));
+        assert!(!open(json!({"Effect": "Allow", "Principal": "*",
+            "Condition": {"ArnLike": {"AWS:SourceArn": "arn:aws:s3:::bucket"}}})));
+        assert!(!open(json!({"Effect": "Allow", "Principal": "*",
+            "Condition": {"ForAnyValue:StringEquals": {"aws:PrincipalOrgID": ["o-abc"]}}})));
+        assert!(!open(
+            json!({"Effect": "Deny", "Principal": "*", "Action": "sns:Publish"})
+        ));
+        assert!(!open(
+            json!({"Effect": "Allow", "Principal": {"Service": "s3.amazonaws.com"}})
+        ));
+        assert!(!open(
+            json!({"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::1:root"}})
+        ));
+    }
+
+    #[test]
+    fn open_statements_are_removed_and_named_and_the_rest_kept() {
+        let mut policy = json!({"Statement": [
+            {"Sid": "Open", "Effect": "Allow", "Principal": "*", "Action": "sqs:SendMessage"},
+            {"Sid": "Scoped", "Effect": "Allow", "Principal": "*", "Action": "sqs:SendMessage",
+             "Condition": {"ArnEquals": {"aws:SourceArn": "arn:aws:sns:us-east-1:1:t"}}},
+            {"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "sqs:ReceiveMessage"}
+        ]});
+        let removed = remove_open_statements(&mut policy).unwrap();
+        let labels: Vec<&str> = removed.iter().map(|r| r.label.as_str()).collect();
+        assert_eq!(labels, ["Open", "#2"]);
+        assert_eq!(removed[1].sid, None);
+        assert_eq!(policy["Statement"].as_array().unwrap().len(), 1);
+        assert_eq!(policy["Statement"][0]["Sid"], "Scoped");
+
+        let mut single = json!({"Statement": {"Effect": "Allow", "Principal": "*", "Action": "*"}});
+        assert_eq!(remove_open_statements(&mut single).unwrap().len(), 1);
+        assert_eq!(single["Statement"], json!([]));
+        assert!(remove_open_statements(&mut json!("not a policy")).is_err());
+    }
+
+    #[test]
+    fn partitions_follow_the_region() {
+        assert_eq!(partition("us-east-1"), "aws");
+        assert_eq!(partition("cn-north-1"), "aws-cn");
+        assert_eq!(partition("us-gov-west-1"), "aws-us-gov");
+    }
+}

@@ -4,7 +4,8 @@
 use crate::catalog::{Mode, RiskLevel, RuleSpec, SettingSpec};
 
 pub static RULES: &[RuleSpec] = &[
-    // Remove the queue policy statements with `Principal: *` and no condition.
+    // Remove the queue policy statements with `Principal: *` and no condition narrowing it
+    // to an account, organization or source (see `sns::is_open_to_everyone`).
     RuleSpec {
         id: "SQS-001",
         title: "SQS Queue Exposed",
@@ -13,12 +14,14 @@ pub static RULES: &[RuleSpec] = &[
         default_mode: Mode::Remediate,
         settings: &[],
         iam_actions: &[
+            "sqs:GetQueueUrl",
             "sqs:GetQueueAttributes",
             "sqs:SetQueueAttributes",
             "sqs:ListQueueTags",
         ],
     },
-    // Encrypt the queue with the configured KMS key.
+    // Encrypt the queue with the configured KMS key, unless it is encrypted already (with a
+    // KMS key or with SQS-managed keys, SSE-SQS).
     RuleSpec {
         id: "SQS-004",
         title: "SQS Queue Server Side Encryption",
@@ -32,9 +35,209 @@ pub static RULES: &[RuleSpec] = &[
                           with; the default is the AWS managed key for SQS.",
         }],
         iam_actions: &[
+            "sqs:GetQueueUrl",
             "sqs:GetQueueAttributes",
             "sqs:SetQueueAttributes",
             "sqs:ListQueueTags",
         ],
     },
 ];
+
+// ---------------------------------------------------------------------------------------
+// Checks and fixes. The finding's `resource` is the queue's URL or its name (turned into the
+// URL with `GetQueueUrl`).
+
+use crate::rule::{Context, Report, RuleError, MANAGED_TAG};
+use crate::rules::sns::{parse_policy, remove_open_statements, statements};
+use aws_sdk_sqs::types::QueueAttributeName;
+use aws_sdk_sqs::Client;
+use futures::future::BoxFuture;
+use std::collections::HashMap;
+
+/// Runs the SQS rule `ctx.rule`.
+pub fn remediate(ctx: &Context) -> BoxFuture<'_, Result<Report, RuleError>> {
+    Box::pin(async move {
+        let sqs = Client::new(&ctx.aws);
+        let url = queue_url(&sqs, ctx.resource()?).await?;
+        if is_managed(&sqs, &url).await? {
+            return Ok(Report::managed(&url));
+        }
+        match ctx.rule.id {
+            "SQS-001" => remove_open_statements_from_queue(ctx, &sqs, &url).await,
+            "SQS-004" => encrypt_queue(ctx, &sqs, &url).await,
+            other => Err(RuleError::new(format!("{other} is not an SQS rule"))),
+        }
+    })
+}
+
+async fn queue_url(sqs: &Client, resource: &str) -> Result<String, RuleError> {
+    if resource.starts_with("https://") || resource.starts_with("http://") {
+        return Ok(resource.to_owned());
+    }
+    let out = sqs
+        .get_queue_url()
+        .queue_name(resource)
+        .send()
+        .await
+        .map_err(|e| RuleError::aws("GetQueueUrl", &e))?;
+    out.queue_url()
+        .map(str::to_owned)
+        .ok_or_else(|| RuleError::new(format!("GetQueueUrl returned no URL for queue {resource}")))
+}
+
+async fn is_managed(sqs: &Client, url: &str) -> Result<bool, RuleError> {
+    let tags = sqs
+        .list_queue_tags()
+        .queue_url(url)
+        .send()
+        .await
+        .map_err(|e| RuleError::aws("ListQueueTags", &e))?;
+    Ok(tags.tags().is_some_and(|t| t.contains_key(MANAGED_TAG)))
+}
+
+async fn attributes(
+    sqs: &Client,
+    url: &str,
+    names: &[QueueAttributeName],
+) -> Result<HashMap<QueueAttributeName, String>, RuleError> {
+    let out = sqs
+        .get_queue_attributes()
+        .queue_url(url)
+        .set_attribute_names(Some(names.to_vec()))
+        .send()
+        .await
+        .map_err(|e| RuleError::aws("GetQueueAttributes", &e))?;
+    Ok(out.attributes().cloned().unwrap_or_default())
+}
+
+async fn set_attribute(
+    sqs: &Client,
+    url: &str,
+    name: QueueAttributeName,
+    value: String,
+) -> Result<(), RuleError> {
+    sqs.set_queue_attributes()
+        .queue_url(url)
+        .attributes(name, value)
+        .send()
+        .await
+        .map_err(|e| RuleError::aws("SetQueueAttributes", &e))?;
+    Ok(())
+}
+
+/// SQS-001: statements open to everyone are removed; when none is left the policy is
+/// deleted (set to the empty string).
+async fn remove_open_statements_from_queue(
+    ctx: &Context,
+    sqs: &Client,
+    url: &str,
+) -> Result<Report, RuleError> {
+    let current = attributes(sqs, url, &[QueueAttributeName::Policy]).await?;
+    let Some(text) = current
+        .get(&QueueAttributeName::Policy)
+        .filter(|p| !p.is_empty())
+    else {
+        return Ok(Report::compliant(format!("{url} has no queue policy")));
+    };
+    let mut policy = parse_policy(text, &format!("the policy of queue {url}"))?;
+    let removed = remove_open_statements(&mut policy)?;
+    if removed.is_empty() {
+        return Ok(Report::compliant(format!(
+            "{url}'s policy has no statement open to everyone"
+        )));
+    }
+    let mut actions: Vec<String> = removed
+        .iter()
+        .map(|s| {
+            format!(
+                "removed statement {} (open to everyone) from queue {url}'s policy",
+                s.label
+            )
+        })
+        .collect();
+    let value = if statements(&mut policy)?.is_empty() {
+        actions.push(format!(
+            "no statement was left: deleted queue {url}'s policy"
+        ));
+        String::new()
+    } else {
+        policy.to_string()
+    };
+    ctx.fix(
+        actions,
+        set_attribute(sqs, url, QueueAttributeName::Policy, value),
+    )
+    .await
+}
+
+/// How a queue is encrypted, from its `KmsMasterKeyId` and `SqsManagedSseEnabled`
+/// attributes: `None` when it is not.
+fn encryption(attributes: &HashMap<QueueAttributeName, String>) -> Option<String> {
+    if let Some(key) = attributes
+        .get(&QueueAttributeName::KmsMasterKeyId)
+        .filter(|k| !k.is_empty())
+    {
+        return Some(format!("with KMS key {key}"));
+    }
+    if attributes
+        .get(&QueueAttributeName::SqsManagedSseEnabled)
+        .is_some_and(|v| v.eq_ignore_ascii_case("true"))
+    {
+        return Some("with SQS-managed keys (SSE-SQS)".to_owned());
+    }
+    None
+}
+
+/// SQS-004: an unencrypted queue is encrypted with the `kms_key_id` setting's key.
+async fn encrypt_queue(ctx: &Context, sqs: &Client, url: &str) -> Result<Report, RuleError> {
+    let key = ctx.setting("kms_key_id")?;
+    let current = attributes(
+        sqs,
+        url,
+        &[
+            QueueAttributeName::KmsMasterKeyId,
+            QueueAttributeName::SqsManagedSseEnabled,
+        ],
+    )
+    .await?;
+    if let Some(how) = encryption(&current) {
+        return Ok(Report::compliant(format!("{url} is encrypted {how}")));
+    }
+    let action = format!("turned on server-side encryption of queue {url} with KMS key {key}");
+    ctx.fix(
+        vec![action],
+        set_attribute(sqs, url, QueueAttributeName::KmsMasterKeyId, key.to_owned()),
+    )
+    .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn attrs(pairs: &[(QueueAttributeName, &str)]) -> HashMap<QueueAttributeName, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.clone(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn a_queue_is_encrypted_with_a_kms_key_or_sse_sqs() {
+        use QueueAttributeName::{KmsMasterKeyId, SqsManagedSseEnabled};
+        assert_eq!(encryption(&attrs(&[])), None);
+        assert_eq!(
+            encryption(&attrs(&[
+                (SqsManagedSseEnabled, "false"),
+                (KmsMasterKeyId, "")
+            ])),
+            None
+        );
+        assert_eq!(
+            encryption(&attrs(&[(KmsMasterKeyId, "alias/aws/sqs")])).as_deref(),
+            Some("with KMS key alias/aws/sqs")
+        );
+        assert!(encryption(&attrs(&[(SqsManagedSseEnabled, "true")]))
+            .is_some_and(|h| h.contains("SSE-SQS")));
+    }
+}

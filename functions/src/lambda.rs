@@ -1,0 +1,185 @@
+//! The Lambda entry point: the same `remedy` binary is every function's `bootstrap`.
+//!
+//! When `AWS_LAMBDA_RUNTIME_API` is set, `remedy` runs the `lambda_runtime` loop here and
+//! picks the handler by `AWS_LAMBDA_FUNCTION_NAME`: `AutoRemediateOrchestrator` runs the
+//! orchestrator, `AutoRemediate<ruleId>` runs that catalog rule. A rule that fails returns
+//! an error, so the invoke carries a `FunctionError` that the orchestrator checks.
+//!
+//! Configuration comes from the environment the stack sets: `REMEDY_RULES` and
+//! `REMEDY_NOTIFICATIONS` (orchestrator), `REMEDY_MODE` and `REMEDY_SETTINGS` (rules).
+
+use crate::catalog::Mode;
+use crate::dispatch::{Place, RuntimeConfig};
+use crate::finding::{parse_text, Message};
+use crate::orchestrator::Orchestrator;
+use crate::rule::{Context, Outcome, Report};
+use lambda_runtime::{service_fn, Error, LambdaEvent};
+use serde_json::Value;
+use std::collections::BTreeMap;
+
+pub const ORCHESTRATOR: &str = "AutoRemediateOrchestrator";
+const PREFIX: &str = "AutoRemediate";
+
+/// Whether this process was started by Lambda.
+pub fn is_lambda() -> bool {
+    std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_some()
+}
+
+/// What a function named `name` runs.
+#[derive(Debug, Clone)]
+pub enum Role {
+    Orchestrator,
+    Rule(&'static crate::catalog::RuleSpec),
+}
+
+pub fn role_of(name: &str) -> Result<Role, String> {
+    if name == ORCHESTRATOR {
+        return Ok(Role::Orchestrator);
+    }
+    let id = name
+        .strip_prefix(PREFIX)
+        .ok_or_else(|| format!("function {name}: not an {PREFIX}<ruleId> function"))?;
+    crate::catalog::find_rule(id)
+        .map(Role::Rule)
+        .ok_or_else(|| format!("function {name}: rule {id} is not in this build's catalog"))
+}
+
+/// Runs the Lambda loop until the runtime ends the process.
+pub async fn run() -> Result<(), Error> {
+    let name = std::env::var("AWS_LAMBDA_FUNCTION_NAME").unwrap_or_default();
+    let role = role_of(&name)?;
+    let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let region = aws.region().map(|r| r.to_string()).unwrap_or_default();
+    match role {
+        Role::Orchestrator => {
+            let config = RuntimeConfig {
+                rules: env_json("REMEDY_RULES")?.unwrap_or_default(),
+                routes: env_json("REMEDY_NOTIFICATIONS")?.unwrap_or_default(),
+            };
+            let lambda = aws_sdk_lambda::Client::new(&aws);
+            let sns = aws_sdk_sns::Client::new(&aws);
+            let (lambda, sns) = (&lambda, &sns);
+            let (config, region) = (&config, &region);
+            lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
+                let orchestrator = Orchestrator {
+                    lambda: lambda.clone(),
+                    sns: sns.clone(),
+                    config: config.clone(),
+                    place: Place {
+                        account_id: account_of(&event.context.invoked_function_arn),
+                        region: region.clone(),
+                    },
+                };
+                Ok::<Value, Error>(orchestrator.handle_event(event.payload).await)
+            }))
+            .await
+        }
+        Role::Rule(rule) => {
+            let mode: Mode = match std::env::var("REMEDY_MODE") {
+                Ok(m) => m.parse()?,
+                Err(_) => rule.default_mode,
+            };
+            let settings: BTreeMap<String, String> =
+                env_json("REMEDY_SETTINGS")?.unwrap_or_default();
+            let (aws, settings, region) = (&aws, &settings, &region);
+            lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
+                let report = handle_rule(rule, mode, settings, aws, region, &event).await;
+                if report.outcome == Outcome::Failed {
+                    // An error sets the invoke's FunctionError; the orchestrator checks it.
+                    return Err(Error::from(
+                        report.reason.unwrap_or_else(|| "failed".into()),
+                    ));
+                }
+                Ok::<Value, Error>(serde_json::to_value(&report)?)
+            }))
+            .await
+        }
+    }
+}
+
+async fn handle_rule(
+    rule: &'static crate::catalog::RuleSpec,
+    mode: Mode,
+    settings: &BTreeMap<String, String>,
+    aws: &aws_config::SdkConfig,
+    region: &str,
+    event: &LambdaEvent<Value>,
+) -> Report {
+    let text = match &event.payload {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    let finding = match parse_text(&text) {
+        Ok(Message::Finding(f)) => *f,
+        Ok(Message::Test) => return Report::skipped("Conformity test message"),
+        Err(rejection) => {
+            return Report {
+                outcome: Outcome::Rejected,
+                actions: Vec::new(),
+                reason: Some(rejection.0),
+            };
+        }
+    };
+    if finding.rule_id != rule.id {
+        return Report {
+            outcome: Outcome::Rejected,
+            actions: Vec::new(),
+            reason: Some(format!(
+                "{} received a finding for {}",
+                rule.function_name(),
+                finding.rule_id
+            )),
+        };
+    }
+    if mode == Mode::Notify {
+        return Report::skipped("notify mode: nothing to fix");
+    }
+    let ctx = Context {
+        rule,
+        finding,
+        settings: settings.clone(),
+        dry_run: mode == Mode::DryRun,
+        aws: aws.clone(),
+        account_id: account_of(&event.context.invoked_function_arn),
+        region: region.to_owned(),
+    };
+    crate::runtime::run_rule(&ctx).await
+}
+
+/// The account in a function ARN (`arn:aws:lambda:<region>:<account>:function:<name>`).
+pub fn account_of(function_arn: &str) -> String {
+    function_arn
+        .split(':')
+        .nth(4)
+        .unwrap_or_default()
+        .to_owned()
+}
+
+fn env_json<T: serde::de::DeserializeOwned>(name: &str) -> Result<Option<T>, Error> {
+    match std::env::var(name) {
+        Ok(text) => serde_json::from_str(&text)
+            .map(Some)
+            .map_err(|e| Error::from(format!("{name}: {e}"))),
+        Err(_) => Ok(None),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn roles_by_function_name() {
+        assert!(matches!(
+            role_of("AutoRemediateOrchestrator"),
+            Ok(Role::Orchestrator)
+        ));
+        assert!(matches!(role_of("AutoRemediateS3-001"), Ok(Role::Rule(r)) if r.id == "S3-001"));
+        assert!(role_of("AutoRemediateS3-999").is_err());
+        assert!(role_of("SomethingElse").is_err());
+        assert_eq!(
+            account_of("arn:aws:lambda:us-east-1:111111111111:function:AutoRemediateS3-001"),
+            "111111111111"
+        );
+    }
+}

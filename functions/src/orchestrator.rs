@@ -1,0 +1,338 @@
+//! The orchestrator's I/O around [`crate::dispatch::decide`]: read the message, invoke
+//! `AutoRemediate<ruleId>` in this account and region, check the invoke's `FunctionError`,
+//! notify the routed topics, and log one JSON line per finding.
+//!
+//! Batches: an SQS batch answers with `batchItemFailures` naming only the messages that may
+//! succeed on a retry (a failed invoke, a failed rule, a failed notification), so one bad
+//! message never blocks or loses the others: malformed and hostile messages are logged and
+//! dropped, never retried. A direct SNS event and a finding invoked directly are handled too.
+//!
+//! Never logged: credentials, the environment, or anything but the finding's own fields.
+
+use crate::catalog::Mode;
+use crate::dispatch::{decide, Decision, Place, RuntimeConfig};
+use crate::finding::{parse_text, Finding, Message};
+use crate::rule::{describe_sdk_error, Outcome, Report};
+use aws_sdk_lambda::primitives::Blob;
+use serde::Serialize;
+use serde_json::{json, Value};
+use std::borrow::Cow;
+
+/// The orchestrator of one account and region.
+pub struct Orchestrator {
+    pub lambda: aws_sdk_lambda::Client,
+    pub sns: aws_sdk_sns::Client,
+    pub config: RuntimeConfig,
+    pub place: Place,
+}
+
+/// What happened to one message; logged as one JSON line.
+#[derive(Debug, Clone, Serialize)]
+pub struct Handled {
+    pub rule_id: Option<String>,
+    pub resource: Option<String>,
+    pub mode: Option<Mode>,
+    pub outcome: Outcome,
+    pub actions: Vec<String>,
+    pub reason: Option<String>,
+    /// Notification topics the finding was sent to.
+    pub notified: Vec<String>,
+    /// Whether a retry could succeed (SQS redelivers it; in the end, the dead-letter queue).
+    #[serde(skip)]
+    pub retry: bool,
+}
+
+impl Handled {
+    fn without_finding(outcome: Outcome, reason: String) -> Handled {
+        Handled {
+            rule_id: None,
+            resource: None,
+            mode: None,
+            outcome,
+            actions: Vec::new(),
+            reason: Some(reason),
+            notified: Vec::new(),
+            retry: false,
+        }
+    }
+}
+
+impl Orchestrator {
+    /// Handles whatever Lambda delivered: an SQS batch, an SNS event, or a finding.
+    pub async fn handle_event(&self, event: Value) -> Value {
+        let records = event.get("Records").and_then(Value::as_array);
+        let source = records
+            .and_then(|r| r.first())
+            .and_then(|r| r.get("eventSource").or_else(|| r.get("EventSource")))
+            .and_then(Value::as_str);
+        match (records, source) {
+            (Some(records), Some("aws:sqs")) => {
+                let mut failures = Vec::new();
+                for record in records {
+                    let id = record
+                        .get("messageId")
+                        .and_then(Value::as_str)
+                        .unwrap_or_default();
+                    let body = record
+                        .get("body")
+                        .and_then(Value::as_str)
+                        .unwrap_or_default();
+                    let handled = self.handle_message(&unwrap_sns_envelope(body)).await;
+                    if handled.retry && !id.is_empty() {
+                        failures.push(json!({ "itemIdentifier": id }));
+                    }
+                }
+                json!({ "batchItemFailures": failures })
+            }
+            (Some(records), Some("aws:sns")) => {
+                let mut results = Vec::new();
+                for record in records {
+                    let text = record
+                        .pointer("/Sns/Message")
+                        .and_then(Value::as_str)
+                        .unwrap_or_default();
+                    results.push(self.handle_message(text).await);
+                }
+                json!({ "results": results })
+            }
+            _ => {
+                let text = match &event {
+                    Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                };
+                json!(self.handle_message(&text).await)
+            }
+        }
+    }
+
+    /// Handles one message from the topic.
+    pub async fn handle_message(&self, text: &str) -> Handled {
+        let handled = match parse_text(text) {
+            Err(rejection) => Handled::without_finding(Outcome::Rejected, rejection.0),
+            Ok(message) => self.act(&message).await,
+        };
+        log(&handled);
+        handled
+    }
+
+    async fn act(&self, message: &Message) -> Handled {
+        let decision = decide(message, &self.config, &self.place);
+        let Message::Finding(finding) = message else {
+            return Handled::without_finding(Outcome::Skipped, "Conformity test message".into());
+        };
+        let mut handled = Handled {
+            rule_id: Some(finding.rule_id.clone()),
+            resource: finding.resource.clone(),
+            ..Handled::without_finding(Outcome::Skipped, String::new())
+        };
+        let (mode, function, topics) = match decision {
+            Decision::Reject(reason) => {
+                handled.outcome = Outcome::Rejected;
+                handled.reason = Some(reason);
+                return handled;
+            }
+            Decision::Skip(reason) => {
+                handled.reason = Some(reason);
+                return handled;
+            }
+            Decision::Act {
+                mode,
+                function,
+                notify,
+            } => (mode, function, notify),
+        };
+        handled.mode = Some(mode);
+        if mode == Mode::Notify {
+            handled.reason =
+                Some("notify mode: the finding goes to the notification topics".into());
+        } else {
+            let report = self.invoke(&function, finding).await;
+            handled.retry = report.outcome == Outcome::Failed;
+            handled.outcome = report.outcome;
+            handled.actions = report.actions;
+            handled.reason = report.reason;
+        }
+        for topic in topics {
+            match self.notify(&topic, finding, &handled).await {
+                Ok(()) => handled.notified.push(topic),
+                Err(reason) => {
+                    handled.retry = true;
+                    let previous = handled
+                        .reason
+                        .take()
+                        .map(|r| format!("{r}; "))
+                        .unwrap_or_default();
+                    handled.reason = Some(format!("{previous}notifying {topic} failed: {reason}"));
+                }
+            }
+        }
+        handled
+    }
+
+    /// Invokes the rule function by name — never an ARN, so only this account and region —
+    /// if it exists (GetFunction first: a missing function is `unsupported`, not an error).
+    async fn invoke(&self, function: &str, finding: &Finding) -> Report {
+        let unsupported = || Report {
+            outcome: Outcome::Unsupported,
+            actions: Vec::new(),
+            reason: Some(format!("no function {function} in this account and region")),
+        };
+        match self
+            .lambda
+            .get_function()
+            .function_name(function)
+            .send()
+            .await
+        {
+            Ok(_) => {}
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_resource_not_found_exception()) =>
+            {
+                return unsupported();
+            }
+            Err(e) => {
+                return Report::failed(format!(
+                    "GetFunction {function}: {}",
+                    describe_sdk_error(&e)
+                ))
+            }
+        }
+        let payload = match serde_json::to_vec(finding) {
+            Ok(bytes) => bytes,
+            Err(e) => return Report::failed(format!("cannot serialise the finding: {e}")),
+        };
+        let out = self
+            .lambda
+            .invoke()
+            .function_name(function)
+            .payload(Blob::new(payload))
+            .send()
+            .await;
+        let out = match out {
+            Ok(out) => out,
+            // Deleted between the two calls.
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_resource_not_found_exception()) =>
+            {
+                return unsupported();
+            }
+            Err(e) => {
+                return Report::failed(format!("Invoke {function}: {}", describe_sdk_error(&e)))
+            }
+        };
+        let body: Value = out
+            .payload()
+            .and_then(|p| serde_json::from_slice(p.as_ref()).ok())
+            .unwrap_or(Value::Null);
+        if let Some(kind) = out.function_error() {
+            let message = body
+                .get("errorMessage")
+                .and_then(Value::as_str)
+                .unwrap_or("no message");
+            return Report::failed(format!("{function} failed ({kind}): {message}"));
+        }
+        report_from_payload(function, &body)
+    }
+
+    async fn notify(
+        &self,
+        topic: &str,
+        finding: &Finding,
+        handled: &Handled,
+    ) -> Result<(), String> {
+        let arn = format!(
+            "arn:aws:sns:{}:{}:{topic}",
+            self.place.region, self.place.account_id
+        );
+        let subject = format!(
+            "[{}] {} {}",
+            finding.risk_level.as_deref().unwrap_or("UNKNOWN"),
+            finding.rule_id,
+            finding.rule_title.as_deref().unwrap_or("")
+        );
+        let subject: String = subject
+            .chars()
+            .filter(|c| !c.is_control())
+            .take(100)
+            .collect();
+        self.sns
+            .publish()
+            .topic_arn(&arn)
+            .subject(subject.trim())
+            .message(notification(finding, handled).to_string())
+            .send()
+            .await
+            .map_err(|e| describe_sdk_error(&e))?;
+        Ok(())
+    }
+}
+
+/// The notification's body: what a responder needs, and what was done.
+pub fn notification(finding: &Finding, handled: &Handled) -> Value {
+    json!({
+        "ruleId": finding.rule_id,
+        "ruleTitle": finding.rule_title,
+        "resource": finding.resource,
+        "region": finding.region,
+        "riskLevel": finding.risk_level,
+        "categories": finding.categories,
+        "message": finding.message,
+        "resolutionPageURL": finding.resolution_page_url,
+        "outcome": handled.outcome,
+        "actions": handled.actions,
+        "reason": handled.reason,
+    })
+}
+
+/// A rule function's answer. remedy's rules return a [`Report`]; a user's own function may
+/// return anything, which counts as done without a report of what it did.
+fn report_from_payload(function: &str, body: &Value) -> Report {
+    match serde_json::from_value::<ReportPayload>(body.clone()) {
+        Ok(p) => Report {
+            outcome: p.outcome,
+            actions: p.actions,
+            reason: p.reason,
+        },
+        Err(_) => Report {
+            outcome: Outcome::Remediated,
+            actions: Vec::new(),
+            reason: Some(format!("{function} succeeded without a remedy report")),
+        },
+    }
+}
+
+#[derive(serde::Deserialize)]
+struct ReportPayload {
+    outcome: Outcome,
+    #[serde(default)]
+    actions: Vec<String>,
+    #[serde(default)]
+    reason: Option<String>,
+}
+
+/// An SQS body is the finding itself with raw delivery, or an SNS envelope without it.
+fn unwrap_sns_envelope(body: &str) -> Cow<'_, str> {
+    if let Ok(Value::Object(envelope)) = serde_json::from_str::<Value>(body) {
+        if envelope.get("Type").and_then(Value::as_str) == Some("Notification") {
+            if let Some(Value::String(message)) = envelope.get("Message") {
+                return Cow::Owned(message.clone());
+            }
+        }
+    }
+    Cow::Borrowed(body)
+}
+
+/// One JSON line per finding on stdout, which Lambda sends to CloudWatch Logs as it is:
+/// queryable with Logs Insights (`fields rule_id, outcome | filter outcome = "failed"`).
+fn log(handled: &Handled) {
+    use std::io::Write;
+    match serde_json::to_string(handled) {
+        Ok(line) => {
+            let mut out = std::io::stdout().lock();
+            let _ = writeln!(out, "{line}");
+        }
+        Err(e) => tracing::error!("cannot log a finding: {e}"),
+    }
+}

@@ -1,0 +1,17 @@
+//! Running a rule: find its fix, run it, and turn any error into a `failed` report, so that
+//! a failure is never reported as success. Used by the rule functions' Lambda handler and by
+//! `remedy remediate`.
+
+use crate::rule::{Context, Report};
+
+/// Runs `ctx.rule` and reports what happened. Never panics on AWS answers; never reports an
+/// error as anything but `failed`.
+pub async fn run_rule(ctx: &Context) -> Report {
+    let Some((_, remediate)) = crate::rules::find(ctx.rule.id) else {
+        return Report::failed(format!("{} is not in the catalog", ctx.rule.id));
+    };
+    match remediate(ctx).await {
+        Ok(report) => report,
+        Err(e) => Report::failed(e.0),
+    }
+}

@@ -1,0 +1,666 @@
+//! The audit rules against the emulator (CloudTrail, AWS Config, GuardDuty, CloudFormation,
+//! Organizations): create the violation through the SDK, remediate, read the fixed state
+//! back, run again and get `compliant`. Remediating runs are recorded (`support::run_checked`):
+//! every call must be among the rule's declared IAM actions.
+//!
+//! The emulator has no UpdateTerminationProtection (CFM-005) and no EnableAllFeatures
+//! (Organizations-002): those rules are run here up to their decision (dry run, compliant,
+//! skipped, failed); the decisions themselves are unit-tested in their modules.
+
+mod support;
+
+use aws_sdk_cloudtrail::types::Tag as TrailTag;
+use aws_sdk_organizations::types::OrganizationFeatureSet;
+use aws_sdk_s3::types::{AccessControlPolicy, Grant, Grantee, Owner, Permission, Type};
+use remedy_functions::rule::{Outcome, Report};
+use support::{finding, iam_action, rule_context, run_rule, Emulator, REGION};
+
+const ALL_USERS: &str = "http://acs.amazonaws.com/groups/global/AllUsers";
+const AUTHENTICATED: &str = "http://acs.amazonaws.com/groups/global/AuthenticatedUsers";
+
+/// Runs the rule through `support::run_checked` (every call it made must be declared), and
+/// returns the IAM actions of its calls.
+async fn run_checked(
+    emulator: &Emulator,
+    f: serde_json::Value,
+    settings: &[(&str, &str)],
+    dry_run: bool,
+) -> (Report, Vec<String>) {
+    let (report, calls) = support::run_checked(emulator, f, settings, dry_run).await;
+    (report, calls.iter().map(iam_action).collect())
+}
+
+fn s3(emulator: &Emulator) -> aws_sdk_s3::Client {
+    remedy::identity::s3_client(&emulator.sdk_config(), REGION)
+}
+
+fn cloudtrail(emulator: &Emulator, region: &str) -> aws_sdk_cloudtrail::Client {
+    let config = emulator
+        .sdk_config()
+        .to_builder()
+        .region(aws_config::Region::new(region.to_owned()))
+        .build();
+    aws_sdk_cloudtrail::Client::new(&config)
+}
+
+/// A bucket and a trail writing to it in `region`: single-region, not logging, no log file
+/// validation.
+async fn trail(emulator: &Emulator, name: &str, region: &str, tags: &[(&str, &str)]) -> String {
+    let bucket = format!("{name}-logs");
+    s3(emulator)
+        .create_bucket()
+        .bucket(&bucket)
+        .send()
+        .await
+        .unwrap();
+    let mut create = cloudtrail(emulator, region)
+        .create_trail()
+        .name(name)
+        .s3_bucket_name(&bucket);
+    for (k, v) in tags {
+        create = create.tags_list(TrailTag::builder().key(*k).value(*v).build().unwrap());
+    }
+    create.send().await.unwrap().trail_arn().unwrap().to_owned()
+}
+
+async fn describe(emulator: &Emulator, name: &str) -> aws_sdk_cloudtrail::types::Trail {
+    let out = cloudtrail(emulator, REGION)
+        .describe_trails()
+        .trail_name_list(name)
+        .send()
+        .await
+        .unwrap();
+    out.trail_list()
+        .iter()
+        .find(|t| t.name() == Some(name))
+        .cloned()
+        .unwrap()
+}
+
+async fn is_logging(emulator: &Emulator, name: &str) -> bool {
+    let status = cloudtrail(emulator, REGION)
+        .get_trail_status()
+        .name(name)
+        .send()
+        .await
+        .unwrap();
+    status.is_logging() == Some(true)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn ct_001_makes_the_configured_trail_multi_region_and_logging() {
+    let emulator = Emulator::start();
+    let arn = trail(&emulator, "main-trail", REGION, &[]).await;
+    let settings = [("trail_name", "main-trail")];
+    let f = || finding("CT-001", "us-east-1");
+
+    let (report, _) = run_checked(&emulator, f(), &settings, true).await;
+    assert_eq!(report.outcome, Outcome::DryRun, "{report:?}");
+    assert_eq!(
+        report.actions,
+        [
+            format!("made trail {arn} multi-region"),
+            format!("started logging on trail {arn}")
+        ]
+    );
+    assert_eq!(
+        describe(&emulator, "main-trail")
+            .await
+            .is_multi_region_trail(),
+        Some(false),
+        "a dry run changes nothing"
+    );
+    assert!(!is_logging(&emulator, "main-trail").await);
+
+    let (report, calls) = run_checked(&emulator, f(), &settings, false).await;
+    assert_eq!(report.outcome, Outcome::Remediated, "{report:?}");
+    assert!(
+        calls.contains(&"cloudtrail:UpdateTrail".to_owned())
+            && calls.contains(&"cloudtrail:StartLogging".to_owned()),
+        "{calls:?}"
+    );
+    let after = describe(&emulator, "main-trail").await;
+    assert_eq!(after.is_multi_region_trail(), Some(true));
+    assert_eq!(after.include_global_service_events(), Some(true));
+    assert!(is_logging(&emulator, "main-trail").await);
+    assert_eq!(
+        run_rule(&emulator, f(), &settings, false).await.outcome,
+        Outcome::Compliant
+    );
+
+    // Without the setting, the finding's resource names the trail.
+    cloudtrail(&emulator, REGION)
+        .stop_logging()
+        .name("main-trail")
+        .send()
+        .await
+        .unwrap();
+    let (report, calls) = run_checked(&emulator, finding("CT-001", "main-trail"), &[], false).await;
+    assert_eq!(report.outcome, Outcome::Remediated, "{report:?}");
+    assert!(
+        !calls.contains(&"cloudtrail:UpdateTrail".to_owned()),
+        "only logging was off: {calls:?}"
+    );
+    assert!(is_logging(&emulator, "main-trail").await);
+
+    // Neither: a failure naming the setting.
+    let mut nameless = finding("CT-001", "x");
+    nameless["resource"] = serde_json::Value::Null;
+    let report = run_rule(&emulator, nameless, &[], false).await;
+    assert_eq!(report.outcome, Outcome::Failed);
+    assert!(
+        report
+            .reason
+            .as_deref()
+            .unwrap_or_default()
+            .contains("trail_name"),
+        "{report:?}"
+    );
+
+    let report = run_rule(&emulator, f(), &[("trail_name", "no-such-trail")], false).await;
+    assert_eq!(report.outcome, Outcome::Failed);
+    assert!(
+        report
+            .reason
+            .as_deref()
+            .unwrap_or_default()
+            .contains("no trail no-such-trail"),
+        "{report:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn ct_007_turns_on_log_file_validation_in_the_trails_home_region() {
+    let emulator = Emulator::start();
+    trail(&emulator, "local-trail", REGION, &[]).await;
+
+    let (report, _) = run_checked(&emulator, finding("CT-007", "local-trail"), &[], true).await;
+    assert_eq!(report.outcome, Outcome::DryRun, "{report:?}");
+    assert_ne!(
+        describe(&emulator, "local-trail")
+            .await
+            .log_file_validation_enabled(),
+        Some(true)
+    );
+
+    let (report, _) = run_checked(&emulator, finding("CT-007", "local-trail"), &[], false).await;
+    assert_eq!(report.outcome, Outcome::Remediated, "{report:?}");
+    assert_eq!(
+        describe(&emulator, "local-trail")
+            .await
+            .log_file_validation_enabled(),
+        Some(true)
+    );
+    assert_eq!(
+        run_rule(&emulator, finding("CT-007", "local-trail"), &[], false)
+            .await
+            .outcome,
+        Outcome::Compliant
+    );
+
+    // A multi-region trail created in us-west-2, reported in us-east-1 by its ARN.
+    let arn = trail(&emulator, "west-trail", "us-west-2", &[]).await;
+    cloudtrail(&emulator, "us-west-2")
+        .update_trail()
+        .name("west-trail")
+        .is_multi_region_trail(true)
+        .send()
+        .await
+        .unwrap();
+    let (report, _) = run_checked(&emulator, finding("CT-007", &arn), &[], false).await;
+    assert_eq!(report.outcome, Outcome::Remediated, "{report:?}");
+    let west = cloudtrail(&emulator, "us-west-2")
+        .describe_trails()
+        .send()
+        .await
+        .unwrap();
+    let west = west
+        .trail_list()
+        .iter()
+        .find(|t| t.name() == Some("west-trail"))
+        .unwrap();
+    assert_eq!(west.log_file_validation_enabled(), Some(true));
+    assert_eq!(
+        run_rule(&emulator, finding("CT-007", &arn), &[], false)
+            .await
+            .outcome,
+        Outcome::Compliant
+    );
+
+    // remedy's own trail is left alone.
+    trail(
+        &emulator,
+        "remedy-trail",
+        REGION,
+        &[("remedy:managed", "true")],
+    )
+    .await;
+    assert_eq!(
+        run_rule(&emulator, finding("CT-007", "remedy-trail"), &[], false)
+            .await
+            .outcome,
+        Outcome::Skipped
+    );
+    assert_ne!(
+        describe(&emulator, "remedy-trail")
+            .await
+            .log_file_validation_enabled(),
+        Some(true)
+    );
+}
+
+fn group_grant(uri: &str, permission: Permission) -> Grant {
+    Grant::builder()
+        .grantee(
+            Grantee::builder()
+                .r#type(Type::Group)
+                .uri(uri)
+                .build()
+                .unwrap(),
+        )
+        .permission(permission)
+        .build()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn ct_003_makes_the_trail_bucket_private() {
+    let emulator = Emulator::start();
+    trail(&emulator, "audit", REGION, &[]).await;
+    let s3 = s3(&emulator);
+    let acl = s3
+        .get_bucket_acl()
+        .bucket("audit-logs")
+        .send()
+        .await
+        .unwrap();
+    let owner = acl
+        .owner()
+        .cloned()
+        .unwrap_or_else(|| Owner::builder().build());
+    let mut grants = acl.grants().to_vec();
+    grants.push(group_grant(ALL_USERS, Permission::Read));
+    grants.push(group_grant(AUTHENTICATED, Permission::Write));
+    s3.put_bucket_acl()
+        .bucket("audit-logs")
+        .access_control_policy(
+            AccessControlPolicy::builder()
+                .set_grants(Some(grants))
+                .owner(owner)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let public_grants = |acl: &aws_sdk_s3::operation::get_bucket_acl::GetBucketAclOutput| {
+        acl.grants()
+            .iter()
+            .filter(|g| g.grantee().and_then(|g| g.uri()).is_some())
+            .count()
+    };
+
+    let (report, _) = run_checked(&emulator, finding("CT-003", "audit"), &[], true).await;
+    assert_eq!(report.outcome, Outcome::DryRun, "{report:?}");
+    assert_eq!(
+        report.actions.len(),
+        3,
+        "two grants and the public access block: {report:?}"
+    );
+    assert_eq!(
+        public_grants(
+            &s3.get_bucket_acl()
+                .bucket("audit-logs")
+                .send()
+                .await
+                .unwrap()
+        ),
+        2
+    );
+
+    let (report, _) = run_checked(&emulator, finding("CT-003", "audit"), &[], false).await;
+    assert_eq!(report.outcome, Outcome::Remediated, "{report:?}");
+    let acl = s3
+        .get_bucket_acl()
+        .bucket("audit-logs")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(public_grants(&acl), 0);
+    assert!(
+        acl.grants()
+            .iter()
+            .any(|g| g.grantee().and_then(|g| g.id()).is_some()
+                && g.permission() == Some(&Permission::FullControl)),
+        "the owner keeps FULL_CONTROL"
+    );
+    let block = s3
+        .get_public_access_block()
+        .bucket("audit-logs")
+        .send()
+        .await
+        .unwrap();
+    let block = block.public_access_block_configuration().unwrap();
+    assert_eq!(
+        (
+            block.block_public_acls(),
+            block.ignore_public_acls(),
+            block.block_public_policy(),
+            block.restrict_public_buckets()
+        ),
+        (Some(true), Some(true), Some(true), Some(true))
+    );
+    assert_eq!(
+        run_rule(&emulator, finding("CT-003", "audit"), &[], false)
+            .await
+            .outcome,
+        Outcome::Compliant
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn config_001_creates_the_recorder_and_channel_and_starts_recording() {
+    let emulator = Emulator::start();
+    let config = aws_sdk_config::Client::new(&emulator.sdk_config());
+    s3(&emulator)
+        .create_bucket()
+        .bucket("config-history")
+        .send()
+        .await
+        .unwrap();
+    let f = || finding("Config-001", "us-east-1");
+
+    // No channel and no bucket setting: a failure naming the setting, and nothing created.
+    let report = run_rule(&emulator, f(), &[], false).await;
+    assert_eq!(report.outcome, Outcome::Failed, "{report:?}");
+    assert!(
+        report
+            .reason
+            .as_deref()
+            .unwrap_or_default()
+            .contains("setting `bucket`"),
+        "{report:?}"
+    );
+    let recorders = config
+        .describe_configuration_recorders()
+        .send()
+        .await
+        .unwrap();
+    assert!(recorders.configuration_recorders().is_empty());
+
+    let settings = [("bucket", "config-history")];
+    let (report, _) = run_checked(&emulator, f(), &settings, true).await;
+    assert_eq!(report.outcome, Outcome::DryRun, "{report:?}");
+    assert_eq!(report.actions.len(), 3, "{report:?}");
+    let recorders = config
+        .describe_configuration_recorders()
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        recorders.configuration_recorders().is_empty(),
+        "a dry run changes nothing"
+    );
+
+    let (report, _) = run_checked(&emulator, f(), &settings, false).await;
+    assert_eq!(report.outcome, Outcome::Remediated, "{report:?}");
+    let recorders = config
+        .describe_configuration_recorders()
+        .send()
+        .await
+        .unwrap();
+    let recorder = &recorders.configuration_recorders()[0];
+    assert_eq!(
+        recorder.role_arn(),
+        Some("arn:aws:iam::123456789012:role/aws-service-role/config.amazonaws.com/AWSServiceRoleForConfig")
+    );
+    let group = recorder.recording_group().unwrap();
+    assert!(group.all_supported() && group.include_global_resource_types());
+    let channels = config.describe_delivery_channels().send().await.unwrap();
+    assert_eq!(
+        channels.delivery_channels()[0].s3_bucket_name(),
+        Some("config-history")
+    );
+    let status = config
+        .describe_configuration_recorder_status()
+        .send()
+        .await
+        .unwrap();
+    assert!(status.configuration_recorders_status()[0].recording());
+    // Compliant now, with or without the setting.
+    assert_eq!(
+        run_rule(&emulator, f(), &settings, false).await.outcome,
+        Outcome::Compliant
+    );
+    assert_eq!(
+        run_rule(&emulator, f(), &[], false).await.outcome,
+        Outcome::Compliant
+    );
+
+    // Stopped: started again, with the recorder's existing role kept.
+    config
+        .stop_configuration_recorder()
+        .configuration_recorder_name("default")
+        .send()
+        .await
+        .unwrap();
+    let (report, calls) = run_checked(
+        &emulator,
+        f(),
+        &[("role_arn", "arn:aws:iam::123456789012:role/Other")],
+        false,
+    )
+    .await;
+    assert_eq!(report.outcome, Outcome::Remediated, "{report:?}");
+    assert_eq!(report.actions, ["started configuration recorder default"]);
+    assert!(
+        !calls.contains(&"config:PutConfigurationRecorder".to_owned()),
+        "{calls:?}"
+    );
+    let status = config
+        .describe_configuration_recorder_status()
+        .send()
+        .await
+        .unwrap();
+    assert!(status.configuration_recorders_status()[0].recording());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn gd_001_creates_or_enables_the_detector_and_gd_002_only_notifies() {
+    let emulator = Emulator::start();
+    let guardduty = aws_sdk_guardduty::Client::new(&emulator.sdk_config());
+    let f = || finding("GD-001", "us-east-1");
+
+    let (report, _) = run_checked(&emulator, f(), &[], true).await;
+    assert_eq!(report.outcome, Outcome::DryRun, "{report:?}");
+    assert!(
+        guardduty
+            .list_detectors()
+            .send()
+            .await
+            .unwrap()
+            .detector_ids()
+            .is_empty(),
+        "a dry run changes nothing"
+    );
+
+    let (report, calls) = run_checked(&emulator, f(), &[], false).await;
+    assert_eq!(report.outcome, Outcome::Remediated, "{report:?}");
+    assert!(
+        calls.contains(&"guardduty:CreateDetector".to_owned()),
+        "{calls:?}"
+    );
+    let ids = guardduty
+        .list_detectors()
+        .send()
+        .await
+        .unwrap()
+        .detector_ids()
+        .to_vec();
+    assert_eq!(ids.len(), 1);
+    let detector = guardduty
+        .get_detector()
+        .detector_id(&ids[0])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(detector.status().map(|s| s.as_str()), Some("ENABLED"));
+    assert_eq!(
+        run_rule(&emulator, f(), &[], false).await.outcome,
+        Outcome::Compliant
+    );
+
+    // A disabled detector is enabled again, not duplicated.
+    guardduty
+        .update_detector()
+        .detector_id(&ids[0])
+        .enable(false)
+        .send()
+        .await
+        .unwrap();
+    let (report, calls) = run_checked(&emulator, f(), &[], false).await;
+    assert_eq!(report.outcome, Outcome::Remediated, "{report:?}");
+    assert!(
+        calls.contains(&"guardduty:UpdateDetector".to_owned()),
+        "{calls:?}"
+    );
+    assert_eq!(
+        guardduty
+            .list_detectors()
+            .send()
+            .await
+            .unwrap()
+            .detector_ids(),
+        ids
+    );
+    let detector = guardduty
+        .get_detector()
+        .detector_id(&ids[0])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(detector.status().map(|s| s.as_str()), Some("ENABLED"));
+    assert_eq!(
+        run_rule(&emulator, f(), &[], false).await.outcome,
+        Outcome::Compliant
+    );
+
+    // GD-002 is routed by the orchestrator: its function makes no call and says so.
+    let (report, calls) = run_checked(
+        &emulator,
+        finding("GD-002", "guardduty-finding-7f3e"),
+        &[],
+        false,
+    )
+    .await;
+    assert_eq!(report.outcome, Outcome::Skipped, "{report:?}");
+    assert!(
+        report
+            .reason
+            .as_deref()
+            .unwrap_or_default()
+            .contains("orchestrator"),
+        "{report:?}"
+    );
+    assert!(calls.is_empty(), "{calls:?}");
+}
+
+const STACK: &str = r#"{"Resources": {"Queue": {"Type": "AWS::SQS::Queue"}}}"#;
+
+#[tokio::test(flavor = "multi_thread")]
+async fn cfm_005_decides_on_the_stacks_protection() {
+    let emulator = Emulator::start();
+    let cloudformation = aws_sdk_cloudformation::Client::new(&emulator.sdk_config());
+    let create = |name: &str| {
+        cloudformation
+            .create_stack()
+            .stack_name(name)
+            .template_body(STACK)
+    };
+    create("unprotected").send().await.unwrap();
+    create("protected")
+        .enable_termination_protection(true)
+        .send()
+        .await
+        .unwrap();
+    create("remedy")
+        .tags(
+            aws_sdk_cloudformation::types::Tag::builder()
+                .key("remedy:managed")
+                .value("true")
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+
+    let (report, _) = run_checked(&emulator, finding("CFM-005", "unprotected"), &[], true).await;
+    assert_eq!(report.outcome, Outcome::DryRun, "{report:?}");
+    assert_eq!(
+        report.actions,
+        ["turned on termination protection for stack unprotected"]
+    );
+    let (report, _) = run_checked(&emulator, finding("CFM-005", "protected"), &[], false).await;
+    assert_eq!(report.outcome, Outcome::Compliant, "{report:?}");
+    let (report, _) = run_checked(&emulator, finding("CFM-005", "remedy"), &[], false).await;
+    assert_eq!(report.outcome, Outcome::Skipped, "{report:?}");
+    let report = run_rule(&emulator, finding("CFM-005", "no-such-stack"), &[], false).await;
+    assert_eq!(report.outcome, Outcome::Failed, "{report:?}");
+    assert!(
+        report
+            .reason
+            .as_deref()
+            .unwrap_or_default()
+            .starts_with("DescribeStacks"),
+        "{report:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn organizations_002_decides_from_the_feature_set_and_the_account() {
+    let emulator = Emulator::start();
+    let f = || finding("Organizations-002", "o-example");
+
+    let report = run_rule(&emulator, f(), &[], false).await;
+    assert_eq!(
+        report.outcome,
+        Outcome::Skipped,
+        "not in an organization: {report:?}"
+    );
+
+    let organizations = aws_sdk_organizations::Client::new(&emulator.sdk_config());
+    organizations
+        .create_organization()
+        .feature_set(OrganizationFeatureSet::ConsolidatedBilling)
+        .send()
+        .await
+        .unwrap();
+    let (report, _) = run_checked(&emulator, f(), &[], true).await;
+    assert_eq!(report.outcome, Outcome::DryRun, "{report:?}");
+    assert!(
+        report.actions[0].contains("started enabling all features"),
+        "{report:?}"
+    );
+
+    // From a member account: only the management account can.
+    let mut ctx = rule_context(&emulator, f(), &[], false);
+    ctx.account_id = "210987654321".into();
+    let report = remedy_functions::runtime::run_rule(&ctx).await;
+    assert_eq!(report.outcome, Outcome::Failed, "{report:?}");
+    assert!(
+        report
+            .reason
+            .as_deref()
+            .unwrap_or_default()
+            .contains("only its management account (123456789012)"),
+        "{report:?}"
+    );
+
+    organizations.delete_organization().send().await.unwrap();
+    organizations
+        .create_organization()
+        .feature_set(OrganizationFeatureSet::All)
+        .send()
+        .await
+        .unwrap();
+    let (report, _) = run_checked(&emulator, f(), &[], false).await;
+    assert_eq!(report.outcome, Outcome::Compliant, "{report:?}");
+}

@@ -1,0 +1,331 @@
+//! The S3 rules against the emulator: create the violation, remediate, read the fixed state
+//! back, run again and get `compliant`.
+
+mod support;
+
+use aws_sdk_s3::types::{
+    AccessControlPolicy, Grant, Grantee, Owner, Permission, Tag, Tagging, Type,
+};
+use remedy_functions::rule::Outcome;
+use support::{finding, run_rule, Emulator, REGION};
+
+const ALL_USERS: &str = "http://acs.amazonaws.com/groups/global/AllUsers";
+const AUTHENTICATED: &str = "http://acs.amazonaws.com/groups/global/AuthenticatedUsers";
+
+fn s3(emulator: &Emulator) -> aws_sdk_s3::Client {
+    remedy::identity::s3_client(&emulator.sdk_config(), REGION)
+}
+
+async fn bucket(emulator: &Emulator, name: &str) -> aws_sdk_s3::Client {
+    let s3 = s3(emulator);
+    s3.create_bucket().bucket(name).send().await.unwrap();
+    s3
+}
+
+fn group_grant(uri: &str, permission: Permission) -> Grant {
+    Grant::builder()
+        .grantee(
+            Grantee::builder()
+                .r#type(Type::Group)
+                .uri(uri)
+                .build()
+                .unwrap(),
+        )
+        .permission(permission)
+        .build()
+}
+
+/// (group, permission) of every group grant on the bucket, and whether the owner kept
+/// FULL_CONTROL.
+async fn group_grants(s3: &aws_sdk_s3::Client, bucket: &str) -> (Vec<(String, String)>, bool) {
+    let acl = s3.get_bucket_acl().bucket(bucket).send().await.unwrap();
+    let groups = acl
+        .grants()
+        .iter()
+        .filter_map(|g| {
+            let uri = g.grantee()?.uri()?;
+            Some((
+                uri.rsplit('/').next()?.to_owned(),
+                g.permission()?.as_str().to_owned(),
+            ))
+        })
+        .collect();
+    let owner_full = acl.grants().iter().any(|g| {
+        g.grantee().and_then(|g| g.id()).is_some()
+            && g.permission() == Some(&Permission::FullControl)
+    });
+    (groups, owner_full)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn public_acl_grants_are_removed_one_by_one_keeping_the_others() {
+    let emulator = Emulator::start();
+    let s3 = bucket(&emulator, "public-bucket").await;
+    let acl = s3
+        .get_bucket_acl()
+        .bucket("public-bucket")
+        .send()
+        .await
+        .unwrap();
+    let owner = acl
+        .owner()
+        .cloned()
+        .unwrap_or_else(|| Owner::builder().build());
+    let mut grants: Vec<Grant> = acl.grants().to_vec();
+    grants.push(group_grant(ALL_USERS, Permission::Read));
+    grants.push(group_grant(ALL_USERS, Permission::WriteAcp));
+    grants.push(group_grant(AUTHENTICATED, Permission::Read));
+    s3.put_bucket_acl()
+        .bucket("public-bucket")
+        .access_control_policy(
+            AccessControlPolicy::builder()
+                .set_grants(Some(grants))
+                .owner(owner)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+
+    // Dry-run decides and changes nothing.
+    let report = run_rule(&emulator, finding("S3-001", "public-bucket"), &[], true).await;
+    assert_eq!(report.outcome, Outcome::DryRun, "{report:?}");
+    assert_eq!(group_grants(&s3, "public-bucket").await.0.len(), 3);
+
+    let report = run_rule(&emulator, finding("S3-001", "public-bucket"), &[], false).await;
+    assert_eq!(report.outcome, Outcome::Remediated, "{report:?}");
+    assert!(
+        report.actions[0].contains("READ grant to AllUsers"),
+        "{report:?}"
+    );
+    let (groups, owner_full) = group_grants(&s3, "public-bucket").await;
+    assert_eq!(
+        groups,
+        [
+            ("AllUsers".to_owned(), "WRITE_ACP".to_owned()),
+            ("AuthenticatedUsers".to_owned(), "READ".to_owned())
+        ]
+    );
+    assert!(owner_full, "the owner keeps FULL_CONTROL");
+    assert_eq!(
+        run_rule(&emulator, finding("S3-001", "public-bucket"), &[], false)
+            .await
+            .outcome,
+        Outcome::Compliant
+    );
+
+    assert_eq!(
+        run_rule(&emulator, finding("S3-004", "public-bucket"), &[], false)
+            .await
+            .outcome,
+        Outcome::Remediated
+    );
+    assert_eq!(
+        run_rule(&emulator, finding("S3-006", "public-bucket"), &[], false)
+            .await
+            .outcome,
+        Outcome::Remediated
+    );
+    let (groups, owner_full) = group_grants(&s3, "public-bucket").await;
+    assert!(groups.is_empty(), "{groups:?}");
+    assert!(owner_full);
+    for rule in [
+        "S3-002", "S3-003", "S3-005", "S3-007", "S3-008", "S3-009", "S3-010",
+    ] {
+        let report = run_rule(&emulator, finding(rule, "public-bucket"), &[], false).await;
+        assert_eq!(report.outcome, Outcome::Compliant, "{rule}: {report:?}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn remedys_own_buckets_are_left_alone() {
+    let emulator = Emulator::start();
+    let s3 = bucket(&emulator, "remedy-owned").await;
+    let tag = Tag::builder()
+        .key("remedy:managed")
+        .value("true")
+        .build()
+        .unwrap();
+    s3.put_bucket_tagging()
+        .bucket("remedy-owned")
+        .tagging(Tagging::builder().tag_set(tag).build().unwrap())
+        .send()
+        .await
+        .unwrap();
+    let report = run_rule(&emulator, finding("S3-021", "remedy-owned"), &[], false).await;
+    assert_eq!(report.outcome, Outcome::Skipped, "{report:?}");
+    let encryption = s3
+        .get_bucket_encryption()
+        .bucket("remedy-owned")
+        .send()
+        .await;
+    assert!(
+        encryption.is_err(),
+        "untouched: still no default encryption"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn encryption_and_public_access_block() {
+    // (S3-012, versioning, is unit-tested in its module: the emulator answers
+    // GetBucketVersioning with a root element the SDK rightly rejects.)
+    let emulator = Emulator::start();
+    let s3 = bucket(&emulator, "plain-bucket").await;
+
+    assert_eq!(
+        run_rule(&emulator, finding("S3-021", "plain-bucket"), &[], false)
+            .await
+            .outcome,
+        Outcome::Remediated
+    );
+    let encryption = s3
+        .get_bucket_encryption()
+        .bucket("plain-bucket")
+        .send()
+        .await
+        .unwrap();
+    let rule = &encryption
+        .server_side_encryption_configuration()
+        .unwrap()
+        .rules()[0];
+    assert_eq!(
+        rule.apply_server_side_encryption_by_default()
+            .map(|d| d.sse_algorithm().as_str()),
+        Some("AES256")
+    );
+    assert_eq!(
+        run_rule(&emulator, finding("S3-021", "plain-bucket"), &[], false)
+            .await
+            .outcome,
+        Outcome::Compliant
+    );
+
+    assert_eq!(
+        run_rule(&emulator, finding("S3-026", "plain-bucket"), &[], false)
+            .await
+            .outcome,
+        Outcome::Remediated
+    );
+    let block = s3
+        .get_public_access_block()
+        .bucket("plain-bucket")
+        .send()
+        .await
+        .unwrap();
+    let block = block.public_access_block_configuration().unwrap();
+    assert_eq!(
+        (
+            block.block_public_acls(),
+            block.ignore_public_acls(),
+            block.block_public_policy(),
+            block.restrict_public_buckets()
+        ),
+        (Some(true), Some(true), Some(true), Some(true))
+    );
+    assert_eq!(
+        run_rule(&emulator, finding("S3-026", "plain-bucket"), &[], false)
+            .await
+            .outcome,
+        Outcome::Compliant
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn bucket_policies_are_scoped_and_hardened() {
+    let emulator = Emulator::start();
+    let s3 = bucket(&emulator, "policy-bucket").await;
+    let public = serde_json::json!({
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Sid": "PublicRead", "Effect": "Allow", "Principal": "*", "Action": "s3:GetObject",
+             "Resource": "arn:aws:s3:::policy-bucket/*"},
+            {"Sid": "Partner", "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::222222222222:root"},
+             "Action": "s3:GetObject", "Resource": "arn:aws:s3:::policy-bucket/*"}
+        ]
+    });
+    s3.put_bucket_policy()
+        .bucket("policy-bucket")
+        .policy(public.to_string())
+        .send()
+        .await
+        .unwrap();
+
+    let policy = |s3: aws_sdk_s3::Client| async move {
+        let text = s3
+            .get_bucket_policy()
+            .bucket("policy-bucket")
+            .send()
+            .await
+            .unwrap();
+        serde_json::from_str::<serde_json::Value>(text.policy().unwrap()).unwrap()
+    };
+
+    assert_eq!(
+        run_rule(&emulator, finding("S3-014", "policy-bucket"), &[], false)
+            .await
+            .outcome,
+        Outcome::Remediated
+    );
+    let after = policy(s3.clone()).await;
+    assert_eq!(
+        after["Statement"][0]["Principal"],
+        serde_json::json!({"AWS": "arn:aws:iam::123456789012:root"})
+    );
+    assert_eq!(
+        after["Statement"][1], public["Statement"][1],
+        "other statements are kept as they were"
+    );
+    assert_eq!(
+        run_rule(&emulator, finding("S3-014", "policy-bucket"), &[], false)
+            .await
+            .outcome,
+        Outcome::Compliant
+    );
+
+    for (rule, sid) in [
+        ("S3-016", "DenyUnencryptedObjectUploads"),
+        ("S3-017", "DenyInsecureTransport"),
+    ] {
+        assert_eq!(
+            run_rule(&emulator, finding(rule, "policy-bucket"), &[], false)
+                .await
+                .outcome,
+            Outcome::Remediated,
+            "{rule}"
+        );
+        let after = policy(s3.clone()).await;
+        let statement = after["Statement"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["Sid"] == sid)
+            .cloned();
+        assert!(
+            statement.is_some_and(|s| s["Effect"] == "Deny"),
+            "{rule}: {after}"
+        );
+        assert_eq!(
+            run_rule(&emulator, finding(rule, "policy-bucket"), &[], false)
+                .await
+                .outcome,
+            Outcome::Compliant,
+            "{rule}"
+        );
+    }
+    assert_eq!(policy(s3).await["Statement"].as_array().unwrap().len(), 4);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_missing_bucket_is_a_failure_with_its_reason() {
+    let emulator = Emulator::start();
+    let report = run_rule(&emulator, finding("S3-012", "no-such-bucket"), &[], false).await;
+    assert_eq!(report.outcome, Outcome::Failed);
+    assert!(
+        report
+            .reason
+            .as_deref()
+            .unwrap_or_default()
+            .contains("NoSuchBucket"),
+        "{report:?}"
+    );
+}
