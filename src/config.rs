@@ -699,17 +699,27 @@ impl Config {
                 ));
             }
         }
-        let mut topics = std::collections::HashSet::new();
+        // Topic names become CloudFormation logical ids (letters and digits only): `sec-ops`
+        // and `sec_ops` would be one resource.
+        let mut topics: std::collections::HashMap<String, &str> = std::collections::HashMap::new();
         for (i, topic) in self.notifications.topics.iter().enumerate() {
-            if !topics.insert(topic.name.as_str()) {
-                return Err(self.error_at(
-                    topic.name.as_str(),
-                    2,
-                    format!(
-                        "notifications.topics[{i}].name: duplicate topic `{}`",
-                        topic.name
-                    ),
-                ));
+            let name = topic.name.as_str();
+            let key: String = name.chars().filter(char::is_ascii_alphanumeric).collect();
+            if let Some(first) = topics.insert(key, name) {
+                let (nth, message) = if first == name {
+                    (
+                        2,
+                        format!("notifications.topics[{i}].name: duplicate topic `{name}`"),
+                    )
+                } else {
+                    (
+                        1,
+                        format!(
+                            "notifications.topics[{i}].name: `{name}` and `{first}` differ only in `-` or `_`; topic names must differ in their letters or digits"
+                        ),
+                    )
+                };
+                return Err(self.error_at(name, nth, message));
             }
         }
         if !is_stack_name(&self.stack_name) {

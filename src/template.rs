@@ -210,6 +210,54 @@ fn rule_resources(rule: &EnabledRule) -> Vec<(String, Value)> {
     let settings = serde_json::to_string(&rule.settings).unwrap_or_else(|_| "{}".into());
     let managed_tags = || yaml(serde_json::json!([{"Key": MANAGED_TAG, "Value": "true"}]));
 
+    // The rule's actions on every resource, but those it scopes, which get their own statements.
+    let scoped: Vec<&str> = rule
+        .spec
+        .scoped
+        .iter()
+        .flat_map(|s| s.actions.iter().copied())
+        .collect();
+    let open: Vec<&str> = rule
+        .spec
+        .iam_actions
+        .iter()
+        .copied()
+        .filter(|a| !scoped.contains(a))
+        .collect();
+    let mut statements = Vec::new();
+    if !open.is_empty() {
+        statements.push(serde_json::json!({
+            "Sid": "RuleActions",
+            "Effect": "Allow",
+            "Action": open,
+            "Resource": "*"
+        }));
+    }
+    for (i, scope) in rule.spec.scoped.iter().enumerate() {
+        let mut statement = serde_json::json!({
+            "Sid": format!("RuleActionsScoped{i}"),
+            "Effect": "Allow",
+            "Action": scope.actions,
+            "Resource": {"Fn::Sub": scope.resource}
+        });
+        if !scope.condition.is_empty() {
+            let mut condition = serde_json::Map::new();
+            for (operator, key, value) in scope.condition {
+                let entry = condition
+                    .entry(operator.to_string())
+                    .or_insert_with(|| serde_json::json!({}));
+                entry[*key] = serde_json::Value::from(*value);
+            }
+            statement["Condition"] = serde_json::Value::Object(condition);
+        }
+        statements.push(statement);
+    }
+    statements.push(serde_json::json!({
+        "Sid": "OwnLogs",
+        "Effect": "Allow",
+        "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+        "Resource": {"Fn::GetAtt": [format!("Rule{id}Logs"), "Arn"]}
+    }));
     let role = serde_json::json!({
         "Type": "AWS::IAM::Role",
         "Properties": {
@@ -224,23 +272,7 @@ fn rule_resources(rule: &EnabledRule) -> Vec<(String, Value)> {
             },
             "Policies": [{
                 "PolicyName": "remediate",
-                "PolicyDocument": {
-                    "Version": "2012-10-17",
-                    "Statement": [
-                        {
-                            "Sid": "RuleActions",
-                            "Effect": "Allow",
-                            "Action": rule.spec.iam_actions,
-                            "Resource": "*"
-                        },
-                        {
-                            "Sid": "OwnLogs",
-                            "Effect": "Allow",
-                            "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
-                            "Resource": {"Fn::GetAtt": [format!("Rule{id}Logs"), "Arn"]}
-                        }
-                    ]
-                }
+                "PolicyDocument": {"Version": "2012-10-17", "Statement": statements}
             }]
         }
     });
@@ -268,7 +300,6 @@ fn rule_resources(rule: &EnabledRule) -> Vec<(String, Value)> {
             },
             "Role": {"Fn::GetAtt": [format!("Rule{id}Role"), "Arn"]},
             "Environment": {"Variables": {
-                "REMEDY_RULE": rule.spec.id,
                 "REMEDY_MODE": rule.mode.as_str(),
                 "REMEDY_SETTINGS": settings
             }}

@@ -175,4 +175,8 @@ fn bad_notifications() {
         &format!("{STAGE}notifications:\n  topics:\n    - name: urgent\n    - name: urgent\n"),
         "remedy.yaml:7: notifications.topics[1].name: duplicate topic `urgent`",
     );
+    rejects(
+        &format!("{STAGE}notifications:\n  topics:\n    - name: sec-ops\n    - name: sec_ops\n"),
+        "remedy.yaml:7: notifications.topics[1].name: `sec_ops` and `sec-ops` differ only in `-` or `_`",
+    );
 }

@@ -273,9 +273,20 @@ async fn an_sqs_batch_reports_only_what_may_succeed_on_a_retry() {
         record("fine", finding("GD-002", "finding-3").to_string()),
         record("envelope", envelope.to_string()),
     ]});
-    let answer = o.handle_event(event).await;
+    let answer = o.handle_event(event.clone(), None).await;
     assert_eq!(
         answer,
         json!({"batchItemFailures": [{"itemIdentifier": "retry-me"}]})
     );
+
+    // Without the time to finish a rule, no message is started: all go back to the queue.
+    let almost_out = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    let answer = o.handle_event(event, Some(almost_out)).await;
+    let ids: Vec<&str> = answer["batchItemFailures"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["itemIdentifier"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["hostile", "retry-me", "fine", "envelope"]);
 }

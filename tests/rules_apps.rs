@@ -26,6 +26,9 @@ async fn run_checked(
     support::run_checked(emulator, f, settings, dry_run).await.0
 }
 
+/// An account named next to everyone in a policy: it keeps its access.
+const PARTNER: &str = "arn:aws:iam::222222222222:root";
+
 fn parse(text: &str) -> Value {
     serde_json::from_str(text).unwrap()
 }
@@ -284,7 +287,9 @@ async fn sqs_policy_statements_open_to_everyone_are_removed() {
         {"Sid": "FromTopic", "Effect": "Allow", "Principal": {"Service": "sns.amazonaws.com"}, "Action": "sqs:SendMessage",
          "Resource": arn, "Condition": {"ArnEquals": {"aws:SourceArn": format!("arn:aws:sns:{REGION}:{MANAGEMENT_ACCOUNT}:t")}}},
         {"Sid": "AnyoneFromTopic", "Effect": "Allow", "Principal": "*", "Action": "sqs:SendMessage",
-         "Resource": arn, "Condition": {"ArnEquals": {"aws:SourceArn": format!("arn:aws:sns:{REGION}:{MANAGEMENT_ACCOUNT}:t")}}}
+         "Resource": arn, "Condition": {"ArnEquals": {"aws:SourceArn": format!("arn:aws:sns:{REGION}:{MANAGEMENT_ACCOUNT}:t")}}},
+        {"Sid": "PartnerAndEveryone", "Effect": "Allow", "Principal": {"AWS": [PARTNER, "*"]},
+         "Action": "sqs:SendMessage", "Resource": arn}
     ]});
     let url = queue(
         &sqs,
@@ -301,7 +306,15 @@ async fn sqs_policy_statements_open_to_everyone_are_removed() {
             .await
             .unwrap(),
     );
-    assert_eq!(sids(&current), ["Everyone", "FromTopic", "AnyoneFromTopic"]);
+    assert_eq!(
+        sids(&current),
+        [
+            "Everyone",
+            "FromTopic",
+            "AnyoneFromTopic",
+            "PartnerAndEveryone"
+        ]
+    );
 
     let report = run_checked(&emulator, "SQS-001", "exposed-queue", &[], false).await;
     assert_eq!(report.outcome, Outcome::Remediated, "{report:?}");
@@ -310,10 +323,19 @@ async fn sqs_policy_statements_open_to_everyone_are_removed() {
             .await
             .unwrap(),
     );
-    assert_eq!(sids(&after), ["FromTopic", "AnyoneFromTopic"]);
+    assert_eq!(report.actions.len(), 2, "{report:?}");
+    assert_eq!(
+        sids(&after),
+        ["FromTopic", "AnyoneFromTopic", "PartnerAndEveryone"]
+    );
     assert_eq!(
         after["Statement"][1], policy["Statement"][2],
         "kept as it was"
+    );
+    assert_eq!(
+        after["Statement"][2]["Principal"],
+        json!({"AWS": [PARTNER]}),
+        "only everyone is taken out: the named account keeps its access"
     );
     assert_eq!(
         run_checked(&emulator, "SQS-001", "exposed-queue", &[], false)
@@ -372,13 +394,22 @@ async fn sqs_queues_are_encrypted_unless_they_are_already() {
         None
     );
 
+    // By default: SQS-managed encryption (SSE-SQS), which SNS, S3 and EventBridge can
+    // deliver to; no KMS key.
     let report = run_checked(&emulator, "SQS-004", "plain", &[], false).await;
     assert_eq!(report.outcome, Outcome::Remediated, "{report:?}");
+    assert!(report.actions[0].contains("SSE-SQS"), "{report:?}");
+    assert_eq!(
+        queue_attribute(&sqs, &plain, QueueAttributeName::SqsManagedSseEnabled)
+            .await
+            .as_deref(),
+        Some("true")
+    );
     assert_eq!(
         queue_attribute(&sqs, &plain, QueueAttributeName::KmsMasterKeyId)
             .await
-            .as_deref(),
-        Some("alias/aws/sqs")
+            .filter(|k| !k.is_empty()),
+        None
     );
     assert_eq!(
         run_checked(&emulator, "SQS-004", "plain", &[], false)
@@ -502,6 +533,10 @@ async fn sns_policy_statements_open_to_everyone_are_removed() {
         "Sid": "FromBucket", "Effect": "Allow", "Principal": "*", "Action": "SNS:Publish", "Resource": arn,
         "Condition": {"ArnLike": {"aws:SourceArn": "arn:aws:s3:::my-bucket"}}
     }));
+    policy["Statement"].as_array_mut().unwrap().push(json!({
+        "Sid": "PartnerAndEveryone", "Effect": "Allow", "Principal": {"AWS": [PARTNER, "*"]},
+        "Action": "SNS:Subscribe", "Resource": arn
+    }));
     sns.set_topic_attributes()
         .topic_arn(&arn)
         .attribute_name("Policy")
@@ -521,9 +556,17 @@ async fn sns_policy_statements_open_to_everyone_are_removed() {
 
     let report = run_checked(&emulator, "SNS-001", "exampleTopic", &[], false).await;
     assert_eq!(report.outcome, Outcome::Remediated, "{report:?}");
-    assert_eq!(report.actions.len(), 1, "{report:?}");
+    assert_eq!(report.actions.len(), 2, "{report:?}");
     let after = topic_policy(&sns, &arn).await;
-    assert_eq!(sids(&after), ["__default_statement_ID", "FromBucket"]);
+    assert_eq!(
+        sids(&after),
+        ["__default_statement_ID", "FromBucket", "PartnerAndEveryone"]
+    );
+    assert_eq!(
+        after["Statement"][2]["Principal"],
+        json!({"AWS": [PARTNER]}),
+        "only everyone is taken out: the named account keeps its access"
+    );
     assert_eq!(
         after["Statement"][0], default_statement,
         "the owner-only statement is kept as it was"

@@ -204,65 +204,223 @@ async fn world_open_ports_are_closed_for_ipv4_and_ipv6_and_nothing_else() {
     assert_eq!(ingress(&ec2, &sg).await.len(), 4);
 }
 
+fn tcp_range(from: i32, to: i32) -> aws_sdk_ec2::types::builders::IpPermissionBuilder {
+    IpPermission::builder()
+        .ip_protocol("tcp")
+        .from_port(from)
+        .to_port(to)
+}
+
+fn all_traffic() -> aws_sdk_ec2::types::builders::IpPermissionBuilder {
+    IpPermission::builder().ip_protocol("-1")
+}
+
+/// Whether an ingress rule of the group lets TCP `port` in from `cidr` (all traffic counts).
+async fn open_to(ec2: &aws_sdk_ec2::Client, group_id: &str, cidr: &str, port: i32) -> bool {
+    rules(ec2, group_id).await.iter().any(|r| {
+        r.is_egress() == Some(false)
+            && (r.cidr_ipv4() == Some(cidr) || r.cidr_ipv6() == Some(cidr))
+            && match r.ip_protocol() {
+                Some("-1") => true,
+                Some("tcp") => {
+                    r.from_port().unwrap_or(i32::MAX) <= port
+                        && port <= r.to_port().unwrap_or(i32::MIN)
+                }
+                _ => false,
+            }
+    })
+}
+
 #[tokio::test(flavor = "multi_thread")]
-async fn port_ranges_and_all_traffic_count_when_they_cover_the_port() {
+async fn world_open_tcp_ranges_are_narrowed_around_the_port() {
     let emulator = Emulator::start();
     let ec2 = ec2(&emulator);
-    let sg = group(&ec2, "databases", &[]).await;
+    let sg = group(&ec2, "public-web", &[]).await;
     authorize(
         &ec2,
         &sg,
         vec![
-            IpPermission::builder()
-                .ip_protocol("tcp")
-                .from_port(1000)
-                .to_port(2000)
-                .ip_ranges(v4("0.0.0.0/0"))
+            tcp_range(0, 65535)
+                .ip_ranges(
+                    IpRange::builder()
+                        .cidr_ip("0.0.0.0/0")
+                        .description("public web")
+                        .build(),
+                )
+                .ip_ranges(v4("10.0.0.0/8"))
                 .build(),
+            tcp_range(20, 25).ipv6_ranges(v6("::/0")).build(),
             IpPermission::builder()
                 .ip_protocol("udp")
-                .from_port(1433)
-                .to_port(1433)
+                .from_port(22)
+                .to_port(22)
                 .ip_ranges(v4("0.0.0.0/0"))
-                .build(),
-            IpPermission::builder()
-                .ip_protocol("-1")
-                .ipv6_ranges(v6("::/0"))
                 .build(),
         ],
     )
     .await;
+    let before = ingress(&ec2, &sg).await;
+    assert_eq!(before.len(), 4, "{before:?}");
 
-    // MsSQL (1433) is inside 1000-2000; all traffic from ::/0 covers it as well; UDP does not.
-    let report = run_checked(&emulator, "EC2-008", &sg, &[]).await;
+    let report = run_rule(&emulator, finding("EC2-002", &sg), &[], true).await;
+    assert_eq!(report.outcome, Outcome::DryRun, "{report:?}");
+    assert_eq!(report.actions.len(), 2, "{report:?}");
+    assert_eq!(ingress(&ec2, &sg).await, before);
+
+    let report = run_checked(&emulator, "EC2-002", &sg, &[]).await;
     assert_eq!(report.outcome, Outcome::Remediated, "{report:?}");
+    assert_eq!(report.actions.len(), 2, "{report:?}");
+    let narrowed = |what: &str, to: &str| {
+        report.actions.iter().any(|a| {
+            a.starts_with("narrowed ingress rule ")
+                && a.contains(&format!("({what}) of security group {sg} to {to}"))
+        })
+    };
+    assert!(
+        narrowed(
+            "TCP ports 0-65535 from 0.0.0.0/0",
+            "TCP ports 0-21 and 23-65535 from 0.0.0.0/0"
+        ),
+        "{report:?}"
+    );
+    assert!(
+        narrowed(
+            "TCP ports 20-25 from ::/0",
+            "TCP ports 20-21 and 23-25 from ::/0"
+        ),
+        "{report:?}"
+    );
+    assert_eq!(
+        ingress(&ec2, &sg).await,
+        [
+            "tcp 0-21 0.0.0.0/0",
+            "tcp 0-65535 10.0.0.0/8",
+            "tcp 20-21 ::/0",
+            "tcp 23-25 ::/0",
+            "tcp 23-65535 0.0.0.0/0",
+            "udp 22-22 0.0.0.0/0",
+        ]
+    );
+    for port in [0, 21, 23, 80, 443, 65535] {
+        assert!(open_to(&ec2, &sg, "0.0.0.0/0", port).await, "port {port}");
+    }
+    for port in [20, 21, 23, 25] {
+        assert!(open_to(&ec2, &sg, "::/0", port).await, "port {port}");
+    }
+    assert!(!open_to(&ec2, &sg, "0.0.0.0/0", 22).await);
+    assert!(!open_to(&ec2, &sg, "::/0", 22).await);
+    assert!(
+        open_to(&ec2, &sg, "10.0.0.0/8", 22).await,
+        "another CIDR stays"
+    );
+    let kept = rules(&ec2, &sg).await;
+    assert!(
+        kept.iter().any(|r| r.cidr_ipv4() == Some("0.0.0.0/0")
+            && r.from_port() == Some(0)
+            && r.to_port() == Some(21)
+            && r.description() == Some("public web")),
+        "the description is kept: {kept:?}"
+    );
+    assert_eq!(
+        run_rule(&emulator, finding("EC2-002", &sg), &[], false)
+            .await
+            .outcome,
+        Outcome::Compliant
+    );
+
+    // Telnet (23) is where both narrowed ranges start: they start one port later.
+    let report = run_checked(&emulator, "EC2-038", &sg, &[]).await;
+    assert_eq!(report.outcome, Outcome::Remediated, "{report:?}");
+    assert_eq!(
+        ingress(&ec2, &sg).await,
+        [
+            "tcp 0-21 0.0.0.0/0",
+            "tcp 0-65535 10.0.0.0/8",
+            "tcp 20-21 ::/0",
+            "tcp 24-25 ::/0",
+            "tcp 24-65535 0.0.0.0/0",
+            "udp 22-22 0.0.0.0/0",
+        ]
+    );
+    assert_eq!(
+        run_rule(&emulator, finding("EC2-038", &sg), &[], false)
+            .await
+            .outcome,
+        Outcome::Compliant
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn world_all_traffic_is_left_for_a_human_and_the_report_fails() {
+    let emulator = Emulator::start();
+    let ec2 = ec2(&emulator);
+    let sg = group(&ec2, "wide-open", &[]).await;
+    authorize(
+        &ec2,
+        &sg,
+        vec![
+            all_traffic().ipv6_ranges(v6("::/0")).build(),
+            tcp(1433).ip_ranges(v4("0.0.0.0/0")).build(),
+            tcp_range(1000, 2000).ip_ranges(v4("0.0.0.0/0")).build(),
+        ],
+    )
+    .await;
+    let before = ingress(&ec2, &sg).await;
+    assert_eq!(before.len(), 3, "{before:?}");
+    let needs_a_human = |report: &Report| {
+        let reason = report.reason.as_deref().unwrap_or_default();
+        reason.contains("(all traffic from ::/0)")
+            && reason.contains("opens every port and protocol to the world")
+            && reason.contains("must be narrowed by hand")
+    };
+
+    // Dry-run: what would be done, and that the all-traffic rule needs a human.
+    let report = run_rule(&emulator, finding("EC2-008", &sg), &[], true).await;
+    assert_eq!(report.outcome, Outcome::Failed, "{report:?}");
+    assert_eq!(report.actions.len(), 2, "{report:?}");
+    assert!(needs_a_human(&report), "{report:?}");
+    assert!(
+        report
+            .reason
+            .as_deref()
+            .unwrap_or_default()
+            .contains("dry-run"),
+        "{report:?}"
+    );
+    assert_eq!(ingress(&ec2, &sg).await, before);
+
+    // The TCP rules are fixed; the all-traffic rule stays; the report is failed.
+    let report = run_checked(&emulator, "EC2-008", &sg, &[]).await;
+    assert_eq!(report.outcome, Outcome::Failed, "{report:?}");
+    assert!(needs_a_human(&report), "{report:?}");
     assert!(
         report
             .actions
             .iter()
-            .any(|a| a.contains("TCP ports 1000-2000 from 0.0.0.0/0")),
+            .any(|a| a.starts_with("revoked ingress rule")
+                && a.contains("(TCP port 1433 from 0.0.0.0/0)")),
         "{report:?}"
     );
     assert!(
         report
             .actions
             .iter()
-            .any(|a| a.contains("all traffic from ::/0")),
+            .any(|a| a.starts_with("narrowed ingress rule")
+                && a.ends_with("to TCP ports 1000-1432 and 1434-2000 from 0.0.0.0/0")),
         "{report:?}"
     );
-    assert_eq!(ingress(&ec2, &sg).await, ["udp 1433-1433 0.0.0.0/0"]);
-    assert_eq!(
-        run_rule(&emulator, finding("EC2-004", &sg), &[], false)
-            .await
-            .outcome,
-        Outcome::Compliant
-    );
-    assert_eq!(
-        run_rule(&emulator, finding("EC2-008", &sg), &[], false)
-            .await
-            .outcome,
-        Outcome::Compliant
-    );
+    assert!(open_to(&ec2, &sg, "::/0", 1433).await, "all traffic stays");
+    assert!(!open_to(&ec2, &sg, "0.0.0.0/0", 1433).await);
+    assert!(open_to(&ec2, &sg, "0.0.0.0/0", 1000).await);
+    assert!(open_to(&ec2, &sg, "0.0.0.0/0", 2000).await);
+
+    // Only the all-traffic rule is left: failed, nothing to do, nothing changed.
+    let after = ingress(&ec2, &sg).await;
+    let report = run_checked(&emulator, "EC2-008", &sg, &[]).await;
+    assert_eq!(report.outcome, Outcome::Failed, "{report:?}");
+    assert!(report.actions.is_empty(), "{report:?}");
+    assert!(needs_a_human(&report), "{report:?}");
+    assert_eq!(ingress(&ec2, &sg).await, after);
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -145,7 +145,7 @@ async fn managed_asymmetric_disabled_and_missing_keys() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn a_pending_deletion_is_cancelled_and_the_key_enabled() {
+async fn a_pending_deletion_is_cancelled_and_the_key_left_disabled() {
     let emulator = Emulator::start();
     let kms = kms(&emulator);
     let (id, _) = key(&kms, &[]).await;
@@ -167,8 +167,13 @@ async fn a_pending_deletion_is_cancelled_and_the_key_enabled() {
 
     let report = run_checked(&emulator, "KMS-004", &id, false).await;
     assert_eq!(report.outcome, Outcome::Remediated, "{report:?}");
-    assert_eq!(report.actions.len(), 2, "{report:?}");
-    assert_eq!(state(&kms, &id).await, KeyState::Enabled);
+    assert_eq!(report.actions.len(), 1, "{report:?}");
+    assert!(report.actions[0].contains("left disabled"), "{report:?}");
+    assert_eq!(
+        state(&kms, &id).await,
+        KeyState::Disabled,
+        "the key is not enabled: it may have been disabled on purpose"
+    );
     assert_eq!(
         run_rule(&emulator, finding("KMS-004", &id), &[], false)
             .await

@@ -1,16 +1,27 @@
 //! The S3 rules against the emulator: create the violation, remediate, read the fixed state
-//! back, run again and get `compliant`.
+//! back, run again and get `compliant`. Every run is recorded (`support::run_checked`): each
+//! call it made must be among the rule's declared IAM actions.
 
 mod support;
 
 use aws_sdk_s3::types::{
     AccessControlPolicy, Grant, Grantee, Owner, Permission, Tag, Tagging, Type,
 };
-use remedy_functions::rule::Outcome;
-use support::{finding, run_rule, Emulator, REGION};
+use remedy_functions::rule::{Outcome, Report};
+use serde_json::json;
+use support::{finding, Emulator, REGION};
 
 const ALL_USERS: &str = "http://acs.amazonaws.com/groups/global/AllUsers";
 const AUTHENTICATED: &str = "http://acs.amazonaws.com/groups/global/AuthenticatedUsers";
+
+/// Runs the rule through `support::run_checked` (every call it made must be among the rule's
+/// declared IAM actions), and checks that it made some.
+async fn run_checked(emulator: &Emulator, rule_id: &str, resource: &str, dry_run: bool) -> Report {
+    let f = finding(rule_id, resource);
+    let (report, calls) = support::run_checked(emulator, f, &[], dry_run).await;
+    assert!(!calls.is_empty(), "{rule_id}: nothing was recorded");
+    report
+}
 
 fn s3(emulator: &Emulator) -> aws_sdk_s3::Client {
     remedy::identity::s3_client(&emulator.sdk_config(), REGION)
@@ -88,11 +99,11 @@ async fn public_acl_grants_are_removed_one_by_one_keeping_the_others() {
         .unwrap();
 
     // Dry-run decides and changes nothing.
-    let report = run_rule(&emulator, finding("S3-001", "public-bucket"), &[], true).await;
+    let report = run_checked(&emulator, "S3-001", "public-bucket", true).await;
     assert_eq!(report.outcome, Outcome::DryRun, "{report:?}");
     assert_eq!(group_grants(&s3, "public-bucket").await.0.len(), 3);
 
-    let report = run_rule(&emulator, finding("S3-001", "public-bucket"), &[], false).await;
+    let report = run_checked(&emulator, "S3-001", "public-bucket", false).await;
     assert_eq!(report.outcome, Outcome::Remediated, "{report:?}");
     assert!(
         report.actions[0].contains("READ grant to AllUsers"),
@@ -108,20 +119,20 @@ async fn public_acl_grants_are_removed_one_by_one_keeping_the_others() {
     );
     assert!(owner_full, "the owner keeps FULL_CONTROL");
     assert_eq!(
-        run_rule(&emulator, finding("S3-001", "public-bucket"), &[], false)
+        run_checked(&emulator, "S3-001", "public-bucket", false)
             .await
             .outcome,
         Outcome::Compliant
     );
 
     assert_eq!(
-        run_rule(&emulator, finding("S3-004", "public-bucket"), &[], false)
+        run_checked(&emulator, "S3-004", "public-bucket", false)
             .await
             .outcome,
         Outcome::Remediated
     );
     assert_eq!(
-        run_rule(&emulator, finding("S3-006", "public-bucket"), &[], false)
+        run_checked(&emulator, "S3-006", "public-bucket", false)
             .await
             .outcome,
         Outcome::Remediated
@@ -132,7 +143,7 @@ async fn public_acl_grants_are_removed_one_by_one_keeping_the_others() {
     for rule in [
         "S3-002", "S3-003", "S3-005", "S3-007", "S3-008", "S3-009", "S3-010",
     ] {
-        let report = run_rule(&emulator, finding(rule, "public-bucket"), &[], false).await;
+        let report = run_checked(&emulator, rule, "public-bucket", false).await;
         assert_eq!(report.outcome, Outcome::Compliant, "{rule}: {report:?}");
     }
 }
@@ -152,7 +163,7 @@ async fn remedys_own_buckets_are_left_alone() {
         .send()
         .await
         .unwrap();
-    let report = run_rule(&emulator, finding("S3-021", "remedy-owned"), &[], false).await;
+    let report = run_checked(&emulator, "S3-021", "remedy-owned", false).await;
     assert_eq!(report.outcome, Outcome::Skipped, "{report:?}");
     let encryption = s3
         .get_bucket_encryption()
@@ -173,7 +184,7 @@ async fn encryption_and_public_access_block() {
     let s3 = bucket(&emulator, "plain-bucket").await;
 
     assert_eq!(
-        run_rule(&emulator, finding("S3-021", "plain-bucket"), &[], false)
+        run_checked(&emulator, "S3-021", "plain-bucket", false)
             .await
             .outcome,
         Outcome::Remediated
@@ -194,14 +205,14 @@ async fn encryption_and_public_access_block() {
         Some("AES256")
     );
     assert_eq!(
-        run_rule(&emulator, finding("S3-021", "plain-bucket"), &[], false)
+        run_checked(&emulator, "S3-021", "plain-bucket", false)
             .await
             .outcome,
         Outcome::Compliant
     );
 
     assert_eq!(
-        run_rule(&emulator, finding("S3-026", "plain-bucket"), &[], false)
+        run_checked(&emulator, "S3-026", "plain-bucket", false)
             .await
             .outcome,
         Outcome::Remediated
@@ -223,7 +234,7 @@ async fn encryption_and_public_access_block() {
         (Some(true), Some(true), Some(true), Some(true))
     );
     assert_eq!(
-        run_rule(&emulator, finding("S3-026", "plain-bucket"), &[], false)
+        run_checked(&emulator, "S3-026", "plain-bucket", false)
             .await
             .outcome,
         Outcome::Compliant
@@ -261,7 +272,7 @@ async fn bucket_policies_are_scoped_and_hardened() {
     };
 
     assert_eq!(
-        run_rule(&emulator, finding("S3-014", "policy-bucket"), &[], false)
+        run_checked(&emulator, "S3-014", "policy-bucket", false)
             .await
             .outcome,
         Outcome::Remediated
@@ -276,7 +287,7 @@ async fn bucket_policies_are_scoped_and_hardened() {
         "other statements are kept as they were"
     );
     assert_eq!(
-        run_rule(&emulator, finding("S3-014", "policy-bucket"), &[], false)
+        run_checked(&emulator, "S3-014", "policy-bucket", false)
             .await
             .outcome,
         Outcome::Compliant
@@ -287,7 +298,7 @@ async fn bucket_policies_are_scoped_and_hardened() {
         ("S3-017", "DenyInsecureTransport"),
     ] {
         assert_eq!(
-            run_rule(&emulator, finding(rule, "policy-bucket"), &[], false)
+            run_checked(&emulator, rule, "policy-bucket", false)
                 .await
                 .outcome,
             Outcome::Remediated,
@@ -305,7 +316,7 @@ async fn bucket_policies_are_scoped_and_hardened() {
             "{rule}: {after}"
         );
         assert_eq!(
-            run_rule(&emulator, finding(rule, "policy-bucket"), &[], false)
+            run_checked(&emulator, rule, "policy-bucket", false)
                 .await
                 .outcome,
             Outcome::Compliant,
@@ -315,10 +326,73 @@ async fn bucket_policies_are_scoped_and_hardened() {
     assert_eq!(policy(s3).await["Statement"].as_array().unwrap().len(), 4);
 }
 
+async fn bucket_policy(s3: &aws_sdk_s3::Client, bucket: &str) -> serde_json::Value {
+    let out = s3.get_bucket_policy().bucket(bucket).send().await.unwrap();
+    serde_json::from_str(out.policy().unwrap()).unwrap()
+}
+
+async fn put_bucket_policy(s3: &aws_sdk_s3::Client, bucket: &str, policy: &serde_json::Value) {
+    s3.put_bucket_policy()
+        .bucket(bucket)
+        .policy(policy.to_string())
+        .send()
+        .await
+        .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn named_partners_and_organization_limits_survive_s3_014() {
+    let emulator = Emulator::start();
+    let s3 = bucket(&emulator, "shared-bucket").await;
+    let partner = "arn:aws:iam::222222222222:root";
+    let org_only = json!({"Sid": "Org", "Effect": "Allow", "Principal": "*",
+        "Action": "s3:GetObject", "Resource": "arn:aws:s3:::shared-bucket/*",
+        "Condition": {"StringEquals": {"aws:PrincipalOrgID": "o-a1b2c3d4e5"}}});
+    let policy = json!({"Version": "2012-10-17", "Statement": [
+        {"Sid": "PartnerAndEveryone", "Effect": "Allow", "Principal": {"AWS": [partner, "*"]},
+         "Action": "s3:GetObject", "Resource": "arn:aws:s3:::shared-bucket/*"},
+        org_only
+    ]});
+    put_bucket_policy(&s3, "shared-bucket", &policy).await;
+
+    let report = run_checked(&emulator, "S3-014", "shared-bucket", false).await;
+    assert_eq!(report.outcome, Outcome::Remediated, "{report:?}");
+    assert_eq!(report.actions.len(), 1, "{report:?}");
+    assert!(
+        report.actions[0].contains("PartnerAndEveryone"),
+        "{report:?}"
+    );
+    let after = bucket_policy(&s3, "shared-bucket").await;
+    assert_eq!(
+        after["Statement"][0]["Principal"],
+        json!({"AWS": [partner]}),
+        "only everyone is taken out: the named partner keeps its access"
+    );
+    assert_eq!(
+        after["Statement"][1], org_only,
+        "a statement limited to the organization is kept as it was"
+    );
+    assert_eq!(
+        run_checked(&emulator, "S3-014", "shared-bucket", false)
+            .await
+            .outcome,
+        Outcome::Compliant
+    );
+
+    // A bucket shared with the organization only is compliant as it is.
+    let s3 = bucket(&emulator, "org-bucket").await;
+    let mut org_policy = json!({"Version": "2012-10-17", "Statement": [org_only]});
+    org_policy["Statement"][0]["Resource"] = json!("arn:aws:s3:::org-bucket/*");
+    put_bucket_policy(&s3, "org-bucket", &org_policy).await;
+    let report = run_checked(&emulator, "S3-014", "org-bucket", false).await;
+    assert_eq!(report.outcome, Outcome::Compliant, "{report:?}");
+    assert_eq!(bucket_policy(&s3, "org-bucket").await, org_policy);
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_missing_bucket_is_a_failure_with_its_reason() {
     let emulator = Emulator::start();
-    let report = run_rule(&emulator, finding("S3-012", "no-such-bucket"), &[], false).await;
+    let report = run_checked(&emulator, "S3-012", "no-such-bucket", false).await;
     assert_eq!(report.outcome, Outcome::Failed);
     assert!(
         report

@@ -112,33 +112,92 @@ fn each_rule_role_carries_exactly_its_rules_actions() {
         let statements = role["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
             .as_sequence()
             .unwrap();
-        assert_eq!(statements.len(), 2, "{}", rule.id);
-        let mut granted: Vec<String> = strings(&statements[0]["Action"]);
+        let (own_logs, rule_statements): (Vec<&Value>, Vec<&Value>) =
+            statements.iter().partition(|s| s["Sid"] == "OwnLogs");
+        // Every declared action, and nothing else, across the rule's statements.
+        let mut granted: Vec<String> = rule_statements
+            .iter()
+            .flat_map(|s| strings(&s["Action"]))
+            .collect();
         granted.sort();
         let mut declared: Vec<String> = rule.iam_actions.iter().map(|a| a.to_string()).collect();
         declared.sort();
         assert_eq!(granted, declared, "{}", rule.id);
-        // The second statement writes the rule's own log group, nothing else.
-        assert_eq!(
-            strings(&statements[1]["Action"]),
-            ["logs:CreateLogStream", "logs:PutLogEvents"]
-        );
-        assert_eq!(
-            statements[1]["Resource"]["Fn::GetAtt"][0],
-            format!("Rule{logical}Logs").as_str()
-        );
-        for s in statements {
+        // Actions that write or pass IAM roles are never granted on every resource.
+        for s in &rule_statements {
+            let actions = strings(&s["Action"]);
+            if s["Resource"] == "*" {
+                for action in &actions {
+                    assert!(
+                        !ROLE_WRITES.contains(&action.as_str()),
+                        "{}: {action} on *",
+                        rule.id
+                    );
+                }
+            }
             assert!(
-                strings(&s["Action"]).iter().all(|a| !a.contains('*')),
+                actions.iter().all(|a| !a.contains('*')),
                 "{}: wildcard action",
                 rule.id
             );
         }
+        // The last statement writes the rule's own log group, nothing else.
+        assert_eq!(own_logs.len(), 1, "{}", rule.id);
+        assert_eq!(
+            strings(&own_logs[0]["Action"]),
+            ["logs:CreateLogStream", "logs:PutLogEvents"]
+        );
+        assert_eq!(
+            own_logs[0]["Resource"]["Fn::GetAtt"][0],
+            format!("Rule{logical}Logs").as_str()
+        );
         // The role is assumable by Lambda only.
         let trust = &role["Properties"]["AssumeRolePolicyDocument"]["Statement"][0];
         assert_eq!(trust["Principal"]["Service"], "lambda.amazonaws.com");
     }
+
+    // VPC-001's role writes are limited to its own flow-log role.
+    let vpc = t["Resources"]["RuleVPC001Role"]["Properties"]["Policies"][0]["PolicyDocument"]
+        ["Statement"]
+        .clone();
+    let scoped = vpc
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .find(|s| s["Sid"] == "RuleActionsScoped0")
+        .unwrap()
+        .clone();
+    assert_eq!(
+        scoped["Resource"]["Fn::Sub"],
+        "arn:${AWS::Partition}:iam::${AWS::AccountId}:role/remedy-vpc-flow-logs"
+    );
+    // Config-001 may pass roles to AWS Config only.
+    let config = t["Resources"]["RuleConfig001Role"]["Properties"]["Policies"][0]["PolicyDocument"]
+        ["Statement"]
+        .clone();
+    let pass = config
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .find(|s| strings(&s["Action"]) == ["iam:PassRole"])
+        .unwrap()
+        .clone();
+    assert_eq!(
+        pass["Condition"]["StringEquals"]["iam:PassedToService"],
+        "config.amazonaws.com"
+    );
 }
+
+/// Actions that write IAM roles or hand them to services.
+const ROLE_WRITES: &[&str] = &[
+    "iam:AttachRolePolicy",
+    "iam:CreateRole",
+    "iam:CreateServiceLinkedRole",
+    "iam:PassRole",
+    "iam:PutRolePolicy",
+    "iam:TagRole",
+    "iam:UpdateAssumeRolePolicy",
+];
 
 #[test]
 fn the_orchestrator_invokes_only_rule_functions_of_its_own_account() {

@@ -96,6 +96,22 @@ pub struct RuleSpec {
     /// Exactly the IAM actions the rule's function needs (besides writing its own logs).
     /// The deployer renders the function's role from this list and nothing else.
     pub iam_actions: &'static [&'static str],
+    /// Actions of `iam_actions` that must not be granted on every resource: each is rendered
+    /// in its own statement, on the given resource and under the given condition (IAM role
+    /// writes and `iam:PassRole`, which on `*` could take over the account).
+    pub scoped: &'static [Scope],
+}
+
+/// A narrower grant for some of a rule's actions.
+#[derive(Clone, Copy, Debug, Serialize)]
+pub struct Scope {
+    pub actions: &'static [&'static str],
+    /// A CloudFormation `Fn::Sub` string, e.g.
+    /// `arn:${AWS::Partition}:iam::${AWS::AccountId}:role/remedy-vpc-flow-logs`.
+    pub resource: &'static str,
+    /// `(operator, key, value)`, e.g. `("StringEquals", "iam:PassedToService",
+    /// "config.amazonaws.com")`; empty for none.
+    pub condition: &'static [(&'static str, &'static str, &'static str)],
 }
 
 impl RuleSpec {
@@ -161,6 +177,48 @@ mod tests {
                     "{}: wildcard action {action}",
                     rule.id
                 );
+            }
+        }
+    }
+
+    /// Actions that write IAM roles or hand them to services: on `*` they could take over
+    /// the account, so a rule declaring one must scope it.
+    const ROLE_WRITES: &[&str] = &[
+        "iam:AttachRolePolicy",
+        "iam:CreateRole",
+        "iam:CreateServiceLinkedRole",
+        "iam:PassRole",
+        "iam:PutRolePolicy",
+        "iam:TagRole",
+        "iam:UpdateAssumeRolePolicy",
+    ];
+
+    #[test]
+    fn role_writes_are_always_scoped() {
+        for rule in catalog() {
+            let scoped: Vec<&str> = rule
+                .scoped
+                .iter()
+                .flat_map(|s| s.actions.iter().copied())
+                .collect();
+            for action in rule.iam_actions {
+                if ROLE_WRITES.contains(action) {
+                    assert!(
+                        scoped.contains(action),
+                        "{}: {action} is not scoped",
+                        rule.id
+                    );
+                }
+            }
+            for action in &scoped {
+                assert!(
+                    rule.iam_actions.contains(action),
+                    "{}: scoped {action} is not declared",
+                    rule.id
+                );
+            }
+            for scope in rule.scoped {
+                assert_ne!(scope.resource, "*", "{}: a scope on *", rule.id);
             }
         }
     }

@@ -70,7 +70,12 @@ pub async fn run() -> Result<(), Error> {
                         region: region.clone(),
                     },
                 };
-                Ok::<Value, Error>(orchestrator.handle_event(event.payload).await)
+                let deadline = deadline_of(event.context.deadline);
+                Ok::<Value, Error>(
+                    orchestrator
+                        .handle_event(event.payload, Some(deadline))
+                        .await,
+                )
             }))
             .await
         }
@@ -144,6 +149,16 @@ async fn handle_rule(
         region: region.to_owned(),
     };
     crate::runtime::run_rule(&ctx).await
+}
+
+/// The invocation's deadline (milliseconds since the epoch, from the Runtime API) as an
+/// `Instant`.
+fn deadline_of(deadline_ms: u64) -> std::time::Instant {
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or_default();
+    std::time::Instant::now() + std::time::Duration::from_millis(deadline_ms.saturating_sub(now_ms))
 }
 
 /// The account in a function ARN (`arn:aws:lambda:<region>:<account>:function:<name>`).

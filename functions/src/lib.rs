@@ -1,10 +1,9 @@
 //! `remedy-functions`: the remediation runtime that runs inside every member account.
 //!
-//! This crate owns what a Cloud Conformity finding *means* and what is done about it:
-//! the rule catalog (one module per AWS service under [`rules`]), each rule's metadata
-//! (id, title, service, risk, default mode, settings and the IAM actions it needs), and —
-//! as the runtime issue lands — the finding type, the orchestrator and the rules' checks
-//! and fixes.
+//! This crate owns what a Cloud Conformity finding *means* and what is done about it: the
+//! finding ([`finding`]), the orchestrator's decision ([`dispatch`]) and I/O
+//! ([`orchestrator`]), the rule catalog (one module per AWS service under [`rules`]: each
+//! rule's metadata, check and fix), and the Lambda entry point ([`lambda`]).
 //!
 //! It must not know about deployment: no Organizations, no CloudFormation, no stages, no
 //! CLI. The `remedy` CLI crate depends on this crate, never the other way round; the CLI
@@ -20,4 +19,4 @@ pub mod rule;
 pub mod rules;
 pub mod runtime;
 
-pub use catalog::{catalog, find_rule, Mode, RiskLevel, RuleSpec, SettingSpec};
+pub use catalog::{catalog, find_rule, Mode, RiskLevel, RuleSpec, Scope, SettingSpec};

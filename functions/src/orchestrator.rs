@@ -17,6 +17,7 @@ use aws_sdk_lambda::primitives::Blob;
 use serde::Serialize;
 use serde_json::{json, Value};
 use std::borrow::Cow;
+use std::time::{Duration, Instant};
 
 /// The orchestrator of one account and region.
 pub struct Orchestrator {
@@ -57,9 +58,15 @@ impl Handled {
     }
 }
 
+/// What one rule invoke may take at most (the rule functions' timeout) plus a margin: an
+/// SQS batch hands back the messages it has no time left for, rather than time out and have
+/// the whole batch — handled messages included — delivered again.
+pub const RULE_BUDGET: Duration = Duration::from_secs(65);
+
 impl Orchestrator {
-    /// Handles whatever Lambda delivered: an SQS batch, an SNS event, or a finding.
-    pub async fn handle_event(&self, event: Value) -> Value {
+    /// Handles whatever Lambda delivered: an SQS batch, an SNS event, or a finding. With a
+    /// `deadline` (the invocation's), an SQS batch stops starting messages it may not finish.
+    pub async fn handle_event(&self, event: Value, deadline: Option<Instant>) -> Value {
         let records = event.get("Records").and_then(Value::as_array);
         let source = records
             .and_then(|r| r.first())
@@ -73,6 +80,15 @@ impl Orchestrator {
                         .get("messageId")
                         .and_then(Value::as_str)
                         .unwrap_or_default();
+                    let out_of_time = deadline
+                        .is_some_and(|d| d.saturating_duration_since(Instant::now()) < RULE_BUDGET);
+                    if out_of_time {
+                        // Not started: SQS delivers it again, to this or another invocation.
+                        if !id.is_empty() {
+                            failures.push(json!({ "itemIdentifier": id }));
+                        }
+                        continue;
+                    }
                     let body = record
                         .get("body")
                         .and_then(Value::as_str)

@@ -153,6 +153,13 @@ pub fn iam_action(call: &Recorded) -> String {
     let operation = match (prefix, method, segments.as_slice(), subresource) {
         // API Gateway's IAM actions are the HTTP methods themselves.
         ("apigateway", _, _, _) => method.to_owned(),
+        ("s3", "GET", [_bucket], "policy") => "GetBucketPolicy".into(),
+        ("s3", "PUT", [_bucket], "policy") => "PutBucketPolicy".into(),
+        ("s3", "DELETE", [_bucket], "policy") => "DeleteBucketPolicy".into(),
+        ("s3", "GET", [_bucket], "encryption") => "GetEncryptionConfiguration".into(),
+        ("s3", "PUT", [_bucket], "encryption") => "PutEncryptionConfiguration".into(),
+        ("s3", "GET", [_bucket], "versioning") => "GetBucketVersioning".into(),
+        ("s3", "PUT", [_bucket], "versioning") => "PutBucketVersioning".into(),
         ("s3", _, [_bucket], "acl") => format!("{get_or_put}BucketAcl"),
         ("s3", _, [_bucket], "tagging") => format!("{get_or_put}BucketTagging"),
         ("s3", _, [_bucket], "publicAccessBlock") => {

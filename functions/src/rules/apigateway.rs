@@ -11,6 +11,7 @@ pub static RULES: &[RuleSpec] = &[
         service: "APIGateway",
         risk: RiskLevel::Medium,
         default_mode: Mode::DryRun,
+        scoped: &[],
         settings: &[],
         iam_actions: &["apigateway:GET", "apigateway:PATCH"],
     },

@@ -10,6 +10,7 @@ pub static RULES: &[RuleSpec] = &[
         service: "CloudFormation",
         risk: RiskLevel::Medium,
         default_mode: Mode::Remediate,
+        scoped: &[],
         settings: &[],
         iam_actions: &[
             "cloudformation:DescribeStacks",

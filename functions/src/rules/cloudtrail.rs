@@ -11,6 +11,7 @@ pub static RULES: &[RuleSpec] = &[
         service: "CloudTrail",
         risk: RiskLevel::High,
         default_mode: Mode::Remediate,
+        scoped: &[],
         settings: &[SettingSpec {
             name: "trail_name",
             default: None,
@@ -32,6 +33,7 @@ pub static RULES: &[RuleSpec] = &[
         service: "CloudTrail",
         risk: RiskLevel::High,
         default_mode: Mode::Remediate,
+        scoped: &[],
         settings: &[],
         iam_actions: &[
             "cloudtrail:DescribeTrails",
@@ -50,6 +52,7 @@ pub static RULES: &[RuleSpec] = &[
         service: "CloudTrail",
         risk: RiskLevel::Medium,
         default_mode: Mode::Remediate,
+        scoped: &[],
         settings: &[],
         iam_actions: &[
             "cloudtrail:DescribeTrails",

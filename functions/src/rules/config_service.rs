@@ -1,7 +1,7 @@
 //! AWS Config rules: a configuration recorder and a delivery channel exist in the region,
 //! and the recorder is recording.
 
-use crate::catalog::{Mode, RiskLevel, RuleSpec, SettingSpec};
+use crate::catalog::{Mode, RiskLevel, RuleSpec, Scope, SettingSpec};
 
 pub static RULES: &[RuleSpec] = &[
     // Create or update the recorder (all supported resources, global ones included) and
@@ -12,6 +12,15 @@ pub static RULES: &[RuleSpec] = &[
         service: "Config",
         risk: RiskLevel::High,
         default_mode: Mode::Remediate,
+        scoped: &[Scope {
+            actions: &["iam:PassRole"],
+            resource: "arn:${AWS::Partition}:iam::${AWS::AccountId}:role/*",
+            condition: &[(
+                "StringEquals",
+                "iam:PassedToService",
+                "config.amazonaws.com",
+            )],
+        }],
         settings: &[
             SettingSpec {
                 name: "bucket",

@@ -12,6 +12,7 @@ pub static RULES: &[RuleSpec] = &[
         service: "EBS",
         risk: RiskLevel::High,
         default_mode: Mode::Remediate,
+        scoped: &[],
         settings: &[],
         iam_actions: &[
             "ec2:DescribeSnapshots",
@@ -26,6 +27,7 @@ pub static RULES: &[RuleSpec] = &[
         service: "EBS",
         risk: RiskLevel::Medium,
         default_mode: Mode::Remediate,
+        scoped: &[],
         settings: &[],
         iam_actions: &[
             "ec2:GetEbsEncryptionByDefault",

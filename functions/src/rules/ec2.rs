@@ -1,93 +1,115 @@
-//! EC2 rules: security groups open to the internet on well-known ports (the ingress rules
-//! from `0.0.0.0/0` and `::/0` over TCP or all protocols that cover the port are revoked by
-//! rule id; other sources, ports and group references stay), the VPC default security group
-//! (emptied) and publicly shared AMIs (made private). Also home of [`is_managed`], the
-//! `remedy:managed` test on EC2 tags that the EBS and VPC rules share.
+//! EC2 rules: security groups open to the internet on well-known ports, the VPC default
+//! security group (emptied) and publicly shared AMIs (made private). Also home of
+//! [`is_managed`], the `remedy:managed` test on EC2 tags that the EBS and VPC rules share.
+//!
+//! A world-open-port rule (EC2-002…045) closes one TCP port to `0.0.0.0/0` and `::/0` and
+//! leaves every other port open as it was. Of the group's ingress rules from the world:
+//! - TCP on exactly the port: revoked by rule id.
+//! - TCP over a range wider than the port (`0-65535`, `20-25`): the rest of the range is
+//!   authorised again for the same CIDR with the same description (`0-21` and `23-65535`;
+//!   empty or already-allowed ranges skipped), then the rule is revoked by id.
+//! - All traffic (protocol `-1`): left alone, since "all protocols but TCP 22" cannot be
+//!   written as rules; the report is `failed`, saying it must be narrowed by hand, even when
+//!   the group's TCP rules were fixed.
+//!
+//! Other sources, UDP and group references are never touched.
 
 use crate::catalog::{Mode, RiskLevel, RuleSpec};
 
 pub static RULES: &[RuleSpec] = &[
-    // Revoke ingress on TCP 22 from 0.0.0.0/0 and ::/0.
+    // Close TCP 22 to 0.0.0.0/0 and ::/0 (see `close_world_ingress`).
     RuleSpec {
         id: "EC2-002",
         title: "Unrestricted SSH Access",
         service: "EC2",
         risk: RiskLevel::VeryHigh,
         default_mode: Mode::Remediate,
+        scoped: &[],
         settings: &[],
         iam_actions: &[
             "ec2:DescribeSecurityGroups",
             "ec2:DescribeSecurityGroupRules",
+            "ec2:AuthorizeSecurityGroupIngress",
             "ec2:RevokeSecurityGroupIngress",
         ],
     },
-    // Revoke ingress on TCP 3389 from 0.0.0.0/0 and ::/0.
+    // Close TCP 3389 to 0.0.0.0/0 and ::/0 (see `close_world_ingress`).
     RuleSpec {
         id: "EC2-003",
         title: "Unrestricted RDP Access",
         service: "EC2",
         risk: RiskLevel::VeryHigh,
         default_mode: Mode::Remediate,
+        scoped: &[],
         settings: &[],
         iam_actions: &[
             "ec2:DescribeSecurityGroups",
             "ec2:DescribeSecurityGroupRules",
+            "ec2:AuthorizeSecurityGroupIngress",
             "ec2:RevokeSecurityGroupIngress",
         ],
     },
-    // Revoke ingress on TCP 1521 from 0.0.0.0/0 and ::/0.
+    // Close TCP 1521 to 0.0.0.0/0 and ::/0 (see `close_world_ingress`).
     RuleSpec {
         id: "EC2-004",
         title: "Unrestricted Oracle Access",
         service: "EC2",
         risk: RiskLevel::High,
         default_mode: Mode::Remediate,
+        scoped: &[],
         settings: &[],
         iam_actions: &[
             "ec2:DescribeSecurityGroups",
             "ec2:DescribeSecurityGroupRules",
+            "ec2:AuthorizeSecurityGroupIngress",
             "ec2:RevokeSecurityGroupIngress",
         ],
     },
-    // Revoke ingress on TCP 3306 from 0.0.0.0/0 and ::/0.
+    // Close TCP 3306 to 0.0.0.0/0 and ::/0 (see `close_world_ingress`).
     RuleSpec {
         id: "EC2-005",
         title: "Unrestricted MySQL Access",
         service: "EC2",
         risk: RiskLevel::High,
         default_mode: Mode::Remediate,
+        scoped: &[],
         settings: &[],
         iam_actions: &[
             "ec2:DescribeSecurityGroups",
             "ec2:DescribeSecurityGroupRules",
+            "ec2:AuthorizeSecurityGroupIngress",
             "ec2:RevokeSecurityGroupIngress",
         ],
     },
-    // Revoke ingress on TCP 5432 from 0.0.0.0/0 and ::/0.
+    // Close TCP 5432 to 0.0.0.0/0 and ::/0 (see `close_world_ingress`).
     RuleSpec {
         id: "EC2-006",
         title: "Unrestricted PostgreSQL Access",
         service: "EC2",
         risk: RiskLevel::High,
         default_mode: Mode::Remediate,
+        scoped: &[],
         settings: &[],
         iam_actions: &[
             "ec2:DescribeSecurityGroups",
             "ec2:DescribeSecurityGroupRules",
+            "ec2:AuthorizeSecurityGroupIngress",
             "ec2:RevokeSecurityGroupIngress",
         ],
     },
-    // Revoke ingress on TCP 1433 from 0.0.0.0/0 and ::/0.
+    // Close TCP 1433 to 0.0.0.0/0 and ::/0 (see `close_world_ingress`).
     RuleSpec {
         id: "EC2-008",
         title: "Unrestricted MsSQL Access",
         service: "EC2",
         risk: RiskLevel::High,
         default_mode: Mode::Remediate,
+        scoped: &[],
         settings: &[],
         iam_actions: &[
             "ec2:DescribeSecurityGroups",
             "ec2:DescribeSecurityGroupRules",
+            "ec2:AuthorizeSecurityGroupIngress",
             "ec2:RevokeSecurityGroupIngress",
         ],
     },
@@ -98,6 +120,7 @@ pub static RULES: &[RuleSpec] = &[
         service: "EC2",
         risk: RiskLevel::Low,
         default_mode: Mode::Remediate,
+        scoped: &[],
         settings: &[],
         iam_actions: &[
             "ec2:DescribeSecurityGroups",
@@ -114,76 +137,87 @@ pub static RULES: &[RuleSpec] = &[
         service: "EC2",
         risk: RiskLevel::High,
         default_mode: Mode::Remediate,
+        scoped: &[],
         settings: &[],
         iam_actions: &["ec2:DescribeImages", "ec2:ModifyImageAttribute"],
     },
-    // Revoke ingress on TCP 23 from 0.0.0.0/0 and ::/0.
+    // Close TCP 23 to 0.0.0.0/0 and ::/0 (see `close_world_ingress`).
     RuleSpec {
         id: "EC2-038",
         title: "Unrestricted Telnet Access",
         service: "EC2",
         risk: RiskLevel::VeryHigh,
         default_mode: Mode::Remediate,
+        scoped: &[],
         settings: &[],
         iam_actions: &[
             "ec2:DescribeSecurityGroups",
             "ec2:DescribeSecurityGroupRules",
+            "ec2:AuthorizeSecurityGroupIngress",
             "ec2:RevokeSecurityGroupIngress",
         ],
     },
-    // Revoke ingress on TCP 25 from 0.0.0.0/0 and ::/0.
+    // Close TCP 25 to 0.0.0.0/0 and ::/0 (see `close_world_ingress`).
     RuleSpec {
         id: "EC2-039",
         title: "Unrestricted SMTP Access",
         service: "EC2",
         risk: RiskLevel::Medium,
         default_mode: Mode::Remediate,
+        scoped: &[],
         settings: &[],
         iam_actions: &[
             "ec2:DescribeSecurityGroups",
             "ec2:DescribeSecurityGroupRules",
+            "ec2:AuthorizeSecurityGroupIngress",
             "ec2:RevokeSecurityGroupIngress",
         ],
     },
-    // Revoke ingress on TCP 135 from 0.0.0.0/0 and ::/0.
+    // Close TCP 135 to 0.0.0.0/0 and ::/0 (see `close_world_ingress`).
     RuleSpec {
         id: "EC2-040",
         title: "Unrestricted RPC Access",
         service: "EC2",
         risk: RiskLevel::High,
         default_mode: Mode::Remediate,
+        scoped: &[],
         settings: &[],
         iam_actions: &[
             "ec2:DescribeSecurityGroups",
             "ec2:DescribeSecurityGroupRules",
+            "ec2:AuthorizeSecurityGroupIngress",
             "ec2:RevokeSecurityGroupIngress",
         ],
     },
-    // Revoke ingress on TCP 445 from 0.0.0.0/0 and ::/0.
+    // Close TCP 445 to 0.0.0.0/0 and ::/0 (see `close_world_ingress`).
     RuleSpec {
         id: "EC2-043",
         title: "Unrestricted CIFS Access",
         service: "EC2",
         risk: RiskLevel::High,
         default_mode: Mode::Remediate,
+        scoped: &[],
         settings: &[],
         iam_actions: &[
             "ec2:DescribeSecurityGroups",
             "ec2:DescribeSecurityGroupRules",
+            "ec2:AuthorizeSecurityGroupIngress",
             "ec2:RevokeSecurityGroupIngress",
         ],
     },
-    // Revoke ingress on TCP 27017 from 0.0.0.0/0 and ::/0.
+    // Close TCP 27017 to 0.0.0.0/0 and ::/0 (see `close_world_ingress`).
     RuleSpec {
         id: "EC2-045",
         title: "Unrestricted MongoDB Access",
         service: "EC2",
         risk: RiskLevel::High,
         default_mode: Mode::Remediate,
+        scoped: &[],
         settings: &[],
         iam_actions: &[
             "ec2:DescribeSecurityGroups",
             "ec2:DescribeSecurityGroupRules",
+            "ec2:AuthorizeSecurityGroupIngress",
             "ec2:RevokeSecurityGroupIngress",
         ],
     },
@@ -193,10 +227,11 @@ pub static RULES: &[RuleSpec] = &[
 // Checks and fixes. The finding's `resource` is the security group id (`sg-…`; for EC2-016
 // a VPC id names its default group) or the AMI id.
 
+use crate::rule::Outcome;
 use crate::rule::{Context, Report, RuleError, MANAGED_TAG};
 use aws_sdk_ec2::types::{
-    Filter, LaunchPermission, LaunchPermissionModifications, PermissionGroup, SecurityGroup,
-    SecurityGroupRule, Tag,
+    Filter, IpPermission, IpRange, Ipv6Range, LaunchPermission, LaunchPermissionModifications,
+    PermissionGroup, SecurityGroup, SecurityGroupRule, Tag,
 };
 use aws_sdk_ec2::Client;
 use futures::future::BoxFuture;
@@ -286,30 +321,160 @@ async fn group_rules(ec2: &Client, group_id: &str) -> Result<Vec<SecurityGroupRu
         .map_err(|e| RuleError::aws("DescribeSecurityGroupRules", &e))
 }
 
-/// The ingress rules a world-open-port rule revokes: from `0.0.0.0/0` or `::/0`, over TCP or
-/// all protocols, with a port range covering `port`.
-pub fn world_open_on(rules: &[SecurityGroupRule], port: i32) -> Vec<&SecurityGroupRule> {
-    rules
+/// What a world-open-port rule does to one group's ingress rules from the world.
+#[derive(Debug, Default)]
+pub struct WorldPortPlan<'a> {
+    /// TCP rules on exactly the port: revoked.
+    pub exact: Vec<&'a SecurityGroupRule>,
+    /// TCP rules over a wider range: the rest authorised again, then revoked.
+    pub narrowed: Vec<Narrowing<'a>>,
+    /// All-traffic rules: left for a human.
+    pub all_traffic: Vec<&'a SecurityGroupRule>,
+}
+
+/// A world-open TCP rule whose range is cut around the port.
+#[derive(Debug)]
+pub struct Narrowing<'a> {
+    pub rule: &'a SecurityGroupRule,
+    /// `0.0.0.0/0` or `::/0`.
+    pub cidr: &'static str,
+    /// The ranges that stay open to `cidr`: the rule's range without the port.
+    pub remaining: Vec<(i32, i32)>,
+    /// Those of `remaining` neither the group nor an earlier narrowing already allows: the
+    /// ones authorised (AWS refuses a duplicate).
+    pub authorize: Vec<(i32, i32)>,
+}
+
+impl WorldPortPlan<'_> {
+    /// Whether the group is closed to the world on the port.
+    pub fn is_empty(&self) -> bool {
+        self.exact.is_empty() && self.narrowed.is_empty() && self.all_traffic.is_empty()
+    }
+}
+
+/// How to close TCP `port` to the world among a group's `rules` (ingress and egress).
+pub fn plan_world_port(rules: &[SecurityGroupRule], port: i32) -> WorldPortPlan<'_> {
+    let mut plan = WorldPortPlan::default();
+    let mut planned: Vec<(&str, i32, i32)> = Vec::new();
+    for rule in rules.iter().filter(|r| r.is_egress() != Some(true)) {
+        let Some(cidr) = world_cidr(rule) else {
+            continue;
+        };
+        if is_all_traffic(rule) {
+            plan.all_traffic.push(rule);
+            continue;
+        }
+        let (Some(from), Some(to)) = (rule.from_port(), rule.to_port()) else {
+            continue;
+        };
+        if !is_tcp(rule) || port < from || to < port {
+            continue;
+        }
+        if from == port && to == port {
+            plan.exact.push(rule);
+            continue;
+        }
+        let remaining: Vec<(i32, i32)> = [(from, port - 1), (port + 1, to)]
+            .into_iter()
+            .filter(|(low, high)| low <= high)
+            .collect();
+        let authorize: Vec<(i32, i32)> = remaining
+            .iter()
+            .copied()
+            .filter(|&(low, high)| {
+                !planned.contains(&(cidr, low, high)) && !allows_tcp(rules, cidr, low, high)
+            })
+            .collect();
+        planned.extend(authorize.iter().map(|&(low, high)| (cidr, low, high)));
+        plan.narrowed.push(Narrowing {
+            rule,
+            cidr,
+            remaining,
+            authorize,
+        });
+    }
+    plan
+}
+
+/// `0.0.0.0/0` or `::/0` when the rule's peer is the whole IPv4 or IPv6 internet.
+fn world_cidr(rule: &SecurityGroupRule) -> Option<&'static str> {
+    if rule.cidr_ipv4() == Some(WORLD_IPV4) {
+        Some(WORLD_IPV4)
+    } else if rule.cidr_ipv6() == Some(WORLD_IPV6) {
+        Some(WORLD_IPV6)
+    } else {
+        None
+    }
+}
+
+fn protocol(rule: &SecurityGroupRule) -> String {
+    rule.ip_protocol().unwrap_or_default().to_ascii_lowercase()
+}
+
+fn is_all_traffic(rule: &SecurityGroupRule) -> bool {
+    matches!(protocol(rule).as_str(), "-1" | "all")
+}
+
+fn is_tcp(rule: &SecurityGroupRule) -> bool {
+    matches!(protocol(rule).as_str(), "tcp" | "6")
+}
+
+/// Whether an ingress rule of `rules` allows exactly TCP `from`-`to` from `cidr`.
+fn allows_tcp(rules: &[SecurityGroupRule], cidr: &str, from: i32, to: i32) -> bool {
+    rules.iter().any(|r| {
+        r.is_egress() != Some(true)
+            && is_tcp(r)
+            && (r.cidr_ipv4() == Some(cidr) || r.cidr_ipv6() == Some(cidr))
+            && r.from_port() == Some(from)
+            && r.to_port() == Some(to)
+    })
+}
+
+/// `TCP port 21`, `TCP ports 0-21 and 23-65535`.
+fn tcp_ranges(ranges: &[(i32, i32)]) -> String {
+    let parts: Vec<String> = ranges
         .iter()
-        .filter(|r| r.is_egress() != Some(true) && is_world(r) && covers(r, port))
-        .collect()
+        .map(|&(from, to)| {
+            if from == to {
+                from.to_string()
+            } else {
+                format!("{from}-{to}")
+            }
+        })
+        .collect();
+    let noun = match ranges {
+        [(from, to)] if from == to => "port",
+        _ => "ports",
+    };
+    format!("TCP {noun} {}", parts.join(" and "))
 }
 
-/// Whether the rule's peer is the whole IPv4 or IPv6 internet.
-fn is_world(rule: &SecurityGroupRule) -> bool {
-    rule.cidr_ipv4() == Some(WORLD_IPV4) || rule.cidr_ipv6() == Some(WORLD_IPV6)
-}
-
-/// Whether the rule lets TCP traffic to `port` through (all protocols count).
-fn covers(rule: &SecurityGroupRule, port: i32) -> bool {
-    let protocol = rule.ip_protocol().unwrap_or_default().to_ascii_lowercase();
-    match protocol.as_str() {
-        "-1" | "all" => true,
-        "tcp" | "6" => match (rule.from_port(), rule.to_port()) {
-            (Some(from), Some(to)) => from <= port && port <= to,
-            _ => false,
-        },
-        _ => false,
+/// The permission that authorises TCP `from`-`to` from the narrowed rule's CIDR, with the
+/// rule's description.
+fn remaining_permission(narrowing: &Narrowing<'_>, from: i32, to: i32) -> IpPermission {
+    let description = narrowing.rule.description().map(str::to_owned);
+    let permission = IpPermission::builder()
+        .ip_protocol("tcp")
+        .from_port(from)
+        .to_port(to);
+    if narrowing.cidr == WORLD_IPV6 {
+        permission
+            .ipv6_ranges(
+                Ipv6Range::builder()
+                    .cidr_ipv6(narrowing.cidr)
+                    .set_description(description)
+                    .build(),
+            )
+            .build()
+    } else {
+        permission
+            .ip_ranges(
+                IpRange::builder()
+                    .cidr_ip(narrowing.cidr)
+                    .set_description(description)
+                    .build(),
+            )
+            .build()
     }
 }
 
@@ -354,6 +519,27 @@ fn rule_ids(rules: &[&SecurityGroupRule]) -> Result<Vec<String>, RuleError> {
         .collect()
 }
 
+/// Authorises the ingress `permissions` on `group_id`.
+async fn authorize_ingress(
+    ec2: &Client,
+    group_id: &str,
+    permissions: Vec<IpPermission>,
+) -> Result<(), RuleError> {
+    let out = ec2
+        .authorize_security_group_ingress()
+        .group_id(group_id)
+        .set_ip_permissions(Some(permissions))
+        .send()
+        .await
+        .map_err(|e| RuleError::aws("AuthorizeSecurityGroupIngress", &e))?;
+    if out.r#return() == Some(false) {
+        return Err(RuleError::new(format!(
+            "AuthorizeSecurityGroupIngress on {group_id} returned false"
+        )));
+    }
+    Ok(())
+}
+
 /// Revokes the ingress rules `ids` of `group_id`.
 async fn revoke_ingress(ec2: &Client, group_id: &str, ids: Vec<String>) -> Result<(), RuleError> {
     let out = ec2
@@ -388,7 +574,9 @@ async fn revoke_egress(ec2: &Client, group_id: &str, ids: Vec<String>) -> Result
     Ok(())
 }
 
-/// EC2-002…045: revoke world-open ingress (IPv4 and IPv6) covering `port`, nothing else.
+/// EC2-002…045: close TCP `port` to `0.0.0.0/0` and `::/0` and nothing else: exact rules
+/// revoked, wider TCP ranges narrowed (the rest authorised first, so no other port is ever
+/// closed), all-traffic rules reported `failed` for a human.
 async fn close_world_ingress(
     ctx: &Context,
     ec2: &Client,
@@ -400,14 +588,34 @@ async fn close_world_ingress(
         return Ok(Report::managed(group_id));
     }
     let rules = group_rules(ec2, group_id).await?;
-    let open = world_open_on(&rules, port);
-    if open.is_empty() {
+    let plan = plan_world_port(&rules, port);
+    if plan.is_empty() {
         return Ok(Report::compliant(format!(
             "{group_id} allows no ingress on TCP port {port} from {WORLD_IPV4} or {WORLD_IPV6}"
         )));
     }
-    let ids = rule_ids(&open)?;
-    let actions = open
+    let stuck = all_traffic_reason(&plan.all_traffic, group_id, port);
+    let revoked: Vec<&SecurityGroupRule> = plan
+        .exact
+        .iter()
+        .copied()
+        .chain(plan.narrowed.iter().map(|n| n.rule))
+        .collect();
+    if revoked.is_empty() {
+        return Ok(Report::failed(stuck.unwrap_or_default()));
+    }
+    let ids = rule_ids(&revoked)?;
+    let permissions: Vec<IpPermission> = plan
+        .narrowed
+        .iter()
+        .flat_map(|n| {
+            n.authorize
+                .iter()
+                .map(move |&(from, to)| remaining_permission(n, from, to))
+        })
+        .collect();
+    let actions = plan
+        .exact
         .iter()
         .map(|r| {
             format!(
@@ -415,8 +623,53 @@ async fn close_world_ingress(
                 describe_rule(r)
             )
         })
+        .chain(plan.narrowed.iter().map(|n| {
+            format!(
+                "narrowed ingress rule {} of security group {group_id} to {} from {}",
+                describe_rule(n.rule),
+                tcp_ranges(&n.remaining),
+                n.cidr
+            )
+        }))
         .collect();
-    ctx.fix(actions, revoke_ingress(ec2, group_id, ids)).await
+    let report = ctx
+        .fix(actions, async {
+            // The rest of each range first: no port but `port` is closed, even for a moment.
+            if !permissions.is_empty() {
+                authorize_ingress(ec2, group_id, permissions).await?;
+            }
+            revoke_ingress(ec2, group_id, ids).await
+        })
+        .await?;
+    let Some(stuck) = stuck else {
+        return Ok(report);
+    };
+    let done = if ctx.dry_run {
+        "dry-run: nothing was changed; the actions listed would fix its other world-open rules on the port"
+    } else {
+        "its other world-open rules on the port were fixed as the actions list"
+    };
+    Ok(Report {
+        outcome: Outcome::Failed,
+        actions: report.actions,
+        reason: Some(format!("{stuck}; {done}")),
+    })
+}
+
+/// Why world-open all-traffic rules cannot be fixed, or `None` when there are none.
+fn all_traffic_reason(rules: &[&SecurityGroupRule], group_id: &str, port: i32) -> Option<String> {
+    let (noun, verb, them) = match rules {
+        [] => return None,
+        [_] => ("rule", "opens", "it"),
+        _ => ("rules", "each open", "them"),
+    };
+    let described: Vec<String> = rules.iter().map(|r| describe_rule(r)).collect();
+    Some(format!(
+        "ingress {noun} {} of security group {group_id} {verb} every port and protocol to the \
+         world and must be narrowed by hand: closing only TCP port {port} cannot be done \
+         exactly on an all-traffic rule, so remedy left {them} as is",
+        described.join(" and ")
+    ))
 }
 
 /// EC2-016: revoke every ingress and egress rule of a default security group.
@@ -548,15 +801,17 @@ mod tests {
     }
 
     #[test]
-    fn only_world_ranges_covering_the_port_are_selected() {
+    fn world_rules_on_the_port_are_revoked_narrowed_or_left_for_a_human() {
         let rules = [
             rule("ssh-v4", "tcp", (22, 22), Some(WORLD_IPV4), None),
             rule("ssh-v6", "tcp", (22, 22), None, Some(WORLD_IPV6)),
             rule("range", "tcp", (20, 30), Some(WORLD_IPV4), None),
+            rule("every-tcp-v6", "6", (0, 65535), None, Some(WORLD_IPV6)),
+            rule("from-22", "tcp", (22, 30), Some(WORLD_IPV4), None),
             rule("all", "-1", (-1, -1), None, Some(WORLD_IPV6)),
-            rule("office", "tcp", (22, 22), Some("10.0.0.0/8"), None),
+            rule("office", "tcp", (0, 65535), Some("10.0.0.0/8"), None),
             rule("https", "tcp", (443, 443), Some(WORLD_IPV4), None),
-            rule("udp", "udp", (22, 22), Some(WORLD_IPV4), None),
+            rule("udp", "udp", (0, 65535), Some(WORLD_IPV4), None),
             SecurityGroupRule::builder()
                 .security_group_rule_id("egress")
                 .is_egress(true)
@@ -564,12 +819,103 @@ mod tests {
                 .cidr_ipv4(WORLD_IPV4)
                 .build(),
         ];
+        let plan = plan_world_port(&rules, 22);
+        assert_eq!(ids(&plan.exact), ["ssh-v4", "ssh-v6"]);
+        assert_eq!(ids(&plan.all_traffic), ["all"]);
+        let narrowed: Vec<_> = plan
+            .narrowed
+            .iter()
+            .map(|n| {
+                (
+                    n.rule.security_group_rule_id().unwrap_or_default(),
+                    n.cidr,
+                    n.remaining.clone(),
+                    n.authorize.clone(),
+                )
+            })
+            .collect();
         assert_eq!(
-            ids(&world_open_on(&rules, 22)),
-            ["ssh-v4", "ssh-v6", "range", "all"]
+            narrowed,
+            [
+                (
+                    "range",
+                    WORLD_IPV4,
+                    vec![(20, 21), (23, 30)],
+                    vec![(20, 21), (23, 30)]
+                ),
+                (
+                    "every-tcp-v6",
+                    WORLD_IPV6,
+                    vec![(0, 21), (23, 65535)],
+                    vec![(0, 21), (23, 65535)]
+                ),
+                // 23-30 is already planned for 0.0.0.0/0: not authorised twice.
+                ("from-22", WORLD_IPV4, vec![(23, 30)], vec![]),
+            ]
         );
-        assert_eq!(ids(&world_open_on(&rules, 443)), ["all", "https"]);
-        assert_eq!(ids(&world_open_on(&rules, 3389)), ["all"]);
+
+        let plan = plan_world_port(&rules, 443);
+        assert_eq!(ids(&plan.exact), ["https"]);
+        assert_eq!(ids(&plan.all_traffic), ["all"]);
+        assert_eq!(plan.narrowed.len(), 1);
+        assert_eq!(plan.narrowed[0].authorize, [(0, 442), (444, 65535)]);
+
+        let plan = plan_world_port(&rules[6..], 22);
+        assert!(plan.is_empty(), "{plan:?}");
+    }
+
+    #[test]
+    fn ranges_the_group_already_allows_are_not_authorised_again() {
+        let rules = [
+            rule("wide", "tcp", (0, 65535), Some(WORLD_IPV4), None),
+            rule("low", "tcp", (0, 21), Some(WORLD_IPV4), None),
+            rule("low-v6", "tcp", (23, 65535), None, Some(WORLD_IPV6)),
+        ];
+        let plan = plan_world_port(&rules, 22);
+        assert_eq!(plan.narrowed.len(), 1);
+        assert_eq!(plan.narrowed[0].remaining, [(0, 21), (23, 65535)]);
+        assert_eq!(plan.narrowed[0].authorize, [(23, 65535)]);
+    }
+
+    #[test]
+    fn narrowings_and_all_traffic_read_as_words() {
+        assert_eq!(
+            tcp_ranges(&[(0, 21), (23, 65535)]),
+            "TCP ports 0-21 and 23-65535"
+        );
+        assert_eq!(tcp_ranges(&[(21, 21)]), "TCP port 21");
+        assert_eq!(tcp_ranges(&[(21, 21), (23, 23)]), "TCP ports 21 and 23");
+        let all = rule("sgr-9", "-1", (-1, -1), Some(WORLD_IPV4), None);
+        let reason = all_traffic_reason(&[&all], "sg-1", 22).unwrap_or_default();
+        assert!(
+            reason.contains("sgr-9 (all traffic from 0.0.0.0/0) of security group sg-1 opens every port and protocol to the world and must be narrowed by hand"),
+            "{reason}"
+        );
+        assert_eq!(all_traffic_reason(&[], "sg-1", 22), None);
+    }
+
+    #[test]
+    fn a_narrowed_range_keeps_its_cidr_and_description() {
+        let wide = SecurityGroupRule::builder()
+            .security_group_rule_id("sgr-1")
+            .is_egress(false)
+            .ip_protocol("tcp")
+            .from_port(0)
+            .to_port(65535)
+            .cidr_ipv6(WORLD_IPV6)
+            .description("public")
+            .build();
+        let rules = [wide];
+        let plan = plan_world_port(&rules, 22);
+        let permission = remaining_permission(&plan.narrowed[0], 23, 65535);
+        assert_eq!(permission.ip_protocol(), Some("tcp"));
+        assert_eq!(
+            (permission.from_port(), permission.to_port()),
+            (Some(23), Some(65535))
+        );
+        assert!(permission.ip_ranges().is_empty());
+        assert_eq!(permission.ipv6_ranges()[0].cidr_ipv6(), Some(WORLD_IPV6));
+        assert_eq!(permission.ipv6_ranges()[0].description(), Some("public"));
     }
 
     #[test]

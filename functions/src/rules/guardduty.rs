@@ -1,7 +1,7 @@
 //! GuardDuty rules: a detector enabled in the region, and GuardDuty findings sent to the
 //! notification topics.
 
-use crate::catalog::{Mode, RiskLevel, RuleSpec};
+use crate::catalog::{Mode, RiskLevel, RuleSpec, Scope};
 
 pub static RULES: &[RuleSpec] = &[
     // Create the region's detector, or re-enable it. The first detector of an account
@@ -12,6 +12,11 @@ pub static RULES: &[RuleSpec] = &[
         service: "GuardDuty",
         risk: RiskLevel::Medium,
         default_mode: Mode::Remediate,
+        scoped: &[Scope {
+            actions: &["iam:CreateServiceLinkedRole"],
+            resource: "arn:${AWS::Partition}:iam::${AWS::AccountId}:role/aws-service-role/guardduty.amazonaws.com/*",
+            condition: &[("StringEquals", "iam:AWSServiceName", "guardduty.amazonaws.com")],
+        }],
         settings: &[],
         iam_actions: &[
             "guardduty:ListDetectors",
@@ -29,6 +34,7 @@ pub static RULES: &[RuleSpec] = &[
         service: "GuardDuty",
         risk: RiskLevel::Medium,
         default_mode: Mode::Notify,
+        scoped: &[],
         settings: &[],
         iam_actions: &["guardduty:ListDetectors", "guardduty:GetFindings"],
     },

@@ -13,6 +13,7 @@ pub static RULES: &[RuleSpec] = &[
         service: "IAM",
         risk: RiskLevel::Medium,
         default_mode: Mode::Remediate,
+        scoped: &[],
         settings: &[],
         iam_actions: &[
             "iam:GetAccessKeyLastUsed",
@@ -28,6 +29,7 @@ pub static RULES: &[RuleSpec] = &[
         service: "IAM",
         risk: RiskLevel::Medium,
         default_mode: Mode::Remediate,
+        scoped: &[],
         settings: &[
             SettingSpec {
                 name: "minimum_length",
@@ -57,6 +59,7 @@ pub static RULES: &[RuleSpec] = &[
         service: "IAM",
         risk: RiskLevel::Medium,
         default_mode: Mode::Remediate,
+        scoped: &[],
         settings: &[],
         iam_actions: &[
             "iam:GetAccessKeyLastUsed",
@@ -72,6 +75,7 @@ pub static RULES: &[RuleSpec] = &[
         service: "TrustedAdvisor",
         risk: RiskLevel::VeryHigh,
         default_mode: Mode::Remediate,
+        scoped: &[],
         settings: &[],
         iam_actions: &[
             "iam:GetAccessKeyLastUsed",

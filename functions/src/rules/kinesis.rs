@@ -10,6 +10,7 @@ pub static RULES: &[RuleSpec] = &[
         service: "Kinesis",
         risk: RiskLevel::Medium,
         default_mode: Mode::Remediate,
+        scoped: &[],
         settings: &[SettingSpec {
             name: "kms_key_id",
             default: Some("alias/aws/kinesis"),

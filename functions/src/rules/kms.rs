@@ -1,5 +1,5 @@
 //! KMS rules: automatic rotation of customer managed keys, and keys scheduled for
-//! deletion (the deletion is cancelled).
+//! deletion (the deletion is cancelled; the key is left disabled).
 
 use crate::catalog::{Mode, RiskLevel, RuleSpec};
 
@@ -11,6 +11,7 @@ pub static RULES: &[RuleSpec] = &[
         service: "KMS",
         risk: RiskLevel::Medium,
         default_mode: Mode::Remediate,
+        scoped: &[],
         settings: &[],
         iam_actions: &[
             "kms:GetKeyRotationStatus",
@@ -19,18 +20,20 @@ pub static RULES: &[RuleSpec] = &[
             "kms:ListResourceTags",
         ],
     },
-    // Cancel the scheduled deletion, then enable the key (cancelling leaves it disabled).
+    // Cancel the scheduled deletion. Cancelling leaves the key disabled, and it stays so: it
+    // may have been disabled on purpose before its deletion was scheduled, so enabling it is
+    // left to its owner.
     RuleSpec {
         id: "KMS-004",
         title: "KMS Key Pending Deletion",
         service: "KMS",
         risk: RiskLevel::High,
         default_mode: Mode::Remediate,
+        scoped: &[],
         settings: &[],
         iam_actions: &[
             "kms:DescribeKey",
             "kms:CancelKeyDeletion",
-            "kms:EnableKey",
             "kms:ListResourceTags",
         ],
     },
@@ -171,7 +174,8 @@ async fn enable_rotation(
     .await
 }
 
-/// KMS-004: cancelling a deletion leaves the key disabled, so it is enabled again.
+/// KMS-004: the deletion is cancelled, nothing more. That leaves the key disabled, and it is
+/// not enabled: it may have been disabled on purpose.
 async fn cancel_deletion(
     ctx: &Context,
     kms: &Client,
@@ -188,21 +192,16 @@ async fn cancel_deletion(
             "key {key_id} is not scheduled for deletion (it is {state})"
         )));
     }
-    let actions = vec![
-        format!("cancelled the scheduled deletion of key {key_id}"),
-        format!("enabled key {key_id} again"),
-    ];
+    let actions = vec![format!(
+        "cancelled the scheduled deletion of key {key_id}; the key is left disabled \
+         (enable it if it should be used again)"
+    )];
     ctx.fix(actions, async {
         kms.cancel_key_deletion()
             .key_id(key_id)
             .send()
             .await
             .map_err(|e| RuleError::aws("CancelKeyDeletion", &e))?;
-        kms.enable_key()
-            .key_id(key_id)
-            .send()
-            .await
-            .map_err(|e| RuleError::aws("EnableKey", &e))?;
         Ok(())
     })
     .await

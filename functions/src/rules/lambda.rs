@@ -1,5 +1,6 @@
 //! Lambda rules: active tracing, and function policies that let anyone invoke the
-//! function (those statements are removed).
+//! function (those statements are removed; one that also names other principals is
+//! reported, not removed).
 
 use crate::catalog::{Mode, RiskLevel, RuleSpec};
 
@@ -12,6 +13,7 @@ pub static RULES: &[RuleSpec] = &[
         service: "Lambda",
         risk: RiskLevel::Low,
         default_mode: Mode::Remediate,
+        scoped: &[],
         settings: &[],
         iam_actions: &[
             "lambda:GetFunctionConfiguration",
@@ -20,13 +22,17 @@ pub static RULES: &[RuleSpec] = &[
         ],
     },
     // Remove the function policy statements with `Principal: *` and no condition narrowing
-    // it to an account, organization or source (see `sns::is_open_to_everyone`).
+    // it to an account, organization or source (see `sns::is_open_to_everyone`). A statement
+    // that names other principals besides `*` cannot be edited in place (RemovePermission
+    // removes whole statements): the rule fails naming it and changes nothing, so those
+    // principals never lose access.
     RuleSpec {
         id: "Lambda-004",
         title: "Lambda Function Exposed",
         service: "Lambda",
         risk: RiskLevel::High,
         default_mode: Mode::Remediate,
+        scoped: &[],
         settings: &[],
         iam_actions: &[
             "lambda:GetPolicy",
@@ -45,6 +51,7 @@ use aws_sdk_lambda::operation::get_function_configuration::GetFunctionConfigurat
 use aws_sdk_lambda::types::{LastUpdateStatus, State, TracingConfig, TracingMode};
 use aws_sdk_lambda::Client;
 use futures::future::BoxFuture;
+use serde_json::Value;
 
 /// Runs the Lambda rule `ctx.rule`.
 pub fn remediate(ctx: &Context) -> BoxFuture<'_, Result<Report, RuleError>> {
@@ -138,7 +145,9 @@ async fn enable_active_tracing(
     }
 }
 
-/// Lambda-004: every statement open to everyone is removed by its statement id.
+/// Lambda-004: every statement open to everyone is removed by its statement id. One that also
+/// names other principals (AddPermission never writes one, but a policy might hold it) would
+/// take them with it: the rule fails naming it, before changing anything.
 async fn remove_public_permissions(
     ctx: &Context,
     lambda: &Client,
@@ -163,23 +172,12 @@ async fn remove_public_permissions(
         )));
     }
     let mut policy = parse_policy(&text, &format!("the policy of function {function}"))?;
-    let removed = remove_open_statements(&mut policy)?;
-    if removed.is_empty() {
+    let ids = permissions_to_remove(function, &mut policy)?;
+    if ids.is_empty() {
         return Ok(Report::compliant(format!(
             "{function}'s policy has no statement open to everyone"
         )));
     }
-    let ids = removed
-        .iter()
-        .map(|r| {
-            r.sid.clone().ok_or_else(|| {
-                RuleError::new(format!(
-                    "statement {} of function {function}'s policy has no Sid to remove it by",
-                    r.label
-                ))
-            })
-        })
-        .collect::<Result<Vec<String>, RuleError>>()?;
     let actions = ids
         .iter()
         .map(|sid| format!("removed permission {sid} (open to everyone) from function {function}"))
@@ -199,6 +197,37 @@ async fn remove_public_permissions(
     .await
 }
 
+/// The statement ids of the function policy's statements open to everyone. A statement that
+/// also names other principals, or has no `Sid` to remove it by, is an error: nothing is to
+/// be changed then.
+fn permissions_to_remove(function: &str, policy: &mut Value) -> Result<Vec<String>, RuleError> {
+    let removed = remove_open_statements(policy)?;
+    let mixed: Vec<&str> = removed
+        .iter()
+        .filter(|r| r.kept_for_others)
+        .map(|r| r.label.as_str())
+        .collect();
+    if !mixed.is_empty() {
+        return Err(RuleError::new(format!(
+            "statement(s) {} of function {function}'s policy allow everyone and name other \
+             principals too: RemovePermission would remove those principals with them; take \
+             `*` out by hand (nothing was changed)",
+            mixed.join(", ")
+        )));
+    }
+    removed
+        .iter()
+        .map(|r| {
+            r.sid.clone().ok_or_else(|| {
+                RuleError::new(format!(
+                    "statement {} of function {function}'s policy has no Sid to remove it by",
+                    r.label
+                ))
+            })
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -212,6 +241,30 @@ mod tests {
                     .build(),
             )
             .state(State::Active)
+    }
+
+    #[test]
+    fn a_permission_that_also_names_an_account_is_never_removed() {
+        let mut open = serde_json::json!({"Statement": [
+            {"Sid": "Everyone", "Effect": "Allow", "Principal": "*", "Action": "lambda:InvokeFunction"},
+            {"Sid": "Partner", "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::2:root"}}
+        ]});
+        assert_eq!(
+            permissions_to_remove("f", &mut open),
+            Ok(vec!["Everyone".to_owned()])
+        );
+        let mut mixed = serde_json::json!({"Statement": [
+            {"Sid": "Everyone", "Effect": "Allow", "Principal": "*", "Action": "lambda:InvokeFunction"},
+            {"Sid": "Mixed", "Effect": "Allow", "Action": "lambda:InvokeFunction",
+             "Principal": {"AWS": ["arn:aws:iam::2:root", "*"]}}
+        ]});
+        let refused = permissions_to_remove("f", &mut mixed);
+        assert!(
+            refused
+                .as_ref()
+                .is_err_and(|e| e.0.contains("Mixed") && !e.0.contains("Everyone")),
+            "{refused:?}"
+        );
     }
 
     #[test]

@@ -11,6 +11,7 @@ pub static RULES: &[RuleSpec] = &[
         service: "Organizations",
         risk: RiskLevel::Medium,
         default_mode: Mode::Remediate,
+        scoped: &[],
         settings: &[],
         iam_actions: &[
             "organizations:DescribeOrganization",

@@ -11,6 +11,7 @@ pub static RULES: &[RuleSpec] = &[
         service: "Redshift",
         risk: RiskLevel::High,
         default_mode: Mode::Remediate,
+        scoped: &[],
         settings: &[],
         iam_actions: &["redshift:DescribeClusters", "redshift:ModifyCluster"],
     },
@@ -21,6 +22,7 @@ pub static RULES: &[RuleSpec] = &[
         service: "Redshift",
         risk: RiskLevel::Medium,
         default_mode: Mode::Remediate,
+        scoped: &[],
         settings: &[SettingSpec {
             name: "retention_days",
             default: Some("7"),
@@ -37,6 +39,7 @@ pub static RULES: &[RuleSpec] = &[
         service: "Redshift",
         risk: RiskLevel::Medium,
         default_mode: Mode::Remediate,
+        scoped: &[],
         settings: &[],
         iam_actions: &[
             "redshift:DescribeClusters",

@@ -11,6 +11,7 @@ pub static RULES: &[RuleSpec] = &[
         service: "S3",
         risk: RiskLevel::VeryHigh,
         default_mode: Mode::Remediate,
+        scoped: &[],
         settings: &[],
         iam_actions: &["s3:GetBucketAcl", "s3:PutBucketAcl", "s3:GetBucketTagging"],
     },
@@ -20,6 +21,7 @@ pub static RULES: &[RuleSpec] = &[
         service: "S3",
         risk: RiskLevel::VeryHigh,
         default_mode: Mode::Remediate,
+        scoped: &[],
         settings: &[],
         iam_actions: &["s3:GetBucketAcl", "s3:PutBucketAcl", "s3:GetBucketTagging"],
     },
@@ -29,6 +31,7 @@ pub static RULES: &[RuleSpec] = &[
         service: "S3",
         risk: RiskLevel::VeryHigh,
         default_mode: Mode::Remediate,
+        scoped: &[],
         settings: &[],
         iam_actions: &["s3:GetBucketAcl", "s3:PutBucketAcl", "s3:GetBucketTagging"],
     },
@@ -38,6 +41,7 @@ pub static RULES: &[RuleSpec] = &[
         service: "S3",
         risk: RiskLevel::VeryHigh,
         default_mode: Mode::Remediate,
+        scoped: &[],
         settings: &[],
         iam_actions: &["s3:GetBucketAcl", "s3:PutBucketAcl", "s3:GetBucketTagging"],
     },
@@ -47,6 +51,7 @@ pub static RULES: &[RuleSpec] = &[
         service: "S3",
         risk: RiskLevel::VeryHigh,
         default_mode: Mode::Remediate,
+        scoped: &[],
         settings: &[],
         iam_actions: &["s3:GetBucketAcl", "s3:PutBucketAcl", "s3:GetBucketTagging"],
     },
@@ -56,6 +61,7 @@ pub static RULES: &[RuleSpec] = &[
         service: "S3",
         risk: RiskLevel::VeryHigh,
         default_mode: Mode::Remediate,
+        scoped: &[],
         settings: &[],
         iam_actions: &["s3:GetBucketAcl", "s3:PutBucketAcl", "s3:GetBucketTagging"],
     },
@@ -65,6 +71,7 @@ pub static RULES: &[RuleSpec] = &[
         service: "S3",
         risk: RiskLevel::VeryHigh,
         default_mode: Mode::Remediate,
+        scoped: &[],
         settings: &[],
         iam_actions: &["s3:GetBucketAcl", "s3:PutBucketAcl", "s3:GetBucketTagging"],
     },
@@ -74,6 +81,7 @@ pub static RULES: &[RuleSpec] = &[
         service: "S3",
         risk: RiskLevel::VeryHigh,
         default_mode: Mode::Remediate,
+        scoped: &[],
         settings: &[],
         iam_actions: &["s3:GetBucketAcl", "s3:PutBucketAcl", "s3:GetBucketTagging"],
     },
@@ -83,6 +91,7 @@ pub static RULES: &[RuleSpec] = &[
         service: "S3",
         risk: RiskLevel::VeryHigh,
         default_mode: Mode::Remediate,
+        scoped: &[],
         settings: &[],
         iam_actions: &["s3:GetBucketAcl", "s3:PutBucketAcl", "s3:GetBucketTagging"],
     },
@@ -92,6 +101,7 @@ pub static RULES: &[RuleSpec] = &[
         service: "S3",
         risk: RiskLevel::VeryHigh,
         default_mode: Mode::Remediate,
+        scoped: &[],
         settings: &[],
         iam_actions: &["s3:GetBucketAcl", "s3:PutBucketAcl", "s3:GetBucketTagging"],
     },
@@ -102,6 +112,7 @@ pub static RULES: &[RuleSpec] = &[
         service: "S3",
         risk: RiskLevel::Medium,
         default_mode: Mode::Remediate,
+        scoped: &[],
         settings: &[],
         iam_actions: &[
             "s3:GetBucketVersioning",
@@ -109,13 +120,17 @@ pub static RULES: &[RuleSpec] = &[
             "s3:GetBucketTagging",
         ],
     },
-    // Bucket policy statements allowing `Principal: *` are scoped to the bucket's account.
+    // Bucket policy statements open to everyone (`Principal: *` with no condition narrowing
+    // it to an account, organization, VPC or source: see `sns::is_open_to_everyone`) are
+    // narrowed: `*` is taken out of a principal list that names others, and a statement whose
+    // only principal is `*` is scoped to the bucket's account.
     RuleSpec {
         id: "S3-014",
         title: "S3 Bucket Public Access Via Policy",
         service: "S3",
         risk: RiskLevel::VeryHigh,
         default_mode: Mode::Remediate,
+        scoped: &[],
         settings: &[],
         iam_actions: &[
             "s3:GetBucketPolicy",
@@ -130,6 +145,7 @@ pub static RULES: &[RuleSpec] = &[
         service: "S3",
         risk: RiskLevel::High,
         default_mode: Mode::Remediate,
+        scoped: &[],
         settings: &[],
         iam_actions: &[
             "s3:GetBucketPolicy",
@@ -145,6 +161,7 @@ pub static RULES: &[RuleSpec] = &[
         service: "S3",
         risk: RiskLevel::Medium,
         default_mode: Mode::Remediate,
+        scoped: &[],
         settings: &[],
         iam_actions: &[
             "s3:GetBucketPolicy",
@@ -159,6 +176,7 @@ pub static RULES: &[RuleSpec] = &[
         service: "S3",
         risk: RiskLevel::High,
         default_mode: Mode::Remediate,
+        scoped: &[],
         settings: &[],
         iam_actions: &[
             "s3:GetEncryptionConfiguration",
@@ -173,6 +191,7 @@ pub static RULES: &[RuleSpec] = &[
         service: "S3",
         risk: RiskLevel::High,
         default_mode: Mode::Remediate,
+        scoped: &[],
         settings: &[],
         iam_actions: &[
             "s3:GetBucketPublicAccessBlock",
@@ -186,6 +205,7 @@ pub static RULES: &[RuleSpec] = &[
 // Checks and fixes. The bucket is the finding's `resource`.
 
 use crate::rule::{error_code, Context, Report, RuleError, MANAGED_TAG};
+use crate::rules::sns::{is_open_to_everyone, partition, remove_everyone, statements};
 use aws_sdk_s3::operation::get_bucket_acl::GetBucketAclOutput;
 use aws_sdk_s3::types::{
     AccessControlPolicy, BucketVersioningStatus, Grant, Permission, PublicAccessBlockConfiguration,
@@ -397,33 +417,10 @@ async fn put_policy(s3: &Client, bucket: &str, policy: &Value) -> Result<(), Rul
     Ok(())
 }
 
-/// The policy's statements as a list (a single statement may be written as an object).
-fn statements(policy: &mut Value) -> Result<&mut Vec<Value>, RuleError> {
-    let object = policy
-        .as_object_mut()
-        .ok_or_else(|| RuleError::new("the bucket policy is not a JSON object"))?;
-    let statement = object.entry("Statement").or_insert_with(|| json!([]));
-    if !statement.is_array() {
-        *statement = Value::Array(vec![statement.take()]);
-    }
-    statement
-        .as_array_mut()
-        .ok_or_else(|| RuleError::new("the bucket policy's Statement is not a list"))
-}
-
-fn is_everyone(principal: &Value) -> bool {
-    match principal {
-        Value::String(s) => s == "*",
-        Value::Object(map) => map.get("AWS").is_some_and(|aws| match aws {
-            Value::String(s) => s == "*",
-            Value::Array(items) => items.iter().any(|i| i == "*"),
-            _ => false,
-        }),
-        _ => false,
-    }
-}
-
-/// S3-014: statements that allow `Principal: *` are narrowed to this account.
+/// S3-014: statements open to everyone (see `sns::is_open_to_everyone`: a condition narrowing
+/// who that is, such as `aws:PrincipalOrgID` or `aws:SourceVpce`, keeps a statement as it is)
+/// are narrowed: `*` is taken out of a list that names other principals, and a statement
+/// whose only principal is `*` is scoped to this account.
 async fn scope_public_statements(
     ctx: &Context,
     s3: &Client,
@@ -432,28 +429,48 @@ async fn scope_public_statements(
     let Some(mut policy) = bucket_policy(s3, bucket).await? else {
         return Ok(Report::compliant(format!("{bucket} has no bucket policy")));
     };
-    let account_root = format!("arn:aws:iam::{}:root", ctx.account_id);
-    let mut actions = Vec::new();
-    for (i, statement) in statements(&mut policy)?.iter_mut().enumerate() {
-        if statement["Effect"] == "Allow" && statement.get("Principal").is_some_and(is_everyone) {
-            let sid = statement
-                .get("Sid")
-                .and_then(Value::as_str)
-                .map(str::to_owned)
-                .unwrap_or_else(|| format!("#{i}"));
-            statement["Principal"] = json!({ "AWS": account_root });
-            actions.push(format!(
-                "scoped statement {sid} of bucket {bucket}'s policy from everyone to account {}",
-                ctx.account_id
-            ));
-        }
-    }
+    let actions = scope_open_statements(&mut policy, &ctx.account_id, &ctx.region, bucket)?;
     if actions.is_empty() {
         return Ok(Report::compliant(format!(
             "{bucket}'s policy allows no one outside the account"
         )));
     }
     ctx.fix(actions, put_policy(s3, bucket, &policy)).await
+}
+
+/// S3-014's change to the policy; returns what it did.
+fn scope_open_statements(
+    policy: &mut Value,
+    account_id: &str,
+    region: &str,
+    bucket: &str,
+) -> Result<Vec<String>, RuleError> {
+    let account_root = format!("arn:{}:iam::{account_id}:root", partition(region));
+    let mut actions = Vec::new();
+    for (i, statement) in statements(policy)?.iter_mut().enumerate() {
+        if !is_open_to_everyone(statement) {
+            continue;
+        }
+        let sid = statement
+            .get("Sid")
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+            .unwrap_or_else(|| format!("#{i}"));
+        let others_left = statement.get_mut("Principal").is_some_and(remove_everyone);
+        if others_left {
+            actions.push(format!(
+                "removed everyone (`*`) from the principals of statement {sid} of bucket \
+                 {bucket}'s policy, keeping the principals it names"
+            ));
+        } else {
+            statement["Principal"] = json!({ "AWS": account_root });
+            actions.push(format!(
+                "scoped statement {sid} of bucket {bucket}'s policy from everyone to account \
+                 {account_id}"
+            ));
+        }
+    }
+    Ok(actions)
 }
 
 fn deny_unencrypted_uploads(bucket: &str) -> Value {
@@ -633,16 +650,41 @@ mod tests {
     }
 
     #[test]
-    fn everyone_principals() {
-        assert!(is_everyone(&json!("*")));
-        assert!(is_everyone(&json!({"AWS": "*"})));
-        assert!(is_everyone(&json!({"AWS": ["arn:aws:iam::1:root", "*"]})));
-        assert!(!is_everyone(
-            &json!({"AWS": "arn:aws:iam::111111111111:root"})
-        ));
-        assert!(!is_everyone(
-            &json!({"Service": "cloudtrail.amazonaws.com"})
-        ));
+    fn open_statements_are_narrowed_keeping_named_principals_and_limited_ones() {
+        let partner = "arn:aws:iam::222222222222:root";
+        let mut policy = json!({"Statement": [
+            {"Sid": "Public", "Effect": "Allow", "Principal": "*", "Action": "s3:GetObject"},
+            {"Sid": "Mixed", "Effect": "Allow", "Principal": {"AWS": [partner, "*"]},
+             "Action": "s3:GetObject"},
+            {"Sid": "Org", "Effect": "Allow", "Principal": "*", "Action": "s3:GetObject",
+             "Condition": {"StringEquals": {"aws:PrincipalOrgID": "o-abc123"}}},
+            {"Sid": "Endpoint", "Effect": "Allow", "Principal": {"AWS": "*"},
+             "Action": "s3:GetObject",
+             "Condition": {"StringEquals": {"aws:SourceVpce": "vpce-1a2b3c4d"}}},
+            {"Sid": "Deny", "Effect": "Deny", "Principal": "*", "Action": "s3:*"}
+        ]});
+        let before = policy.clone();
+        let actions = scope_open_statements(&mut policy, "123456789012", "us-east-1", "b").unwrap();
+        assert_eq!(actions.len(), 2, "{actions:?}");
+        assert!(actions[0].contains("Public") && actions[0].contains("123456789012"));
+        assert!(actions[1].contains("Mixed") && actions[1].contains("keeping"));
+        assert_eq!(
+            policy["Statement"][0]["Principal"],
+            json!({"AWS": "arn:aws:iam::123456789012:root"})
+        );
+        assert_eq!(
+            policy["Statement"][1]["Principal"],
+            json!({"AWS": [partner]})
+        );
+        for i in 2..5 {
+            assert_eq!(policy["Statement"][i], before["Statement"][i], "#{i} kept");
+        }
+        let mut cn = json!({"Statement": {"Effect": "Allow", "Principal": "*"}});
+        scope_open_statements(&mut cn, "1", "cn-north-1", "b").unwrap();
+        assert_eq!(
+            cn["Statement"][0]["Principal"]["AWS"],
+            "arn:aws-cn:iam::1:root"
+        );
     }
 
     #[test]

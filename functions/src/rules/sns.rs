@@ -1,16 +1,20 @@
-//! SNS rules: topic policy statements open to everyone (those statements are removed).
+//! SNS rules: topic policy statements open to everyone (`*` is taken out of them: a
+//! statement naming no other principal is removed).
 
 use crate::catalog::{Mode, RiskLevel, RuleSpec};
 
 pub static RULES: &[RuleSpec] = &[
-    // Remove the topic policy statements with `Principal: *` and no condition narrowing it
-    // to an account, organization or source (see `is_open_to_everyone` below).
+    // Take `*` out of the topic policy statements that allow everyone with no condition
+    // narrowing it to an account, organization or source (see `is_open_to_everyone`
+    // below): a statement whose only principal is `*` is removed, one that also names other
+    // principals is kept for them.
     RuleSpec {
         id: "SNS-001",
         title: "SNS Topic Open to Everyone",
         service: "SNS",
         risk: RiskLevel::High,
         default_mode: Mode::Remediate,
+        scoped: &[],
         settings: &[],
         iam_actions: &[
             "sns:GetTopicAttributes",
@@ -63,7 +67,8 @@ async fn is_managed(sns: &Client, topic_arn: &str) -> Result<bool, RuleError> {
     Ok(tags.tags().iter().any(|t| t.key() == MANAGED_TAG))
 }
 
-/// SNS-001: statements open to everyone are removed; when none is left, the topic gets back
+/// SNS-001: everyone is taken out of the statements open to everyone (a statement naming no
+/// other principal is removed); when no statement is left, the topic gets back
 /// the default policy AWS gives a new topic (its own account only), since a topic policy
 /// cannot be emptied.
 async fn remove_open_statements_from_topic(
@@ -89,15 +94,8 @@ async fn remove_open_statements_from_topic(
             "{topic_arn}'s policy has no statement open to everyone"
         )));
     }
-    let mut actions: Vec<String> = removed
-        .iter()
-        .map(|s| {
-            format!(
-                "removed statement {} (open to everyone) from topic {topic_arn}'s policy",
-                s.label
-            )
-        })
-        .collect();
+    let owner = format!("topic {topic_arn}");
+    let mut actions: Vec<String> = removed.iter().map(|s| s.action(&owner)).collect();
     if statements(&mut policy)?.is_empty() {
         policy = default_topic_policy(topic_arn, &ctx.account_id);
         actions.push(format!(
@@ -153,7 +151,7 @@ pub(crate) fn arn(ctx: &Context, service: &str, resource: &str) -> String {
 }
 
 /// The AWS partition a region belongs to.
-fn partition(region: &str) -> &'static str {
+pub(crate) fn partition(region: &str) -> &'static str {
     if region.starts_with("cn-") {
         "aws-cn"
     } else if region.starts_with("us-gov-") {
@@ -182,40 +180,68 @@ pub(crate) fn statements(policy: &mut Value) -> Result<&mut Vec<Value>, RuleErro
         .ok_or_else(|| RuleError::new("the policy's Statement is not a list"))
 }
 
-/// A statement taken out of a policy.
+/// A statement open to everyone, as [`remove_open_statements`] dealt with it.
 #[derive(Debug)]
 pub(crate) struct Removed {
     /// Its `Sid`, if it has one.
     pub sid: Option<String>,
     /// How actions name it: the `Sid`, or `#n` (its position, from 0) without one.
     pub label: String,
+    /// Whether it named principals besides everyone: then only `*` was taken out of its
+    /// principals and the statement kept for the others; otherwise it was removed whole.
+    pub kept_for_others: bool,
 }
 
-/// Takes the statements open to everyone (see [`is_open_to_everyone`]) out of `policy`,
-/// keeping every other statement as it was.
+impl Removed {
+    /// What was done, for a report's actions: `resource` names the policy's owner.
+    pub(crate) fn action(&self, resource: &str) -> String {
+        if self.kept_for_others {
+            format!(
+                "removed everyone (`*`) from the principals of statement {} of {resource}'s \
+                 policy, keeping the principals it names",
+                self.label
+            )
+        } else {
+            format!(
+                "removed statement {} (open to everyone) from {resource}'s policy",
+                self.label
+            )
+        }
+    }
+}
+
+/// Deals with the statements open to everyone (see [`is_open_to_everyone`]) in `policy`: one
+/// whose only principal is everyone is taken out; one that also names other principals loses
+/// `*` only and is kept for them. Every other statement is kept as it was.
 pub(crate) fn remove_open_statements(policy: &mut Value) -> Result<Vec<Removed>, RuleError> {
     let list = statements(policy)?;
     let mut removed = Vec::new();
     let mut index = 0;
-    list.retain(|statement| {
-        let open = is_open_to_everyone(statement);
-        if open {
-            let sid = statement
-                .get("Sid")
-                .and_then(Value::as_str)
-                .map(str::to_owned);
-            let label = sid.clone().unwrap_or_else(|| format!("#{index}"));
-            removed.push(Removed { sid, label });
-        }
+    list.retain_mut(|statement| {
+        let label_index = index;
         index += 1;
-        !open
+        if !is_open_to_everyone(statement) {
+            return true;
+        }
+        let sid = statement
+            .get("Sid")
+            .and_then(Value::as_str)
+            .map(str::to_owned);
+        let label = sid.clone().unwrap_or_else(|| format!("#{label_index}"));
+        let kept_for_others = statement.get_mut("Principal").is_some_and(remove_everyone);
+        removed.push(Removed {
+            sid,
+            label,
+            kept_for_others,
+        });
+        kept_for_others
     });
     Ok(removed)
 }
 
-/// An `Allow` statement whose principal is everyone (`"*"`, `{"AWS": "*"}`) and whose
-/// condition does not narrow who that is.
-fn is_open_to_everyone(statement: &Value) -> bool {
+/// An `Allow` statement whose principal is everyone (`"*"`, `{"AWS": "*"}`, or a list of
+/// principals with `"*"` among them) and whose condition does not narrow who that is.
+pub(crate) fn is_open_to_everyone(statement: &Value) -> bool {
     statement.get("Effect").and_then(Value::as_str) == Some("Allow")
         && statement.get("Principal").is_some_and(is_everyone)
         && !statement.get("Condition").is_some_and(narrows_principal)
@@ -231,6 +257,34 @@ fn is_everyone(principal: &Value) -> bool {
         Value::Object(map) => map.get("AWS").is_some_and(star),
         other => star(other),
     }
+}
+
+/// Takes everyone (`"*"`) out of a principal, keeping every principal it names besides.
+/// Returns whether any principal is left; when none is (everyone was the only one), the
+/// principal is left as it was, for the caller to remove or replace.
+pub(crate) fn remove_everyone(principal: &mut Value) -> bool {
+    let Value::Object(map) = principal else {
+        // `"*"` (or `["*", …]`, which IAM does not accept): no named principal.
+        return false;
+    };
+    let mut kept = map.clone();
+    match kept.get_mut("AWS") {
+        Some(Value::String(s)) if s == "*" => {
+            kept.remove("AWS");
+        }
+        Some(Value::Array(items)) => {
+            items.retain(|i| i != "*");
+            if items.is_empty() {
+                kept.remove("AWS");
+            }
+        }
+        _ => {}
+    }
+    if kept.is_empty() {
+        return false;
+    }
+    *map = kept;
+    true
 }
 
 /// Condition keys that tie a request to a known account, organization, resource or network.
@@ -342,19 +396,59 @@ mod tests {
             {"Sid": "Open", "Effect": "Allow", "Principal": "*", "Action": "sqs:SendMessage"},
             {"Sid": "Scoped", "Effect": "Allow", "Principal": "*", "Action": "sqs:SendMessage",
              "Condition": {"ArnEquals": {"aws:SourceArn": "arn:aws:sns:us-east-1:1:t"}}},
-            {"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "sqs:ReceiveMessage"}
+            {"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "sqs:ReceiveMessage"},
+            {"Sid": "Mixed", "Effect": "Allow", "Action": "sqs:SendMessage",
+             "Principal": {"AWS": ["arn:aws:iam::222222222222:root", "*"]}},
+            {"Sid": "OnlyStars", "Effect": "Allow", "Principal": {"AWS": ["*", "*"]}}
         ]});
         let removed = remove_open_statements(&mut policy).unwrap();
         let labels: Vec<&str> = removed.iter().map(|r| r.label.as_str()).collect();
-        assert_eq!(labels, ["Open", "#2"]);
+        assert_eq!(labels, ["Open", "#2", "Mixed", "OnlyStars"]);
         assert_eq!(removed[1].sid, None);
-        assert_eq!(policy["Statement"].as_array().unwrap().len(), 1);
+        let kept: Vec<bool> = removed.iter().map(|r| r.kept_for_others).collect();
+        assert_eq!(kept, [false, false, true, false]);
+        assert!(removed[2]
+            .action("queue q")
+            .contains("keeping the principals"));
+        assert!(removed[0]
+            .action("queue q")
+            .contains("removed statement Open"));
+        assert_eq!(policy["Statement"].as_array().unwrap().len(), 2);
         assert_eq!(policy["Statement"][0]["Sid"], "Scoped");
+        // The named account keeps its access; only everyone is taken out.
+        assert_eq!(policy["Statement"][1]["Sid"], "Mixed");
+        assert_eq!(
+            policy["Statement"][1]["Principal"],
+            json!({"AWS": ["arn:aws:iam::222222222222:root"]})
+        );
+        assert_eq!(policy["Statement"][1]["Action"], "sqs:SendMessage");
 
         let mut single = json!({"Statement": {"Effect": "Allow", "Principal": "*", "Action": "*"}});
         assert_eq!(remove_open_statements(&mut single).unwrap().len(), 1);
         assert_eq!(single["Statement"], json!([]));
         assert!(remove_open_statements(&mut json!("not a policy")).is_err());
+    }
+
+    #[test]
+    fn everyone_is_taken_out_of_a_principal_keeping_the_named_ones() {
+        let strip = |mut principal: Value| {
+            let left = remove_everyone(&mut principal);
+            (left, principal)
+        };
+        assert_eq!(strip(json!("*")), (false, json!("*")));
+        assert_eq!(strip(json!({"AWS": "*"})), (false, json!({"AWS": "*"})));
+        assert_eq!(strip(json!({"AWS": ["*"]})), (false, json!({"AWS": ["*"]})));
+        assert_eq!(
+            strip(json!({"AWS": ["arn:aws:iam::2:root", "*", "arn:aws:iam::3:root"]})),
+            (
+                true,
+                json!({"AWS": ["arn:aws:iam::2:root", "arn:aws:iam::3:root"]})
+            )
+        );
+        assert_eq!(
+            strip(json!({"AWS": "*", "Service": "sns.amazonaws.com"})),
+            (true, json!({"Service": "sns.amazonaws.com"}))
+        );
     }
 
     #[test]

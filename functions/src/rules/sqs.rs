@@ -1,17 +1,20 @@
-//! SQS rules: queue policy statements open to everyone (those statements are removed) and
-//! server-side encryption of queues.
+//! SQS rules: queue policy statements open to everyone (`*` is taken out of them: a
+//! statement naming no other principal is removed) and server-side encryption of queues.
 
 use crate::catalog::{Mode, RiskLevel, RuleSpec, SettingSpec};
 
 pub static RULES: &[RuleSpec] = &[
-    // Remove the queue policy statements with `Principal: *` and no condition narrowing it
-    // to an account, organization or source (see `sns::is_open_to_everyone`).
+    // Take `*` out of the queue policy statements that allow everyone with no condition
+    // narrowing it to an account, organization or source (see `sns::is_open_to_everyone`):
+    // a statement whose only principal is `*` is removed, one that also names other
+    // principals is kept for them.
     RuleSpec {
         id: "SQS-001",
         title: "SQS Queue Exposed",
         service: "SQS",
         risk: RiskLevel::High,
         default_mode: Mode::Remediate,
+        scoped: &[],
         settings: &[],
         iam_actions: &[
             "sqs:GetQueueUrl",
@@ -20,19 +23,24 @@ pub static RULES: &[RuleSpec] = &[
             "sqs:ListQueueTags",
         ],
     },
-    // Encrypt the queue with the configured KMS key, unless it is encrypted already (with a
-    // KMS key or with SQS-managed keys, SSE-SQS).
+    // Encrypt the queue with SQS-managed keys (SSE-SQS), or with the KMS key the
+    // `kms_key_id` setting names, unless it is encrypted already (either way).
     RuleSpec {
         id: "SQS-004",
         title: "SQS Queue Server Side Encryption",
         service: "SQS",
         risk: RiskLevel::Medium,
         default_mode: Mode::Remediate,
+        scoped: &[],
         settings: &[SettingSpec {
             name: "kms_key_id",
-            default: Some("alias/aws/sqs"),
-            description: "KMS key (id, ARN, alias name or alias ARN) the queue is encrypted \
-                          with; the default is the AWS managed key for SQS.",
+            default: None,
+            description: "KMS key (id, ARN, alias name or alias ARN) to encrypt the queue \
+                          with (SSE-KMS); its key policy must let the queue's senders (SNS, \
+                          S3, EventBridge…) use it. Unset (the default): SQS-managed \
+                          encryption (SSE-SQS), which every sender can deliver to. The AWS \
+                          managed key alias/aws/sqs is not suitable: its policy cannot be \
+                          changed, so AWS services cannot deliver to the queue.",
         }],
         iam_actions: &[
             "sqs:GetQueueUrl",
@@ -125,8 +133,9 @@ async fn set_attribute(
     Ok(())
 }
 
-/// SQS-001: statements open to everyone are removed; when none is left the policy is
-/// deleted (set to the empty string).
+/// SQS-001: everyone is taken out of the statements open to everyone (a statement naming no
+/// other principal is removed); when no statement is left the policy is deleted (set to the
+/// empty string).
 async fn remove_open_statements_from_queue(
     ctx: &Context,
     sqs: &Client,
@@ -146,15 +155,8 @@ async fn remove_open_statements_from_queue(
             "{url}'s policy has no statement open to everyone"
         )));
     }
-    let mut actions: Vec<String> = removed
-        .iter()
-        .map(|s| {
-            format!(
-                "removed statement {} (open to everyone) from queue {url}'s policy",
-                s.label
-            )
-        })
-        .collect();
+    let owner = format!("queue {url}");
+    let mut actions: Vec<String> = removed.iter().map(|s| s.action(&owner)).collect();
     let value = if statements(&mut policy)?.is_empty() {
         actions.push(format!(
             "no statement was left: deleted queue {url}'s policy"
@@ -188,9 +190,11 @@ fn encryption(attributes: &HashMap<QueueAttributeName, String>) -> Option<String
     None
 }
 
-/// SQS-004: an unencrypted queue is encrypted with the `kms_key_id` setting's key.
+/// SQS-004: an unencrypted queue is encrypted with SQS-managed keys (SSE-SQS), or with the
+/// `kms_key_id` setting's key when that is set. A queue already encrypted either way is left
+/// as it is.
 async fn encrypt_queue(ctx: &Context, sqs: &Client, url: &str) -> Result<Report, RuleError> {
-    let key = ctx.setting("kms_key_id")?;
+    let key = configured_key(ctx);
     let current = attributes(
         sqs,
         url,
@@ -203,12 +207,30 @@ async fn encrypt_queue(ctx: &Context, sqs: &Client, url: &str) -> Result<Report,
     if let Some(how) = encryption(&current) {
         return Ok(Report::compliant(format!("{url} is encrypted {how}")));
     }
-    let action = format!("turned on server-side encryption of queue {url} with KMS key {key}");
-    ctx.fix(
-        vec![action],
-        set_attribute(sqs, url, QueueAttributeName::KmsMasterKeyId, key.to_owned()),
-    )
-    .await
+    let (action, attribute, value) = match key {
+        Some(key) => (
+            format!("turned on server-side encryption of queue {url} with KMS key {key}"),
+            QueueAttributeName::KmsMasterKeyId,
+            key.to_owned(),
+        ),
+        None => (
+            format!(
+                "turned on server-side encryption of queue {url} with SQS-managed keys (SSE-SQS)"
+            ),
+            QueueAttributeName::SqsManagedSseEnabled,
+            "true".to_owned(),
+        ),
+    };
+    ctx.fix(vec![action], set_attribute(sqs, url, attribute, value))
+        .await
+}
+
+/// The `kms_key_id` setting, when it is set (an empty value counts as unset).
+fn configured_key(ctx: &Context) -> Option<&str> {
+    ctx.settings
+        .get("kms_key_id")
+        .map(|k| k.trim())
+        .filter(|k| !k.is_empty())
 }
 
 #[cfg(test)]

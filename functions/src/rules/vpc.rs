@@ -3,7 +3,7 @@
 //! created by flow-log delivery on first use (the role allows `logs:CreateLogGroup`); a VPC
 //! that already has any flow log is left as it is.
 
-use crate::catalog::{Mode, RiskLevel, RuleSpec, SettingSpec};
+use crate::catalog::{Mode, RiskLevel, RuleSpec, Scope, SettingSpec};
 
 pub static RULES: &[RuleSpec] = &[
     // Create the delivery role if missing (tagged `remedy:managed`, as is the flow log), then
@@ -14,6 +14,16 @@ pub static RULES: &[RuleSpec] = &[
         service: "VPC",
         risk: RiskLevel::Medium,
         default_mode: Mode::Remediate,
+        scoped: &[Scope {
+            actions: &[
+                "iam:CreateRole",
+                "iam:TagRole",
+                "iam:PutRolePolicy",
+                "iam:PassRole",
+            ],
+            resource: "arn:${AWS::Partition}:iam::${AWS::AccountId}:role/remedy-vpc-flow-logs",
+            condition: &[],
+        }],
         settings: &[
             SettingSpec {
                 name: "log_group",
