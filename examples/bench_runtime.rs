@@ -112,6 +112,13 @@ fn cold_start(binary: &PathBuf) {
             .env_clear()
             .env("AWS_LAMBDA_RUNTIME_API", &address)
             .env("AWS_LAMBDA_FUNCTION_NAME", "AutoRemediateOrchestrator")
+            .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256")
+            .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+            .env("AWS_LAMBDA_LOG_STREAM_NAME", "bench")
+            .env(
+                "AWS_LAMBDA_LOG_GROUP_NAME",
+                "/aws/lambda/AutoRemediateOrchestrator",
+            )
             .env("AWS_REGION", "us-east-1")
             .env("AWS_ACCESS_KEY_ID", "bench")
             .env("AWS_SECRET_ACCESS_KEY", "bench")
@@ -120,7 +127,20 @@ fn cold_start(binary: &PathBuf) {
             .stderr(Stdio::null())
             .spawn()
             .expect("start remedy");
-        let (mut stream, _) = listener.accept().expect("the runtime connects");
+        // Never wait without a deadline: a process that dies before connecting fails the run.
+        listener.set_nonblocking(true).expect("non-blocking");
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let mut stream = loop {
+            match listener.accept() {
+                Ok((stream, _)) => break stream,
+                Err(_) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(1)),
+                Err(e) => {
+                    let _ = child.kill();
+                    panic!("the function did not reach the Runtime API within 10 s: {e}");
+                }
+            }
+        };
+        stream.set_nonblocking(false).expect("blocking");
         let mut first = [0u8; 64];
         let n = stream.read(&mut first).unwrap_or(0);
         let elapsed = start.elapsed();

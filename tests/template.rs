@@ -129,7 +129,7 @@ fn each_rule_role_carries_exactly_its_rules_actions() {
             if s["Resource"] == "*" {
                 for action in &actions {
                     assert!(
-                        !ROLE_WRITES.contains(&action.as_str()),
+                        !remedy_functions::catalog::ROLE_WRITE_ACTIONS.contains(&action.as_str()),
                         "{}: {action} on *",
                         rule.id
                     );
@@ -187,17 +187,6 @@ fn each_rule_role_carries_exactly_its_rules_actions() {
         "config.amazonaws.com"
     );
 }
-
-/// Actions that write IAM roles or hand them to services.
-const ROLE_WRITES: &[&str] = &[
-    "iam:AttachRolePolicy",
-    "iam:CreateRole",
-    "iam:CreateServiceLinkedRole",
-    "iam:PassRole",
-    "iam:PutRolePolicy",
-    "iam:TagRole",
-    "iam:UpdateAssumeRolePolicy",
-];
 
 #[test]
 fn the_orchestrator_invokes_only_rule_functions_of_its_own_account() {

@@ -102,6 +102,18 @@ pub struct RuleSpec {
     pub scoped: &'static [Scope],
 }
 
+/// Actions that write IAM roles or hand them to services: on `*` they could take over the
+/// account, so a rule that declares one must give it a [`Scope`].
+pub const ROLE_WRITE_ACTIONS: &[&str] = &[
+    "iam:AttachRolePolicy",
+    "iam:CreateRole",
+    "iam:CreateServiceLinkedRole",
+    "iam:PassRole",
+    "iam:PutRolePolicy",
+    "iam:TagRole",
+    "iam:UpdateAssumeRolePolicy",
+];
+
 /// A narrower grant for some of a rule's actions.
 #[derive(Clone, Copy, Debug, Serialize)]
 pub struct Scope {
@@ -181,18 +193,6 @@ mod tests {
         }
     }
 
-    /// Actions that write IAM roles or hand them to services: on `*` they could take over
-    /// the account, so a rule declaring one must scope it.
-    const ROLE_WRITES: &[&str] = &[
-        "iam:AttachRolePolicy",
-        "iam:CreateRole",
-        "iam:CreateServiceLinkedRole",
-        "iam:PassRole",
-        "iam:PutRolePolicy",
-        "iam:TagRole",
-        "iam:UpdateAssumeRolePolicy",
-    ];
-
     #[test]
     fn role_writes_are_always_scoped() {
         for rule in catalog() {
@@ -202,7 +202,7 @@ mod tests {
                 .flat_map(|s| s.actions.iter().copied())
                 .collect();
             for action in rule.iam_actions {
-                if ROLE_WRITES.contains(action) {
+                if ROLE_WRITE_ACTIONS.contains(action) {
                     assert!(
                         scoped.contains(action),
                         "{}: {action} is not scoped",
