@@ -56,4 +56,6 @@ echo; echo "==> remedy deploy --stage dev"
 remedy deploy --stage dev --yes
 echo; echo "==> remedy deploy --stage dev   (again: nothing changed, so nothing is touched)"
 remedy deploy --stage dev --yes
+echo; echo "==> remedy accounts --stage prod   (what the next stages would touch)"
+remedy accounts --stage prod
 echo; echo "==> done; the emulator stops now (its log: demo/emulator.log)"
