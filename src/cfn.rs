@@ -186,26 +186,40 @@ pub struct Event {
 
 /// The first resource failure of the stack's latest operation: "Logical (Type): reason".
 pub async fn first_failure(client: &Client, stack_name: &str) -> Option<String> {
-    let events = client
+    // Pages until the start of the latest operation is in view: a failed create and its
+    // rollback over ~190 resources run past the first page of 100 events.
+    let mut events: Vec<Event> = Vec::new();
+    let mut pages = client
         .describe_stack_events()
         .stack_name(stack_name)
-        .send()
-        .await
-        .ok()?;
-    let events: Vec<Event> = events
-        .stack_events()
-        .iter()
-        .map(|e| Event {
-            logical_id: e.logical_resource_id().unwrap_or_default().to_owned(),
-            resource_type: e.resource_type().unwrap_or_default().to_owned(),
-            status: e
-                .resource_status()
-                .map(|s| s.as_str().to_owned())
-                .unwrap_or_default(),
-            reason: e.resource_status_reason().map(str::to_owned),
-        })
-        .collect();
+        .into_paginator()
+        .send();
+    while let Some(page) = pages.next().await {
+        let page = page.ok()?;
+        events.extend(page.stack_events().iter().map(|e| {
+            Event {
+                logical_id: e.logical_resource_id().unwrap_or_default().to_owned(),
+                resource_type: e.resource_type().unwrap_or_default().to_owned(),
+                status: e
+                    .resource_status()
+                    .map(|s| s.as_str().to_owned())
+                    .unwrap_or_default(),
+                reason: e.resource_status_reason().map(str::to_owned),
+            }
+        }));
+        if events.iter().any(|e| is_operation_start(e, stack_name)) {
+            break;
+        }
+    }
     root_cause(&events, stack_name)
+}
+
+fn is_operation_start(e: &Event, stack_name: &str) -> bool {
+    e.logical_id == stack_name
+        && matches!(
+            e.status.as_str(),
+            "CREATE_IN_PROGRESS" | "UPDATE_IN_PROGRESS"
+        )
 }
 
 /// Over events newest first (as DescribeStackEvents returns them): the oldest resource
@@ -214,13 +228,7 @@ pub async fn first_failure(client: &Client, stack_name: &str) -> Option<String> 
 pub fn root_cause(events_newest_first: &[Event], stack_name: &str) -> Option<String> {
     events_newest_first
         .iter()
-        .take_while(|e| {
-            !(e.logical_id == stack_name
-                && matches!(
-                    e.status.as_str(),
-                    "CREATE_IN_PROGRESS" | "UPDATE_IN_PROGRESS"
-                ))
-        })
+        .take_while(|e| !is_operation_start(e, stack_name))
         .filter(|e| e.logical_id != stack_name && e.status.ends_with("_FAILED"))
         .last()
         .map(|e| {

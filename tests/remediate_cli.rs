@@ -3,8 +3,8 @@
 
 mod support;
 
-use aws_sdk_s3::types::{AccessControlPolicy, Grant, Grantee, Permission, Type};
-use support::{finding, remedy, Emulator, Org, Workdir, REGION};
+use aws_sdk_s3::types::{AccessControlPolicy, Permission};
+use support::{finding, group_grant, remedy, Emulator, Org, Workdir, ALL_USERS, REGION};
 
 const CONFIG: &str = "role: {name: CloudConformity, external_id: ext-7}\nstages:\n  - name: dev\n    targets: {ous: [/Dev]}\nrules:\n  S3-001: remediate\n  S3-026: dry-run\n";
 
@@ -13,18 +13,7 @@ async fn public_bucket(emulator: &Emulator, account: &str, name: &str) -> aws_sd
     s3.create_bucket().bucket(name).send().await.unwrap();
     let acl = s3.get_bucket_acl().bucket(name).send().await.unwrap();
     let mut grants = acl.grants().to_vec();
-    grants.push(
-        Grant::builder()
-            .grantee(
-                Grantee::builder()
-                    .r#type(Type::Group)
-                    .uri("http://acs.amazonaws.com/groups/global/AllUsers")
-                    .build()
-                    .unwrap(),
-            )
-            .permission(Permission::Read)
-            .build(),
-    );
+    grants.push(group_grant(ALL_USERS, Permission::Read));
     let policy = AccessControlPolicy::builder()
         .set_grants(Some(grants))
         .set_owner(acl.owner().cloned())

@@ -11,12 +11,12 @@ mod support;
 
 use aws_sdk_cloudtrail::types::Tag as TrailTag;
 use aws_sdk_organizations::types::OrganizationFeatureSet;
-use aws_sdk_s3::types::{AccessControlPolicy, Grant, Grantee, Owner, Permission, Type};
+use aws_sdk_s3::types::{AccessControlPolicy, Owner, Permission};
 use remedy_functions::rule::{Outcome, Report};
-use support::{finding, iam_action, rule_context, run_rule, Emulator, REGION};
-
-const ALL_USERS: &str = "http://acs.amazonaws.com/groups/global/AllUsers";
-const AUTHENTICATED: &str = "http://acs.amazonaws.com/groups/global/AuthenticatedUsers";
+use support::{
+    blocks_all_public_access, finding, group_grant, iam_action, rule_context, run_rule, Emulator,
+    ALL_USERS, AUTHENTICATED, REGION,
+};
 
 /// Runs the rule through `support::run_checked` (every call it made must be declared), and
 /// returns the IAM actions of its calls.
@@ -249,19 +249,6 @@ async fn ct_007_turns_on_log_file_validation_in_the_trails_home_region() {
     );
 }
 
-fn group_grant(uri: &str, permission: Permission) -> Grant {
-    Grant::builder()
-        .grantee(
-            Grantee::builder()
-                .r#type(Type::Group)
-                .uri(uri)
-                .build()
-                .unwrap(),
-        )
-        .permission(permission)
-        .build()
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn ct_003_makes_the_trail_bucket_private() {
     let emulator = Emulator::start();
@@ -332,21 +319,9 @@ async fn ct_003_makes_the_trail_bucket_private() {
                 && g.permission() == Some(&Permission::FullControl)),
         "the owner keeps FULL_CONTROL"
     );
-    let block = s3
-        .get_public_access_block()
-        .bucket("audit-logs")
-        .send()
-        .await
-        .unwrap();
-    let block = block.public_access_block_configuration().unwrap();
-    assert_eq!(
-        (
-            block.block_public_acls(),
-            block.ignore_public_acls(),
-            block.block_public_policy(),
-            block.restrict_public_buckets()
-        ),
-        (Some(true), Some(true), Some(true), Some(true))
+    assert!(
+        blocks_all_public_access(&s3, "audit-logs").await,
+        "all four settings on"
     );
     assert_eq!(
         run_rule(&emulator, finding("CT-003", "audit"), &[], false)

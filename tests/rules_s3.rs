@@ -4,15 +4,12 @@
 
 mod support;
 
-use aws_sdk_s3::types::{
-    AccessControlPolicy, Grant, Grantee, Owner, Permission, Tag, Tagging, Type,
-};
+use aws_sdk_s3::types::{AccessControlPolicy, Grant, Owner, Permission, Tag, Tagging};
 use remedy_functions::rule::{Outcome, Report};
 use serde_json::json;
-use support::{finding, Emulator, REGION};
-
-const ALL_USERS: &str = "http://acs.amazonaws.com/groups/global/AllUsers";
-const AUTHENTICATED: &str = "http://acs.amazonaws.com/groups/global/AuthenticatedUsers";
+use support::{
+    blocks_all_public_access, finding, group_grant, Emulator, ALL_USERS, AUTHENTICATED, REGION,
+};
 
 /// Runs the rule through `support::run_checked` (every call it made must be among the rule's
 /// declared IAM actions), and checks that it made some.
@@ -31,19 +28,6 @@ async fn bucket(emulator: &Emulator, name: &str) -> aws_sdk_s3::Client {
     let s3 = s3(emulator);
     s3.create_bucket().bucket(name).send().await.unwrap();
     s3
-}
-
-fn group_grant(uri: &str, permission: Permission) -> Grant {
-    Grant::builder()
-        .grantee(
-            Grantee::builder()
-                .r#type(Type::Group)
-                .uri(uri)
-                .build()
-                .unwrap(),
-        )
-        .permission(permission)
-        .build()
 }
 
 /// (group, permission) of every group grant on the bucket, and whether the owner kept
@@ -217,21 +201,9 @@ async fn encryption_and_public_access_block() {
             .outcome,
         Outcome::Remediated
     );
-    let block = s3
-        .get_public_access_block()
-        .bucket("plain-bucket")
-        .send()
-        .await
-        .unwrap();
-    let block = block.public_access_block_configuration().unwrap();
-    assert_eq!(
-        (
-            block.block_public_acls(),
-            block.ignore_public_acls(),
-            block.block_public_policy(),
-            block.restrict_public_buckets()
-        ),
-        (Some(true), Some(true), Some(true), Some(true))
+    assert!(
+        blocks_all_public_access(&s3, "plain-bucket").await,
+        "all four settings on"
     );
     assert_eq!(
         run_checked(&emulator, "S3-026", "plain-bucket", false)

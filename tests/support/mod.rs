@@ -248,3 +248,46 @@ pub fn finding(rule_id: &str, resource: &str) -> serde_json::Value {
         "resolutionPageURL": "https://www.cloudconformity.com/knowledge-base/"
     })
 }
+
+/// The S3 ACL groups the public-grant rules look for.
+pub const ALL_USERS: &str = "http://acs.amazonaws.com/groups/global/AllUsers";
+pub const AUTHENTICATED: &str = "http://acs.amazonaws.com/groups/global/AuthenticatedUsers";
+
+/// A bucket ACL grant to one of the S3 groups.
+pub fn group_grant(
+    uri: &str,
+    permission: aws_sdk_s3::types::Permission,
+) -> aws_sdk_s3::types::Grant {
+    use aws_sdk_s3::types::{Grant, Grantee, Type};
+    Grant::builder()
+        .grantee(
+            Grantee::builder()
+                .r#type(Type::Group)
+                .uri(uri)
+                .build()
+                .expect("a grantee"),
+        )
+        .permission(permission)
+        .build()
+}
+
+/// Whether all four public access block settings of `bucket` are on (read back from S3).
+pub async fn blocks_all_public_access(s3: &aws_sdk_s3::Client, bucket: &str) -> bool {
+    let out = s3
+        .get_public_access_block()
+        .bucket(bucket)
+        .send()
+        .await
+        .expect("a public access block");
+    let Some(c) = out.public_access_block_configuration() else {
+        return false;
+    };
+    [
+        c.block_public_acls(),
+        c.ignore_public_acls(),
+        c.block_public_policy(),
+        c.restrict_public_buckets(),
+    ]
+    .iter()
+    .all(|v| *v == Some(true))
+}
