@@ -103,13 +103,20 @@ async fn ensure_artifact_stack(
         hex(&h.finalize()[..16])
     };
     let existing = cfn::describe(&client, ARTIFACT_STACK).await.map_err(fail)?;
-    let mut action = decide(existing.as_ref(), &hash);
+    let mut action = decide(existing.as_ref(), &hash, false);
     if action == Action::Wait {
         cfn::wait_until_settled(&client, ARTIFACT_STACK, Instant::now() + STACK_TIMEOUT)
             .await
             .map_err(fail)?;
         let existing = cfn::describe(&client, ARTIFACT_STACK).await.map_err(fail)?;
-        action = decide(existing.as_ref(), &hash);
+        action = decide(existing.as_ref(), &hash, false);
+    }
+    if action == Action::Recreate {
+        // Its first create failed: nothing was stored in it yet.
+        cfn::delete_stack(&client, ARTIFACT_STACK, Instant::now() + STACK_TIMEOUT)
+            .await
+            .map_err(fail)?;
+        action = Action::Create;
     }
     let parameters = vec![Parameter::builder()
         .parameter_key("OrganizationId")
@@ -164,7 +171,11 @@ async fn ensure_artifact_stack(
                 .await
                 .map_err(fail)?
         }
-        Action::Wait => return Err(fail("another operation is still running on it".into())),
+        Action::Wait | Action::Recreate | Action::ContinueRollback => {
+            return Err(fail(
+                "it is busy or failed; see its events in the CloudFormation console".into(),
+            ))
+        }
         Action::Refuse(reason) => return Err(fail(reason)),
     };
     if matches!(state.status.as_str(), "CREATE_COMPLETE" | "UPDATE_COMPLETE") {

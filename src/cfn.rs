@@ -6,6 +6,7 @@
 //! plain values and one-line reasons.
 
 use crate::error::describe_sdk_error;
+use crate::plan::ResourceChange;
 use aws_sdk_cloudformation::types::{Capability, ChangeSetType, Parameter, Tag};
 use aws_sdk_cloudformation::Client;
 use std::collections::BTreeMap;
@@ -75,8 +76,35 @@ pub async fn apply_change_set(
     client: &Client,
     request: &StackRequest<'_>,
     kind: ChangeSetType,
-    timeout: Duration,
+    deadline: Instant,
 ) -> Result<StackState, String> {
+    let computed = create_change_set(client, request, kind, deadline).await?;
+    if computed.empty {
+        return Err(format!(
+            "change set failed: {}",
+            computed.status_reason.as_deref().unwrap_or("no changes")
+        ));
+    }
+    execute_change_set(client, request.stack_name, &computed.id, deadline).await
+}
+
+/// A change set CloudFormation has finished computing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ComputedChangeSet {
+    pub id: String,
+    pub changes: Vec<ResourceChange>,
+    /// CloudFormation found nothing to change (the change set is FAILED for that reason).
+    pub empty: bool,
+    pub status_reason: Option<String>,
+}
+
+/// Creates a change set of `kind` and waits until it is computed, with its resource changes.
+pub async fn create_change_set(
+    client: &Client,
+    request: &StackRequest<'_>,
+    kind: ChangeSetType,
+    deadline: Instant,
+) -> Result<ComputedChangeSet, String> {
     let mut create = client
         .create_change_set()
         .stack_name(request.stack_name)
@@ -110,44 +138,185 @@ pub async fn apply_change_set(
         .send()
         .await
         .map_err(|e| format!("CreateChangeSet: {}", describe_sdk_error(&e)))?;
-    let change_set_id = created.id().unwrap_or(request.change_set_name).to_owned();
+    let id = created.id().unwrap_or(request.change_set_name).to_owned();
 
-    // Wait for the change set to be computed.
-    let deadline = Instant::now() + timeout;
     let mut delay = Backoff::new();
     loop {
         let described = client
             .describe_change_set()
             .stack_name(request.stack_name)
-            .change_set_name(&change_set_id)
+            .change_set_name(&id)
             .send()
             .await
             .map_err(|e| format!("DescribeChangeSet: {}", describe_sdk_error(&e)))?;
         let status = described.status().map(|s| s.as_str()).unwrap_or_default();
         match status {
-            "CREATE_COMPLETE" => break,
+            "CREATE_COMPLETE" => {
+                let mut changes = resource_changes(described.changes());
+                let mut token = described.next_token().map(str::to_owned);
+                while let Some(next) = token {
+                    let page = client
+                        .describe_change_set()
+                        .stack_name(request.stack_name)
+                        .change_set_name(&id)
+                        .next_token(next)
+                        .send()
+                        .await
+                        .map_err(|e| format!("DescribeChangeSet: {}", describe_sdk_error(&e)))?;
+                    changes.extend(resource_changes(page.changes()));
+                    token = page.next_token().map(str::to_owned);
+                }
+                return Ok(ComputedChangeSet {
+                    id,
+                    changes,
+                    empty: false,
+                    status_reason: None,
+                });
+            }
             "FAILED" => {
-                let reason = described.status_reason().unwrap_or("no reason given");
-                return Err(format!("change set failed: {reason}"));
+                let reason = described.status_reason().map(str::to_owned);
+                if reason.as_deref().is_some_and(is_no_change_reason) {
+                    return Ok(ComputedChangeSet {
+                        id,
+                        changes: Vec::new(),
+                        empty: true,
+                        status_reason: reason,
+                    });
+                }
+                return Err(format!(
+                    "change set failed: {}",
+                    reason.as_deref().unwrap_or("no reason given")
+                ));
             }
             _ if Instant::now() >= deadline => {
-                return Err(format!(
-                    "change set still {status} after {}s",
-                    timeout.as_secs()
-                ));
+                return Err(format!("change set still {status} when the wait timed out"));
             }
             _ => delay.sleep().await,
         }
     }
+}
 
+/// CloudFormation's words for a change set with nothing in it.
+fn is_no_change_reason(reason: &str) -> bool {
+    reason.contains("didn't contain changes") || reason.contains("No updates are to be performed")
+}
+
+fn resource_changes(changes: &[aws_sdk_cloudformation::types::Change]) -> Vec<ResourceChange> {
+    changes
+        .iter()
+        .filter_map(|c| c.resource_change())
+        .map(|rc| ResourceChange {
+            action: rc
+                .action()
+                .map(|a| a.as_str().to_owned())
+                .unwrap_or_default(),
+            logical_id: rc.logical_resource_id().unwrap_or_default().to_owned(),
+            resource_type: rc.resource_type().unwrap_or_default().to_owned(),
+            replacement: rc.replacement().map(|r| r.as_str().to_owned()),
+        })
+        .collect()
+}
+
+/// Executes a computed change set and waits for the stack to settle.
+pub async fn execute_change_set(
+    client: &Client,
+    stack_name: &str,
+    change_set_id: &str,
+    deadline: Instant,
+) -> Result<StackState, String> {
     client
         .execute_change_set()
-        .stack_name(request.stack_name)
-        .change_set_name(&change_set_id)
+        .stack_name(stack_name)
+        .change_set_name(change_set_id)
         .send()
         .await
         .map_err(|e| format!("ExecuteChangeSet: {}", describe_sdk_error(&e)))?;
-    wait_until_settled(client, request.stack_name, deadline).await
+    wait_until_settled(client, stack_name, deadline).await
+}
+
+/// The id of the change set called `name` on the stack if it is ready to execute
+/// (computed and not yet executed), else `None` (missing, failed, executed, or unreadable).
+pub async fn available_change_set(client: &Client, stack_name: &str, name: &str) -> Option<String> {
+    let described = client
+        .describe_change_set()
+        .stack_name(stack_name)
+        .change_set_name(name)
+        .send()
+        .await
+        .ok()?;
+    let ready = described.status().map(|s| s.as_str()) == Some("CREATE_COMPLETE")
+        && described
+            .execution_status()
+            .is_none_or(|e| e.as_str() == "AVAILABLE");
+    if ready {
+        described.change_set_id().map(str::to_owned)
+    } else {
+        None
+    }
+}
+
+pub async fn delete_change_set(
+    client: &Client,
+    stack_name: &str,
+    change_set_id: &str,
+) -> Result<(), String> {
+    client
+        .delete_change_set()
+        .stack_name(stack_name)
+        .change_set_name(change_set_id)
+        .send()
+        .await
+        .map(|_| ())
+        .map_err(|e| format!("DeleteChangeSet: {}", describe_sdk_error(&e)))
+}
+
+/// Deletes the stack and waits until it is gone.
+pub async fn delete_stack(
+    client: &Client,
+    stack_name: &str,
+    deadline: Instant,
+) -> Result<(), String> {
+    client
+        .delete_stack()
+        .stack_name(stack_name)
+        .send()
+        .await
+        .map_err(|e| format!("DeleteStack: {}", describe_sdk_error(&e)))?;
+    let mut delay = Backoff::new();
+    loop {
+        match describe(client, stack_name).await? {
+            None => return Ok(()),
+            Some(state) if state.status == "DELETE_COMPLETE" => return Ok(()),
+            Some(state) if state.status == "DELETE_FAILED" => {
+                return Err(format!(
+                    "stack ended DELETE_FAILED: {}",
+                    state.status_reason.as_deref().unwrap_or("no reason given")
+                ))
+            }
+            Some(state) if Instant::now() >= deadline => {
+                return Err(format!(
+                    "stack still {} when the wait timed out",
+                    state.status
+                ))
+            }
+            Some(_) => delay.sleep().await,
+        }
+    }
+}
+
+/// ContinueUpdateRollback on an `UPDATE_ROLLBACK_FAILED` stack, then waits for it to settle.
+pub async fn continue_update_rollback(
+    client: &Client,
+    stack_name: &str,
+    deadline: Instant,
+) -> Result<StackState, String> {
+    client
+        .continue_update_rollback()
+        .stack_name(stack_name)
+        .send()
+        .await
+        .map_err(|e| format!("ContinueUpdateRollback: {}", describe_sdk_error(&e)))?;
+    wait_until_settled(client, stack_name, deadline).await
 }
 
 /// Polls DescribeStacks until the stack leaves every `*_IN_PROGRESS` state or `deadline`
@@ -175,6 +344,64 @@ pub async fn wait_until_settled(
     }
 }
 
+/// Runs drift detection on the stack and waits for it: `IN_SYNC`, or `DRIFTED (n resources)`.
+pub async fn detect_drift(
+    client: &Client,
+    stack_name: &str,
+    deadline: Instant,
+) -> Result<String, String> {
+    let started = client
+        .detect_stack_drift()
+        .stack_name(stack_name)
+        .send()
+        .await
+        .map_err(|e| format!("DetectStackDrift: {}", describe_sdk_error(&e)))?;
+    let id = started
+        .stack_drift_detection_id()
+        .unwrap_or_default()
+        .to_owned();
+    let mut delay = Backoff::new();
+    loop {
+        let status = client
+            .describe_stack_drift_detection_status()
+            .stack_drift_detection_id(&id)
+            .send()
+            .await
+            .map_err(|e| {
+                format!(
+                    "DescribeStackDriftDetectionStatus: {}",
+                    describe_sdk_error(&e)
+                )
+            })?;
+        let detection = status
+            .detection_status()
+            .map(|s| s.as_str())
+            .unwrap_or_default();
+        match detection {
+            "DETECTION_IN_PROGRESS" if Instant::now() >= deadline => {
+                return Err("drift detection still running when the wait timed out".into())
+            }
+            "DETECTION_IN_PROGRESS" => delay.sleep().await,
+            "DETECTION_FAILED" => {
+                return Err(status
+                    .detection_status_reason()
+                    .unwrap_or("drift detection failed")
+                    .to_owned())
+            }
+            _ => {
+                let drift = status
+                    .stack_drift_status()
+                    .map(|s| s.as_str().to_owned())
+                    .unwrap_or_else(|| "UNKNOWN".into());
+                return Ok(match status.drifted_stack_resource_count() {
+                    Some(n) if n > 0 => format!("{drift} ({n} resources)"),
+                    _ => drift,
+                });
+            }
+        }
+    }
+}
+
 /// One stack event, as far as finding a failure needs it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Event {
@@ -186,6 +413,23 @@ pub struct Event {
 
 /// The first resource failure of the stack's latest operation: "Logical (Type): reason".
 pub async fn first_failure(client: &Client, stack_name: &str) -> Option<String> {
+    root_cause(
+        &latest_operation_events(client, stack_name).await?,
+        stack_name,
+    )
+}
+
+/// Every resource that failed in the stack's latest operation (its rollback included), one
+/// "Logical (Type): reason" each, oldest first.
+pub async fn failed_resources(client: &Client, stack_name: &str) -> Vec<String> {
+    latest_operation_events(client, stack_name)
+        .await
+        .map(|events| failures(&events, stack_name))
+        .unwrap_or_default()
+}
+
+/// The stack's events, newest first, back to the start of its latest operation.
+async fn latest_operation_events(client: &Client, stack_name: &str) -> Option<Vec<Event>> {
     // Pages until the start of the latest operation is in view: a failed create and its
     // rollback over ~190 resources run past the first page of 100 events.
     let mut events: Vec<Event> = Vec::new();
@@ -211,7 +455,7 @@ pub async fn first_failure(client: &Client, stack_name: &str) -> Option<String> 
             break;
         }
     }
-    root_cause(&events, stack_name)
+    Some(events)
 }
 
 fn is_operation_start(e: &Event, stack_name: &str) -> bool {
@@ -239,6 +483,28 @@ pub fn root_cause(events_newest_first: &[Event], stack_name: &str) -> Option<Str
                 e.reason.as_deref().unwrap_or("no reason given")
             )
         })
+}
+
+/// Over events newest first: every resource that failed since the latest operation began,
+/// once each (its latest reason), oldest first.
+pub fn failures(events_newest_first: &[Event], stack_name: &str) -> Vec<String> {
+    let mut seen = std::collections::HashSet::new();
+    let mut out: Vec<String> = events_newest_first
+        .iter()
+        .take_while(|e| !is_operation_start(e, stack_name))
+        .filter(|e| e.logical_id != stack_name && e.status.ends_with("_FAILED"))
+        .filter(|e| seen.insert(e.logical_id.clone()))
+        .map(|e| {
+            format!(
+                "{} ({}): {}",
+                e.logical_id,
+                e.resource_type,
+                e.reason.as_deref().unwrap_or("no reason given")
+            )
+        })
+        .collect();
+    out.reverse();
+    out
 }
 
 /// Exponential backoff with jitter for polling: 1 s, 2 s, 4 s … capped at 15 s.
@@ -305,5 +571,12 @@ mod tests {
             Some("Topic (AWS::SNS::Topic): Topic name already exists")
         );
         assert_eq!(root_cause(&events[..1], "remedy"), None);
+        assert_eq!(
+            failures(&events, "remedy"),
+            [
+                "Topic (AWS::SNS::Topic): Topic name already exists",
+                "Queue (AWS::SNS::Topic): Resource update cancelled"
+            ]
+        );
     }
 }

@@ -1,31 +1,25 @@
-//! The command line (DESIGN.md, "The command line"): parsing, and each command's flow from
-//! config to report. This is where the pure core and the AWS edges are wired together:
+//! The command line (DESIGN.md, "The command line"): parsing, the process's logging and
+//! exit code, and dispatch. The commands that reach member stacks have their flow in
+//! [`crate::commands`]:
 //!
 //! ```text
 //! remedy.yaml ─ config::Config::load ─┐ (exit 2 on any error, before AWS)
-//!                template::render ─────┤
-//!                package::Package ─────┤
-//! org::discover (AWS) ─ targets::resolve (pure) ─ targets × regions
-//! artifacts::publish (AWS, security account)
-//! runner::run_stage ─ direct::DirectEngine::deploy (AWS, per target) ─ report::*
+//!   session::Prepared (template::render, package) ─┤
+//! session::Session::connect: identity, org::discover, the hash
+//!   targets::resolve (pure) ─ runner::fan_out (pure) ─ targets × regions
+//!   rollout::{select_stages, gate} (pure) ─ per stage: Session::publish (artifacts)
+//!   runner::run_stage ─ direct::DirectEngine::{deploy, preview, inspect} (AWS) ─ report::*
 //! ```
 
-use crate::artifacts;
-use crate::config::{is_account_id, Config, Stage};
-use crate::direct::DirectEngine;
+use crate::commands::{self, DeployOptions};
+use crate::config::Config;
 use crate::error::{exit, Error};
-use crate::identity::{self, Identity};
-use crate::org;
-use crate::package::{self, Package};
-use crate::plan::{HASH_TAG, VERSION_TAG};
-use crate::report::{self, OutputFormat, StageReport};
-use crate::runner::{self, Target};
-use crate::targets::{self, Resolution};
-use crate::template::{self, MANAGED_TAG};
+use crate::report::{self, OutputFormat};
+use crate::{identity, org, package, targets, template};
 use clap::{Parser, Subcommand};
-use std::io::{BufRead, IsTerminal, Write};
+use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::time::Duration;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -65,6 +59,15 @@ pub enum Command {
     Plan {
         #[arg(long)]
         stage: String,
+        /// Keep the change sets: `deploy` then executes them.
+        #[arg(long)]
+        keep: bool,
+        /// A prebuilt Lambda zip (overrides `package` in the config).
+        #[arg(long, value_name = "PATH")]
+        package: Option<PathBuf>,
+        /// How long one target's change set may take to compute.
+        #[arg(long, value_name = "DURATION", default_value = "30m", value_parser = commands::parse_duration)]
+        target_timeout: Duration,
     },
     /// Deploy one stage, or the named accounts of it.
     Deploy {
@@ -73,33 +76,43 @@ pub enum Command {
         /// Deploy only these accounts of the stage (repeatable).
         #[arg(long = "account", value_name = "ID")]
         accounts: Vec<String>,
-        /// Answer confirmations with yes.
-        #[arg(long)]
-        yes: bool,
-        /// A prebuilt Lambda zip (overrides `package` in the config).
-        #[arg(long, value_name = "PATH")]
-        package: Option<PathBuf>,
+        #[command(flatten)]
+        options: DeployOptions,
     },
     /// Every stage in order, stopping at each unapproved gate.
     Rollout {
-        #[arg(long)]
+        /// The first stage to run (default: the first).
+        #[arg(long, value_name = "STAGE")]
         from: Option<String>,
-        #[arg(long)]
+        /// The last stage to run (default: the last).
+        #[arg(long, value_name = "STAGE")]
         to: Option<String>,
+        /// Approve the gate of this stage (repeatable).
         #[arg(long = "approve", value_name = "STAGE")]
         approve: Vec<String>,
-        #[arg(long)]
-        yes: bool,
+        #[command(flatten)]
+        options: DeployOptions,
     },
     /// The fleet: per account and region, stack status, deployed version and hash.
     Status {
         #[arg(long)]
         stage: Option<String>,
+        /// Also run CloudFormation drift detection on every stack.
+        #[arg(long)]
+        drift: bool,
+        /// The Lambda zip this build would deploy (for the current/outdated comparison).
+        #[arg(long, value_name = "PATH")]
+        package: Option<PathBuf>,
     },
     /// Account Vending Machine hook: deploy one account at the stage its OU belongs to.
     Onboard {
-        #[arg(long)]
+        #[arg(long, value_name = "ID")]
         account: String,
+        /// How long to wait for the account's role to become usable.
+        #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = commands::parse_duration)]
+        wait: Duration,
+        #[command(flatten)]
+        options: DeployOptions,
     },
     /// Run the embedded runtime on one Conformity event, in that account.
     Remediate {
@@ -210,11 +223,67 @@ async fn run(cli: Cli) -> Result<i32, Error> {
         Command::Deploy {
             stage,
             accounts,
-            yes,
+            options,
+        } => {
+            let config = Config::load(&cli.config)?;
+            commands::deploy::deploy(config, &stage, &accounts, &options, cli.output).await
+        }
+        Command::Rollout {
+            from,
+            to,
+            approve,
+            options,
+        } => {
+            let config = Config::load(&cli.config)?;
+            commands::rollout::rollout(
+                config,
+                from.as_deref(),
+                to.as_deref(),
+                &approve,
+                &options,
+                cli.output,
+            )
+            .await
+        }
+        Command::Plan {
+            stage,
+            keep,
+            package,
+            target_timeout,
+        } => {
+            let config = Config::load(&cli.config)?;
+            commands::plan::plan(
+                config,
+                &stage,
+                keep,
+                package.as_deref(),
+                target_timeout,
+                cli.output,
+            )
+            .await
+        }
+        Command::Status {
+            stage,
+            drift,
             package,
         } => {
             let config = Config::load(&cli.config)?;
-            deploy(&config, &stage, &accounts, yes, package, cli.output).await
+            commands::status::status(
+                config,
+                stage.as_deref(),
+                drift,
+                package.as_deref(),
+                cli.output,
+            )
+            .await
+        }
+        Command::Onboard {
+            account,
+            wait,
+            options,
+        } => {
+            let config = Config::load(&cli.config)?;
+            commands::onboard::onboard(config, &account, wait, &options, cli.output).await
         }
         Command::Remediate {
             event,
@@ -225,159 +294,7 @@ async fn run(cli: Cli) -> Result<i32, Error> {
             crate::remediate::remediate(&config, &event, account.as_deref(), dry_run, cli.output)
                 .await
         }
-        Command::Plan { .. }
-        | Command::Rollout { .. }
-        | Command::Status { .. }
-        | Command::Onboard { .. } => Err(Error::Input(
-            "this command is not available yet in this build (see the README's roadmap)".into(),
-        )),
     }
-}
-
-/// `remedy deploy --stage S`: everything checkable without AWS first, then discovery,
-/// artifacts, and the stage's targets through the direct engine.
-async fn deploy(
-    config: &Config,
-    stage_name: &str,
-    only_accounts: &[String],
-    yes: bool,
-    package_override: Option<PathBuf>,
-    output: OutputFormat,
-) -> Result<i32, Error> {
-    // -- Input checks: no AWS call before these pass.
-    let stage = config.stage(stage_name)?.clone();
-    for id in only_accounts {
-        if !is_account_id(id) {
-            return Err(Error::Input(format!(
-                "--account {id}: not a 12-digit AWS account id"
-            )));
-        }
-    }
-    let rendered = template::render(config).map_err(Error::Failed)?;
-    let package = match package_override.as_deref().or(config.package.as_deref()) {
-        Some(path) => Package::prebuilt(path)?,
-        None => Package::from_current_exe()?,
-    };
-
-    // -- Who we are, and which accounts the stage means.
-    let run_id = identity::new_run_id();
-    let regions_configured = config.stage_regions(&stage);
-    let base = identity::load_base_config(regions_configured.first().map(String::as_str)).await;
-    let regions = if regions_configured.is_empty() {
-        base.region()
-            .map(|r| vec![r.to_string()])
-            .unwrap_or_default()
-    } else {
-        regions_configured
-    };
-    let snapshot = org::discover(&aws_sdk_organizations::Client::new(&base)).await?;
-    let mut resolution = targets::resolve(config, &stage, &snapshot)?;
-    narrow_to(&mut resolution, only_accounts, stage_name)?;
-    let targets: Vec<Target> = resolution
-        .accounts
-        .iter()
-        .flat_map(|account| {
-            regions.iter().map(|region| Target {
-                account: account.clone(),
-                region: region.clone(),
-            })
-        })
-        .collect();
-
-    if !confirm(&stage, targets.len(), yes)? {
-        eprintln!("nothing deployed");
-        return Ok(exit::FAILED);
-    }
-
-    // -- Artifacts in the security account, then the targets.
-    let started = report::started();
-    let security_account = artifacts::caller_account(&base).await?;
-    let published = artifacts::publish(
-        &base,
-        &security_account,
-        &snapshot.organization_id,
-        &regions,
-        &package,
-        &rendered,
-    )
-    .await?;
-    let parameters = template::parameters(config, &published.account_id, &published.package_key);
-    let hash = template::deployment_hash(&rendered, &parameters, &package.sha256);
-    let identity = Arc::new(Identity::new(
-        base,
-        &config.role.name,
-        config.role.external_id.as_deref(),
-        &run_id,
-    ));
-    let engine = Arc::new(DirectEngine {
-        identity,
-        stack_name: config.stack_name.clone(),
-        templates: published.templates,
-        parameters,
-        tags: vec![
-            (HASH_TAG.into(), hash.clone()),
-            (VERSION_TAG.into(), env!("CARGO_PKG_VERSION").into()),
-            (MANAGED_TAG.into(), "true".into()),
-            ("remedy:stage".into(), stage_name.into()),
-        ],
-        hash,
-        change_set_name: format!("remedy-{run_id}"),
-    });
-
-    let progress = report::stage_progress(stage_name, targets.len());
-    let run = runner::run_stage(
-        targets,
-        stage.concurrency.0,
-        stage.failure_tolerance,
-        progress,
-        |target| engine.clone().deploy(target),
-    )
-    .await;
-    let report = StageReport::from_run(stage_name, &run);
-    report::print_stage(&report, output, started.elapsed());
-    Ok(if report.summary.failed > 0 {
-        exit::FAILED
-    } else {
-        exit::OK
-    })
-}
-
-/// Keeps only the accounts named with `--account`; each must be a target of the stage.
-fn narrow_to(resolution: &mut Resolution, only: &[String], stage: &str) -> Result<(), Error> {
-    if only.is_empty() {
-        return Ok(());
-    }
-    for id in only {
-        if !resolution.accounts.iter().any(|a| &a.id == id) {
-            let why = resolution
-                .passed_over
-                .iter()
-                .find(|(passed, _)| passed == id)
-                .map(|(_, why)| format!(" ({why})"))
-                .unwrap_or_default();
-            return Err(Error::Input(format!(
-                "--account {id}: not a target of stage `{stage}`{why}"
-            )));
-        }
-    }
-    resolution.accounts.retain(|a| only.contains(&a.id));
-    Ok(())
-}
-
-/// Asks on a terminal; `--yes` or a non-interactive run proceeds without asking (a
-/// pipeline has no one to answer, and must never block on stdin).
-fn confirm(stage: &Stage, targets: usize, yes: bool) -> Result<bool, Error> {
-    if yes || !std::io::stdin().is_terminal() || !std::io::stderr().is_terminal() {
-        return Ok(true);
-    }
-    eprint!("Deploy stage `{}` to {targets} targets? [y/N] ", stage.name);
-    let _ = std::io::stderr().flush();
-    let mut answer = String::new();
-    std::io::stdin()
-        .lock()
-        .read_line(&mut answer)
-        .map_err(|e| Error::Failed(format!("cannot read the answer: {e}")))?;
-    Ok(matches!(answer.trim(), "y" | "Y" | "yes" | "YES"))
 }
 
 fn print_rules(output: OutputFormat) {

@@ -117,6 +117,19 @@ pub struct Stage {
     pub failure_tolerance: usize,
     #[serde(default)]
     pub approval: bool,
+    /// Whether one region must finish before the next starts.
+    #[serde(default)]
+    pub region_order: RegionOrder,
+}
+
+/// `region_order`: `parallel` (default) runs every region's targets under one concurrency
+/// bound; `sequential` finishes a region before starting the next.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RegionOrder {
+    #[default]
+    Parallel,
+    Sequential,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]

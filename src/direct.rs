@@ -1,24 +1,32 @@
-//! The direct engine: deploys the member stack into one account and region from here,
-//! with the account's assumed role (AWS edge).
+//! The direct engine: deploys, previews and inspects the member stack of one account and
+//! region from here, with the account's assumed role (AWS edge).
 //!
-//! Per target: DescribeStacks; a settled stack with the same `remedy:hash` is `unchanged`
-//! after that one call (plus the AssumeRole, once per account). Otherwise a change set
-//! creates or updates the stack, and we wait for it to settle. A stack another run is
-//! deploying is waited for, then decided again. Failures carry the API error or the first
-//! failed resource's reason.
+//! Deploy, per target: DescribeStacks; a settled stack with the same `remedy:hash` is
+//! `unchanged` after that one call (plus the AssumeRole, once per account). Otherwise
+//! [`decide`] says what to do, and the engine does it, deciding again after every wait:
+//! a change set creates or updates the stack (the one `remedy plan --keep` left for this
+//! hash, when there is one); a stack another run is deploying is waited for; a
+//! `ROLLBACK_COMPLETE` stack is deleted first; `UPDATE_ROLLBACK_FAILED` is continued with
+//! `--fix-rollback`. Everything is bounded by the target timeout. Failures carry the API
+//! error or the failed resources' reasons.
 //!
-//! Must not: decide which targets exist or in what order they run ([`crate::runner`]).
+//! Must not: decide which targets exist or in what order they run ([`crate::runner`]), or
+//! what a stack state means ([`crate::plan`]).
 
-use crate::cfn::{self, StackRequest, TemplateSource};
-use crate::identity::{cloudformation_client, Identity};
-use crate::plan::{decide, Action};
+use crate::cfn::{self, StackRequest, StackState, TemplateSource};
+use crate::identity::{cloudformation_client, is_role_not_ready, Identity};
+use crate::plan::{
+    decide, freshness, update_kind, Action, Freshness, PlanAction, ResourceChange, HASH_TAG,
+    VERSION_TAG,
+};
 use crate::runner::{Outcome, Target, TargetResult};
 use aws_sdk_cloudformation::types::ChangeSetType;
+use aws_sdk_cloudformation::Client;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-/// How long one target may take, waits included.
+/// How long one target may take by default, waits included.
 pub const TARGET_TIMEOUT: Duration = Duration::from_secs(30 * 60);
 
 /// Everything the direct engine needs for a stage; shared by every target.
@@ -31,10 +39,83 @@ pub struct DirectEngine {
     /// Stack tags, `remedy:hash` among them.
     pub tags: Vec<(String, String)>,
     pub hash: String,
+    /// This run's change set name (`remedy-<run id>`).
     pub change_set_name: String,
+    /// Continue the rollback of `UPDATE_ROLLBACK_FAILED` stacks.
+    pub fix_rollback: bool,
+    /// How long one target may take, waits included.
+    pub target_timeout: Duration,
 }
 
+/// Why a target failed: the stack status if known, and the reason.
+type Failure = (Option<String>, String);
+
+/// What `remedy plan` found for one target.
+#[derive(Debug, Clone)]
+pub struct PlannedTarget {
+    pub account_id: String,
+    pub region: String,
+    pub action: PlanAction,
+    pub stack_status: Option<String>,
+    pub changes: Vec<ResourceChange>,
+    pub reason: Option<String>,
+}
+
+/// What `remedy status` found for one target.
+#[derive(Debug, Clone)]
+pub struct InspectedTarget {
+    pub account_id: String,
+    pub account_name: String,
+    pub region: String,
+    pub stack_status: Option<String>,
+    pub version: Option<String>,
+    pub hash: Option<String>,
+    /// `None` when the stack could not be read (the reason says why).
+    pub freshness: Option<Freshness>,
+    pub drift: Option<String>,
+    pub reason: Option<String>,
+}
+
+/// How many times one target may go round "act, then decide again" (wait, delete,
+/// continue a rollback) before the engine gives up on it.
+const MAX_ROUNDS: usize = 4;
+
 impl DirectEngine {
+    /// The change set `remedy plan --keep` leaves for this deployment, for `deploy` to run.
+    pub fn kept_change_set_name(&self) -> String {
+        format!("remedy-plan-{}", self.hash)
+    }
+
+    fn client(&self, config: &aws_config::SdkConfig, region: &str) -> Client {
+        cloudformation_client(config, region)
+    }
+
+    async fn target_client(&self, target: &Target) -> Client {
+        let config = self
+            .identity
+            .account_config(&target.account.id, &target.region)
+            .await;
+        self.client(&config, &target.region)
+    }
+
+    fn template(&self, region: &str) -> Result<&TemplateSource, String> {
+        self.templates
+            .get(region)
+            .ok_or_else(|| format!("no template was published for {region}"))
+    }
+
+    fn request<'a>(&'a self, template: &'a TemplateSource, name: &'a str) -> StackRequest<'a> {
+        StackRequest {
+            stack_name: &self.stack_name,
+            template,
+            parameters: &self.parameters,
+            tags: &self.tags,
+            change_set_name: name,
+        }
+    }
+
+    // -- deploy ---------------------------------------------------------------------
+
     pub async fn deploy(self: Arc<Self>, target: Target) -> TargetResult {
         match self.try_deploy(&target).await {
             Ok((outcome, status)) => TargetResult::new(&target, outcome, Some(status), None),
@@ -44,53 +125,90 @@ impl DirectEngine {
         }
     }
 
-    async fn try_deploy(
-        &self,
-        target: &Target,
-    ) -> Result<(Outcome, String), (Option<String>, String)> {
-        let deadline = Instant::now() + TARGET_TIMEOUT;
-        let config = self
-            .identity
-            .account_config(&target.account.id, &target.region)
-            .await;
-        let client = cloudformation_client(&config, &target.region);
-        let template = self.templates.get(&target.region).ok_or((
-            None,
-            format!("no template was published for {}", target.region),
-        ))?;
+    async fn try_deploy(&self, target: &Target) -> Result<(Outcome, String), Failure> {
+        let deadline = Instant::now() + self.target_timeout;
+        let client = self.target_client(target).await;
+        let template = self.template(&target.region).map_err(|r| (None, r))?;
 
+        let mut continued = false;
         let mut existing = cfn::describe(&client, &self.stack_name)
             .await
             .map_err(|r| (None, r))?;
-        let mut action = decide(existing.as_ref(), &self.hash);
-        if action == Action::Wait {
-            // Another run (or a CloudFormation operation) holds the stack: wait, then decide again.
-            let settled = cfn::wait_until_settled(&client, &self.stack_name, deadline)
-                .await
-                .map_err(|r| (existing.as_ref().map(|s| s.status.clone()), r))?;
-            action = decide(Some(&settled), &self.hash);
-            existing = Some(settled);
-        }
-        let current_status = existing.as_ref().map(|s| s.status.clone());
-        let (kind, outcome) = match action {
-            Action::Unchanged => {
-                return Ok((Outcome::Unchanged, current_status.unwrap_or_default()))
+        let kind = 'decide: {
+            for _ in 0..MAX_ROUNDS {
+                let status = existing.as_ref().map(|s| s.status.clone());
+                match decide(existing.as_ref(), &self.hash, self.fix_rollback) {
+                    Action::Unchanged => {
+                        return Ok((Outcome::Unchanged, status.unwrap_or_default()))
+                    }
+                    Action::Create => break 'decide ChangeSetType::Create,
+                    Action::Update => break 'decide ChangeSetType::Update,
+                    Action::Wait => {
+                        // Another run (or a CloudFormation operation) holds the stack.
+                        let settled = cfn::wait_until_settled(&client, &self.stack_name, deadline)
+                            .await
+                            .map_err(|r| (status, self.timed_out(r)))?;
+                        existing = Some(settled);
+                    }
+                    Action::Recreate => {
+                        cfn::delete_stack(&client, &self.stack_name, deadline)
+                            .await
+                            .map_err(|r| {
+                                (status, format!("deleting the ROLLBACK_COMPLETE stack: {r}"))
+                            })?;
+                        existing = None;
+                    }
+                    Action::ContinueRollback if !continued => {
+                        continued = true;
+                        let settled =
+                            cfn::continue_update_rollback(&client, &self.stack_name, deadline)
+                                .await
+                                .map_err(|r| (status, self.timed_out(r)))?;
+                        existing = Some(settled);
+                    }
+                    Action::ContinueRollback => {
+                        let failed = cfn::failed_resources(&client, &self.stack_name).await;
+                        return Err((
+                            status,
+                            with_failed_resources(
+                                "the rollback failed again after ContinueUpdateRollback".into(),
+                                &failed,
+                            ),
+                        ));
+                    }
+                    Action::Refuse(reason) => {
+                        let failed = match &status {
+                            Some(s) if s.ends_with("_FAILED") => {
+                                cfn::failed_resources(&client, &self.stack_name).await
+                            }
+                            _ => Vec::new(),
+                        };
+                        return Err((status, with_failed_resources(reason, &failed)));
+                    }
+                }
             }
-            Action::Create => (ChangeSetType::Create, Outcome::Created),
-            Action::Update => (ChangeSetType::Update, Outcome::Updated),
-            Action::Wait => return Err((current_status, "the stack is still busy".into())),
-            Action::Refuse(reason) => return Err((current_status, reason)),
+            return Err((
+                existing.map(|s| s.status),
+                "the stack kept changing state while being deployed".into(),
+            ));
+        };
+        let outcome = match kind {
+            ChangeSetType::Update => Outcome::Updated,
+            _ => Outcome::Created,
         };
 
-        let request = StackRequest {
-            stack_name: &self.stack_name,
-            template,
-            parameters: &self.parameters,
-            tags: &self.tags,
-            change_set_name: &self.change_set_name,
+        // The change set `plan --keep` computed for exactly this deployment, else our own.
+        let kept =
+            cfn::available_change_set(&client, &self.stack_name, &self.kept_change_set_name())
+                .await;
+        let applied = match kept {
+            Some(id) => cfn::execute_change_set(&client, &self.stack_name, &id, deadline).await,
+            None => {
+                let request = self.request(template, &self.change_set_name);
+                cfn::apply_change_set(&client, &request, kind, deadline).await
+            }
         };
-        let remaining = deadline.saturating_duration_since(Instant::now());
-        let state = match cfn::apply_change_set(&client, &request, kind, remaining).await {
+        let state = match applied {
             Ok(state) => state,
             Err(reason) => {
                 // The stack may exist now (e.g. REVIEW_IN_PROGRESS); report its status if we can.
@@ -99,7 +217,7 @@ impl DirectEngine {
                     .ok()
                     .flatten()
                     .map(|s| s.status);
-                return Err((status, reason));
+                return Err((status, self.timed_out(reason)));
             }
         };
         match state.status.as_str() {
@@ -116,4 +234,231 @@ impl DirectEngine {
             }
         }
     }
+
+    /// Names the target timeout in a wait that ran out of it.
+    fn timed_out(&self, reason: String) -> String {
+        if reason.contains("timed out") {
+            format!(
+                "{reason} (target timeout {})",
+                humanize(self.target_timeout)
+            )
+        } else {
+            reason
+        }
+    }
+
+    // -- plan -----------------------------------------------------------------------
+
+    /// Computes the change set this deployment would run on the target, and deletes it
+    /// again unless `keep` (then `deploy` executes it). A stack the plan had to create (in
+    /// `REVIEW_IN_PROGRESS`) is deleted with it.
+    pub async fn preview(self: Arc<Self>, target: Target, keep: bool) -> PlannedTarget {
+        let client = self.target_client(&target).await;
+        let mut planned = PlannedTarget {
+            account_id: target.account.id.clone(),
+            region: target.region.clone(),
+            action: PlanAction::Blocked,
+            stack_status: None,
+            changes: Vec::new(),
+            reason: None,
+        };
+        let existing = match cfn::describe(&client, &self.stack_name).await {
+            Ok(existing) => existing,
+            Err(reason) => {
+                planned.reason = Some(reason);
+                return planned;
+            }
+        };
+        planned.stack_status = existing.as_ref().map(|s| s.status.clone());
+        let kind = match decide(existing.as_ref(), &self.hash, false) {
+            Action::Unchanged => {
+                planned.action = PlanAction::Unchanged;
+                return planned;
+            }
+            Action::Recreate => {
+                planned.action = PlanAction::Recreate;
+                planned.reason = Some(
+                    "the stack's first create failed (ROLLBACK_COMPLETE): deploy deletes it and creates it again".into(),
+                );
+                return planned;
+            }
+            Action::Wait => {
+                planned.reason = Some(format!(
+                    "an operation is running on the stack ({}); plan again when it settles",
+                    planned.stack_status.as_deref().unwrap_or("?")
+                ));
+                return planned;
+            }
+            Action::Refuse(reason) => {
+                planned.reason = Some(reason);
+                return planned;
+            }
+            Action::ContinueRollback => {
+                planned.reason = Some("the stack is UPDATE_ROLLBACK_FAILED".into());
+                return planned;
+            }
+            Action::Create => ChangeSetType::Create,
+            Action::Update => ChangeSetType::Update,
+        };
+        let template = match self.template(&target.region) {
+            Ok(t) => t,
+            Err(reason) => {
+                planned.reason = Some(reason);
+                return planned;
+            }
+        };
+        let name = if keep {
+            // A change set kept by an earlier plan for this same hash is replaced.
+            let name = self.kept_change_set_name();
+            if let Some(id) = cfn::available_change_set(&client, &self.stack_name, &name).await {
+                let _ = cfn::delete_change_set(&client, &self.stack_name, &id).await;
+            }
+            name
+        } else {
+            format!("{}-plan", self.change_set_name)
+        };
+        let request = self.request(template, &name);
+        let deadline = Instant::now() + self.target_timeout;
+        let computed = cfn::create_change_set(&client, &request, kind.clone(), deadline).await;
+        let stack_was_missing = matches!(
+            existing.as_ref().map(|s| s.status.as_str()),
+            None | Some("DELETE_COMPLETE")
+        );
+        let cleanup = !keep || computed.as_ref().is_ok_and(|c| c.empty);
+        match computed {
+            Ok(computed) => {
+                planned.action = match kind {
+                    ChangeSetType::Create => PlanAction::Create,
+                    _ => update_kind(&computed.changes),
+                };
+                if computed.empty {
+                    planned.reason = Some(
+                        "CloudFormation reports no resource changes: only the stack's tags change"
+                            .into(),
+                    );
+                }
+                planned.changes = computed.changes;
+                if cleanup {
+                    if let Err(reason) =
+                        cfn::delete_change_set(&client, &self.stack_name, &computed.id).await
+                    {
+                        tracing::warn!(account = %target.account.id, region = %target.region, "{reason}");
+                    }
+                }
+            }
+            Err(reason) => planned.reason = Some(reason),
+        }
+        if cleanup && stack_was_missing && kind == ChangeSetType::Create {
+            // The CREATE change set made a REVIEW_IN_PROGRESS stack: leave nothing behind.
+            if let Err(reason) = client
+                .delete_stack()
+                .stack_name(&self.stack_name)
+                .send()
+                .await
+            {
+                tracing::warn!(account = %target.account.id, region = %target.region, "DeleteStack after plan: {}", crate::error::describe_sdk_error(&reason));
+            }
+        }
+        planned
+    }
+
+    // -- status ---------------------------------------------------------------------
+
+    /// The target's stack as deployed, compared with this deployment; with `drift`, also
+    /// CloudFormation's drift detection.
+    pub async fn inspect(self: Arc<Self>, target: Target, drift: bool) -> InspectedTarget {
+        let client = self.target_client(&target).await;
+        let mut row = InspectedTarget {
+            account_id: target.account.id.clone(),
+            account_name: target.account.name.clone(),
+            region: target.region.clone(),
+            stack_status: None,
+            version: None,
+            hash: None,
+            freshness: None,
+            drift: None,
+            reason: None,
+        };
+        match cfn::describe(&client, &self.stack_name).await {
+            Ok(existing) => {
+                row.freshness = Some(freshness(existing.as_ref(), &self.hash));
+                if let Some(StackState { status, tags, .. }) = &existing {
+                    row.stack_status = Some(status.clone());
+                    row.version = tags.get(VERSION_TAG).cloned();
+                    row.hash = tags.get(HASH_TAG).cloned();
+                }
+                if drift && row.freshness != Some(Freshness::Missing) {
+                    let deadline = Instant::now() + self.target_timeout;
+                    row.drift = Some(
+                        match cfn::detect_drift(&client, &self.stack_name, deadline).await {
+                            Ok(status) => status,
+                            Err(reason) => format!("unknown ({reason})"),
+                        },
+                    );
+                }
+            }
+            Err(reason) => row.reason = Some(reason),
+        }
+        row
+    }
+
+    // -- onboarding -----------------------------------------------------------------
+
+    /// Waits up to `wait` for the target's role to become usable: a vended account's role
+    /// can take minutes to appear. AccessDenied and InvalidClientTokenId (and server errors)
+    /// are retried with backoff; any other answer ends the wait.
+    pub async fn wait_for_role(&self, target: &Target, wait: Duration) -> Result<(), String> {
+        let deadline = Instant::now() + wait;
+        let mut delay = cfn::Backoff::new();
+        let mut attempts = 0;
+        loop {
+            attempts += 1;
+            let client = self.target_client(target).await;
+            match cfn::describe(&client, &self.stack_name).await {
+                Ok(_) => return Ok(()),
+                Err(reason) if is_role_not_ready(&reason) && Instant::now() < deadline => {
+                    tracing::info!(account = %target.account.id, attempts, "the role is not usable yet: {reason}");
+                    eprintln!(
+                        "waiting for {} in {}: {reason}",
+                        self.identity.role_arn(&target.account.id),
+                        target.region
+                    );
+                    delay.sleep().await;
+                }
+                Err(reason) if is_role_not_ready(&reason) => {
+                    return Err(format!(
+                        "the role {} was still not usable after {} ({attempts} attempts): {reason}",
+                        self.identity.role_arn(&target.account.id),
+                        humanize(wait)
+                    ))
+                }
+                Err(reason) => return Err(reason),
+            }
+        }
+    }
+}
+
+fn with_failed_resources(reason: String, failed: &[String]) -> String {
+    if failed.is_empty() {
+        reason
+    } else {
+        format!("{reason}; failed resources: {}", failed.join("; "))
+    }
+}
+
+/// `90s` → "1m30s", `1800s` → "30m".
+pub fn humanize(d: Duration) -> String {
+    let secs = d.as_secs();
+    let (h, m, s) = (secs / 3600, secs % 3600 / 60, secs % 60);
+    let mut out = String::new();
+    if h > 0 {
+        out.push_str(&format!("{h}h"));
+    }
+    if m > 0 {
+        out.push_str(&format!("{m}m"));
+    }
+    if s > 0 || out.is_empty() {
+        out.push_str(&format!("{s}s"));
+    }
+    out
 }

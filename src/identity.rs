@@ -123,6 +123,22 @@ impl Identity {
     }
 }
 
+/// Whether an error using a freshly vended account's role means "not there yet": the role
+/// or its trust is still being created (AccessDenied on AssumeRole, InvalidClientTokenId
+/// while the new credentials propagate), or the service answered with a server error.
+/// (moto, under IAM enforcement, answers the first use of a missing role with HTTP 500.)
+pub fn is_role_not_ready(reason: &str) -> bool {
+    [
+        "AccessDenied",
+        "InvalidClientTokenId",
+        "HTTP 500",
+        "HTTP 503",
+        "NoSuchEntity",
+    ]
+    .iter()
+    .any(|needle| reason.contains(needle))
+}
+
 /// S3 needs path-style addressing against an emulator or any custom endpoint.
 pub fn s3_client(config: &SdkConfig, region: &str) -> aws_sdk_s3::Client {
     let builder = aws_sdk_s3::config::Builder::from(config)

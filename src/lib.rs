@@ -27,6 +27,7 @@
 pub mod artifacts;
 pub mod cfn;
 pub mod cli;
+pub mod commands;
 pub mod config;
 pub mod direct;
 pub mod error;
@@ -36,6 +37,8 @@ pub mod package;
 pub mod plan;
 pub mod remediate;
 pub mod report;
+pub mod rollout;
 pub mod runner;
+pub mod session;
 pub mod targets;
 pub mod template;

@@ -7,6 +7,8 @@
 //! - When it ends: `--output json` prints exactly one JSON document on stdout; text output
 //!   prints a table of the targets that need attention and a summary line.
 
+use crate::direct::{InspectedTarget, PlannedTarget};
+use crate::plan::{plan_summary, Freshness, PlanAction, ResourceChange};
 use crate::runner::{Outcome, Progress, StageRun, TargetResult};
 use crate::targets::{Resolution, TargetAccount};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -14,7 +16,7 @@ use serde::Serialize;
 use std::io::{IsTerminal, Write};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum OutputFormat {
@@ -29,6 +31,12 @@ pub struct StageReport {
     pub status: StageStatus,
     pub summary: Summary,
     pub targets: Vec<TargetReport>,
+    /// How long the stage ran (text and Markdown only; the JSON keeps DESIGN.md's shape).
+    #[serde(skip)]
+    pub elapsed: Duration,
+    /// Why a stage did not run (text and Markdown only).
+    #[serde(skip)]
+    pub note: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -59,7 +67,19 @@ pub struct TargetReport {
 }
 
 impl StageReport {
-    pub fn from_run(stage: &str, run: &StageRun) -> StageReport {
+    /// A stage that did not run: awaiting approval, or not started; `note` says why.
+    pub fn not_run(stage: &str, status: StageStatus, note: String) -> StageReport {
+        StageReport {
+            stage: stage.to_owned(),
+            status,
+            summary: Summary::default(),
+            targets: Vec::new(),
+            elapsed: Duration::ZERO,
+            note: Some(note),
+        }
+    }
+
+    pub fn from_run(stage: &str, run: &StageRun, elapsed: Duration) -> StageReport {
         let summary = Summary {
             created: run.count(Outcome::Created),
             updated: run.count(Outcome::Updated),
@@ -86,59 +106,162 @@ impl StageReport {
                     reason: r.reason.clone(),
                 })
                 .collect(),
+            elapsed,
+            note: None,
         }
     }
 }
 
 /// Prints a stage's report on stdout.
-pub fn print_stage(report: &StageReport, format: OutputFormat, elapsed: std::time::Duration) {
+pub fn print_stage(report: &StageReport, format: OutputFormat) {
     match format {
         OutputFormat::Json => print_json(report),
-        OutputFormat::Text => {
-            let mut out = std::io::stdout().lock();
-            let attention: Vec<&TargetReport> = report
-                .targets
-                .iter()
-                .filter(|t| matches!(t.outcome, "failed" | "skipped"))
-                .collect();
-            if !attention.is_empty() {
-                let _ = writeln!(
-                    out,
-                    "{:<14} {:<16} {:<10} {:<22} REASON",
-                    "ACCOUNT", "REGION", "OUTCOME", "STACK STATUS"
-                );
-                for t in attention {
-                    let _ = writeln!(
-                        out,
-                        "{:<14} {:<16} {:<10} {:<22} {}",
-                        t.account_id,
-                        t.region,
-                        t.outcome,
-                        t.stack_status.as_deref().unwrap_or("-"),
-                        t.reason.as_deref().unwrap_or("")
-                    );
-                }
-            }
-            let s = &report.summary;
+        OutputFormat::Text => print_stage_text(report),
+    }
+}
+
+/// `remedy rollout`: each stage's text as it ends; the JSON document (`{"stages": […]}`)
+/// once, at the end.
+pub fn print_rollout_stage(report: &StageReport, format: OutputFormat) {
+    if format == OutputFormat::Text {
+        print_stage_text(report);
+    }
+}
+
+pub fn print_rollout(reports: &[StageReport], format: OutputFormat) {
+    #[derive(Serialize)]
+    struct Doc<'a> {
+        stages: &'a [StageReport],
+    }
+    if format == OutputFormat::Json {
+        print_json(&Doc { stages: reports });
+    }
+}
+
+fn print_stage_text(report: &StageReport) {
+    let mut out = std::io::stdout().lock();
+    let status = match report.status {
+        StageStatus::Completed => "completed",
+        StageStatus::Failed => "FAILED",
+        StageStatus::AwaitingApproval => "awaiting approval",
+        StageStatus::NotStarted => "not started",
+    };
+    if let Some(note) = &report.note {
+        let _ = writeln!(out, "stage {}: {status} — {note}", report.stage);
+        return;
+    }
+    let attention: Vec<&TargetReport> = report
+        .targets
+        .iter()
+        .filter(|t| matches!(t.outcome, "failed" | "skipped"))
+        .collect();
+    if !attention.is_empty() {
+        let _ = writeln!(
+            out,
+            "{:<14} {:<16} {:<10} {:<22} REASON",
+            "ACCOUNT", "REGION", "OUTCOME", "STACK STATUS"
+        );
+        for t in attention {
             let _ = writeln!(
                 out,
-                "stage {}: {} — {} targets: {} created, {} updated, {} unchanged, {} failed, {} skipped ({:.1}s)",
-                report.stage,
-                match report.status {
-                    StageStatus::Completed => "completed",
-                    StageStatus::Failed => "FAILED",
-                    StageStatus::AwaitingApproval => "awaiting approval",
-                    StageStatus::NotStarted => "not started",
-                },
-                report.targets.len(),
-                s.created,
-                s.updated,
-                s.unchanged,
-                s.failed,
-                s.skipped,
-                elapsed.as_secs_f64()
+                "{:<14} {:<16} {:<10} {:<22} {}",
+                t.account_id,
+                t.region,
+                t.outcome,
+                t.stack_status.as_deref().unwrap_or("-"),
+                t.reason.as_deref().unwrap_or("")
             );
         }
+    }
+    let _ = writeln!(
+        out,
+        "stage {}: {status} — {} ({:.1}s)",
+        report.stage,
+        summary_line(report),
+        report.elapsed.as_secs_f64()
+    );
+}
+
+/// "3 targets: 2 created, 0 updated, 1 unchanged, 0 failed, 0 skipped".
+fn summary_line(report: &StageReport) -> String {
+    let s = &report.summary;
+    format!(
+        "{} targets: {} created, {} updated, {} unchanged, {} failed, {} skipped",
+        report.targets.len(),
+        s.created,
+        s.updated,
+        s.unchanged,
+        s.failed,
+        s.skipped
+    )
+}
+
+/// The Markdown summary `--report FILE` writes: per stage its status, counts, duration and
+/// the targets that failed or were skipped, with their reasons. For a CodePipeline artefact
+/// or a chat message.
+pub fn markdown(title: &str, reports: &[StageReport]) -> String {
+    let cell = |s: &str| s.replace('|', "\\|").replace(['\n', '\r'], " ");
+    let mut md = format!("# {title}\n\n");
+    md.push_str("| stage | status | targets | created | updated | unchanged | failed | skipped | duration |\n");
+    md.push_str("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n");
+    for r in reports {
+        let s = &r.summary;
+        md.push_str(&format!(
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {:.1}s |\n",
+            cell(&r.stage),
+            status_word(r.status),
+            r.targets.len(),
+            s.created,
+            s.updated,
+            s.unchanged,
+            s.failed,
+            s.skipped,
+            r.elapsed.as_secs_f64()
+        ));
+    }
+    for r in reports {
+        md.push_str(&format!(
+            "\n## {} — {}\n\n",
+            cell(&r.stage),
+            status_word(r.status)
+        ));
+        if let Some(note) = &r.note {
+            md.push_str(&format!("{}\n", cell(note)));
+            continue;
+        }
+        md.push_str(&format!(
+            "{} in {:.1}s.\n",
+            summary_line(r),
+            r.elapsed.as_secs_f64()
+        ));
+        let attention: Vec<&TargetReport> = r
+            .targets
+            .iter()
+            .filter(|t| matches!(t.outcome, "failed" | "skipped"))
+            .collect();
+        if !attention.is_empty() {
+            md.push_str("\n| account | region | outcome | stack status | reason |\n| --- | --- | --- | --- | --- |\n");
+            for t in attention {
+                md.push_str(&format!(
+                    "| {} | {} | {} | {} | {} |\n",
+                    t.account_id,
+                    t.region,
+                    t.outcome,
+                    t.stack_status.as_deref().unwrap_or("-"),
+                    cell(t.reason.as_deref().unwrap_or(""))
+                ));
+            }
+        }
+    }
+    md
+}
+
+fn status_word(status: StageStatus) -> &'static str {
+    match status {
+        StageStatus::Completed => "completed",
+        StageStatus::Failed => "failed",
+        StageStatus::AwaitingApproval => "awaiting approval",
+        StageStatus::NotStarted => "not started",
     }
 }
 
@@ -360,5 +483,265 @@ pub fn print_remediation(
                 let _ = writeln!(out, "  ({reason})");
             }
         }
+    }
+}
+
+/// `remedy plan`: per target its action and resource changes, and the aggregate line.
+pub fn print_plan(stage: &str, planned: &[PlannedTarget], kept: bool, format: OutputFormat) {
+    let actions: Vec<PlanAction> = planned.iter().map(|p| p.action).collect();
+    let summary = plan_summary(&actions);
+    match format {
+        OutputFormat::Json => {
+            #[derive(Serialize)]
+            struct Target<'a> {
+                account_id: &'a str,
+                region: &'a str,
+                action: PlanAction,
+                stack_status: Option<&'a str>,
+                changes: &'a [ResourceChange],
+                reason: Option<&'a str>,
+            }
+            #[derive(Serialize)]
+            struct Doc<'a> {
+                stage: &'a str,
+                summary: String,
+                kept: bool,
+                targets: Vec<Target<'a>>,
+            }
+            print_json(&Doc {
+                stage,
+                summary,
+                kept,
+                targets: planned
+                    .iter()
+                    .map(|p| Target {
+                        account_id: &p.account_id,
+                        region: &p.region,
+                        action: p.action,
+                        stack_status: p.stack_status.as_deref(),
+                        changes: &p.changes,
+                        reason: p.reason.as_deref(),
+                    })
+                    .collect(),
+            });
+        }
+        OutputFormat::Text => {
+            let mut out = std::io::stdout().lock();
+            let _ = writeln!(
+                out,
+                "{:<14} {:<16} {:<10} {:<8} DETAIL",
+                "ACCOUNT", "REGION", "ACTION", "CHANGES"
+            );
+            for p in planned {
+                let _ = writeln!(
+                    out,
+                    "{:<14} {:<16} {:<10} {:<8} {}",
+                    p.account_id,
+                    p.region,
+                    p.action.as_str(),
+                    p.changes.len(),
+                    p.reason.as_deref().unwrap_or("")
+                );
+                // Updates are usually small and worth reading; a create lists everything.
+                if matches!(p.action, PlanAction::Update | PlanAction::Replace) {
+                    for c in &p.changes {
+                        let _ = writeln!(
+                            out,
+                            "    {:<8} {} ({}){}",
+                            c.action,
+                            c.logical_id,
+                            c.resource_type,
+                            match c.replacement.as_deref() {
+                                Some("True") => " — replaced",
+                                Some("Conditional") => " — may be replaced",
+                                _ => "",
+                            }
+                        );
+                    }
+                }
+            }
+            let _ = writeln!(out, "stage {stage}: {summary}");
+            if kept {
+                let _ = writeln!(
+                    out,
+                    "the change sets were kept: `remedy deploy --stage {stage}` executes them"
+                );
+            }
+        }
+    }
+}
+
+/// `remedy status`: per target the deployed stack and how it compares with this build.
+pub fn print_status(rows: &[(String, InspectedTarget)], format: OutputFormat) {
+    let state = |r: &InspectedTarget| match r.freshness {
+        Some(Freshness::Current) => "current",
+        Some(Freshness::Outdated) => "outdated",
+        Some(Freshness::Missing) => "missing",
+        None => "unknown",
+    };
+    let count = |word: &str| rows.iter().filter(|(_, r)| state(r) == word).count();
+    match format {
+        OutputFormat::Json => {
+            #[derive(Serialize)]
+            struct Row<'a> {
+                stage: &'a str,
+                account_id: &'a str,
+                account_name: &'a str,
+                region: &'a str,
+                stack_status: Option<&'a str>,
+                version: Option<&'a str>,
+                hash: Option<&'a str>,
+                state: &'a str,
+                #[serde(skip_serializing_if = "Option::is_none")]
+                drift: Option<&'a str>,
+                reason: Option<&'a str>,
+            }
+            #[derive(Serialize)]
+            struct Counts {
+                current: usize,
+                outdated: usize,
+                missing: usize,
+                unknown: usize,
+            }
+            #[derive(Serialize)]
+            struct Doc<'a> {
+                summary: Counts,
+                targets: Vec<Row<'a>>,
+            }
+            print_json(&Doc {
+                summary: Counts {
+                    current: count("current"),
+                    outdated: count("outdated"),
+                    missing: count("missing"),
+                    unknown: count("unknown"),
+                },
+                targets: rows
+                    .iter()
+                    .map(|(stage, r)| Row {
+                        stage,
+                        account_id: &r.account_id,
+                        account_name: &r.account_name,
+                        region: &r.region,
+                        stack_status: r.stack_status.as_deref(),
+                        version: r.version.as_deref(),
+                        hash: r.hash.as_deref(),
+                        state: state(r),
+                        drift: r.drift.as_deref(),
+                        reason: r.reason.as_deref(),
+                    })
+                    .collect(),
+            });
+        }
+        OutputFormat::Text => {
+            let mut out = std::io::stdout().lock();
+            let drift = rows.iter().any(|(_, r)| r.drift.is_some());
+            let _ = writeln!(
+                out,
+                "{:<10} {:<14} {:<24} {:<16} {:<26} {:<9} {:<14} {:<9}{}",
+                "STAGE",
+                "ACCOUNT",
+                "NAME",
+                "REGION",
+                "STACK STATUS",
+                "VERSION",
+                "HASH",
+                "STATE",
+                if drift { " DRIFT" } else { "" }
+            );
+            for (stage, r) in rows {
+                let _ = writeln!(
+                    out,
+                    "{:<10} {:<14} {:<24} {:<16} {:<26} {:<9} {:<14} {:<9}{}{}",
+                    stage,
+                    r.account_id,
+                    r.account_name.chars().take(24).collect::<String>(),
+                    r.region,
+                    r.stack_status.as_deref().unwrap_or("-"),
+                    r.version.as_deref().unwrap_or("-"),
+                    r.hash
+                        .as_deref()
+                        .map(|h| h.chars().take(12).collect::<String>())
+                        .unwrap_or_else(|| "-".into()),
+                    state(r),
+                    r.drift
+                        .as_deref()
+                        .map(|d| format!(" {d}"))
+                        .unwrap_or_default(),
+                    r.reason
+                        .as_deref()
+                        .map(|d| format!(" ({d})"))
+                        .unwrap_or_default(),
+                );
+            }
+            let _ = writeln!(
+                out,
+                "{} targets: {} current, {} outdated, {} missing, {} unknown",
+                rows.len(),
+                count("current"),
+                count("outdated"),
+                count("missing"),
+                count("unknown")
+            );
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn markdown_lists_stages_counts_and_failed_targets() {
+        let failed = TargetReport {
+            account_id: "111111111111".into(),
+            region: "us-east-1".into(),
+            outcome: "failed",
+            stack_status: Some("ROLLBACK_COMPLETE".into()),
+            reason: Some("Topic | Queue\nfailed".into()),
+        };
+        let dev = StageReport {
+            stage: "dev".into(),
+            status: StageStatus::Completed,
+            summary: Summary {
+                created: 1,
+                failed: 1,
+                ..Summary::default()
+            },
+            targets: vec![
+                failed.clone(),
+                TargetReport {
+                    outcome: "created",
+                    reason: None,
+                    ..failed
+                },
+            ],
+            elapsed: Duration::from_millis(12_340),
+            note: None,
+        };
+        let prod = StageReport::not_run(
+            "prod",
+            StageStatus::AwaitingApproval,
+            "approval required: run again with --approve prod".into(),
+        );
+        let md = markdown("remedy rollout", &[dev, prod]);
+        assert!(md.starts_with("# remedy rollout\n"), "{md}");
+        assert!(
+            md.contains("| dev | completed | 2 | 1 | 0 | 0 | 1 | 0 | 12.3s |"),
+            "{md}"
+        );
+        assert!(md.contains("| prod | awaiting approval | 0 |"), "{md}");
+        assert!(
+            md.contains("| 111111111111 | us-east-1 | failed | ROLLBACK_COMPLETE | Topic \\| Queue failed |"),
+            "{md}"
+        );
+        assert!(
+            md.contains("## prod — awaiting approval\n\napproval required"),
+            "{md}"
+        );
+        assert_eq!(
+            md.matches("111111111111").count(),
+            1,
+            "only the failed target is listed"
+        );
     }
 }

@@ -1,14 +1,17 @@
 //! Running one stage's targets: bounded concurrency and failure tolerance.
 //!
-//! Targets (account × region) start in order, at most `concurrency` at once, each on its
-//! own tokio task. Once more than `failure_tolerance` have failed, no new target starts:
-//! the rest are `skipped` with that reason, while those in flight finish and are reported.
-//! Every target ends with exactly one [`TargetResult`], in target order, whatever happened
-//! to the others (a panicking task becomes a `failed` result, not a lost one).
+//! Targets (account × region, see [`fan_out`]) start in order, at most `concurrency` at
+//! once, each on its own tokio task. With `region_order: sequential` a region's targets all
+//! finish before the next region's first one starts. Once more than `failure_tolerance` have
+//! failed, no new target starts: the rest are `skipped` with that reason, while those in
+//! flight finish and are reported. Every target ends with exactly one [`TargetResult`], in
+//! target order, whatever happened to the others (a panicking task becomes a `failed`
+//! result, not a lost one).
 //!
 //! Must not: know how a target is deployed (that is the engine passed in), or how results
 //! are shown (that is [`crate::report`], through the [`Progress`] observer).
 
+use crate::config::RegionOrder;
 use crate::targets::TargetAccount;
 use futures::FutureExt;
 use std::future::Future;
@@ -75,6 +78,36 @@ impl TargetResult {
     }
 }
 
+/// The targets of a stage in the order they start: account by account with every region
+/// (`parallel`), or region by region with every account (`sequential`).
+pub fn fan_out(accounts: &[TargetAccount], regions: &[String], order: RegionOrder) -> Vec<Target> {
+    let target = |account: &TargetAccount, region: &String| Target {
+        account: account.clone(),
+        region: region.clone(),
+    };
+    match order {
+        RegionOrder::Parallel => accounts
+            .iter()
+            .flat_map(|a| regions.iter().map(move |r| target(a, r)))
+            .collect(),
+        RegionOrder::Sequential => regions
+            .iter()
+            .flat_map(|r| accounts.iter().map(move |a| target(a, r)))
+            .collect(),
+    }
+}
+
+/// A stage's limits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Targets in flight at once (at least 1).
+    pub concurrency: usize,
+    /// Failures allowed before no new target starts.
+    pub failure_tolerance: usize,
+    /// Finish every target of a region before the next region's first one starts.
+    pub region_order: RegionOrder,
+}
+
 /// Observes a stage while it runs (progress bars, log lines).
 pub trait Progress: Send + Sync {
     fn finished(&self, result: &TargetResult);
@@ -97,8 +130,7 @@ impl StageRun {
 /// Runs `deploy` for every target under the stage's limits.
 pub async fn run_stage<F, Fut>(
     targets: Vec<Target>,
-    concurrency: usize,
-    failure_tolerance: usize,
+    limits: Limits,
     progress: Arc<dyn Progress>,
     deploy: F,
 ) -> StageRun
@@ -106,7 +138,8 @@ where
     F: Fn(Target) -> Fut,
     Fut: Future<Output = TargetResult> + Send + 'static,
 {
-    let permits = Arc::new(Semaphore::new(concurrency.max(1)));
+    let failure_tolerance = limits.failure_tolerance;
+    let permits = Arc::new(Semaphore::new(limits.concurrency.max(1)));
     let failures = Arc::new(AtomicUsize::new(0));
     let mut tasks = JoinSet::new();
     let mut results: Vec<Option<TargetResult>> = vec![None; targets.len()];
@@ -114,7 +147,16 @@ where
     pending.reverse();
 
     let mut index = 0;
+    let mut region_started: Option<String> = None;
     while let Some(target) = pending.pop() {
+        // Sequential regions: the previous region drains before this one starts.
+        if limits.region_order == RegionOrder::Sequential
+            && region_started.as_ref().is_some_and(|r| *r != target.region)
+        {
+            while let Some(joined) = tasks.join_next().await {
+                store(joined, &mut results, &failures, &*progress);
+            }
+        }
         // Wait for a slot, collecting finished tasks meanwhile so failures are counted
         // before the next target is allowed to start.
         let permit = loop {
@@ -139,6 +181,7 @@ where
             pending.push(target);
             break;
         }
+        region_started = Some(target.region.clone());
         let run = deploy(target.clone());
         let i = index;
         tasks.spawn(async move {
@@ -246,7 +289,12 @@ mod tests {
         let in_flight = Arc::new(AtomicUsize::new(0));
         let peak = Arc::new(AtomicUsize::new(0));
         let progress = Arc::new(Recorder(Mutex::new(Vec::new())));
-        let run = run_stage(targets(n), concurrency, tolerance, progress.clone(), |t| {
+        let limits = Limits {
+            concurrency,
+            failure_tolerance: tolerance,
+            region_order: RegionOrder::Parallel,
+        };
+        let run = run_stage(targets(n), limits, progress.clone(), |t| {
             let (in_flight, peak) = (in_flight.clone(), peak.clone());
             async move {
                 let now = in_flight.fetch_add(1, Ordering::SeqCst) + 1;
@@ -305,5 +353,53 @@ mod tests {
         assert!(!run.tolerance_exceeded);
         assert_eq!(run.count(Outcome::Failed), 2);
         assert_eq!(run.count(Outcome::Created), 8);
+    }
+
+    #[tokio::test]
+    async fn sequential_regions_finish_one_region_before_the_next() {
+        let accounts: Vec<TargetAccount> = targets(4).into_iter().map(|t| t.account).collect();
+        let regions = vec!["us-east-1".to_owned(), "eu-west-1".to_owned()];
+        let order = fan_out(&accounts, &regions, RegionOrder::Sequential);
+        assert_eq!(order[0].region, "us-east-1");
+        assert_eq!(order[4].region, "eu-west-1");
+        let parallel = fan_out(&accounts, &regions, RegionOrder::Parallel);
+        assert_eq!(
+            (parallel[0].region.as_str(), parallel[1].region.as_str()),
+            ("us-east-1", "eu-west-1")
+        );
+
+        // Log of (event, region): a region's "end"s all precede the next region's "start"s.
+        let log = Arc::new(Mutex::new(Vec::<(bool, String)>::new()));
+        let limits = Limits {
+            concurrency: 8,
+            failure_tolerance: 0,
+            region_order: RegionOrder::Sequential,
+        };
+        let progress = Arc::new(Recorder(Mutex::new(Vec::new())));
+        let run = run_stage(order, limits, progress, |t| {
+            let log = log.clone();
+            async move {
+                log.lock().unwrap().push((true, t.region.clone()));
+                // The first account of each region is slow: a parallel runner would start
+                // the next region meanwhile.
+                let slow = t.account.id.ends_with('0');
+                tokio::time::sleep(std::time::Duration::from_millis(if slow { 40 } else { 2 }))
+                    .await;
+                log.lock().unwrap().push((false, t.region.clone()));
+                TargetResult::new(&t, Outcome::Created, None, None)
+            }
+        })
+        .await;
+        assert_eq!(run.count(Outcome::Created), 8);
+        let log = log.lock().unwrap();
+        let first_eu_start = log
+            .iter()
+            .position(|(start, r)| *start && r == "eu-west-1")
+            .unwrap();
+        let last_us_end = log
+            .iter()
+            .rposition(|(start, r)| !*start && r == "us-east-1")
+            .unwrap();
+        assert!(last_us_end < first_eu_start, "{log:?}");
     }
 }

@@ -115,6 +115,44 @@ pub fn resolve(config: &Config, stage: &Stage, org: &OrgSnapshot) -> Result<Reso
     })
 }
 
+/// `remedy onboard`: the first stage (in configuration order) whose targets include
+/// `account`, with that stage's resolution. An account outside the organization, or one
+/// no stage deploys (with why, where a stage passed it over), is invalid input.
+pub fn first_stage_of<'c>(
+    config: &'c Config,
+    org: &OrgSnapshot,
+    account: &str,
+) -> Result<(&'c Stage, Resolution), Error> {
+    let Some(found) = org.accounts.iter().find(|a| a.id == account) else {
+        return Err(Error::Input(format!(
+            "account {account} is not in the organization ({} accounts listed)",
+            org.accounts.len()
+        )));
+    };
+    let mut passed_over = Vec::new();
+    for stage in &config.stages {
+        let resolution = resolve(config, stage, org)?;
+        if resolution.accounts.iter().any(|a| a.id == account) {
+            return Ok((stage, resolution));
+        }
+        if let Some((_, why)) = resolution.passed_over.iter().find(|(id, _)| id == account) {
+            passed_over.push(format!("stage `{}` passes it over: {why}", stage.name));
+        }
+    }
+    let path = org.path_of(&found.parent_id);
+    let mut message = format!(
+        "account {account} ({}, OU {path}) is a target of no stage in {}",
+        found.name,
+        config.path.display()
+    );
+    if !passed_over.is_empty() {
+        message.push_str(&format!(" ({})", passed_over.join("; ")));
+    } else {
+        message.push_str(": add its OU or the account to a stage's targets");
+    }
+    Err(Error::Input(message))
+}
+
 /// A root or OU by id, or by path of names from the (first) root.
 fn find_unit<'a>(
     org: &'a OrgSnapshot,
@@ -247,6 +285,30 @@ mod tests {
                 .contains("account 999999999999 is not in the organization"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn onboarding_finds_the_first_stage_of_an_account() {
+        let yaml = "stages:\n  - {name: dev, targets: {ous: [/Workloads/Dev], exclude: [\"111111111114\"]}}\n  - {name: all, targets: {ous: [/Workloads]}}\n";
+        let config = Config::parse(Path::new("remedy.yaml"), yaml.into()).unwrap();
+        let o = org();
+        let (stage, r) = first_stage_of(&config, &o, "111111111112").unwrap();
+        assert_eq!(stage.name.as_str(), "dev");
+        assert!(ids(&r).contains(&"111111111112"));
+        // Excluded from dev, so the next stage that includes it.
+        let (stage, _) = first_stage_of(&config, &o, "111111111114").unwrap();
+        assert_eq!(stage.name.as_str(), "all");
+        // The management account is in no stage; a suspended one is passed over everywhere.
+        let e = first_stage_of(&config, &o, "123456789012").unwrap_err();
+        assert!(matches!(e, Error::Input(_)));
+        assert!(
+            e.to_string().contains("OU /) is a target of no stage"),
+            "{e}"
+        );
+        let e = first_stage_of(&config, &o, "111111111113").unwrap_err();
+        assert!(e.to_string().contains("SUSPENDED"), "{e}");
+        let e = first_stage_of(&config, &o, "999999999999").unwrap_err();
+        assert!(e.to_string().contains("not in the organization"), "{e}");
     }
 
     #[test]

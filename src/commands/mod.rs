@@ -1,0 +1,165 @@
+//! Each command's flow, from the configuration to the report: the glue between the pure
+//! core (config, targets, plan, rollout, template) and the AWS edges (session, direct
+//! engine, runner). One file per command; what they share is here.
+//!
+//! Must not: hold decisions a test would want to call without AWS (those live in the pure
+//! modules), or format output (that is [`crate::report`]).
+
+pub mod deploy;
+pub mod onboard;
+pub mod plan;
+pub mod rollout;
+pub mod status;
+
+use crate::config::Stage;
+use crate::error::Error;
+use crate::report::{self, StageReport};
+use crate::runner::{self, Limits, Target};
+use crate::session::{EngineOptions, Session};
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+/// The options of the commands that deploy (`deploy`, `rollout`, `onboard`).
+#[derive(Debug, Clone, clap::Args)]
+pub struct DeployOptions {
+    /// Answer confirmations with yes (never an approval gate).
+    #[arg(long)]
+    pub yes: bool,
+    /// A prebuilt Lambda zip (overrides `package` in the config).
+    #[arg(long, value_name = "PATH")]
+    pub package: Option<PathBuf>,
+    /// Also write a Markdown summary of the run to FILE (per stage: counts, failed targets
+    /// with reasons, duration).
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<PathBuf>,
+    /// How long one target may take, waits for a busy stack included (e.g. 90s, 30m, 1h).
+    #[arg(long, value_name = "DURATION", default_value = "30m", value_parser = parse_duration)]
+    pub target_timeout: Duration,
+    /// Continue the rollback of UPDATE_ROLLBACK_FAILED stacks, then update them.
+    #[arg(long)]
+    pub fix_rollback: bool,
+}
+
+impl DeployOptions {
+    pub fn engine(&self) -> EngineOptions {
+        EngineOptions {
+            fix_rollback: self.fix_rollback,
+            target_timeout: self.target_timeout,
+        }
+    }
+}
+
+/// `90s`, `30m`, `1h30m`, or plain seconds.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let bad = || format!("`{text}` is not a duration (write e.g. 90s, 30m, 1h30m)");
+    if let Ok(secs) = text.parse::<u64>() {
+        return Ok(Duration::from_secs(secs));
+    }
+    let mut total = 0u64;
+    let mut number = String::new();
+    for c in text.chars() {
+        if c.is_ascii_digit() {
+            number.push(c);
+            continue;
+        }
+        let unit = match c {
+            'h' => 3600,
+            'm' => 60,
+            's' => 1,
+            _ => return Err(bad()),
+        };
+        let n: u64 = number.parse().map_err(|_| bad())?;
+        total = n
+            .checked_mul(unit)
+            .and_then(|v| total.checked_add(v))
+            .ok_or_else(bad)?;
+        number.clear();
+    }
+    if !number.is_empty() || text.is_empty() {
+        return Err(bad());
+    }
+    Ok(Duration::from_secs(total))
+}
+
+/// Whether someone can answer a question: stdin and stderr are both terminals.
+pub fn interactive() -> bool {
+    std::io::stdin().is_terminal() && std::io::stderr().is_terminal()
+}
+
+/// Asks a yes/no question on the terminal; only called when [`interactive`].
+pub fn ask(question: &str) -> Result<bool, Error> {
+    eprint!("{question} [y/N] ");
+    let _ = std::io::stderr().flush();
+    let mut answer = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut answer)
+        .map_err(|e| Error::Failed(format!("cannot read the answer: {e}")))?;
+    Ok(matches!(answer.trim(), "y" | "Y" | "yes" | "YES"))
+}
+
+/// Runs one stage's targets through the direct engine: publishes the artifacts its regions
+/// need, then the runner under the stage's limits.
+pub async fn run_stage(
+    session: &mut Session,
+    stage: &Stage,
+    targets: Vec<Target>,
+    options: EngineOptions,
+) -> Result<StageReport, Error> {
+    let started = Instant::now();
+    let mut regions: Vec<String> = targets.iter().map(|t| t.region.clone()).collect();
+    regions.sort();
+    regions.dedup();
+    session.publish(&regions).await?;
+    let engine = session.engine(stage, options);
+    let progress = report::stage_progress(stage.name.as_str(), targets.len());
+    let limits = Limits {
+        concurrency: stage.concurrency.0,
+        failure_tolerance: stage.failure_tolerance,
+        region_order: stage.region_order,
+    };
+    let run = runner::run_stage(targets, limits, progress, |target| {
+        engine.clone().deploy(target)
+    })
+    .await;
+    Ok(StageReport::from_run(
+        stage.name.as_str(),
+        &run,
+        started.elapsed(),
+    ))
+}
+
+/// Writes `--report FILE`, if asked. A report that cannot be written is an error of the
+/// command (exit 1), after the stage reports have been printed.
+pub fn write_markdown(
+    path: Option<&Path>,
+    title: &str,
+    reports: &[StageReport],
+) -> Result<(), Error> {
+    let Some(path) = path else {
+        return Ok(());
+    };
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| Error::Failed(format!("--report {}: {e}", path.display())))?;
+    }
+    std::fs::write(path, report::markdown(title, reports))
+        .map_err(|e| Error::Failed(format!("--report {}: {e}", path.display())))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("90"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_duration("90s"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_duration("30m"), Ok(Duration::from_secs(1800)));
+        assert_eq!(parse_duration("1h30m"), Ok(Duration::from_secs(5400)));
+        for bad in ["", "m", "10x", "1.5h", "10m5"] {
+            assert!(parse_duration(bad).is_err(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,80 @@
+//! `remedy onboard --account ID [--wait 10m]`: the Account Vending Machine hook. Finds the
+//! account's OU path and the first stage whose targets include it, waits for its role to
+//! become usable, and deploys that account alone, in every region of that stage.
+//!
+//! It does not stop at approval gates: it runs unattended, for an account with nothing
+//! deployed yet. It deploys the configuration and build at hand, so run it from the
+//! revision the pipeline last promoted.
+
+use super::{run_stage, write_markdown, DeployOptions};
+use crate::config::{is_account_id, Config};
+use crate::error::{exit, Error};
+use crate::report::{self, OutputFormat, StageReport};
+use crate::runner::{Outcome, StageRun, TargetResult};
+use crate::session::{Prepared, Session};
+use crate::targets::first_stage_of;
+use std::time::{Duration, Instant};
+
+pub async fn onboard(
+    config: Config,
+    account: &str,
+    wait: Duration,
+    options: &DeployOptions,
+    output: OutputFormat,
+) -> Result<i32, Error> {
+    if !is_account_id(account) {
+        return Err(Error::Input(format!(
+            "--account {account}: not a 12-digit AWS account id"
+        )));
+    }
+    let prepared = Prepared::new(config, options.package.as_deref())?;
+    let mut session = Session::connect(prepared).await?;
+    let (stage, resolution) = first_stage_of(&session.config, &session.snapshot, account)?;
+    let stage = stage.clone();
+    let mut resolution = resolution;
+    resolution.accounts.retain(|a| a.id == account);
+    let targets = session.targets(&stage, &resolution);
+    if let Some(found) = resolution.accounts.first() {
+        eprintln!(
+            "onboarding {account} ({}, {}) at stage `{}`: {} region(s)",
+            found.name,
+            found.ou_path,
+            stage.name,
+            targets.len()
+        );
+    }
+
+    // A new account's role can take minutes to appear.
+    let started = Instant::now();
+    session.publish(&session.regions(&stage)).await?;
+    let engine = session.engine(&stage, options.engine());
+    let ready = match targets.first() {
+        Some(first) => engine.wait_for_role(first, wait).await,
+        None => Ok(()),
+    };
+    let report = match ready {
+        Ok(()) => run_stage(&mut session, &stage, targets, options.engine()).await?,
+        Err(reason) => {
+            let results = targets
+                .iter()
+                .map(|t| TargetResult::new(t, Outcome::Failed, None, Some(reason.clone())))
+                .collect();
+            let run = StageRun {
+                results,
+                tolerance_exceeded: targets.len() > stage.failure_tolerance,
+            };
+            StageReport::from_run(stage.name.as_str(), &run, started.elapsed())
+        }
+    };
+    report::print_stage(&report, output);
+    write_markdown(
+        options.report.as_deref(),
+        &format!("remedy onboard --account {account}"),
+        std::slice::from_ref(&report),
+    )?;
+    Ok(if report.summary.failed > 0 {
+        exit::FAILED
+    } else {
+        exit::OK
+    })
+}

@@ -1,0 +1,48 @@
+//! `remedy plan --stage S [--keep]`: creates the change set each target would run, in
+//! parallel (at the stage's concurrency), and reports per target create / update (with the
+//! resource changes and replacements) / unchanged, and the aggregate. The change sets are
+//! deleted again unless `--keep`, in which case `deploy` executes them.
+
+use crate::config::Config;
+use crate::error::{exit, Error};
+use crate::plan::PlanAction;
+use crate::report::{self, OutputFormat};
+use crate::session::{EngineOptions, Prepared, Session};
+use futures::StreamExt;
+use std::path::Path;
+use std::time::Duration;
+
+pub async fn plan(
+    config: Config,
+    stage_name: &str,
+    keep: bool,
+    package: Option<&Path>,
+    target_timeout: Duration,
+    output: OutputFormat,
+) -> Result<i32, Error> {
+    let stage = config.stage(stage_name)?.clone();
+    let prepared = Prepared::new(config, package)?;
+    let mut session = Session::connect(prepared).await?;
+    let resolution = session.resolve(&stage)?;
+    let targets = session.targets(&stage, &resolution);
+    // Change sets need the template and package where CloudFormation can read them.
+    session.publish(&session.regions(&stage)).await?;
+    let engine = session.engine(
+        &stage,
+        EngineOptions {
+            fix_rollback: false,
+            target_timeout,
+        },
+    );
+    let planned: Vec<_> = futures::stream::iter(targets)
+        .map(|t| engine.clone().preview(t, keep))
+        .buffered(stage.concurrency.0.max(1))
+        .collect()
+        .await;
+    report::print_plan(stage_name, &planned, keep, output);
+    Ok(if planned.iter().any(|p| p.action == PlanAction::Blocked) {
+        exit::FAILED
+    } else {
+        exit::OK
+    })
+}

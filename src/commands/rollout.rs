@@ -1,0 +1,128 @@
+//! `remedy rollout [--from S] [--to S] [--approve S]… [--yes]`: every stage in order,
+//! stopping at each unapproved gate. The decisions (which stages, which gate, whether to go
+//! on, the exit code) are [`crate::rollout`]'s; this is their I/O.
+
+use super::{ask, interactive, run_stage, write_markdown, DeployOptions};
+use crate::config::Config;
+use crate::error::Error;
+use crate::plan::Freshness;
+use crate::report::{self, OutputFormat, StageReport, StageStatus};
+use crate::rollout::{check_approvals, exit_code, gate, proceeds_after, select_stages, Gate};
+use crate::runner::Target;
+use crate::session::{Prepared, Session};
+use futures::StreamExt;
+
+pub async fn rollout(
+    config: Config,
+    from: Option<&str>,
+    to: Option<&str>,
+    approvals: &[String],
+    options: &DeployOptions,
+    output: OutputFormat,
+) -> Result<i32, Error> {
+    // -- Input checks: no AWS call before these pass.
+    let stages = select_stages(&config, from, to)?.to_vec();
+    check_approvals(&config, approvals)?;
+    let prepared = Prepared::new(config, options.package.as_deref())?;
+    let mut session = Session::connect(prepared).await?;
+    // Every stage's targets are resolved before the first deploys: an OU that does not
+    // exist is exit 2 with nothing done.
+    let mut planned: Vec<Vec<Target>> = Vec::new();
+    for stage in &stages {
+        let resolution = session.resolve(stage)?;
+        planned.push(session.targets(stage, &resolution));
+    }
+
+    let interactive = interactive();
+    let mut reports: Vec<StageReport> = Vec::new();
+    let mut stop: Option<String> = None;
+    for (stage, targets) in stages.iter().zip(planned) {
+        let name = stage.name.as_str();
+        if let Some(why) = &stop {
+            let report = StageReport::not_run(name, StageStatus::NotStarted, why.clone());
+            report::print_rollout_stage(&report, output);
+            reports.push(report);
+            continue;
+        }
+        let pass = match gate(stage, approvals, interactive) {
+            Gate::Closed => Err((
+                StageStatus::AwaitingApproval,
+                format!("approval required: run again with --approve {name}"),
+            )),
+            Gate::Ask => {
+                let preview = preview(&session, stage, &targets).await;
+                if ask(&format!("Approve stage `{name}` ({preview})?"))? {
+                    Ok(())
+                } else {
+                    Err((
+                        StageStatus::AwaitingApproval,
+                        "not approved at the prompt".to_owned(),
+                    ))
+                }
+            }
+            Gate::Approved => Ok(()),
+            Gate::Open if options.yes || !interactive => Ok(()),
+            Gate::Open => {
+                if ask(&format!(
+                    "Deploy stage `{name}` to {} targets?",
+                    targets.len()
+                ))? {
+                    Ok(())
+                } else {
+                    Err((StageStatus::NotStarted, "declined at the prompt".to_owned()))
+                }
+            }
+        };
+        if let Err((status, note)) = pass {
+            let report = StageReport::not_run(name, status, note);
+            report::print_rollout_stage(&report, output);
+            reports.push(report);
+            stop = Some(format!(
+                "not started: the rollout stopped at stage `{name}`"
+            ));
+            continue;
+        }
+
+        let report = match run_stage(&mut session, stage, targets, options.engine()).await {
+            Ok(report) => report,
+            // The stage could not run at all (e.g. its artifacts could not be published):
+            // it failed, and the stages before it are still reported.
+            Err(e) => StageReport::not_run(name, StageStatus::Failed, e.to_string()),
+        };
+        report::print_rollout_stage(&report, output);
+        if !proceeds_after(&report) {
+            stop = Some(format!("not started: stage `{name}` failed"));
+        }
+        reports.push(report);
+    }
+
+    report::print_rollout(&reports, output);
+    write_markdown(options.report.as_deref(), "remedy rollout", &reports)?;
+    Ok(exit_code(&reports))
+}
+
+/// A gate's question: how many targets would be created, updated or left alone, from
+/// each stack's status and `remedy:hash` (one DescribeStacks per target, no change set).
+async fn preview(session: &Session, stage: &crate::config::Stage, targets: &[Target]) -> String {
+    let engine = session.engine(
+        stage,
+        crate::session::EngineOptions {
+            fix_rollback: false,
+            target_timeout: crate::direct::TARGET_TIMEOUT,
+        },
+    );
+    let rows: Vec<_> = futures::stream::iter(targets.iter().cloned())
+        .map(|t| engine.clone().inspect(t, false))
+        .buffered(stage.concurrency.0.max(1))
+        .collect()
+        .await;
+    let count = |f: Option<Freshness>| rows.iter().filter(|r| r.freshness == f).count();
+    format!(
+        "{} targets: {} to create, {} to update, {} unchanged, {} unreadable",
+        rows.len(),
+        count(Some(Freshness::Missing)),
+        count(Some(Freshness::Outdated)),
+        count(Some(Freshness::Current)),
+        count(None)
+    )
+}

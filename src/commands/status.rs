@@ -1,0 +1,51 @@
+//! `remedy status [--stage S] [--drift]`: for every target account and region, the stack
+//! status, the deployed `remedy:version` and `remedy:hash`, and whether it is current (this
+//! build and configuration), outdated or missing. Reads only: one DescribeStacks per
+//! target (and drift detection with `--drift`).
+
+use crate::config::Config;
+use crate::direct::TARGET_TIMEOUT;
+use crate::error::{exit, Error};
+use crate::report::{self, OutputFormat};
+use crate::session::{EngineOptions, Prepared, Session};
+use futures::StreamExt;
+use std::path::Path;
+
+pub async fn status(
+    config: Config,
+    stage_name: Option<&str>,
+    drift: bool,
+    package: Option<&Path>,
+    output: OutputFormat,
+) -> Result<i32, Error> {
+    let stages = match stage_name {
+        Some(name) => vec![config.stage(name)?.clone()],
+        None => config.stages.clone(),
+    };
+    let prepared = Prepared::new(config, package)?;
+    let session = Session::connect(prepared).await?;
+    let mut rows = Vec::new();
+    for stage in &stages {
+        let resolution = session.resolve(stage)?;
+        let targets = session.targets(stage, &resolution);
+        let engine = session.engine(
+            stage,
+            EngineOptions {
+                fix_rollback: false,
+                target_timeout: TARGET_TIMEOUT,
+            },
+        );
+        let inspected: Vec<_> = futures::stream::iter(targets)
+            .map(|t| engine.clone().inspect(t, drift))
+            .buffered(stage.concurrency.0.max(1))
+            .collect()
+            .await;
+        rows.extend(inspected.into_iter().map(|r| (stage.name.to_string(), r)));
+    }
+    report::print_status(&rows, output);
+    Ok(if rows.iter().any(|(_, r)| r.freshness.is_none()) {
+        exit::FAILED
+    } else {
+        exit::OK
+    })
+}
