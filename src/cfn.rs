@@ -69,23 +69,53 @@ pub async fn describe(client: &Client, stack_name: &str) -> Result<Option<StackS
     }
 }
 
-/// Creates a change set of `kind`, waits for it, executes it and waits for the stack.
-/// Returns the stack's final state (which may be a failed or rolled-back one), or
-/// `Err(reason)` when AWS refused a call.
-pub async fn apply_change_set(
+/// Brings the stack's tags (and so `remedy:hash`) up to date when its resources already
+/// match: UpdateStack with the previous template and parameters. `Ok(None)` when
+/// CloudFormation has nothing to update.
+pub async fn update_tags(
     client: &Client,
     request: &StackRequest<'_>,
-    kind: ChangeSetType,
     deadline: Instant,
-) -> Result<StackState, String> {
-    let computed = create_change_set(client, request, kind, deadline).await?;
-    if computed.empty {
-        return Err(format!(
-            "change set failed: {}",
-            computed.status_reason.as_deref().unwrap_or("no changes")
-        ));
+) -> Result<Option<StackState>, String> {
+    let updated = client
+        .update_stack()
+        .stack_name(request.stack_name)
+        .use_previous_template(true)
+        .capabilities(Capability::CapabilityIam)
+        .set_parameters(Some(
+            request
+                .parameters
+                .iter()
+                .map(|(k, _)| {
+                    Parameter::builder()
+                        .parameter_key(k)
+                        .use_previous_value(true)
+                        .build()
+                })
+                .collect(),
+        ))
+        .set_tags(Some(tags(request.tags)))
+        .send()
+        .await;
+    match updated {
+        Ok(_) => wait_until_settled(client, request.stack_name, deadline)
+            .await
+            .map(Some),
+        Err(e) => {
+            let reason = describe_sdk_error(&e);
+            if is_no_change_reason(&reason) {
+                Ok(None)
+            } else {
+                Err(format!("UpdateStack: {reason}"))
+            }
+        }
     }
-    execute_change_set(client, request.stack_name, &computed.id, deadline).await
+}
+
+fn tags(tags: &[(String, String)]) -> Vec<Tag> {
+    tags.iter()
+        .map(|(k, v)| Tag::builder().key(k).value(v).build())
+        .collect()
 }
 
 /// A change set CloudFormation has finished computing.
@@ -123,13 +153,7 @@ pub async fn create_change_set(
                 })
                 .collect(),
         ))
-        .set_tags(Some(
-            request
-                .tags
-                .iter()
-                .map(|(k, v)| Tag::builder().key(k).value(v).build())
-                .collect(),
-        ));
+        .set_tags(Some(tags(request.tags)));
     create = match request.template {
         TemplateSource::Body(body) => create.template_body(body),
         TemplateSource::Url(url) => create.template_url(url),

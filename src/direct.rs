@@ -201,12 +201,27 @@ impl DirectEngine {
         let kept =
             cfn::available_change_set(&client, &self.stack_name, &self.kept_change_set_name())
                 .await;
+        let request = self.request(template, &self.change_set_name);
         let applied = match kept {
             Some(id) => cfn::execute_change_set(&client, &self.stack_name, &id, deadline).await,
-            None => {
-                let request = self.request(template, &self.change_set_name);
-                cfn::apply_change_set(&client, &request, kind, deadline).await
-            }
+            None => match cfn::create_change_set(&client, &request, kind, deadline).await {
+                Ok(computed) if computed.empty => {
+                    // The resources already match; only the stack's tags differ.
+                    let _ = cfn::delete_change_set(&client, &self.stack_name, &computed.id).await;
+                    match cfn::update_tags(&client, &request, deadline).await {
+                        Ok(Some(state)) => Ok(state),
+                        Ok(None) => {
+                            let status = existing.map(|s| s.status).unwrap_or_default();
+                            return Ok((Outcome::Unchanged, status));
+                        }
+                        Err(reason) => Err(reason),
+                    }
+                }
+                Ok(computed) => {
+                    cfn::execute_change_set(&client, &self.stack_name, &computed.id, deadline).await
+                }
+                Err(reason) => Err(reason),
+            },
         };
         let state = match applied {
             Ok(state) => state,

@@ -113,12 +113,18 @@ impl Emulator {
             .build()
     }
 
-    /// The config of a member account, assumed through `role` as remedy would.
+    /// The config of a member account, assumed through `CloudConformity` as remedy would.
     pub async fn account_config(&self, account: &str, region: &str) -> SdkConfig {
+        self.account_config_as(account, region, "CloudConformity")
+            .await
+    }
+
+    /// The config of a member account, assumed through the role `role`.
+    pub async fn account_config_as(&self, account: &str, region: &str, role: &str) -> SdkConfig {
         let sts = aws_sdk_sts::Client::new(&self.sdk_config());
         let assumed = sts
             .assume_role()
-            .role_arn(format!("arn:aws:iam::{account}:role/CloudConformity"))
+            .role_arn(format!("arn:aws:iam::{account}:role/{role}"))
             .role_session_name("remedy-test-readback")
             .send()
             .await
@@ -148,18 +154,26 @@ impl Emulator {
     /// Creates the `CloudConformity` role in `account`, trusted by the security account and
     /// allowed everything: what an Account Vending Machine installs.
     pub async fn create_role(&self, account: &str) {
-        let iam = aws_sdk_iam::Client::new(&self.account_config(account, REGION).await);
+        self.create_role_as(account, "CloudConformity", "CloudConformity")
+            .await
+    }
+
+    /// Creates the role `name` (trusted by the security account, allowed everything) in
+    /// `account`, working through the role `via` there (under IAM enforcement `via` must
+    /// already exist, as an Account Vending Machine's admin role does).
+    pub async fn create_role_as(&self, account: &str, name: &str, via: &str) {
+        let iam = aws_sdk_iam::Client::new(&self.account_config_as(account, REGION, via).await);
         let trust = format!(
             r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Principal":{{"AWS":"arn:aws:iam::{MANAGEMENT_ACCOUNT}:root"}},"Action":"sts:AssumeRole"}}]}}"#
         );
         iam.create_role()
-            .role_name("CloudConformity")
+            .role_name(name)
             .assume_role_policy_document(trust)
             .send()
             .await
             .expect("create role");
         iam.put_role_policy()
-            .role_name("CloudConformity")
+            .role_name(name)
             .policy_name("all")
             .policy_document(ALLOW_ALL)
             .send()
@@ -313,6 +327,8 @@ pub struct Recorded {
     /// The service it was signed for: the SigV4 credential scope's service name (`s3`,
     /// `lambda`, `sts`, …), empty when unsigned.
     pub service: String,
+    /// The region of the SigV4 credential scope.
+    pub region: String,
     /// Form parameters of query-protocol calls (STS, CloudFormation).
     pub params: BTreeMap<String, String>,
 }
@@ -354,6 +370,7 @@ impl Recorded {
             action,
             access_key: part(0),
             service: part(3),
+            region: part(2),
             params,
         }
     }
