@@ -344,19 +344,32 @@ pub async fn continue_update_rollback(
 }
 
 /// Polls DescribeStacks until the stack leaves every `*_IN_PROGRESS` state or `deadline`
-/// passes. The first poll is immediate.
+/// passes. The first poll is immediate. A stack that disappears is an error: this waits
+/// for our own operation.
 pub async fn wait_until_settled(
     client: &Client,
     stack_name: &str,
     deadline: Instant,
 ) -> Result<StackState, String> {
+    wait_while_busy(client, stack_name, deadline)
+        .await?
+        .ok_or_else(|| format!("stack {stack_name} disappeared while being deployed"))
+}
+
+/// Polls DescribeStacks until no operation runs on the stack: its settled state, or `None`
+/// when it is gone (another run deleted it). For waiting on someone else's operation.
+pub async fn wait_while_busy(
+    client: &Client,
+    stack_name: &str,
+    deadline: Instant,
+) -> Result<Option<StackState>, String> {
     let mut delay = Backoff::new();
     loop {
-        let state = describe(client, stack_name)
-            .await?
-            .ok_or_else(|| format!("stack {stack_name} disappeared while being deployed"))?;
+        let Some(state) = describe(client, stack_name).await? else {
+            return Ok(None);
+        };
         if !state.status.ends_with("_IN_PROGRESS") {
-            return Ok(state);
+            return Ok(Some(state));
         }
         if Instant::now() >= deadline {
             return Err(format!(

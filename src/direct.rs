@@ -145,10 +145,9 @@ impl DirectEngine {
                     Action::Update => break 'decide ChangeSetType::Update,
                     Action::Wait => {
                         // Another run (or a CloudFormation operation) holds the stack.
-                        let settled = cfn::wait_until_settled(&client, &self.stack_name, deadline)
+                        existing = cfn::wait_while_busy(&client, &self.stack_name, deadline)
                             .await
                             .map_err(|r| (status, self.timed_out(r)))?;
-                        existing = Some(settled);
                     }
                     Action::Recreate => {
                         cfn::delete_stack(&client, &self.stack_name, deadline)
