@@ -431,8 +431,8 @@ impl DirectEngine {
             match cfn::describe(&client, &self.stack_name).await {
                 Ok(_) => return Ok(()),
                 Err(reason) if is_role_not_ready(&reason) && Instant::now() < deadline => {
-                    tracing::info!(account = %target.account.id, attempts, "the role is not usable yet: {reason}");
-                    eprintln!(
+                    tracing::warn!(
+                        attempts,
                         "waiting for {} in {}: {reason}",
                         self.identity.role_arn(&target.account.id),
                         target.region

@@ -13,16 +13,22 @@
 //! 5. [`artifacts`] makes sure each region has the artifact bucket, package and template.
 //! 6. [`runner`] runs the targets (account × region) with bounded concurrency and failure
 //!    tolerance; [`direct`] deploys one target: assume, describe, [`plan::decide`] (pure),
-//!    change set through [`cfn`], wait.
-//! 7. [`report`] shows progress and prints the result (text or DESIGN.md's JSON).
+//!    act through [`cfn`] (change set, delete, continue a rollback, wait), decide again.
+//! 7. [`report`] shows progress and prints the result (text, DESIGN.md's JSON, Markdown).
+//!
+//! [`session`] bundles steps 2–5 for every command that reaches member stacks, and
+//! [`commands`] holds each such command's flow: `rollout` walks the stages through the gates
+//! [`rollout`] (pure) decides; `plan` and `status` run the engine's `preview` and `inspect`;
+//! `onboard` finds a vended account's stage ([`targets::first_stage_of`]) and waits for its
+//! role.
 //!
 //! `remedy remediate` ([`remediate`]) runs one finding through the embedded runtime (crate
 //! `remedy-functions`) in this process; started by Lambda, the binary runs that runtime's
 //! loop instead of the CLI ([`cli::main`]).
 //!
 //! The rule: decisions are plain functions over plain data (`config`, `targets`, `plan`,
-//! `template`, `runner`'s scheduling); AWS calls live in thin edge modules (`org`,
-//! `identity`, `artifacts`, `cfn`, `direct`) that decide nothing beyond retrying.
+//! `rollout`, `template`, `runner`'s scheduling); AWS calls live in thin edge modules (`org`,
+//! `identity`, `artifacts`, `cfn`, `direct`, `session`) that decide nothing beyond retrying.
 
 pub mod artifacts;
 pub mod cfn;

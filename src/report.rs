@@ -13,7 +13,7 @@ use crate::runner::{Outcome, Progress, StageRun, TargetResult};
 use crate::targets::{Resolution, TargetAccount};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::Serialize;
-use std::io::{IsTerminal, Write};
+use std::io::{BufRead, IsTerminal, Write};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -441,6 +441,28 @@ impl Progress for LineProgress {
                 .unwrap_or_default()
         );
     }
+}
+
+/// Whether someone can answer a question: stdin and stderr are both terminals.
+pub fn interactive() -> bool {
+    std::io::stdin().is_terminal() && std::io::stderr().is_terminal()
+}
+
+/// Asks a yes/no question on the terminal; only called when [`interactive`].
+pub fn ask(question: &str) -> Result<bool, crate::error::Error> {
+    eprint!("{question} [y/N] ");
+    let _ = std::io::stderr().flush();
+    let mut answer = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut answer)
+        .map_err(|e| crate::error::Error::Failed(format!("cannot read the answer: {e}")))?;
+    Ok(matches!(answer.trim(), "y" | "Y" | "yes" | "YES"))
+}
+
+/// A line for the operator on stderr (stdout stays the report's).
+pub fn note(message: &str) {
+    let _ = writeln!(std::io::stderr().lock(), "{message}");
 }
 
 /// A run's start time, for the summary line.

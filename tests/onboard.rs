@@ -6,23 +6,11 @@ mod support;
 
 use std::process::Stdio;
 use std::time::Duration;
-use support::{remedy, remedy_command, Emulator, Org, Workdir, REGION};
+use support::{remedy, remedy_command, stack_state, Emulator, Org, Workdir, REGION};
 
 /// Every rule enabled so that member change sets carry a TemplateURL (moto mis-checks SigV4
 /// on query bodies with spaces under IAM enforcement; see tests/deploy.rs).
 const CONFIG: &str = "regions: [us-east-1]\npackage: package.zip\nstages:\n  - name: dev\n    targets: {ous: [/Workloads/Dev]}\n  - name: prod\n    approval: true\n    targets: {ous: [/Workloads/Prod]}\nrules:\n  \"*\": dry-run\n";
-
-async fn stack_status(emulator: &Emulator, account: &str) -> Option<String> {
-    let config = emulator.account_config(account, REGION).await;
-    let cfn = aws_sdk_cloudformation::Client::new(&config);
-    let out = cfn
-        .describe_stacks()
-        .stack_name("remedy")
-        .send()
-        .await
-        .ok()?;
-    Some(out.stacks().first()?.stack_status()?.as_str().to_owned())
-}
 
 #[tokio::test(flavor = "multi_thread")]
 async fn onboard_deploys_only_the_vended_account_at_its_stage_once_its_role_appears() {
@@ -115,10 +103,13 @@ async fn onboard_deploys_only_the_vended_account_at_its_stage_once_its_role_appe
         "only the vended account's role: {roles:?}"
     );
     assert_eq!(
-        stack_status(&emulator, &vended).await.as_deref(),
+        stack_state(&emulator, &vended, REGION)
+            .await
+            .map(|(status, _)| status)
+            .as_deref(),
         Some("CREATE_COMPLETE")
     );
-    assert_eq!(stack_status(&emulator, &prod).await, None);
+    assert_eq!(stack_state(&emulator, &prod, REGION).await, None);
     let md = std::fs::read_to_string(work.path().join("onboard.md")).unwrap();
     assert!(md.contains("| prod | completed | 1 | 1 |"), "{md}");
 }

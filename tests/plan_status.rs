@@ -5,37 +5,12 @@
 
 mod support;
 
-use support::{remedy, Emulator, Org, Workdir, REGION};
+use support::{remedy, stack_state, Emulator, Org, Workdir, REGION};
 
 fn config(rules: &str) -> String {
     format!(
         "regions: [us-east-1]\npackage: package.zip\nstages:\n  - name: dev\n    targets: {{ous: [/Workloads/Dev]}}\n  - name: prod\n    regions: [us-east-1, eu-west-1]\n    targets: {{ous: [/Workloads/Prod]}}\nrules:\n{rules}"
     )
-}
-
-/// Status and hash tag of the stack, or `None` (no stack, or only a deleted one).
-async fn stack(emulator: &Emulator, account: &str, region: &str) -> Option<(String, String)> {
-    let config = emulator.account_config(account, region).await;
-    let cfn = aws_sdk_cloudformation::Client::new(&config);
-    let out = cfn
-        .describe_stacks()
-        .stack_name("remedy")
-        .send()
-        .await
-        .ok()?;
-    let s = out.stacks().first()?;
-    let status = s.stack_status()?.as_str().to_owned();
-    if status == "DELETE_COMPLETE" {
-        return None;
-    }
-    let hash = s
-        .tags()
-        .iter()
-        .find(|t| t.key() == Some("remedy:hash"))
-        .and_then(|t| t.value())
-        .unwrap_or_default()
-        .to_owned();
-    Some((status, hash))
 }
 
 fn actions(doc: &serde_json::Value) -> Vec<String> {
@@ -72,12 +47,18 @@ async fn plan_reports_creates_and_updates_and_keep_hands_them_to_deploy() {
         "{changes:?}"
     );
     for account in &dev {
-        assert_eq!(stack(&emulator, account, REGION).await, None, "{account}");
+        assert_eq!(
+            stack_state(&emulator, account, REGION).await,
+            None,
+            "{account}"
+        );
     }
 
     let deployed = remedy(&emulator, work.path(), &["deploy", "--stage", "dev"]);
     assert_eq!(deployed.code, 0, "{}", deployed.stderr);
-    let before = stack(&emulator, &dev[0], REGION).await.expect("deployed");
+    let before = stack_state(&emulator, &dev[0], REGION)
+        .await
+        .expect("deployed");
 
     // A changed rule set: an update that adds the new rule's function, and nothing applied.
     work.write(
@@ -101,7 +82,7 @@ async fn plan_reports_creates_and_updates_and_keep_hands_them_to_deploy() {
         "{changes:?}"
     );
     assert_eq!(
-        stack(&emulator, &dev[0], REGION).await,
+        stack_state(&emulator, &dev[0], REGION).await,
         Some(before.clone())
     );
     let text = remedy(&emulator, work.path(), &["plan", "--stage", "dev"]);
@@ -147,7 +128,9 @@ async fn plan_reports_creates_and_updates_and_keep_hands_them_to_deploy() {
         "{executed:?}"
     );
     for account in &dev {
-        let (status, _) = stack(&emulator, account, REGION).await.expect("deployed");
+        let (status, _) = stack_state(&emulator, account, REGION)
+            .await
+            .expect("deployed");
         assert_eq!(status, "UPDATE_COMPLETE", "{account}");
         let lambda = aws_sdk_lambda::Client::new(&emulator.account_config(account, REGION).await);
         lambda
@@ -179,7 +162,9 @@ async fn plan_reports_creates_and_updates_and_keep_hands_them_to_deploy() {
         "{}",
         run.stdout
     );
-    let after = stack(&emulator, &dev[0], REGION).await.expect("deployed");
+    let after = stack_state(&emulator, &dev[0], REGION)
+        .await
+        .expect("deployed");
     assert_ne!(after.1, before.1, "the new hash is deployed");
 }
 
@@ -192,7 +177,9 @@ async fn status_lists_every_target_with_its_version_hash_and_freshness() {
     let work = Workdir::new(&config("  S3-001: remediate\n"));
     let deployed = remedy(&emulator, work.path(), &["deploy", "--stage", "dev"]);
     assert_eq!(deployed.code, 0, "{}", deployed.stderr);
-    let (_, hash) = stack(&emulator, &dev[0], REGION).await.expect("deployed");
+    let (_, hash) = stack_state(&emulator, &dev[0], REGION)
+        .await
+        .expect("deployed");
 
     let run = remedy(&emulator, work.path(), &["status", "--output", "json"]);
     assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);

@@ -5,29 +5,7 @@
 mod support;
 
 use std::collections::BTreeSet;
-use support::{remedy, Emulator, Org, Workdir, REGION};
-
-/// The stack's status and `remedy:hash`, read back through the account's role; `None`
-/// when there is no stack.
-async fn stack(emulator: &Emulator, account: &str, region: &str) -> Option<(String, String)> {
-    let config = emulator.account_config(account, region).await;
-    let cfn = aws_sdk_cloudformation::Client::new(&config);
-    let out = cfn
-        .describe_stacks()
-        .stack_name("remedy")
-        .send()
-        .await
-        .ok()?;
-    let s = out.stacks().first()?;
-    let hash = s
-        .tags()
-        .iter()
-        .find(|t| t.key() == Some("remedy:hash"))
-        .and_then(|t| t.value())
-        .unwrap_or_default()
-        .to_owned();
-    Some((s.stack_status()?.as_str().to_owned(), hash))
-}
+use support::{remedy, stack_state, Emulator, Org, Workdir, REGION};
 
 fn three_stages(rules: &str) -> String {
     format!(
@@ -117,7 +95,11 @@ async fn gates_stop_an_unapproved_rollout_and_approvals_deploy_every_stage() {
         .collect();
     assert_eq!(assumed, dev_roles);
     for account in staging.iter().chain(&prod) {
-        assert_eq!(stack(&emulator, account, REGION).await, None, "{account}");
+        assert_eq!(
+            stack_state(&emulator, account, REGION).await,
+            None,
+            "{account}"
+        );
     }
     let md = std::fs::read_to_string(work.path().join("out/report.md")).unwrap();
     assert!(md.contains("| staging | awaiting approval |"), "{md}");
@@ -138,8 +120,8 @@ async fn gates_stop_an_unapproved_rollout_and_approvals_deploy_every_stage() {
             ("prod", "awaiting_approval")
         ])
     );
-    assert!(stack(&emulator, &staging[0], REGION).await.is_some());
-    assert_eq!(stack(&emulator, &prod[0], REGION).await, None);
+    assert!(stack_state(&emulator, &staging[0], REGION).await.is_some());
+    assert_eq!(stack_state(&emulator, &prod[0], REGION).await, None);
 
     // Approved: every stage, dev and staging unchanged, prod created.
     let run = remedy(
@@ -171,7 +153,9 @@ async fn gates_stop_an_unapproved_rollout_and_approvals_deploy_every_stage() {
     let hashes: BTreeSet<String> = {
         let mut hashes = BTreeSet::new();
         for account in dev.iter().chain(&staging).chain(&prod) {
-            let (status, hash) = stack(&emulator, account, REGION).await.expect("a stack");
+            let (status, hash) = stack_state(&emulator, account, REGION)
+                .await
+                .expect("a stack");
             assert_eq!(status, "CREATE_COMPLETE", "{account}");
             hashes.insert(hash);
         }
@@ -272,7 +256,11 @@ async fn unassumable_accounts_fail_prod_at_tolerance_0_and_the_rest_deploys_at_2
             .contains("failure_tolerance 0"));
     }
     for account in &healthy {
-        assert_eq!(stack(&emulator, account, REGION).await, None, "{account}");
+        assert_eq!(
+            stack_state(&emulator, account, REGION).await,
+            None,
+            "{account}"
+        );
     }
     let md = std::fs::read_to_string(work.path().join("report.md")).unwrap();
     for account in &missing {
@@ -305,7 +293,9 @@ async fn unassumable_accounts_fail_prod_at_tolerance_0_and_the_rest_deploys_at_2
         serde_json::json!({"created": 3, "updated": 0, "unchanged": 0, "failed": 2, "skipped": 0})
     );
     for account in &healthy {
-        let (status, _) = stack(&emulator, account, REGION).await.expect("deployed");
+        let (status, _) = stack_state(&emulator, account, REGION)
+            .await
+            .expect("deployed");
         assert_eq!(status, "CREATE_COMPLETE");
     }
 }
@@ -347,7 +337,9 @@ async fn a_stage_fans_out_over_its_regions_one_region_after_the_other() {
 
     for account in &dev {
         for region in ["us-east-1", "eu-west-1"] {
-            let (status, _) = stack(&emulator, account, region).await.expect("a stack");
+            let (status, _) = stack_state(&emulator, account, region)
+                .await
+                .expect("a stack");
             assert_eq!(status, "CREATE_COMPLETE", "{account} {region}");
         }
     }

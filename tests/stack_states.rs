@@ -25,7 +25,7 @@ use remedy::targets::TargetAccount;
 use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use support::{remedy, remedy_command, Emulator, Org, Workdir, REGION};
+use support::{remedy, remedy_command, stack_state, Emulator, Org, Workdir, REGION};
 
 const CONFIG: &str = "regions: [us-east-1]\npackage: package.zip\nstages:\n  - name: dev\n    targets: {ous: [/Workloads/Dev]}\nrules:\n  S3-001: remediate\n";
 
@@ -264,21 +264,10 @@ fn actions(seen: &[(String, bool)]) -> Vec<&str> {
 
 /// The stack's status, `remedy:hash` and logical resource ids, from the emulator.
 async fn read_back(emulator: &Emulator, account: &str) -> (String, String, Vec<String>) {
-    let cfn = aws_sdk_cloudformation::Client::new(&emulator.account_config(account, REGION).await);
-    let out = cfn
-        .describe_stacks()
-        .stack_name("remedy")
-        .send()
+    let (status, hash) = stack_state(emulator, account, REGION)
         .await
-        .unwrap();
-    let stack = &out.stacks()[0];
-    let hash = stack
-        .tags()
-        .iter()
-        .find(|t| t.key() == Some("remedy:hash"))
-        .and_then(|t| t.value())
-        .unwrap_or_default()
-        .to_owned();
+        .expect("a stack");
+    let cfn = aws_sdk_cloudformation::Client::new(&emulator.account_config(account, REGION).await);
     let resources = cfn
         .list_stack_resources()
         .stack_name("remedy")
@@ -291,7 +280,7 @@ async fn read_back(emulator: &Emulator, account: &str) -> (String, String, Vec<S
         .filter_map(|r| r.logical_resource_id().map(str::to_owned))
         .collect();
     ids.sort();
-    (stack.stack_status().unwrap().as_str().to_owned(), hash, ids)
+    (status, hash, ids)
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -1,9 +1,9 @@
 //! `remedy deploy --stage S [--account ID]…`: one stage, or the named accounts of it.
 
-use super::{ask, interactive, run_stage, write_markdown, DeployOptions};
+use super::{ask, finish_stage, interactive, run_stage, DeployOptions};
 use crate::config::{is_account_id, Config};
 use crate::error::{exit, Error};
-use crate::report::{self, OutputFormat};
+use crate::report::OutputFormat;
 use crate::session::{Prepared, Session};
 use crate::targets::Resolution;
 
@@ -45,17 +45,12 @@ pub async fn deploy(
     }
 
     let report = run_stage(&mut session, &stage, targets, options.engine()).await?;
-    report::print_stage(&report, output);
-    write_markdown(
+    finish_stage(
+        &report,
+        output,
         options.report.as_deref(),
         &format!("remedy deploy --stage {stage_name}"),
-        std::slice::from_ref(&report),
-    )?;
-    Ok(if report.summary.failed > 0 {
-        exit::FAILED
-    } else {
-        exit::OK
-    })
+    )
 }
 
 /// Keeps only the accounts named with `--account`; each must be a target of the stage.

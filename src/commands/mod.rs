@@ -14,9 +14,9 @@ pub mod status;
 use crate::config::Stage;
 use crate::error::Error;
 use crate::report::{self, StageReport};
+pub use crate::report::{ask, interactive};
 use crate::runner::{self, Limits, Target};
 use crate::session::{EngineOptions, Session};
-use std::io::{BufRead, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -82,23 +82,6 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
     Ok(Duration::from_secs(total))
 }
 
-/// Whether someone can answer a question: stdin and stderr are both terminals.
-pub fn interactive() -> bool {
-    std::io::stdin().is_terminal() && std::io::stderr().is_terminal()
-}
-
-/// Asks a yes/no question on the terminal; only called when [`interactive`].
-pub fn ask(question: &str) -> Result<bool, Error> {
-    eprint!("{question} [y/N] ");
-    let _ = std::io::stderr().flush();
-    let mut answer = String::new();
-    std::io::stdin()
-        .lock()
-        .read_line(&mut answer)
-        .map_err(|e| Error::Failed(format!("cannot read the answer: {e}")))?;
-    Ok(matches!(answer.trim(), "y" | "Y" | "yes" | "YES"))
-}
-
 /// Runs one stage's targets through the direct engine: publishes the artifacts its regions
 /// need, then the runner under the stage's limits.
 pub async fn run_stage(
@@ -128,6 +111,22 @@ pub async fn run_stage(
         &run,
         started.elapsed(),
     ))
+}
+
+/// Prints a one-stage command's report, writes `--report FILE`, and gives its exit code.
+pub fn finish_stage(
+    report: &StageReport,
+    output: report::OutputFormat,
+    markdown: Option<&Path>,
+    title: &str,
+) -> Result<i32, Error> {
+    report::print_stage(report, output);
+    write_markdown(markdown, title, std::slice::from_ref(report))?;
+    Ok(if report.summary.failed > 0 {
+        crate::error::exit::FAILED
+    } else {
+        crate::error::exit::OK
+    })
 }
 
 /// Writes `--report FILE`, if asked. A report that cannot be written is an error of the

@@ -6,9 +6,9 @@
 //! deployed yet. It deploys the configuration and build at hand, so run it from the
 //! revision the pipeline last promoted.
 
-use super::{run_stage, write_markdown, DeployOptions};
+use super::{finish_stage, run_stage, DeployOptions};
 use crate::config::{is_account_id, Config};
-use crate::error::{exit, Error};
+use crate::error::Error;
 use crate::report::{self, OutputFormat, StageReport};
 use crate::runner::{Outcome, StageRun, TargetResult};
 use crate::session::{Prepared, Session};
@@ -35,13 +35,13 @@ pub async fn onboard(
     resolution.accounts.retain(|a| a.id == account);
     let targets = session.targets(&stage, &resolution);
     if let Some(found) = resolution.accounts.first() {
-        eprintln!(
+        report::note(&format!(
             "onboarding {account} ({}, {}) at stage `{}`: {} region(s)",
             found.name,
             found.ou_path,
             stage.name,
             targets.len()
-        );
+        ));
     }
 
     // A new account's role can take minutes to appear.
@@ -66,15 +66,10 @@ pub async fn onboard(
             StageReport::from_run(stage.name.as_str(), &run, started.elapsed())
         }
     };
-    report::print_stage(&report, output);
-    write_markdown(
+    finish_stage(
+        &report,
+        output,
         options.report.as_deref(),
         &format!("remedy onboard --account {account}"),
-        std::slice::from_ref(&report),
-    )?;
-    Ok(if report.summary.failed > 0 {
-        exit::FAILED
-    } else {
-        exit::OK
-    })
+    )
 }

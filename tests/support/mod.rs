@@ -30,6 +30,36 @@ pub fn remedy_command(emulator: &Emulator, dir: &Path) -> Command {
     cmd
 }
 
+/// The `remedy` stack of `account` in `region`, read back through the account's role: its
+/// status and `remedy:hash` tag; `None` when there is none (or only a deleted one).
+pub async fn stack_state(
+    emulator: &Emulator,
+    account: &str,
+    region: &str,
+) -> Option<(String, String)> {
+    let config = emulator.account_config(account, region).await;
+    let cfn = aws_sdk_cloudformation::Client::new(&config);
+    let out = cfn
+        .describe_stacks()
+        .stack_name("remedy")
+        .send()
+        .await
+        .ok()?;
+    let stack = out.stacks().first()?;
+    let status = stack.stack_status()?.as_str().to_owned();
+    if status == "DELETE_COMPLETE" {
+        return None;
+    }
+    let hash = stack
+        .tags()
+        .iter()
+        .find(|t| t.key() == Some("remedy:hash"))
+        .and_then(|t| t.value())
+        .unwrap_or_default()
+        .to_owned();
+    Some((status, hash))
+}
+
 /// A scratch folder holding a `remedy.yaml` and a small package zip.
 pub struct Workdir {
     pub dir: tempfile::TempDir,
