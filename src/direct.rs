@@ -50,6 +50,14 @@ pub struct DirectEngine {
 /// Why a target failed: the stack status if known, and the reason.
 type Failure = (Option<String>, String);
 
+/// What applying a change did.
+enum Applied {
+    /// The stack settled in this state (complete, or failed and rolled back).
+    Settled(StackState),
+    /// CloudFormation found nothing to change.
+    NothingToDo,
+}
+
 /// What `remedy plan` found for one target.
 #[derive(Debug, Clone)]
 pub struct PlannedTarget {
@@ -134,118 +142,128 @@ impl DirectEngine {
         let mut existing = cfn::describe(&client, &self.stack_name)
             .await
             .map_err(|r| (None, r))?;
-        let kind = 'decide: {
-            for _ in 0..MAX_ROUNDS {
-                let status = existing.as_ref().map(|s| s.status.clone());
-                match decide(existing.as_ref(), &self.hash, self.fix_rollback) {
-                    Action::Unchanged => {
-                        return Ok((Outcome::Unchanged, status.unwrap_or_default()))
-                    }
-                    Action::Create => break 'decide ChangeSetType::Create,
-                    Action::Update => break 'decide ChangeSetType::Update,
-                    Action::Wait => {
-                        // Another run (or a CloudFormation operation) holds the stack.
-                        existing = cfn::wait_while_busy(&client, &self.stack_name, deadline)
+        for _ in 0..MAX_ROUNDS {
+            let status = existing.as_ref().map(|s| s.status.clone());
+            let kind = match decide(existing.as_ref(), &self.hash, self.fix_rollback) {
+                Action::Unchanged => return Ok((Outcome::Unchanged, status.unwrap_or_default())),
+                Action::Create => ChangeSetType::Create,
+                Action::Update => ChangeSetType::Update,
+                Action::Wait => {
+                    // Another run (or an operator) holds the stack: wait, then decide again.
+                    existing = cfn::wait_while_busy(&client, &self.stack_name, deadline)
+                        .await
+                        .map_err(|r| (status, self.timed_out(r)))?;
+                    continue;
+                }
+                Action::Recreate => {
+                    cfn::delete_stack(&client, &self.stack_name, deadline)
+                        .await
+                        .map_err(|r| {
+                            (status, format!("deleting the ROLLBACK_COMPLETE stack: {r}"))
+                        })?;
+                    existing = None;
+                    continue;
+                }
+                Action::ContinueRollback if !continued => {
+                    continued = true;
+                    let settled =
+                        cfn::continue_update_rollback(&client, &self.stack_name, deadline)
                             .await
                             .map_err(|r| (status, self.timed_out(r)))?;
-                    }
-                    Action::Recreate => {
-                        cfn::delete_stack(&client, &self.stack_name, deadline)
-                            .await
-                            .map_err(|r| {
-                                (status, format!("deleting the ROLLBACK_COMPLETE stack: {r}"))
-                            })?;
-                        existing = None;
-                    }
-                    Action::ContinueRollback if !continued => {
-                        continued = true;
-                        let settled =
-                            cfn::continue_update_rollback(&client, &self.stack_name, deadline)
-                                .await
-                                .map_err(|r| (status, self.timed_out(r)))?;
-                        existing = Some(settled);
-                    }
-                    Action::ContinueRollback => {
-                        let failed = cfn::failed_resources(&client, &self.stack_name).await;
-                        return Err((
-                            status,
-                            with_failed_resources(
-                                "the rollback failed again after ContinueUpdateRollback".into(),
-                                &failed,
-                            ),
-                        ));
-                    }
-                    Action::Refuse(reason) => {
-                        let failed = match &status {
-                            Some(s) if s.ends_with("_FAILED") => {
-                                cfn::failed_resources(&client, &self.stack_name).await
-                            }
-                            _ => Vec::new(),
-                        };
-                        return Err((status, with_failed_resources(reason, &failed)));
-                    }
+                    existing = Some(settled);
+                    continue;
                 }
-            }
-            return Err((
-                existing.map(|s| s.status),
-                "the stack kept changing state while being deployed".into(),
-            ));
-        };
-        let outcome = match kind {
-            ChangeSetType::Update => Outcome::Updated,
-            _ => Outcome::Created,
-        };
-
-        // The change set `plan --keep` computed for exactly this deployment, else our own.
-        let kept =
-            cfn::available_change_set(&client, &self.stack_name, &self.kept_change_set_name())
-                .await;
-        let request = self.request(template, &self.change_set_name);
-        let applied = match kept {
-            Some(id) => cfn::execute_change_set(&client, &self.stack_name, &id, deadline).await,
-            None => match cfn::create_change_set(&client, &request, kind, deadline).await {
-                Ok(computed) if computed.empty => {
-                    // The resources already match; only the stack's tags differ.
-                    let _ = cfn::delete_change_set(&client, &self.stack_name, &computed.id).await;
-                    match cfn::update_tags(&client, &request, deadline).await {
-                        Ok(Some(state)) => Ok(state),
-                        Ok(None) => {
-                            let status = existing.map(|s| s.status).unwrap_or_default();
-                            return Ok((Outcome::Unchanged, status));
+                Action::ContinueRollback => {
+                    let failed = cfn::failed_resources(&client, &self.stack_name).await;
+                    let reason = "the rollback failed again after ContinueUpdateRollback".into();
+                    return Err((status, with_failed_resources(reason, &failed)));
+                }
+                Action::Refuse(reason) => {
+                    let failed = match &status {
+                        Some(s) if s.ends_with("_FAILED") => {
+                            cfn::failed_resources(&client, &self.stack_name).await
                         }
-                        Err(reason) => Err(reason),
+                        _ => Vec::new(),
+                    };
+                    return Err((status, with_failed_resources(reason, &failed)));
+                }
+            };
+            let outcome = match kind {
+                ChangeSetType::Update => Outcome::Updated,
+                _ => Outcome::Created,
+            };
+            let state = match self.apply(&client, template, kind, deadline).await {
+                Ok(Applied::Settled(state)) => state,
+                Ok(Applied::NothingToDo) => {
+                    return Ok((Outcome::Unchanged, status.unwrap_or_default()))
+                }
+                Err(reason) => {
+                    // Another run may have started on the stack between our look and our
+                    // change set (CloudFormation then refuses ours): wait for it and decide
+                    // again. Otherwise report the stack's status if we can.
+                    let now = cfn::describe(&client, &self.stack_name)
+                        .await
+                        .ok()
+                        .flatten();
+                    if now
+                        .as_ref()
+                        .is_some_and(|s| s.status.ends_with("_IN_PROGRESS"))
+                        && Instant::now() < deadline
+                    {
+                        tracing::info!(account = %target.account.id, region = %target.region, "the stack became busy ({reason}); waiting to decide again");
+                        existing = now;
+                        continue;
                     }
+                    return Err((now.map(|s| s.status), self.timed_out(reason)));
                 }
-                Ok(computed) => {
-                    cfn::execute_change_set(&client, &self.stack_name, &computed.id, deadline).await
+            };
+            return match state.status.as_str() {
+                "CREATE_COMPLETE" | "UPDATE_COMPLETE" => Ok((outcome, state.status)),
+                status => {
+                    let cause = cfn::first_failure(&client, &self.stack_name)
+                        .await
+                        .or(state.status_reason.clone())
+                        .unwrap_or_else(|| "no reason given".into());
+                    Err((
+                        Some(status.to_owned()),
+                        format!("stack ended {status}: {cause}"),
+                    ))
                 }
-                Err(reason) => Err(reason),
-            },
-        };
-        let state = match applied {
-            Ok(state) => state,
-            Err(reason) => {
-                // The stack may exist now (e.g. REVIEW_IN_PROGRESS); report its status if we can.
-                let status = cfn::describe(&client, &self.stack_name)
-                    .await
-                    .ok()
-                    .flatten()
-                    .map(|s| s.status);
-                return Err((status, self.timed_out(reason)));
-            }
-        };
-        match state.status.as_str() {
-            "CREATE_COMPLETE" | "UPDATE_COMPLETE" => Ok((outcome, state.status)),
-            status => {
-                let cause = cfn::first_failure(&client, &self.stack_name)
-                    .await
-                    .or(state.status_reason.clone())
-                    .unwrap_or_else(|| "no reason given".into());
-                Err((
-                    Some(status.to_owned()),
-                    format!("stack ended {status}: {cause}"),
-                ))
-            }
+            };
+        }
+        Err((
+            existing.map(|s| s.status),
+            "the stack kept changing state while being deployed".into(),
+        ))
+    }
+
+    /// Runs the change set `plan --keep` computed for exactly this deployment, else one of
+    /// our own; an empty one (only the tags differ) becomes a tags-only UpdateStack.
+    async fn apply(
+        &self,
+        client: &Client,
+        template: &TemplateSource,
+        kind: ChangeSetType,
+        deadline: Instant,
+    ) -> Result<Applied, String> {
+        let kept =
+            cfn::available_change_set(client, &self.stack_name, &self.kept_change_set_name()).await;
+        if let Some(id) = kept {
+            return cfn::execute_change_set(client, &self.stack_name, &id, deadline)
+                .await
+                .map(Applied::Settled);
+        }
+        let request = self.request(template, &self.change_set_name);
+        let computed = cfn::create_change_set(client, &request, kind, deadline).await?;
+        if !computed.empty {
+            return cfn::execute_change_set(client, &self.stack_name, &computed.id, deadline)
+                .await
+                .map(Applied::Settled);
+        }
+        let _ = cfn::delete_change_set(client, &self.stack_name, &computed.id).await;
+        match cfn::update_tags(client, &request, deadline).await? {
+            Some(state) => Ok(Applied::Settled(state)),
+            None => Ok(Applied::NothingToDo),
         }
     }
 

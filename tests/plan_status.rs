@@ -243,4 +243,22 @@ async fn status_lists_every_target_with_its_version_hash_and_freshness() {
         "{}",
         run.stdout
     );
+    // --drift asks CloudFormation per stack; moto has no drift detection, and that answer
+    // is reported per target without failing the others or the command.
+    let drift = remedy(
+        &emulator,
+        work.path(),
+        &["status", "--stage", "dev", "--drift", "--output", "json"],
+    );
+    assert_eq!(drift.code, 0, "{}", drift.stderr);
+    for t in drift.json()["targets"].as_array().unwrap() {
+        assert_eq!(t["state"], "outdated", "{t}");
+        assert!(
+            t["drift"]
+                .as_str()
+                .unwrap()
+                .starts_with("unknown (DetectStackDrift: "),
+            "{t}"
+        );
+    }
 }
