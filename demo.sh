@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# `make demo`: start the emulator, seed an organization, deploy the dev stage with its
-# progress bars, show the result, stop the emulator. Everything stays on 127.0.0.1.
+# `make demo`: start the emulator, seed an organization, roll out dev → staging → prod
+# through the approval gates with progress bars, plan, status and the Markdown report, then
+# stop the emulator. Everything stays on 127.0.0.1.
 set -euo pipefail
 cd "$(dirname "$0")"
 target="${CARGO_TARGET_DIR:-target}/debug"
@@ -52,10 +53,16 @@ remedy() { "$target/remedy" --config demo/remedy.yaml "$@"; }
 
 echo; echo "==> remedy accounts --stage dev"
 remedy accounts --stage dev
-echo; echo "==> remedy deploy --stage dev"
-remedy deploy --stage dev --yes
+echo; echo "==> remedy rollout   (no one to approve the staging gate: it stops there, exit 3)"
+remedy rollout --report demo/rollout.md < /dev/null || echo "(exit $?)"
 echo; echo "==> remedy deploy --stage dev   (again: nothing changed, so nothing is touched)"
 remedy deploy --stage dev --yes
-echo; echo "==> remedy accounts --stage prod   (what the next stages would touch)"
-remedy accounts --stage prod
+echo; echo "==> remedy plan --stage staging   (what the gate would let through)"
+remedy plan --stage staging
+echo; echo "==> remedy rollout --approve staging --approve prod"
+remedy rollout --approve staging --approve prod --report demo/rollout.md < /dev/null || echo "(exit $?)"
+echo; echo "==> remedy status --stage prod"
+remedy status --stage prod
+echo; echo "==> demo/rollout.md (the --report of the last rollout)"
+cat demo/rollout.md
 echo; echo "==> done; the emulator stops now (its log: demo/emulator.log)"

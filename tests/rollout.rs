@@ -356,3 +356,82 @@ async fn a_stage_fans_out_over_its_regions_one_region_after_the_other() {
         "{regions:?}"
     );
 }
+
+/// Runs `remedy ARGS` on a pseudo-terminal (util-linux `script`), typing `input`: what an
+/// operator at a terminal sees and answers. Output is stdout and stderr together.
+fn remedy_on_a_terminal(
+    emulator: &Emulator,
+    dir: &std::path::Path,
+    args: &str,
+    input: &str,
+) -> (i32, String) {
+    use std::io::Write;
+    let template = support::remedy_command(emulator, dir);
+    let mut script = std::process::Command::new("script");
+    script.current_dir(dir).env_clear();
+    for (key, value) in template.get_envs() {
+        if let Some(value) = value {
+            script.env(key, value);
+        }
+    }
+    let command = format!("{} {args}", env!("CARGO_BIN_EXE_remedy"));
+    let mut child = script
+        .args(["-qec", &command, "/dev/null"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("util-linux `script` runs remedy on a pseudo-terminal");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_operator_at_a_terminal_is_shown_the_gate_and_asked() {
+    let emulator = Emulator::start();
+    let mut org = Org::create(&emulator).await;
+    org.accounts_in("dev", "/Workloads/Dev", 1).await;
+    let staging = org.accounts_in("staging", "/Workloads/Staging", 2).await;
+    let work = Workdir::new(&three_stages("  S3-001: remediate\n"));
+
+    // Declined: the gate stays closed (exit 3) and nothing is deployed behind it.
+    let (code, out) = remedy_on_a_terminal(
+        &emulator,
+        work.path(),
+        "rollout --from staging --to staging",
+        "n\n",
+    );
+    assert_eq!(code, 3, "{out}");
+    assert!(
+        out.contains("Approve stage `staging` (2 targets: 2 to create, 0 to update, 0 unchanged, 0 unreadable)?"),
+        "{out}"
+    );
+    assert!(out.contains("not approved at the prompt"), "{out}");
+    for account in &staging {
+        assert_eq!(stack_state(&emulator, account, REGION).await, None);
+    }
+
+    // Approved at the prompt: deployed.
+    let (code, out) = remedy_on_a_terminal(
+        &emulator,
+        work.path(),
+        "rollout --from staging --to staging",
+        "y\n",
+    );
+    assert_eq!(code, 0, "{out}");
+    for account in &staging {
+        let (status, _) = stack_state(&emulator, account, REGION)
+            .await
+            .expect("deployed");
+        assert_eq!(status, "CREATE_COMPLETE");
+    }
+}
