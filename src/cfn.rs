@@ -15,6 +15,8 @@ use std::time::{Duration, Instant};
 /// What DescribeStacks says of a stack.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StackState {
+    /// The stack's ARN: names this stack and no later one of the same name.
+    pub stack_id: Option<String>,
     pub status: String,
     pub status_reason: Option<String>,
     pub tags: BTreeMap<String, String>,
@@ -47,6 +49,7 @@ pub struct StackRequest<'a> {
 pub async fn describe(client: &Client, stack_name: &str) -> Result<Option<StackState>, String> {
     match client.describe_stacks().stack_name(stack_name).send().await {
         Ok(out) => Ok(out.stacks().first().map(|s| StackState {
+            stack_id: s.stack_id().map(str::to_owned),
             status: s
                 .stack_status()
                 .map(|st| st.as_str().to_owned())
@@ -122,6 +125,8 @@ fn tags(tags: &[(String, String)]) -> Vec<Tag> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ComputedChangeSet {
     pub id: String,
+    /// The stack it belongs to (for a CREATE change set: the stack it made).
+    pub stack_id: Option<String>,
     pub changes: Vec<ResourceChange>,
     /// CloudFormation found nothing to change (the change set is FAILED for that reason).
     pub empty: bool,
@@ -163,6 +168,7 @@ pub async fn create_change_set(
         .await
         .map_err(|e| format!("CreateChangeSet: {}", describe_sdk_error(&e)))?;
     let id = created.id().unwrap_or(request.change_set_name).to_owned();
+    let stack_id = created.stack_id().map(str::to_owned);
 
     let mut delay = Backoff::new();
     loop {
@@ -192,6 +198,7 @@ pub async fn create_change_set(
                 }
                 return Ok(ComputedChangeSet {
                     id,
+                    stack_id,
                     changes,
                     empty: false,
                     status_reason: None,
@@ -202,14 +209,23 @@ pub async fn create_change_set(
                 if reason.as_deref().is_some_and(is_no_change_reason) {
                     return Ok(ComputedChangeSet {
                         id,
+                        stack_id,
                         changes: Vec::new(),
                         empty: true,
                         status_reason: reason,
                     });
                 }
+                // A failed change set keeps its name taken: remove it (best effort).
+                let _ = delete_change_set(client, request.stack_name, &id).await;
                 return Err(format!(
                     "change set failed: {}",
                     reason.as_deref().unwrap_or("no reason given")
+                ));
+            }
+            // Executing another change set of the stack deletes this one (another run).
+            "DELETE_PENDING" | "DELETE_IN_PROGRESS" | "DELETE_COMPLETE" | "DELETE_FAILED" => {
+                return Err(format!(
+                    "change set {status}: another change set of the stack was executed meanwhile"
                 ));
             }
             _ if Instant::now() >= deadline => {
@@ -294,21 +310,22 @@ pub async fn delete_change_set(
         .map_err(|e| format!("DeleteChangeSet: {}", describe_sdk_error(&e)))
 }
 
-/// Deletes the stack and waits until it is gone.
+/// Deletes the stack with this id (an ARN, so never a later stack of the same name) and
+/// waits until it is gone.
 pub async fn delete_stack(
     client: &Client,
-    stack_name: &str,
+    stack_id: &str,
     deadline: Instant,
 ) -> Result<(), String> {
     client
         .delete_stack()
-        .stack_name(stack_name)
+        .stack_name(stack_id)
         .send()
         .await
         .map_err(|e| format!("DeleteStack: {}", describe_sdk_error(&e)))?;
     let mut delay = Backoff::new();
     loop {
-        match describe(client, stack_name).await? {
+        match describe(client, stack_id).await? {
             None => return Ok(()),
             Some(state) if state.status == "DELETE_COMPLETE" => return Ok(()),
             Some(state) if state.status == "DELETE_FAILED" => {
@@ -328,7 +345,33 @@ pub async fn delete_stack(
     }
 }
 
+/// The names of the change sets a stack (by id) has.
+pub async fn change_set_names(client: &Client, stack_id: &str) -> Result<Vec<String>, String> {
+    let mut names = Vec::new();
+    let mut token: Option<String> = None;
+    loop {
+        let page = client
+            .list_change_sets()
+            .stack_name(stack_id)
+            .set_next_token(token)
+            .send()
+            .await
+            .map_err(|e| format!("ListChangeSets: {}", describe_sdk_error(&e)))?;
+        names.extend(
+            page.summaries()
+                .iter()
+                .filter_map(|c| c.change_set_name().map(str::to_owned)),
+        );
+        token = page.next_token().map(str::to_owned);
+        if token.is_none() {
+            return Ok(names);
+        }
+    }
+}
+
 /// ContinueUpdateRollback on an `UPDATE_ROLLBACK_FAILED` stack, then waits for it to settle.
+/// A first look that still shows `UPDATE_ROLLBACK_FAILED` may predate the request, so that
+/// status is only believed after a minute of looking.
 pub async fn continue_update_rollback(
     client: &Client,
     stack_name: &str,
@@ -340,7 +383,16 @@ pub async fn continue_update_rollback(
         .send()
         .await
         .map_err(|e| format!("ContinueUpdateRollback: {}", describe_sdk_error(&e)))?;
-    wait_until_settled(client, stack_name, deadline).await
+    let started = Instant::now();
+    let mut delay = Backoff::new();
+    loop {
+        let state = wait_until_settled(client, stack_name, deadline).await?;
+        let unmoved = state.status == "UPDATE_ROLLBACK_FAILED";
+        if !unmoved || started.elapsed() >= Duration::from_secs(60) || Instant::now() >= deadline {
+            return Ok(state);
+        }
+        delay.sleep().await;
+    }
 }
 
 /// Polls DescribeStacks until the stack leaves every `*_IN_PROGRESS` state or `deadline`
@@ -368,7 +420,7 @@ pub async fn wait_while_busy(
         let Some(state) = describe(client, stack_name).await? else {
             return Ok(None);
         };
-        if !state.status.ends_with("_IN_PROGRESS") {
+        if !crate::plan::is_busy(&state.status) {
             return Ok(Some(state));
         }
         if Instant::now() >= deadline {
@@ -499,7 +551,10 @@ fn is_operation_start(e: &Event, stack_name: &str) -> bool {
     e.logical_id == stack_name
         && matches!(
             e.status.as_str(),
-            "CREATE_IN_PROGRESS" | "UPDATE_IN_PROGRESS"
+            "CREATE_IN_PROGRESS"
+                | "UPDATE_IN_PROGRESS"
+                | "DELETE_IN_PROGRESS"
+                | "IMPORT_IN_PROGRESS"
         )
 }
 

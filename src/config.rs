@@ -804,12 +804,18 @@ impl Config {
             })
     }
 
-    /// The regions a stage deploys to; empty means "use the environment's region".
+    /// The regions a stage deploys to, each once, in the order written; empty means "use
+    /// the environment's region".
     pub fn stage_regions(&self, stage: &Stage) -> Vec<String> {
-        match &stage.regions {
+        let listed: Vec<String> = match &stage.regions {
             Some(regions) => regions.iter().map(|r| r.0.clone()).collect(),
             None => self.regions.clone(),
-        }
+        };
+        let mut seen = std::collections::HashSet::new();
+        listed
+            .into_iter()
+            .filter(|r| seen.insert(r.clone()))
+            .collect()
     }
 
     /// The catalog rules the stack deploys, in catalog order: those listed by id, and every

@@ -16,8 +16,8 @@
 use crate::cfn::{self, StackRequest, StackState, TemplateSource};
 use crate::identity::{cloudformation_client, is_role_not_ready, Identity};
 use crate::plan::{
-    decide, freshness, update_kind, Action, Freshness, PlanAction, ResourceChange, HASH_TAG,
-    VERSION_TAG,
+    decide, freshness, is_busy, update_kind, Action, Freshness, PlanAction, ResourceChange,
+    HASH_TAG, VERSION_TAG,
 };
 use crate::runner::{Outcome, Target, TargetResult};
 use aws_sdk_cloudformation::types::ChangeSetType;
@@ -139,6 +139,7 @@ impl DirectEngine {
         let template = self.template(&target.region).map_err(|r| (None, r))?;
 
         let mut continued = false;
+        let mut last_error: Option<String> = None;
         let mut existing = cfn::describe(&client, &self.stack_name)
             .await
             .map_err(|r| (None, r))?;
@@ -150,18 +151,35 @@ impl DirectEngine {
                 Action::Update => ChangeSetType::Update,
                 Action::Wait => {
                     // Another run (or an operator) holds the stack: wait, then decide again.
+                    tracing::warn!(
+                        "{} {}: the stack is {}, held by another operation; waiting for it",
+                        target.account.id,
+                        target.region,
+                        status.as_deref().unwrap_or_default()
+                    );
                     existing = cfn::wait_while_busy(&client, &self.stack_name, deadline)
                         .await
                         .map_err(|r| (status, self.timed_out(r)))?;
                     continue;
                 }
                 Action::Recreate => {
-                    cfn::delete_stack(&client, &self.stack_name, deadline)
+                    // By id: never a stack another run has created since under the same name.
+                    let id = existing
+                        .as_ref()
+                        .and_then(|s| s.stack_id.clone())
+                        .unwrap_or_else(|| self.stack_name.clone());
+                    cfn::delete_stack(&client, &id, deadline)
                         .await
                         .map_err(|r| {
-                            (status, format!("deleting the ROLLBACK_COMPLETE stack: {r}"))
+                            (
+                                status.clone(),
+                                format!("deleting the ROLLBACK_COMPLETE stack: {r}"),
+                            )
                         })?;
-                    existing = None;
+                    // Decide on what is there now (nothing, or another run's new stack).
+                    existing = cfn::describe(&client, &self.stack_name)
+                        .await
+                        .map_err(|r| (None, r))?;
                     continue;
                 }
                 Action::ContinueRollback if !continued => {
@@ -205,12 +223,14 @@ impl DirectEngine {
                         .await
                         .ok()
                         .flatten();
-                    if now
-                        .as_ref()
-                        .is_some_and(|s| s.status.ends_with("_IN_PROGRESS"))
-                        && Instant::now() < deadline
-                    {
-                        tracing::info!(account = %target.account.id, region = %target.region, "the stack became busy ({reason}); waiting to decide again");
+                    let busy = now.as_ref().is_some_and(|s| is_busy(&s.status));
+                    if (busy || now != existing) && Instant::now() < deadline {
+                        tracing::warn!(
+                            "{} {}: {reason}; the stack changed meanwhile, deciding again",
+                            target.account.id,
+                            target.region
+                        );
+                        last_error = Some(reason);
                         existing = now;
                         continue;
                     }
@@ -233,7 +253,12 @@ impl DirectEngine {
         }
         Err((
             existing.map(|s| s.status),
-            "the stack kept changing state while being deployed".into(),
+            format!(
+                "the stack kept changing state while being deployed{}",
+                last_error
+                    .map(|e| format!(" (last error: {e})"))
+                    .unwrap_or_default()
+            ),
         ))
     }
 
@@ -340,11 +365,10 @@ impl DirectEngine {
             }
         };
         let name = if keep {
-            // A change set kept by an earlier plan for this same hash is replaced.
+            // A change set an earlier plan kept for this same hash is replaced, whatever its
+            // state (a failed one would keep the name taken).
             let name = self.kept_change_set_name();
-            if let Some(id) = cfn::available_change_set(&client, &self.stack_name, &name).await {
-                let _ = cfn::delete_change_set(&client, &self.stack_name, &id).await;
-            }
+            let _ = cfn::delete_change_set(&client, &self.stack_name, &name).await;
             name
         } else {
             format!("{}-plan", self.change_set_name)
@@ -352,11 +376,11 @@ impl DirectEngine {
         let request = self.request(template, &name);
         let deadline = Instant::now() + self.target_timeout;
         let computed = cfn::create_change_set(&client, &request, kind.clone(), deadline).await;
-        let stack_was_missing = matches!(
-            existing.as_ref().map(|s| s.status.as_str()),
-            None | Some("DELETE_COMPLETE")
-        );
-        let cleanup = !keep || computed.as_ref().is_ok_and(|c| c.empty);
+        let keep_it = keep && computed.as_ref().is_ok_and(|c| !c.empty);
+        let created_stack = match &computed {
+            Ok(c) => c.stack_id.clone(),
+            Err(_) => None,
+        };
         match computed {
             Ok(computed) => {
                 planned.action = match kind {
@@ -370,28 +394,58 @@ impl DirectEngine {
                     );
                 }
                 planned.changes = computed.changes;
-                if cleanup {
+                if !keep_it {
                     if let Err(reason) =
                         cfn::delete_change_set(&client, &self.stack_name, &computed.id).await
                     {
-                        tracing::warn!(account = %target.account.id, region = %target.region, "{reason}");
+                        tracing::warn!("{} {}: {reason}", target.account.id, target.region);
                     }
                 }
             }
             Err(reason) => planned.reason = Some(reason),
         }
-        if cleanup && stack_was_missing && kind == ChangeSetType::Create {
+        let stack_was_missing = matches!(
+            existing.as_ref().map(|s| s.status.as_str()),
+            None | Some("DELETE_COMPLETE")
+        );
+        if !keep_it && stack_was_missing && kind == ChangeSetType::Create {
             // The CREATE change set made a REVIEW_IN_PROGRESS stack: leave nothing behind.
-            if let Err(reason) = client
-                .delete_stack()
-                .stack_name(&self.stack_name)
-                .send()
-                .await
-            {
-                tracing::warn!(account = %target.account.id, region = %target.region, "DeleteStack after plan: {}", crate::error::describe_sdk_error(&reason));
+            if let Some(stack_id) = created_stack {
+                self.delete_review_stack(&client, &stack_id, &target).await;
+            } else if let Ok(Some(state)) = cfn::describe(&client, &self.stack_name).await {
+                // The change set failed; the stack it made may still be there, in review.
+                if let Some(stack_id) = state
+                    .stack_id
+                    .filter(|_| state.status == "REVIEW_IN_PROGRESS")
+                {
+                    self.delete_review_stack(&client, &stack_id, &target).await;
+                }
             }
         }
         planned
+    }
+
+    /// Deletes a stack the plan's CREATE change set made, by id, if it is still only that:
+    /// in review, with no change set left. Another run may have taken it over meanwhile
+    /// (its own change set, or executed), and then it is theirs.
+    async fn delete_review_stack(&self, client: &Client, stack_id: &str, target: &Target) {
+        let still_ours = match cfn::describe(client, stack_id).await {
+            Ok(Some(state)) if state.status == "REVIEW_IN_PROGRESS" => {
+                matches!(cfn::change_set_names(client, stack_id).await, Ok(names) if names.is_empty())
+            }
+            _ => false,
+        };
+        if !still_ours {
+            return;
+        }
+        if let Err(reason) = client.delete_stack().stack_name(stack_id).send().await {
+            tracing::warn!(
+                "{} {}: DeleteStack after plan: {}",
+                target.account.id,
+                target.region,
+                crate::error::describe_sdk_error(&reason)
+            );
+        }
     }
 
     // -- status ---------------------------------------------------------------------

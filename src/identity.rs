@@ -21,12 +21,17 @@ use std::sync::Mutex;
 pub const FALLBACK_REGION: &str = "us-east-1";
 
 /// A run id: unique per invocation, carried in role session names and change set names.
+/// The time orders them; the random part keeps two runs started in the same second (two
+/// containers often have the same pid) apart.
 pub fn new_run_id() -> String {
+    use std::hash::{BuildHasher, Hasher};
     let secs = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs())
         .unwrap_or_default();
-    format!("{secs}-{}", std::process::id())
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    hasher.write_u32(std::process::id());
+    format!("{secs}-{:08x}", hasher.finish() as u32)
 }
 
 /// Loads the base config from the standard chain. When the environment has no region, the

@@ -73,6 +73,12 @@ pub fn decide(existing: Option<&StackState>, desired_hash: &str, fix_rollback: b
     }
 }
 
+/// An operation runs on the stack. `REVIEW_IN_PROGRESS` (a CREATE change set waiting to be
+/// executed, or a failed one) is not: nothing will ever move it on its own.
+pub fn is_busy(status: &str) -> bool {
+    status.ends_with("_IN_PROGRESS") && status != "REVIEW_IN_PROGRESS"
+}
+
 /// How a target's deployed stack compares with what this run would deploy (`remedy status`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -180,6 +186,7 @@ mod tests {
 
     fn stack(status: &str, hash: Option<&str>) -> StackState {
         StackState {
+            stack_id: None,
             status: status.into(),
             status_reason: None,
             tags: hash
@@ -278,5 +285,8 @@ mod tests {
         );
         assert_eq!(plan_summary(&[PlanAction::Create]), "1 target: 1 create");
         assert_eq!(plan_summary(&[]), "0 targets");
+        assert!(is_busy("UPDATE_ROLLBACK_IN_PROGRESS"));
+        assert!(!is_busy("REVIEW_IN_PROGRESS"));
+        assert!(!is_busy("UPDATE_COMPLETE"));
     }
 }

@@ -85,6 +85,28 @@ async fn plan_reports_creates_and_updates_and_keep_hands_them_to_deploy() {
         stack_state(&emulator, &dev[0], REGION).await,
         Some(before.clone())
     );
+    // … and its change sets are gone again (deploy's executed one stays in moto's list).
+    for account in &dev {
+        let cfn =
+            aws_sdk_cloudformation::Client::new(&emulator.account_config(account, REGION).await);
+        let sets = cfn
+            .list_change_sets()
+            .stack_name("remedy")
+            .send()
+            .await
+            .unwrap();
+        let plans: Vec<&str> = sets
+            .summaries()
+            .iter()
+            .filter_map(|c| c.change_set_name())
+            .filter(|name| name.contains("plan"))
+            .collect();
+        assert_eq!(
+            plans,
+            Vec::<&str>::new(),
+            "{account}: the plan's change set is gone"
+        );
+    }
     let text = remedy(&emulator, work.path(), &["plan", "--stage", "dev"]);
     assert_eq!(text.code, 0);
     assert!(

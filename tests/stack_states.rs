@@ -111,6 +111,12 @@ async fn a_stack_in_progress_is_waited_for_until_the_target_timeout_or_until_it_
         .expect("remedy deploy ran")
         .into();
     assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert!(
+        run.stderr
+            .contains("the stack is CREATE_IN_PROGRESS, held by another operation; waiting"),
+        "the deploy found the stack busy and waited:\n{}",
+        run.stderr
+    );
     assert_eq!(run.json()["targets"][0]["outcome"], "created");
     let out = cfn
         .describe_stacks()
@@ -305,7 +311,8 @@ async fn a_rollback_complete_stack_is_deleted_and_created_again() {
         [
             "DescribeStacks",
             "DeleteStack",
-            "DescribeStacks",
+            "DescribeStacks", // the deleted stack, by id: gone
+            "DescribeStacks", // by name: what is there now (nothing), to decide again
             "DescribeChangeSet",
             "CreateChangeSet",
             "DescribeChangeSet",

@@ -50,8 +50,19 @@ impl DeployOptions {
     }
 }
 
-/// `90s`, `30m`, `1h30m`, or plain seconds.
+/// The longest wait any option accepts.
+const MAX_DURATION: Duration = Duration::from_secs(7 * 24 * 3600);
+
+/// `90s`, `30m`, `1h30m`, or plain seconds; at most a week.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let parsed = parse_duration_unbounded(text)?;
+    if parsed > MAX_DURATION {
+        return Err(format!("`{text}` is longer than a week"));
+    }
+    Ok(parsed)
+}
+
+fn parse_duration_unbounded(text: &str) -> Result<Duration, String> {
     let bad = || format!("`{text}` is not a duration (write e.g. 90s, 30m, 1h30m)");
     if let Ok(secs) = text.parse::<u64>() {
         return Ok(Duration::from_secs(secs));
@@ -157,7 +168,16 @@ mod tests {
         assert_eq!(parse_duration("90s"), Ok(Duration::from_secs(90)));
         assert_eq!(parse_duration("30m"), Ok(Duration::from_secs(1800)));
         assert_eq!(parse_duration("1h30m"), Ok(Duration::from_secs(5400)));
-        for bad in ["", "m", "10x", "1.5h", "10m5"] {
+        assert!(parse_duration("168h").is_ok());
+        for bad in [
+            "",
+            "m",
+            "10x",
+            "1.5h",
+            "10m5",
+            "169h",
+            "10000000000000000000",
+        ] {
             assert!(parse_duration(bad).is_err(), "{bad}");
         }
     }

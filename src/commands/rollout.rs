@@ -1,14 +1,18 @@
 //! `remedy rollout [--from S] [--to S] [--approve S]… [--yes]`: every stage in order,
 //! stopping at each unapproved gate. The decisions (which stages, which gate, whether to go
-//! on, the exit code) are [`crate::rollout`]'s; this is their I/O.
+//! on, the exit code) are [`crate::rollout`]'s; this is their I/O. At a gate on a terminal
+//! the operator sees the stage's plan (change sets computed and deleted again) and answers.
 
 use super::{ask, interactive, run_stage, write_markdown, DeployOptions};
 use crate::config::Config;
+use crate::config::Stage;
+use crate::direct::TARGET_TIMEOUT;
 use crate::error::Error;
-use crate::plan::Freshness;
+use crate::plan::{plan_summary, PlanAction};
 use crate::report::{self, OutputFormat, StageReport, StageStatus};
 use crate::rollout::{check_approvals, exit_code, gate, proceeds_after, select_stages, Gate};
 use crate::runner::Target;
+use crate::session::EngineOptions;
 use crate::session::{Prepared, Session};
 use futures::StreamExt;
 
@@ -50,7 +54,7 @@ pub async fn rollout(
                 format!("approval required: run again with --approve {name}"),
             )),
             Gate::Ask => {
-                let preview = preview(&session, stage, &targets).await;
+                let preview = preview(&mut session, stage, &targets).await?;
                 if ask(&format!("Approve stage `{name}` ({preview})?"))? {
                     Ok(())
                 } else {
@@ -101,28 +105,26 @@ pub async fn rollout(
     Ok(exit_code(&reports))
 }
 
-/// A gate's question: how many targets would be created, updated or left alone, from
-/// each stack's status and `remedy:hash` (one DescribeStacks per target, no change set).
-async fn preview(session: &Session, stage: &crate::config::Stage, targets: &[Target]) -> String {
+/// A gate's question: the stage's plan, as `remedy plan` would print its aggregate (change
+/// sets computed and deleted again; the artifacts of its regions published first).
+async fn preview(
+    session: &mut Session,
+    stage: &Stage,
+    targets: &[Target],
+) -> Result<String, Error> {
+    session.publish(&session.regions(stage)).await?;
     let engine = session.engine(
         stage,
-        crate::session::EngineOptions {
+        EngineOptions {
             fix_rollback: false,
-            target_timeout: crate::direct::TARGET_TIMEOUT,
+            target_timeout: TARGET_TIMEOUT,
         },
     );
-    let rows: Vec<_> = futures::stream::iter(targets.iter().cloned())
-        .map(|t| engine.clone().inspect(t, false))
+    let planned: Vec<_> = futures::stream::iter(targets.iter().cloned())
+        .map(|t| engine.clone().preview(t, false))
         .buffered(stage.concurrency.0.max(1))
         .collect()
         .await;
-    let count = |f: Option<Freshness>| rows.iter().filter(|r| r.freshness == f).count();
-    format!(
-        "{} targets: {} to create, {} to update, {} unchanged, {} unreadable",
-        rows.len(),
-        count(Some(Freshness::Missing)),
-        count(Some(Freshness::Outdated)),
-        count(Some(Freshness::Current)),
-        count(None)
-    )
+    let actions: Vec<PlanAction> = planned.iter().map(|p| p.action).collect();
+    Ok(plan_summary(&actions))
 }
