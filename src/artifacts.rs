@@ -37,6 +37,38 @@ pub struct Published {
     pub account_id: String,
     pub package_key: String,
     pub templates: BTreeMap<String, TemplateSource>,
+    /// Per region and key: whether this run uploaded it (`false`: it was there already).
+    pub uploads: Vec<Upload>,
+}
+
+/// One object `publish` made sure of.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Upload {
+    pub region: String,
+    pub bucket: String,
+    pub key: String,
+    pub uploaded: bool,
+}
+
+/// The template as a member stack in `region` gets it: inline when it fits, else the URL of
+/// its content-addressed copy in that region's artifact bucket. Pure: `--in-account` uses it
+/// to find what `publish` uploaded without writing anything.
+pub fn template_source(
+    account_id: &str,
+    region: &str,
+    template: &RenderedTemplate,
+) -> TemplateSource {
+    if template.fits_inline() {
+        TemplateSource::Body(template.body.clone())
+    } else {
+        let bucket = bucket_name(account_id, region);
+        let key = template_key(template);
+        TemplateSource::Url(format!("https://{bucket}.s3.{region}.amazonaws.com/{key}"))
+    }
+}
+
+fn template_key(template: &RenderedTemplate) -> String {
+    format!("templates/{}.yaml", template.body_digest())
 }
 
 /// Makes sure every region has the artifact bucket, the package and (when too large to
@@ -53,22 +85,71 @@ pub async fn publish(
         ensure_artifact_stack(base, region, organization_id).await?;
         let s3 = s3_client(base, region);
         let bucket = bucket_name(account_id, region);
-        upload_if_missing(&s3, &bucket, &package.key(), Upload::File(&package.path)).await?;
-        let source = if template.fits_inline() {
-            TemplateSource::Body(template.body.clone())
-        } else {
-            let key = format!("templates/{}.yaml", template.body_digest());
-            upload_if_missing(&s3, &bucket, &key, Upload::Text(&template.body)).await?;
-            TemplateSource::Url(format!("https://{bucket}.s3.{region}.amazonaws.com/{key}"))
-        };
-        Ok::<_, Error>((region.clone(), source))
+        let mut uploads = Vec::new();
+        let key = package.key();
+        let uploaded = upload_if_missing(&s3, &bucket, &key, Body::File(&package.path)).await?;
+        uploads.push(Upload {
+            region: region.clone(),
+            bucket: bucket.clone(),
+            key,
+            uploaded,
+        });
+        if !template.fits_inline() {
+            let key = template_key(template);
+            let uploaded =
+                upload_if_missing(&s3, &bucket, &key, Body::Text(&template.body)).await?;
+            uploads.push(Upload {
+                region: region.clone(),
+                bucket: bucket.clone(),
+                key,
+                uploaded,
+            });
+        }
+        let source = template_source(account_id, region, template);
+        Ok::<_, Error>((region.clone(), source, uploads))
     });
-    let templates = try_join_all(per_region).await?.into_iter().collect();
+    let mut templates = BTreeMap::new();
+    let mut uploads = Vec::new();
+    for (region, source, done) in try_join_all(per_region).await? {
+        templates.insert(region, source);
+        uploads.extend(done);
+    }
     Ok(Published {
         account_id: account_id.to_owned(),
         package_key: package.key(),
         templates,
+        uploads,
     })
+}
+
+/// Puts `text` at `key` in each region's artifact bucket; with `only_if_missing`, skips
+/// regions that have it (content-addressed keys), else overwrites (a pointer such as
+/// `releases/promoted.json`).
+pub async fn put_text(
+    base: &SdkConfig,
+    account_id: &str,
+    regions: &[String],
+    key: &str,
+    text: &str,
+    only_if_missing: bool,
+) -> Result<Vec<Upload>, Error> {
+    let per_region = regions.iter().map(|region| async move {
+        let s3 = s3_client(base, region);
+        let bucket = bucket_name(account_id, region);
+        let uploaded = if only_if_missing {
+            upload_if_missing(&s3, &bucket, key, Body::Text(text)).await?
+        } else {
+            put(&s3, &bucket, key, Body::Text(text)).await?;
+            true
+        };
+        Ok::<_, Error>(Upload {
+            region: region.clone(),
+            bucket,
+            key: key.to_owned(),
+            uploaded,
+        })
+    });
+    try_join_all(per_region).await
 }
 
 /// The caller's account (the security account), from STS.
@@ -190,30 +271,46 @@ async fn ensure_artifact_stack(
     }
 }
 
-enum Upload<'a> {
+enum Body<'a> {
     File(&'a Path),
     Text(&'a str),
 }
 
+/// Uploads unless the key exists (one HeadObject when it does). `Ok(true)` when uploaded.
 async fn upload_if_missing(
     s3: &aws_sdk_s3::Client,
     bucket: &str,
     key: &str,
-    body: Upload<'_>,
+    body: Body<'_>,
+) -> Result<bool, Error> {
+    match s3.head_object().bucket(bucket).key(key).send().await {
+        Ok(_) => return Ok(false),
+        Err(e) if e.as_service_error().is_some_and(|s| s.is_not_found()) => {}
+        Err(e) => {
+            return Err(Error::Failed(format!(
+                "s3://{bucket}/{key} (HeadObject): {}",
+                describe_sdk_error(&e)
+            )))
+        }
+    }
+    put(s3, bucket, key, body).await?;
+    Ok(true)
+}
+
+async fn put(
+    s3: &aws_sdk_s3::Client,
+    bucket: &str,
+    key: &str,
+    body: Body<'_>,
 ) -> Result<(), Error> {
     let fail = |what: &str, reason: String| {
         Error::Failed(format!("s3://{bucket}/{key} ({what}): {reason}"))
     };
-    match s3.head_object().bucket(bucket).key(key).send().await {
-        Ok(_) => return Ok(()),
-        Err(e) if e.as_service_error().is_some_and(|s| s.is_not_found()) => {}
-        Err(e) => return Err(fail("HeadObject", describe_sdk_error(&e))),
-    }
     let stream = match body {
-        Upload::File(path) => ByteStream::from_path(path)
+        Body::File(path) => ByteStream::from_path(path)
             .await
             .map_err(|e| fail("reading the package", e.to_string()))?,
-        Upload::Text(text) => ByteStream::from(text.as_bytes().to_vec()),
+        Body::Text(text) => ByteStream::from(text.as_bytes().to_vec()),
     };
     s3.put_object()
         .bucket(bucket)

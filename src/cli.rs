@@ -73,11 +73,19 @@ pub enum Command {
     Deploy {
         #[arg(long)]
         stage: String,
-        /// Deploy only these accounts of the stage (repeatable).
-        #[arg(long = "account", value_name = "ID")]
-        accounts: Vec<String>,
+        #[command(flatten)]
+        scope: commands::deploy::Scope,
         #[command(flatten)]
         options: DeployOptions,
+    },
+    /// Upload the package, the template and remedy.yaml to every region's artifact bucket.
+    Publish {
+        /// A prebuilt Lambda zip (overrides `package` in the config).
+        #[arg(long, value_name = "PATH")]
+        package: Option<PathBuf>,
+        /// Also mark this release as the one new accounts get (releases/promoted.json).
+        #[arg(long)]
+        promote: bool,
     },
     /// Every stage in order, stopping at each unapproved gate.
     Rollout {
@@ -222,11 +230,15 @@ async fn run(cli: Cli) -> Result<i32, Error> {
         }
         Command::Deploy {
             stage,
-            accounts,
+            scope,
             options,
         } => {
             let config = Config::load(&cli.config)?;
-            commands::deploy::deploy(config, &stage, &accounts, &options, cli.output).await
+            commands::deploy::deploy(config, &stage, &scope, &options, cli.output).await
+        }
+        Command::Publish { package, promote } => {
+            let config = Config::load(&cli.config)?;
+            commands::publish::publish(config, package.as_deref(), promote, cli.output).await
         }
         Command::Rollout {
             from,

@@ -45,6 +45,47 @@ pub struct Config {
     pub rules: BTreeMap<String, RuleConfig>,
     /// Where the orchestrator sends findings, by risk level and category.
     pub notifications: Notifications,
+    /// How stages deploy unless they say otherwise.
+    pub engine: Engine,
+    /// The `codebuild` engine's project in each member account.
+    pub codebuild: CodeBuildConfig,
+}
+
+/// `engine:` — how a stage reaches its accounts.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Engine {
+    /// From here: assume the role, deploy the stack with CloudFormation.
+    #[default]
+    Direct,
+    /// Assume the role, start the account's own CodeBuild project, which deploys from inside.
+    Codebuild,
+}
+
+/// `codebuild:` — the project the `codebuild` engine starts in each member account
+/// (`stacks/account-bootstrap.yaml` installs it).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CodeBuildConfig {
+    #[serde(default = "default_project")]
+    pub project: String,
+    /// The region of the project (it deploys every region); default: the first of `regions`,
+    /// else the target's own region.
+    #[serde(default)]
+    pub region: Option<Region>,
+}
+
+impl Default for CodeBuildConfig {
+    fn default() -> Self {
+        CodeBuildConfig {
+            project: default_project(),
+            region: None,
+        }
+    }
+}
+
+fn default_project() -> String {
+    "remedy-deploy".into()
 }
 
 /// `notifications:` — topics the stack creates, and which findings each receives.
@@ -120,6 +161,9 @@ pub struct Stage {
     /// Whether one region must finish before the next starts.
     #[serde(default)]
     pub region_order: RegionOrder,
+    /// This stage's engine (default: the top-level `engine`).
+    #[serde(default)]
+    pub engine: Option<Engine>,
 }
 
 /// `region_order`: `parallel` (default) runs every region's targets under one concurrency
@@ -597,6 +641,10 @@ struct RawConfig {
     rules: Option<Rules>,
     #[serde(default)]
     notifications: Notifications,
+    #[serde(default)]
+    engine: Engine,
+    #[serde(default)]
+    codebuild: CodeBuildConfig,
 }
 
 #[derive(Deserialize)]
@@ -694,6 +742,8 @@ impl Config {
             stages: raw.stages.0,
             rules: raw.rules.map(|r| r.0).unwrap_or_default(),
             notifications: raw.notifications,
+            engine: raw.engine,
+            codebuild: raw.codebuild,
         };
         config.check_cross_node()?;
         config.stages.shrink_to_fit();
@@ -789,6 +839,11 @@ impl Config {
             .map(|(i, _)| i + 1)
     }
 
+    /// The file's text, as read (published for the `codebuild` engine's builds).
+    pub fn source(&self) -> &str {
+        &self.source
+    }
+
     /// The stage called `name`, or an input error listing the stages there are.
     pub fn stage(&self, name: &str) -> Result<&Stage, Error> {
         self.stages
@@ -816,6 +871,11 @@ impl Config {
             .into_iter()
             .filter(|r| seen.insert(r.clone()))
             .collect()
+    }
+
+    /// The engine a stage deploys with.
+    pub fn stage_engine(&self, stage: &Stage) -> Engine {
+        stage.engine.unwrap_or(self.engine)
     }
 
     /// The catalog rules the stack deploys, in catalog order: those listed by id, and every

@@ -48,6 +48,8 @@ pub async fn load_base_config(fallback: Option<&str>) -> SdkConfig {
 /// Hands out per-account configs, assuming the role once per account for the run.
 pub struct Identity {
     base: SdkConfig,
+    /// `false` for `deploy --in-account`: every account config is the base one.
+    assume: bool,
     role_name: String,
     external_id: Option<String>,
     session_name: String,
@@ -63,11 +65,21 @@ impl Identity {
     ) -> Identity {
         Identity {
             base,
+            assume: true,
             role_name: role_name.to_owned(),
             external_id: external_id.map(str::to_owned),
             // [\w+=,.@-]{2,64}
             session_name: truncate(&format!("remedy-{run_id}"), 64),
             accounts: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// No role to assume: the base credentials act in their own account
+    /// (`deploy --in-account`, inside the account's CodeBuild project).
+    pub fn own(base: SdkConfig, run_id: &str) -> Identity {
+        Identity {
+            assume: false,
+            ..Identity::new(base, "-", None, run_id)
         }
     }
 
@@ -87,6 +99,13 @@ impl Identity {
     /// The config for `account_id` in `region`: assumed-role credentials, cached.
     /// Nothing is called here: the role is assumed on the first request made with it.
     pub async fn account_config(&self, account_id: &str, region: &str) -> SdkConfig {
+        if !self.assume {
+            return self
+                .base
+                .to_builder()
+                .region(Region::new(region.to_owned()))
+                .build();
+        }
         let cached = self.lock().get(account_id).cloned();
         let config = match cached {
             Some(config) => config,

@@ -33,6 +33,7 @@
 pub mod artifacts;
 pub mod cfn;
 pub mod cli;
+pub mod codebuild;
 pub mod commands;
 pub mod config;
 pub mod direct;

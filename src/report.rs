@@ -708,6 +708,42 @@ pub fn print_status(rows: &[(String, InspectedTarget)], format: OutputFormat) {
     }
 }
 
+/// `remedy publish`: what is where, and what this run uploaded.
+pub fn print_publish(
+    hash: &str,
+    release_key: &str,
+    uploads: &[crate::artifacts::Upload],
+    format: OutputFormat,
+) {
+    match format {
+        OutputFormat::Json => print_json(&serde_json::json!({
+            "hash": hash,
+            "release": release_key,
+            "uploaded": uploads.iter().filter(|u| u.uploaded).count(),
+            "skipped": uploads.iter().filter(|u| !u.uploaded).count(),
+            "objects": uploads,
+        })),
+        OutputFormat::Text => {
+            let mut out = std::io::stdout().lock();
+            for u in uploads {
+                let _ = writeln!(
+                    out,
+                    "{:<9} s3://{}/{}",
+                    if u.uploaded { "uploaded" } else { "present" },
+                    u.bucket,
+                    u.key
+                );
+            }
+            let _ = writeln!(
+                out,
+                "release {release_key}: {} uploaded, {} already there",
+                uploads.iter().filter(|u| u.uploaded).count(),
+                uploads.iter().filter(|u| !u.uploaded).count()
+            );
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

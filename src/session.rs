@@ -11,6 +11,7 @@
 
 use crate::artifacts;
 use crate::cfn::TemplateSource;
+use crate::codebuild::CodeBuildEngine;
 use crate::config::{Config, Stage};
 use crate::direct::DirectEngine;
 use crate::error::Error;
@@ -72,6 +73,9 @@ pub struct Session {
     pub hash: String,
     /// The template source per region published so far.
     templates: BTreeMap<String, TemplateSource>,
+    /// `deploy --in-account`: the account these credentials belong to (no role, no
+    /// Organizations, nothing published from here).
+    own_account: Option<String>,
 }
 
 impl Session {
@@ -116,7 +120,97 @@ impl Session {
             parameters,
             hash,
             templates: BTreeMap::new(),
+            own_account: None,
         })
+    }
+
+    /// `deploy --in-account`: deploys to the account the credentials belong to, with no
+    /// Organizations call and no role to assume; the package and template are the ones
+    /// `remedy publish` put in `artifact_account`'s buckets.
+    pub async fn in_account(prepared: Prepared, artifact_account: &str) -> Result<Session, Error> {
+        let Prepared {
+            config,
+            rendered,
+            package,
+        } = prepared;
+        let fallback = config.regions.first().cloned();
+        let base = identity::load_base_config(fallback.as_deref()).await;
+        let own = artifacts::caller_account(&base).await?;
+        let parameters = template::parameters(&config, artifact_account, &package.key());
+        let hash = template::deployment_hash(&rendered, &parameters, &package.sha256);
+        let run_id = identity::new_run_id();
+        let identity = Arc::new(Identity::own(base.clone(), &run_id));
+        Ok(Session {
+            config,
+            rendered,
+            package,
+            run_id,
+            base,
+            snapshot: OrgSnapshot::default(),
+            security_account: artifact_account.to_owned(),
+            identity,
+            parameters,
+            hash,
+            templates: BTreeMap::new(),
+            own_account: Some(own),
+        })
+    }
+
+    /// Whether this run deploys its own account (`deploy --in-account`).
+    pub fn is_in_account(&self) -> bool {
+        self.own_account.is_some()
+    }
+
+    /// `--in-account`: this account × the stage's regions (narrowed to `only_regions`).
+    pub fn own_targets(
+        &self,
+        stage: &Stage,
+        only_regions: &[String],
+    ) -> Result<Vec<Target>, Error> {
+        let Some(own) = &self.own_account else {
+            return Ok(Vec::new());
+        };
+        let regions = narrow_regions(self.regions(stage), only_regions, stage)?;
+        let account = crate::targets::TargetAccount {
+            id: own.clone(),
+            name: own.clone(),
+            ou_path: "(this account)".into(),
+        };
+        Ok(fan_out(&[account], &regions, stage.region_order))
+    }
+
+    /// `configs/<sha256>.yaml`: where `remedy.yaml` is published for the codebuild engine.
+    pub fn config_key(&self) -> String {
+        use sha2::{Digest, Sha256};
+        let digest = Sha256::digest(self.config.source().as_bytes());
+        format!("configs/{}.yaml", template::hex(&digest))
+    }
+
+    /// Publishes `remedy.yaml` (content-addressed) in each of `regions`, for the builds
+    /// that deploy from inside the accounts.
+    pub async fn publish_config(
+        &self,
+        regions: &[String],
+    ) -> Result<Vec<artifacts::Upload>, Error> {
+        artifacts::put_text(
+            &self.base,
+            &self.security_account,
+            regions,
+            &self.config_key(),
+            self.config.source(),
+            true,
+        )
+        .await
+    }
+
+    /// Everything that was uploaded to make `regions` deployable (publish and config).
+    pub async fn publish_all(
+        &mut self,
+        regions: &[String],
+    ) -> Result<Vec<artifacts::Upload>, Error> {
+        let mut uploads = self.publish_recorded(regions).await?;
+        uploads.extend(self.publish_config(regions).await?);
+        Ok(uploads)
     }
 
     /// The stage's regions: its own, else the top-level list, else the environment's.
@@ -148,13 +242,29 @@ impl Session {
     /// Makes sure the artifact bucket, package and template exist in each of `regions`
     /// (those not published yet in this run).
     pub async fn publish(&mut self, regions: &[String]) -> Result<(), Error> {
+        self.publish_recorded(regions).await.map(|_| ())
+    }
+
+    async fn publish_recorded(
+        &mut self,
+        regions: &[String],
+    ) -> Result<Vec<artifacts::Upload>, Error> {
         let missing: Vec<String> = regions
             .iter()
             .filter(|r| !self.templates.contains_key(*r))
             .cloned()
             .collect();
         if missing.is_empty() {
-            return Ok(());
+            return Ok(Vec::new());
+        }
+        if self.own_account.is_some() {
+            // Inside a member account: `remedy publish` put everything there already.
+            for region in missing {
+                let source =
+                    artifacts::template_source(&self.security_account, &region, &self.rendered);
+                self.templates.insert(region, source);
+            }
+            return Ok(Vec::new());
         }
         let published = artifacts::publish(
             &self.base,
@@ -166,7 +276,28 @@ impl Session {
         )
         .await?;
         self.templates.extend(published.templates);
-        Ok(())
+        Ok(published.uploads)
+    }
+
+    /// The codebuild engine for `stage` (artifacts and config must be published).
+    pub fn codebuild_engine(&self, stage: &Stage, options: EngineOptions) -> Arc<CodeBuildEngine> {
+        let codebuild = &self.config.codebuild;
+        Arc::new(CodeBuildEngine {
+            identity: self.identity.clone(),
+            stack_name: self.config.stack_name.clone(),
+            project: codebuild.project.clone(),
+            project_region: codebuild
+                .region
+                .as_ref()
+                .map(|r| r.0.clone())
+                .or_else(|| self.config.regions.first().cloned()),
+            stage: stage.name.to_string(),
+            artifact_account: self.security_account.clone(),
+            package_key: self.package.key(),
+            config_key: self.config_key(),
+            hash: self.hash.clone(),
+            target_timeout: options.target_timeout,
+        })
     }
 
     /// The direct engine for `stage`, with the templates published so far.
@@ -188,4 +319,25 @@ impl Session {
             target_timeout: options.target_timeout,
         })
     }
+}
+
+/// The stage's regions, narrowed to `only` (each must be one of them).
+pub fn narrow_regions(
+    regions: Vec<String>,
+    only: &[String],
+    stage: &Stage,
+) -> Result<Vec<String>, Error> {
+    if only.is_empty() {
+        return Ok(regions);
+    }
+    for region in only {
+        if !regions.contains(region) {
+            return Err(Error::Input(format!(
+                "--region {region}: not a region of stage `{}` ({})",
+                stage.name,
+                regions.join(", ")
+            )));
+        }
+    }
+    Ok(regions.into_iter().filter(|r| only.contains(r)).collect())
 }

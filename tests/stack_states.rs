@@ -10,21 +10,15 @@
 
 mod support;
 
-use aws_smithy_runtime_api::client::http::{
-    HttpClient, HttpConnector, HttpConnectorFuture, HttpConnectorSettings, SharedHttpClient,
-    SharedHttpConnector,
-};
-use aws_smithy_runtime_api::client::orchestrator::{HttpRequest, HttpResponse};
-use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
-use aws_smithy_types::body::SdkBody;
 use remedy::cfn::TemplateSource;
 use remedy::direct::DirectEngine;
 use remedy::identity::Identity;
 use remedy::runner::{Outcome, Target, TargetResult};
 use remedy::targets::TargetAccount;
 use std::process::Stdio;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
+use support::replay::Replay;
 use support::{remedy, remedy_command, stack_state, Emulator, Org, Workdir, REGION};
 
 const CONFIG: &str = "regions: [us-east-1]\npackage: package.zip\nstages:\n  - name: dev\n    targets: {ous: [/Workloads/Dev]}\nrules:\n  S3-001: remediate\n";
@@ -132,92 +126,6 @@ async fn a_stack_in_progress_is_waited_for_until_the_target_timeout_or_until_it_
 
 // -- Recorded responses for the states moto cannot produce ---------------------------
 
-/// Answers the listed CloudFormation actions once each from a recorded body, and sends
-/// every other request on to the emulator; remembers every request's action.
-#[derive(Debug, Clone)]
-struct Replay {
-    inner: SharedHttpClient,
-    state: Arc<Mutex<ReplayState>>,
-}
-
-#[derive(Debug, Default)]
-struct ReplayState {
-    answers: Vec<(&'static str, String)>,
-    /// (action, answered from a recording)
-    seen: Vec<(String, bool)>,
-}
-
-impl Replay {
-    fn new() -> Replay {
-        Replay {
-            inner: aws_smithy_http_client::Builder::new().build_http(),
-            state: Arc::default(),
-        }
-    }
-
-    fn answer(&self, action: &'static str, fixture: &str) {
-        let path = format!(
-            "{}/tests/fixtures/cloudformation/{fixture}",
-            env!("CARGO_MANIFEST_DIR")
-        );
-        let body = std::fs::read_to_string(&path).expect("a recorded response");
-        self.state.lock().unwrap().answers.push((action, body));
-    }
-
-    /// The CloudFormation actions requested so far (AssumeRole and the like left out).
-    fn take_seen(&self) -> Vec<(String, bool)> {
-        let mut state = self.state.lock().unwrap();
-        std::mem::take(&mut state.seen)
-            .into_iter()
-            .filter(|(a, _)| a != "AssumeRole" && !a.is_empty())
-            .collect()
-    }
-}
-
-#[derive(Debug)]
-struct ReplayConnector {
-    inner: SharedHttpConnector,
-    state: Arc<Mutex<ReplayState>>,
-}
-
-impl HttpConnector for ReplayConnector {
-    fn call(&self, request: HttpRequest) -> HttpConnectorFuture {
-        let body = request
-            .body()
-            .bytes()
-            .map(|b| String::from_utf8_lossy(b).into_owned())
-            .unwrap_or_default();
-        let action = body
-            .split('&')
-            .find_map(|kv| kv.strip_prefix("Action="))
-            .unwrap_or_default()
-            .to_owned();
-        let mut state = self.state.lock().unwrap();
-        if let Some(i) = state.answers.iter().position(|(a, _)| *a == action) {
-            let (_, recorded) = state.answers.remove(i);
-            state.seen.push((action, true));
-            let response = HttpResponse::new(200u16.try_into().unwrap(), SdkBody::from(recorded));
-            return HttpConnectorFuture::ready(Ok(response));
-        }
-        state.seen.push((action, false));
-        drop(state);
-        self.inner.call(request)
-    }
-}
-
-impl HttpClient for Replay {
-    fn http_connector(
-        &self,
-        settings: &HttpConnectorSettings,
-        components: &RuntimeComponents,
-    ) -> SharedHttpConnector {
-        SharedHttpConnector::new(ReplayConnector {
-            inner: self.inner.http_connector(settings, components),
-            state: self.state.clone(),
-        })
-    }
-}
-
 const ONE_TOPIC: &str = "Resources:\n  Topic:\n    Type: AWS::SNS::Topic\n";
 const TWO_TOPICS: &str =
     "Resources:\n  Topic:\n    Type: AWS::SNS::Topic\n  Second:\n    Type: AWS::SNS::Topic\n";
@@ -295,7 +203,10 @@ async fn a_rollback_complete_stack_is_deleted_and_created_again() {
     let mut org = Org::create(&emulator).await;
     let account = org.account("dev-00", "/Workloads/Dev").await;
     let replay = Replay::new();
-    replay.answer("DescribeStacks", "describe-stacks-rollback-complete.xml");
+    replay.answer(
+        "DescribeStacks",
+        "cloudformation/describe-stacks-rollback-complete.xml",
+    );
 
     let result = deploy(
         &engine(&emulator, &replay, ONE_TOPIC, "h1", false).await,
@@ -343,11 +254,11 @@ async fn update_rollback_failed_is_reported_with_its_resources_and_continued_wit
     // Without --fix-rollback: failed, naming the resources, and nothing attempted.
     replay.answer(
         "DescribeStacks",
-        "describe-stacks-update-rollback-failed.xml",
+        "cloudformation/describe-stacks-update-rollback-failed.xml",
     );
     replay.answer(
         "DescribeStackEvents",
-        "describe-stack-events-update-rollback-failed.xml",
+        "cloudformation/describe-stack-events-update-rollback-failed.xml",
     );
     let result = deploy(
         &engine(&emulator, &replay, TWO_TOPICS, "h2", false).await,
@@ -378,9 +289,12 @@ async fn update_rollback_failed_is_reported_with_its_resources_and_continued_wit
     // With --fix-rollback: the rollback is continued, then the stack is updated.
     replay.answer(
         "DescribeStacks",
-        "describe-stacks-update-rollback-failed.xml",
+        "cloudformation/describe-stacks-update-rollback-failed.xml",
     );
-    replay.answer("ContinueUpdateRollback", "continue-update-rollback.xml");
+    replay.answer(
+        "ContinueUpdateRollback",
+        "cloudformation/continue-update-rollback.xml",
+    );
     let result = deploy(
         &engine(&emulator, &replay, TWO_TOPICS, "h2", true).await,
         &account,

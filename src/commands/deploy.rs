@@ -1,19 +1,48 @@
-//! `remedy deploy --stage S [--account ID]…`: one stage, or the named accounts of it.
+//! `remedy deploy --stage S [--account ID]… [--region R]…`: one stage, or the named
+//! accounts and regions of it.
+//!
+//! With `--in-account` (what the codebuild engine's build runs inside a member account):
+//! the account the credentials belong to, no Organizations call, no role, and the package
+//! and template `remedy publish` put in `--artifact-account`'s buckets. `--expect-hash`
+//! refuses (exit 2) when this configuration and package would deploy something other than
+//! what the security account asked for.
 
 use super::{ask, finish_stage, interactive, run_stage, DeployOptions};
 use crate::config::{is_account_id, Config};
 use crate::error::{exit, Error};
 use crate::report::OutputFormat;
-use crate::session::{Prepared, Session};
+use crate::session::{narrow_regions, Prepared, Session};
 use crate::targets::Resolution;
+
+/// Where and how `deploy` runs.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct Scope {
+    /// Deploy only these accounts of the stage (repeatable).
+    #[arg(long = "account", value_name = "ID")]
+    pub accounts: Vec<String>,
+    /// Deploy only these regions of the stage (repeatable).
+    #[arg(long = "region", value_name = "REGION")]
+    pub regions: Vec<String>,
+    /// Deploy to the account these credentials belong to (inside it, e.g. its CodeBuild
+    /// project): no Organizations call, no role to assume.
+    #[arg(long, requires = "artifact_account")]
+    pub in_account: bool,
+    /// With --in-account: the security account whose artifact buckets hold the package.
+    #[arg(long, value_name = "ID")]
+    pub artifact_account: Option<String>,
+    /// Refuse to deploy unless the deployment's remedy:hash is this one.
+    #[arg(long, value_name = "HASH")]
+    pub expect_hash: Option<String>,
+}
 
 pub async fn deploy(
     config: Config,
     stage_name: &str,
-    only_accounts: &[String],
+    scope: &Scope,
     options: &DeployOptions,
     output: OutputFormat,
 ) -> Result<i32, Error> {
+    let only_accounts = &scope.accounts;
     // -- Input checks: no AWS call before these pass.
     let stage = config.stage(stage_name)?.clone();
     for id in only_accounts {
@@ -23,13 +52,47 @@ pub async fn deploy(
             )));
         }
     }
+    if let Some(id) = scope
+        .artifact_account
+        .as_deref()
+        .filter(|id| !is_account_id(id))
+    {
+        return Err(Error::Input(format!(
+            "--artifact-account {id}: not a 12-digit AWS account id"
+        )));
+    }
+    // A --region outside the stage is known now when the stage names its regions.
+    let configured = config.stage_regions(&stage);
+    if !configured.is_empty() {
+        narrow_regions(configured, &scope.regions, &stage)?;
+    }
     let prepared = Prepared::new(config, options.package.as_deref())?;
 
     // -- Who we are, and which accounts the stage means.
-    let mut session = Session::connect(prepared).await?;
-    let mut resolution = session.resolve(&stage)?;
-    narrow_to(&mut resolution, only_accounts, stage_name)?;
-    let targets = session.targets(&stage, &resolution);
+    let mut session = match (scope.in_account, scope.artifact_account.as_deref()) {
+        (true, Some(artifact_account)) => Session::in_account(prepared, artifact_account).await?,
+        _ => Session::connect(prepared).await?,
+    };
+    if let Some(expected) = &scope.expect_hash {
+        if *expected != session.hash {
+            return Err(Error::Input(format!(
+                "--expect-hash {expected}: this configuration and package deploy {} (they differ from what was published)",
+                session.hash
+            )));
+        }
+    }
+    let targets = if session.is_in_account() {
+        session.own_targets(&stage, &scope.regions)?
+    } else {
+        let mut resolution = session.resolve(&stage)?;
+        narrow_to(&mut resolution, only_accounts, stage_name)?;
+        let regions = narrow_regions(session.regions(&stage), &scope.regions, &stage)?;
+        session
+            .targets(&stage, &resolution)
+            .into_iter()
+            .filter(|t| regions.contains(&t.region))
+            .collect()
+    };
 
     // A pipeline has no one to answer, and must never block on stdin.
     if !options.yes

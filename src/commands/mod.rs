@@ -8,10 +8,11 @@
 pub mod deploy;
 pub mod onboard;
 pub mod plan;
+pub mod publish;
 pub mod rollout;
 pub mod status;
 
-use crate::config::Stage;
+use crate::config::{Engine, Stage};
 use crate::error::Error;
 use crate::report::{self, StageReport};
 pub use crate::report::{ask, interactive};
@@ -106,17 +107,41 @@ pub async fn run_stage(
     regions.sort();
     regions.dedup();
     session.publish(&regions).await?;
-    let engine = session.engine(stage, options);
     let progress = report::stage_progress(stage.name.as_str(), targets.len());
     let limits = Limits {
         concurrency: stage.concurrency.0,
         failure_tolerance: stage.failure_tolerance,
         region_order: stage.region_order,
     };
-    let run = runner::run_stage(targets, limits, progress, |target| {
-        engine.clone().deploy(target)
-    })
-    .await;
+    let run = match session.config.stage_engine(stage) {
+        Engine::Codebuild if !session.is_in_account() => {
+            // The builds read the configuration from the artifact bucket of their region.
+            let mut build_regions = regions.clone();
+            if let Some(region) = session
+                .codebuild_engine(stage, options)
+                .project_region
+                .clone()
+            {
+                build_regions.push(region);
+                build_regions.sort();
+                build_regions.dedup();
+            }
+            session.publish(&build_regions).await?;
+            session.publish_config(&build_regions).await?;
+            let engine = session.codebuild_engine(stage, options);
+            runner::run_stage(targets, limits, progress, |target| {
+                engine.clone().deploy(target)
+            })
+            .await
+        }
+        _ => {
+            let engine = session.engine(stage, options);
+            runner::run_stage(targets, limits, progress, |target| {
+                engine.clone().deploy(target)
+            })
+            .await
+        }
+    };
     Ok(StageReport::from_run(
         stage.name.as_str(),
         &run,

@@ -5,6 +5,7 @@
 
 #![allow(dead_code)] // each test binary uses a different part of it
 
+pub mod replay;
 mod testbed;
 
 pub use testbed::*;

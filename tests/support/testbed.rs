@@ -329,6 +329,8 @@ pub struct Recorded {
     pub service: String,
     /// The region of the SigV4 credential scope.
     pub region: String,
+    /// The request body as text (JSON-protocol calls: the request document).
+    pub body: String,
     /// Form parameters of query-protocol calls (STS, CloudFormation).
     pub params: BTreeMap<String, String>,
 }
@@ -371,6 +373,7 @@ impl Recorded {
             access_key: part(0),
             service: part(3),
             region: part(2),
+            body: body.clone(),
             params,
         }
     }

@@ -1,0 +1,72 @@
+//! `remedy publish [--package PATH] [--promote]`: puts what the stages deploy into the
+//! security account's artifact bucket of every region any stage uses, keyed by content and
+//! skipped when already there: the Lambda package, the member template (when too large to
+//! send inline), `remedy.yaml` (the codebuild engine's builds read it), and a release
+//! manifest `releases/<hash>.json` naming them. `--promote` also points
+//! `releases/promoted.json` at this release: what the onboarding hook deploys.
+
+use crate::config::Config;
+use crate::error::{exit, Error};
+use crate::report::{self, OutputFormat};
+use crate::session::{Prepared, Session};
+use std::path::Path;
+
+pub async fn publish(
+    config: Config,
+    package: Option<&Path>,
+    promote: bool,
+    output: OutputFormat,
+) -> Result<i32, Error> {
+    let prepared = Prepared::new(config, package)?;
+    let mut session = Session::connect(prepared).await?;
+    let mut regions: Vec<String> = session
+        .config
+        .stages
+        .clone()
+        .iter()
+        .flat_map(|stage| session.regions(stage))
+        .collect();
+    if let Some(region) = &session.config.codebuild.region {
+        regions.push(region.0.clone());
+    }
+    regions.sort();
+    regions.dedup();
+
+    let mut uploads = session.publish_all(&regions).await?;
+    let manifest = serde_json::json!({
+        "hash": session.hash,
+        "version": env!("CARGO_PKG_VERSION"),
+        "package_key": session.package.key(),
+        "config_key": session.config_key(),
+        "stack_name": session.config.stack_name,
+    });
+    let manifest_text = serde_json::to_string_pretty(&manifest)
+        .map_err(|e| Error::Failed(format!("the release manifest: {e}")))?;
+    let release_key = format!("releases/{}.json", session.hash);
+    uploads.extend(
+        crate::artifacts::put_text(
+            &session.base,
+            &session.security_account,
+            &regions,
+            &release_key,
+            &manifest_text,
+            true,
+        )
+        .await?,
+    );
+    if promote {
+        uploads.extend(
+            crate::artifacts::put_text(
+                &session.base,
+                &session.security_account,
+                &regions,
+                "releases/promoted.json",
+                &manifest_text,
+                false,
+            )
+            .await?,
+        );
+    }
+    report::print_publish(&session.hash, &release_key, &uploads, output);
+    Ok(exit::OK)
+}

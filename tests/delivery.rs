@@ -1,0 +1,477 @@
+//! Delivery against the emulator: `remedy publish` (once, then skipped), the codebuild engine
+//! (one build per target, success and a stopped build), `deploy --in-account` (its own
+//! account only), and the account bootstrap stack (deployed as far as moto goes, the rest
+//! checked in the template).
+
+mod support;
+
+use aws_sdk_codebuild::types::{
+    ComputeType, EnvironmentType, ProjectArtifacts, ProjectEnvironment, ProjectSource, SourceType,
+};
+use remedy::codebuild::CodeBuildEngine;
+use remedy::identity::Identity;
+use remedy::runner::{Outcome, Target};
+use remedy::targets::TargetAccount;
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::time::Duration;
+use support::replay::Replay;
+use support::{
+    remedy, remedy_command, stack_state, Emulator, Org, Workdir, MANAGEMENT_ACCOUNT, REGION,
+};
+
+fn config(engine: &str) -> String {
+    format!(
+        "regions: [us-east-1, eu-west-1]\npackage: package.zip\nengine: {engine}\ncodebuild: {{project: remedy-deploy, region: us-east-1}}\nstages:\n  - name: dev\n    targets: {{ous: [/Workloads/Dev]}}\nrules:\n  S3-001: remediate\n"
+    )
+}
+
+/// The project `stacks/account-bootstrap.yaml` installs, made directly (moto's
+/// CloudFormation does not create CodeBuild projects).
+async fn create_project(emulator: &Emulator, account: &str) {
+    let codebuild = aws_sdk_codebuild::Client::new(&emulator.account_config(account, REGION).await);
+    codebuild
+        .create_project()
+        .name("remedy-deploy")
+        .source(
+            ProjectSource::builder()
+                .r#type(SourceType::NoSource)
+                .location("none")
+                .buildspec("version: 0.2")
+                .build()
+                .unwrap(),
+        )
+        .artifacts(
+            ProjectArtifacts::builder()
+                .r#type(aws_sdk_codebuild::types::ArtifactsType::NoArtifacts)
+                .build()
+                .unwrap(),
+        )
+        .environment(
+            ProjectEnvironment::builder()
+                .r#type(EnvironmentType::LinuxContainer)
+                .image("aws/codebuild/amazonlinux-x86_64-standard:5.0")
+                .compute_type(ComputeType::BuildGeneral1Small)
+                .build()
+                .unwrap(),
+        )
+        .service_role(format!("arn:aws:iam::{account}:role/remedy-deploy"))
+        .send()
+        .await
+        .expect("create project");
+}
+
+async fn object_exists(emulator: &Emulator, region: &str, key: &str) -> bool {
+    let s3 = aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(&emulator.sdk_config())
+            .region(aws_sdk_s3::config::Region::new(region.to_owned()))
+            .force_path_style(true)
+            .build(),
+    );
+    s3.head_object()
+        .bucket(format!("remedy-artifacts-{MANAGEMENT_ACCOUNT}-{region}"))
+        .key(key)
+        .send()
+        .await
+        .is_ok()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn publish_uploads_once_and_skips_what_is_there() {
+    let emulator = Emulator::start();
+    let mut org = Org::create(&emulator).await;
+    org.accounts_in("dev", "/Workloads/Dev", 1).await;
+    let work = Workdir::new(&config("direct"));
+
+    let first = remedy(&emulator, work.path(), &["publish", "--output", "json"]);
+    assert_eq!(first.code, 0, "{}\n{}", first.stdout, first.stderr);
+    let doc = first.json();
+    let objects = doc["objects"].as_array().unwrap();
+    let keys: BTreeSet<(String, String)> = objects
+        .iter()
+        .map(|o| {
+            (
+                o["region"].as_str().unwrap().to_owned(),
+                o["key"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        keys.len(),
+        6,
+        "package, config, release manifest in two regions: {keys:?}"
+    );
+    assert_eq!(doc["uploaded"], 6, "{doc}");
+    assert_eq!(doc["skipped"], 0);
+    for (region, key) in &keys {
+        assert!(
+            object_exists(&emulator, region, key).await,
+            "{region} {key}"
+        );
+    }
+    assert!(keys.iter().any(|(_, k)| k.starts_with("configs/")));
+    let release = doc["release"].as_str().unwrap().to_owned();
+    assert_eq!(
+        release,
+        format!("releases/{}.json", doc["hash"].as_str().unwrap())
+    );
+
+    // Again: everything is there, nothing is uploaded.
+    emulator.start_recording();
+    let second = remedy(&emulator, work.path(), &["publish", "--output", "json"]);
+    assert_eq!(second.code, 0, "{}", second.stderr);
+    assert_eq!(second.json()["uploaded"], 0);
+    assert_eq!(second.json()["skipped"], 6);
+    let puts = emulator
+        .recording()
+        .iter()
+        .filter(|r| r.action.starts_with("PUT /remedy-artifacts"))
+        .count();
+    assert_eq!(puts, 0, "no PutObject the second time");
+
+    // --promote points releases/promoted.json at this release, in every region.
+    let promoted = remedy(
+        &emulator,
+        work.path(),
+        &["publish", "--promote", "--output", "json"],
+    );
+    assert_eq!(promoted.code, 0, "{}", promoted.stderr);
+    for region in ["us-east-1", "eu-west-1"] {
+        assert!(object_exists(&emulator, region, "releases/promoted.json").await);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_codebuild_engine_starts_one_build_per_target_and_reports_success() {
+    let emulator = Emulator::start();
+    let mut org = Org::create(&emulator).await;
+    let dev = org.accounts_in("dev", "/Workloads/Dev", 2).await;
+    for account in &dev {
+        create_project(&emulator, account).await;
+    }
+    let work = Workdir::new(&config("codebuild"));
+    emulator.start_recording();
+    let run = remedy(
+        &emulator,
+        work.path(),
+        &["deploy", "--stage", "dev", "--output", "json"],
+    );
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    let doc = run.json();
+    assert_eq!(
+        doc["summary"]["created"], 4,
+        "two accounts × two regions: {doc}"
+    );
+
+    let recorded = emulator.recording();
+    let builds: Vec<&support::Recorded> = recorded
+        .iter()
+        .filter(|r| r.action == "StartBuild")
+        .collect();
+    assert_eq!(builds.len(), 4, "one build per account and region");
+    let mut seen_regions = BTreeSet::new();
+    for build in &builds {
+        // The project lives in us-east-1; the override names the region to deploy.
+        assert_eq!(build.region, "us-east-1");
+        let body: serde_json::Value = serde_json::from_str(&build.body).unwrap();
+        assert_eq!(body["projectName"], "remedy-deploy");
+        let vars: std::collections::BTreeMap<String, String> = body["environmentVariablesOverride"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| {
+                (
+                    v["name"].as_str().unwrap().to_owned(),
+                    v["value"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect();
+        assert_eq!(vars["REMEDY_STAGE"], "dev");
+        assert_eq!(vars["REMEDY_ARTIFACT_ACCOUNT"], MANAGEMENT_ACCOUNT);
+        assert_eq!(vars["REMEDY_EXPECTED_HASH"].len(), 32);
+        assert!(vars["REMEDY_PACKAGE_KEY"].starts_with("packages/"));
+        seen_regions.insert(vars["REMEDY_REGION"].clone());
+        // The build reads the configuration from the project region's bucket.
+        assert!(object_exists(&emulator, "us-east-1", &vars["REMEDY_CONFIG_KEY"]).await);
+    }
+    assert_eq!(
+        seen_regions,
+        ["eu-west-1".to_owned(), "us-east-1".to_owned()].into()
+    );
+    // Polled until done.
+    assert!(recorded.iter().any(|r| r.action == "BatchGetBuilds"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_stopped_build_is_a_failure_named_with_its_phase_and_logs() {
+    let emulator = Emulator::start();
+    let mut org = Org::create(&emulator).await;
+    let account = org.account("dev-00", "/Workloads/Dev").await;
+    create_project(&emulator, &account).await;
+    // moto's BatchGetBuilds says SUCCEEDED for every build: the stopped one is a file.
+    let replay = Replay::new();
+    replay.answer("BatchGetBuilds", "codebuild/batch-get-builds-stopped.json");
+    let (key, secret) = emulator.keys();
+    let base = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .region(aws_config::Region::new(REGION))
+        .endpoint_url(&emulator.endpoint)
+        .credentials_provider(aws_sdk_cloudformation::config::Credentials::new(
+            key, secret, None, None, "test",
+        ))
+        .http_client(replay.clone())
+        .load()
+        .await;
+    let engine = Arc::new(CodeBuildEngine {
+        identity: Arc::new(Identity::new(base, "CloudConformity", None, "stopped")),
+        stack_name: "remedy".into(),
+        project: "remedy-deploy".into(),
+        project_region: None,
+        stage: "dev".into(),
+        artifact_account: MANAGEMENT_ACCOUNT.into(),
+        package_key: "packages/0.zip".into(),
+        config_key: "configs/0.yaml".into(),
+        hash: "h".into(),
+        target_timeout: Duration::from_secs(60),
+    });
+    let target = Target {
+        account: TargetAccount {
+            id: account.clone(),
+            name: "dev-00".into(),
+            ou_path: "/Workloads/Dev".into(),
+        },
+        region: REGION.into(),
+    };
+    let result = engine.deploy(target).await;
+    assert_eq!(result.outcome, Outcome::Failed, "{result:?}");
+    let reason = result.reason.unwrap_or_default();
+    assert!(
+        reason.starts_with("build remedy-deploy:7c1d9e52-1c2a-4f7e-9d55-2a0f1e6b8c31 STOPPED in phase BUILD (BUILD_STOPPED: Build was stopped); logs: https://console.aws.amazon.com/cloudwatch/"),
+        "{reason}"
+    );
+    let actions: Vec<String> = replay.take_seen().into_iter().map(|(a, _)| a).collect();
+    assert_eq!(actions, ["DescribeStacks", "StartBuild", "BatchGetBuilds"]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn in_account_deploys_its_own_account_only() {
+    let emulator = Emulator::start();
+    let mut org = Org::create(&emulator).await;
+    let dev = org.accounts_in("dev", "/Workloads/Dev", 2).await;
+    let work = Workdir::new(
+        "regions: [us-east-1]\npackage: package.zip\nstages:\n  - name: dev\n    targets: {ous: [/Workloads/Dev]}\nrules:\n  S3-001: remediate\n",
+    );
+    let published = remedy(&emulator, work.path(), &["publish", "--output", "json"]);
+    assert_eq!(published.code, 0, "{}", published.stderr);
+    let hash = published.json()["hash"].as_str().unwrap().to_owned();
+
+    // Inside dev[0], with its own credentials (as its CodeBuild project would have them).
+    let sts = aws_sdk_sts::Client::new(&emulator.sdk_config());
+    let assumed = sts
+        .assume_role()
+        .role_arn(format!("arn:aws:iam::{}:role/remedy-deploy", dev[0]))
+        .role_session_name("codebuild")
+        .send()
+        .await
+        .unwrap();
+    let creds = assumed.credentials().unwrap().clone();
+    let in_account = |args: &[&str]| -> support::Run {
+        remedy_command(&emulator, work.path())
+            .env("AWS_ACCESS_KEY_ID", creds.access_key_id())
+            .env("AWS_SECRET_ACCESS_KEY", creds.secret_access_key())
+            .env("AWS_SESSION_TOKEN", creds.session_token())
+            .args(args)
+            .output()
+            .unwrap()
+            .into()
+    };
+
+    // A configuration or package other than the published one is refused, before any change.
+    let wrong = in_account(&[
+        "deploy",
+        "--in-account",
+        "--artifact-account",
+        MANAGEMENT_ACCOUNT,
+        "--stage",
+        "dev",
+        "--expect-hash",
+        "00000000000000000000000000000000",
+    ]);
+    assert_eq!(wrong.code, 2, "{}", wrong.stderr);
+    assert!(wrong.stderr.contains("--expect-hash"), "{}", wrong.stderr);
+    assert_eq!(stack_state(&emulator, &dev[0], REGION).await, None);
+
+    emulator.start_recording();
+    let run = in_account(&[
+        "deploy",
+        "--in-account",
+        "--artifact-account",
+        MANAGEMENT_ACCOUNT,
+        "--stage",
+        "dev",
+        "--expect-hash",
+        &hash,
+        "--output",
+        "json",
+    ]);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    let doc = run.json();
+    let targets = doc["targets"].as_array().unwrap();
+    assert_eq!(targets.len(), 1, "{doc}");
+    assert_eq!(targets[0]["account_id"], dev[0].as_str());
+    assert_eq!(targets[0]["outcome"], "created");
+    let recorded = emulator.recording();
+    assert!(
+        recorded
+            .iter()
+            .all(|r| r.service != "organizations" && r.action != "AssumeRole"),
+        "no Organizations call, no role: {:?}",
+        recorded.iter().map(|r| &r.action).collect::<Vec<_>>()
+    );
+    assert!(
+        recorded.iter().all(|r| !r.action.starts_with("PUT ")),
+        "nothing published from inside the account"
+    );
+    let (status, deployed_hash) = stack_state(&emulator, &dev[0], REGION)
+        .await
+        .expect("deployed");
+    assert_eq!(
+        (status.as_str(), deployed_hash.as_str()),
+        ("CREATE_COMPLETE", hash.as_str())
+    );
+    assert_eq!(
+        stack_state(&emulator, &dev[1], REGION).await,
+        None,
+        "the other account is untouched"
+    );
+}
+
+const BOOTSTRAP: &str = include_str!("../stacks/account-bootstrap.yaml");
+
+/// The bootstrap stack deploys in the emulator as far as it goes: the cross-account role is
+/// there, trusted by the security account with the ExternalId condition. (moto skips the
+/// CodeBuild project and managed-policy attachments; those are checked in the template.)
+#[tokio::test(flavor = "multi_thread")]
+async fn the_account_bootstrap_stack_installs_a_role_trusted_by_the_security_account_only() {
+    let emulator = Emulator::start();
+    let mut org = Org::create(&emulator).await;
+    let account = org.account("vended-00", "/Workloads/Dev").await;
+    let config = emulator
+        .account_config_as(&account, REGION, "OrganizationAccountAccessRole")
+        .await;
+    let cfn = aws_sdk_cloudformation::Client::new(&config);
+    let parameter = |k: &str, v: &str| {
+        aws_sdk_cloudformation::types::Parameter::builder()
+            .parameter_key(k)
+            .parameter_value(v)
+            .build()
+    };
+    cfn.create_stack()
+        .stack_name("remedy-bootstrap")
+        .template_body(BOOTSTRAP)
+        .parameters(parameter("SecurityAccountId", MANAGEMENT_ACCOUNT))
+        .parameters(parameter("ExternalId", "ext-4242"))
+        .capabilities(aws_sdk_cloudformation::types::Capability::CapabilityNamedIam)
+        .send()
+        .await
+        .expect("the bootstrap stack");
+    let iam = aws_sdk_iam::Client::new(&config);
+    let role = iam
+        .get_role()
+        .role_name("CloudConformity")
+        .send()
+        .await
+        .expect("the role");
+    let trust = role
+        .role()
+        .unwrap()
+        .assume_role_policy_document()
+        .unwrap_or_default();
+    let trust = urlencoding_decode(trust);
+    let trust: serde_json::Value = serde_json::from_str(&trust).expect("a JSON trust policy");
+    let statement = &trust["Statement"][0];
+    assert_eq!(
+        statement["Principal"]["AWS"],
+        format!("arn:aws:iam::{MANAGEMENT_ACCOUNT}:root")
+    );
+    assert_eq!(
+        statement["Condition"]["StringEquals"]["sts:ExternalId"],
+        "ext-4242"
+    );
+}
+
+fn urlencoding_decode(s: &str) -> String {
+    // IAM returns policy documents URL-encoded; moto returns them as written.
+    if s.starts_with('%') {
+        let mut out = Vec::new();
+        let bytes = s.as_bytes();
+        let mut i = 0;
+        while i < bytes.len() {
+            if bytes[i] == b'%' && i + 2 < bytes.len() {
+                if let Ok(b) = u8::from_str_radix(&s[i + 1..i + 3], 16) {
+                    out.push(b);
+                    i += 3;
+                    continue;
+                }
+            }
+            out.push(bytes[i]);
+            i += 1;
+        }
+        String::from_utf8_lossy(&out).into_owned()
+    } else {
+        s.to_owned()
+    }
+}
+
+/// What the emulator cannot show, read from the template: no wildcard actions, every
+/// statement on `*` has a reason (an API without resource-level permissions, or a condition
+/// that pins it), the role may start only its own project.
+#[test]
+fn the_bootstrap_roles_are_scoped() {
+    let template: serde_json::Value = serde_yaml::from_str(BOOTSTRAP).expect("YAML");
+    let resources = &template["Resources"];
+    let statements = resources["DeployPolicy"]["Properties"]["PolicyDocument"]["Statement"]
+        .as_array()
+        .unwrap();
+    for s in statements {
+        let actions: Vec<&str> = match &s["Action"] {
+            serde_json::Value::String(a) => vec![a.as_str()],
+            serde_json::Value::Array(a) => a.iter().filter_map(|a| a.as_str()).collect(),
+            other => panic!("{other}"),
+        };
+        for action in &actions {
+            assert!(!action.contains('*'), "wildcard action {action}");
+        }
+        if s["Resource"] == "*" {
+            let sid = s["Sid"].as_str().unwrap();
+            assert!(
+                sid == "DriftStatusHasNoResource" || s.get("Condition").is_some(),
+                "{sid} is on * without a condition"
+            );
+        }
+    }
+    let trust =
+        &resources["CrossAccountRole"]["Properties"]["AssumeRolePolicyDocument"]["Statement"][0];
+    assert_eq!(
+        trust["Condition"]["StringEquals"]["sts:ExternalId"]["Ref"],
+        "ExternalId"
+    );
+    assert_eq!(
+        trust["Principal"]["AWS"]["Fn::Sub"],
+        "arn:${AWS::Partition}:iam::${SecurityAccountId}:root"
+    );
+    let start = &resources["CrossAccountRole"]["Properties"]["Policies"][0]["PolicyDocument"]
+        ["Statement"][0];
+    assert_eq!(
+        start["Resource"]["Fn::Sub"],
+        "arn:${AWS::Partition}:codebuild:${AWS::Region}:${AWS::AccountId}:project/${ProjectName}",
+        "the role starts its one project only"
+    );
+    let pass = statements
+        .iter()
+        .find(|s| s["Action"] == "iam:PassRole")
+        .unwrap();
+    assert_eq!(
+        pass["Condition"]["StringEquals"]["iam:PassedToService"],
+        "lambda.amazonaws.com"
+    );
+}
