@@ -194,9 +194,14 @@ async fn ensure_artifact_stack(
     }
     if action == Action::Recreate {
         // Its first create failed: nothing was stored in it yet.
-        cfn::delete_stack(&client, ARTIFACT_STACK, Instant::now() + STACK_TIMEOUT)
-            .await
-            .map_err(fail)?;
+        cfn::delete_stack(
+            &client,
+            ARTIFACT_STACK,
+            None,
+            Instant::now() + STACK_TIMEOUT,
+        )
+        .await
+        .map_err(fail)?;
         action = Action::Create;
     }
     let parameters = vec![Parameter::builder()

@@ -43,6 +43,8 @@ pub struct StackRequest<'a> {
     pub parameters: &'a [(String, String)],
     pub tags: &'a [(String, String)],
     pub change_set_name: &'a str,
+    /// The CloudFormation service role the stack's resources are made with, if any.
+    pub role_arn: Option<&'a str>,
 }
 
 /// The stack, or `None` when it does not exist.
@@ -84,6 +86,7 @@ pub async fn update_tags(
         .update_stack()
         .stack_name(request.stack_name)
         .use_previous_template(true)
+        .set_role_arn(request.role_arn.map(str::to_owned))
         .capabilities(Capability::CapabilityIam)
         .set_parameters(Some(
             request
@@ -145,6 +148,7 @@ pub async fn create_change_set(
         .stack_name(request.stack_name)
         .change_set_name(request.change_set_name)
         .change_set_type(kind)
+        .set_role_arn(request.role_arn.map(str::to_owned))
         .capabilities(Capability::CapabilityIam)
         .set_parameters(Some(
             request
@@ -315,11 +319,13 @@ pub async fn delete_change_set(
 pub async fn delete_stack(
     client: &Client,
     stack_id: &str,
+    role_arn: Option<&str>,
     deadline: Instant,
 ) -> Result<(), String> {
     client
         .delete_stack()
         .stack_name(stack_id)
+        .set_role_arn(role_arn.map(str::to_owned))
         .send()
         .await
         .map_err(|e| format!("DeleteStack: {}", describe_sdk_error(&e)))?;
@@ -375,11 +381,13 @@ pub async fn change_set_names(client: &Client, stack_id: &str) -> Result<Vec<Str
 pub async fn continue_update_rollback(
     client: &Client,
     stack_name: &str,
+    role_arn: Option<&str>,
     deadline: Instant,
 ) -> Result<StackState, String> {
     client
         .continue_update_rollback()
         .stack_name(stack_name)
+        .set_role_arn(role_arn.map(str::to_owned))
         .send()
         .await
         .map_err(|e| format!("ContinueUpdateRollback: {}", describe_sdk_error(&e)))?;

@@ -35,6 +35,8 @@ pub struct CodeBuildEngine {
     pub config_key: String,
     pub hash: String,
     pub target_timeout: Duration,
+    /// Passed on to the build: continue an `UPDATE_ROLLBACK_FAILED` stack's rollback.
+    pub fix_rollback: bool,
 }
 
 type Failure = (Option<String>, String);
@@ -58,6 +60,12 @@ impl CodeBuildEngine {
             ("REMEDY_PACKAGE_KEY", self.package_key.clone()),
             ("REMEDY_CONFIG_KEY", self.config_key.clone()),
             ("REMEDY_EXPECTED_HASH", self.hash.clone()),
+            ("REMEDY_FIX_ROLLBACK", self.fix_rollback.to_string()),
+            // The build's own waits end before ours does.
+            (
+                "REMEDY_TARGET_TIMEOUT",
+                format!("{}s", (self.target_timeout.as_secs() * 9 / 10).max(60)),
+            ),
         ]
     }
 
@@ -129,10 +137,17 @@ impl CodeBuildEngine {
                 Some("SUCCEEDED") => break,
                 Some("IN_PROGRESS") | None => {
                     if Instant::now() >= deadline {
+                        // Stopped, so that it cannot deploy after we reported it, nor run
+                        // beside the next attempt.
+                        let stopped = client.stop_build().id(&id).send().await;
+                        let what = match stopped {
+                            Ok(_) => "stopped".to_owned(),
+                            Err(e) => format!("StopBuild failed: {}", describe_sdk_error(&e)),
+                        };
                         return Err((
                             status,
                             format!(
-                                "build {id} still IN_PROGRESS after the target timeout ({}){}",
+                                "build {id} still IN_PROGRESS after the target timeout ({}), {what}{}",
                                 humanize(self.target_timeout),
                                 logs(build)
                             ),

@@ -119,6 +119,11 @@ pub struct RoleConfig {
     pub name: String,
     #[serde(default)]
     pub external_id: Option<String>,
+    /// A CloudFormation service role in each member account (the account bootstrap's
+    /// `remedy-cloudformation`): the stack's resources are made with its permissions, so
+    /// the assumed role needs only CloudFormation on the stack and `iam:PassRole` of it.
+    #[serde(default)]
+    pub execution_role: Option<String>,
 }
 
 impl Default for RoleConfig {
@@ -126,6 +131,7 @@ impl Default for RoleConfig {
         RoleConfig {
             name: default_role_name(),
             external_id: None,
+            execution_role: None,
         }
     }
 }
@@ -795,17 +801,29 @@ impl Config {
                 ),
             ));
         }
-        if self.role.name.is_empty()
-            || !self
-                .role
-                .name
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || "+=,.@_-/".contains(c))
-        {
+        let is_role_name = |name: &str| {
+            !name.is_empty()
+                && name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "+=,.@_-/".contains(c))
+        };
+        if !is_role_name(&self.role.name) {
             return Err(self.error_at(
                 &self.role.name,
                 1,
                 format!("role.name: `{}` is not an IAM role name", self.role.name),
+            ));
+        }
+        if let Some(name) = self
+            .role
+            .execution_role
+            .as_deref()
+            .filter(|n| !is_role_name(n))
+        {
+            return Err(self.error_at(
+                name,
+                1,
+                format!("role.execution_role: `{name}` is not an IAM role name"),
             ));
         }
         Ok(())

@@ -45,6 +45,8 @@ pub struct DirectEngine {
     pub fix_rollback: bool,
     /// How long one target may take, waits included.
     pub target_timeout: Duration,
+    /// `role.execution_role`: the CloudFormation service role's name in each account.
+    pub execution_role: Option<String>,
 }
 
 /// Why a target failed: the stack status if known, and the reason.
@@ -112,14 +114,27 @@ impl DirectEngine {
             .ok_or_else(|| format!("no template was published for {region}"))
     }
 
-    fn request<'a>(&'a self, template: &'a TemplateSource, name: &'a str) -> StackRequest<'a> {
+    fn request<'a>(
+        &'a self,
+        template: &'a TemplateSource,
+        name: &'a str,
+        role_arn: Option<&'a str>,
+    ) -> StackRequest<'a> {
         StackRequest {
             stack_name: &self.stack_name,
             template,
             parameters: &self.parameters,
             tags: &self.tags,
             change_set_name: name,
+            role_arn,
         }
+    }
+
+    /// The CloudFormation service role of `account`, when one is configured.
+    fn execution_role_arn(&self, account: &str) -> Option<String> {
+        self.execution_role
+            .as_ref()
+            .map(|name| format!("arn:aws:iam::{account}:role/{name}"))
     }
 
     // -- deploy ---------------------------------------------------------------------
@@ -137,6 +152,7 @@ impl DirectEngine {
         let deadline = Instant::now() + self.target_timeout;
         let client = self.target_client(target).await;
         let template = self.template(&target.region).map_err(|r| (None, r))?;
+        let role_arn = self.execution_role_arn(&target.account.id);
 
         let mut continued = false;
         let mut last_error: Option<String> = None;
@@ -168,7 +184,7 @@ impl DirectEngine {
                         .as_ref()
                         .and_then(|s| s.stack_id.clone())
                         .unwrap_or_else(|| self.stack_name.clone());
-                    cfn::delete_stack(&client, &id, deadline)
+                    cfn::delete_stack(&client, &id, role_arn.as_deref(), deadline)
                         .await
                         .map_err(|r| {
                             (
@@ -184,10 +200,14 @@ impl DirectEngine {
                 }
                 Action::ContinueRollback if !continued => {
                     continued = true;
-                    let settled =
-                        cfn::continue_update_rollback(&client, &self.stack_name, deadline)
-                            .await
-                            .map_err(|r| (status, self.timed_out(r)))?;
+                    let settled = cfn::continue_update_rollback(
+                        &client,
+                        &self.stack_name,
+                        role_arn.as_deref(),
+                        deadline,
+                    )
+                    .await
+                    .map_err(|r| (status, self.timed_out(r)))?;
                     existing = Some(settled);
                     continue;
                 }
@@ -210,7 +230,10 @@ impl DirectEngine {
                 ChangeSetType::Update => Outcome::Updated,
                 _ => Outcome::Created,
             };
-            let state = match self.apply(&client, template, kind, deadline).await {
+            let state = match self
+                .apply(&client, template, kind, role_arn.as_deref(), deadline)
+                .await
+            {
                 Ok(Applied::Settled(state)) => state,
                 Ok(Applied::NothingToDo) => {
                     return Ok((Outcome::Unchanged, status.unwrap_or_default()))
@@ -269,6 +292,7 @@ impl DirectEngine {
         client: &Client,
         template: &TemplateSource,
         kind: ChangeSetType,
+        role_arn: Option<&str>,
         deadline: Instant,
     ) -> Result<Applied, String> {
         let kept =
@@ -278,7 +302,7 @@ impl DirectEngine {
                 .await
                 .map(Applied::Settled);
         }
-        let request = self.request(template, &self.change_set_name);
+        let request = self.request(template, &self.change_set_name, role_arn);
         let computed = cfn::create_change_set(client, &request, kind, deadline).await?;
         if !computed.empty {
             return cfn::execute_change_set(client, &self.stack_name, &computed.id, deadline)
@@ -373,7 +397,8 @@ impl DirectEngine {
         } else {
             format!("{}-plan", self.change_set_name)
         };
-        let request = self.request(template, &name);
+        let role_arn = self.execution_role_arn(&target.account.id);
+        let request = self.request(template, &name, role_arn.as_deref());
         let deadline = Instant::now() + self.target_timeout;
         let computed = cfn::create_change_set(&client, &request, kind.clone(), deadline).await;
         let keep_it = keep && computed.as_ref().is_ok_and(|c| !c.empty);

@@ -22,6 +22,10 @@
 //! `onboard` finds a vended account's stage ([`targets::first_stage_of`]) and waits for its
 //! role.
 //!
+//! With `engine: codebuild` a stage's targets go through [`codebuild`] instead of
+//! [`direct`]: each account's own CodeBuild project runs `remedy deploy --in-account` (a
+//! [`session::Session::in_account`]) with what `remedy publish` uploaded.
+//!
 //! `remedy remediate` ([`remediate`]) runs one finding through the embedded runtime (crate
 //! `remedy-functions`) in this process; started by Lambda, the binary runs that runtime's
 //! loop instead of the CLI ([`cli::main`]).

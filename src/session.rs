@@ -213,6 +213,12 @@ impl Session {
         Ok(uploads)
     }
 
+    /// Lists the OU tree again (`onboard`, while a new account is moved to its OU).
+    pub async fn rediscover(&mut self) -> Result<(), Error> {
+        self.snapshot = org::discover(&aws_sdk_organizations::Client::new(&self.base)).await?;
+        Ok(())
+    }
+
     /// The stage's regions: its own, else the top-level list, else the environment's.
     pub fn regions(&self, stage: &Stage) -> Vec<String> {
         let configured = self.config.stage_regions(stage);
@@ -290,13 +296,15 @@ impl Session {
                 .region
                 .as_ref()
                 .map(|r| r.0.clone())
-                .or_else(|| self.config.regions.first().cloned()),
+                .or_else(|| self.config.regions.first().cloned())
+                .or_else(|| self.base.region().map(|r| r.to_string())),
             stage: stage.name.to_string(),
             artifact_account: self.security_account.clone(),
             package_key: self.package.key(),
             config_key: self.config_key(),
             hash: self.hash.clone(),
             target_timeout: options.target_timeout,
+            fix_rollback: options.fix_rollback,
         })
     }
 
@@ -317,6 +325,7 @@ impl Session {
             change_set_name: format!("remedy-{}", self.run_id),
             fix_rollback: options.fix_rollback,
             target_timeout: options.target_timeout,
+            execution_role: self.config.role.execution_role.clone(),
         })
     }
 }

@@ -16,9 +16,7 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
 use support::replay::Replay;
-use support::{
-    remedy, remedy_command, stack_state, Emulator, Org, Workdir, MANAGEMENT_ACCOUNT, REGION,
-};
+use support::{remedy, stack_state, Emulator, Org, Workdir, MANAGEMENT_ACCOUNT, REGION};
 
 fn config(engine: &str) -> String {
     format!(
@@ -232,6 +230,7 @@ async fn a_stopped_build_is_a_failure_named_with_its_phase_and_logs() {
         config_key: "configs/0.yaml".into(),
         hash: "h".into(),
         target_timeout: Duration::from_secs(60),
+        fix_rollback: false,
     });
     let target = Target {
         account: TargetAccount {
@@ -252,19 +251,77 @@ async fn a_stopped_build_is_a_failure_named_with_its_phase_and_logs() {
     assert_eq!(actions, ["DescribeStacks", "StartBuild", "BatchGetBuilds"]);
 }
 
+/// The build commands of the bootstrap project's buildspec, as CodeBuild would run them.
+fn buildspec_build_commands() -> Vec<String> {
+    let template: serde_json::Value = serde_yaml::from_str(BOOTSTRAP).expect("YAML");
+    let buildspec = template["Resources"]["DeployProject"]["Properties"]["Source"]["BuildSpec"]
+        .as_str()
+        .expect("an inline buildspec");
+    let buildspec: serde_json::Value = serde_yaml::from_str(buildspec).expect("buildspec YAML");
+    buildspec["phases"]["build"]["commands"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_str().unwrap().to_owned())
+        .collect()
+}
+
+async fn download(emulator: &Emulator, key: &str, to: &std::path::Path) {
+    let s3 = aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(&emulator.sdk_config())
+            .force_path_style(true)
+            .build(),
+    );
+    let object = s3
+        .get_object()
+        .bucket(format!("remedy-artifacts-{MANAGEMENT_ACCOUNT}-{REGION}"))
+        .key(key)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{key}: {e:?}"));
+    let bytes = object.body.collect().await.unwrap().into_bytes();
+    std::fs::write(to, bytes).unwrap();
+}
+
+/// What the codebuild engine's build does inside a member account, with the buildspec's own
+/// command lines: it downloads what `publish` uploaded and deploys its own account only,
+/// through the execution role; a configuration other than the published one is refused.
 #[tokio::test(flavor = "multi_thread")]
 async fn in_account_deploys_its_own_account_only() {
     let emulator = Emulator::start();
     let mut org = Org::create(&emulator).await;
     let dev = org.accounts_in("dev", "/Workloads/Dev", 2).await;
     let work = Workdir::new(
-        "regions: [us-east-1]\npackage: package.zip\nstages:\n  - name: dev\n    targets: {ous: [/Workloads/Dev]}\nrules:\n  S3-001: remediate\n",
+        "regions: [us-east-1]\npackage: package.zip\nrole: {execution_role: remedy-cloudformation}\nstages:\n  - name: dev\n    targets: {ous: [/Workloads/Dev]}\nrules:\n  S3-001: remediate\n",
     );
     let published = remedy(&emulator, work.path(), &["publish", "--output", "json"]);
     assert_eq!(published.code, 0, "{}", published.stderr);
-    let hash = published.json()["hash"].as_str().unwrap().to_owned();
+    let doc = published.json();
+    let hash = doc["hash"].as_str().unwrap().to_owned();
+    let key = |prefix: &str| -> String {
+        doc["objects"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|o| o["key"].as_str().unwrap().to_owned())
+            .find(|k| k.starts_with(prefix))
+            .unwrap()
+    };
+    let (package_key, config_key) = (key("packages/"), key("configs/"));
 
-    // Inside dev[0], with its own credentials (as its CodeBuild project would have them).
+    // The build's folder: the buildspec's install phase, done here (no aws CLI): the binary,
+    // the package and the configuration from the artifact bucket.
+    let build = tempfile::tempdir().unwrap();
+    std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_remedy"), build.path().join("remedy")).unwrap();
+    download(
+        &emulator,
+        &package_key,
+        &build.path().join("remedy-lambda.zip"),
+    )
+    .await;
+    download(&emulator, &config_key, &build.path().join("remedy.yaml")).await;
+
+    // Inside dev[0], with its own credentials (as its CodeBuild project has them).
     let sts = aws_sdk_sts::Client::new(&emulator.sdk_config());
     let assumed = sts
         .assume_role()
@@ -274,51 +331,43 @@ async fn in_account_deploys_its_own_account_only() {
         .await
         .unwrap();
     let creds = assumed.credentials().unwrap().clone();
-    let in_account = |args: &[&str]| -> support::Run {
-        remedy_command(&emulator, work.path())
+    let run_build = |expected_hash: &str| -> support::Run {
+        let script = buildspec_build_commands().join("\n");
+        support::shell_command(&emulator, build.path(), &script)
             .env("AWS_ACCESS_KEY_ID", creds.access_key_id())
             .env("AWS_SECRET_ACCESS_KEY", creds.secret_access_key())
             .env("AWS_SESSION_TOKEN", creds.session_token())
-            .args(args)
+            .env("REMEDY_STAGE", "dev")
+            .env("REMEDY_REGION", REGION)
+            .env("REMEDY_ARTIFACT_ACCOUNT", MANAGEMENT_ACCOUNT)
+            .env("REMEDY_PACKAGE_KEY", &package_key)
+            .env("REMEDY_CONFIG_KEY", &config_key)
+            .env("REMEDY_EXPECTED_HASH", expected_hash)
+            .env("REMEDY_FIX_ROLLBACK", "false")
+            .env("REMEDY_TARGET_TIMEOUT", "5m")
             .output()
             .unwrap()
             .into()
     };
 
     // A configuration or package other than the published one is refused, before any change.
-    let wrong = in_account(&[
-        "deploy",
-        "--in-account",
-        "--artifact-account",
-        MANAGEMENT_ACCOUNT,
-        "--stage",
-        "dev",
-        "--expect-hash",
-        "00000000000000000000000000000000",
-    ]);
+    let wrong = run_build("00000000000000000000000000000000");
     assert_eq!(wrong.code, 2, "{}", wrong.stderr);
     assert!(wrong.stderr.contains("--expect-hash"), "{}", wrong.stderr);
     assert_eq!(stack_state(&emulator, &dev[0], REGION).await, None);
 
     emulator.start_recording();
-    let run = in_account(&[
-        "deploy",
-        "--in-account",
-        "--artifact-account",
-        MANAGEMENT_ACCOUNT,
-        "--stage",
-        "dev",
-        "--expect-hash",
-        &hash,
-        "--output",
-        "json",
-    ]);
+    let run = run_build(&hash);
     assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
     let doc = run.json();
     let targets = doc["targets"].as_array().unwrap();
     assert_eq!(targets.len(), 1, "{doc}");
     assert_eq!(targets[0]["account_id"], dev[0].as_str());
     assert_eq!(targets[0]["outcome"], "created");
+    assert!(
+        build.path().join("report.md").exists(),
+        "the build's report"
+    );
     let recorded = emulator.recording();
     assert!(
         recorded
@@ -330,6 +379,15 @@ async fn in_account_deploys_its_own_account_only() {
     assert!(
         recorded.iter().all(|r| !r.action.starts_with("PUT ")),
         "nothing published from inside the account"
+    );
+    let change_set = recorded
+        .iter()
+        .find(|r| r.action == "CreateChangeSet")
+        .expect("a change set");
+    assert_eq!(
+        change_set.params.get("RoleARN").map(String::as_str),
+        Some(format!("arn:aws:iam::{}:role/remedy-cloudformation", dev[0]).as_str()),
+        "deployed through the execution role"
     );
     let (status, deployed_hash) = stack_state(&emulator, &dev[0], REGION)
         .await
@@ -424,31 +482,99 @@ fn urlencoding_decode(s: &str) -> String {
 
 /// What the emulator cannot show, read from the template: no wildcard actions, every
 /// statement on `*` has a reason (an API without resource-level permissions, or a condition
-/// that pins it), the role may start only its own project.
+/// that pins it), no `IfExists` condition (it lets untagged resources through), the assumed
+/// role can neither make roles nor functions itself (only pass the execution role to
+/// CloudFormation), and it may start only its own project.
 #[test]
 fn the_bootstrap_roles_are_scoped() {
     let template: serde_json::Value = serde_yaml::from_str(BOOTSTRAP).expect("YAML");
     let resources = &template["Resources"];
-    let statements = resources["DeployPolicy"]["Properties"]["PolicyDocument"]["Statement"]
-        .as_array()
-        .unwrap();
-    for s in statements {
-        let actions: Vec<&str> = match &s["Action"] {
-            serde_json::Value::String(a) => vec![a.as_str()],
-            serde_json::Value::Array(a) => a.iter().filter_map(|a| a.as_str()).collect(),
+    let statements = |policy: &str| -> Vec<serde_json::Value> {
+        resources[policy]["Properties"]["PolicyDocument"]["Statement"]
+            .as_array()
+            .unwrap()
+            .clone()
+    };
+    let actions = |s: &serde_json::Value| -> Vec<String> {
+        match &s["Action"] {
+            serde_json::Value::String(a) => vec![a.clone()],
+            serde_json::Value::Array(a) => a
+                .iter()
+                .filter_map(|a| a.as_str().map(str::to_owned))
+                .collect(),
             other => panic!("{other}"),
-        };
-        for action in &actions {
-            assert!(!action.contains('*'), "wildcard action {action}");
         }
-        if s["Resource"] == "*" {
-            let sid = s["Sid"].as_str().unwrap();
-            assert!(
-                sid == "DriftStatusHasNoResource" || s.get("Condition").is_some(),
-                "{sid} is on * without a condition"
-            );
+    };
+    for policy in ["DeployPolicy", "StackCallerPolicy"] {
+        for s in statements(policy) {
+            let sid = s["Sid"].as_str().unwrap().to_owned();
+            for action in actions(&s) {
+                assert!(
+                    !action.contains('*'),
+                    "{policy}/{sid}: wildcard action {action}"
+                );
+            }
+            if s["Resource"] == "*" {
+                assert!(
+                    ["DriftStatusHasNoResource", "KeyListsHaveNoResource"].contains(&sid.as_str())
+                        || s.get("Condition").is_some(),
+                    "{policy}/{sid} is on * without a condition"
+                );
+            }
+            assert!(!s.to_string().contains("IfExists"), "{policy}/{sid}");
         }
     }
+    // The assumed role and the project carry the caller policy only.
+    for role in ["CrossAccountRole", "DeployProjectRole"] {
+        assert_eq!(
+            resources[role]["Properties"]["ManagedPolicyArns"],
+            serde_json::json!([{"Ref": "StackCallerPolicy"}]),
+            "{role}"
+        );
+    }
+    let caller: Vec<String> = statements("StackCallerPolicy")
+        .iter()
+        .flat_map(actions)
+        .collect();
+    for forbidden in [
+        "iam:CreateRole",
+        "iam:PutRolePolicy",
+        "lambda:CreateFunction",
+        "lambda:UpdateFunctionCode",
+        "lambda:AddPermission",
+    ] {
+        assert!(
+            !caller.contains(&forbidden.to_owned()),
+            "the caller may not {forbidden}"
+        );
+    }
+    let pass_execution = statements("StackCallerPolicy")
+        .into_iter()
+        .find(|s| s["Action"] == "iam:PassRole")
+        .unwrap();
+    assert_eq!(
+        pass_execution["Resource"]["Fn::GetAtt"],
+        serde_json::json!(["StackExecutionRole", "Arn"])
+    );
+    assert_eq!(
+        pass_execution["Condition"]["StringEquals"]["iam:PassedToService"],
+        "cloudformation.amazonaws.com"
+    );
+    let pass_functions = statements("DeployPolicy")
+        .into_iter()
+        .find(|s| s["Action"] == "iam:PassRole")
+        .unwrap();
+    assert_eq!(
+        pass_functions["Condition"]["StringEquals"]["iam:PassedToService"],
+        "lambda.amazonaws.com"
+    );
+    let execution_trust =
+        &resources["StackExecutionRole"]["Properties"]["AssumeRolePolicyDocument"]["Statement"][0];
+    assert_eq!(
+        execution_trust["Principal"],
+        serde_json::json!({"Service": "cloudformation.amazonaws.com"})
+    );
+
     let trust =
         &resources["CrossAccountRole"]["Properties"]["AssumeRolePolicyDocument"]["Statement"][0];
     assert_eq!(
@@ -465,13 +591,5 @@ fn the_bootstrap_roles_are_scoped() {
         start["Resource"]["Fn::Sub"],
         "arn:${AWS::Partition}:codebuild:${AWS::Region}:${AWS::AccountId}:project/${ProjectName}",
         "the role starts its one project only"
-    );
-    let pass = statements
-        .iter()
-        .find(|s| s["Action"] == "iam:PassRole")
-        .unwrap();
-    assert_eq!(
-        pass["Condition"]["StringEquals"]["iam:PassedToService"],
-        "lambda.amazonaws.com"
     );
 }

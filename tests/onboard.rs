@@ -20,6 +20,7 @@ async fn onboard_deploys_only_the_vended_account_at_its_stage_once_its_role_appe
     let prod = org.account("prod-00", "/Workloads/Prod").await;
     let sandbox = org.account("sandbox-00", "/Sandbox").await;
     let vended = org.account("vended-00", "/Workloads/Prod").await;
+    let rooted = org.account("rooted-00", "/").await;
     for account in [&dev, &prod] {
         emulator.create_role(account).await;
     }
@@ -38,6 +39,21 @@ async fn onboard_deploys_only_the_vended_account_at_its_stage_once_its_role_appe
     assert!(
         run.stderr.contains(&format!("account {sandbox}"))
             && run.stderr.contains("OU /Sandbox) is a target of no stage"),
+        "{}",
+        run.stderr
+    );
+
+    // An account still in the root (where CreateAccount puts it) is looked for again until
+    // --wait runs out: the vending machine may yet move it to a stage's OU.
+    let run = remedy(
+        &emulator,
+        work.path(),
+        &["onboard", "--account", &rooted, "--wait", "3s"],
+    );
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("is still in the organization's root")
+            && run.stderr.contains("OU /) is a target of no stage"),
         "{}",
         run.stderr
     );

@@ -157,6 +157,7 @@ async fn engine(
         change_set_name: format!("remedy-replay-{hash}"),
         fix_rollback,
         target_timeout: Duration::from_secs(60),
+        execution_role: None,
     })
 }
 

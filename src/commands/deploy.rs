@@ -25,10 +25,10 @@ pub struct Scope {
     pub regions: Vec<String>,
     /// Deploy to the account these credentials belong to (inside it, e.g. its CodeBuild
     /// project): no Organizations call, no role to assume.
-    #[arg(long, requires = "artifact_account")]
+    #[arg(long, requires = "artifact_account", conflicts_with = "accounts")]
     pub in_account: bool,
     /// With --in-account: the security account whose artifact buckets hold the package.
-    #[arg(long, value_name = "ID")]
+    #[arg(long, value_name = "ID", requires = "in_account")]
     pub artifact_account: Option<String>,
     /// Refuse to deploy unless the deployment's remedy:hash is this one.
     #[arg(long, value_name = "HASH")]

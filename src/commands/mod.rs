@@ -94,8 +94,8 @@ fn parse_duration_unbounded(text: &str) -> Result<Duration, String> {
     Ok(Duration::from_secs(total))
 }
 
-/// Runs one stage's targets through the direct engine: publishes the artifacts its regions
-/// need, then the runner under the stage's limits.
+/// Runs one stage's targets through the stage's engine (direct, or codebuild): publishes the
+/// artifacts its regions need, then the runner under the stage's limits.
 pub async fn run_stage(
     session: &mut Session,
     stage: &Stage,

@@ -29,9 +29,25 @@ pub async fn onboard(
     }
     let prepared = Prepared::new(config, options.package.as_deref())?;
     let mut session = Session::connect(prepared).await?;
-    let (stage, resolution) = first_stage_of(&session.config, &session.snapshot, account)?;
-    let stage = stage.clone();
-    let mut resolution = resolution;
+    // Organizations' CreateAccount puts a new account in the root; the vending machine moves
+    // it to its OU moments later. An account still in the root that no stage targets is
+    // looked for again until --wait runs out; anywhere else, no stage is an answer at once.
+    let deadline = Instant::now() + wait;
+    let mut delay = crate::cfn::Backoff::new();
+    let (stage, mut resolution) = loop {
+        match first_stage_of(&session.config, &session.snapshot, account) {
+            Ok((stage, resolution)) => break (stage.clone(), resolution),
+            Err(e) if in_root(&session.snapshot, account) && Instant::now() < deadline => {
+                report::note(&format!(
+                    "{account} is still in the organization's root, where no stage looks; waiting for it to be moved to its OU"
+                ));
+                delay.sleep().await;
+                session.rediscover().await?;
+                tracing::debug!("{e}");
+            }
+            Err(e) => return Err(e),
+        }
+    };
     resolution.accounts.retain(|a| a.id == account);
     let targets = session.targets(&stage, &resolution);
     if let Some(found) = resolution.accounts.first() {
@@ -72,4 +88,13 @@ pub async fn onboard(
         options.report.as_deref(),
         &format!("remedy onboard --account {account}"),
     )
+}
+
+/// Whether the account sits directly in a root of the organization.
+fn in_root(org: &crate::org::OrgSnapshot, account: &str) -> bool {
+    org.accounts
+        .iter()
+        .find(|a| a.id == account)
+        .and_then(|a| org.units.get(&a.parent_id))
+        .is_some_and(|unit| unit.parent_id.is_none())
 }

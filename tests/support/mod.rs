@@ -61,6 +61,21 @@ pub async fn stack_state(
     Some((status, hash))
 }
 
+/// `bash -e -c SCRIPT` in `dir` with the environment `remedy_command` gives remedy: for
+/// running a buildspec's command lines as CodeBuild would.
+pub fn shell_command(emulator: &Emulator, dir: &Path, script: &str) -> Command {
+    let template = remedy_command(emulator, dir);
+    let mut cmd = Command::new("bash");
+    cmd.current_dir(dir).env_clear().stdin(Stdio::null());
+    for (key, value) in template.get_envs() {
+        if let Some(value) = value {
+            cmd.env(key, value);
+        }
+    }
+    cmd.args(["-e", "-c", script]);
+    cmd
+}
+
 /// A scratch folder holding a `remedy.yaml` and a small package zip.
 pub struct Workdir {
     pub dir: tempfile::TempDir,
