@@ -165,6 +165,14 @@ pub fn main() -> i32 {
     }
     let cli = Cli::parse();
     init_logging();
+    if matches!(
+        cli.command,
+        Command::Deploy { .. } | Command::Rollout { .. } | Command::Onboard { .. }
+    ) {
+        // Needs the runtime: the listener is a task.
+        let _guard = runtime.enter();
+        crate::interrupt::install();
+    }
     match runtime.block_on(run(cli)) {
         Ok(code) => code,
         Err(e) => {
@@ -174,13 +182,24 @@ pub fn main() -> i32 {
     }
 }
 
+/// Log targets that print credentials at debug and trace level (the resolved identity with
+/// its access key id, signed requests, canonical requests): capped at info whatever level
+/// is asked for, so that no log carries a key. (Secrets and session tokens the SDK redacts.)
+const CREDENTIAL_BEARING_TARGETS: &str =
+    "aws_sigv4=info,aws_smithy_runtime::client::orchestrator=info,aws_config::sts=info";
+
+/// The level asked for, with the credential-bearing targets capped.
+fn log_filter(asked: &str) -> tracing_subscriber::EnvFilter {
+    tracing_subscriber::EnvFilter::new(format!("{asked},{CREDENTIAL_BEARING_TARGETS}"))
+}
+
 fn init_logging() {
     // Logs go to stderr; RUST_LOG (or REMEDY_LOG) sets the level, warnings by default.
     let filter = std::env::var("REMEDY_LOG")
         .or_else(|_| std::env::var("RUST_LOG"))
         .unwrap_or_else(|_| "warn".into());
     let _ = tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+        .with_env_filter(log_filter(&filter))
         .with_writer(std::io::stderr)
         .with_ansi(std::io::stderr().is_terminal())
         .try_init();
@@ -190,7 +209,7 @@ fn init_logging() {
 fn init_lambda_logging() {
     let filter = std::env::var("REMEDY_LOG").unwrap_or_else(|_| "info".into());
     let _ = tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+        .with_env_filter(log_filter(&filter))
         .with_ansi(false)
         .without_time()
         .try_init();

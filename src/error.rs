@@ -11,6 +11,8 @@ pub mod exit {
     pub const FAILED: i32 = 1;
     pub const INVALID_INPUT: i32 = 2;
     pub const AWAITING_APPROVAL: i32 = 3;
+    /// Stopped by Ctrl-C (128 + SIGINT).
+    pub const INTERRUPTED: i32 = 130;
 }
 
 #[derive(Debug)]

@@ -43,6 +43,7 @@ pub mod config;
 pub mod direct;
 pub mod error;
 pub mod identity;
+pub mod interrupt;
 pub mod org;
 pub mod package;
 pub mod plan;

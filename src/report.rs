@@ -37,6 +37,9 @@ pub struct StageReport {
     /// Why a stage did not run (text and Markdown only).
     #[serde(skip)]
     pub note: Option<String>,
+    /// Stopped by Ctrl-C (exit 130).
+    #[serde(skip)]
+    pub interrupted: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -76,6 +79,7 @@ impl StageReport {
             targets: Vec::new(),
             elapsed: Duration::ZERO,
             note: Some(note),
+            interrupted: false,
         }
     }
 
@@ -89,7 +93,7 @@ impl StageReport {
         };
         StageReport {
             stage: stage.to_owned(),
-            status: if run.tolerance_exceeded {
+            status: if run.tolerance_exceeded || run.interrupted {
                 StageStatus::Failed
             } else {
                 StageStatus::Completed
@@ -108,6 +112,7 @@ impl StageReport {
                 .collect(),
             elapsed,
             note: None,
+            interrupted: run.interrupted,
         }
     }
 }
@@ -775,6 +780,7 @@ mod tests {
             ],
             elapsed: Duration::from_millis(12_340),
             note: None,
+            interrupted: false,
         };
         let prod = StageReport::not_run(
             "prod",

@@ -86,7 +86,10 @@ pub fn proceeds_after(report: &StageReport) -> bool {
 /// The exit code of a rollout: a failed target or stage (1) outranks a stop at a gate (3):
 /// a pipeline that reads 3 as "waiting for approval" must not miss a failure.
 pub fn exit_code(reports: &[StageReport]) -> i32 {
-    if reports
+    if reports.iter().any(|r| r.interrupted) {
+        // The operator stopped it; the report still lists every failure.
+        exit::INTERRUPTED
+    } else if reports
         .iter()
         .any(|r| r.status == StageStatus::Failed || r.summary.failed > 0)
     {
@@ -179,6 +182,7 @@ mod tests {
             targets: Vec::new(),
             elapsed: std::time::Duration::ZERO,
             note: None,
+            interrupted: false,
         }
     }
 

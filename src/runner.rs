@@ -119,6 +119,8 @@ pub struct StageRun {
     pub results: Vec<TargetResult>,
     /// More targets failed than the stage tolerates.
     pub tolerance_exceeded: bool,
+    /// Stopped by Ctrl-C: no new target started after it.
+    pub interrupted: bool,
 }
 
 impl StageRun {
@@ -138,6 +140,32 @@ where
     F: Fn(Target) -> Fut,
     Fut: Future<Output = TargetResult> + Send + 'static,
 {
+    let stop = crate::interrupt::stopped();
+    run_stage_until(
+        targets,
+        limits,
+        progress,
+        stop,
+        crate::interrupt::GRACE,
+        deploy,
+    )
+    .await
+}
+
+/// [`run_stage`], stopping new targets when `stop` turns true and giving those in flight
+/// `grace` to finish (after it they are reported failed, as interrupted in flight).
+pub async fn run_stage_until<F, Fut>(
+    targets: Vec<Target>,
+    limits: Limits,
+    progress: Arc<dyn Progress>,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+    grace: std::time::Duration,
+    deploy: F,
+) -> StageRun
+where
+    F: Fn(Target) -> Fut,
+    Fut: Future<Output = TargetResult> + Send + 'static,
+{
     let failure_tolerance = limits.failure_tolerance;
     let permits = Arc::new(Semaphore::new(limits.concurrency.max(1)));
     let failures = Arc::new(AtomicUsize::new(0));
@@ -148,7 +176,13 @@ where
 
     let mut index = 0;
     let mut region_started: Option<String> = None;
+    let mut interrupted = *stop.borrow();
+    let mut started = vec![false; targets.len()];
     while let Some(target) = pending.pop() {
+        if interrupted {
+            pending.push(target);
+            break;
+        }
         // Sequential regions: the previous region drains before this one starts.
         if limits.region_order == RegionOrder::Sequential
             && region_started.as_ref().is_some_and(|r| *r != target.region)
@@ -162,13 +196,23 @@ where
         let permit = loop {
             tokio::select! {
                 biased;
+                changed = stop.changed(), if !interrupted => {
+                    interrupted = changed.is_ok() && *stop.borrow();
+                    if interrupted {
+                        break None;
+                    }
+                }
                 Some(joined) = tasks.join_next(), if !tasks.is_empty() => {
                     store(joined, &mut results, &failures, &*progress);
                 }
                 permit = permits.clone().acquire_owned() => {
-                    break permit;
+                    break Some(permit);
                 }
             }
+        };
+        let Some(permit) = permit else {
+            pending.push(target);
+            break;
         };
         // The semaphore is never closed, so acquiring cannot fail; if it did, starting no
         // more targets (they are reported as not started) is the safe answer.
@@ -184,6 +228,7 @@ where
         region_started = Some(target.region.clone());
         let run = deploy(target.clone());
         let i = index;
+        started[i] = true;
         tasks.spawn(async move {
             // A panicking engine is a bug, but it must not lose the target's result.
             let result = AssertUnwindSafe(run)
@@ -199,34 +244,60 @@ where
         });
         index += 1;
     }
+    if interrupted {
+        // Those in flight get the grace period; what is still running after it is left to
+        // CloudFormation, and reported as such.
+        let drained = tokio::time::timeout(grace, async {
+            while let Some(joined) = tasks.join_next().await {
+                store(joined, &mut results, &failures, &*progress);
+            }
+        })
+        .await;
+        if drained.is_err() {
+            tasks.abort_all();
+        }
+    }
     while let Some(joined) = tasks.join_next().await {
         store(joined, &mut results, &failures, &*progress);
     }
 
     let failed = failures.load(Ordering::SeqCst);
     let tolerance_exceeded = failed > failure_tolerance;
-    let not_started_reason = format!(
-        "not started: the stage stopped after {failed} failure(s) (failure_tolerance {failure_tolerance})"
-    );
+    let not_started_reason = if interrupted {
+        "not started: the run was interrupted (Ctrl-C)".to_owned()
+    } else {
+        format!(
+            "not started: the stage stopped after {failed} failure(s) (failure_tolerance {failure_tolerance})"
+        )
+    };
     let results = results
         .into_iter()
         .zip(&targets)
-        .map(|(result, target)| {
+        .zip(started)
+        .map(|((result, target), started)| {
             result.unwrap_or_else(|| {
-                let skipped = TargetResult::new(
-                    target,
-                    Outcome::Skipped,
-                    None,
-                    Some(not_started_reason.clone()),
-                );
-                progress.finished(&skipped);
-                skipped
+                let unfinished = if started {
+                    TargetResult::new(
+                        target,
+                        Outcome::Failed,
+                        None,
+                        Some(format!(
+                            "interrupted in flight: still running {}s after Ctrl-C; its stack may still be changing (the next run waits for it)",
+                            grace.as_secs()
+                        )),
+                    )
+                } else {
+                    TargetResult::new(target, Outcome::Skipped, None, Some(not_started_reason.clone()))
+                };
+                progress.finished(&unfinished);
+                unfinished
             })
         })
         .collect();
     StageRun {
         results,
         tolerance_exceeded,
+        interrupted,
     }
 }
 
@@ -239,8 +310,8 @@ fn store(
     failures: &AtomicUsize,
     progress: &dyn Progress,
 ) {
-    // Tasks catch their own panics and are never aborted, so a JoinError cannot carry a
-    // result; the target then stays without one and is reported below as not started.
+    // Tasks catch their own panics and are aborted only after an interrupt's grace period, so
+    // a JoinError carries no result; the target is then reported below from what is known.
     let Ok((i, result, permit)) = joined else {
         return;
     };
@@ -401,5 +472,58 @@ mod tests {
             .rposition(|(start, r)| !*start && r == "us-east-1")
             .unwrap();
         assert!(last_us_end < first_eu_start, "{log:?}");
+    }
+
+    #[tokio::test]
+    async fn an_interrupt_starts_nothing_new_and_lets_those_in_flight_finish() {
+        let (tx, rx) = tokio::sync::watch::channel(false);
+        let limits = Limits {
+            concurrency: 2,
+            failure_tolerance: 0,
+            region_order: RegionOrder::Parallel,
+        };
+        let progress = Arc::new(Recorder(Mutex::new(Vec::new())));
+        let tx = Arc::new(tx);
+        let run = run_stage_until(
+            targets(10),
+            limits,
+            progress.clone(),
+            rx,
+            std::time::Duration::from_millis(200),
+            |t| {
+                let tx = tx.clone();
+                async move {
+                    let i: usize = t.account.id.parse().unwrap();
+                    if i == 2 {
+                        let _ = tx.send(true); // Ctrl-C while targets 2 and 3 are in flight
+                    }
+                    // Target 3 outlives the grace period.
+                    let ms = if i == 3 { 2_000 } else { 20 };
+                    tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
+                    TargetResult::new(&t, Outcome::Created, None, None)
+                }
+            },
+        )
+        .await;
+        assert!(run.interrupted);
+        assert_eq!(
+            progress.0.lock().unwrap().len(),
+            10,
+            "every target reported once"
+        );
+        let outcomes: Vec<Outcome> = run.results.iter().map(|r| r.outcome).collect();
+        assert_eq!(&outcomes[..3], [Outcome::Created; 3]);
+        assert_eq!(outcomes[3], Outcome::Failed, "{:?}", run.results[3]);
+        assert!(run.results[3]
+            .reason
+            .as_deref()
+            .unwrap()
+            .contains("interrupted in flight"));
+        assert!(outcomes[4..].iter().all(|o| *o == Outcome::Skipped));
+        assert!(run.results[9]
+            .reason
+            .as_deref()
+            .unwrap()
+            .contains("interrupted (Ctrl-C)"));
     }
 }

@@ -158,7 +158,9 @@ pub fn finish_stage(
 ) -> Result<i32, Error> {
     report::print_stage(report, output);
     write_markdown(markdown, title, std::slice::from_ref(report))?;
-    Ok(if report.summary.failed > 0 {
+    Ok(if report.interrupted {
+        crate::error::exit::INTERRUPTED
+    } else if report.summary.failed > 0 {
         crate::error::exit::FAILED
     } else {
         crate::error::exit::OK

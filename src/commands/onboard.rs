@@ -78,6 +78,7 @@ pub async fn onboard(
             let run = StageRun {
                 results,
                 tolerance_exceeded: targets.len() > stage.failure_tolerance,
+                interrupted: false,
             };
             StageReport::from_run(stage.name.as_str(), &run, started.elapsed())
         }

@@ -94,7 +94,9 @@ pub async fn rollout(
             Err(e) => StageReport::not_run(name, StageStatus::Failed, e.to_string()),
         };
         report::print_rollout_stage(&report, output);
-        if !proceeds_after(&report) {
+        if report.interrupted {
+            stop = Some("not started: the rollout was interrupted (Ctrl-C)".to_owned());
+        } else if !proceeds_after(&report) {
             stop = Some(format!("not started: stage `{name}` failed"));
         }
         reports.push(report);
