@@ -2,15 +2,31 @@
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
+FAULTS_VENV := .venv-faults
+CHECKOV_VENV := .venv-checkov
 CARGO ?= cargo
 
-.PHONY: demo test venv build lint release-check bench-runtime clean-venv
+.PHONY: demo test venv faults-venv checkov-venv build lint release-check bench-runtime clean-venv
 
 ## The pinned emulator and template linter, in .venv (created if missing or outdated).
 venv: $(VENV)/.installed
 $(VENV)/.installed: requirements-dev.txt
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+## The fault-injection proxy (mitmproxy), in its own venv (see requirements-faults.txt).
+faults-venv: $(FAULTS_VENV)/.installed
+$(FAULTS_VENV)/.installed: requirements-faults.txt
+	test -x $(FAULTS_VENV)/bin/python || $(PYTHON) -m venv $(FAULTS_VENV)
+	$(FAULTS_VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-faults.txt
+	touch $@
+
+## checkov, in its own venv (see requirements-checkov.txt).
+checkov-venv: $(CHECKOV_VENV)/.installed
+$(CHECKOV_VENV)/.installed: requirements-checkov.txt
+	test -x $(CHECKOV_VENV)/bin/python || $(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-checkov.txt
 	touch $@
 
 build:
@@ -21,13 +37,14 @@ demo: venv build
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" ./demo.sh
 
 ## The whole suite: unit tests, integration tests against the emulator, template lint.
-test: venv
-	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(CARGO) test --workspace --all-targets
+test: venv faults-venv
+	PATH="$(CURDIR)/$(VENV)/bin:$(CURDIR)/$(FAULTS_VENV)/bin:$$PATH" $(CARGO) test --workspace --all-targets
 	$(MAKE) lint
 
-## cfn-lint over every template in stacks/ and pipeline/, and the rendered member template.
-lint: venv
-	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" ./tests/support/lint-templates.sh
+## cfn-lint and checkov over every template in stacks/ and pipeline/, and the rendered
+## member template (accepted checkov findings: tests/checkov-skips.txt).
+lint: venv checkov-venv
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" CHECKOV="$(CURDIR)/$(CHECKOV_VENV)/bin/checkov" ./tests/support/lint-templates.sh
 
 ## The Lambda artifact as shipped: release build, zip under 20 MB, glibc <= 2.34.
 release-check:

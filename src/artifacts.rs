@@ -154,7 +154,7 @@ pub async fn put_text(
 
 /// The caller's account (the security account), from STS.
 pub async fn caller_account(base: &SdkConfig) -> Result<String, Error> {
-    let sts = aws_sdk_sts::Client::new(base);
+    let sts = crate::identity::sts_client(base);
     let me = sts.get_caller_identity().send().await.map_err(|e| {
         Error::Failed(format!(
             "who am I (GetCallerIdentity): {}",

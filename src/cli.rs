@@ -242,7 +242,7 @@ async fn run(cli: Cli) -> Result<i32, Error> {
             let config = Config::load(&cli.config)?;
             let stage = config.stage(&stage)?.clone();
             let base = identity::load_base_config(config.regions.first().map(String::as_str)).await;
-            let snapshot = org::discover(&aws_sdk_organizations::Client::new(&base)).await?;
+            let snapshot = org::discover(&identity::organizations_client(&base)).await?;
             let resolution = targets::resolve(&config, &stage, &snapshot)?;
             report::print_accounts(stage.name.as_str(), &resolution, cli.output);
             Ok(exit::OK)

@@ -86,7 +86,7 @@ impl CodeBuildEngine {
 
         let region = self.project_region.as_deref().unwrap_or(&target.region);
         let config = self.identity.account_config(account, region).await;
-        let client = aws_sdk_codebuild::Client::new(&config);
+        let client = crate::identity::codebuild_client(&config);
         let overrides = self
             .environment(&target.region)
             .into_iter()

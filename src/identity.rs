@@ -11,11 +11,14 @@
 //!
 //! Must not: decide anything beyond which role to assume.
 
+use crate::retries;
 use aws_config::sts::AssumeRoleProvider;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_credential_types::provider::{self, error::CredentialsError, ProvideCredentials};
 use aws_sdk_sts::config::SharedCredentialsProvider;
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
+use tokio::sync::Semaphore;
 
 /// The region used for global calls (STS, Organizations) when the environment names none.
 pub const FALLBACK_REGION: &str = "us-east-1";
@@ -37,7 +40,10 @@ pub fn new_run_id() -> String {
 /// Loads the base config from the standard chain. When the environment has no region, the
 /// `fallback` (the first configured region) is used for global calls.
 pub async fn load_base_config(fallback: Option<&str>) -> SdkConfig {
-    let config = aws_config::defaults(BehaviorVersion::latest()).load().await;
+    let config = aws_config::defaults(BehaviorVersion::latest())
+        .retry_config(crate::retries::retry_config())
+        .load()
+        .await;
     if config.region().is_some() {
         return config;
     }
@@ -54,6 +60,8 @@ pub struct Identity {
     external_id: Option<String>,
     session_name: String,
     accounts: Mutex<HashMap<String, SdkConfig>>,
+    /// The AssumeRole governor: at most this many in flight, whatever the concurrency.
+    assume_permits: Arc<Semaphore>,
 }
 
 impl Identity {
@@ -71,6 +79,7 @@ impl Identity {
             // [\w+=,.@-]{2,64}
             session_name: truncate(&format!("remedy-{run_id}"), 64),
             accounts: Mutex::new(HashMap::new()),
+            assume_permits: Arc::new(Semaphore::new(retries::ASSUME_ROLE_CONCURRENCY)),
         }
     }
 
@@ -116,7 +125,10 @@ impl Identity {
                 if let Some(id) = &self.external_id {
                     builder = builder.external_id(id);
                 }
-                let provider = builder.build().await;
+                let provider = Governed {
+                    inner: builder.build().await,
+                    permits: self.assume_permits.clone(),
+                };
                 let config = self
                     .base
                     .to_builder()
@@ -163,18 +175,70 @@ pub fn is_role_not_ready(reason: &str) -> bool {
     .any(|needle| reason.contains(needle))
 }
 
+/// An AssumeRoleProvider behind the governor: the identity cache calls it only when the
+/// account's credentials are missing or about to expire, and then it waits for a permit.
+#[derive(Debug)]
+struct Governed {
+    inner: AssumeRoleProvider,
+    permits: Arc<Semaphore>,
+}
+
+impl ProvideCredentials for Governed {
+    fn provide_credentials<'a>(&'a self) -> provider::future::ProvideCredentials<'a>
+    where
+        Self: 'a,
+    {
+        provider::future::ProvideCredentials::new(async move {
+            let _permit = self
+                .permits
+                .acquire()
+                .await
+                .map_err(CredentialsError::provider_error)?;
+            self.inner.provide_credentials().await
+        })
+    }
+}
+
+// Every client remedy makes: the config's region, no retry quota, retries counted
+// (crate::retries).
+
 /// S3 needs path-style addressing against an emulator or any custom endpoint.
 pub fn s3_client(config: &SdkConfig, region: &str) -> aws_sdk_s3::Client {
     let builder = aws_sdk_s3::config::Builder::from(config)
         .region(Region::new(region.to_owned()))
-        .force_path_style(config.endpoint_url().is_some());
+        .force_path_style(config.endpoint_url().is_some())
+        .retry_partition(retries::partition("s3"))
+        .interceptor(retries::RetryCounter);
     aws_sdk_s3::Client::from_conf(builder.build())
 }
 
 pub fn cloudformation_client(config: &SdkConfig, region: &str) -> aws_sdk_cloudformation::Client {
     let builder = aws_sdk_cloudformation::config::Builder::from(config)
-        .region(Region::new(region.to_owned()));
+        .region(Region::new(region.to_owned()))
+        .retry_partition(retries::partition("cloudformation"))
+        .interceptor(retries::RetryCounter);
     aws_sdk_cloudformation::Client::from_conf(builder.build())
+}
+
+pub fn organizations_client(config: &SdkConfig) -> aws_sdk_organizations::Client {
+    let builder = aws_sdk_organizations::config::Builder::from(config)
+        .retry_partition(retries::partition("organizations"))
+        .interceptor(retries::RetryCounter);
+    aws_sdk_organizations::Client::from_conf(builder.build())
+}
+
+pub fn sts_client(config: &SdkConfig) -> aws_sdk_sts::Client {
+    let builder = aws_sdk_sts::config::Builder::from(config)
+        .retry_partition(retries::partition("sts"))
+        .interceptor(retries::RetryCounter);
+    aws_sdk_sts::Client::from_conf(builder.build())
+}
+
+pub fn codebuild_client(config: &SdkConfig) -> aws_sdk_codebuild::Client {
+    let builder = aws_sdk_codebuild::config::Builder::from(config)
+        .retry_partition(retries::partition("codebuild"))
+        .interceptor(retries::RetryCounter);
+    aws_sdk_codebuild::Client::from_conf(builder.build())
 }
 
 fn truncate(s: &str, max: usize) -> String {

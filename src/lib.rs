@@ -49,6 +49,7 @@ pub mod package;
 pub mod plan;
 pub mod remediate;
 pub mod report;
+pub mod retries;
 pub mod rollout;
 pub mod runner;
 pub mod session;

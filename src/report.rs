@@ -13,6 +13,7 @@ use crate::runner::{Outcome, Progress, StageRun, TargetResult};
 use crate::targets::{Resolution, TargetAccount};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::Serialize;
+use std::collections::BTreeMap;
 use std::io::{BufRead, IsTerminal, Write};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -31,6 +32,10 @@ pub struct StageReport {
     pub status: StageStatus,
     pub summary: Summary,
     pub targets: Vec<TargetReport>,
+    /// Retries per `Service.Operation` while the stage ran (AWS pushing back); absent when
+    /// there were none.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub retries: BTreeMap<String, u64>,
     /// How long the stage ran (text and Markdown only; the JSON keeps DESIGN.md's shape).
     #[serde(skip)]
     pub elapsed: Duration,
@@ -77,6 +82,7 @@ impl StageReport {
             status,
             summary: Summary::default(),
             targets: Vec::new(),
+            retries: BTreeMap::new(),
             elapsed: Duration::ZERO,
             note: Some(note),
             interrupted: false,
@@ -110,6 +116,7 @@ impl StageReport {
                     reason: r.reason.clone(),
                 })
                 .collect(),
+            retries: BTreeMap::new(),
             elapsed,
             note: None,
             interrupted: run.interrupted,
@@ -185,6 +192,18 @@ fn print_stage_text(report: &StageReport) {
         summary_line(report),
         report.elapsed.as_secs_f64()
     );
+    if !report.retries.is_empty() {
+        let _ = writeln!(out, "  retries: {}", retries_line(&report.retries));
+    }
+}
+
+/// "CloudFormation.DescribeStacks 12, STS.AssumeRole 3"
+fn retries_line(retries: &BTreeMap<String, u64>) -> String {
+    retries
+        .iter()
+        .map(|(api, n)| format!("{api} {n}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// "3 targets: 2 created, 0 updated, 1 unchanged, 0 failed, 0 skipped".
@@ -239,6 +258,12 @@ pub fn markdown(title: &str, reports: &[StageReport]) -> String {
             summary_line(r),
             r.elapsed.as_secs_f64()
         ));
+        if !r.retries.is_empty() {
+            md.push_str(&format!(
+                "\nRetries (AWS pushing back): {}.\n",
+                retries_line(&r.retries)
+            ));
+        }
         let attention: Vec<&TargetReport> = r
             .targets
             .iter()
@@ -778,6 +803,7 @@ mod tests {
                     ..failed
                 },
             ],
+            retries: BTreeMap::new(),
             elapsed: Duration::from_millis(12_340),
             note: None,
             interrupted: false,

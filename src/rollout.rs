@@ -180,6 +180,7 @@ mod tests {
                 ..Summary::default()
             },
             targets: Vec::new(),
+            retries: Default::default(),
             elapsed: std::time::Duration::ZERO,
             note: None,
             interrupted: false,

@@ -76,6 +76,8 @@ pub struct Session {
     /// `deploy --in-account`: the account these credentials belong to (no role, no
     /// Organizations, nothing published from here).
     own_account: Option<String>,
+    /// Retries already in a stage report (the next stage reports those after).
+    pub retries_reported: std::collections::BTreeMap<String, u64>,
 }
 
 impl Session {
@@ -97,7 +99,7 @@ impl Session {
             })
             .cloned();
         let base = identity::load_base_config(fallback.as_deref()).await;
-        let snapshot = org::discover(&aws_sdk_organizations::Client::new(&base)).await?;
+        let snapshot = org::discover(&identity::organizations_client(&base)).await?;
         let security_account = artifacts::caller_account(&base).await?;
         let parameters = template::parameters(&config, &security_account, &package.key());
         let hash = template::deployment_hash(&rendered, &parameters, &package.sha256);
@@ -121,6 +123,7 @@ impl Session {
             hash,
             templates: BTreeMap::new(),
             own_account: None,
+            retries_reported: Default::default(),
         })
     }
 
@@ -153,6 +156,7 @@ impl Session {
             hash,
             templates: BTreeMap::new(),
             own_account: Some(own),
+            retries_reported: Default::default(),
         })
     }
 
@@ -215,7 +219,7 @@ impl Session {
 
     /// Lists the OU tree again (`onboard`, while a new account is moved to its OU).
     pub async fn rediscover(&mut self) -> Result<(), Error> {
-        self.snapshot = org::discover(&aws_sdk_organizations::Client::new(&self.base)).await?;
+        self.snapshot = org::discover(&identity::organizations_client(&self.base)).await?;
         Ok(())
     }
 

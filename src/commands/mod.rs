@@ -142,11 +142,12 @@ pub async fn run_stage(
             .await
         }
     };
-    Ok(StageReport::from_run(
-        stage.name.as_str(),
-        &run,
-        started.elapsed(),
-    ))
+    let mut report = StageReport::from_run(stage.name.as_str(), &run, started.elapsed());
+    // Retries since the previous stage (for the first: since the start, discovery and
+    // publishing included).
+    report.retries = crate::retries::since(&session.retries_reported);
+    session.retries_reported = crate::retries::snapshot();
+    Ok(report)
 }
 
 /// Prints a one-stage command's report, writes `--report FILE`, and gives its exit code.

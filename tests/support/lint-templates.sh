@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# cfn-lint over every template in stacks/ and pipeline/, and over the member template as
-# `remedy template` renders it with every catalog rule enabled. Run by `make lint` / `make test`.
+# cfn-lint and checkov over every template in stacks/ and pipeline/, and over the member
+# template as `remedy template` renders it with every catalog rule enabled. Run by `make lint`
+# / `make test`. Accepted checkov findings: tests/checkov-skips.txt.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 bin="${CARGO_TARGET_DIR:-target}/debug/remedy"
@@ -23,3 +24,12 @@ done
 echo "cfn-lint ${templates[*]}"
 cfn-lint --format parseable -- "${templates[@]}"
 echo "cfn-lint: ${#templates[@]} templates clean"
+
+# checkov, with the accepted findings of tests/checkov-skips.txt (one line of reason each).
+checkov="${CHECKOV:-checkov}"
+skips=$(grep -v '^#' tests/checkov-skips.txt | awk 'NF {print $1}' | paste -sd, -)
+files=()
+for t in "${templates[@]}"; do files+=(-f "$t"); done
+echo "checkov ${templates[*]} (skipping ${skips})"
+"$checkov" --quiet --compact --framework cloudformation --skip-check "$skips" "${files[@]}"
+echo "checkov: ${#templates[@]} templates clean"
