@@ -229,3 +229,55 @@ fn the_queue_has_a_dead_letter_queue_and_everything_is_encrypted_with_a_rotating
         "ReportBatchItemFailures"
     );
 }
+
+#[test]
+fn only_the_findings_topic_may_send_to_the_queue() {
+    let t = render("  S3-001: remediate\n");
+    let policies = resources_of_type(&t, "AWS::SQS::QueuePolicy");
+    assert_eq!(policies.len(), 1);
+    let statements = policies[0].1["Properties"]["PolicyDocument"]["Statement"]
+        .as_sequence()
+        .unwrap();
+    assert_eq!(statements.len(), 1, "one statement: the topic delivers");
+    let s = &statements[0];
+    assert_eq!(s["Effect"], "Allow");
+    assert_eq!(s["Principal"]["Service"], "sns.amazonaws.com");
+    assert_eq!(s["Action"], "sqs:SendMessage");
+    assert_eq!(
+        s["Condition"]["ArnEquals"]["aws:SourceArn"]["Ref"],
+        "FindingsTopic"
+    );
+}
+
+#[test]
+fn the_artifact_bucket_denies_plain_http_and_is_read_only_inside_the_organization() {
+    let t: Value =
+        serde_yaml::from_str(include_str!("../stacks/artifacts.yaml")).expect("artifacts.yaml");
+    let bucket = &t["Resources"]["ArtifactBucket"]["Properties"];
+    assert_eq!(bucket["VersioningConfiguration"]["Status"], "Enabled");
+    assert!(!bucket["BucketEncryption"].is_null(), "encrypted");
+    assert_eq!(
+        bucket["PublicAccessBlockConfiguration"]["RestrictPublicBuckets"],
+        true
+    );
+    let statements = t["Resources"]["ArtifactBucketPolicy"]["Properties"]["PolicyDocument"]
+        ["Statement"]
+        .as_sequence()
+        .unwrap();
+    let tls = statements
+        .iter()
+        .find(|s| s["Effect"] == "Deny")
+        .expect("a Deny");
+    assert_eq!(tls["Action"], "s3:*");
+    assert_eq!(tls["Condition"]["Bool"]["aws:SecureTransport"], "false");
+    let reads: Vec<&Value> = statements
+        .iter()
+        .filter(|s| s["Effect"] == "Allow")
+        .collect();
+    assert_eq!(reads.len(), 1);
+    assert_eq!(reads[0]["Action"], "s3:GetObject");
+    assert_eq!(
+        reads[0]["Condition"]["StringEquals"]["aws:PrincipalOrgID"]["Ref"],
+        "OrganizationId"
+    );
+}
