@@ -124,6 +124,14 @@ fn tags(tags: &[(String, String)]) -> Vec<Tag> {
         .collect()
 }
 
+/// A ClientRequestToken for one operation on one change set: the same on the SDK's
+/// retries of that call, different for anything else. `[a-zA-Z0-9-]`, at most 128.
+pub fn token_for(operation: &str, change_set: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(format!("{operation}\0{change_set}").as_bytes());
+    format!("remedy-{operation}-{}", crate::template::hex(&digest[..16]))
+}
+
 /// A change set CloudFormation has finished computing.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ComputedChangeSet {
@@ -148,6 +156,8 @@ pub async fn create_change_set(
         .stack_name(request.stack_name)
         .change_set_name(request.change_set_name)
         .change_set_type(kind)
+        // Idempotent retries: a create the SDK sends again after a lost answer is the same.
+        .client_token(request.change_set_name)
         .set_role_arn(request.role_arn.map(str::to_owned))
         .capabilities(Capability::CapabilityIam)
         .set_parameters(Some(
@@ -272,6 +282,7 @@ pub async fn execute_change_set(
         .execute_change_set()
         .stack_name(stack_name)
         .change_set_name(change_set_id)
+        .client_request_token(token_for("execute", change_set_id))
         .send()
         .await
         .map_err(|e| format!("ExecuteChangeSet: {}", describe_sdk_error(&e)))?;

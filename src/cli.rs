@@ -185,12 +185,34 @@ pub fn main() -> i32 {
 /// Log targets that print credentials at debug and trace level (the resolved identity with
 /// its access key id, signed requests, canonical requests): capped at info whatever level
 /// is asked for, so that no log carries a key. (Secrets and session tokens the SDK redacts.)
-const CREDENTIAL_BEARING_TARGETS: &str =
-    "aws_sigv4=info,aws_smithy_runtime::client::orchestrator=info,aws_config::sts=info";
+/// (aws_config logs profile credentials at info, with their access key id: warn.)
+const CREDENTIAL_BEARING_TARGETS: &[(&str, &str)] = &[
+    ("aws_sigv4", "info"),
+    ("aws_smithy_runtime::client::orchestrator", "info"),
+    ("aws_config", "warn"),
+];
 
-/// The level asked for, with the credential-bearing targets capped.
+/// The level asked for, with the credential-bearing targets capped. A directive asking for
+/// more of one of them (or of a target inside it) is dropped, so the cap always holds.
 fn log_filter(asked: &str) -> tracing_subscriber::EnvFilter {
-    tracing_subscriber::EnvFilter::new(format!("{asked},{CREDENTIAL_BEARING_TARGETS}"))
+    let kept: Vec<&str> = asked
+        .split(',')
+        .filter(|directive| {
+            let target = directive
+                .split(['=', '['])
+                .next()
+                .unwrap_or_default()
+                .trim();
+            !CREDENTIAL_BEARING_TARGETS
+                .iter()
+                .any(|(capped, _)| target.starts_with(capped))
+        })
+        .collect();
+    let caps: Vec<String> = CREDENTIAL_BEARING_TARGETS
+        .iter()
+        .map(|(target, level)| format!("{target}={level}"))
+        .collect();
+    tracing_subscriber::EnvFilter::new(format!("{},{}", kept.join(","), caps.join(",")))
 }
 
 fn init_logging() {

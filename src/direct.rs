@@ -527,7 +527,11 @@ impl DirectEngine {
             let client = self.target_client(target).await;
             match cfn::describe(&client, &self.stack_name).await {
                 Ok(_) => return Ok(()),
-                Err(reason) if is_role_not_ready(&reason) && Instant::now() < deadline => {
+                Err(reason)
+                    if is_role_not_ready(&reason)
+                        && Instant::now() < deadline
+                        && !crate::interrupt::interrupted() =>
+                {
                     tracing::warn!(
                         attempts,
                         "waiting for {} in {}: {reason}",

@@ -22,6 +22,8 @@ pub enum Error {
     Input(String),
     /// Something the command needed failed (AWS, the file system): exit 1.
     Failed(String),
+    /// Stopped by Ctrl-C before anything was deployed: exit 130.
+    Interrupted(String),
 }
 
 impl Error {
@@ -29,6 +31,7 @@ impl Error {
         match self {
             Error::Input(_) => exit::INVALID_INPUT,
             Error::Failed(_) => exit::FAILED,
+            Error::Interrupted(_) => exit::INTERRUPTED,
         }
     }
 }
@@ -36,7 +39,7 @@ impl Error {
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Error::Input(m) | Error::Failed(m) => f.write_str(m),
+            Error::Input(m) | Error::Failed(m) | Error::Interrupted(m) => f.write_str(m),
         }
     }
 }

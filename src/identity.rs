@@ -3,16 +3,16 @@
 //!
 //! The base [`SdkConfig`] comes from the standard chain (environment, profile, SSO,
 //! instance or task role) and honours `AWS_ENDPOINT_URL`. A member account's config is the
-//! base config with an [`AssumeRoleProvider`] for `arn:<partition>:iam::<account>:role/<name>`
-//! (ExternalId when configured, a session name that carries the run id), so it inherits the
-//! endpoint, the HTTP client (connection reuse) and the identity cache: credentials are
-//! fetched once per account for the run, shared by every region's clients, and refreshed
-//! before they expire during long waits.
+//! base config with remedy's own AssumeRole credentials provider for
+//! `arn:<partition>:iam::<account>:role/<name>` (ExternalId when configured, a session name
+//! that carries the run id, a governor of [`crate::retries::ASSUME_ROLE_CONCURRENCY`]), so it
+//! inherits the endpoint, the HTTP client (connection reuse) and the identity cache:
+//! credentials are fetched once per account for the run, shared by every region's clients,
+//! and refreshed before they expire during long waits.
 //!
 //! Must not: decide anything beyond which role to assume.
 
 use crate::retries;
-use aws_config::sts::AssumeRoleProvider;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_credential_types::provider::{self, error::CredentialsError, ProvideCredentials};
 use aws_sdk_sts::config::SharedCredentialsProvider;
@@ -119,14 +119,11 @@ impl Identity {
         let config = match cached {
             Some(config) => config,
             None => {
-                let mut builder = AssumeRoleProvider::builder(self.role_arn(account_id))
-                    .session_name(&self.session_name)
-                    .configure(&self.base);
-                if let Some(id) = &self.external_id {
-                    builder = builder.external_id(id);
-                }
-                let provider = Governed {
-                    inner: builder.build().await,
+                let provider = AssumeRole {
+                    sts: sts_client(&self.base),
+                    role_arn: self.role_arn(account_id),
+                    session_name: self.session_name.clone(),
+                    external_id: self.external_id.clone(),
                     permits: self.assume_permits.clone(),
                 };
                 let config = self
@@ -175,15 +172,21 @@ pub fn is_role_not_ready(reason: &str) -> bool {
     .any(|needle| reason.contains(needle))
 }
 
-/// An AssumeRoleProvider behind the governor: the identity cache calls it only when the
-/// account's credentials are missing or about to expire, and then it waits for a permit.
+/// AssumeRole into a member account, behind the governor. The config's identity cache calls
+/// it only when the account's credentials are missing or about to expire (they carry their
+/// expiry), and it waits for one of the governor's permits. Its STS client is one of ours:
+/// no retry quota, retries counted (the SDK's AssumeRoleProvider builds its own client,
+/// with neither).
 #[derive(Debug)]
-struct Governed {
-    inner: AssumeRoleProvider,
+struct AssumeRole {
+    sts: aws_sdk_sts::Client,
+    role_arn: String,
+    session_name: String,
+    external_id: Option<String>,
     permits: Arc<Semaphore>,
 }
 
-impl ProvideCredentials for Governed {
+impl ProvideCredentials for AssumeRole {
     fn provide_credentials<'a>(&'a self) -> provider::future::ProvideCredentials<'a>
     where
         Self: 'a,
@@ -194,7 +197,32 @@ impl ProvideCredentials for Governed {
                 .acquire()
                 .await
                 .map_err(CredentialsError::provider_error)?;
-            self.inner.provide_credentials().await
+            let assumed = self
+                .sts
+                .assume_role()
+                .role_arn(&self.role_arn)
+                .role_session_name(&self.session_name)
+                .set_external_id(self.external_id.clone())
+                .send()
+                .await
+                .map_err(|e| {
+                    CredentialsError::provider_error(format!(
+                        "AssumeRole {}: {}",
+                        self.role_arn,
+                        crate::error::describe_sdk_error(&e)
+                    ))
+                })?;
+            let c = assumed.credentials().ok_or_else(|| {
+                CredentialsError::provider_error("AssumeRole returned no credentials")
+            })?;
+            let expiry = std::time::SystemTime::try_from(*c.expiration()).ok();
+            Ok(aws_credential_types::Credentials::new(
+                c.access_key_id(),
+                c.secret_access_key(),
+                Some(c.session_token().to_owned()),
+                expiry,
+                "remedy-assume-role",
+            ))
         })
     }
 }

@@ -1,10 +1,17 @@
-//! Ctrl-C (SIGINT) during a run. The first stops new targets from starting: those in flight
-//! get [`GRACE`] to finish and be reported, the rest are reported `skipped` ("not started:
-//! interrupted"), the partial report is printed and written, and the exit code is 130. The
-//! second abandons the run at once (exit 130). After either, the next run converges: a stack
-//! left in progress is waited for, as any stack another operation holds.
+//! Ctrl-C (SIGINT) during a run, as a level the runner follows ([`level`]):
 //!
-//! Must not: decide anything about targets; the runner reads [`stopped`].
+//! 1. The first stops new targets from starting: those in flight get [`GRACE`] to finish and
+//!    be reported, the rest are reported `skipped` ("not started: interrupted"), the partial
+//!    report is printed and written, and the exit code is 130. A question on the terminal
+//!    is answered "no" and the command ends with 130.
+//! 2. The second abandons the targets in flight at once (reported failed, "interrupted in
+//!    flight"); the report is still printed and written.
+//! 3. The third exits at once, with no report.
+//!
+//! After any of them, or a SIGKILL, the next run converges: a stack left in progress is
+//! waited for, as any stack another operation holds.
+//!
+//! Must not: decide anything about targets.
 
 use std::sync::OnceLock;
 use std::time::Duration;
@@ -13,45 +20,63 @@ use tokio::sync::watch;
 /// How long targets in flight may take to finish after the first Ctrl-C.
 pub const GRACE: Duration = Duration::from_secs(120);
 
-static STOP: OnceLock<watch::Receiver<bool>> = OnceLock::new();
+static LEVEL: OnceLock<watch::Receiver<u8>> = OnceLock::new();
 
 /// Listens for Ctrl-C for the rest of the process (once; later calls do nothing).
 pub fn install() {
-    let (tx, rx) = watch::channel(false);
-    if STOP.set(rx).is_err() {
+    let (tx, rx) = watch::channel(0u8);
+    if LEVEL.set(rx).is_err() {
         return;
     }
     tokio::spawn(async move {
-        if tokio::signal::ctrl_c().await.is_err() {
-            return;
-        }
-        eprintln!(
-            "\ninterrupted: no new target starts; those in flight get up to {}s to finish (Ctrl-C again to abandon them)",
-            GRACE.as_secs()
-        );
-        let _ = tx.send(true);
-        if tokio::signal::ctrl_c().await.is_ok() {
-            eprintln!(
-                "\nabandoned: targets in flight are left as they are; the next run waits for them"
-            );
-            std::process::exit(crate::error::exit::INTERRUPTED);
+        let mut level = 0u8;
+        while tokio::signal::ctrl_c().await.is_ok() {
+            level += 1;
+            match level {
+                1 => eprintln!(
+                    "\ninterrupted: no new target starts; those in flight get up to {}s to finish (Ctrl-C again to abandon them)",
+                    GRACE.as_secs()
+                ),
+                2 => eprintln!(
+                    "\nabandoning the targets in flight (their stacks may still change; the next run waits for them); Ctrl-C again to exit without a report"
+                ),
+                _ => {
+                    eprintln!("\nexiting without a report");
+                    std::process::exit(crate::error::exit::INTERRUPTED);
+                }
+            }
+            let _ = tx.send(level);
         }
     });
 }
 
-/// A receiver that turns `true` on the first Ctrl-C (never, when [`install`] was not called).
-pub fn stopped() -> watch::Receiver<bool> {
-    match STOP.get() {
+/// The interrupt level: 0 until the first Ctrl-C (and for ever when [`install`] was not
+/// called).
+pub fn level() -> watch::Receiver<u8> {
+    match LEVEL.get() {
         Some(rx) => rx.clone(),
         None => {
-            // Keep the sender alive forever: a dropped sender would wake the runner.
-            static NEVER: OnceLock<(watch::Sender<bool>, watch::Receiver<bool>)> = OnceLock::new();
-            NEVER.get_or_init(|| watch::channel(false)).1.clone()
+            // Keep a sender alive for ever: a closed channel is read as "never".
+            static NEVER: OnceLock<(watch::Sender<u8>, watch::Receiver<u8>)> = OnceLock::new();
+            NEVER.get_or_init(|| watch::channel(0)).1.clone()
         }
     }
 }
 
 /// Whether the run was interrupted.
 pub fn interrupted() -> bool {
-    STOP.get().is_some_and(|rx| *rx.borrow())
+    LEVEL.get().is_some_and(|rx| *rx.borrow() >= 1)
+}
+
+/// Resolves at the first Ctrl-C (never, when none comes or [`install`] was not called).
+pub async fn first() {
+    let mut rx = level();
+    loop {
+        if *rx.borrow() >= 1 {
+            return;
+        }
+        if rx.changed().await.is_err() {
+            return std::future::pending().await;
+        }
+    }
 }

@@ -478,16 +478,29 @@ pub fn interactive() -> bool {
     std::io::stdin().is_terminal() && std::io::stderr().is_terminal()
 }
 
-/// Asks a yes/no question on the terminal; only called when [`interactive`].
-pub fn ask(question: &str) -> Result<bool, crate::error::Error> {
+/// Asks a yes/no question on the terminal; only called when [`interactive`]. A Ctrl-C
+/// while it waits ends the command (exit 130) with nothing done after it.
+pub async fn ask(question: &str) -> Result<bool, crate::error::Error> {
     eprint!("{question} [y/N] ");
     let _ = std::io::stderr().flush();
-    let mut answer = String::new();
-    std::io::stdin()
-        .lock()
-        .read_line(&mut answer)
-        .map_err(|e| crate::error::Error::Failed(format!("cannot read the answer: {e}")))?;
-    Ok(matches!(answer.trim(), "y" | "Y" | "yes" | "YES"))
+    let read = tokio::task::spawn_blocking(|| {
+        let mut answer = String::new();
+        std::io::stdin()
+            .lock()
+            .read_line(&mut answer)
+            .map(|_| answer)
+    });
+    tokio::select! {
+        () = crate::interrupt::first() => Err(crate::error::Error::Interrupted(
+            "interrupted at the question; nothing was deployed after it".into(),
+        )),
+        answer = read => {
+            let answer = answer
+                .map_err(|e| crate::error::Error::Failed(format!("cannot read the answer: {e}")))?
+                .map_err(|e| crate::error::Error::Failed(format!("cannot read the answer: {e}")))?;
+            Ok(matches!(answer.trim(), "y" | "Y" | "yes" | "YES"))
+        }
+    }
 }
 
 /// A line for the operator on stderr (stdout stays the report's).

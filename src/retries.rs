@@ -7,8 +7,9 @@
 //! - No retry quota: the SDK's default token bucket stops retrying after ~100 retries in a
 //!   burst, which a large run under throttling reaches at once. The stage's concurrency bounds
 //!   the load instead, and the governor bounds AssumeRole.
-//! - Every client remedy builds counts its retries per `Service.Operation`
-//!   ([`RetryCounter`]); [`snapshot`] reads them for the report.
+//! - Every client remedy builds (the STS client of its AssumeRole provider included) counts
+//!   its retries per `Service.Operation` ([`RetryCounter`]); [`snapshot`] reads them for the
+//!   report.
 //!
 //! Must not: decide anything beyond retrying.
 

@@ -140,7 +140,7 @@ where
     F: Fn(Target) -> Fut,
     Fut: Future<Output = TargetResult> + Send + 'static,
 {
-    let stop = crate::interrupt::stopped();
+    let stop = crate::interrupt::level();
     run_stage_until(
         targets,
         limits,
@@ -152,13 +152,14 @@ where
     .await
 }
 
-/// [`run_stage`], stopping new targets when `stop` turns true and giving those in flight
-/// `grace` to finish (after it they are reported failed, as interrupted in flight).
+/// [`run_stage`], with the interrupt level in `stop` (see [`crate::interrupt`]): at 1 no new
+/// target starts and those in flight get `grace` to finish; at 2 (or after `grace`) they are
+/// abandoned and reported failed, as interrupted in flight.
 pub async fn run_stage_until<F, Fut>(
     targets: Vec<Target>,
     limits: Limits,
     progress: Arc<dyn Progress>,
-    mut stop: tokio::sync::watch::Receiver<bool>,
+    mut stop: tokio::sync::watch::Receiver<u8>,
     grace: std::time::Duration,
     deploy: F,
 ) -> StageRun
@@ -176,31 +177,38 @@ where
 
     let mut index = 0;
     let mut region_started: Option<String> = None;
-    let mut interrupted = *stop.borrow();
+    let mut watch = StopWatch::new(&mut stop);
     let mut started = vec![false; targets.len()];
     while let Some(target) = pending.pop() {
-        if interrupted {
-            pending.push(target);
-            break;
-        }
         // Sequential regions: the previous region drains before this one starts.
         if limits.region_order == RegionOrder::Sequential
             && region_started.as_ref().is_some_and(|r| *r != target.region)
         {
-            while let Some(joined) = tasks.join_next().await {
-                store(joined, &mut results, &failures, &*progress);
+            loop {
+                tokio::select! {
+                    biased;
+                    () = watch.stopped(), if !watch.interrupted() => {}
+                    joined = tasks.join_next() => match joined {
+                        Some(joined) => store(joined, &mut results, &failures, &*progress),
+                        None => break,
+                    },
+                }
+                if watch.interrupted() {
+                    break;
+                }
             }
+        }
+        if watch.interrupted() {
+            pending.push(target);
+            break;
         }
         // Wait for a slot, collecting finished tasks meanwhile so failures are counted
         // before the next target is allowed to start.
         let permit = loop {
             tokio::select! {
                 biased;
-                changed = stop.changed(), if !interrupted => {
-                    interrupted = changed.is_ok() && *stop.borrow();
-                    if interrupted {
-                        break None;
-                    }
+                () = watch.stopped(), if !watch.interrupted() => {
+                    break None;
                 }
                 Some(joined) = tasks.join_next(), if !tasks.is_empty() => {
                     store(joined, &mut results, &failures, &*progress);
@@ -244,22 +252,34 @@ where
         });
         index += 1;
     }
-    if interrupted {
-        // Those in flight get the grace period; what is still running after it is left to
-        // CloudFormation, and reported as such.
-        let drained = tokio::time::timeout(grace, async {
-            while let Some(joined) = tasks.join_next().await {
-                store(joined, &mut results, &failures, &*progress);
+    // Those in flight finish; after an interrupt they get the grace period, and a second
+    // interrupt (or the end of the grace) abandons them to CloudFormation.
+    let mut grace_ends: Option<tokio::time::Instant> = watch
+        .interrupted()
+        .then(|| tokio::time::Instant::now() + grace);
+    loop {
+        let deadline = grace_ends.unwrap_or_else(|| tokio::time::Instant::now() + FAR);
+        tokio::select! {
+            biased;
+            () = watch.stopped(), if !watch.abandoned() => {
+                if grace_ends.is_none() {
+                    grace_ends = Some(tokio::time::Instant::now() + grace);
+                }
+                if watch.abandoned() {
+                    tasks.abort_all();
+                }
             }
-        })
-        .await;
-        if drained.is_err() {
-            tasks.abort_all();
+            () = tokio::time::sleep_until(deadline), if grace_ends.is_some() => {
+                tasks.abort_all();
+                grace_ends = None;
+            }
+            joined = tasks.join_next() => match joined {
+                Some(joined) => store(joined, &mut results, &failures, &*progress),
+                None => break,
+            },
         }
     }
-    while let Some(joined) = tasks.join_next().await {
-        store(joined, &mut results, &failures, &*progress);
-    }
+    let interrupted = watch.interrupted();
 
     let failed = failures.load(Ordering::SeqCst);
     let tolerance_exceeded = failed > failure_tolerance;
@@ -282,7 +302,7 @@ where
                         Outcome::Failed,
                         None,
                         Some(format!(
-                            "interrupted in flight: still running {}s after Ctrl-C; its stack may still be changing (the next run waits for it)",
+                            "interrupted in flight: abandoned after Ctrl-C (a second one, or {}s of grace); its stack may still be changing (the next run waits for it)",
                             grace.as_secs()
                         )),
                     )
@@ -298,6 +318,50 @@ where
         results,
         tolerance_exceeded,
         interrupted,
+    }
+}
+
+/// Far enough to mean "no deadline" in a select.
+const FAR: std::time::Duration = std::time::Duration::from_secs(100 * 365 * 24 * 3600);
+
+/// The interrupt level as the runner follows it. A closed channel (no listener) reads as
+/// "never interrupted" and is not polled again.
+struct StopWatch<'a> {
+    rx: &'a mut tokio::sync::watch::Receiver<u8>,
+    level: u8,
+    closed: bool,
+}
+
+impl<'a> StopWatch<'a> {
+    fn new(rx: &'a mut tokio::sync::watch::Receiver<u8>) -> StopWatch<'a> {
+        let level = *rx.borrow();
+        StopWatch {
+            rx,
+            level,
+            closed: false,
+        }
+    }
+
+    fn interrupted(&self) -> bool {
+        self.level >= 1
+    }
+
+    fn abandoned(&self) -> bool {
+        self.level >= 2
+    }
+
+    /// Resolves when the level changes; never, once the channel is closed.
+    async fn stopped(&mut self) {
+        if self.closed {
+            return std::future::pending().await;
+        }
+        match self.rx.changed().await {
+            Ok(()) => self.level = *self.rx.borrow(),
+            Err(_) => {
+                self.closed = true;
+                std::future::pending::<()>().await
+            }
+        }
     }
 }
 
@@ -476,7 +540,7 @@ mod tests {
 
     #[tokio::test]
     async fn an_interrupt_starts_nothing_new_and_lets_those_in_flight_finish() {
-        let (tx, rx) = tokio::sync::watch::channel(false);
+        let (tx, rx) = tokio::sync::watch::channel(0u8);
         let limits = Limits {
             concurrency: 2,
             failure_tolerance: 0,
@@ -495,7 +559,7 @@ mod tests {
                 async move {
                     let i: usize = t.account.id.parse().unwrap();
                     if i == 2 {
-                        let _ = tx.send(true); // Ctrl-C while targets 2 and 3 are in flight
+                        let _ = tx.send(1); // Ctrl-C while targets 2 and 3 are in flight
                     }
                     // Target 3 outlives the grace period.
                     let ms = if i == 3 { 2_000 } else { 20 };
@@ -525,5 +589,43 @@ mod tests {
             .as_deref()
             .unwrap()
             .contains("interrupted (Ctrl-C)"));
+    }
+
+    #[tokio::test]
+    async fn an_interrupt_after_every_target_started_abandons_them_after_the_grace() {
+        let (tx, rx) = tokio::sync::watch::channel(0u8);
+        let limits = Limits {
+            concurrency: 8,
+            failure_tolerance: 0,
+            region_order: RegionOrder::Parallel,
+        };
+        let progress = Arc::new(Recorder(Mutex::new(Vec::new())));
+        let stopper = tokio::spawn(async move {
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            let _ = tx.send(1);
+            tx
+        });
+        let started = std::time::Instant::now();
+        let run = run_stage_until(
+            targets(4),
+            limits,
+            progress.clone(),
+            rx,
+            std::time::Duration::from_millis(200),
+            |t| async move {
+                // All four are in flight when Ctrl-C comes, and would run for 10 s.
+                tokio::time::sleep(std::time::Duration::from_secs(10)).await;
+                TargetResult::new(&t, Outcome::Created, None, None)
+            },
+        )
+        .await;
+        let _tx = stopper.await.unwrap();
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(5),
+            "the grace bounded it"
+        );
+        assert!(run.interrupted);
+        assert!(run.results.iter().all(|r| r.outcome == Outcome::Failed));
+        assert_eq!(progress.0.lock().unwrap().len(), 4);
     }
 }

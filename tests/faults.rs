@@ -47,6 +47,8 @@ impl Proxy {
                 "--set",
                 "drop=0.02",
                 "--set",
+                "drop_response=0.02",
+                "--set",
                 &format!("counts={}", counts.display()),
             ])
             .stdout(Stdio::null())
@@ -115,10 +117,12 @@ async fn two_hundred_accounts_through_throttling_errors_and_dropped_connections(
         total > 100,
         "AWS pushed back and remedy retried: {retries:?}"
     );
-    assert!(
-        retries.keys().any(|api| api.starts_with("CloudFormation.")),
-        "{retries:?}"
-    );
+    for service in ["CloudFormation.", "Organizations.", "STS."] {
+        assert!(
+            retries.keys().any(|api| api.starts_with(service)),
+            "{service} retries counted: {retries:?}"
+        );
+    }
 
     // Correctly reported, and no duplicates: each account has exactly one live stack.
     let mut sorted = accounts.clone();
@@ -159,10 +163,22 @@ async fn two_hundred_accounts_through_throttling_errors_and_dropped_connections(
     assert_eq!(again.json()["summary"]["unchanged"], ACCOUNTS);
 
     let injected = proxy.stop();
-    for fault in ["throttle", "server_error", "drop"] {
+    let kinds = ["throttle", "server_error", "drop", "drop_response"];
+    for fault in kinds {
         assert!(
             injected[fault].as_u64().unwrap() > 0,
             "{fault} injected: {injected}"
         );
     }
+    // Every injected fault is answered by a retry (the reports of both runs together).
+    let faults: u64 = kinds.iter().map(|f| injected[*f].as_u64().unwrap()).sum();
+    let again_retries: u64 = again.json()["retries"]
+        .as_object()
+        .map(|r| r.values().map(|n| n.as_u64().unwrap()).sum())
+        .unwrap_or(0);
+    assert!(
+        total + again_retries >= faults * 9 / 10,
+        "retries counted {} for {faults} faults injected",
+        total + again_retries
+    );
 }

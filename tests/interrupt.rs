@@ -1,7 +1,7 @@
 //! Ctrl-C during a deploy, against the emulator: the first SIGINT stops new targets, lets
 //! the one in flight finish, prints and writes the partial report (every target in it, the
 //! untouched ones skipped as not started) and exits 130; the next run converges. A second
-//! SIGINT abandons the run at once.
+//! SIGINT abandons the targets in flight at once, and the report still lists every target.
 
 mod support;
 
@@ -128,7 +128,7 @@ async fn ctrl_c_stops_new_targets_reports_everything_and_the_next_run_converges(
         assert_eq!(status, "CREATE_COMPLETE");
     }
 
-    // A second Ctrl-C abandons the run at once.
+    // A second Ctrl-C abandons the targets in flight at once; the report still lists all.
     work.write(
         "remedy.yaml",
         &CONFIG.replace("S3-001: remediate", "S3-001: dry-run"),
@@ -140,5 +140,10 @@ async fn ctrl_c_stops_new_targets_reports_everything_and_the_next_run_converges(
         2,
     );
     assert_eq!(code, 130, "{stdout}\n{stderr}");
-    assert!(stderr.contains("abandoned"), "{stderr}");
+    assert!(
+        stderr.contains("abandoning the targets in flight"),
+        "{stderr}"
+    );
+    let doc: serde_json::Value = serde_json::from_str(&stdout).expect("the report, still");
+    assert_eq!(doc["targets"].as_array().unwrap().len(), 6, "{doc}");
 }

@@ -84,6 +84,17 @@ async fn trace_logs_carry_no_keys_tokens_or_environment() {
                 .unwrap();
             let stdout = String::from_utf8_lossy(&out.stdout);
             let stderr = String::from_utf8_lossy(&out.stderr);
+            // The command really ran (assumed the role, deployed or remediated).
+            let doc: serde_json::Value = serde_json::from_str(&stdout)
+                .unwrap_or_else(|e| panic!("{level_var} {args:?}: {e}: {stdout}\n{stderr}"));
+            if args[0] == "deploy" {
+                assert_eq!(out.status.code(), Some(0), "{stderr}");
+                let s = &doc["summary"];
+                let deployed = s["created"].as_u64().unwrap() + s["unchanged"].as_u64().unwrap();
+                assert_eq!(deployed, 1, "{doc}");
+            } else {
+                assert!(doc["outcome"].is_string(), "{doc}");
+            }
             assert!(
                 stderr.len() > 10_000,
                 "{level_var} {args:?}: trace logging is on: {stderr}"

@@ -101,7 +101,8 @@ pub async fn deploy(
             "Deploy stage `{}` to {} targets?",
             stage.name,
             targets.len()
-        ))?
+        ))
+        .await?
     {
         eprintln!("nothing deployed");
         return Ok(exit::FAILED);

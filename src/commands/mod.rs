@@ -106,7 +106,10 @@ pub async fn run_stage(
     let mut regions: Vec<String> = targets.iter().map(|t| t.region.clone()).collect();
     regions.sort();
     regions.dedup();
-    session.publish(&regions).await?;
+    // After a Ctrl-C nothing new is published; the runner reports every target not started.
+    if !crate::interrupt::interrupted() {
+        session.publish(&regions).await?;
+    }
     let progress = report::stage_progress(stage.name.as_str(), targets.len());
     let limits = Limits {
         concurrency: stage.concurrency.0,
@@ -114,7 +117,7 @@ pub async fn run_stage(
         region_order: stage.region_order,
     };
     let run = match session.config.stage_engine(stage) {
-        Engine::Codebuild if !session.is_in_account() => {
+        Engine::Codebuild if !session.is_in_account() && !crate::interrupt::interrupted() => {
             // The builds read the configuration from the artifact bucket of their region.
             let mut build_regions = regions.clone();
             if let Some(region) = session
@@ -159,7 +162,7 @@ pub fn finish_stage(
 ) -> Result<i32, Error> {
     report::print_stage(report, output);
     write_markdown(markdown, title, std::slice::from_ref(report))?;
-    Ok(if report.interrupted {
+    Ok(if report.interrupted || crate::interrupt::interrupted() {
         crate::error::exit::INTERRUPTED
     } else if report.summary.failed > 0 {
         crate::error::exit::FAILED

@@ -37,7 +37,11 @@ pub async fn onboard(
     let (stage, mut resolution) = loop {
         match first_stage_of(&session.config, &session.snapshot, account) {
             Ok((stage, resolution)) => break (stage.clone(), resolution),
-            Err(e) if in_root(&session.snapshot, account) && Instant::now() < deadline => {
+            Err(e)
+                if in_root(&session.snapshot, account)
+                    && Instant::now() < deadline
+                    && !crate::interrupt::interrupted() =>
+            {
                 report::note(&format!(
                     "{account} is still in the organization's root, where no stage looks; waiting for it to be moved to its OU"
                 ));
@@ -78,7 +82,7 @@ pub async fn onboard(
             let run = StageRun {
                 results,
                 tolerance_exceeded: targets.len() > stage.failure_tolerance,
-                interrupted: false,
+                interrupted: crate::interrupt::interrupted(),
             };
             StageReport::from_run(stage.name.as_str(), &run, started.elapsed())
         }

@@ -42,6 +42,9 @@ pub async fn rollout(
     let mut stop: Option<String> = None;
     for (stage, targets) in stages.iter().zip(planned) {
         let name = stage.name.as_str();
+        if stop.is_none() && crate::interrupt::interrupted() {
+            stop = Some("not started: the rollout was interrupted (Ctrl-C)".to_owned());
+        }
         if let Some(why) = &stop {
             let report = StageReport::not_run(name, StageStatus::NotStarted, why.clone());
             report::print_rollout_stage(&report, output);
@@ -55,7 +58,7 @@ pub async fn rollout(
             )),
             Gate::Ask => {
                 let preview = preview(&mut session, stage, &targets).await?;
-                if ask(&format!("Approve stage `{name}` ({preview})?"))? {
+                if ask(&format!("Approve stage `{name}` ({preview})?")).await? {
                     Ok(())
                 } else {
                     Err((
@@ -70,7 +73,9 @@ pub async fn rollout(
                 if ask(&format!(
                     "Deploy stage `{name}` to {} targets?",
                     targets.len()
-                ))? {
+                ))
+                .await?
+                {
                     Ok(())
                 } else {
                     Err((StageStatus::NotStarted, "declined at the prompt".to_owned()))
@@ -104,7 +109,11 @@ pub async fn rollout(
 
     report::print_rollout(&reports, output);
     write_markdown(options.report.as_deref(), "remedy rollout", &reports)?;
-    Ok(exit_code(&reports))
+    Ok(if crate::interrupt::interrupted() {
+        crate::error::exit::INTERRUPTED
+    } else {
+        exit_code(&reports)
+    })
 }
 
 /// A gate's question: the stage's plan, as `remedy plan` would print its aggregate (change

@@ -10,6 +10,8 @@ answers use each protocol's real error shape:
 - JSON 1.1 (Organizations, CodeBuild): HTTP 400, {"__type": "TooManyRequestsException"};
 - REST-JSON (Lambda): HTTP 429, x-amzn-ErrorType: TooManyRequestsException;
 - REST-XML (S3): HTTP 503, <Error><Code>SlowDown</Code>…
+Read-only calls (Describe*, List*, Get*, GetObject/HeadObject) may also lose their answer
+after the emulator has served them (--set drop_response=…), which a retry must survive.
 Counts of what was injected are written to the file named by --set counts=PATH on exit.
 """
 
@@ -20,7 +22,7 @@ import random
 from mitmproxy import ctx, http
 
 rng = random.Random(20261126)
-counts = {"requests": 0, "throttle": 0, "server_error": 0, "drop": 0}
+counts = {"requests": 0, "throttle": 0, "server_error": 0, "drop": 0, "drop_response": 0}
 
 
 def load(loader):
@@ -28,6 +30,7 @@ def load(loader):
     loader.add_option("throttle", str, "0", "share of requests answered with throttling")
     loader.add_option("server_error", str, "0", "share answered with HTTP 500/503")
     loader.add_option("drop", str, "0", "share whose connection is dropped")
+    loader.add_option("drop_response", str, "0", "share of read-only answers dropped after the emulator served them")
     loader.add_option("latency_ms", int, 0, "added latency per request")
     loader.add_option("counts", str, "", "where to write the injected counts")
 
@@ -89,6 +92,27 @@ async def request(flow: http.HTTPFlow):
     elif roll < drop + server_error + throttle:
         counts["throttle"] += 1
         flow.response = _throttle(flow)
+
+
+def _read_only(flow: http.HTTPFlow) -> bool:
+    if flow.request.method in ("GET", "HEAD"):
+        return True
+    target = flow.request.headers.get("x-amz-target", "")
+    action = target.rsplit(".", 1)[-1] if target else ""
+    if not action:
+        body = flow.request.get_text(strict=False) or ""
+        for pair in body.split("&"):
+            if pair.startswith("Action="):
+                action = pair[len("Action="):]
+    return action.startswith(("Describe", "List", "Get"))
+
+
+def response(flow: http.HTTPFlow):
+    if flow.request.path.startswith("/moto-api") or not _read_only(flow):
+        return
+    if rng.random() < float(ctx.options.drop_response):
+        counts["drop_response"] += 1
+        flow.kill()
 
 
 def done():
