@@ -209,16 +209,7 @@ async fn a_stopped_build_is_a_failure_named_with_its_phase_and_logs() {
     // moto's BatchGetBuilds says SUCCEEDED for every build: the stopped one is a file.
     let replay = Replay::new();
     replay.answer("BatchGetBuilds", "codebuild/batch-get-builds-stopped.json");
-    let (key, secret) = emulator.keys();
-    let base = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .region(aws_config::Region::new(REGION))
-        .endpoint_url(&emulator.endpoint)
-        .credentials_provider(aws_sdk_cloudformation::config::Credentials::new(
-            key, secret, None, None, "test",
-        ))
-        .http_client(replay.clone())
-        .load()
-        .await;
+    let base = replay.sdk_config(&emulator).await;
     let engine = Arc::new(CodeBuildEngine {
         identity: Arc::new(Identity::new(base, "CloudConformity", None, "stopped")),
         stack_name: "remedy".into(),

@@ -137,16 +137,7 @@ async fn engine(
     hash: &str,
     fix_rollback: bool,
 ) -> Arc<DirectEngine> {
-    let (key, secret) = emulator.keys();
-    let base = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .region(aws_config::Region::new(REGION))
-        .endpoint_url(&emulator.endpoint)
-        .credentials_provider(aws_sdk_cloudformation::config::Credentials::new(
-            key, secret, None, None, "test",
-        ))
-        .http_client(replay.clone())
-        .load()
-        .await;
+    let base = replay.sdk_config(emulator).await;
     Arc::new(DirectEngine {
         identity: Arc::new(Identity::new(base, "CloudConformity", None, "replay")),
         stack_name: "remedy".into(),

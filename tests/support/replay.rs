@@ -41,6 +41,21 @@ impl Replay {
         self.state.lock().unwrap().answers.push((action, body));
     }
 
+    /// The security account's config as remedy loads it, with every request going through
+    /// this client.
+    pub async fn sdk_config(&self, emulator: &super::Emulator) -> aws_config::SdkConfig {
+        let (key, secret) = emulator.keys();
+        aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .region(aws_config::Region::new(super::REGION))
+            .endpoint_url(&emulator.endpoint)
+            .credentials_provider(aws_credential_types::Credentials::new(
+                key, secret, None, None, "test",
+            ))
+            .http_client(self.clone())
+            .load()
+            .await
+    }
+
     /// The CloudFormation actions requested so far (AssumeRole and the like left out).
     pub fn take_seen(&self) -> Vec<(String, bool)> {
         let mut state = self.state.lock().unwrap();
