@@ -6,7 +6,7 @@ FAULTS_VENV := .venv-faults
 CHECKOV_VENV := .venv-checkov
 CARGO ?= cargo
 
-.PHONY: demo test venv faults-venv checkov-venv build lint release-check bench-runtime clean-venv
+.PHONY: demo test venv faults-venv checkov-venv bench-venv bench build lint release-check bench-runtime clean-venv
 
 ## The pinned emulator and template linter, in .venv (created if missing or outdated).
 venv: $(VENV)/.installed
@@ -50,6 +50,20 @@ lint: venv checkov-venv
 release-check:
 	$(CARGO) build --release --bin remedy
 	./tests/support/release-check.sh
+
+## The awscli of the hand-written loop `make bench` compares with, in its own venv.
+bench-venv: .venv-bench/.installed
+.venv-bench/.installed: requirements-bench.txt
+	test -x .venv-bench/bin/python || $(PYTHON) -m venv .venv-bench
+	.venv-bench/bin/pip install --quiet --disable-pip-version-check -r requirements-bench.txt
+	touch $@
+
+## remedy beside the hand-written loop and the emulator's ceiling (BENCHMARKS.md); not part
+## of `make test`. BENCH_ARGS, e.g. --accounts 100,500 --loop-sample 10, narrows it.
+bench: venv faults-venv bench-venv
+	$(CARGO) build --release --bin remedy --example testbed
+	PATH="$(CURDIR)/$(VENV)/bin:$(CURDIR)/$(FAULTS_VENV)/bin:$$PATH" $(VENV)/bin/python bench/bench.py \
+		--remedy $${CARGO_TARGET_DIR:-target}/release/remedy --aws $(CURDIR)/.venv-bench/bin/aws $(BENCH_ARGS)
 
 ## The runtime's numbers (BENCHMARKS.md): decision time, package size, cold start. Release build.
 bench-runtime:

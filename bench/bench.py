@@ -1,0 +1,307 @@
+#!/usr/bin/env python3
+"""`make bench`: remedy beside the loop a user would write and the emulator's ceiling.
+
+In one run, on one emulator (moto's server on 127.0.0.1), for each N in --accounts:
+  remedy    `remedy deploy` of a stage of N accounts (first deploy), then a no-op re-run;
+  loop      the hand-written loop: `aws sts assume-role` + `aws cloudformation deploy`,
+            account by account, with awscli from PyPI (timed on --loop-sample accounts: a
+            1,000-account loop takes the better part of an hour; its rate does not change);
+  ceiling   the minimal calls per account (AssumeRole, CreateStack, DescribeStacks) from 8
+            concurrent boto3 clients: the most this emulator serves.
+Then the same stage of --latency-accounts with 50 ms added to every request (the fault
+proxy's latency mode), remedy at concurrency 32 against the loop under the same latency.
+
+It prints a table (wall seconds, accounts per second, AWS calls per target, peak RSS of
+remedy, remedy's throughput as a share of the ceiling) and writes it to --out as JSON.
+Every scenario starts from a fresh emulator state (moto-api/reset), so none pays for
+another's accounts. The numbers are ratios measured in one run on a noisy 2-core machine:
+compare them, not the seconds.
+"""
+
+import argparse
+import concurrent.futures
+import json
+import os
+import resource
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+import boto3
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+REGION = "us-east-1"
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_port(port, timeout=30):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.1)
+    raise SystemExit(f"nothing listens on {port}")
+
+
+class Emulator:
+    def __init__(self, moto_server):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.proc = subprocess.Popen(
+            [moto_server, "-H", "127.0.0.1", "-p", str(self.port)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        wait_port(self.port)
+
+    def post(self, path, body, content_type="application/json"):
+        req = urllib.request.Request(
+            self.url + path, data=body.encode(), method="POST", headers={"Content-Type": content_type}
+        )
+        return urllib.request.urlopen(req).read()
+
+    def reset(self):
+        self.post("/moto-api/reset", "")
+        self.post("/moto-api/config", json.dumps({"lambda": {"use_docker": False}}))
+
+    def client(self, service, **creds):
+        return boto3.client(
+            service,
+            endpoint_url=self.url,
+            region_name=REGION,
+            aws_access_key_id=creds.get("key", "bench"),
+            aws_secret_access_key=creds.get("secret", "bench"),
+            aws_session_token=creds.get("token"),
+        )
+
+    def seed(self, n):
+        """An organization with n accounts in /Workloads/Bench."""
+        org = self.client("organizations")
+        org.create_organization(FeatureSet="ALL")
+        root = org.list_roots()["Roots"][0]["Id"]
+        work = org.create_organizational_unit(ParentId=root, Name="Workloads")["OrganizationalUnit"]["Id"]
+        bench = org.create_organizational_unit(ParentId=work, Name="Bench")["OrganizationalUnit"]["Id"]
+        ids = []
+        for i in range(n):
+            acct = org.create_account(Email=f"b{i}@example.com", AccountName=f"bench-{i:04}")
+            aid = acct["CreateAccountStatus"]["AccountId"]
+            org.move_account(AccountId=aid, SourceParentId=root, DestinationParentId=bench)
+            ids.append(aid)
+        return ids
+
+    def start_recording(self):
+        self.post("/moto-api/recorder/reset-recording", "")
+        self.post("/moto-api/recorder/start-recording", "")
+
+    def recorded_calls(self):
+        self.post("/moto-api/recorder/stop-recording", "")
+        raw = urllib.request.urlopen(self.url + "/moto-api/recorder/download-recording").read()
+        return sum(1 for line in raw.splitlines() if line.strip())
+
+    def stop(self):
+        self.proc.terminate()
+        self.proc.wait()
+
+
+def run_remedy(remedy, workdir, endpoint, args):
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "HOME": workdir,
+        "AWS_ENDPOINT_URL": endpoint,
+        "AWS_ACCESS_KEY_ID": "bench",
+        "AWS_SECRET_ACCESS_KEY": "bench",
+        "AWS_REGION": REGION,
+        "AWS_EC2_METADATA_DISABLED": "true",
+    }
+    # Peak RSS of this child alone: wait4's rusage.
+    start = time.perf_counter()
+    proc = subprocess.Popen([remedy, *args], cwd=workdir, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    out = proc.stdout.read()
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - start
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"remedy {' '.join(args)} failed: {out[:2000]!r}")
+    return wall, usage.ru_maxrss / 1024, json.loads(out)
+
+
+def hand_loop(aws, emulator_url, accounts, workdir, template_body, parameters):
+    """What a user writes first: assume the role, `aws cloudformation deploy`, next (the
+    template and parameters remedy deploys)."""
+    template = os.path.join(workdir, "loop.yaml")
+    with open(template, "w") as f:
+        f.write(template_body)
+    overrides = [f"{k}={v}" for k, v in parameters.items()]
+    env = dict(os.environ, AWS_ACCESS_KEY_ID="bench", AWS_SECRET_ACCESS_KEY="bench", AWS_DEFAULT_REGION=REGION)
+    env.pop("AWS_SESSION_TOKEN", None)
+    start = time.perf_counter()
+    for account in accounts:
+        creds = json.loads(subprocess.check_output(
+            [aws, "--endpoint-url", emulator_url, "sts", "assume-role",
+             "--role-arn", f"arn:aws:iam::{account}:role/CloudConformity",
+             "--role-session-name", "loop", "--output", "json"], env=env))["Credentials"]
+        member = dict(env, AWS_ACCESS_KEY_ID=creds["AccessKeyId"],
+                      AWS_SECRET_ACCESS_KEY=creds["SecretAccessKey"], AWS_SESSION_TOKEN=creds["SessionToken"])
+        subprocess.check_call(
+            [aws, "--endpoint-url", emulator_url, "cloudformation", "deploy", "--stack-name", "remedy-loop",
+             "--template-file", template, "--no-fail-on-empty-changeset",
+             "--capabilities", "CAPABILITY_IAM", "--parameter-overrides", *overrides],
+            env=member, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return time.perf_counter() - start
+
+
+def ceiling(emulator, accounts, template, parameters, workers=8):
+    """The minimal calls per account from `workers` concurrent boto3 clients, with the
+    template and parameters remedy deploys."""
+    params = [{"ParameterKey": k, "ParameterValue": v} for k, v in parameters.items()]
+
+    def one(chunk):
+        sts = emulator.client("sts")
+        for account in chunk:
+            c = sts.assume_role(RoleArn=f"arn:aws:iam::{account}:role/CloudConformity", RoleSessionName="ceiling")["Credentials"]
+            cfn = emulator.client("cloudformation", key=c["AccessKeyId"], secret=c["SecretAccessKey"], token=c["SessionToken"])
+            cfn.create_stack(StackName="remedy-ceiling", TemplateBody=template, Parameters=params,
+                             Capabilities=["CAPABILITY_IAM"])
+            cfn.describe_stacks(StackName="remedy-ceiling")
+    chunks = [accounts[i::workers] for i in range(workers)]
+    start = time.perf_counter()
+    with concurrent.futures.ThreadPoolExecutor(workers) as pool:
+        list(pool.map(one, chunks))
+    return time.perf_counter() - start
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--accounts", default="100,500,1000")
+    ap.add_argument("--loop-sample", type=int, default=20)
+    ap.add_argument("--latency-accounts", type=int, default=500)
+    ap.add_argument("--remedy", required=True)
+    ap.add_argument("--testbed", help="the testbed example (default: beside --remedy)")
+    ap.add_argument("--moto-server", default=shutil.which("moto_server") or "moto_server")
+    ap.add_argument("--aws", default=shutil.which("aws") or "aws")
+    ap.add_argument("--mitmdump", default=shutil.which("mitmdump") or "mitmdump")
+    ap.add_argument("--out", default=os.path.join(ROOT, "bench", "results.json"))
+    args = ap.parse_args()
+    args.remedy = os.path.abspath(args.remedy)
+    args.aws = shutil.which(args.aws) or os.path.abspath(args.aws)
+
+    work = tempfile.mkdtemp(prefix="remedy-bench-")
+    # A small stand-in package: the emulator stores Lambda code, it never runs it.
+    testbed = args.testbed or os.path.join(os.path.dirname(args.remedy), "examples", "testbed")
+    subprocess.check_call([testbed, "stub-package",
+                           os.path.join(work, "package.zip")])
+    rows = []
+    emulator = Emulator(args.moto_server)
+    try:
+        for n in [int(x) for x in args.accounts.split(",")]:
+            config = (f"package: package.zip\nregions: [{REGION}]\nstages:\n  - name: bench\n    concurrency: 16\n"
+                      "    targets: {ous: [/Workloads/Bench]}\nrules:\n  S3-001: remediate\n")
+            with open(os.path.join(work, "remedy.yaml"), "w") as f:
+                f.write(config)
+
+            emulator.reset()
+            accounts = emulator.seed(n)
+            emulator.start_recording()
+            wall, rss, doc = run_remedy(args.remedy, work, emulator.url, ["deploy", "--stage", "bench", "--yes", "--output", "json"])
+            calls = emulator.recorded_calls()
+            assert doc["summary"]["created"] == n, doc["summary"]
+            emulator.start_recording()
+            wall_noop, rss_noop, doc = run_remedy(args.remedy, work, emulator.url, ["deploy", "--stage", "bench", "--yes", "--output", "json"])
+            calls_noop = emulator.recorded_calls()
+            assert doc["summary"]["unchanged"] == n, doc["summary"]
+
+            # The ceiling deploys the same template and package (published first, untimed).
+            emulator.reset()
+            accounts = emulator.seed(n)
+            _, _, published = run_remedy(args.remedy, work, emulator.url, ["publish", "--output", "json"])
+            package_key = next(o["key"] for o in published["objects"] if o["key"].startswith("packages/"))
+            template = subprocess.check_output([args.remedy, "template", "--stage", "bench"], cwd=work).decode()
+            parameters = {"ArtifactAccountId": "123456789012", "ArtifactKey": package_key}
+            wall_ceiling = ceiling(emulator, accounts, template, parameters)
+
+            emulator.reset()
+            accounts = emulator.seed(args.loop_sample)
+            run_remedy(args.remedy, work, emulator.url, ["publish", "--output", "json"])
+            wall_loop = hand_loop(args.aws, emulator.url, accounts, work, template, parameters)
+
+            rate = n / wall
+            rows.append({
+                "accounts": n,
+                "remedy_s": round(wall, 2), "remedy_acc_per_s": round(rate, 1),
+                "remedy_calls_per_target": round(calls / n, 2), "remedy_peak_rss_mb": round(max(rss, rss_noop), 1),
+                "noop_s": round(wall_noop, 2), "noop_calls_per_target": round(calls_noop / n, 2),
+                "ceiling_acc_per_s": round(n / wall_ceiling, 1),
+                "loop_acc_per_s": round(args.loop_sample / wall_loop, 2),
+                "share_of_ceiling": round(rate / (n / wall_ceiling), 2),
+                "times_the_loop": round(rate / (args.loop_sample / wall_loop), 1),
+            })
+            print(json.dumps(rows[-1]), flush=True)
+        # 50 ms more on every request: remedy at concurrency 32 and the loop, through the
+        # fault proxy in latency mode.
+        if args.latency_accounts:
+            n = args.latency_accounts
+            proxy_port = free_port()
+            proxy = subprocess.Popen(
+                [args.mitmdump, "--mode", f"reverse:{emulator.url}", "--listen-host", "127.0.0.1", "-p", str(proxy_port),
+                 "-q", "-s", os.path.join(ROOT, "tests", "faults", "faults.py"), "--set", "latency_ms=50"],
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            wait_port(proxy_port)
+            try:
+                proxy_url = f"http://127.0.0.1:{proxy_port}"
+                with open(os.path.join(work, "remedy.yaml"), "w") as f:
+                    f.write(f"package: package.zip\nregions: [{REGION}]\nstages:\n  - name: bench\n    concurrency: 32\n"
+                            "    targets: {ous: [/Workloads/Bench]}\nrules:\n  S3-001: remediate\n")
+                emulator.reset()
+                emulator.seed(n)
+                wall, _, doc = run_remedy(args.remedy, work, proxy_url, ["deploy", "--stage", "bench", "--yes", "--output", "json"])
+                assert doc["summary"]["created"] == n, doc["summary"]
+                emulator.reset()
+                accounts = emulator.seed(args.loop_sample)
+                _, _, published = run_remedy(args.remedy, work, emulator.url, ["publish", "--output", "json"])
+                package_key = next(o["key"] for o in published["objects"] if o["key"].startswith("packages/"))
+                template = subprocess.check_output([args.remedy, "template", "--stage", "bench"], cwd=work).decode()
+                parameters = {"ArtifactAccountId": "123456789012", "ArtifactKey": package_key}
+                wall_loop = hand_loop(args.aws, proxy_url, accounts, work, template, parameters)
+                latency = {
+                    "accounts": n, "latency_ms": 50, "concurrency": 32,
+                    "remedy_s": round(wall, 2), "remedy_acc_per_s": round(n / wall, 1),
+                    "loop_acc_per_s": round(args.loop_sample / wall_loop, 2),
+                    "times_the_loop": round((n / wall) / (args.loop_sample / wall_loop), 1),
+                }
+                print(json.dumps(latency), flush=True)
+            finally:
+                proxy.terminate()
+                proxy.wait()
+        else:
+            latency = None
+    finally:
+        emulator.stop()
+
+    print()
+    print(f"{'accounts':>8} {'remedy s':>9} {'acc/s':>7} {'calls/t':>8} {'RSS MB':>7} {'no-op s':>8} {'no-op calls/t':>13} {'ceiling acc/s':>13} {'loop acc/s':>10} {'x ceiling':>9} {'x loop':>7}")
+    for r in rows:
+        print(f"{r['accounts']:>8} {r['remedy_s']:>9} {r['remedy_acc_per_s']:>7} {r['remedy_calls_per_target']:>8} {r['remedy_peak_rss_mb']:>7} "
+              f"{r['noop_s']:>8} {r['noop_calls_per_target']:>13} {r['ceiling_acc_per_s']:>13} {r['loop_acc_per_s']:>10} "
+              f"{r['share_of_ceiling']:>9} {r['times_the_loop']:>7}")
+    if latency:
+        print(f"\nwith 50 ms added latency, {latency['accounts']} accounts at concurrency 32: remedy "
+              f"{latency['remedy_acc_per_s']} acc/s, the loop {latency['loop_acc_per_s']} acc/s: "
+              f"{latency['times_the_loop']}x")
+    with open(args.out, "w") as f:
+        json.dump({"rows": rows, "latency": latency}, f, indent=2)
+    print(f"\nwritten to {args.out}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
