@@ -92,15 +92,6 @@ impl Identity {
         }
     }
 
-    /// The security account's own config.
-    pub fn base(&self) -> &SdkConfig {
-        &self.base
-    }
-
-    pub fn session_name(&self) -> &str {
-        &self.session_name
-    }
-
     pub fn role_arn(&self, account_id: &str) -> String {
         format!("arn:aws:iam::{account_id}:role/{}", self.role_name)
     }

@@ -17,7 +17,7 @@ use std::collections::BTreeMap;
 use std::io::{BufRead, IsTerminal, Write};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum OutputFormat {
@@ -506,11 +506,6 @@ pub async fn ask(question: &str) -> Result<bool, crate::error::Error> {
 /// A line for the operator on stderr (stdout stays the report's).
 pub fn note(message: &str) {
     let _ = writeln!(std::io::stderr().lock(), "{message}");
-}
-
-/// A run's start time, for the summary line.
-pub fn started() -> Instant {
-    Instant::now()
 }
 
 /// `remedy remediate`: DESIGN.md's `{"rule_id", "outcome", "actions", "reason"}`, or lines.

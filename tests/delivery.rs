@@ -435,7 +435,8 @@ async fn the_account_bootstrap_stack_installs_a_role_trusted_by_the_security_acc
         .unwrap()
         .assume_role_policy_document()
         .unwrap_or_default();
-    let trust = urlencoding_decode(trust);
+    // IAM returns policy documents URL-encoded; moto returns them as written.
+    let trust = support::url_decode(trust);
     let trust: serde_json::Value = serde_json::from_str(&trust).expect("a JSON trust policy");
     let statement = &trust["Statement"][0];
     assert_eq!(
@@ -446,29 +447,6 @@ async fn the_account_bootstrap_stack_installs_a_role_trusted_by_the_security_acc
         statement["Condition"]["StringEquals"]["sts:ExternalId"],
         "ext-4242"
     );
-}
-
-fn urlencoding_decode(s: &str) -> String {
-    // IAM returns policy documents URL-encoded; moto returns them as written.
-    if s.starts_with('%') {
-        let mut out = Vec::new();
-        let bytes = s.as_bytes();
-        let mut i = 0;
-        while i < bytes.len() {
-            if bytes[i] == b'%' && i + 2 < bytes.len() {
-                if let Ok(b) = u8::from_str_radix(&s[i + 1..i + 3], 16) {
-                    out.push(b);
-                    i += 3;
-                    continue;
-                }
-            }
-            out.push(bytes[i]);
-            i += 1;
-        }
-        String::from_utf8_lossy(&out).into_owned()
-    } else {
-        s.to_owned()
-    }
 }
 
 /// What the emulator cannot show, read from the template: no wildcard actions, every

@@ -366,14 +366,7 @@ fn remedy_on_a_terminal(
     input: &str,
 ) -> (i32, String) {
     use std::io::Write;
-    let template = support::remedy_command(emulator, dir);
-    let mut script = std::process::Command::new("script");
-    script.current_dir(dir).env_clear();
-    for (key, value) in template.get_envs() {
-        if let Some(value) = value {
-            script.env(key, value);
-        }
-    }
+    let mut script = support::with_remedy_env(emulator, dir, "script");
     let command = format!("{} {args}", env!("CARGO_BIN_EXE_remedy"));
     let mut child = script
         .args(["-qec", &command, "/dev/null"])

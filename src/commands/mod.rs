@@ -118,20 +118,14 @@ pub async fn run_stage(
     };
     let run = match session.config.stage_engine(stage) {
         Engine::Codebuild if !session.is_in_account() && !crate::interrupt::interrupted() => {
-            // The builds read the configuration from the artifact bucket of their region.
+            // The builds read the package and configuration from their project's region.
+            let engine = session.codebuild_engine(stage, options);
             let mut build_regions = regions.clone();
-            if let Some(region) = session
-                .codebuild_engine(stage, options)
-                .project_region
-                .clone()
-            {
-                build_regions.push(region);
-                build_regions.sort();
-                build_regions.dedup();
-            }
+            build_regions.extend(engine.project_region.clone());
+            build_regions.sort();
+            build_regions.dedup();
             session.publish(&build_regions).await?;
             session.publish_config(&build_regions).await?;
-            let engine = session.codebuild_engine(stage, options);
             runner::run_stage(targets, limits, progress, |target| {
                 engine.clone().deploy(target)
             })

@@ -66,7 +66,6 @@ pub async fn onboard(
 
     // A new account's role can take minutes to appear.
     let started = Instant::now();
-    session.publish(&session.regions(&stage)).await?;
     let engine = session.engine(&stage, options.engine());
     let ready = match targets.first() {
         Some(first) => engine.wait_for_role(first, wait).await,

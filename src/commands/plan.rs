@@ -3,14 +3,41 @@
 //! resource changes and replacements) / unchanged, and the aggregate. The change sets are
 //! deleted again unless `--keep`, in which case `deploy` executes them.
 
-use crate::config::Config;
+use crate::config::{Config, Stage};
+use crate::direct::PlannedTarget;
 use crate::error::{exit, Error};
 use crate::plan::PlanAction;
 use crate::report::{self, OutputFormat};
+use crate::runner::Target;
 use crate::session::{EngineOptions, Prepared, Session};
 use futures::StreamExt;
 use std::path::Path;
 use std::time::Duration;
+
+/// The plan of `targets` at the stage's concurrency (the change sets kept with `keep`):
+/// for `remedy plan`, and for the question at a rollout's gate.
+pub async fn plan_targets(
+    session: &mut Session,
+    stage: &Stage,
+    targets: Vec<Target>,
+    keep: bool,
+    target_timeout: Duration,
+) -> Result<Vec<PlannedTarget>, Error> {
+    // Change sets need the template and package where CloudFormation can read them.
+    session.publish(&session.regions(stage)).await?;
+    let engine = session.engine(
+        stage,
+        EngineOptions {
+            fix_rollback: false,
+            target_timeout,
+        },
+    );
+    Ok(futures::stream::iter(targets)
+        .map(|t| engine.clone().preview(t, keep))
+        .buffered(stage.concurrency.0.max(1))
+        .collect()
+        .await)
+}
 
 pub async fn plan(
     config: Config,
@@ -25,20 +52,7 @@ pub async fn plan(
     let mut session = Session::connect(prepared).await?;
     let resolution = session.resolve(&stage)?;
     let targets = session.targets(&stage, &resolution);
-    // Change sets need the template and package where CloudFormation can read them.
-    session.publish(&session.regions(&stage)).await?;
-    let engine = session.engine(
-        &stage,
-        EngineOptions {
-            fix_rollback: false,
-            target_timeout,
-        },
-    );
-    let planned: Vec<_> = futures::stream::iter(targets)
-        .map(|t| engine.clone().preview(t, keep))
-        .buffered(stage.concurrency.0.max(1))
-        .collect()
-        .await;
+    let planned = plan_targets(&mut session, &stage, targets, keep, target_timeout).await?;
     report::print_plan(stage_name, &planned, keep, output);
     Ok(if planned.iter().any(|p| p.action == PlanAction::Blocked) {
         exit::FAILED

@@ -3,6 +3,7 @@
 //! on, the exit code) are [`crate::rollout`]'s; this is their I/O. At a gate on a terminal
 //! the operator sees the stage's plan (change sets computed and deleted again) and answers.
 
+use super::plan::plan_targets;
 use super::{ask, interactive, run_stage, write_markdown, DeployOptions};
 use crate::config::Config;
 use crate::config::Stage;
@@ -12,9 +13,7 @@ use crate::plan::{plan_summary, PlanAction};
 use crate::report::{self, OutputFormat, StageReport, StageStatus};
 use crate::rollout::{check_approvals, exit_code, gate, proceeds_after, select_stages, Gate};
 use crate::runner::Target;
-use crate::session::EngineOptions;
 use crate::session::{Prepared, Session};
-use futures::StreamExt;
 
 pub async fn rollout(
     config: Config,
@@ -116,26 +115,14 @@ pub async fn rollout(
     })
 }
 
-/// A gate's question: the stage's plan, as `remedy plan` would print its aggregate (change
-/// sets computed and deleted again; the artifacts of its regions published first).
+/// A gate's question: the stage's plan, as `remedy plan` sums it up (change sets computed
+/// and deleted again).
 async fn preview(
     session: &mut Session,
     stage: &Stage,
     targets: &[Target],
 ) -> Result<String, Error> {
-    session.publish(&session.regions(stage)).await?;
-    let engine = session.engine(
-        stage,
-        EngineOptions {
-            fix_rollback: false,
-            target_timeout: TARGET_TIMEOUT,
-        },
-    );
-    let planned: Vec<_> = futures::stream::iter(targets.iter().cloned())
-        .map(|t| engine.clone().preview(t, false))
-        .buffered(stage.concurrency.0.max(1))
-        .collect()
-        .await;
+    let planned = plan_targets(session, stage, targets.to_vec(), false, TARGET_TIMEOUT).await?;
     let actions: Vec<PlanAction> = planned.iter().map(|p| p.action).collect();
     Ok(plan_summary(&actions))
 }

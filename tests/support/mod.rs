@@ -64,15 +64,21 @@ pub async fn stack_state(
 /// `bash -e -c SCRIPT` in `dir` with the environment `remedy_command` gives remedy: for
 /// running a buildspec's command lines as CodeBuild would.
 pub fn shell_command(emulator: &Emulator, dir: &Path, script: &str) -> Command {
+    let mut cmd = with_remedy_env(emulator, dir, "bash");
+    cmd.args(["-e", "-c", script]);
+    cmd
+}
+
+/// `program` in `dir` with exactly the environment `remedy_command` gives remedy.
+pub fn with_remedy_env(emulator: &Emulator, dir: &Path, program: &str) -> Command {
     let template = remedy_command(emulator, dir);
-    let mut cmd = Command::new("bash");
+    let mut cmd = Command::new(program);
     cmd.current_dir(dir).env_clear().stdin(Stdio::null());
     for (key, value) in template.get_envs() {
         if let Some(value) = value {
             cmd.env(key, value);
         }
     }
-    cmd.args(["-e", "-c", script]);
     cmd
 }
 

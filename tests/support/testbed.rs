@@ -379,7 +379,8 @@ impl Recorded {
     }
 }
 
-fn url_decode(s: &str) -> String {
+/// Form and URL decoding (`+` and `%XX`): recorded query bodies, IAM policy documents.
+pub fn url_decode(s: &str) -> String {
     let bytes = s.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
