@@ -118,7 +118,49 @@ pub async fn update_tags(
     }
 }
 
-fn tags(tags: &[(String, String)]) -> Vec<Tag> {
+/// Creates a stack that does not exist yet with CreateStack and waits for it to settle:
+/// one call where a change set takes three (create, describe, execute), and nothing to
+/// review on a stack that has no resources. The token makes the SDK's retries of a
+/// CreateStack whose answer was lost the same request.
+pub async fn create_stack(
+    client: &Client,
+    request: &StackRequest<'_>,
+    deadline: Instant,
+) -> Result<StackState, String> {
+    let mut create = client
+        .create_stack()
+        .stack_name(request.stack_name)
+        .client_request_token(token_for("create", request.change_set_name))
+        .set_role_arn(request.role_arn.map(str::to_owned))
+        .capabilities(Capability::CapabilityIam)
+        .set_parameters(Some(parameters(request.parameters)))
+        .set_tags(Some(tags(request.tags)));
+    create = match request.template {
+        TemplateSource::Body(body) => create.template_body(body),
+        TemplateSource::Url(url) => create.template_url(url),
+    };
+    create
+        .send()
+        .await
+        .map_err(|e| format!("CreateStack: {}", describe_sdk_error(&e)))?;
+    wait_until_settled(client, request.stack_name, deadline).await
+}
+
+/// Stack parameters as CloudFormation takes them.
+pub fn parameters(parameters: &[(String, String)]) -> Vec<Parameter> {
+    parameters
+        .iter()
+        .map(|(k, v)| {
+            Parameter::builder()
+                .parameter_key(k)
+                .parameter_value(v)
+                .build()
+        })
+        .collect()
+}
+
+/// Stack tags as CloudFormation takes them.
+pub fn tags(tags: &[(String, String)]) -> Vec<Tag> {
     tags.iter()
         .map(|(k, v)| Tag::builder().key(k).value(v).build())
         .collect()
@@ -160,18 +202,7 @@ pub async fn create_change_set(
         .client_token(request.change_set_name)
         .set_role_arn(request.role_arn.map(str::to_owned))
         .capabilities(Capability::CapabilityIam)
-        .set_parameters(Some(
-            request
-                .parameters
-                .iter()
-                .map(|(k, v)| {
-                    Parameter::builder()
-                        .parameter_key(k)
-                        .parameter_value(v)
-                        .build()
-                })
-                .collect(),
-        ))
+        .set_parameters(Some(parameters(request.parameters)))
         .set_tags(Some(tags(request.tags)));
     create = match request.template {
         TemplateSource::Body(body) => create.template_body(body),

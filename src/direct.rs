@@ -4,8 +4,10 @@
 //! Deploy, per target: DescribeStacks; a settled stack with the same `remedy:hash` is
 //! `unchanged` after that one call (plus the AssumeRole, once per account). Otherwise
 //! [`decide`] says what to do, and the engine does it, deciding again after every wait:
-//! a change set creates or updates the stack (the one `remedy plan --keep` left for this
-//! hash, when there is one); a stack another run is deploying is waited for; a
+//! a missing stack is made with CreateStack (one call; nothing to review); a change set
+//! updates the stack (the one `remedy plan --keep` left for this hash, when there is one)
+//! or creates it over a plan's `REVIEW_IN_PROGRESS` stack; a stack another run is
+//! deploying is waited for; a
 //! `ROLLBACK_COMPLETE` stack is deleted first; `UPDATE_ROLLBACK_FAILED` is continued with
 //! `--fix-rollback`. Everything is bounded by the target timeout. Failures carry the API
 //! error or the failed resources' reasons.
@@ -230,10 +232,18 @@ impl DirectEngine {
                 ChangeSetType::Update => Outcome::Updated,
                 _ => Outcome::Created,
             };
-            let state = match self
-                .apply(&client, template, kind, role_arn.as_deref(), deadline)
-                .await
-            {
+            let applied = if existing.is_none() {
+                // Nothing there: no kept plan can exist (a plan's change set would have made
+                // the stack, REVIEW_IN_PROGRESS), and nothing to review.
+                let request = self.request(template, &self.change_set_name, role_arn.as_deref());
+                cfn::create_stack(&client, &request, deadline)
+                    .await
+                    .map(Applied::Settled)
+            } else {
+                self.apply(&client, template, kind, role_arn.as_deref(), deadline)
+                    .await
+            };
+            let state = match applied {
                 Ok(Applied::Settled(state)) => state,
                 Ok(Applied::NothingToDo) => {
                     return Ok((Outcome::Unchanged, status.unwrap_or_default()))

@@ -371,12 +371,12 @@ async fn in_account_deploys_its_own_account_only() {
         recorded.iter().all(|r| !r.action.starts_with("PUT ")),
         "nothing published from inside the account"
     );
-    let change_set = recorded
+    let created = recorded
         .iter()
-        .find(|r| r.action == "CreateChangeSet")
-        .expect("a change set");
+        .find(|r| r.action == "CreateStack")
+        .expect("the stack created");
     assert_eq!(
-        change_set.params.get("RoleARN").map(String::as_str),
+        created.params.get("RoleARN").map(String::as_str),
         Some(format!("arn:aws:iam::{}:role/remedy-cloudformation", dev[0]).as_str()),
         "deployed through the execution role"
     );
