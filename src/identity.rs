@@ -13,6 +13,7 @@
 //! Must not: decide anything beyond which role to assume.
 
 use crate::retries;
+use aws_config::identity::IdentityCache;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_credential_types::provider::{self, error::CredentialsError, ProvideCredentials};
 use aws_sdk_sts::config::SharedCredentialsProvider;
@@ -22,6 +23,11 @@ use tokio::sync::Semaphore;
 
 /// The region used for global calls (STS, Organizations) when the environment names none.
 pub const FALLBACK_REGION: &str = "us-east-1";
+
+/// How many accounts' credentials one run keeps (one identity cache partition each, a few
+/// hundred bytes): far more than an organization holds, so none is evicted while its
+/// targets run.
+const MAX_CACHED_ACCOUNTS: usize = 1 << 20;
 
 /// A run id: unique per invocation, carried in role session names and change set names.
 /// The time orders them; the random part keeps two runs started in the same second (two
@@ -42,6 +48,14 @@ pub fn new_run_id() -> String {
 pub async fn load_base_config(fallback: Option<&str>) -> SdkConfig {
     let config = aws_config::defaults(BehaviorVersion::latest())
         .retry_config(crate::retries::retry_config())
+        .identity_cache(
+            // One partition per member account's credentials provider: the SDK's default
+            // of 64 evicts arbitrary partitions past that, in-flight accounts' among them,
+            // and each eviction costs another AssumeRole (2.8 per account at 1,000).
+            IdentityCache::lazy()
+                .max_partitions(MAX_CACHED_ACCOUNTS)
+                .build(),
+        )
         .load()
         .await;
     if config.region().is_some() {
@@ -60,6 +74,9 @@ pub struct Identity {
     external_id: Option<String>,
     session_name: String,
     accounts: Mutex<HashMap<String, SdkConfig>>,
+    /// The one STS client every account's AssumeRole provider shares (a client holds its
+    /// config and runtime plugins: one per account grew memory with the organization).
+    sts: aws_sdk_sts::Client,
     /// The AssumeRole governor: at most this many in flight, whatever the concurrency.
     assume_permits: Arc<Semaphore>,
 }
@@ -72,6 +89,7 @@ impl Identity {
         run_id: &str,
     ) -> Identity {
         Identity {
+            sts: sts_client(&base),
             base,
             assume: true,
             role_name: role_name.to_owned(),
@@ -111,7 +129,7 @@ impl Identity {
             Some(config) => config,
             None => {
                 let provider = AssumeRole {
-                    sts: sts_client(&self.base),
+                    sts: self.sts.clone(),
                     role_arn: self.role_arn(account_id),
                     session_name: self.session_name.clone(),
                     external_id: self.external_id.clone(),

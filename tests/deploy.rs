@@ -4,7 +4,7 @@
 
 mod support;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use support::{remedy, Emulator, Org, Workdir, MANAGEMENT_ACCOUNT, REGION};
 
 async fn function_names(emulator: &Emulator, account: &str, region: &str) -> BTreeSet<String> {
@@ -129,6 +129,38 @@ async fn deploys_the_stage_reads_back_and_reruns_unchanged() {
             r.params["RoleSessionName"].starts_with("remedy-"),
             "{:?}",
             r.params
+        );
+    }
+
+    // A first deploy costs four calls per target: AssumeRole, DescribeStacks (missing),
+    // CreateStack, DescribeStacks (settled); no change set for a stack that did not exist.
+    let mut per_account: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    // (The security account's own calls, signed with its key, publish the artifacts.)
+    for r in recorded
+        .iter()
+        .filter(|r| r.service == "cloudformation" && r.access_key != "testing")
+    {
+        per_account
+            .entry(r.access_key.as_str())
+            .or_default()
+            .push(r.action.as_str());
+    }
+    assert_eq!(per_account.len(), 3, "{per_account:?}");
+    for actions in per_account.values() {
+        assert_eq!(
+            actions,
+            &["DescribeStacks", "CreateStack", "DescribeStacks"],
+            "{per_account:?}"
+        );
+    }
+    for created in recorded
+        .iter()
+        .filter(|r| r.action == "CreateStack" && r.access_key != "testing")
+    {
+        assert!(
+            created.params["ClientRequestToken"].starts_with("remedy-create-"),
+            "{:?}",
+            created.params
         );
     }
 
@@ -515,5 +547,40 @@ fn package_zips_this_binary_as_an_executable_bootstrap() {
         unpacked,
         std::fs::read(env!("CARGO_BIN_EXE_remedy")).unwrap(),
         "bootstrap is this binary"
+    );
+}
+
+/// More accounts than the SDK's identity cache holds by default (64 credential providers):
+/// each account's role is still assumed exactly once, however the targets interleave.
+#[tokio::test(flavor = "multi_thread")]
+async fn every_account_is_assumed_once_past_the_sdk_identity_cache() {
+    let emulator = Emulator::start();
+    let mut org = Org::create(&emulator).await;
+    let dev = org.accounts_in("dev", "/Workloads/Dev", 70).await;
+    let work = Workdir::new(&config("/Workloads/Dev", "").replace(
+        "    targets: {ous: [/Workloads/Dev]}",
+        "    concurrency: 16\n    targets: {ous: [/Workloads/Dev]}",
+    ));
+    emulator.start_recording();
+    let run = remedy(
+        &emulator,
+        work.path(),
+        &["deploy", "--stage", "dev", "--output", "json"],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(run.json()["summary"]["created"], 70);
+    let mut assumed: BTreeMap<String, usize> = BTreeMap::new();
+    for r in emulator
+        .recording()
+        .iter()
+        .filter(|r| r.action == "AssumeRole")
+    {
+        *assumed.entry(r.params["RoleArn"].clone()).or_default() += 1;
+    }
+    assert_eq!(assumed.len(), dev.len());
+    assert!(
+        assumed.values().all(|n| *n == 1),
+        "assumed more than once: {:?}",
+        assumed.iter().filter(|(_, n)| **n > 1).collect::<Vec<_>>()
     );
 }
