@@ -49,6 +49,8 @@ pub struct Config {
     pub engine: Engine,
     /// The `codebuild` engine's project in each member account.
     pub codebuild: CodeBuildConfig,
+    /// How the `stacksets` engine calls StackSets.
+    pub stacksets: StackSetsConfig,
 }
 
 /// `engine:` — how a stage reaches its accounts.
@@ -60,6 +62,29 @@ pub enum Engine {
     Direct,
     /// Assume the role, start the account's own CodeBuild project, which deploys from inside.
     Codebuild,
+    /// Hand the fan-out to CloudFormation: one service-managed StackSet per stage over the
+    /// stage's OUs, its operation bounded by the stage's concurrency and failure tolerance.
+    Stacksets,
+}
+
+/// `stacksets:` — how the `stacksets` engine calls StackSets.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StackSetsConfig {
+    /// `delegated_admin` (default: the security account is a StackSets delegated
+    /// administrator of the organization) or `self` (run from the management account).
+    #[serde(default)]
+    pub call_as: CallAs,
+}
+
+/// StackSets' `CallAs`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CallAs {
+    #[default]
+    DelegatedAdmin,
+    #[serde(rename = "self")]
+    Own,
 }
 
 /// `codebuild:` — the project the `codebuild` engine starts in each member account
@@ -651,6 +676,8 @@ struct RawConfig {
     engine: Engine,
     #[serde(default)]
     codebuild: CodeBuildConfig,
+    #[serde(default)]
+    stacksets: StackSetsConfig,
 }
 
 #[derive(Deserialize)]
@@ -750,6 +777,7 @@ impl Config {
             notifications: raw.notifications,
             engine: raw.engine,
             codebuild: raw.codebuild,
+            stacksets: raw.stacksets,
         };
         config.check_cross_node()?;
         config.stages.shrink_to_fit();
@@ -800,6 +828,28 @@ impl Config {
                     self.stack_name
                 ),
             ));
+        }
+        for (i, stage) in self.stages.iter().enumerate() {
+            if self.stage_engine(stage) != Engine::Stacksets {
+                continue;
+            }
+            let targets = &stage.targets;
+            let problem = if targets.ous.is_empty() {
+                Some("engine `stacksets` deploys to OUs: list the stage's accounts by their OUs")
+            } else if !targets.accounts.is_empty() && !targets.exclude.is_empty() {
+                Some("engine `stacksets` takes `accounts` or `exclude` in a stage, not both (StackSets allows one account filter per operation)")
+            } else if !is_stack_name(&format!("{}-{}", self.stack_name, stage.name)) {
+                Some("engine `stacksets` names the StackSet `<stack_name>-<stage>`: the stage name must be letters, digits and `-`")
+            } else {
+                None
+            };
+            if let Some(problem) = problem {
+                return Err(self.error_at(
+                    stage.name.as_str(),
+                    1,
+                    format!("stages[{i}] (`{}`): {problem}", stage.name),
+                ));
+            }
         }
         let is_role_name = |name: &str| {
             !name.is_empty()

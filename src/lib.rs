@@ -53,5 +53,6 @@ pub mod retries;
 pub mod rollout;
 pub mod runner;
 pub mod session;
+pub mod stacksets;
 pub mod targets;
 pub mod template;

@@ -20,6 +20,7 @@ use crate::org::{self, OrgSnapshot};
 use crate::package::Package;
 use crate::plan::{HASH_TAG, VERSION_TAG};
 use crate::runner::{fan_out, Target};
+use crate::stacksets::StackSetsEngine;
 use crate::targets::{self, Resolution};
 use crate::template::{self, RenderedTemplate, MANAGED_TAG};
 use aws_config::SdkConfig;
@@ -312,6 +313,67 @@ impl Session {
         })
     }
 
+    /// The stacksets engine for `stage`: its StackSet lives in the first region the stage
+    /// deploys (published already), in the security account.
+    pub fn stacksets_engine(
+        &self,
+        stage: &Stage,
+        home_region: &str,
+        options: EngineOptions,
+    ) -> StackSetsEngine {
+        // As published for the home region (a URL when too big to pass inline); `status`
+        // publishes nothing and only reads.
+        let template = self
+            .templates
+            .get(home_region)
+            .cloned()
+            .unwrap_or_else(|| TemplateSource::Body(self.rendered.body.clone()));
+        StackSetsEngine {
+            client: identity::cloudformation_client(&self.base, home_region),
+            stack_set_name: format!("{}-{}", self.config.stack_name, stage.name),
+            call_as: self.config.stacksets.call_as,
+            template,
+            parameters: self.parameters.clone(),
+            tags: self.stack_tags(stage),
+            hash: self.hash.clone(),
+            run_id: self.run_id.clone(),
+            target_timeout: options.target_timeout,
+        }
+    }
+
+    /// For `plan` and `status`: the stacksets engine of a stage that deploys with StackSets
+    /// (it only reads), else `None`. The StackSet is in the stage's first region.
+    pub fn stacksets_view(
+        &self,
+        stage: &Stage,
+        target_timeout: Duration,
+    ) -> Option<StackSetsEngine> {
+        if self.config.stage_engine(stage) != crate::config::Engine::Stacksets
+            || self.is_in_account()
+        {
+            return None;
+        }
+        let home = self.regions(stage).first().cloned()?;
+        Some(self.stacksets_engine(
+            stage,
+            &home,
+            EngineOptions {
+                fix_rollback: false,
+                target_timeout,
+            },
+        ))
+    }
+
+    /// The tags of a stage's stacks (and StackSet): `remedy:hash` among them.
+    fn stack_tags(&self, stage: &Stage) -> Vec<(String, String)> {
+        vec![
+            (HASH_TAG.into(), self.hash.clone()),
+            (VERSION_TAG.into(), env!("CARGO_PKG_VERSION").into()),
+            (MANAGED_TAG.into(), "true".into()),
+            ("remedy:stage".into(), stage.name.to_string()),
+        ]
+    }
+
     /// The direct engine for `stage`, with the templates published so far.
     pub fn engine(&self, stage: &Stage, options: EngineOptions) -> Arc<DirectEngine> {
         Arc::new(DirectEngine {
@@ -319,12 +381,7 @@ impl Session {
             stack_name: self.config.stack_name.clone(),
             templates: self.templates.clone(),
             parameters: self.parameters.clone(),
-            tags: vec![
-                (HASH_TAG.into(), self.hash.clone()),
-                (VERSION_TAG.into(), env!("CARGO_PKG_VERSION").into()),
-                (MANAGED_TAG.into(), "true".into()),
-                ("remedy:stage".into(), stage.name.to_string()),
-            ],
+            tags: self.stack_tags(stage),
             hash: self.hash.clone(),
             change_set_name: format!("remedy-{}", self.run_id),
             fix_rollback: options.fix_rollback,

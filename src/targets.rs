@@ -154,6 +154,27 @@ pub fn first_stage_of<'c>(
 }
 
 /// A root or OU by id, or by path of names from the (first) root.
+/// The ids of the OUs a stage names (`/Workloads/Dev` or `ou-…`), in configuration order:
+/// what the `stacksets` engine hands StackSets as deployment targets.
+pub fn stage_unit_ids(stage: &Stage, org: &OrgSnapshot) -> Result<Vec<String>, String> {
+    let mut children: HashMap<&str, Vec<&str>> = HashMap::new();
+    for unit in org.units.values() {
+        if let Some(parent) = &unit.parent_id {
+            children.entry(parent.as_str()).or_default().push(&unit.id);
+        }
+    }
+    stage
+        .targets
+        .ous
+        .iter()
+        .map(|ou| {
+            find_unit(org, ou.as_str(), &children)
+                .map(str::to_owned)
+                .ok_or_else(|| format!("stage `{}`: OU `{ou}` does not exist", stage.name))
+        })
+        .collect()
+}
+
 fn find_unit<'a>(
     org: &'a OrgSnapshot,
     reference: &str,

@@ -18,6 +18,7 @@ use crate::report::{self, StageReport};
 pub use crate::report::{ask, interactive};
 use crate::runner::{self, Limits, Target};
 use crate::session::{EngineOptions, Session};
+use crate::stacksets::{deployment_targets, Reach, StageShape};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -106,6 +107,14 @@ pub async fn run_stage(
     let mut regions: Vec<String> = targets.iter().map(|t| t.region.clone()).collect();
     regions.sort();
     regions.dedup();
+    let stacksets =
+        session.config.stage_engine(stage) == Engine::Stacksets && !session.is_in_account();
+    // The StackSet's shape is checked before anything is published.
+    let shape = if stacksets {
+        Some(stack_set_shape(session, stage, &targets)?)
+    } else {
+        None
+    };
     // After a Ctrl-C nothing new is published; the runner reports every target not started.
     if !crate::interrupt::interrupted() {
         session.publish(&regions).await?;
@@ -131,6 +140,17 @@ pub async fn run_stage(
             })
             .await
         }
+        _ if shape.is_some() && !crate::interrupt::interrupted() => {
+            let (shape, reach) = shape.ok_or_else(|| Error::Failed("no StackSet shape".into()))?;
+            let home = shape.regions.first().cloned().unwrap_or_default();
+            let engine = session.stacksets_engine(stage, &home, options);
+            let bar = progress.clone();
+            let run = engine.deploy_stage(targets, &shape, &reach).await;
+            for result in &run.results {
+                bar.finished(result);
+            }
+            run
+        }
         _ => {
             let engine = session.engine(stage, options);
             runner::run_stage(targets, limits, progress, |target| {
@@ -145,6 +165,50 @@ pub async fn run_stage(
     report.retries = crate::retries::since(&session.retries_reported);
     session.retries_reported = crate::retries::snapshot();
     Ok(report)
+}
+
+/// The stacksets engine's view of a stage: its OU ids, regions in order, account filters
+/// and limits. Input errors (exit 2) name what to change.
+fn stack_set_shape(
+    session: &Session,
+    stage: &Stage,
+    targets: &[Target],
+) -> Result<(StageShape, Reach), Error> {
+    let ou_ids = crate::targets::stage_unit_ids(stage, &session.snapshot).map_err(Error::Input)?;
+    let resolution = session.resolve(stage)?;
+    let mut accounts: Vec<String> = targets.iter().map(|t| t.account.id.clone()).collect();
+    accounts.sort();
+    accounts.dedup();
+    let all: Vec<&str> = resolution.accounts.iter().map(|a| a.id.as_str()).collect();
+    let narrowed = accounts.len() < all.len();
+    let regions: Vec<String> = session
+        .regions(stage)
+        .into_iter()
+        .filter(|r| targets.iter().any(|t| &t.region == r))
+        .collect();
+    let shape = StageShape {
+        ou_ids,
+        regions,
+        accounts: stage
+            .targets
+            .accounts
+            .iter()
+            .map(|a| a.to_string())
+            .collect(),
+        exclude: stage
+            .targets
+            .exclude
+            .iter()
+            .map(|a| a.to_string())
+            .collect(),
+        narrowed_to: narrowed.then_some(accounts),
+        concurrency: stage.concurrency.0,
+        failure_tolerance: stage.failure_tolerance,
+        region_order: stage.region_order,
+        account_count: all.len(),
+    };
+    let reach = deployment_targets(&shape).map_err(Error::Input)?;
+    Ok((shape, reach))
 }
 
 /// Prints a one-stage command's report, writes `--report FILE`, and gives its exit code.

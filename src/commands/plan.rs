@@ -25,6 +25,22 @@ pub async fn plan_targets(
 ) -> Result<Vec<PlannedTarget>, Error> {
     // Change sets need the template and package where CloudFormation can read them.
     session.publish(&session.regions(stage)).await?;
+    if let Some(engine) = session.stacksets_view(stage, target_timeout) {
+        if keep {
+            return Err(Error::Input(format!(
+                "plan --keep: stage `{}` deploys with StackSets, which has no change sets to keep",
+                stage.name
+            )));
+        }
+        let (set, instances) = engine.look().await.map_err(Error::Failed)?;
+        let set = set.as_ref().map(|h| h.as_deref());
+        return Ok(crate::stacksets::plan(
+            &targets,
+            set,
+            &session.hash,
+            &instances,
+        ));
+    }
     let engine = session.engine(
         stage,
         EngineOptions {

@@ -28,6 +28,13 @@ pub async fn status(
     for stage in &stages {
         let resolution = session.resolve(stage)?;
         let targets = session.targets(stage, &resolution);
+        if let Some(engine) = session.stacksets_view(stage, TARGET_TIMEOUT) {
+            let (set, instances) = engine.look().await.map_err(Error::Failed)?;
+            let set = set.as_ref().map(|h| h.as_deref());
+            let inspected = crate::stacksets::inspect(&targets, set, &session.hash, &instances);
+            rows.extend(inspected.into_iter().map(|r| (stage.name.to_string(), r)));
+            continue;
+        }
         let engine = session.engine(
             stage,
             EngineOptions {
