@@ -11,7 +11,8 @@
 //! or need AWS (an OU path that does not exist) use [`Config::locate`], which finds the
 //! line of a scalar in the source text.
 //!
-//! Must not: call AWS, print, or know about deploy engines.
+//! Must not: call AWS or print. Of the engines it knows only what the file alone can be
+//! checked against (a `stacksets` stage's OUs and account filters, at load).
 
 use crate::error::Error;
 use remedy_functions::{find_rule, Mode, RuleSpec};
@@ -834,8 +835,11 @@ impl Config {
                 continue;
             }
             let targets = &stage.targets;
+            let too_many = crate::stacksets::too_many_ous(targets.ous.len());
             let problem = if targets.ous.is_empty() {
                 Some("engine `stacksets` deploys to OUs: list the stage's accounts by their OUs")
+            } else if targets.ous.len() > crate::stacksets::MAX_OUS_PER_OPERATION {
+                Some(too_many.as_str())
             } else if !targets.accounts.is_empty() && !targets.exclude.is_empty() {
                 Some("engine `stacksets` takes `accounts` or `exclude` in a stage, not both (StackSets allows one account filter per operation)")
             } else if !is_stack_name(&format!("{}-{}", self.stack_name, stage.name)) {

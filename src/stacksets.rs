@@ -28,8 +28,8 @@ use crate::error::describe_sdk_error;
 use crate::plan::{Freshness, PlanAction};
 use crate::runner::{Outcome, StageRun, Target, TargetResult};
 use aws_sdk_cloudformation::types::{
-    self as cfn_types, AccountFilterType, AutoDeployment, Capability, DeploymentTargets,
-    PermissionModels, RegionConcurrencyType, StackSetOperationPreferences,
+    self as cfn_types, AccountFilterType, AutoDeployment, Capability, ConcurrencyMode,
+    DeploymentTargets, PermissionModels, RegionConcurrencyType, StackSetOperationPreferences,
 };
 use aws_sdk_cloudformation::Client;
 use std::collections::BTreeMap;
@@ -96,6 +96,16 @@ pub fn preferences(shape: &StageShape) -> Preferences {
     }
 }
 
+/// CreateStackInstances takes at most 50 OUs per operation.
+pub const MAX_OUS_PER_OPERATION: usize = 50;
+
+pub fn too_many_ous(n: usize) -> String {
+    format!(
+        "engine `stacksets`: the stage names {n} OUs, StackSets takes at most \
+         {MAX_OUS_PER_OPERATION} per operation; name their parent OU instead"
+    )
+}
+
 /// Which accounts an operation targets, as StackSets takes them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Reach {
@@ -125,6 +135,9 @@ pub fn deployment_targets(shape: &StageShape) -> Result<Reach, String> {
     };
     if shape.ou_ids.is_empty() {
         return Err("engine `stacksets` deploys to OUs: the stage names none".into());
+    }
+    if shape.ou_ids.len() > MAX_OUS_PER_OPERATION {
+        return Err(too_many_ous(shape.ou_ids.len()));
     }
     match (
         &shape.narrowed_to,
@@ -665,6 +678,9 @@ fn preferences_of(prefs: &Preferences) -> StackSetOperationPreferences {
     StackSetOperationPreferences::builder()
         .max_concurrent_percentage(prefs.max_concurrent_percentage)
         .failure_tolerance_percentage(prefs.failure_tolerance_percentage)
+        // remedy's concurrency does not shrink with failures (the runner's semantics):
+        // StackSets' default (strict) would run failure_tolerance + 1 accounts at a time.
+        .concurrency_mode(ConcurrencyMode::SoftFailureTolerance)
         .region_concurrency_type(if prefs.sequential_regions {
             RegionConcurrencyType::Sequential
         } else {
@@ -764,6 +780,13 @@ mod tests {
             ..shape()
         };
         assert!(deployment_targets(&no_ous).is_err());
+        let many = StageShape {
+            ou_ids: (0..51).map(|i| format!("ou-ab12-{i:08}")).collect(),
+            ..shape()
+        };
+        assert!(deployment_targets(&many)
+            .unwrap_err()
+            .contains("at most 50"));
     }
 
     #[test]

@@ -113,7 +113,8 @@ async fn a_stage_is_one_stack_set_over_its_ous_and_each_account_is_reported() {
     assert_eq!(reported, dev.iter().cloned().collect());
 
     // What StackSets was asked: the stage's OU, its region, its limits as percentages
-    // (2 of 3 accounts at once: 67 %; 1 failure of 3: 33 %), as a delegated administrator.
+    // (2 of 3 accounts at once: 67 %; 1 failure of 3: 33 %) with soft failure tolerance,
+    // as a delegated administrator.
     let recorded = emulator.recording();
     let create = recorded
         .iter()
@@ -134,6 +135,12 @@ async fn a_stage_is_one_stack_set_over_its_ous_and_each_account_is_reported() {
         p.get("OperationPreferences.FailureTolerancePercentage")
             .map(String::as_str),
         Some("33")
+    );
+    assert_eq!(
+        p.get("OperationPreferences.ConcurrencyMode")
+            .map(String::as_str),
+        Some("SOFT_FAILURE_TOLERANCE"),
+        "concurrency does not shrink to failure_tolerance + 1"
     );
     assert_eq!(p.get("CallAs").map(String::as_str), Some("DELEGATED_ADMIN"));
     let set = recorded
