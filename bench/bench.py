@@ -19,16 +19,19 @@ compare them, not the seconds.
 """
 
 import argparse
+import base64
+import collections
 import concurrent.futures
 import json
 import os
-import resource
 import shutil
 import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+import urllib.parse
 import urllib.request
 
 import boto3
@@ -106,13 +109,56 @@ class Emulator:
         self.post("/moto-api/recorder/start-recording", "")
 
     def recorded_calls(self):
+        """The calls since start_recording, by API: {"sts:AssumeRole": n, ...}."""
         self.post("/moto-api/recorder/stop-recording", "")
         raw = urllib.request.urlopen(self.url + "/moto-api/recorder/download-recording").read()
-        return sum(1 for line in raw.splitlines() if line.strip())
+        # Concatenated JSON documents (not one per line: bodies may hold newlines).
+        text, decoder, at = raw.decode(errors="replace"), json.JSONDecoder(), 0
+        calls = collections.Counter()
+        while True:
+            while at < len(text) and text[at].isspace():
+                at += 1
+            if at >= len(text):
+                return calls
+            recorded, at = decoder.raw_decode(text, at)
+            calls[api_name(recorded)] += 1
+
 
     def stop(self):
         self.proc.terminate()
         self.proc.wait()
+
+
+def api_name(recorded):
+    """`service:Action` of one recorded request (query, JSON and REST protocols)."""
+    headers = recorded.get("headers") or {}
+    scope = (headers.get("Authorization") or "").split("Credential=")[-1].split("/")
+    service = scope[3] if len(scope) > 3 else "?"
+    target = headers.get("X-Amz-Target") or ""
+    if target:
+        return f"{service}:{target.rsplit('.', 1)[-1]}"
+    body = recorded.get("body") or ""
+    if recorded.get("body_encoded"):
+        body = base64.b64decode(body).decode(errors="replace")
+    action = urllib.parse.parse_qs(body).get("Action")
+    if action:
+        return f"{service}:{action[0]}"
+    return f"{service}:{recorded.get('method', '?')}"
+
+
+# Calls that discover the stage's accounts, and those that publish the artifacts: counted
+# apart from the calls each target makes.
+DISCOVERY = ("organizations:",)
+ARTIFACTS = ("s3:",)
+# The OUs the bench stage's discovery walks: /Workloads, then /Workloads/Bench.
+STAGE_OUS = 2
+
+
+def split_calls(calls):
+    """(per-target calls, discovery calls, artifact calls) of a recorder count."""
+    discovery = sum(n for api, n in calls.items() if api.startswith(DISCOVERY))
+    artifacts = sum(n for api, n in calls.items() if api.startswith(ARTIFACTS))
+    return sum(calls.values()) - discovery - artifacts, discovery, artifacts
 
 
 def run_remedy(remedy, workdir, endpoint, args):
@@ -125,15 +171,35 @@ def run_remedy(remedy, workdir, endpoint, args):
         "AWS_REGION": REGION,
         "AWS_EC2_METADATA_DISABLED": "true",
     }
-    # Peak RSS of this child alone: wait4's rusage.
     start = time.perf_counter()
     proc = subprocess.Popen([remedy, *args], cwd=workdir, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    # Peak RSS of remedy alone: its VmHWM, read until it exits. (wait4's ru_maxrss would
+    # also count this Python process, whose pages the child held between fork and exec.)
+    peak_kb = [0]
+
+    def watch():
+        path = f"/proc/{proc.pid}/status"
+        while proc.returncode is None:
+            try:
+                with open(path) as f:
+                    for line in f:
+                        if line.startswith("VmHWM:"):
+                            peak_kb[0] = max(peak_kb[0], int(line.split()[1]))
+            except (OSError, ValueError):
+                return
+            time.sleep(0.02)
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
     out = proc.stdout.read()
     _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    watcher.join()
     wall = time.perf_counter() - start
-    if os.waitstatus_to_exitcode(status) != 0:
+    if proc.returncode != 0:
         raise SystemExit(f"remedy {' '.join(args)} failed: {out[:2000]!r}")
-    return wall, usage.ru_maxrss / 1024, json.loads(out)
+    run_remedy.cpu_s = usage.ru_utime + usage.ru_stime
+    return wall, peak_kb[0] / 1024, json.loads(out)
 
 
 def hand_loop(aws, emulator_url, accounts, workdir, template_body, parameters):
@@ -161,9 +227,10 @@ def hand_loop(aws, emulator_url, accounts, workdir, template_body, parameters):
     return time.perf_counter() - start
 
 
-def ceiling(emulator, accounts, template, parameters, workers=8):
+def ceiling(emulator, accounts, template, parameters, workers=8, deploy=True):
     """The minimal calls per account from `workers` concurrent boto3 clients, with the
-    template and parameters remedy deploys."""
+    template and parameters remedy deploys: AssumeRole, CreateStack, DescribeStacks; or,
+    with deploy=False, what a no-op re-run needs at least: AssumeRole, DescribeStacks."""
     params = [{"ParameterKey": k, "ParameterValue": v} for k, v in parameters.items()]
 
     def one(chunk):
@@ -171,8 +238,9 @@ def ceiling(emulator, accounts, template, parameters, workers=8):
         for account in chunk:
             c = sts.assume_role(RoleArn=f"arn:aws:iam::{account}:role/CloudConformity", RoleSessionName="ceiling")["Credentials"]
             cfn = emulator.client("cloudformation", key=c["AccessKeyId"], secret=c["SecretAccessKey"], token=c["SessionToken"])
-            cfn.create_stack(StackName="remedy-ceiling", TemplateBody=template, Parameters=params,
-                             Capabilities=["CAPABILITY_IAM"])
+            if deploy:
+                cfn.create_stack(StackName="remedy-ceiling", TemplateBody=template, Parameters=params,
+                                 Capabilities=["CAPABILITY_IAM"])
             cfn.describe_stacks(StackName="remedy-ceiling")
     chunks = [accounts[i::workers] for i in range(workers)]
     start = time.perf_counter()
@@ -210,10 +278,13 @@ def main():
             with open(os.path.join(work, "remedy.yaml"), "w") as f:
                 f.write(config)
 
+            # The recorder runs in every timed scenario (remedy's and the ceiling's): it costs
+            # the emulator the same per call in both.
             emulator.reset()
             accounts = emulator.seed(n)
             emulator.start_recording()
             wall, rss, doc = run_remedy(args.remedy, work, emulator.url, ["deploy", "--stage", "bench", "--yes", "--output", "json"])
+            cpu = run_remedy.cpu_s
             calls = emulator.recorded_calls()
             assert doc["summary"]["created"] == n, doc["summary"]
             emulator.start_recording()
@@ -221,14 +292,20 @@ def main():
             calls_noop = emulator.recorded_calls()
             assert doc["summary"]["unchanged"] == n, doc["summary"]
 
-            # The ceiling deploys the same template and package (published first, untimed).
+            # The ceiling deploys the same template and package (published first, untimed),
+            # then reads every stack back as a no-op re-run would.
             emulator.reset()
             accounts = emulator.seed(n)
             _, _, published = run_remedy(args.remedy, work, emulator.url, ["publish", "--output", "json"])
             package_key = next(o["key"] for o in published["objects"] if o["key"].startswith("packages/"))
             template = subprocess.check_output([args.remedy, "template", "--stage", "bench"], cwd=work).decode()
             parameters = {"ArtifactAccountId": "123456789012", "ArtifactKey": package_key}
+            emulator.start_recording()
             wall_ceiling = ceiling(emulator, accounts, template, parameters)
+            ceiling_calls = sum(emulator.recorded_calls().values())
+            emulator.start_recording()
+            wall_ceiling_noop = ceiling(emulator, accounts, template, parameters, deploy=False)
+            emulator.recorded_calls()
 
             emulator.reset()
             accounts = emulator.seed(args.loop_sample)
@@ -236,15 +313,29 @@ def main():
             wall_loop = hand_loop(args.aws, emulator.url, accounts, work, template, parameters)
 
             rate = n / wall
+            per_target, discovery, artifacts = split_calls(calls)
+            noop_per_target, noop_discovery, noop_artifacts = split_calls(calls_noop)
             rows.append({
                 "accounts": n,
                 "remedy_s": round(wall, 2), "remedy_acc_per_s": round(rate, 1),
-                "remedy_calls_per_target": round(calls / n, 2), "remedy_peak_rss_mb": round(max(rss, rss_noop), 1),
-                "noop_s": round(wall_noop, 2), "noop_calls_per_target": round(calls_noop / n, 2),
+                "remedy_calls_per_target": round(per_target / n, 2),
+                "discovery_calls": discovery, "artifact_calls": artifacts,
+                "discovery_bound": -(-n // 20) + STAGE_OUS,
+                "remedy_peak_rss_mb": round(max(rss, rss_noop), 1),
+                # remedy's own CPU (user + system) per target: what one process can drive.
+                "remedy_cpu_ms_per_target": round(1000 * cpu / n, 2),
+                "noop_s": round(wall_noop, 2), "noop_acc_per_s": round(n / wall_noop, 1),
+                "noop_calls_per_target": round(noop_per_target / n, 2),
+                "noop_discovery_calls": noop_discovery, "noop_artifact_calls": noop_artifacts,
                 "ceiling_acc_per_s": round(n / wall_ceiling, 1),
+                "ceiling_calls_per_target": round(ceiling_calls / n, 2),
+                "noop_ceiling_acc_per_s": round(n / wall_ceiling_noop, 1),
                 "loop_acc_per_s": round(args.loop_sample / wall_loop, 2),
                 "share_of_ceiling": round(rate / (n / wall_ceiling), 2),
+                "noop_share_of_ceiling": round((n / wall_noop) / (n / wall_ceiling_noop), 2),
                 "times_the_loop": round(rate / (args.loop_sample / wall_loop), 1),
+                "calls": dict(sorted(calls.items(), key=lambda kv: -kv[1])),
+                "noop_calls": dict(sorted(calls_noop.items(), key=lambda kv: -kv[1])),
             })
             print(json.dumps(rows[-1]), flush=True)
         # 50 ms more on every request: remedy at concurrency 32 and the loop, through the
@@ -289,11 +380,17 @@ def main():
         emulator.stop()
 
     print()
-    print(f"{'accounts':>8} {'remedy s':>9} {'acc/s':>7} {'calls/t':>8} {'RSS MB':>7} {'no-op s':>8} {'no-op calls/t':>13} {'ceiling acc/s':>13} {'loop acc/s':>10} {'x ceiling':>9} {'x loop':>7}")
+    print(f"{'accounts':>8} {'remedy s':>9} {'acc/s':>7} {'calls/t':>8} {'RSS MB':>7} {'x ceiling':>9} {'x loop':>7}"
+          f" {'no-op s':>8} {'no-op calls/t':>13} {'discovery':>9} {'no-op x ceiling':>15}")
     for r in rows:
-        print(f"{r['accounts']:>8} {r['remedy_s']:>9} {r['remedy_acc_per_s']:>7} {r['remedy_calls_per_target']:>8} {r['remedy_peak_rss_mb']:>7} "
-              f"{r['noop_s']:>8} {r['noop_calls_per_target']:>13} {r['ceiling_acc_per_s']:>13} {r['loop_acc_per_s']:>10} "
-              f"{r['share_of_ceiling']:>9} {r['times_the_loop']:>7}")
+        print(f"{r['accounts']:>8} {r['remedy_s']:>9} {r['remedy_acc_per_s']:>7} {r['remedy_calls_per_target']:>8} "
+              f"{r['remedy_peak_rss_mb']:>7} {r['share_of_ceiling']:>9} {r['times_the_loop']:>7} {r['noop_s']:>8} "
+              f"{r['noop_calls_per_target']:>13} {str(r['noop_discovery_calls']) + '/' + str(r['discovery_bound']):>9} "
+              f"{r['noop_share_of_ceiling']:>15}")
+    print("\n(ceiling: accounts/s of the first deploy and of the no-op; loop: accounts/s)")
+    for r in rows:
+        print(f"{r['accounts']:>8}: ceiling {r['ceiling_acc_per_s']} / {r['noop_ceiling_acc_per_s']}, "
+              f"loop {r['loop_acc_per_s']}; first deploy's calls {r['calls']}")
     if latency:
         print(f"\nwith 50 ms added latency, {latency['accounts']} accounts at concurrency 32: remedy "
               f"{latency['remedy_acc_per_s']} acc/s, the loop {latency['loop_acc_per_s']} acc/s: "
