@@ -343,11 +343,12 @@ async fn a_stage_fans_out_over_its_regions_one_region_after_the_other() {
             assert_eq!(status, "CREATE_COMPLETE", "{account} {region}");
         }
     }
-    // Sequential: every stack of us-east-1 was created before the first of eu-west-1.
+    // Sequential: every stack of us-east-1 was created before the first of eu-west-1 (the
+    // security account's artifact stacks, published first, aside).
     let regions: Vec<String> = emulator
         .recording()
         .iter()
-        .filter(|r| r.action == "CreateStack")
+        .filter(|r| r.action == "CreateStack" && r.access_key != "testing")
         .map(|r| r.region.clone())
         .collect();
     assert_eq!(
