@@ -307,3 +307,53 @@ fn a_stacksets_stage_that_lists_and_excludes_accounts_is_refused_before_any_call
     assert!(run.stderr.contains("not both"), "{}", run.stderr);
     assert!(emulator.recording().is_empty(), "no AWS call");
 }
+
+/// A vended account in a stacksets stage's OU: `onboard` gives it its instance alone,
+/// through StackSets (narrowed with an INTERSECTION filter), and never waits for or assumes
+/// a member role, which such a stage does not need.
+#[tokio::test(flavor = "multi_thread")]
+async fn onboarding_into_a_stack_sets_stage_adds_that_account_alone() {
+    let emulator = Emulator::start();
+    let mut org = Org::create(&emulator).await;
+    org.accounts_in("dev", "/Workloads/Dev", 2).await;
+    let work = Workdir::new(&config(""));
+    let run = remedy(&emulator, work.path(), &["deploy", "--stage", "dev"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+
+    let vended = org.account("dev-vended", "/Workloads/Dev").await;
+    emulator.start_recording();
+    let run = remedy(
+        &emulator,
+        work.path(),
+        &["onboard", "--account", &vended, "--output", "json"],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let doc = run.json();
+    assert_eq!(doc["summary"]["created"], 1, "{doc}");
+    assert_eq!(doc["targets"].as_array().unwrap().len(), 1, "{doc}");
+    let recorded = emulator.recording();
+    assert!(
+        recorded.iter().all(|r| r.action != "AssumeRole"),
+        "no member role: {:?}",
+        recorded.iter().map(|r| &r.action).collect::<Vec<_>>()
+    );
+    let create = recorded
+        .iter()
+        .find(|r| r.action == "CreateStackInstances")
+        .expect("an instance for the vended account");
+    assert_eq!(
+        create
+            .params
+            .get("DeploymentTargets.AccountFilterType")
+            .map(String::as_str),
+        Some("INTERSECTION")
+    );
+    assert_eq!(
+        create.params.get("DeploymentTargets.Accounts.member.1"),
+        Some(&vended)
+    );
+    assert_eq!(stack_set(&emulator).await.1.len(), 3);
+    assert!(function_names(&emulator, &vended)
+        .await
+        .contains("AutoRemediateS3-001"));
+}

@@ -7,7 +7,7 @@
 //! revision the pipeline last promoted.
 
 use super::{finish_stage, run_stage, DeployOptions};
-use crate::config::{is_account_id, Config};
+use crate::config::{is_account_id, Config, Engine};
 use crate::error::Error;
 use crate::report::{self, OutputFormat, StageReport};
 use crate::runner::{Outcome, StageRun, TargetResult};
@@ -64,10 +64,12 @@ pub async fn onboard(
         ));
     }
 
-    // A new account's role can take minutes to appear.
+    // A new account's role can take minutes to appear. (StackSets reaches the account
+    // through its own service roles: a stacksets stage needs no member role.)
     let started = Instant::now();
     let engine = session.engine(&stage, options.engine());
     let ready = match targets.first() {
+        Some(_) if session.config.stage_engine(&stage) == Engine::Stacksets => Ok(()),
         Some(first) => engine.wait_for_role(first, wait).await,
         None => Ok(()),
     };
