@@ -338,6 +338,7 @@ impl Session {
             hash: self.hash.clone(),
             run_id: self.run_id.clone(),
             target_timeout: options.target_timeout,
+            management_account: self.snapshot.management_account_id.clone(),
         }
     }
 

@@ -29,7 +29,8 @@ use crate::plan::{Freshness, PlanAction};
 use crate::runner::{Outcome, StageRun, Target, TargetResult};
 use aws_sdk_cloudformation::types::{
     self as cfn_types, AccountFilterType, AutoDeployment, Capability, ConcurrencyMode,
-    DeploymentTargets, PermissionModels, RegionConcurrencyType, StackSetOperationPreferences,
+    DeploymentTargets, ManagedExecution, PermissionModels, RegionConcurrencyType,
+    StackSetOperationPreferences,
 };
 use aws_sdk_cloudformation::Client;
 use std::collections::BTreeMap;
@@ -49,6 +50,8 @@ pub struct StackSetsEngine {
     pub run_id: String,
     /// How long one wave of accounts may take; an operation gets one per wave.
     pub target_timeout: Duration,
+    /// StackSets never deploys here: its targets are reported `skipped`.
+    pub management_account: String,
 }
 
 /// Where a stage's operation deploys and how fast: the inputs of [`preferences`] and
@@ -63,6 +66,8 @@ pub struct StageShape {
     pub exclude: Vec<String>,
     /// The accounts this run deploys, when narrowed (`deploy --account`).
     pub narrowed_to: Option<Vec<String>>,
+    /// The run deploys fewer accounts or regions than the stage has.
+    pub narrowed: bool,
     pub concurrency: usize,
     pub failure_tolerance: usize,
     pub region_order: RegionOrder,
@@ -79,15 +84,20 @@ pub struct Preferences {
     pub region_order: Vec<String>,
 }
 
-/// The stage's limits as percentages of its accounts: concurrency rounds up (at least one
-/// account at a time; StackSets rounds a percentage down to whole accounts, per region),
-/// failure tolerance rounds down (never more failures than the stage allows).
+/// The stage's limits as percentages of its accounts. StackSets applies them per region
+/// and rounds them down to whole accounts, so with regions in parallel each region gets its
+/// share of the stage's limits, and both round down: never more at once, or more failures,
+/// than the stage allows — except that a percentage cannot go below 1 % (one account in a
+/// hundred at once: a stage of 1,000 accounts runs at least 10 per region).
 pub fn preferences(shape: &StageShape) -> Preferences {
     let accounts = shape.account_count.max(1);
-    let concurrent = (shape.concurrency.max(1) * 100)
-        .div_ceil(accounts)
-        .clamp(1, 100);
-    let tolerated = (shape.failure_tolerance * 100 / accounts).min(100);
+    let parallel_regions = match shape.region_order {
+        RegionOrder::Parallel => shape.regions.len().max(1),
+        RegionOrder::Sequential => 1,
+    };
+    let concurrency = (shape.concurrency / parallel_regions).max(1);
+    let concurrent = (concurrency * 100 / accounts).clamp(1, 100);
+    let tolerated = (shape.failure_tolerance / parallel_regions * 100 / accounts).min(100);
     Preferences {
         max_concurrent_percentage: i32::try_from(concurrent).unwrap_or(100),
         failure_tolerance_percentage: i32::try_from(tolerated).unwrap_or(0),
@@ -339,6 +349,51 @@ pub fn inspect(
         .collect()
 }
 
+/// What a run does to the StackSet itself before it creates missing instances.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SetAction {
+    /// There is none: CreateStackSet.
+    Create,
+    /// UpdateStackSet over every instance: the hash differs, or instances of this stage's
+    /// targets are not current (a failed, stopped or timed-out operation left them so).
+    Update { new_hash: bool },
+    /// Nothing to change on the StackSet.
+    Keep,
+    /// A narrowed run (`--account`, `--region`, `onboard`) cannot change the template of a
+    /// StackSet: StackSets marks every instance outdated when it does.
+    Refuse(String),
+}
+
+/// Decides [`SetAction`] from the StackSet's hash (outer `None`: no StackSet) and the
+/// targets' instances.
+pub fn set_action(
+    set_hash: Option<Option<&str>>,
+    desired_hash: &str,
+    narrowed: bool,
+    targets: &[Target],
+    before: &Instances,
+) -> SetAction {
+    let Some(hash) = set_hash else {
+        return SetAction::Create;
+    };
+    let new_hash = hash != Some(desired_hash);
+    let stale = targets.iter().any(|t| {
+        before
+            .get(&(t.account.id.clone(), t.region.clone()))
+            .is_some_and(|i| i.status != "CURRENT" && i.detailed != "SKIPPED_SUSPENDED_ACCOUNT")
+    });
+    match (narrowed, new_hash, stale) {
+        (true, true, _) => SetAction::Refuse(format!(
+            "the StackSet carries another deployment ({}); a narrowed run cannot change it \
+             (StackSets would mark every instance outdated): deploy the whole stage first",
+            hash.unwrap_or("no hash")
+        )),
+        (false, true, _) => SetAction::Update { new_hash: true },
+        (false, false, true) => SetAction::Update { new_hash: false },
+        _ => SetAction::Keep,
+    }
+}
+
 /// Whether any target still needs an instance (a new account, a new region).
 fn needs_instances(targets: &[Target], instances: &Instances) -> bool {
     targets
@@ -357,6 +412,26 @@ impl StackSetsEngine {
     /// Deploys the stage: see the module docs. Failures of the StackSet itself (it cannot
     /// be read, created or updated) fail every target with that reason.
     pub async fn deploy_stage(
+        &self,
+        targets: Vec<Target>,
+        shape: &StageShape,
+        reach: &Reach,
+    ) -> StageRun {
+        // Service-managed StackSets never deploy to the management account.
+        let (targets, management): (Vec<Target>, Vec<Target>) = targets
+            .into_iter()
+            .partition(|t| t.account.id != self.management_account);
+        let skipped = management.iter().map(|t| {
+            let reason =
+                "StackSets does not deploy to the management account (use engine: direct for it)";
+            TargetResult::new(t, Outcome::Skipped, None, Some(reason.into()))
+        });
+        let mut run = self.deploy_targets(targets, shape, reach).await;
+        run.results.extend(skipped);
+        run
+    }
+
+    async fn deploy_targets(
         &self,
         targets: Vec<Target>,
         shape: &StageShape,
@@ -414,23 +489,29 @@ impl StackSetsEngine {
             Some(_) => self.instances().await?,
             None => Instances::new(),
         };
-        match existing {
-            None => {
+        let set_hash = existing.as_ref().map(|h| h.as_deref());
+        let narrowed = shape.narrowed;
+        let mut operated = false;
+        match set_action(set_hash, &self.hash, narrowed, targets, &before) {
+            SetAction::Create => {
                 self.create().await?;
                 ops.updated = true;
             }
-            Some(hash) if hash.as_deref() != Some(self.hash.as_str()) => {
-                let id = self.update(reach, &prefs).await?;
-                ops.updated = true;
+            SetAction::Update { new_hash } => {
+                let id = self.update(&prefs).await?;
+                ops.updated = new_hash;
+                operated = true;
                 self.wait(&id, timeout, &mut ops).await?;
             }
-            Some(_) => {}
+            SetAction::Keep => {}
+            SetAction::Refuse(reason) => return Err(reason),
         }
         if !ops.stopped && ops.failure.is_none() && needs_instances(targets, &before) {
             let id = self.create_instances(reach, &prefs).await?;
+            operated = true;
             self.wait(&id, timeout, &mut ops).await?;
         }
-        let after = if ops.updated || before.is_empty() || needs_instances(targets, &before) {
+        let after = if operated {
             self.instances().await?
         } else {
             before.clone()
@@ -457,17 +538,17 @@ impl StackSetsEngine {
                         .and_then(|t| t.value().map(str::to_owned))
                 })
             })),
-            Err(e) => {
-                let reason = describe_sdk_error(&e);
-                if reason.contains("StackSetNotFound") || reason.contains("not found") {
-                    Ok(None)
-                } else {
-                    Err(format!(
-                        "DescribeStackSet {}: {reason}",
-                        self.stack_set_name
-                    ))
-                }
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_stack_set_not_found_exception()) =>
+            {
+                Ok(None)
             }
+            Err(e) => Err(format!(
+                "DescribeStackSet {}: {}",
+                self.stack_set_name,
+                describe_sdk_error(&e)
+            )),
         }
     }
 
@@ -525,6 +606,9 @@ impl StackSetsEngine {
                     .retain_stacks_on_account_removal(false)
                     .build(),
             )
+            // Operations queue instead of failing with OperationInProgressException (an
+            // auto-deployment for a joining account, another run).
+            .managed_execution(ManagedExecution::builder().active(true).build())
             .capabilities(Capability::CapabilityIam)
             .set_parameters(Some(cfn::parameters(&self.parameters)))
             .set_tags(Some(cfn::tags(&self.tags)))
@@ -543,17 +627,18 @@ impl StackSetsEngine {
         })
     }
 
-    async fn update(&self, reach: &Reach, prefs: &Preferences) -> Result<String, String> {
+    /// UpdateStackSet with neither DeploymentTargets nor Regions: every instance the
+    /// StackSet has (naming an OU or region without instances would be refused).
+    async fn update(&self, prefs: &Preferences) -> Result<String, String> {
         let mut update = self
             .client
             .update_stack_set()
             .stack_set_name(&self.stack_set_name)
+            .managed_execution(ManagedExecution::builder().active(true).build())
             .capabilities(Capability::CapabilityIam)
             .set_parameters(Some(cfn::parameters(&self.parameters)))
             .set_tags(Some(cfn::tags(&self.tags)))
-            .deployment_targets(deployment_targets_of(reach))
-            .set_regions(Some(prefs.region_order.clone()))
-            .operation_preferences(preferences_of(prefs))
+            .operation_preferences(preferences_of(prefs, false))
             .operation_id(token_for("update-set", &self.run_id))
             .call_as(self.call_as());
         update = match &self.template {
@@ -580,7 +665,7 @@ impl StackSetsEngine {
             .stack_set_name(&self.stack_set_name)
             .deployment_targets(deployment_targets_of(reach))
             .set_regions(Some(prefs.region_order.clone()))
-            .operation_preferences(preferences_of(prefs))
+            .operation_preferences(preferences_of(prefs, true))
             .operation_id(token_for("create-instances", &self.run_id))
             .call_as(self.call_as())
             .send()
@@ -608,18 +693,7 @@ impl StackSetsEngine {
             if crate::interrupt::interrupted() && !stop_sent {
                 stop_sent = true;
                 ops.stopped = true;
-                tracing::warn!("stopping StackSet operation {operation_id}: no new account starts");
-                if let Err(e) = self
-                    .client
-                    .stop_stack_set_operation()
-                    .stack_set_name(&self.stack_set_name)
-                    .operation_id(operation_id)
-                    .call_as(self.call_as())
-                    .send()
-                    .await
-                {
-                    tracing::warn!("StopStackSetOperation: {}", describe_sdk_error(&e));
-                }
+                self.stop(operation_id).await;
             }
             let described = self
                 .client
@@ -646,11 +720,16 @@ impl StackSetsEngine {
                     ops.failure = Some(format!("{operation_id} {status}{reason}"));
                     return Ok(());
                 }
+                // Stopped (no new account starts) and reported from each target's instance.
                 _ if Instant::now() >= deadline => {
-                    return Err(format!(
-                        "StackSet operation {operation_id} still {status} when the wait timed out ({} s)",
+                    if !stop_sent {
+                        self.stop(operation_id).await;
+                    }
+                    ops.failure = Some(format!(
+                        "{operation_id} still {status} when the wait timed out ({} s); stopped",
                         timeout.as_secs()
-                    ))
+                    ));
+                    return Ok(());
                 }
                 _ if *crate::interrupt::level().borrow() >= 2 => {
                     ops.failure = Some(format!("{operation_id} abandoned while {status}"));
@@ -658,6 +737,24 @@ impl StackSetsEngine {
                 }
                 _ => delay.sleep().await,
             }
+        }
+    }
+}
+
+impl StackSetsEngine {
+    /// StopStackSetOperation: StackSets starts no new account; those in flight finish.
+    async fn stop(&self, operation_id: &str) {
+        tracing::warn!("stopping StackSet operation {operation_id}: no new account starts");
+        if let Err(e) = self
+            .client
+            .stop_stack_set_operation()
+            .stack_set_name(&self.stack_set_name)
+            .operation_id(operation_id)
+            .call_as(self.call_as())
+            .send()
+            .await
+        {
+            tracing::warn!("StopStackSetOperation: {}", describe_sdk_error(&e));
         }
     }
 }
@@ -674,7 +771,8 @@ fn deployment_targets_of(reach: &Reach) -> DeploymentTargets {
         .build()
 }
 
-fn preferences_of(prefs: &Preferences) -> StackSetOperationPreferences {
+/// The operation preferences; the region order only where the operation names its regions.
+fn preferences_of(prefs: &Preferences, with_region_order: bool) -> StackSetOperationPreferences {
     StackSetOperationPreferences::builder()
         .max_concurrent_percentage(prefs.max_concurrent_percentage)
         .failure_tolerance_percentage(prefs.failure_tolerance_percentage)
@@ -686,7 +784,7 @@ fn preferences_of(prefs: &Preferences) -> StackSetOperationPreferences {
         } else {
             RegionConcurrencyType::Parallel
         })
-        .set_region_order(Some(prefs.region_order.clone()))
+        .set_region_order(with_region_order.then(|| prefs.region_order.clone()))
         .build()
 }
 
@@ -702,6 +800,7 @@ mod tests {
             accounts: vec![],
             exclude: vec![],
             narrowed_to: None,
+            narrowed: false,
             concurrency: 16,
             failure_tolerance: 3,
             region_order: RegionOrder::Parallel,
@@ -711,18 +810,30 @@ mod tests {
 
     #[test]
     fn the_stage_limits_become_percentages_that_never_exceed_them() {
+        // 16 of 1,000 accounts over two parallel regions: 8 per region is 0.8 %, and a
+        // percentage cannot go below 1 % (10 per region); 3 failures: 1 per region, 0 %.
         let p = preferences(&shape());
-        // 16 of 1,000 is 1.6 %: 2 % would allow 20 at once, 1 % allows 10: concurrency
-        // rounds up (StackSets has no fractions), tolerance rounds down.
-        assert_eq!(p.max_concurrent_percentage, 2);
+        assert_eq!(p.max_concurrent_percentage, 1);
         assert_eq!(p.failure_tolerance_percentage, 0);
         assert!(!p.sequential_regions);
         assert_eq!(p.region_order, ["us-east-1", "eu-west-1"]);
+        // 50 of 1,000, one region after the other: 5 %, never rounded up.
+        let sequential = StageShape {
+            concurrency: 55,
+            failure_tolerance: 29,
+            region_order: RegionOrder::Sequential,
+            ..shape()
+        };
+        let p = preferences(&sequential);
+        assert_eq!(
+            (p.max_concurrent_percentage, p.failure_tolerance_percentage),
+            (5, 2)
+        );
+        assert!(p.sequential_regions);
         let small = StageShape {
             account_count: 10,
             concurrency: 32,
-            failure_tolerance: 1,
-            region_order: RegionOrder::Sequential,
+            failure_tolerance: 2,
             ..shape()
         };
         let p = preferences(&small);
@@ -730,12 +841,66 @@ mod tests {
             (p.max_concurrent_percentage, p.failure_tolerance_percentage),
             (100, 10)
         );
-        assert!(p.sequential_regions);
         let empty = StageShape {
             account_count: 0,
             ..shape()
         };
         assert_eq!(preferences(&empty).max_concurrent_percentage, 100);
+    }
+
+    #[test]
+    fn the_stack_set_is_updated_for_a_new_hash_or_stale_instances_and_never_by_a_narrowed_run() {
+        let targets = [target("1", "us-east-1"), target("2", "us-east-1")];
+        let key = |a: &str| (a.to_owned(), "us-east-1".to_owned());
+        let current: Instances = [
+            (key("1"), instance("CURRENT", "SUCCEEDED", None)),
+            (key("2"), instance("CURRENT", "SUCCEEDED", None)),
+        ]
+        .into();
+        let stale: Instances = [
+            (key("1"), instance("CURRENT", "SUCCEEDED", None)),
+            (key("2"), instance("OUTDATED", "CANCELLED", None)),
+        ]
+        .into();
+        let suspended: Instances = [(
+            key("2"),
+            instance("INOPERABLE", "SKIPPED_SUSPENDED_ACCOUNT", None),
+        )]
+        .into();
+        assert_eq!(
+            set_action(None, "h", false, &targets, &current),
+            SetAction::Create
+        );
+        assert_eq!(
+            set_action(Some(Some("h")), "h", false, &targets, &current),
+            SetAction::Keep
+        );
+        assert_eq!(
+            set_action(Some(Some("old")), "h", false, &targets, &current),
+            SetAction::Update { new_hash: true }
+        );
+        assert_eq!(
+            set_action(Some(None), "h", false, &targets, &current),
+            SetAction::Update { new_hash: true }
+        );
+        assert_eq!(
+            set_action(Some(Some("h")), "h", false, &targets, &stale),
+            SetAction::Update { new_hash: false },
+            "a failed or stopped operation's outdated instances are deployed again"
+        );
+        assert_eq!(
+            set_action(Some(Some("h")), "h", false, &targets, &suspended),
+            SetAction::Keep,
+            "a suspended account is not stale"
+        );
+        assert!(matches!(
+            set_action(Some(Some("old")), "h", true, &targets, &current),
+            SetAction::Refuse(reason) if reason.contains("deploy the whole stage")
+        ));
+        assert_eq!(
+            set_action(Some(Some("h")), "h", true, &targets, &stale),
+            SetAction::Keep
+        );
     }
 
     #[test]

@@ -6,7 +6,7 @@
 mod support;
 
 use std::collections::BTreeSet;
-use support::{remedy, Emulator, Org, Workdir, REGION};
+use support::{remedy, Emulator, Org, Workdir, MANAGEMENT_ACCOUNT, REGION};
 
 fn config(extra_stage: &str) -> String {
     format!(
@@ -113,8 +113,8 @@ async fn a_stage_is_one_stack_set_over_its_ous_and_each_account_is_reported() {
     assert_eq!(reported, dev.iter().cloned().collect());
 
     // What StackSets was asked: the stage's OU, its region, its limits as percentages
-    // (2 of 3 accounts at once: 67 %; 1 failure of 3: 33 %) with soft failure tolerance,
-    // as a delegated administrator.
+    // rounded down (2 of 3 accounts at once: 66 %; 1 failure of 3: 33 %) with soft failure
+    // tolerance, as a delegated administrator.
     let recorded = emulator.recording();
     let create = recorded
         .iter()
@@ -129,7 +129,7 @@ async fn a_stage_is_one_stack_set_over_its_ous_and_each_account_is_reported() {
     assert_eq!(
         p.get("OperationPreferences.MaxConcurrentPercentage")
             .map(String::as_str),
-        Some("67")
+        Some("66")
     );
     assert_eq!(
         p.get("OperationPreferences.FailureTolerancePercentage")
@@ -150,6 +150,13 @@ async fn a_stage_is_one_stack_set_over_its_ous_and_each_account_is_reported() {
     assert_eq!(
         set.params.get("PermissionModel").map(String::as_str),
         Some("SERVICE_MANAGED")
+    );
+    assert_eq!(
+        set.params
+            .get("ManagedExecution.Active")
+            .map(String::as_str),
+        Some("true"),
+        "operations queue rather than collide"
     );
     assert!(
         recorded.iter().all(|r| r.action != "AssumeRole"),
@@ -284,9 +291,14 @@ async fn a_changed_rule_set_updates_the_stack_set_for_every_account() {
         update.params["TemplateBody"].contains("AutoRemediateEC2-002"),
         "the new template"
     );
-    assert!(update
-        .params
-        .contains_key("DeploymentTargets.OrganizationalUnitIds.member.1"));
+    assert!(
+        update
+            .params
+            .keys()
+            .all(|k| !k.starts_with("DeploymentTargets") && !k.starts_with("Regions")),
+        "every instance the StackSet has, never an OU or region without one: {:?}",
+        update.params.keys().collect::<Vec<_>>()
+    );
     assert!(recorded.iter().all(|r| r.action != "CreateStackInstances"));
     let (hash, instances) = stack_set(&emulator).await;
     assert_ne!(hash, first_hash, "the new hash is on the StackSet");
@@ -356,4 +368,40 @@ async fn onboarding_into_a_stack_sets_stage_adds_that_account_alone() {
     assert!(function_names(&emulator, &vended)
         .await
         .contains("AutoRemediateS3-001"));
+}
+
+/// The management account, listed by id in a stacksets stage: StackSets never deploys there,
+/// so it is reported skipped, and the rest of the stage deploys.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_management_account_is_skipped_by_a_stack_sets_stage() {
+    let emulator = Emulator::start();
+    let mut org = Org::create(&emulator).await;
+    org.accounts_in("dev", "/Workloads/Dev", 2).await;
+    let work = Workdir::new(&config("").replace(
+        "targets: {ous: [/Workloads/Dev]}",
+        &format!("targets: {{ous: [/Workloads/Dev], accounts: ['{MANAGEMENT_ACCOUNT}']}}"),
+    ));
+    let run = remedy(
+        &emulator,
+        work.path(),
+        &["deploy", "--stage", "dev", "--output", "json"],
+    );
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    let doc = run.json();
+    assert_eq!(doc["summary"]["created"], 2, "{doc}");
+    assert_eq!(doc["summary"]["skipped"], 1, "{doc}");
+    let skipped = doc["targets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["outcome"] == "skipped")
+        .unwrap();
+    assert_eq!(skipped["account_id"], MANAGEMENT_ACCOUNT);
+    assert!(
+        skipped["reason"]
+            .as_str()
+            .unwrap()
+            .contains("management account"),
+        "{skipped}"
+    );
 }

@@ -109,12 +109,19 @@ pub async fn run_stage(
     regions.dedup();
     let stacksets =
         session.config.stage_engine(stage) == Engine::Stacksets && !session.is_in_account();
-    // The StackSet's shape is checked before anything is published.
+    // The StackSet's shape is checked before anything is published. The StackSet lives in
+    // the stage's first region whatever `--region` narrows to: publish there too.
     let shape = if stacksets {
         Some(stack_set_shape(session, stage, &targets)?)
     } else {
         None
     };
+    let home = session.regions(stage).first().cloned();
+    if let (true, Some(home)) = (stacksets, &home) {
+        if !regions.contains(home) {
+            regions.push(home.clone());
+        }
+    }
     // After a Ctrl-C nothing new is published; the runner reports every target not started.
     if !crate::interrupt::interrupted() {
         session.publish(&regions).await?;
@@ -142,7 +149,7 @@ pub async fn run_stage(
         }
         _ if shape.is_some() && !crate::interrupt::interrupted() => {
             let (shape, reach) = shape.ok_or_else(|| Error::Failed("no StackSet shape".into()))?;
-            let home = shape.regions.first().cloned().unwrap_or_default();
+            let home = home.unwrap_or_default();
             let engine = session.stacksets_engine(stage, &home, options);
             let bar = progress.clone();
             let run = engine.deploy_stage(targets, &shape, &reach).await;
@@ -181,19 +188,23 @@ fn stack_set_shape(
     accounts.dedup();
     let all: Vec<&str> = resolution.accounts.iter().map(|a| a.id.as_str()).collect();
     let narrowed = accounts.len() < all.len();
-    let regions: Vec<String> = session
-        .regions(stage)
-        .into_iter()
-        .filter(|r| targets.iter().any(|t| &t.region == r))
+    let stage_regions = session.regions(stage);
+    let regions: Vec<String> = stage_regions
+        .iter()
+        .filter(|r| targets.iter().any(|t| &t.region == *r))
+        .cloned()
         .collect();
+    let regions_narrowed = regions.len() < stage_regions.len();
     let shape = StageShape {
         ou_ids,
         regions,
+        // StackSets never deploys to the management account (it is reported skipped).
         accounts: stage
             .targets
             .accounts
             .iter()
             .map(|a| a.to_string())
+            .filter(|a| *a != session.snapshot.management_account_id)
             .collect(),
         exclude: stage
             .targets
@@ -201,6 +212,7 @@ fn stack_set_shape(
             .iter()
             .map(|a| a.to_string())
             .collect(),
+        narrowed: narrowed || regions_narrowed,
         narrowed_to: narrowed.then_some(accounts),
         concurrency: stage.concurrency.0,
         failure_tolerance: stage.failure_tolerance,
