@@ -835,15 +835,17 @@ impl Config {
                 continue;
             }
             let targets = &stage.targets;
-            let too_many = crate::stacksets::too_many_ous(targets.ous.len());
             let problem = if targets.ous.is_empty() {
-                Some("engine `stacksets` deploys to OUs: list the stage's accounts by their OUs")
+                Some(
+                    "engine `stacksets` deploys to OUs: list the stage's accounts by their OUs"
+                        .into(),
+                )
             } else if targets.ous.len() > crate::stacksets::MAX_OUS_PER_OPERATION {
-                Some(too_many.as_str())
+                Some(crate::stacksets::too_many_ous(targets.ous.len()))
             } else if !targets.accounts.is_empty() && !targets.exclude.is_empty() {
-                Some("engine `stacksets` takes `accounts` or `exclude` in a stage, not both (StackSets allows one account filter per operation)")
+                Some("engine `stacksets` takes `accounts` or `exclude` in a stage, not both (StackSets allows one account filter per operation)".into())
             } else if !is_stack_name(&format!("{}-{}", self.stack_name, stage.name)) {
-                Some("engine `stacksets` names the StackSet `<stack_name>-<stage>`: the stage name must be letters, digits and `-`")
+                Some("engine `stacksets` names the StackSet `<stack_name>-<stage>`: the stage name must be letters, digits and `-`".into())
             } else {
                 None
             };

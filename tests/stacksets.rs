@@ -163,13 +163,10 @@ async fn a_stage_is_one_stack_set_over_its_ous_and_each_account_is_reported() {
         "StackSets reaches the accounts, remedy assumes no role"
     );
 
-    // Read back: the StackSet carries this deployment's hash, each dev account has its
-    // instance and the functions; prod has nothing.
+    // Read back: the StackSet carries this deployment's hash (the one `publish` names),
+    // each dev account has its instance and the functions; prod has nothing.
     let (hash, instances) = stack_set(&emulator).await;
-    assert!(
-        !hash.is_empty() && hash.bytes().all(|b| b.is_ascii_hexdigit()),
-        "{hash}"
-    );
+    assert_eq!(hash, deployment_hash(&emulator, &work));
     let mut expected: Vec<(String, String)> =
         dev.iter().map(|a| (a.clone(), "CURRENT".into())).collect();
     expected.sort();
@@ -301,8 +298,39 @@ async fn a_changed_rule_set_updates_the_stack_set_for_every_account() {
     );
     assert!(recorded.iter().all(|r| r.action != "CreateStackInstances"));
     let (hash, instances) = stack_set(&emulator).await;
-    assert_ne!(hash, first_hash, "the new hash is on the StackSet");
+    assert_ne!(hash, first_hash);
+    assert_eq!(
+        hash,
+        deployment_hash(&emulator, &work),
+        "the new hash is on the StackSet"
+    );
     assert_eq!(instances.len(), 2);
+}
+
+/// This configuration's `remedy:hash`, as `remedy publish` names its release.
+fn deployment_hash(emulator: &Emulator, work: &Workdir) -> String {
+    let run = remedy(emulator, work.path(), &["publish", "--output", "json"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    run.json()["hash"].as_str().unwrap().to_owned()
+}
+
+#[test]
+fn plan_keep_is_refused_for_a_stack_sets_stage_before_any_call() {
+    let emulator = Emulator::start();
+    let work = Workdir::new(&config(""));
+    emulator.start_recording();
+    let run = remedy(
+        &emulator,
+        work.path(),
+        &["plan", "--stage", "dev", "--keep"],
+    );
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("no change sets to keep"),
+        "{}",
+        run.stderr
+    );
+    assert!(emulator.recording().is_empty(), "no AWS call");
 }
 
 #[test]

@@ -107,21 +107,19 @@ pub async fn run_stage(
     let mut regions: Vec<String> = targets.iter().map(|t| t.region.clone()).collect();
     regions.sort();
     regions.dedup();
-    let stacksets =
-        session.config.stage_engine(stage) == Engine::Stacksets && !session.is_in_account();
-    // The StackSet's shape is checked before anything is published. The StackSet lives in
-    // the stage's first region whatever `--region` narrows to: publish there too.
-    let shape = if stacksets {
-        Some(stack_set_shape(session, stage, &targets)?)
-    } else {
-        None
-    };
-    let home = session.regions(stage).first().cloned();
-    if let (true, Some(home)) = (stacksets, &home) {
-        if !regions.contains(home) {
-            regions.push(home.clone());
+    let engine = session.config.stage_engine(stage);
+    // A StackSet's shape is checked before anything is published. It lives in the stage's
+    // first region whatever `--region` narrows to: its template is published there too.
+    let stack_set = match engine {
+        Engine::Stacksets if !session.is_in_account() => {
+            let stack_set = stack_set_shape(session, stage, &targets)?;
+            if !regions.contains(&stack_set.home) {
+                regions.push(stack_set.home.clone());
+            }
+            Some(stack_set)
         }
-    }
+        _ => None,
+    };
     // After a Ctrl-C nothing new is published; the runner reports every target not started.
     if !crate::interrupt::interrupted() {
         session.publish(&regions).await?;
@@ -132,8 +130,19 @@ pub async fn run_stage(
         failure_tolerance: stage.failure_tolerance,
         region_order: stage.region_order,
     };
-    let run = match session.config.stage_engine(stage) {
-        Engine::Codebuild if !session.is_in_account() && !crate::interrupt::interrupted() => {
+    let interrupted = crate::interrupt::interrupted();
+    let run = match (engine, stack_set) {
+        (Engine::Stacksets, Some(stack_set)) if !interrupted => {
+            let engine = session.stacksets_engine(stage, &stack_set.home, options);
+            let run = engine
+                .deploy_stage(targets, &stack_set.shape, &stack_set.reach)
+                .await;
+            for result in &run.results {
+                progress.finished(result);
+            }
+            run
+        }
+        (Engine::Codebuild, _) if !session.is_in_account() && !interrupted => {
             // The builds read the package and configuration from their project's region.
             let engine = session.codebuild_engine(stage, options);
             let mut build_regions = regions.clone();
@@ -146,17 +155,6 @@ pub async fn run_stage(
                 engine.clone().deploy(target)
             })
             .await
-        }
-        _ if shape.is_some() && !crate::interrupt::interrupted() => {
-            let (shape, reach) = shape.ok_or_else(|| Error::Failed("no StackSet shape".into()))?;
-            let home = home.unwrap_or_default();
-            let engine = session.stacksets_engine(stage, &home, options);
-            let bar = progress.clone();
-            let run = engine.deploy_stage(targets, &shape, &reach).await;
-            for result in &run.results {
-                bar.finished(result);
-            }
-            run
         }
         _ => {
             let engine = session.engine(stage, options);
@@ -174,13 +172,21 @@ pub async fn run_stage(
     Ok(report)
 }
 
+/// What the stacksets engine deploys a stage's targets with.
+struct StackSetRun {
+    /// The StackSet's region: the stage's first.
+    home: String,
+    shape: StageShape,
+    reach: Reach,
+}
+
 /// The stacksets engine's view of a stage: its OU ids, regions in order, account filters
 /// and limits. Input errors (exit 2) name what to change.
 fn stack_set_shape(
     session: &Session,
     stage: &Stage,
     targets: &[Target],
-) -> Result<(StageShape, Reach), Error> {
+) -> Result<StackSetRun, Error> {
     let ou_ids = crate::targets::stage_unit_ids(stage, &session.snapshot).map_err(Error::Input)?;
     let resolution = session.resolve(stage)?;
     let mut accounts: Vec<String> = targets.iter().map(|t| t.account.id.clone()).collect();
@@ -220,7 +226,8 @@ fn stack_set_shape(
         account_count: all.len(),
     };
     let reach = deployment_targets(&shape).map_err(Error::Input)?;
-    Ok((shape, reach))
+    let home = stage_regions.first().cloned().unwrap_or_default();
+    Ok(StackSetRun { home, shape, reach })
 }
 
 /// Prints a one-stage command's report, writes `--report FILE`, and gives its exit code.

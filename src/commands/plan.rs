@@ -3,7 +3,7 @@
 //! resource changes and replacements) / unchanged, and the aggregate. The change sets are
 //! deleted again unless `--keep`, in which case `deploy` executes them.
 
-use crate::config::{Config, Stage};
+use crate::config::{Config, Engine, Stage};
 use crate::direct::PlannedTarget;
 use crate::error::{exit, Error};
 use crate::plan::PlanAction;
@@ -26,12 +26,6 @@ pub async fn plan_targets(
     // Change sets need the template and package where CloudFormation can read them.
     session.publish(&session.regions(stage)).await?;
     if let Some(engine) = session.stacksets_view(stage, target_timeout) {
-        if keep {
-            return Err(Error::Input(format!(
-                "plan --keep: stage `{}` deploys with StackSets, which has no change sets to keep",
-                stage.name
-            )));
-        }
         let (set, instances) = engine.look().await.map_err(Error::Failed)?;
         let set = set.as_ref().map(|h| h.as_deref());
         return Ok(crate::stacksets::plan(
@@ -64,6 +58,11 @@ pub async fn plan(
     output: OutputFormat,
 ) -> Result<i32, Error> {
     let stage = config.stage(stage_name)?.clone();
+    if keep && config.stage_engine(&stage) == Engine::Stacksets {
+        return Err(Error::Input(format!(
+            "plan --keep: stage `{stage_name}` deploys with StackSets, which has no change sets to keep"
+        )));
+    }
     let prepared = Prepared::new(config, package)?;
     let mut session = Session::connect(prepared).await?;
     let resolution = session.resolve(&stage)?;
