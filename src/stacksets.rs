@@ -13,8 +13,8 @@
 //! 4. each operation polled (DescribeStackSetOperation) to its end, then
 //!    ListStackInstances once more: every target's result from its own instance.
 //!
-//! The operations carry the stage's limits as [`preferences`]: `MaxConcurrentPercentage`
-//! from `concurrency`, `FailureTolerancePercentage` from `failure_tolerance`, regions in
+//! The operations carry the stage's limits as [`preferences`]: `MaxConcurrentCount` from
+//! `concurrency`, `FailureToleranceCount` from `failure_tolerance`, regions in
 //! parallel or in order. A first Ctrl-C stops the running operation (StopStackSetOperation:
 //! StackSets starts no new account, those in flight finish) and the report follows.
 //!
@@ -71,36 +71,34 @@ pub struct StageShape {
     pub concurrency: usize,
     pub failure_tolerance: usize,
     pub region_order: RegionOrder,
-    /// How many accounts the stage has (the base of the percentages).
+    /// How many accounts the stage has (for the operation's timeout).
     pub account_count: usize,
 }
 
 /// The operation preferences, as StackSets takes them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Preferences {
-    pub max_concurrent_percentage: i32,
-    pub failure_tolerance_percentage: i32,
+    pub max_concurrent_count: i32,
+    pub failure_tolerance_count: i32,
     pub sequential_regions: bool,
     pub region_order: Vec<String>,
 }
 
-/// The stage's limits as percentages of its accounts. StackSets applies them per region
-/// and rounds them down to whole accounts, so with regions in parallel each region gets its
-/// share of the stage's limits, and both round down: never more at once, or more failures,
-/// than the stage allows — except that a percentage cannot go below 1 % (one account in a
-/// hundred at once: a stage of 1,000 accounts runs at least 10 per region).
+/// The stage's limits as StackSets counts: a stage's `concurrency` is targets in flight
+/// (accounts × regions), and StackSets applies its limits per region, so with regions in
+/// parallel each region gets its share, rounded down (at least one account at a time).
+/// Counts, not percentages: a percentage cannot go below 1 % of the accounts, which would
+/// run 10 of a 1,000-account stage at once where the stage says 8.
 pub fn preferences(shape: &StageShape) -> Preferences {
-    let accounts = shape.account_count.max(1);
     let parallel_regions = match shape.region_order {
         RegionOrder::Parallel => shape.regions.len().max(1),
         RegionOrder::Sequential => 1,
     };
-    let concurrency = (shape.concurrency / parallel_regions).max(1);
-    let concurrent = (concurrency * 100 / accounts).clamp(1, 100);
-    let tolerated = (shape.failure_tolerance / parallel_regions * 100 / accounts).min(100);
+    let concurrent = (shape.concurrency / parallel_regions).max(1);
+    let tolerated = shape.failure_tolerance / parallel_regions;
     Preferences {
-        max_concurrent_percentage: i32::try_from(concurrent).unwrap_or(100),
-        failure_tolerance_percentage: i32::try_from(tolerated).unwrap_or(0),
+        max_concurrent_count: i32::try_from(concurrent).unwrap_or(i32::MAX),
+        failure_tolerance_count: i32::try_from(tolerated).unwrap_or(i32::MAX),
         sequential_regions: shape.region_order == RegionOrder::Sequential,
         region_order: shape.regions.clone(),
     }
@@ -235,7 +233,9 @@ pub fn outcomes(
                 };
                 return TargetResult::new(target, Outcome::Failed, None, Some(reason));
             };
-            let status = Some(instance.detailed.clone());
+            // `stack_status` is a stack's status (DESIGN.md); StackSets reports the
+            // instance's, which goes into the reason where it matters.
+            let status = None;
             let reason = || {
                 instance
                     .reason
@@ -305,7 +305,7 @@ pub fn plan(
                 account_id: t.account.id.clone(),
                 region: t.region.clone(),
                 action,
-                stack_status: instance.map(|i| i.status.clone()),
+                stack_status: None,
                 changes: Vec::new(),
                 reason: (action == PlanAction::Update)
                     .then(|| "the StackSet's template, parameters or tags change (StackSets has no change-set preview)".to_owned()),
@@ -338,12 +338,23 @@ pub fn inspect(
                 account_id: t.account.id.clone(),
                 account_name: t.account.name.clone(),
                 region: t.region.clone(),
-                stack_status: instance.map(|i| format!("{} ({})", i.status, i.detailed)),
+                stack_status: None,
                 version: None,
-                hash: instance.and(hash),
+                // Only a current instance carries the StackSet's hash.
+                hash: hash.filter(|_| instance.is_some_and(|i| i.status == "CURRENT")),
                 freshness: Some(freshness),
                 drift: None,
-                reason: instance.and_then(|i| i.reason.clone()),
+                reason: instance.filter(|i| i.status != "CURRENT").map(|i| {
+                    format!(
+                        "stack instance {} ({}){}",
+                        i.status,
+                        i.detailed,
+                        i.reason
+                            .as_ref()
+                            .map(|r| format!(": {r}"))
+                            .unwrap_or_default()
+                    )
+                }),
             }
         })
         .collect()
@@ -774,8 +785,8 @@ fn deployment_targets_of(reach: &Reach) -> DeploymentTargets {
 /// The operation preferences; the region order only where the operation names its regions.
 fn preferences_of(prefs: &Preferences, with_region_order: bool) -> StackSetOperationPreferences {
     StackSetOperationPreferences::builder()
-        .max_concurrent_percentage(prefs.max_concurrent_percentage)
-        .failure_tolerance_percentage(prefs.failure_tolerance_percentage)
+        .max_concurrent_count(prefs.max_concurrent_count)
+        .failure_tolerance_count(prefs.failure_tolerance_count)
         // remedy's concurrency does not shrink with failures (the runner's semantics):
         // StackSets' default (strict) would run failure_tolerance + 1 accounts at a time.
         .concurrency_mode(ConcurrencyMode::SoftFailureTolerance)
@@ -809,15 +820,13 @@ mod tests {
     }
 
     #[test]
-    fn the_stage_limits_become_percentages_that_never_exceed_them() {
-        // 16 of 1,000 accounts over two parallel regions: 8 per region is 0.8 %, and a
-        // percentage cannot go below 1 % (10 per region); 3 failures: 1 per region, 0 %.
+    fn the_stage_limits_become_counts_per_region_that_never_exceed_them() {
+        // 16 in flight over two parallel regions: 8 per region; 3 failures: 1 per region.
         let p = preferences(&shape());
-        assert_eq!(p.max_concurrent_percentage, 1);
-        assert_eq!(p.failure_tolerance_percentage, 0);
+        assert_eq!((p.max_concurrent_count, p.failure_tolerance_count), (8, 1));
         assert!(!p.sequential_regions);
         assert_eq!(p.region_order, ["us-east-1", "eu-west-1"]);
-        // 50 of 1,000, one region after the other: 5 %, never rounded up.
+        // One region after the other: each gets the stage's whole limits.
         let sequential = StageShape {
             concurrency: 55,
             failure_tolerance: 29,
@@ -826,26 +835,18 @@ mod tests {
         };
         let p = preferences(&sequential);
         assert_eq!(
-            (p.max_concurrent_percentage, p.failure_tolerance_percentage),
-            (5, 2)
+            (p.max_concurrent_count, p.failure_tolerance_count),
+            (55, 29)
         );
         assert!(p.sequential_regions);
-        let small = StageShape {
-            account_count: 10,
-            concurrency: 32,
-            failure_tolerance: 2,
+        // Never zero accounts at a time.
+        let narrow = StageShape {
+            concurrency: 1,
+            failure_tolerance: 0,
             ..shape()
         };
-        let p = preferences(&small);
-        assert_eq!(
-            (p.max_concurrent_percentage, p.failure_tolerance_percentage),
-            (100, 10)
-        );
-        let empty = StageShape {
-            account_count: 0,
-            ..shape()
-        };
-        assert_eq!(preferences(&empty).max_concurrent_percentage, 100);
+        let p = preferences(&narrow);
+        assert_eq!((p.max_concurrent_count, p.failure_tolerance_count), (1, 0));
     }
 
     #[test]
@@ -1018,7 +1019,23 @@ mod tests {
         assert_eq!(seen, [Some(Freshness::Current), Some(Freshness::Missing)]);
         let seen = inspect(&targets, Some(Some("h0")), "h1", &current);
         assert_eq!(seen[0].freshness, Some(Freshness::Outdated));
-        assert_eq!(seen[0].hash.as_deref(), Some("h0"));
+        assert_eq!(
+            seen[0].hash.as_deref(),
+            Some("h0"),
+            "a current instance carries it"
+        );
+        let stale: Instances = [(
+            ("1".to_owned(), "us-east-1".to_owned()),
+            instance("OUTDATED", "FAILED", Some("Topic: already exists")),
+        )]
+        .into();
+        let seen = inspect(&targets, Some(Some("h1")), "h1", &stale);
+        assert_eq!(seen[0].freshness, Some(Freshness::Outdated));
+        assert_eq!(seen[0].hash, None, "an outdated instance does not carry h1");
+        assert_eq!(
+            seen[0].reason.as_deref(),
+            Some("stack instance OUTDATED (FAILED): Topic: already exists")
+        );
     }
 
     #[test]
@@ -1072,7 +1089,7 @@ mod tests {
         assert_eq!(got[4].0, Outcome::Skipped);
         assert_eq!(got[5].0, Outcome::Failed);
         assert!(got[5].1.unwrap().contains("no stack instance"), "{got:?}");
-        assert_eq!(results[3].stack_status.as_deref(), Some("FAILED"));
+        assert_eq!(results[3].stack_status, None, "not a stack status");
 
         // After an update every current instance was updated; after a stop, the missing
         // ones were not started.
