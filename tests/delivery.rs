@@ -483,7 +483,12 @@ fn the_bootstrap_roles_are_scoped() {
                     "{policy}/{sid}: wildcard action {action}"
                 );
             }
-            if s["Resource"] == "*" {
+            // `Resource: "*"` or a list holding "*".
+            let on_everything = s["Resource"] == "*"
+                || s["Resource"]
+                    .as_array()
+                    .is_some_and(|r| r.iter().any(|x| x == "*"));
+            if on_everything {
                 assert!(
                     ["DriftStatusHasNoResource", "KeyListsHaveNoResource"].contains(&sid.as_str())
                         || s.get("Condition").is_some(),

@@ -75,6 +75,7 @@ async fn trace_logs_carry_no_keys_tokens_or_environment() {
                 "json",
             ],
         ] {
+            emulator.start_recording();
             let out = remedy_command(&emulator, work.path())
                 .env("AWS_ACCESS_KEY_ID", key)
                 .env("AWS_SECRET_ACCESS_KEY", secret)
@@ -95,6 +96,15 @@ async fn trace_logs_carry_no_keys_tokens_or_environment() {
             } else {
                 assert!(doc["outcome"].is_string(), "{doc}");
             }
+            // An assumed role's keys existed in this run, so their absence below means something.
+            let role = format!("arn:aws:iam::{account}:role/CloudConformity");
+            assert!(
+                emulator
+                    .recording()
+                    .iter()
+                    .any(|r| r.action == "AssumeRole" && r.params.get("RoleArn") == Some(&role)),
+                "{level_var} {args:?}: no AssumeRole into {account}"
+            );
             assert!(
                 stderr.len() > 10_000,
                 "{level_var} {args:?}: trace logging is on: {stderr}"
