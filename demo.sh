@@ -9,7 +9,7 @@ port="${DEMO_PORT:-5123}"
 mkdir -p demo
 
 echo "==> starting the emulator (moto) on 127.0.0.1:$port"
-moto_server -H 127.0.0.1 -p "$port" > demo/emulator.log 2>&1 &
+python tests/support/moto_launcher.py -H 127.0.0.1 -p "$port" > demo/emulator.log 2>&1 &
 emulator=$!
 trap 'kill "$emulator" 2>/dev/null || true' EXIT
 
@@ -23,7 +23,7 @@ echo "==> seeding an organization"
 "$target/examples/testbed" stub-package demo/package.zip
 
 cat > demo/remedy.yaml <<'YAML'
-# The demo's configuration: see ../README.md and ../../shared/DESIGN.md for every key.
+# The demo's configuration: see ../README.md for every key.
 stack_name: remedy
 package: package.zip
 regions: [us-east-1]

@@ -59,11 +59,13 @@ def wait_port(port, timeout=30):
 
 
 class Emulator:
-    def __init__(self, moto_server):
+    def __init__(self, python):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
+        # moto's server through the test bed's launcher, as the tests start it.
+        launcher = os.path.join(ROOT, "tests", "support", "moto_launcher.py")
         self.proc = subprocess.Popen(
-            [moto_server, "-H", "127.0.0.1", "-p", str(self.port)],
+            [python, launcher, "-H", "127.0.0.1", "-p", str(self.port)],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
@@ -256,7 +258,7 @@ def main():
     ap.add_argument("--latency-accounts", type=int, default=500)
     ap.add_argument("--remedy", required=True)
     ap.add_argument("--testbed", help="the testbed example (default: beside --remedy)")
-    ap.add_argument("--moto-server", default=shutil.which("moto_server") or "moto_server")
+    ap.add_argument("--moto-python", default=sys.executable, help="a Python with moto installed")
     ap.add_argument("--aws", default=shutil.which("aws") or "aws")
     ap.add_argument("--mitmdump", default=shutil.which("mitmdump") or "mitmdump")
     ap.add_argument("--out", default=os.path.join(ROOT, "bench", "results.json"))
@@ -270,7 +272,7 @@ def main():
     subprocess.check_call([testbed, "stub-package",
                            os.path.join(work, "package.zip")])
     rows = []
-    emulator = Emulator(args.moto_server)
+    emulator = Emulator(args.moto_python)
     try:
         for n in [int(x) for x in args.accounts.split(",")]:
             config = (f"package: package.zip\nregions: [{REGION}]\nstages:\n  - name: bench\n    concurrency: 16\n"

@@ -8,9 +8,9 @@ use std::process::Stdio;
 use std::time::Duration;
 use support::{remedy, remedy_command, stack_state, Emulator, Org, Workdir, REGION};
 
-/// Every rule enabled so that member change sets carry a TemplateURL (moto mis-checks SigV4
-/// on query bodies with spaces under IAM enforcement; see tests/deploy.rs).
-const CONFIG: &str = "regions: [us-east-1]\npackage: package.zip\nstages:\n  - name: dev\n    targets: {ous: [/Workloads/Dev]}\n  - name: prod\n    approval: true\n    targets: {ous: [/Workloads/Prod]}\nrules:\n  \"*\": dry-run\n";
+/// Two rules: member change sets carry the template inline, a query body with spaces, whose
+/// signature the test bed checks over the bytes as sent under IAM enforcement.
+const CONFIG: &str = "regions: [us-east-1]\npackage: package.zip\nstages:\n  - name: dev\n    targets: {ous: [/Workloads/Dev]}\n  - name: prod\n    approval: true\n    targets: {ous: [/Workloads/Prod]}\nrules:\n  S3-001: dry-run\n  EC2-002: dry-run\n";
 
 #[tokio::test(flavor = "multi_thread")]
 async fn onboard_deploys_only_the_vended_account_at_its_stage_once_its_role_appears() {

@@ -184,11 +184,11 @@ async fn gates_stop_an_unapproved_rollout_and_approvals_deploy_every_stage() {
     assert!(run.stderr.contains("--approve qa"), "{}", run.stderr);
 }
 
-/// Every rule enabled, so member change sets carry a TemplateURL (moto mis-checks SigV4 on
-/// query bodies with spaces under IAM enforcement; see tests/deploy.rs).
+/// Two rules: member change sets carry the template inline, a query body with spaces, whose
+/// signature the test bed checks over the bytes as sent under IAM enforcement.
 fn prod_config(tolerance: usize) -> String {
     format!(
-        "regions: [us-east-1]\npackage: package.zip\nstages:\n  - name: dev\n    targets: {{ous: [/Workloads/Dev]}}\n  - name: prod\n    approval: true\n    concurrency: 2\n    failure_tolerance: {tolerance}\n    targets: {{ous: [/Workloads/Prod]}}\nrules:\n  \"*\": dry-run\n"
+        "regions: [us-east-1]\npackage: package.zip\nstages:\n  - name: dev\n    targets: {{ous: [/Workloads/Dev]}}\n  - name: prod\n    approval: true\n    concurrency: 2\n    failure_tolerance: {tolerance}\n    targets: {{ous: [/Workloads/Prod]}}\nrules:\n  S3-001: dry-run\n  EC2-002: dry-run\n"
     )
 }
 

@@ -42,7 +42,9 @@ impl Emulator {
             .and_then(|l| l.local_addr())
             .map(|a| a.port())
             .expect("a free loopback port");
-        let child = Command::new(moto_server())
+        let (python, launcher) = moto_launcher();
+        let child = Command::new(&python)
+            .arg(&launcher)
             .args(["-H", "127.0.0.1", "-p", &port.to_string()])
             // Each server records into its own file (the default is ./moto_recording, which
             // servers started side by side would share).
@@ -53,8 +55,9 @@ impl Emulator {
             .spawn()
             .unwrap_or_else(|e| {
                 panic!(
-                    "cannot start {} ({e}): run `make venv` first",
-                    moto_server().display()
+                    "cannot start {} {} ({e}): run `make venv` first",
+                    python.display(),
+                    launcher.display()
                 )
             });
         let emulator = Emulator {
@@ -305,15 +308,20 @@ fn dechunk(mut rest: &[u8]) -> Vec<u8> {
     out
 }
 
-fn moto_server() -> PathBuf {
-    if let Ok(path) = std::env::var("REMEDY_MOTO_SERVER") {
-        return PathBuf::from(path);
+/// The emulator's Python and its launcher, `tests/support/moto_launcher.py`: moto's server
+/// with the mends that make it judge requests as AWS does (tests/TESTBED-NOTES.md).
+/// `REMEDY_MOTO_PYTHON` names another Python with moto installed.
+fn moto_launcher() -> (PathBuf, PathBuf) {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let launcher = root.join("tests/support/moto_launcher.py");
+    if let Ok(path) = std::env::var("REMEDY_MOTO_PYTHON") {
+        return (PathBuf::from(path), launcher);
     }
-    let venv = Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/moto_server");
+    let venv = root.join(".venv/bin/python");
     if venv.exists() {
-        venv
+        (venv, launcher)
     } else {
-        PathBuf::from("moto_server")
+        (PathBuf::from("python3"), launcher)
     }
 }
 
