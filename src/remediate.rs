@@ -5,6 +5,8 @@
 //! orchestrator's decision is taken with the configured modes, and the rule's fix runs with
 //! the account's assumed role (`role.name`, ExternalId) when `--account` is given, else with
 //! the caller's own credentials. The region is the finding's (`global` → the environment's).
+//! Remedy's own stack there (`stack_name`) is read first, so that its resources are left
+//! alone exactly as the deployed functions leave them.
 //! Exit 0 for remediated/compliant/dry_run/skipped/unsupported, 1 failed, 2 rejected or
 //! unreadable. Output: DESIGN.md's `{"rule_id", "outcome", "actions", "reason"}`.
 
@@ -126,6 +128,25 @@ pub async fn remediate(
             "notify mode: the orchestrator sends it to the notification topics; nothing to fix",
         ),
         Decision::Act { mode, .. } => {
+            // Remedy's own stack in that account and region: its resources are left alone,
+            // as the deployed functions leave them (they get REMEDY_STACK_ID).
+            let cfn = aws_sdk_cloudformation::Client::new(&aws);
+            let stack = match crate::cfn::describe(&cfn, &config.stack_name).await {
+                Ok(state) => state
+                    .and_then(|s| s.stack_id)
+                    .as_deref()
+                    .and_then(remedy_functions::rule::OwnStack::from_id)
+                    .map(std::sync::Arc::new),
+                Err(e) => {
+                    // Without it remedy's own resources could not be told apart: act on none.
+                    let report = Report::failed(format!(
+                        "cannot read remedy's stack {} to leave its resources alone: {e}",
+                        config.stack_name
+                    ));
+                    show(Some(&rule_id), &report, output);
+                    return Ok(exit::FAILED);
+                }
+            };
             let ctx = Context {
                 rule: spec,
                 finding: (**finding).clone(),
@@ -135,7 +156,7 @@ pub async fn remediate(
                 account_id,
                 region,
             };
-            remedy_functions::runtime::run_rule(&ctx).await
+            remedy_functions::runtime::run_rule_for(&ctx, stack).await
         }
     };
     show(Some(&rule_id), &report, output);

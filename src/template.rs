@@ -299,9 +299,11 @@ fn rule_resources(rule: &EnabledRule) -> Vec<(String, Value)> {
                 "S3Key": {"Ref": "ArtifactKey"}
             },
             "Role": {"Fn::GetAtt": [format!("Rule{id}Role"), "Arn"]},
+            // REMEDY_STACK_ID: the rules leave this stack's own resources alone.
             "Environment": {"Variables": {
                 "REMEDY_MODE": rule.mode.as_str(),
-                "REMEDY_SETTINGS": settings
+                "REMEDY_SETTINGS": settings,
+                "REMEDY_STACK_ID": {"Ref": "AWS::StackId"}
             }}
         }
     });
@@ -362,6 +364,8 @@ mod tests {
             f["Environment"]["Variables"]["REMEDY_MODE"],
             Value::from("remediate")
         );
+        let stack_id: Value = serde_yaml::from_str("{Ref: AWS::StackId}").unwrap();
+        assert_eq!(f["Environment"]["Variables"]["REMEDY_STACK_ID"], stack_id);
         let actions = &res["RuleS3001Role"]["Properties"]["Policies"][0]["PolicyDocument"]
             ["Statement"][0]["Action"];
         let spec = remedy_functions::find_rule("S3-001").unwrap();
@@ -373,6 +377,19 @@ mod tests {
             .collect();
         assert_eq!(actions, spec.iam_actions);
         assert!(!res.contains_key("RuleS3012Function"));
+        // A rule of a type CloudFormation does not tag reads its own stack's resources, there only.
+        let kms = resources(&render(&config("  KMS-002: remediate\n")).unwrap());
+        let statements = kms["RuleKMS002Role"]["Properties"]["Policies"][0]["PolicyDocument"]
+            ["Statement"]
+            .as_sequence()
+            .unwrap()
+            .clone();
+        let list: Value = serde_yaml::from_str(
+            "{Sid: RuleActionsScoped0, Effect: Allow, Action: [cloudformation:ListStackResources], \
+             Resource: {Fn::Sub: '${AWS::StackId}'}}",
+        )
+        .unwrap();
+        assert!(statements.contains(&list), "{statements:?}");
         assert_eq!(
             res["Orchestrator"]["Properties"]["Environment"]["Variables"]["REMEDY_RULES"],
             Value::from(r#"{"S3-001":"remediate"}"#)

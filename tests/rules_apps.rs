@@ -219,8 +219,10 @@ async fn lambda_tracing_is_turned_on_with_one_update_and_no_waiting() {
     );
 }
 
+/// A function a user labelled `remedy:managed` is not remedy's (only its stack's functions
+/// are, by CloudFormation's tags: `tests/own_resources.rs`): it is fixed.
 #[tokio::test(flavor = "multi_thread")]
-async fn remedys_own_functions_are_left_alone() {
+async fn functions_labelled_remedy_managed_are_not_left_alone() {
     let emulator = Emulator::start();
     let lambda = function(
         &emulator,
@@ -239,11 +241,18 @@ async fn remedys_own_functions_are_left_alone() {
         .unwrap();
     for rule in ["Lambda-003", "Lambda-004"] {
         let report = run_checked(&emulator, rule, "AutoRemediateS3-001", &[], false).await;
-        assert_eq!(report.outcome, Outcome::Skipped, "{rule}: {report:?}");
+        assert_eq!(report.outcome, Outcome::Remediated, "{rule}: {report:?}");
     }
-    assert_eq!(
-        sids(&function_policy(&lambda, "AutoRemediateS3-001").await),
-        ["Everyone"]
+    // Its only statement removed, the function has no policy left.
+    let policy = lambda
+        .get_policy()
+        .function_name("AutoRemediateS3-001")
+        .send()
+        .await;
+    let policy = policy.map(|p| p.policy().unwrap_or_default().to_owned());
+    assert!(
+        !policy.unwrap_or_default().contains("Everyone"),
+        "the open statement is gone"
     );
 }
 
@@ -470,15 +479,12 @@ async fn remedys_own_queues_and_missing_queues() {
         .send()
         .await
         .unwrap();
+    // A label anyone can set: the queue is not remedy's (tests/own_resources.rs has those).
     assert_eq!(
         run_checked(&emulator, "SQS-004", "remedy-dlq", &[], false)
             .await
             .outcome,
-        Outcome::Skipped
-    );
-    assert_eq!(
-        queue_attribute(&sqs, &url, QueueAttributeName::KmsMasterKeyId).await,
-        None
+        Outcome::Remediated
     );
 
     let report = run_checked(&emulator, "SQS-001", "no-such-queue", &[], false).await;
@@ -620,7 +626,7 @@ async fn an_sns_topic_left_without_statements_gets_the_default_policy() {
         Outcome::Compliant
     );
 
-    // Tagged remedy:managed: left alone.
+    // Labelled remedy:managed by anyone: fixed all the same.
     let own = sns
         .create_topic()
         .name("remedy-findings")
@@ -646,9 +652,9 @@ async fn an_sns_topic_left_without_statements_gets_the_default_policy() {
         run_checked(&emulator, "SNS-001", "remedy-findings", &[], false)
             .await
             .outcome,
-        Outcome::Skipped
+        Outcome::Remediated
     );
-    assert_eq!(topic_policy(&sns, own).await, open);
+    assert_ne!(topic_policy(&sns, own).await, open);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -724,7 +730,7 @@ async fn kinesis_streams_are_encrypted() {
         Some("alias/streams")
     );
 
-    // Tagged remedy:managed (beyond the first page of tags): left alone.
+    // Labelled remedy:managed (beyond the first page of tags): fixed all the same.
     kinesis
         .create_stream()
         .stream_name("own")
@@ -744,9 +750,9 @@ async fn kinesis_streams_are_encrypted() {
         run_checked(&emulator, "Kinesis-001", "own", &[], false)
             .await
             .outcome,
-        Outcome::Skipped
+        Outcome::Remediated
     );
-    assert_eq!(encryption(kinesis, "own").await.0.as_deref(), Some("NONE"));
+    assert_eq!(encryption(kinesis, "own").await.0.as_deref(), Some("KMS"));
 }
 
 // ---------------------------------------------------------------------------------------
@@ -827,11 +833,12 @@ async fn public_rest_apis_are_made_private() {
         .await
         .unwrap();
     let own = own.id().unwrap().to_owned();
+    // A label anyone can set: fixed all the same.
     assert_eq!(
         run_checked(&emulator, "AG-005", &own, &[], false)
             .await
             .outcome,
-        Outcome::Skipped
+        Outcome::Remediated
     );
-    assert_eq!(types(apigateway, own).await, ["EDGE"]);
+    assert_ne!(types(apigateway, own).await, ["EDGE"]);
 }

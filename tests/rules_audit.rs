@@ -227,7 +227,7 @@ async fn ct_007_turns_on_log_file_validation_in_the_trails_home_region() {
         Outcome::Compliant
     );
 
-    // remedy's own trail is left alone.
+    // A trail a user labelled remedy:managed is not remedy's: it is fixed.
     trail(
         &emulator,
         "remedy-trail",
@@ -239,9 +239,9 @@ async fn ct_007_turns_on_log_file_validation_in_the_trails_home_region() {
         run_rule(&emulator, finding("CT-007", "remedy-trail"), &[], false)
             .await
             .outcome,
-        Outcome::Skipped
+        Outcome::Remediated
     );
-    assert_ne!(
+    assert_eq!(
         describe(&emulator, "remedy-trail")
             .await
             .log_file_validation_enabled(),
@@ -331,6 +331,87 @@ async fn ct_003_makes_the_trail_bucket_private() {
     );
 }
 
+/// CT-003 on a trail whose bucket lives in another region: the bucket's region is read first
+/// (GetBucketLocation) and every S3 call is made there; the Rust SDK does not follow S3's
+/// region redirect, so a client of the function's region fails on real S3.
+#[tokio::test(flavor = "multi_thread")]
+async fn ct_003_fixes_a_trail_bucket_in_another_region() {
+    let emulator = Emulator::start();
+    let eu = remedy::identity::s3_client(&emulator.sdk_config(), "eu-west-1");
+    eu.create_bucket()
+        .bucket("audit-eu-logs")
+        .create_bucket_configuration(
+            aws_sdk_s3::types::CreateBucketConfiguration::builder()
+                .location_constraint(aws_sdk_s3::types::BucketLocationConstraint::EuWest1)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    cloudtrail(&emulator, REGION)
+        .create_trail()
+        .name("audit-eu")
+        .s3_bucket_name("audit-eu-logs")
+        .send()
+        .await
+        .unwrap();
+    let acl = eu
+        .get_bucket_acl()
+        .bucket("audit-eu-logs")
+        .send()
+        .await
+        .unwrap();
+    let mut grants = acl.grants().to_vec();
+    grants.push(group_grant(ALL_USERS, Permission::Read));
+    eu.put_bucket_acl()
+        .bucket("audit-eu-logs")
+        .access_control_policy(
+            AccessControlPolicy::builder()
+                .set_grants(Some(grants))
+                .set_owner(acl.owner().cloned())
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+
+    let (report, calls) =
+        support::run_checked(&emulator, finding("CT-003", "audit-eu"), &[], false).await;
+    assert_eq!(report.outcome, Outcome::Remediated, "{report:?}");
+    let s3_calls: Vec<(String, String)> = calls
+        .iter()
+        .filter(|c| c.service == "s3")
+        .map(|c| (iam_action(c), c.region.clone()))
+        .collect();
+    assert_eq!(
+        s3_calls.first().map(|(action, _)| action.as_str()),
+        Some("s3:GetBucketLocation"),
+        "{s3_calls:?}"
+    );
+    for (action, region) in &s3_calls[1..] {
+        assert_eq!(region, "eu-west-1", "{action} in {region}: {s3_calls:?}");
+    }
+    let acl = eu
+        .get_bucket_acl()
+        .bucket("audit-eu-logs")
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        !acl.grants()
+            .iter()
+            .any(|g| g.grantee().and_then(|g| g.uri()).is_some()),
+        "{acl:?}"
+    );
+    assert!(blocks_all_public_access(&eu, "audit-eu-logs").await);
+    assert_eq!(
+        run_rule(&emulator, finding("CT-003", "audit-eu"), &[], false)
+            .await
+            .outcome,
+        Outcome::Compliant
+    );
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn config_001_creates_the_recorder_and_channel_and_starts_recording() {
     let emulator = Emulator::start();
@@ -364,7 +445,11 @@ async fn config_001_creates_the_recorder_and_channel_and_starts_recording() {
     let settings = [("bucket", "config-history")];
     let (report, _) = run_checked(&emulator, f(), &settings, true).await;
     assert_eq!(report.outcome, Outcome::DryRun, "{report:?}");
-    assert_eq!(report.actions.len(), 3, "{report:?}");
+    assert_eq!(
+        report.actions.len(),
+        4,
+        "service-linked role, recorder, channel, start: {report:?}"
+    );
     let recorders = config
         .describe_configuration_recorders()
         .send()
@@ -436,6 +521,127 @@ async fn config_001_creates_the_recorder_and_channel_and_starts_recording() {
         .await
         .unwrap();
     assert!(status.configuration_recorders_status()[0].recording());
+}
+
+/// Config-001 with its default role: AWS Config's service-linked role is created when the
+/// account lacks it (only PutServiceLinkedConfigurationRecorder would create it otherwise),
+/// and global resource types are recorded in `global_resources_region` only.
+#[tokio::test(flavor = "multi_thread")]
+async fn config_001_creates_the_service_linked_role_and_records_global_types_in_one_region() {
+    let emulator = Emulator::start();
+    let iam = aws_sdk_iam::Client::new(&emulator.sdk_config());
+    s3(&emulator)
+        .create_bucket()
+        .bucket("config-history")
+        .send()
+        .await
+        .unwrap();
+    let settings = [("bucket", "config-history")];
+    let in_region = |region: &str| {
+        let mut f = finding("Config-001", region);
+        f["region"] = region.into();
+        f
+    };
+    let recorder_in = |region: &str| {
+        let config = emulator
+            .sdk_config()
+            .to_builder()
+            .region(aws_config::Region::new(region.to_owned()))
+            .build();
+        async move {
+            let out = aws_sdk_config::Client::new(&config)
+                .describe_configuration_recorders()
+                .send()
+                .await
+                .unwrap();
+            out.configuration_recorders()[0].clone()
+        }
+    };
+    assert!(
+        iam.get_role()
+            .role_name("AWSServiceRoleForConfig")
+            .send()
+            .await
+            .is_err(),
+        "the account starts without AWS Config's service-linked role"
+    );
+
+    // The global region (the default, us-east-1): the role is created, global types recorded.
+    let (report, calls) =
+        support::run_checked(&emulator, in_region("us-east-1"), &settings, false).await;
+    assert_eq!(report.outcome, Outcome::Remediated, "{report:?}");
+    let create = calls
+        .iter()
+        .find(|c| iam_action(c) == "iam:CreateServiceLinkedRole")
+        .expect("CreateServiceLinkedRole");
+    assert_eq!(
+        create.params.get("AWSServiceName").map(String::as_str),
+        Some("config.amazonaws.com")
+    );
+    let roles = iam
+        .list_roles()
+        .path_prefix("/aws-service-role/config.amazonaws.com/")
+        .send()
+        .await
+        .unwrap();
+    // (moto names it AWSServiceRoleForconfig; AWS names it AWSServiceRoleForConfig.)
+    assert_eq!(
+        roles.roles().len(),
+        1,
+        "the service-linked role exists: {roles:?}"
+    );
+    let recorder = recorder_in("us-east-1").await;
+    assert_eq!(
+        recorder.role_arn(),
+        Some("arn:aws:iam::123456789012:role/aws-service-role/config.amazonaws.com/AWSServiceRoleForConfig")
+    );
+    let group = recorder.recording_group().unwrap();
+    assert!(group.all_supported() && group.include_global_resource_types());
+
+    // The role as AWS names it, for the emulator's sake: found, it is not created again.
+    iam.create_role()
+        .role_name("AWSServiceRoleForConfig")
+        .path("/aws-service-role/config.amazonaws.com/")
+        .assume_role_policy_document(
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"config.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#,
+        )
+        .send()
+        .await
+        .unwrap();
+
+    // Another region: global types are not recorded twice.
+    let (report, calls) = run_checked(&emulator, in_region("eu-west-1"), &settings, false).await;
+    assert_eq!(report.outcome, Outcome::Remediated, "{report:?}");
+    assert!(
+        !calls.contains(&"iam:CreateServiceLinkedRole".to_owned()),
+        "{calls:?}"
+    );
+    let group = recorder_in("eu-west-1")
+        .await
+        .recording_group()
+        .cloned()
+        .unwrap();
+    assert!(group.all_supported() && !group.include_global_resource_types());
+    assert_eq!(
+        run_rule(&emulator, in_region("eu-west-1"), &settings, false)
+            .await
+            .outcome,
+        Outcome::Compliant
+    );
+
+    // The setting moves the global region.
+    let moved = [
+        ("bucket", "config-history"),
+        ("global_resources_region", "eu-west-1"),
+    ];
+    let (report, _) = run_checked(&emulator, in_region("eu-west-1"), &moved, false).await;
+    assert_eq!(report.outcome, Outcome::Remediated, "{report:?}");
+    let group = recorder_in("eu-west-1")
+        .await
+        .recording_group()
+        .cloned()
+        .unwrap();
+    assert!(group.include_global_resource_types());
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -556,7 +762,14 @@ async fn cfm_005_decides_on_the_stacks_protection() {
         .send()
         .await
         .unwrap();
-    create("remedy")
+    let remedy_stack = create("remedy")
+        .send()
+        .await
+        .unwrap()
+        .stack_id()
+        .unwrap()
+        .to_owned();
+    create("labelled")
         .tags(
             aws_sdk_cloudformation::types::Tag::builder()
                 .key("remedy:managed")
@@ -575,8 +788,26 @@ async fn cfm_005_decides_on_the_stacks_protection() {
     );
     let (report, _) = run_checked(&emulator, finding("CFM-005", "protected"), &[], false).await;
     assert_eq!(report.outcome, Outcome::Compliant, "{report:?}");
-    let (report, _) = run_checked(&emulator, finding("CFM-005", "remedy"), &[], false).await;
+    // remedy's own stack (its functions know its id) is left alone; a remedy:managed label
+    // opts nothing out.
+    let (report, _) = support::run_checked_in_stack(
+        &emulator,
+        finding("CFM-005", "remedy"),
+        &[],
+        false,
+        Some(&remedy_stack),
+    )
+    .await;
     assert_eq!(report.outcome, Outcome::Skipped, "{report:?}");
+    let (report, _) = support::run_checked_in_stack(
+        &emulator,
+        finding("CFM-005", "labelled"),
+        &[],
+        true,
+        Some(&remedy_stack),
+    )
+    .await;
+    assert_eq!(report.outcome, Outcome::DryRun, "{report:?}");
     let report = run_rule(&emulator, finding("CFM-005", "no-such-stack"), &[], false).await;
     assert_eq!(report.outcome, Outcome::Failed, "{report:?}");
     assert!(

@@ -424,18 +424,16 @@ async fn world_all_traffic_is_left_for_a_human_and_the_report_fails() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn remedys_own_groups_and_missing_groups() {
+async fn labelled_groups_and_missing_groups() {
     let emulator = Emulator::start();
     let ec2 = ec2(&emulator);
+    // A remedy:managed label anyone can set opts nothing out (remedy's own groups carry
+    // CloudFormation's tags: tests/own_resources.rs).
     let sg = group(&ec2, "remedy-owned", &[("remedy:managed", "true")]).await;
     authorize(&ec2, &sg, vec![tcp(22).ip_ranges(v4("0.0.0.0/0")).build()]).await;
     let report = run_rule(&emulator, finding("EC2-002", &sg), &[], false).await;
-    assert_eq!(report.outcome, Outcome::Skipped, "{report:?}");
-    assert_eq!(
-        ingress(&ec2, &sg).await,
-        ["tcp 22-22 0.0.0.0/0"],
-        "untouched"
-    );
+    assert_eq!(report.outcome, Outcome::Remediated, "{report:?}");
+    assert!(ingress(&ec2, &sg).await.is_empty(), "revoked");
 
     let report = run_rule(
         &emulator,
@@ -833,8 +831,9 @@ async fn a_vpc_with_any_flow_log_or_bad_settings_is_left_alone() {
         .send()
         .await
         .unwrap();
+    // A label anyone can set: the VPC gets its flow log all the same.
     let managed = managed.vpc().unwrap().vpc_id().unwrap().to_owned();
     let report = run_rule(&emulator, finding("VPC-001", &managed), &[], false).await;
-    assert_eq!(report.outcome, Outcome::Skipped, "{report:?}");
-    assert!(flow_logs(&ec2, &managed).await.is_empty());
+    assert_eq!(report.outcome, Outcome::Remediated, "{report:?}");
+    assert_eq!(flow_logs(&ec2, &managed).await.len(), 1);
 }

@@ -261,13 +261,13 @@ async fn an_unknown_key_or_a_wrong_user_fails_and_changes_nothing() {
             .reason
             .as_deref()
             .unwrap_or_default()
-            .contains("no IAM user nobody"),
+            .contains("user with name nobody cannot be found"),
         "{report:?}"
     );
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn remedys_own_users_are_left_alone() {
+async fn users_labelled_remedy_managed_are_not_left_alone() {
     let emulator = Emulator::start();
     let iam = iam(&emulator);
     let keys = user_with_keys(&iam, "remedy-deployer", 1).await;
@@ -283,19 +283,18 @@ async fn remedys_own_users_are_left_alone() {
         .send()
         .await
         .unwrap();
-    for user in [Some("remedy-deployer"), None] {
-        let report = run_rule(
-            &emulator,
-            key_finding("IAM-038", &keys[0], user),
-            &[],
-            false,
-        )
-        .await;
-        assert_eq!(report.outcome, Outcome::Skipped, "{report:?}");
-    }
+    // A label anyone can set opts nothing out: the key is deactivated.
+    let report = run_rule(
+        &emulator,
+        key_finding("IAM-038", &keys[0], Some("remedy-deployer")),
+        &[],
+        false,
+    )
+    .await;
+    assert_eq!(report.outcome, Outcome::Remediated, "{report:?}");
     assert_eq!(
         status_of(&statuses(&iam, "remedy-deployer").await, &keys[0]),
-        "Active"
+        "Inactive"
     );
 }
 

@@ -89,10 +89,12 @@ async fn managed_asymmetric_disabled_and_missing_keys() {
     let emulator = Emulator::start();
     let kms = kms(&emulator);
 
+    // A remedy:managed label anyone can set opts nothing out (remedy's own keys are found in
+    // its stack's resources: tests/own_resources.rs).
     let (own, _) = key(&kms, &[("remedy:managed", "true")]).await;
     let report = run_rule(&emulator, finding("KMS-002", &own), &[], false).await;
-    assert_eq!(report.outcome, Outcome::Skipped, "{report:?}");
-    assert!(!rotates(&kms, &own).await, "untouched");
+    assert_eq!(report.outcome, Outcome::Remediated, "{report:?}");
+    assert!(rotates(&kms, &own).await);
 
     let signing = kms
         .create_key()
@@ -192,7 +194,7 @@ async fn a_pending_deletion_is_cancelled_and_the_key_left_disabled() {
     );
     assert_eq!(state(&kms, &disabled).await, KeyState::Disabled);
 
-    // remedy's own key scheduled for deletion is remedy's business.
+    // A key labelled remedy:managed by anyone: its deletion is cancelled all the same.
     let (own, _) = key(&kms, &[("remedy:managed", "true")]).await;
     kms.schedule_key_deletion()
         .key_id(&own)
@@ -204,7 +206,7 @@ async fn a_pending_deletion_is_cancelled_and_the_key_left_disabled() {
         run_rule(&emulator, finding("KMS-004", &own), &[], false)
             .await
             .outcome,
-        Outcome::Skipped
+        Outcome::Remediated
     );
-    assert_eq!(state(&kms, &own).await, KeyState::PendingDeletion);
+    assert_eq!(state(&kms, &own).await, KeyState::Disabled);
 }

@@ -168,13 +168,14 @@ async fn public_snapshots_stop_being_public_and_stay_shared_with_accounts() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn remedys_own_and_missing_resources() {
+async fn labelled_and_missing_resources() {
     let emulator = Emulator::start();
     let rds = rds(&emulator);
+    // A remedy:managed label anyone can set opts nothing out.
     instance(&rds, "remedy-db", &[("remedy:managed", "true")]).await;
     let report = run_checked(&emulator, "RDS-008", "remedy-db", false).await;
-    assert_eq!(report.outcome, Outcome::Skipped, "{report:?}");
-    assert_eq!(settings(&rds, "remedy-db").await.0, Some(true), "untouched");
+    assert_eq!(report.outcome, Outcome::Remediated, "{report:?}");
+    assert_eq!(settings(&rds, "remedy-db").await.0, Some(false));
 
     rds.create_db_snapshot()
         .db_snapshot_identifier("remedy-snap")
@@ -183,7 +184,7 @@ async fn remedys_own_and_missing_resources() {
         .send()
         .await
         .unwrap();
-    assert_eq!(
+    assert_ne!(
         run_checked(&emulator, "RDS-023", "remedy-snap", false)
             .await
             .outcome,

@@ -133,7 +133,9 @@ async fn public_acl_grants_are_removed_one_by_one_keeping_the_others() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn remedys_own_buckets_are_left_alone() {
+async fn buckets_labelled_remedy_managed_are_not_left_alone() {
+    // A label anyone can set opts nothing out (remedy's own buckets carry CloudFormation's
+    // tags: tests/own_resources.rs).
     let emulator = Emulator::start();
     let s3 = bucket(&emulator, "remedy-owned").await;
     let tag = Tag::builder()
@@ -148,22 +150,46 @@ async fn remedys_own_buckets_are_left_alone() {
         .await
         .unwrap();
     let report = run_checked(&emulator, "S3-021", "remedy-owned", false).await;
-    assert_eq!(report.outcome, Outcome::Skipped, "{report:?}");
+    assert_eq!(report.outcome, Outcome::Remediated, "{report:?}");
     let encryption = s3
         .get_bucket_encryption()
         .bucket("remedy-owned")
         .send()
         .await;
-    assert!(
-        encryption.is_err(),
-        "untouched: still no default encryption"
-    );
+    assert!(encryption.is_ok(), "default encryption on");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn versioning_is_enabled_and_read_back() {
+    // GetBucketVersioning through the test bed's launcher, which answers with AWS's
+    // <VersioningConfiguration> root (moto 5.2.5 alone does not).
+    let emulator = Emulator::start();
+    let s3 = bucket(&emulator, "unversioned").await;
+    let status = |out: aws_sdk_s3::operation::get_bucket_versioning::GetBucketVersioningOutput| {
+        out.status().map(|s| s.as_str().to_owned())
+    };
+    let before = s3
+        .get_bucket_versioning()
+        .bucket("unversioned")
+        .send()
+        .await;
+    assert_eq!(before.map(status).ok(), Some(None), "never versioned");
+
+    let report = run_checked(&emulator, "S3-012", "unversioned", false).await;
+    assert_eq!(report.outcome, Outcome::Remediated, "{report:?}");
+    let after = s3
+        .get_bucket_versioning()
+        .bucket("unversioned")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(status(after).as_deref(), Some("Enabled"));
+    let again = run_checked(&emulator, "S3-012", "unversioned", false).await;
+    assert_eq!(again.outcome, Outcome::Compliant, "{again:?}");
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn encryption_and_public_access_block() {
-    // (S3-012, versioning, is unit-tested in its module: the emulator answers
-    // GetBucketVersioning with a root element the SDK rightly rejects.)
     let emulator = Emulator::start();
     let s3 = bucket(&emulator, "plain-bucket").await;
 
@@ -265,10 +291,7 @@ async fn bucket_policies_are_scoped_and_hardened() {
         Outcome::Compliant
     );
 
-    for (rule, sid) in [
-        ("S3-016", "DenyUnencryptedObjectUploads"),
-        ("S3-017", "DenyInsecureTransport"),
-    ] {
+    for (rule, sid) in [("S3-017", "DenyInsecureTransport")] {
         assert_eq!(
             run_checked(&emulator, rule, "policy-bucket", false)
                 .await
@@ -295,7 +318,88 @@ async fn bucket_policies_are_scoped_and_hardened() {
             "{rule}"
         );
     }
-    assert_eq!(policy(s3).await["Statement"].as_array().unwrap().len(), 4);
+    assert_eq!(policy(s3).await["Statement"].as_array().unwrap().len(), 3);
+}
+
+/// S3-016 denies only a wrong `x-amz-server-side-encryption` header: since January 2023 S3
+/// encrypts every new object by default, and clients (AWS log delivery among them) no
+/// longer send the header, so a request without it is allowed; default encryption is turned
+/// on when the bucket has none. remedy's earlier statement, which denied every upload
+/// without the header, is replaced.
+#[tokio::test(flavor = "multi_thread")]
+async fn s3_016_denies_only_wrong_encryption_headers_and_keeps_default_encryption_on() {
+    let emulator = Emulator::start();
+    let s3 = bucket(&emulator, "sse-bucket").await;
+    let read = json!({"Sid": "Partner", "Effect": "Allow",
+        "Principal": {"AWS": "arn:aws:iam::222222222222:root"},
+        "Action": "s3:GetObject", "Resource": "arn:aws:s3:::sse-bucket/*"});
+    // What an earlier remedy added: denies writers that rely on default encryption.
+    let earlier = json!({"Sid": "DenyUnencryptedObjectUploads", "Effect": "Deny",
+        "Principal": "*", "Action": "s3:PutObject", "Resource": "arn:aws:s3:::sse-bucket/*",
+        "Condition": {"Null": {"s3:x-amz-server-side-encryption": "true"}}});
+    put_bucket_policy(
+        &s3,
+        "sse-bucket",
+        &json!({"Version": "2012-10-17", "Statement": [read, earlier]}),
+    )
+    .await;
+
+    let report = run_checked(&emulator, "S3-016", "sse-bucket", true).await;
+    assert_eq!(report.outcome, Outcome::DryRun, "{report:?}");
+
+    let report = run_checked(&emulator, "S3-016", "sse-bucket", false).await;
+    assert_eq!(report.outcome, Outcome::Remediated, "{report:?}");
+    // (The emulator's new buckets have no default encryption, unlike S3's since 2023.)
+    assert!(
+        report.actions[0].contains("default encryption"),
+        "{report:?}"
+    );
+    let after = bucket_policy(&s3, "sse-bucket").await;
+    let statements = after["Statement"].as_array().unwrap();
+    assert_eq!(statements[0], read, "other statements are kept: {after}");
+    assert!(
+        !statements
+            .iter()
+            .any(|s| s["Condition"]["Null"]["s3:x-amz-server-side-encryption"] == "true"),
+        "no statement denies uploads without the header: {after}"
+    );
+    let deny = statements
+        .iter()
+        .find(|s| s["Sid"] == "DenyIncorrectEncryptionHeader")
+        .unwrap_or_else(|| panic!("no DenyIncorrectEncryptionHeader: {after}"));
+    assert_eq!(deny["Effect"], "Deny");
+    assert_eq!(deny["Action"], "s3:PutObject");
+    assert_eq!(deny["Resource"], "arn:aws:s3:::sse-bucket/*");
+    assert_eq!(
+        deny["Condition"],
+        json!({
+            "StringNotEquals": {
+                "s3:x-amz-server-side-encryption": ["AES256", "aws:kms", "aws:kms:dsse"]
+            },
+            "Null": {"s3:x-amz-server-side-encryption": "false"}
+        }),
+        "only a header that is present and wrong is denied"
+    );
+    assert_eq!(statements.len(), 2, "{after}");
+    let encryption = s3
+        .get_bucket_encryption()
+        .bucket("sse-bucket")
+        .send()
+        .await
+        .expect("default encryption is on");
+    let rules = encryption
+        .server_side_encryption_configuration()
+        .map(|c| c.rules().len())
+        .unwrap_or_default();
+    assert!(rules > 0, "default encryption is on: {encryption:?}");
+
+    assert_eq!(
+        run_checked(&emulator, "S3-016", "sse-bucket", false)
+            .await
+            .outcome,
+        Outcome::Compliant
+    );
+    assert_eq!(bucket_policy(&s3, "sse-bucket").await, after);
 }
 
 async fn bucket_policy(s3: &aws_sdk_s3::Client, bucket: &str) -> serde_json::Value {

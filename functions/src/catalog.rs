@@ -114,6 +114,15 @@ pub const ROLE_WRITE_ACTIONS: &[&str] = &[
     "iam:UpdateAssumeRolePolicy",
 ];
 
+/// Reading remedy's own stack's resources, on that stack only: the grant of the rules whose
+/// resource types CloudFormation does not tag (KMS keys, IAM users, SQS queues), which find
+/// remedy's own resources in the stack's list (`crate::rule::Context::owns_listed`).
+pub const OWN_STACK_RESOURCES: Scope = Scope {
+    actions: &["cloudformation:ListStackResources"],
+    resource: "${AWS::StackId}",
+    condition: &[],
+};
+
 /// A narrower grant for some of a rule's actions.
 #[derive(Clone, Copy, Debug, Serialize)]
 pub struct Scope {

@@ -6,16 +6,18 @@
 //! an error, so the invoke carries a `FunctionError` that the orchestrator checks.
 //!
 //! Configuration comes from the environment the stack sets: `REMEDY_RULES` and
-//! `REMEDY_NOTIFICATIONS` (orchestrator), `REMEDY_MODE` and `REMEDY_SETTINGS` (rules).
+//! `REMEDY_NOTIFICATIONS` (orchestrator), `REMEDY_MODE`, `REMEDY_SETTINGS` and
+//! `REMEDY_STACK_ID` (rules: the stack's ARN, whose resources the rules leave alone).
 
 use crate::catalog::Mode;
 use crate::dispatch::{Place, RuntimeConfig};
 use crate::finding::{parse_text, Message};
 use crate::orchestrator::Orchestrator;
-use crate::rule::{Context, Outcome, Report};
+use crate::rule::{Context, Outcome, OwnStack, Report};
 use lambda_runtime::{service_fn, Error, LambdaEvent};
 use serde_json::Value;
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 pub const ORCHESTRATOR: &str = "AutoRemediateOrchestrator";
 const PREFIX: &str = "AutoRemediate";
@@ -86,9 +88,12 @@ pub async fn run() -> Result<(), Error> {
             };
             let settings: BTreeMap<String, String> =
                 env_json("REMEDY_SETTINGS")?.unwrap_or_default();
-            let (aws, settings, region) = (&aws, &settings, &region);
+            // One per process: the stack's resources are listed at most once per cold start.
+            let stack = own_stack_from_env()?;
+            let (aws, settings, region, stack) = (&aws, &settings, &region, &stack);
             lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
-                let report = handle_rule(rule, mode, settings, aws, region, &event).await;
+                let report =
+                    handle_rule(rule, mode, settings, aws, region, stack.clone(), &event).await;
                 if report.outcome == Outcome::Failed {
                     // An error sets the invoke's FunctionError; the orchestrator checks it.
                     return Err(Error::from(
@@ -108,6 +113,7 @@ async fn handle_rule(
     settings: &BTreeMap<String, String>,
     aws: &aws_config::SdkConfig,
     region: &str,
+    stack: Option<Arc<OwnStack>>,
     event: &LambdaEvent<Value>,
 ) -> Report {
     let text = match &event.payload {
@@ -148,7 +154,19 @@ async fn handle_rule(
         account_id: account_of(&event.context.invoked_function_arn),
         region: region.to_owned(),
     };
-    crate::runtime::run_rule(&ctx).await
+    crate::runtime::run_rule_for(&ctx, stack).await
+}
+
+/// remedy's own stack from `REMEDY_STACK_ID` (rendered as `Ref: AWS::StackId`). Absent: no
+/// stack (nothing is remedy's own); present but not a stack ARN: an error, so that a broken
+/// environment cannot make remedy act on its own resources.
+fn own_stack_from_env() -> Result<Option<Arc<OwnStack>>, Error> {
+    match std::env::var("REMEDY_STACK_ID") {
+        Ok(id) if !id.trim().is_empty() => OwnStack::from_id(&id)
+            .map(|s| Some(Arc::new(s)))
+            .ok_or_else(|| Error::from(format!("REMEDY_STACK_ID: not a stack ARN: {id}"))),
+        _ => Ok(None),
+    }
 }
 
 /// The invocation's deadline (milliseconds since the epoch, from the Runtime API) as an

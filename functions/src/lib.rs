@@ -15,6 +15,7 @@ pub mod dispatch;
 pub mod finding;
 pub mod lambda;
 pub mod orchestrator;
+pub mod partition;
 pub mod rule;
 pub mod rules;
 pub mod runtime;

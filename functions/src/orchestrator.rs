@@ -258,10 +258,7 @@ impl Orchestrator {
         finding: &Finding,
         handled: &Handled,
     ) -> Result<(), String> {
-        let arn = format!(
-            "arn:aws:sns:{}:{}:{topic}",
-            self.place.region, self.place.account_id
-        );
+        let arn = topic_arn(&self.place, topic);
         let subject = format!(
             "[{}] {} {}",
             finding.risk_level.as_deref().unwrap_or("UNKNOWN"),
@@ -283,6 +280,16 @@ impl Orchestrator {
             .map_err(|e| describe_sdk_error(&e))?;
         Ok(())
     }
+}
+
+/// The ARN of a notification topic of this account and region, in the region's partition.
+fn topic_arn(place: &Place, topic: &str) -> String {
+    format!(
+        "arn:{}:sns:{}:{}:{topic}",
+        crate::partition::partition(&place.region),
+        place.region,
+        place.account_id
+    )
 }
 
 /// The notification's body: what a responder needs, and what was done.
@@ -350,5 +357,25 @@ fn log(handled: &Handled) {
             let _ = writeln!(out, "{line}");
         }
         Err(e) => tracing::error!("cannot log a finding: {e}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn topic_arns_name_the_regions_partition() {
+        for (region, arn) in [
+            ("us-east-1", "arn:aws:sns:us-east-1:1:t"),
+            ("cn-north-1", "arn:aws-cn:sns:cn-north-1:1:t"),
+            ("us-gov-west-1", "arn:aws-us-gov:sns:us-gov-west-1:1:t"),
+        ] {
+            let place = Place {
+                account_id: "1".into(),
+                region: region.into(),
+            };
+            assert_eq!(topic_arn(&place, "t"), arn);
+        }
     }
 }

@@ -2,7 +2,8 @@
 //! a failure is never reported as success. Used by the rule functions' Lambda handler and by
 //! `remedy remediate`.
 
-use crate::rule::{Context, Report};
+use crate::rule::{with_own_stack, Context, OwnStack, Report};
+use std::sync::Arc;
 
 /// Runs `ctx.rule` and reports what happened. Never panics on AWS answers; never reports an
 /// error as anything but `failed`.
@@ -14,4 +15,10 @@ pub async fn run_rule(ctx: &Context) -> Report {
         Ok(report) => report,
         Err(e) => Report::failed(e.0),
     }
+}
+
+/// Runs `ctx.rule` as [`run_rule`] does, knowing remedy's own stack: its resources are left
+/// alone (`skipped`). `None`: no stack, nothing is remedy's own.
+pub async fn run_rule_for(ctx: &Context, stack: Option<Arc<OwnStack>>) -> Report {
+    with_own_stack(stack, run_rule(ctx)).await
 }

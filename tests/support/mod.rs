@@ -5,6 +5,7 @@
 
 #![allow(dead_code)] // each test binary uses a different part of it
 
+pub mod iam;
 pub mod replay;
 mod testbed;
 
@@ -168,13 +169,40 @@ pub async fn run_checked(
     settings: &[(&str, &str)],
     dry_run: bool,
 ) -> (Report, Vec<Recorded>) {
+    run_checked_in_stack(emulator, finding, settings, dry_run, None).await
+}
+
+/// Runs the rule like `run_rule`, as a function of the remedy stack `stack_id` (its ARN)
+/// would: that stack's resources are remedy's own.
+pub async fn run_rule_in_stack(
+    emulator: &Emulator,
+    finding: serde_json::Value,
+    settings: &[(&str, &str)],
+    dry_run: bool,
+    stack_id: Option<&str>,
+) -> Report {
+    let ctx = rule_context(emulator, finding, settings, dry_run);
+    let stack = stack_id.map(|id| {
+        std::sync::Arc::new(remedy_functions::rule::OwnStack::from_id(id).expect("a stack ARN"))
+    });
+    remedy_functions::runtime::run_rule_for(&ctx, stack).await
+}
+
+/// `run_checked` for a rule run as a function of the remedy stack `stack_id`.
+pub async fn run_checked_in_stack(
+    emulator: &Emulator,
+    finding: serde_json::Value,
+    settings: &[(&str, &str)],
+    dry_run: bool,
+    stack_id: Option<&str>,
+) -> (Report, Vec<Recorded>) {
     let rule_id = finding["ruleId"]
         .as_str()
         .expect("a finding with a ruleId")
         .to_owned();
     let (rule, _) = remedy_functions::rules::find(&rule_id).expect("a catalog rule");
     emulator.start_recording();
-    let report = run_rule(emulator, finding, settings, dry_run).await;
+    let report = run_rule_in_stack(emulator, finding, settings, dry_run, stack_id).await;
     let calls = emulator.recording();
     for call in &calls {
         let action = iam_action(call);
@@ -217,6 +245,11 @@ pub fn iam_action(call: &Recorded) -> String {
         ("s3", _, [_bucket], "publicAccessBlock") => {
             format!("{get_or_put}BucketPublicAccessBlock")
         }
+        // Object and bucket-level calls of the artifact buckets (remedy's own, not rules').
+        ("s3", "GET" | "HEAD", [_bucket, _key, ..], _) => "GetObject".into(),
+        ("s3", "PUT", [_bucket, _key, ..], _) => "PutObject".into(),
+        ("s3", "GET" | "HEAD", [_bucket], "" | "list-type" | "prefix") => "ListBucket".into(),
+        ("s3", "GET", [_bucket], "location") => "GetBucketLocation".into(),
         ("lambda", "GET", [_, "functions", _, "configuration"], _) => {
             "GetFunctionConfiguration".into()
         }
@@ -243,9 +276,9 @@ pub fn iam_action(call: &Recorded) -> String {
 /// that one whose two names differ gets an explicit mapping here.
 fn iam_prefix(service: &str) -> &str {
     match service {
-        "apigateway" | "cloudformation" | "cloudtrail" | "config" | "ec2" | "guardduty" | "iam"
-        | "kinesis" | "kms" | "lambda" | "organizations" | "rds" | "redshift" | "s3" | "sns"
-        | "sqs" | "sts" => service,
+        "apigateway" | "cloudformation" | "cloudtrail" | "codebuild" | "config" | "ec2"
+        | "guardduty" | "iam" | "kinesis" | "kms" | "lambda" | "organizations" | "rds"
+        | "redshift" | "s3" | "sns" | "sqs" | "sts" => service,
         "" => panic!("a recorded call was not signed: its service is unknown"),
         other => panic!("SigV4 service {other}: add its IAM prefix to support::iam_prefix"),
     }

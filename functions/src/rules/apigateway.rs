@@ -20,7 +20,7 @@ pub static RULES: &[RuleSpec] = &[
 // ---------------------------------------------------------------------------------------
 // Checks and fixes. The finding's `resource` is the REST API's id.
 
-use crate::rule::{Context, Report, RuleError, MANAGED_TAG};
+use crate::rule::{Context, Report, RuleError};
 use aws_sdk_apigateway::types::{EndpointType, Op, PatchOperation};
 use aws_sdk_apigateway::Client;
 use futures::future::BoxFuture;
@@ -51,7 +51,12 @@ async fn make_private(
         .send()
         .await
         .map_err(|e| RuleError::aws("GetRestApi", &e))?;
-    if api.tags().is_some_and(|t| t.contains_key(MANAGED_TAG)) {
+    if ctx.owns_tagged(
+        api.tags()
+            .into_iter()
+            .flatten()
+            .map(|(k, v)| (k.as_str(), v.as_str())),
+    ) {
         return Ok(Report::managed(api_id));
     }
     let types = api

@@ -22,7 +22,7 @@ pub static RULES: &[RuleSpec] = &[
 // ---------------------------------------------------------------------------------------
 // Checks and fixes. The stack is the finding's `resource` (a name or a stack id).
 
-use crate::rule::{Context, Report, RuleError, MANAGED_TAG};
+use crate::rule::{Context, Report, RuleError};
 use aws_sdk_cloudformation::types::{Stack, StackStatus};
 use aws_sdk_cloudformation::Client;
 use futures::future::BoxFuture;
@@ -48,9 +48,10 @@ pub enum ProtectionDecision {
     Protect(String),
 }
 
-pub fn protection_decision(stack: &Stack) -> ProtectionDecision {
+/// `own`: whether the stack is remedy's own (its id is remedy's stack's).
+pub fn protection_decision(stack: &Stack, own: bool) -> ProtectionDecision {
     let name = stack.stack_name().unwrap_or("the stack");
-    if stack.tags().iter().any(|t| t.key() == Some(MANAGED_TAG)) {
+    if own {
         return ProtectionDecision::Done(Report::managed(&format!("stack {name}")));
     }
     if stack.stack_status() == Some(&StackStatus::DeleteComplete) {
@@ -84,7 +85,8 @@ async fn protect_stack(ctx: &Context) -> Result<Report, RuleError> {
         .stacks()
         .first()
         .ok_or_else(|| RuleError::new(format!("there is no stack {name}")))?;
-    let action = match protection_decision(stack) {
+    let own = stack.stack_id().is_some_and(|id| ctx.is_own_stack(id));
+    let action = match protection_decision(stack, own) {
         ProtectionDecision::Done(report) => return Ok(report),
         ProtectionDecision::Protect(action) => action,
     };
@@ -106,6 +108,7 @@ async fn protect_stack(ctx: &Context) -> Result<Report, RuleError> {
 mod tests {
     use super::*;
     use crate::rule::Outcome;
+    use crate::rule::MANAGED_TAG;
     use aws_sdk_cloudformation::types::Tag;
 
     fn stack() -> aws_sdk_cloudformation::types::builders::StackBuilder {
@@ -125,16 +128,17 @@ mod tests {
     #[test]
     fn an_unprotected_stack_is_protected_and_a_protected_one_is_compliant() {
         assert_eq!(
-            protection_decision(&stack().build()),
+            protection_decision(&stack().build(), false),
             ProtectionDecision::Protect("turned on termination protection for stack app".into())
         );
         assert_eq!(
-            protection_decision(&stack().enable_termination_protection(false).build()),
+            protection_decision(&stack().enable_termination_protection(false).build(), false),
             ProtectionDecision::Protect("turned on termination protection for stack app".into())
         );
         assert_eq!(
             outcome(protection_decision(
-                &stack().enable_termination_protection(true).build()
+                &stack().enable_termination_protection(true).build(),
+                false
             )),
             Outcome::Compliant
         );
@@ -142,18 +146,27 @@ mod tests {
 
     #[test]
     fn remedys_own_nested_and_deleted_stacks_are_skipped() {
-        let own = stack()
+        let own = stack().build();
+        assert_eq!(outcome(protection_decision(&own, true)), Outcome::Skipped);
+        // A remedy:managed tag anyone can set opts nothing out.
+        let labelled = stack()
             .tags(Tag::builder().key(MANAGED_TAG).value("true").build())
             .build();
-        assert_eq!(outcome(protection_decision(&own)), Outcome::Skipped);
+        assert_ne!(
+            outcome(protection_decision(&labelled, false)),
+            Outcome::Skipped
+        );
         let nested = stack().parent_id("arn:parent").root_id("arn:root").build();
-        match protection_decision(&nested) {
+        match protection_decision(&nested, false) {
             ProtectionDecision::Done(report) => {
                 assert!(report.reason.unwrap_or_default().contains("arn:root"))
             }
             other => panic!("{other:?}"),
         }
         let deleted = stack().stack_status(StackStatus::DeleteComplete).build();
-        assert_eq!(outcome(protection_decision(&deleted)), Outcome::Skipped);
+        assert_eq!(
+            outcome(protection_decision(&deleted, false)),
+            Outcome::Skipped
+        );
     }
 }

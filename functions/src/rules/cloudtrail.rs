@@ -26,7 +26,9 @@ pub static RULES: &[RuleSpec] = &[
             "cloudtrail:ListTags",
         ],
     },
-    // Remove the public ACL grants of the trail's bucket and block its public access.
+    // Remove the public ACL grants of the trail's bucket and block its public access, in the
+    // bucket's own region (GetBucketLocation first: the Rust SDK does not follow S3's
+    // redirect to another region).
     RuleSpec {
         id: "CT-003",
         title: "CloudTrail S3 Bucket Publicly Accessible",
@@ -38,6 +40,7 @@ pub static RULES: &[RuleSpec] = &[
         iam_actions: &[
             "cloudtrail:DescribeTrails",
             "cloudtrail:ListTags",
+            "s3:GetBucketLocation",
             "s3:GetBucketAcl",
             "s3:PutBucketAcl",
             "s3:GetBucketPublicAccessBlock",
@@ -66,7 +69,7 @@ pub static RULES: &[RuleSpec] = &[
 // Checks and fixes. The trail is the finding's `resource` (a name or an ARN); CT-001 takes
 // it from its `trail_name` setting first. Changes are made in the trail's home region.
 
-use crate::rule::{Context, Report, RuleError, MANAGED_TAG};
+use crate::rule::{Context, Report, RuleError};
 use crate::rules::s3;
 use aws_sdk_cloudtrail::config::Region;
 use aws_sdk_cloudtrail::types::Trail;
@@ -95,7 +98,7 @@ pub fn remediate(ctx: &Context) -> BoxFuture<'_, Result<Report, RuleError>> {
             .unwrap_or(ctx.region.as_str())
             .to_owned();
         let cloudtrail = home_client(ctx, &home);
-        if is_managed(&cloudtrail, arn).await? {
+        if is_managed(ctx, &cloudtrail, arn).await? {
             return Ok(Report::managed(&format!("trail {arn}")));
         }
         match ctx.rule.id {
@@ -154,18 +157,20 @@ fn home_client(ctx: &Context, home: &str) -> Client {
     Client::from_conf(config)
 }
 
-async fn is_managed(cloudtrail: &Client, arn: &str) -> Result<bool, RuleError> {
+/// Whether the trail's tags say remedy's own stack made it (CloudFormation's reserved tags).
+async fn is_managed(ctx: &Context, cloudtrail: &Client, arn: &str) -> Result<bool, RuleError> {
     let out = cloudtrail
         .list_tags()
         .resource_id_list(arn)
         .send()
         .await
         .map_err(|e| RuleError::aws("ListTags", &e))?;
-    Ok(out
-        .resource_tag_list()
-        .iter()
-        .flat_map(|r| r.tags_list())
-        .any(|t| t.key() == MANAGED_TAG))
+    Ok(ctx.owns_tagged(
+        out.resource_tag_list()
+            .iter()
+            .flat_map(|r| r.tags_list())
+            .map(|t| (t.key(), t.value().unwrap_or_default())),
+    ))
 }
 
 /// What CT-001 changes on a trail: (UpdateTrail needed, StartLogging needed, actions).
@@ -256,6 +261,39 @@ async fn enable_log_file_validation(
     .await
 }
 
+/// The region a bucket is in, from GetBucketLocation's `LocationConstraint`: absent or empty
+/// for us-east-1, `EU` for buckets made in eu-west-1 under its legacy name.
+pub fn bucket_region(location: Option<&str>) -> &str {
+    match location.map(str::trim) {
+        None | Some("") => "us-east-1",
+        Some("EU") => "eu-west-1",
+        Some(region) => region,
+    }
+}
+
+/// An S3 client for the bucket's own region: a trail (even a single-region one) may write to
+/// a bucket in any region, and S3 answers a request in the wrong region with a redirect the
+/// Rust SDK does not follow.
+async fn bucket_client(ctx: &Context, bucket: &str) -> Result<aws_sdk_s3::Client, RuleError> {
+    let s3 = s3::client(ctx);
+    let location = s3
+        .get_bucket_location()
+        .bucket(bucket)
+        .send()
+        .await
+        .map_err(|e| RuleError::aws("GetBucketLocation", &e))?;
+    let region = bucket_region(location.location_constraint().map(|l| l.as_str()));
+    if ctx.aws.region().is_some_and(|r| r.as_ref() == region) {
+        return Ok(s3);
+    }
+    let config = s3
+        .config()
+        .to_builder()
+        .region(aws_sdk_s3::config::Region::new(region.to_owned()))
+        .build();
+    Ok(aws_sdk_s3::Client::from_conf(config))
+}
+
 /// CT-003: the trail's bucket loses its public ACL grants and blocks public access, as the
 /// S3 rules do it.
 async fn make_bucket_private(ctx: &Context, trail: &Trail, arn: &str) -> Result<Report, RuleError> {
@@ -263,8 +301,8 @@ async fn make_bucket_private(ctx: &Context, trail: &Trail, arn: &str) -> Result<
         .s3_bucket_name()
         .filter(|b| !b.is_empty())
         .ok_or_else(|| RuleError::new(format!("trail {arn} names no S3 bucket")))?;
-    let s3 = s3::client(ctx);
-    if s3::is_managed(&s3, bucket).await? {
+    let s3 = bucket_client(ctx, bucket).await?;
+    if s3::is_managed(ctx, &s3, bucket).await? {
         return Ok(Report::managed(&format!("bucket {bucket}")));
     }
     let acl = s3
@@ -319,4 +357,18 @@ async fn make_bucket_private(ctx: &Context, trail: &Trail, arn: &str) -> Result<
         Ok(())
     })
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bucket_regions_from_location_constraints() {
+        assert_eq!(bucket_region(None), "us-east-1");
+        assert_eq!(bucket_region(Some("")), "us-east-1");
+        assert_eq!(bucket_region(Some("EU")), "eu-west-1");
+        assert_eq!(bucket_region(Some("eu-west-1")), "eu-west-1");
+        assert_eq!(bucket_region(Some("ap-southeast-2")), "ap-southeast-2");
+    }
 }

@@ -4,23 +4,31 @@
 use crate::catalog::{Mode, RiskLevel, RuleSpec, Scope, SettingSpec};
 
 pub static RULES: &[RuleSpec] = &[
-    // Create or update the recorder (all supported resources, global ones included) and
-    // the delivery channel, then start the recorder.
+    // Create AWS Config's service-linked role when the recorder is to use it and the account
+    // lacks it; create or update the recorder (all supported resources, global ones in
+    // `global_resources_region` only) and the delivery channel, then start the recorder.
     RuleSpec {
         id: "Config-001",
         title: "AWS Config Enabled",
         service: "Config",
         risk: RiskLevel::High,
         default_mode: Mode::Remediate,
-        scoped: &[Scope {
-            actions: &["iam:PassRole"],
-            resource: "arn:${AWS::Partition}:iam::${AWS::AccountId}:role/*",
-            condition: &[(
-                "StringEquals",
-                "iam:PassedToService",
-                "config.amazonaws.com",
-            )],
-        }],
+        scoped: &[
+            Scope {
+                actions: &["iam:PassRole"],
+                resource: "arn:${AWS::Partition}:iam::${AWS::AccountId}:role/*",
+                condition: &[(
+                    "StringEquals",
+                    "iam:PassedToService",
+                    "config.amazonaws.com",
+                )],
+            },
+            Scope {
+                actions: &["iam:CreateServiceLinkedRole"],
+                resource: "arn:${AWS::Partition}:iam::${AWS::AccountId}:role/aws-service-role/config.amazonaws.com/AWSServiceRoleForConfig*",
+                condition: &[("StringEquals", "iam:AWSServiceName", "config.amazonaws.com")],
+            },
+        ],
         settings: &[
             SettingSpec {
                 name: "bucket",
@@ -34,7 +42,17 @@ pub static RULES: &[RuleSpec] = &[
                 description: "ARN of the IAM role the configuration recorder assumes (trusting \
                               config.amazonaws.com, with the AWS_ConfigRole managed policy); \
                               passed to AWS Config with iam:PassRole. Default: AWS Config's \
-                              service-linked role, AWSServiceRoleForConfig.",
+                              service-linked role, AWSServiceRoleForConfig, created when the \
+                              account lacks it.",
+            },
+            SettingSpec {
+                name: "global_resources_region",
+                default: Some("us-east-1"),
+                description: "The one region whose recorder records global resource types (IAM \
+                              users, groups, roles, policies): recording them in every region \
+                              would record each change once per region. Elsewhere a recorder \
+                              remedy creates or rewrites leaves them out. Set it to a region of \
+                              the partition the accounts are in (e.g. cn-north-1 in aws-cn).",
             },
         ],
         iam_actions: &[
@@ -44,6 +62,8 @@ pub static RULES: &[RuleSpec] = &[
             "config:PutConfigurationRecorder",
             "config:PutDeliveryChannel",
             "config:StartConfigurationRecorder",
+            "iam:GetRole",
+            "iam:CreateServiceLinkedRole",
             "iam:PassRole",
         ],
     },
@@ -52,7 +72,7 @@ pub static RULES: &[RuleSpec] = &[
 // ---------------------------------------------------------------------------------------
 // Checks and fixes. The finding is about the region; there is no resource to read.
 
-use crate::rule::{Context, Report, RuleError};
+use crate::rule::{error_code, Context, Report, RuleError};
 use aws_sdk_config::types::{
     ConfigurationRecorder, ConfigurationRecorderStatus, DeliveryChannel, RecordingGroup,
 };
@@ -61,6 +81,10 @@ use futures::future::BoxFuture;
 
 /// The name given to a recorder or a delivery channel remedy creates (the console's).
 const DEFAULT_NAME: &str = "default";
+
+/// AWS Config's service-linked role: its name, and the service that creates it.
+const SERVICE_LINKED_ROLE: &str = "AWSServiceRoleForConfig";
+const CONFIG_SERVICE: &str = "config.amazonaws.com";
 
 /// Runs the AWS Config rule `ctx.rule`.
 pub fn remediate(ctx: &Context) -> BoxFuture<'_, Result<Report, RuleError>> {
@@ -74,14 +98,19 @@ pub fn remediate(ctx: &Context) -> BoxFuture<'_, Result<Report, RuleError>> {
 
 /// AWS Config's service-linked role in `account`, used when `role_arn` is not set.
 pub fn service_linked_role(account: &str, region: &str) -> String {
-    let partition = if region.starts_with("cn-") {
-        "aws-cn"
-    } else if region.starts_with("us-gov-") {
-        "aws-us-gov"
-    } else {
-        "aws"
-    };
-    format!("arn:{partition}:iam::{account}:role/aws-service-role/config.amazonaws.com/AWSServiceRoleForConfig")
+    let partition = crate::partition::partition(region);
+    format!("arn:{partition}:iam::{account}:role/aws-service-role/{CONFIG_SERVICE}/{SERVICE_LINKED_ROLE}")
+}
+
+/// Whether the recorder of `region` records global resource types: only in the
+/// `global_resources_region` setting's region (blank: the default, us-east-1), so that each
+/// global resource is recorded once.
+pub fn records_global_types(region: &str, global_resources_region: Option<&str>) -> bool {
+    let global = global_resources_region
+        .map(str::trim)
+        .filter(|r| !r.is_empty())
+        .unwrap_or("us-east-1");
+    region == global
 }
 
 /// What Config-001 does in a region, in order: put the recorder, put the delivery
@@ -95,26 +124,39 @@ pub struct ConfigPlan {
     pub actions: Vec<String>,
 }
 
-fn records_everything(group: Option<&RecordingGroup>) -> bool {
-    group.is_some_and(|g| g.all_supported() && g.include_global_resource_types())
+/// Whether a recording group records what Config-001 wants: every supported resource, and
+/// the global ones where `global` (elsewhere recording them too is left alone).
+fn records_everything(group: Option<&RecordingGroup>, global: bool) -> bool {
+    group.is_some_and(|g| g.all_supported() && (g.include_global_resource_types() || !global))
 }
 
-fn all_resources() -> RecordingGroup {
+fn all_resources(global: bool) -> RecordingGroup {
     RecordingGroup::builder()
         .all_supported(true)
-        .include_global_resource_types(true)
+        .include_global_resource_types(global)
         .build()
+}
+
+fn what_is_recorded(global: bool) -> &'static str {
+    if global {
+        "all supported resources, global ones included"
+    } else {
+        "all supported resources but the global ones (recorded in the global resources region)"
+    }
 }
 
 /// Decides Config-001 from what the region has. Service-linked recorders (those another AWS
 /// service owns) are not the account's recorder and are ignored. `bucket` is the setting;
 /// without it and without a delivery channel nothing can be done, and nothing is changed.
+/// `global`: whether this region's recorder records global resource types
+/// ([`records_global_types`]).
 pub fn config_plan(
     recorders: &[ConfigurationRecorder],
     statuses: &[ConfigurationRecorderStatus],
     channels: &[DeliveryChannel],
     bucket: Option<&str>,
     role_arn: &str,
+    global: bool,
 ) -> Result<ConfigPlan, RuleError> {
     let mut plan = ConfigPlan {
         recorder: None,
@@ -141,16 +183,16 @@ pub fn config_plan(
                 ConfigurationRecorder::builder()
                     .name(&name)
                     .role_arn(role_arn)
-                    .recording_group(all_resources())
+                    .recording_group(all_resources(global))
                     .build(),
             );
             plan.actions.push(format!(
-                "created configuration recorder {name} recording all supported resources, global ones \
-                 included, with role {role_arn}"
+                "created configuration recorder {name} recording {}, with role {role_arn}",
+                what_is_recorded(global)
             ));
         }
         Some(recorder)
-            if !records_everything(recorder.recording_group())
+            if !records_everything(recorder.recording_group(), global)
                 || recorder.role_arn().is_none_or(str::is_empty) =>
         {
             let role = recorder
@@ -161,13 +203,13 @@ pub fn config_plan(
                 ConfigurationRecorder::builder()
                     .name(&name)
                     .role_arn(role)
-                    .recording_group(all_resources())
+                    .recording_group(all_resources(global))
                     .set_recording_mode(recorder.recording_mode().cloned())
                     .build(),
             );
             plan.actions.push(format!(
-                "made configuration recorder {name} record all supported resources, global ones included, \
-                 with role {role}"
+                "made configuration recorder {name} record {}, with role {role}",
+                what_is_recorded(global)
             ));
         }
         Some(_) => {}
@@ -213,25 +255,33 @@ async fn enable_config(ctx: &Context) -> Result<Report, RuleError> {
         .send()
         .await
         .map_err(|e| RuleError::aws("DescribeDeliveryChannels", &e))?;
-    let role_arn = match ctx
+    let configured_role = ctx
         .settings
         .get("role_arn")
         .map(|r| r.trim())
-        .filter(|r| !r.is_empty())
-    {
+        .filter(|r| !r.is_empty());
+    let role_arn = match configured_role {
         Some(role) => role.to_owned(),
         None => service_linked_role(&ctx.account_id, &ctx.region),
     };
+    let global = records_global_types(
+        &ctx.region,
+        ctx.settings
+            .get("global_resources_region")
+            .map(String::as_str),
+    );
     let plan = config_plan(
         recorders.configuration_recorders(),
         statuses.configuration_recorders_status(),
         channels.delivery_channels(),
         ctx.settings.get("bucket").map(String::as_str),
         &role_arn,
+        global,
     )?;
     if plan.actions.is_empty() {
         return Ok(Report::compliant(format!(
-            "AWS Config records all supported resources in {} and delivers them",
+            "AWS Config records {} in {} and delivers them",
+            what_is_recorded(global),
             ctx.region
         )));
     }
@@ -239,9 +289,39 @@ async fn enable_config(ctx: &Context) -> Result<Report, RuleError> {
         recorder,
         channel,
         start,
-        actions,
+        mut actions,
     } = plan;
+    // A recorder put with the service-linked role needs the role to exist: only
+    // PutServiceLinkedConfigurationRecorder creates it on its own.
+    let iam = aws_sdk_iam::Client::new(&ctx.aws);
+    let create_role = recorder
+        .as_ref()
+        .is_some_and(|r| configured_role.is_none() && r.role_arn() == Some(role_arn.as_str()))
+        && !service_linked_role_exists(&iam).await?;
+    if create_role {
+        actions.insert(
+            0,
+            format!("created AWS Config's service-linked role {SERVICE_LINKED_ROLE}"),
+        );
+    }
     ctx.fix(actions, async {
+        if create_role {
+            let created = iam
+                .create_service_linked_role()
+                .aws_service_name(CONFIG_SERVICE)
+                .send()
+                .await;
+            match created {
+                Ok(_) => {}
+                // Another region's Config-001 created it in the meantime.
+                Err(e)
+                    if error_code(&e) == Some("InvalidInput")
+                        && e.as_service_error()
+                            .and_then(|s| s.meta().message())
+                            .is_some_and(|m| m.contains("has been taken")) => {}
+                Err(e) => return Err(RuleError::aws("CreateServiceLinkedRole", &e)),
+            }
+        }
         if let Some(recorder) = recorder {
             config
                 .put_configuration_recorder()
@@ -269,6 +349,15 @@ async fn enable_config(ctx: &Context) -> Result<Report, RuleError> {
         Ok(())
     })
     .await
+}
+
+/// Whether the account has AWS Config's service-linked role (GetRole; NoSuchEntity: no).
+async fn service_linked_role_exists(iam: &aws_sdk_iam::Client) -> Result<bool, RuleError> {
+    match iam.get_role().role_name(SERVICE_LINKED_ROLE).send().await {
+        Ok(_) => Ok(true),
+        Err(e) if error_code(&e) == Some("NoSuchEntity") => Ok(false),
+        Err(e) => Err(RuleError::aws("GetRole", &e)),
+    }
 }
 
 #[cfg(test)]
@@ -313,8 +402,15 @@ mod tests {
 
     #[test]
     fn a_recording_recorder_with_a_channel_is_compliant() {
-        let plan =
-            config_plan(&[recorder(true)], &[status(true)], &[channel()], None, ROLE).unwrap();
+        let plan = config_plan(
+            &[recorder(true)],
+            &[status(true)],
+            &[channel()],
+            None,
+            ROLE,
+            true,
+        )
+        .unwrap();
         assert!(plan.actions.is_empty(), "{plan:?}");
         assert_eq!(
             (plan.recorder, plan.channel, plan.start),
@@ -324,13 +420,13 @@ mod tests {
 
     #[test]
     fn nothing_at_all_creates_recorder_and_channel_and_starts() {
-        let plan = config_plan(&[], &[], &[], Some("config-logs"), ROLE).unwrap();
+        let plan = config_plan(&[], &[], &[], Some("config-logs"), ROLE, true).unwrap();
         let recorder = plan.recorder.unwrap();
         assert_eq!(
             (recorder.name(), recorder.role_arn()),
             (Some("default"), Some(ROLE))
         );
-        assert!(records_everything(recorder.recording_group()));
+        assert!(records_everything(recorder.recording_group(), true));
         assert_eq!(plan.channel.unwrap().s3_bucket_name(), Some("config-logs"));
         assert_eq!(plan.start.as_deref(), Some("default"));
         assert_eq!(plan.actions.len(), 3, "{:?}", plan.actions);
@@ -338,9 +434,10 @@ mod tests {
 
     #[test]
     fn without_bucket_and_channel_it_fails_naming_the_setting() {
-        let err = config_plan(&[recorder(true)], &[status(false)], &[], None, ROLE).unwrap_err();
+        let err =
+            config_plan(&[recorder(true)], &[status(false)], &[], None, ROLE, true).unwrap_err();
         assert!(err.0.contains("setting `bucket`"), "{err}");
-        let err = config_plan(&[], &[], &[], Some("  "), ROLE).unwrap_err();
+        let err = config_plan(&[], &[], &[], Some("  "), ROLE, true).unwrap_err();
         assert!(err.0.contains("setting `bucket`"), "{err}");
     }
 
@@ -352,6 +449,7 @@ mod tests {
             &[channel()],
             None,
             ROLE,
+            true,
         )
         .unwrap();
         let widened = plan.recorder.unwrap();
@@ -360,9 +458,51 @@ mod tests {
             widened.role_arn(),
             Some("arn:aws:iam::111111111111:role/ConfigRole")
         );
-        assert!(records_everything(widened.recording_group()));
+        assert!(records_everything(widened.recording_group(), true));
         assert_eq!(plan.channel, None, "the existing channel is kept");
         assert_eq!(plan.start.as_deref(), Some("main"));
+    }
+
+    #[test]
+    fn global_types_are_recorded_in_the_global_region_only() {
+        assert!(records_global_types("us-east-1", None));
+        assert!(records_global_types("us-east-1", Some(" ")));
+        assert!(!records_global_types("eu-west-1", None));
+        assert!(records_global_types("eu-west-1", Some("eu-west-1")));
+        assert!(!records_global_types("us-east-1", Some("eu-west-1")));
+
+        // Elsewhere: a new recorder leaves them out; an existing one recording them is kept.
+        let plan = config_plan(&[], &[], &[], Some("config-logs"), ROLE, false).unwrap();
+        let group = plan.recorder.unwrap().recording_group().cloned().unwrap();
+        assert!(group.all_supported() && !group.include_global_resource_types());
+        let plan = config_plan(
+            &[recorder(true)],
+            &[status(true)],
+            &[channel()],
+            None,
+            ROLE,
+            false,
+        )
+        .unwrap();
+        assert!(plan.actions.is_empty(), "{plan:?}");
+        // In the global region, a recorder without them is widened.
+        let without_global = ConfigurationRecorder::builder()
+            .name("main")
+            .role_arn(ROLE)
+            .recording_group(all_resources(false))
+            .build();
+        let plan = config_plan(
+            &[without_global],
+            &[status(true)],
+            &[channel()],
+            None,
+            ROLE,
+            true,
+        )
+        .unwrap();
+        let widened = plan.recorder.unwrap();
+        assert!(records_everything(widened.recording_group(), true));
+        assert_eq!(plan.start, None, "it is recording already");
     }
 
     #[test]
@@ -370,14 +510,15 @@ mod tests {
         let linked = ConfigurationRecorder::builder()
             .name("AWSConfigurationRecorderForSecurityHub")
             .service_principal("securityhub.amazonaws.com")
-            .recording_group(all_resources())
+            .recording_group(all_resources(true))
             .build();
         let linked_status = ConfigurationRecorderStatus::builder()
             .name("AWSConfigurationRecorderForSecurityHub")
             .service_principal("securityhub.amazonaws.com")
             .recording(true)
             .build();
-        let plan = config_plan(&[linked], &[linked_status], &[channel()], None, ROLE).unwrap();
+        let plan =
+            config_plan(&[linked], &[linked_status], &[channel()], None, ROLE, true).unwrap();
         assert_eq!(
             plan.recorder
                 .and_then(|r| r.name().map(str::to_owned))

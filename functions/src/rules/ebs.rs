@@ -83,7 +83,7 @@ async fn make_snapshot_private(
         .snapshots()
         .first()
         .ok_or_else(|| RuleError::new(format!("snapshot {snapshot_id} not found")))?;
-    if is_managed(snapshot.tags()) {
+    if is_managed(ctx, snapshot.tags()) {
         return Ok(Report::managed(snapshot_id));
     }
     let attribute = ec2

@@ -1,6 +1,6 @@
 //! EC2 rules: security groups open to the internet on well-known ports, the VPC default
 //! security group (emptied) and publicly shared AMIs (made private). Also home of
-//! [`is_managed`], the `remedy:managed` test on EC2 tags that the EBS and VPC rules share.
+//! [`is_managed`], the test on EC2 tags for remedy's own stack that the EBS and VPC rules share.
 //!
 //! A world-open-port rule (EC2-002…045) closes one TCP port to `0.0.0.0/0` and `::/0` and
 //! leaves every other port open as it was. Of the group's ingress rules from the world:
@@ -228,7 +228,7 @@ pub static RULES: &[RuleSpec] = &[
 // a VPC id names its default group) or the AMI id.
 
 use crate::rule::Outcome;
-use crate::rule::{Context, Report, RuleError, MANAGED_TAG};
+use crate::rule::{Context, Report, RuleError};
 use aws_sdk_ec2::types::{
     Filter, IpPermission, IpRange, Ipv6Range, LaunchPermission, LaunchPermissionModifications,
     PermissionGroup, SecurityGroup, SecurityGroupRule, Tag,
@@ -270,9 +270,13 @@ pub fn remediate(ctx: &Context) -> BoxFuture<'_, Result<Report, RuleError>> {
     })
 }
 
-/// Whether EC2 `tags` include the `remedy:managed` tag.
-pub fn is_managed(tags: &[Tag]) -> bool {
-    tags.iter().any(|t| t.key() == Some(MANAGED_TAG))
+/// Whether EC2 `tags` say the resource is remedy's own stack's (CloudFormation's reserved
+/// `aws:cloudformation:*` tags; `remedy:managed` is a label only).
+pub fn is_managed(ctx: &Context, tags: &[Tag]) -> bool {
+    ctx.owns_tagged(
+        tags.iter()
+            .map(|t| (t.key().unwrap_or_default(), t.value().unwrap_or_default())),
+    )
 }
 
 /// The security group with id `id`, or an error when there is none.
@@ -584,7 +588,7 @@ async fn close_world_ingress(
     port: i32,
 ) -> Result<Report, RuleError> {
     let group = security_group(ec2, group_id).await?;
-    if is_managed(group.tags()) {
+    if is_managed(ctx, group.tags()) {
         return Ok(Report::managed(group_id));
     }
     let rules = group_rules(ec2, group_id).await?;
@@ -689,7 +693,7 @@ async fn empty_default_group(
             "{group_id} is not a VPC's default security group: EC2-016 empties only default groups"
         )));
     }
-    if is_managed(group.tags()) {
+    if is_managed(ctx, group.tags()) {
         return Ok(Report::managed(group_id));
     }
     let rules = group_rules(ec2, group_id).await?;
@@ -745,7 +749,7 @@ async fn make_image_private(
         .images()
         .first()
         .ok_or_else(|| RuleError::new(format!("AMI {image_id} not found")))?;
-    if is_managed(image.tags()) {
+    if is_managed(ctx, image.tags()) {
         return Ok(Report::managed(image_id));
     }
     if image.public() != Some(true) {
@@ -935,17 +939,5 @@ mod tests {
             describe_rule(&rule("sgr-2", "-1", (-1, -1), None, Some(WORLD_IPV6))),
             "sgr-2 (all traffic from ::/0)"
         );
-    }
-
-    #[test]
-    fn the_managed_tag_is_recognised() {
-        assert!(is_managed(&[Tag::builder()
-            .key(MANAGED_TAG)
-            .value("true")
-            .build()]));
-        assert!(!is_managed(&[Tag::builder()
-            .key("Name")
-            .value("x")
-            .build()]));
     }
 }

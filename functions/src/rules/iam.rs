@@ -2,7 +2,7 @@
 //! and the account password policy. Trusted Advisor's exposed-key check lives here too,
 //! since its fix is an IAM one.
 
-use crate::catalog::{Mode, RiskLevel, RuleSpec, SettingSpec};
+use crate::catalog::{Mode, RiskLevel, RuleSpec, SettingSpec, OWN_STACK_RESOURCES};
 
 pub static RULES: &[RuleSpec] = &[
     // Deactivate the access key named by the finding (`GetAccessKeyLastUsed` resolves the
@@ -13,13 +13,13 @@ pub static RULES: &[RuleSpec] = &[
         service: "IAM",
         risk: RiskLevel::Medium,
         default_mode: Mode::Remediate,
-        scoped: &[],
+        scoped: &[OWN_STACK_RESOURCES],
         settings: &[],
         iam_actions: &[
             "iam:GetAccessKeyLastUsed",
             "iam:ListAccessKeys",
             "iam:UpdateAccessKey",
-            "iam:ListUserTags",
+            "cloudformation:ListStackResources",
         ],
     },
     // Raise the account password policy to at least the configured strength.
@@ -59,13 +59,13 @@ pub static RULES: &[RuleSpec] = &[
         service: "IAM",
         risk: RiskLevel::Medium,
         default_mode: Mode::Remediate,
-        scoped: &[],
+        scoped: &[OWN_STACK_RESOURCES],
         settings: &[],
         iam_actions: &[
             "iam:GetAccessKeyLastUsed",
             "iam:ListAccessKeys",
             "iam:UpdateAccessKey",
-            "iam:ListUserTags",
+            "cloudformation:ListStackResources",
         ],
     },
     // Deactivate the exposed access key named by the finding.
@@ -75,13 +75,13 @@ pub static RULES: &[RuleSpec] = &[
         service: "TrustedAdvisor",
         risk: RiskLevel::VeryHigh,
         default_mode: Mode::Remediate,
-        scoped: &[],
+        scoped: &[OWN_STACK_RESOURCES],
         settings: &[],
         iam_actions: &[
             "iam:GetAccessKeyLastUsed",
             "iam:ListAccessKeys",
             "iam:UpdateAccessKey",
-            "iam:ListUserTags",
+            "cloudformation:ListStackResources",
         ],
     },
 ];
@@ -90,7 +90,7 @@ pub static RULES: &[RuleSpec] = &[
 // Checks and fixes. The access-key rules' `resource` is the access key id; the password
 // policy is the account's.
 
-use crate::rule::{error_code, Context, Report, RuleError, MANAGED_TAG};
+use crate::rule::{error_code, Context, Report, RuleError};
 use aws_sdk_iam::types::{PasswordPolicy, StatusType};
 use aws_sdk_iam::Client;
 use futures::future::BoxFuture;
@@ -122,7 +122,7 @@ async fn deactivate_key(ctx: &Context, iam: &Client) -> Result<Report, RuleError
         Some(user) => user.trim().to_owned(),
         None => key_owner(iam, key_id).await?,
     };
-    if user_is_managed(iam, &user).await? {
+    if user_is_managed(ctx, &user).await? {
         return Ok(Report::managed(&format!("user {user}")));
     }
     let keys = iam
@@ -177,22 +177,10 @@ async fn key_owner(iam: &Client, key_id: &str) -> Result<String, RuleError> {
         })
 }
 
-async fn user_is_managed(iam: &Client, user: &str) -> Result<bool, RuleError> {
-    let tags = iam
-        .list_user_tags()
-        .user_name(user)
-        .into_paginator()
-        .items()
-        .send()
-        .try_collect()
-        .await
-        .map_err(|e| match error_code(&e) {
-            Some("NoSuchEntity") => {
-                RuleError::new(format!("ListUserTags: there is no IAM user {user}"))
-            }
-            _ => RuleError::aws("ListUserTags", &e),
-        })?;
-    Ok(tags.iter().any(|t| t.key() == MANAGED_TAG))
+/// Whether the user is one of remedy's own stack's resources. CloudFormation does not tag IAM
+/// users, so the stack's resources are asked.
+async fn user_is_managed(ctx: &Context, user: &str) -> Result<bool, RuleError> {
+    ctx.owns_listed("AWS::IAM::User", &[user]).await
 }
 
 /// The strength the settings ask of the account password policy. `None` for `max_age_days`

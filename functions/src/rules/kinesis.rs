@@ -28,7 +28,7 @@ pub static RULES: &[RuleSpec] = &[
 // ---------------------------------------------------------------------------------------
 // Checks and fixes. The finding's `resource` is the stream's name or ARN.
 
-use crate::rule::{Context, Report, RuleError, MANAGED_TAG};
+use crate::rule::{Context, Report, RuleError};
 use aws_sdk_kinesis::types::{EncryptionType, StreamStatus};
 use aws_sdk_kinesis::Client;
 use futures::future::BoxFuture;
@@ -38,7 +38,7 @@ pub fn remediate(ctx: &Context) -> BoxFuture<'_, Result<Report, RuleError>> {
     Box::pin(async move {
         let stream = Stream(ctx.resource()?);
         let kinesis = Client::new(&ctx.aws);
-        if is_managed(&kinesis, &stream).await? {
+        if is_managed(ctx, &kinesis, &stream).await? {
             return Ok(Report::managed(stream.0));
         }
         match ctx.rule.id {
@@ -62,7 +62,11 @@ impl<'a> Stream<'a> {
 }
 
 /// The tags come 10 to a page by default, up to 50 a stream.
-async fn is_managed(kinesis: &Client, stream: &Stream<'_>) -> Result<bool, RuleError> {
+async fn is_managed(
+    ctx: &Context,
+    kinesis: &Client,
+    stream: &Stream<'_>,
+) -> Result<bool, RuleError> {
     let mut after: Option<String> = None;
     loop {
         let page = kinesis
@@ -73,7 +77,11 @@ async fn is_managed(kinesis: &Client, stream: &Stream<'_>) -> Result<bool, RuleE
             .send()
             .await
             .map_err(|e| RuleError::aws("ListTagsForStream", &e))?;
-        if page.tags().iter().any(|t| t.key() == MANAGED_TAG) {
+        if ctx.owns_tagged(
+            page.tags()
+                .iter()
+                .map(|t| (t.key(), t.value().unwrap_or_default())),
+        ) {
             return Ok(true);
         }
         match page.tags().last() {

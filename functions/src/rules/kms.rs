@@ -1,7 +1,7 @@
 //! KMS rules: automatic rotation of customer managed keys, and keys scheduled for
 //! deletion (the deletion is cancelled; the key is left disabled).
 
-use crate::catalog::{Mode, RiskLevel, RuleSpec};
+use crate::catalog::{Mode, RiskLevel, RuleSpec, OWN_STACK_RESOURCES};
 
 pub static RULES: &[RuleSpec] = &[
     // Turn automatic key rotation on.
@@ -11,13 +11,13 @@ pub static RULES: &[RuleSpec] = &[
         service: "KMS",
         risk: RiskLevel::Medium,
         default_mode: Mode::Remediate,
-        scoped: &[],
+        scoped: &[OWN_STACK_RESOURCES],
         settings: &[],
         iam_actions: &[
             "kms:GetKeyRotationStatus",
             "kms:EnableKeyRotation",
             "kms:DescribeKey",
-            "kms:ListResourceTags",
+            "cloudformation:ListStackResources",
         ],
     },
     // Cancel the scheduled deletion. Cancelling leaves the key disabled, and it stays so: it
@@ -29,12 +29,12 @@ pub static RULES: &[RuleSpec] = &[
         service: "KMS",
         risk: RiskLevel::High,
         default_mode: Mode::Remediate,
-        scoped: &[],
+        scoped: &[OWN_STACK_RESOURCES],
         settings: &[],
         iam_actions: &[
             "kms:DescribeKey",
             "kms:CancelKeyDeletion",
-            "kms:ListResourceTags",
+            "cloudformation:ListStackResources",
         ],
     },
 ];
@@ -42,7 +42,7 @@ pub static RULES: &[RuleSpec] = &[
 // ---------------------------------------------------------------------------------------
 // Checks and fixes. The key is the finding's `resource`: a key id, a key ARN or an alias.
 
-use crate::rule::{Context, Report, RuleError, MANAGED_TAG};
+use crate::rule::{Context, Report, RuleError};
 use aws_sdk_kms::types::{
     KeyManagerType, KeyMetadata, KeySpec, KeyState, MultiRegionKeyType, OriginType,
 };
@@ -67,7 +67,7 @@ pub fn remediate(ctx: &Context) -> BoxFuture<'_, Result<Report, RuleError>> {
         if let Some(why) = aws_managed(key) {
             return Ok(Report::skipped(why));
         }
-        if is_managed(&kms, key_id).await? {
+        if is_managed(ctx, key_id).await? {
             return Ok(Report::managed(&format!("key {key_id}")));
         }
         match ctx.rule.id {
@@ -88,17 +88,10 @@ pub fn aws_managed(key: &KeyMetadata) -> Option<String> {
     })
 }
 
-async fn is_managed(kms: &Client, key_id: &str) -> Result<bool, RuleError> {
-    let tags = kms
-        .list_resource_tags()
-        .key_id(key_id)
-        .into_paginator()
-        .items()
-        .send()
-        .try_collect()
-        .await
-        .map_err(|e| RuleError::aws("ListResourceTags", &e))?;
-    Ok(tags.iter().any(|t| t.tag_key() == MANAGED_TAG))
+/// Whether the key is one of remedy's own stack's resources. CloudFormation does not tag KMS
+/// keys (`tagging.cloudFormationSystemTags` is false), so the stack's resources are asked.
+async fn is_managed(ctx: &Context, key_id: &str) -> Result<bool, RuleError> {
+    ctx.owns_listed("AWS::KMS::Key", &[key_id]).await
 }
 
 /// Why automatic rotation cannot be turned on for this key, if it cannot.

@@ -62,7 +62,7 @@ pub static RULES: &[RuleSpec] = &[
 // three settings take effect without it, and setting it would also apply whatever other
 // changes are pending for the maintenance window.
 
-use crate::rule::{Context, Report, RuleError, MANAGED_TAG};
+use crate::rule::{Context, Report, RuleError};
 use aws_sdk_rds::operation::modify_db_instance::builders::ModifyDBInstanceFluentBuilder;
 use aws_sdk_rds::types::{DbInstance, Tag};
 use aws_sdk_rds::Client;
@@ -83,8 +83,12 @@ pub fn remediate(ctx: &Context) -> BoxFuture<'_, Result<Report, RuleError>> {
     })
 }
 
-fn is_managed(tags: &[Tag]) -> bool {
-    tags.iter().any(|t| t.key() == Some(MANAGED_TAG))
+/// Whether the tags say remedy's own stack made the resource (CloudFormation's reserved tags).
+fn is_managed(ctx: &Context, tags: &[Tag]) -> bool {
+    ctx.owns_tagged(
+        tags.iter()
+            .map(|t| (t.key().unwrap_or_default(), t.value().unwrap_or_default())),
+    )
 }
 
 /// One boolean instance setting a rule wants.
@@ -150,7 +154,7 @@ async fn fix_instance(
         .db_instances()
         .first()
         .ok_or_else(|| RuleError::new(format!("DescribeDBInstances returned no instance {id}")))?;
-    if is_managed(instance.tag_list()) {
+    if is_managed(ctx, instance.tag_list()) {
         return Ok(Report::managed(id));
     }
     if (setting.current)(instance) == Some(setting.wanted) {
@@ -199,7 +203,7 @@ async fn unshare_snapshot(ctx: &Context, rds: &Client, id: &str) -> Result<Repor
         .db_snapshots()
         .first()
         .ok_or_else(|| RuleError::new(format!("DescribeDBSnapshots returned no snapshot {id}")))?;
-    if is_managed(snapshot.tag_list()) {
+    if is_managed(ctx, snapshot.tag_list()) {
         return Ok(Report::managed(id));
     }
     let attributes = rds

@@ -53,7 +53,7 @@ pub static RULES: &[RuleSpec] = &[
 // ---------------------------------------------------------------------------------------
 // Checks and fixes. The finding's `resource` is the cluster id.
 
-use crate::rule::{Context, Report, RuleError, MANAGED_TAG};
+use crate::rule::{Context, Report, RuleError};
 use aws_sdk_redshift::types::{Cluster, Parameter, Tag};
 use aws_sdk_redshift::Client;
 use futures::future::BoxFuture;
@@ -76,7 +76,7 @@ pub fn remediate(ctx: &Context) -> BoxFuture<'_, Result<Report, RuleError>> {
             .clusters()
             .first()
             .ok_or_else(|| RuleError::new(format!("DescribeClusters returned no cluster {id}")))?;
-        if is_managed(cluster.tags()) {
+        if is_managed(ctx, cluster.tags()) {
             return Ok(Report::managed(id));
         }
         match ctx.rule.id {
@@ -88,8 +88,12 @@ pub fn remediate(ctx: &Context) -> BoxFuture<'_, Result<Report, RuleError>> {
     })
 }
 
-fn is_managed(tags: &[Tag]) -> bool {
-    tags.iter().any(|t| t.key() == Some(MANAGED_TAG))
+/// Whether the tags say remedy's own stack made the resource (CloudFormation's reserved tags).
+fn is_managed(ctx: &Context, tags: &[Tag]) -> bool {
+    ctx.owns_tagged(
+        tags.iter()
+            .map(|t| (t.key().unwrap_or_default(), t.value().unwrap_or_default())),
+    )
 }
 
 /// RS-001.
@@ -202,7 +206,7 @@ async fn log_user_activity(
     if groups
         .parameter_groups()
         .iter()
-        .any(|g| is_managed(g.tags()))
+        .any(|g| is_managed(ctx, g.tags()))
     {
         return Ok(Report::managed(group));
     }

@@ -138,19 +138,27 @@ pub static RULES: &[RuleSpec] = &[
             "s3:GetBucketTagging",
         ],
     },
-    // A bucket policy statement denies `s3:PutObject` without server-side encryption.
+    // Default encryption (SSE-S3) is turned on when the bucket has none, and a bucket policy
+    // statement denies `s3:PutObject` with a wrong `x-amz-server-side-encryption` header
+    // (anything but AES256, aws:kms, aws:kms:dsse). An upload without the header is allowed:
+    // since January 2023 S3 encrypts every new object by default and clients (AWS log
+    // delivery among them) no longer send it. remedy's earlier statement, which denied every
+    // upload without the header, is replaced. `dry-run` by default: a Deny statement can
+    // still break a writer that sends an unexpected value.
     RuleSpec {
         id: "S3-016",
         title: "Server Side Encryption",
         service: "S3",
         risk: RiskLevel::High,
-        default_mode: Mode::Remediate,
+        default_mode: Mode::DryRun,
         scoped: &[],
         settings: &[],
         iam_actions: &[
             "s3:GetBucketPolicy",
             "s3:PutBucketPolicy",
             "s3:GetBucketTagging",
+            "s3:GetEncryptionConfiguration",
+            "s3:PutEncryptionConfiguration",
         ],
     },
     // A bucket policy statement denies every request made without TLS
@@ -204,8 +212,9 @@ pub static RULES: &[RuleSpec] = &[
 // ---------------------------------------------------------------------------------------
 // Checks and fixes. The bucket is the finding's `resource`.
 
-use crate::rule::{error_code, Context, Report, RuleError, MANAGED_TAG};
-use crate::rules::sns::{is_open_to_everyone, partition, remove_everyone, statements};
+use crate::partition::partition;
+use crate::rule::{error_code, Context, Report, RuleError};
+use crate::rules::sns::{is_open_to_everyone, remove_everyone, statements};
 use aws_sdk_s3::operation::get_bucket_acl::GetBucketAclOutput;
 use aws_sdk_s3::types::{
     AccessControlPolicy, BucketVersioningStatus, Grant, Permission, PublicAccessBlockConfiguration,
@@ -224,7 +233,7 @@ pub fn remediate(ctx: &Context) -> BoxFuture<'_, Result<Report, RuleError>> {
     Box::pin(async move {
         let bucket = ctx.resource()?;
         let s3 = client(ctx);
-        if is_managed(&s3, bucket).await? {
+        if is_managed(ctx, &s3, bucket).await? {
             return Ok(Report::managed(bucket));
         }
         match ctx.rule.id {
@@ -255,11 +264,10 @@ pub fn remediate(ctx: &Context) -> BoxFuture<'_, Result<Report, RuleError>> {
             }
             "S3-012" => enable_versioning(ctx, &s3, bucket).await,
             "S3-014" => scope_public_statements(ctx, &s3, bucket).await,
-            "S3-016" => {
-                add_policy_statement(ctx, &s3, bucket, deny_unencrypted_uploads(bucket)).await
-            }
+            "S3-016" => deny_incorrect_encryption_headers(ctx, &s3, bucket).await,
             "S3-017" => {
-                add_policy_statement(ctx, &s3, bucket, deny_insecure_transport(bucket)).await
+                let statement = deny_insecure_transport(partition(&ctx.region), bucket);
+                add_policy_statement(ctx, &s3, bucket, statement).await
             }
             "S3-021" => enable_default_encryption(ctx, &s3, bucket).await,
             "S3-026" => block_public_access(ctx, &s3, bucket).await,
@@ -276,10 +284,14 @@ pub fn client(ctx: &Context) -> Client {
     Client::from_conf(config)
 }
 
-/// Whether the bucket carries remedy's own tag.
-pub(crate) async fn is_managed(s3: &Client, bucket: &str) -> Result<bool, RuleError> {
+/// Whether the bucket's tags say remedy's own stack made it (CloudFormation's reserved tags).
+pub(crate) async fn is_managed(
+    ctx: &Context,
+    s3: &Client,
+    bucket: &str,
+) -> Result<bool, RuleError> {
     match s3.get_bucket_tagging().bucket(bucket).send().await {
-        Ok(out) => Ok(out.tag_set().iter().any(|t| t.key() == MANAGED_TAG)),
+        Ok(out) => Ok(ctx.owns_tagged(out.tag_set().iter().map(|t| (t.key(), t.value())))),
         Err(e) if error_code(&e) == Some("NoSuchTagSet") => Ok(false),
         Err(e) => Err(RuleError::aws("GetBucketTagging", &e)),
     }
@@ -473,29 +485,131 @@ fn scope_open_statements(
     Ok(actions)
 }
 
-fn deny_unencrypted_uploads(bucket: &str) -> Value {
+/// The request header S3-016's statement checks, as a condition key.
+const SSE_HEADER: &str = "s3:x-amz-server-side-encryption";
+/// The values of that header S3 accepts: SSE-S3, SSE-KMS and DSSE-KMS.
+const SSE_VALUES: [&str; 3] = ["AES256", "aws:kms", "aws:kms:dsse"];
+/// The `Sid` of S3-016's statement.
+const SSE_SID: &str = "DenyIncorrectEncryptionHeader";
+/// The `Sid` of the statement an earlier remedy added for S3-016 (with the condition
+/// [`earlier_sse_condition`]): it denied every upload without the header.
+const EARLIER_SSE_SID: &str = "DenyUnencryptedObjectUploads";
+
+fn earlier_sse_condition() -> Value {
+    json!({"Null": {SSE_HEADER: "true"}})
+}
+
+/// S3-016's statement: deny an upload whose encryption header is present and wrong. Both
+/// conditions are needed: a negated operator (`StringNotEquals`, and `…IfExists` too) is
+/// true when the key is absent, so alone it would deny every upload without the header;
+/// `Null: false` requires the header to be there.
+fn deny_incorrect_encryption_header(partition: &str, bucket: &str) -> Value {
     json!({
-        "Sid": "DenyUnencryptedObjectUploads",
+        "Sid": SSE_SID,
         "Effect": "Deny",
         "Principal": "*",
         "Action": "s3:PutObject",
-        "Resource": format!("arn:aws:s3:::{bucket}/*"),
-        "Condition": {"Null": {"s3:x-amz-server-side-encryption": "true"}}
+        "Resource": format!("arn:{partition}:s3:::{bucket}/*"),
+        "Condition": {
+            "StringNotEquals": {SSE_HEADER: SSE_VALUES},
+            "Null": {SSE_HEADER: "false"}
+        }
     })
 }
 
-fn deny_insecure_transport(bucket: &str) -> Value {
+fn deny_insecure_transport(partition: &str, bucket: &str) -> Value {
     json!({
         "Sid": "DenyInsecureTransport",
         "Effect": "Deny",
         "Principal": "*",
         "Action": "s3:*",
-        "Resource": [format!("arn:aws:s3:::{bucket}"), format!("arn:aws:s3:::{bucket}/*")],
+        "Resource": [
+            format!("arn:{partition}:s3:::{bucket}"),
+            format!("arn:{partition}:s3:::{bucket}/*")
+        ],
         "Condition": {"Bool": {"aws:SecureTransport": "false"}}
     })
 }
 
-/// S3-016 / S3-017: add a Deny statement unless one with the same effect is there.
+/// S3-016's change to the policy: remedy's earlier statement is taken out, and `wanted` is
+/// added unless a Deny statement with its condition is there (one with its `Sid` but
+/// something else is replaced: Sids are unique). Returns what it did; nothing when the
+/// policy is right as it is.
+fn place_encryption_statement(
+    policy: &mut Value,
+    wanted: Value,
+    bucket: &str,
+) -> Result<Vec<String>, RuleError> {
+    let list = statements(policy)?;
+    let mut actions = Vec::new();
+    let earlier = earlier_sse_condition();
+    let before = list.len();
+    list.retain(|s| {
+        !(s["Sid"] == EARLIER_SSE_SID
+            && s["Effect"] == "Deny"
+            && s.get("Condition") == Some(&earlier))
+    });
+    if list.len() < before {
+        actions.push(format!(
+            "removed remedy's earlier statement {EARLIER_SSE_SID} from bucket {bucket}'s \
+             policy (it denied every upload without the encryption header, which default \
+             encryption makes unnecessary)"
+        ));
+    }
+    let already = list
+        .iter()
+        .any(|s| s["Effect"] == "Deny" && s.get("Condition") == wanted.get("Condition"));
+    if !already {
+        list.retain(|s| s["Sid"] != SSE_SID);
+        list.push(wanted);
+        actions.push(format!(
+            "added {SSE_SID} to bucket {bucket}'s policy: denies uploads whose \
+             x-amz-server-side-encryption header is present but not one of {}",
+            SSE_VALUES.join(", ")
+        ));
+    }
+    Ok(actions)
+}
+
+/// S3-016: default encryption on, and a wrong encryption header denied (see
+/// [`deny_incorrect_encryption_header`]).
+async fn deny_incorrect_encryption_headers(
+    ctx: &Context,
+    s3: &Client,
+    bucket: &str,
+) -> Result<Report, RuleError> {
+    let needs_default = !has_default_encryption(s3, bucket).await?;
+    let mut policy = bucket_policy(s3, bucket)
+        .await?
+        .unwrap_or_else(|| json!({"Version": "2012-10-17", "Statement": []}));
+    let wanted = deny_incorrect_encryption_header(partition(&ctx.region), bucket);
+    let policy_actions = place_encryption_statement(&mut policy, wanted, bucket)?;
+    if !needs_default && policy_actions.is_empty() {
+        return Ok(Report::compliant(format!(
+            "{bucket} encrypts by default and its policy already has {SSE_SID}"
+        )));
+    }
+    let mut actions = Vec::new();
+    if needs_default {
+        actions.push(format!(
+            "turned on default encryption (SSE-S3) for bucket {bucket}"
+        ));
+    }
+    let change_policy = !policy_actions.is_empty();
+    actions.extend(policy_actions);
+    ctx.fix(actions, async {
+        if needs_default {
+            put_default_encryption(s3, bucket).await?;
+        }
+        if change_policy {
+            put_policy(s3, bucket, &policy).await?;
+        }
+        Ok(())
+    })
+    .await
+}
+
+/// S3-017: add a Deny statement unless one with the same effect is there.
 async fn add_policy_statement(
     ctx: &Context,
     s3: &Client,
@@ -529,48 +643,54 @@ async fn enable_default_encryption(
     s3: &Client,
     bucket: &str,
 ) -> Result<Report, RuleError> {
-    match s3.get_bucket_encryption().bucket(bucket).send().await {
-        Ok(out)
-            if out
-                .server_side_encryption_configuration()
-                .is_some_and(|c| !c.rules().is_empty()) =>
-        {
-            return Ok(Report::compliant(format!("{bucket} encrypts by default")));
-        }
-        Ok(_) => {}
-        Err(e) if error_code(&e) == Some("ServerSideEncryptionConfigurationNotFoundError") => {}
-        Err(e) => return Err(RuleError::aws("GetBucketEncryption", &e)),
+    if has_default_encryption(s3, bucket).await? {
+        return Ok(Report::compliant(format!("{bucket} encrypts by default")));
     }
     ctx.fix(
         vec![format!(
             "turned on default encryption (SSE-S3) for bucket {bucket}"
         )],
-        async {
-            let build = |e: aws_sdk_s3::error::BuildError| {
-                RuleError::new(format!("encryption configuration: {e}"))
-            };
-            let default = ServerSideEncryptionByDefault::builder()
-                .sse_algorithm(ServerSideEncryption::Aes256)
-                .build()
-                .map_err(build)?;
-            let configuration = ServerSideEncryptionConfiguration::builder()
-                .rules(
-                    ServerSideEncryptionRule::builder()
-                        .apply_server_side_encryption_by_default(default)
-                        .build(),
-                )
-                .build()
-                .map_err(build)?;
-            s3.put_bucket_encryption()
-                .bucket(bucket)
-                .server_side_encryption_configuration(configuration)
-                .send()
-                .await
-                .map_err(|e| RuleError::aws("PutBucketEncryption", &e))?;
-            Ok(())
-        },
+        put_default_encryption(s3, bucket),
     )
     .await
+}
+
+/// Whether the bucket has a default encryption rule.
+async fn has_default_encryption(s3: &Client, bucket: &str) -> Result<bool, RuleError> {
+    match s3.get_bucket_encryption().bucket(bucket).send().await {
+        Ok(out) => Ok(out
+            .server_side_encryption_configuration()
+            .is_some_and(|c| !c.rules().is_empty())),
+        Err(e) if error_code(&e) == Some("ServerSideEncryptionConfigurationNotFoundError") => {
+            Ok(false)
+        }
+        Err(e) => Err(RuleError::aws("GetBucketEncryption", &e)),
+    }
+}
+
+/// Turns on default encryption with SSE-S3.
+async fn put_default_encryption(s3: &Client, bucket: &str) -> Result<(), RuleError> {
+    let build =
+        |e: aws_sdk_s3::error::BuildError| RuleError::new(format!("encryption configuration: {e}"));
+    let default = ServerSideEncryptionByDefault::builder()
+        .sse_algorithm(ServerSideEncryption::Aes256)
+        .build()
+        .map_err(build)?;
+    let configuration = ServerSideEncryptionConfiguration::builder()
+        .rules(
+            ServerSideEncryptionRule::builder()
+                .apply_server_side_encryption_by_default(default)
+                .build(),
+        )
+        .build()
+        .map_err(build)?;
+    s3.put_bucket_encryption()
+        .bucket(bucket)
+        .server_side_encryption_configuration(configuration)
+        .send()
+        .await
+        .map_err(|e| RuleError::aws("PutBucketEncryption", &e))?;
+    Ok(())
 }
 
 /// S3-026: all four public access block settings on.
@@ -684,6 +804,58 @@ mod tests {
         assert_eq!(
             cn["Statement"][0]["Principal"]["AWS"],
             "arn:aws-cn:iam::1:root"
+        );
+    }
+
+    #[test]
+    fn s3_016_denies_only_a_wrong_header_and_replaces_remedys_earlier_statement() {
+        let wanted = deny_incorrect_encryption_header("aws", "b");
+        assert_eq!(
+            wanted["Condition"],
+            json!({
+                "StringNotEquals": {SSE_HEADER: ["AES256", "aws:kms", "aws:kms:dsse"]},
+                "Null": {SSE_HEADER: "false"}
+            })
+        );
+        let other = json!({"Sid": "Other", "Effect": "Allow", "Principal": {"AWS": "x"}});
+        let earlier = json!({"Sid": EARLIER_SSE_SID, "Effect": "Deny", "Principal": "*",
+            "Action": "s3:PutObject", "Resource": "arn:aws:s3:::b/*",
+            "Condition": {"Null": {SSE_HEADER: "true"}}});
+        let mut policy = json!({"Statement": [other, earlier]});
+        let actions = place_encryption_statement(&mut policy, wanted.clone(), "b").unwrap();
+        assert_eq!(actions.len(), 2, "{actions:?}");
+        assert_eq!(policy["Statement"], json!([other, wanted]));
+        assert!(place_encryption_statement(&mut policy, wanted.clone(), "b")
+            .unwrap()
+            .is_empty());
+        // A statement with our Sid but another content is replaced, never duplicated.
+        let mut stale = json!({"Statement": [{"Sid": SSE_SID, "Effect": "Deny"}]});
+        place_encryption_statement(&mut stale, wanted.clone(), "b").unwrap();
+        assert_eq!(stale["Statement"], json!([wanted]));
+    }
+
+    #[test]
+    fn bucket_policy_arns_name_the_regions_partition() {
+        for (region, arn) in [
+            ("us-east-1", "arn:aws:s3:::b"),
+            ("cn-north-1", "arn:aws-cn:s3:::b"),
+            ("us-gov-west-1", "arn:aws-us-gov:s3:::b"),
+        ] {
+            let p = partition(region);
+            assert_eq!(
+                deny_incorrect_encryption_header(p, "b")["Resource"],
+                format!("{arn}/*")
+            );
+            assert_eq!(
+                deny_insecure_transport(p, "b")["Resource"],
+                json!([arn, format!("{arn}/*")])
+            );
+        }
+        let mut gov = json!({"Statement": {"Effect": "Allow", "Principal": "*"}});
+        scope_open_statements(&mut gov, "1", "us-gov-west-1", "b").unwrap();
+        assert_eq!(
+            gov["Statement"][0]["Principal"]["AWS"],
+            "arn:aws-us-gov:iam::1:root"
         );
     }
 

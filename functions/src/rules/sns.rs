@@ -28,7 +28,7 @@ pub static RULES: &[RuleSpec] = &[
 // Checks and fixes. The finding's `resource` is the topic's name (the ARN is built from the
 // account and region the rule runs in) or its ARN.
 
-use crate::rule::{Context, Report, RuleError, MANAGED_TAG};
+use crate::rule::{Context, Report, RuleError};
 use aws_sdk_sns::Client;
 use futures::future::BoxFuture;
 use serde_json::{json, Value};
@@ -38,7 +38,7 @@ pub fn remediate(ctx: &Context) -> BoxFuture<'_, Result<Report, RuleError>> {
     Box::pin(async move {
         let topic_arn = topic_arn(ctx, ctx.resource()?);
         let sns = Client::new(&ctx.aws);
-        if is_managed(&sns, &topic_arn).await? {
+        if is_managed(ctx, &sns, &topic_arn).await? {
             return Ok(Report::managed(&topic_arn));
         }
         match ctx.rule.id {
@@ -57,14 +57,15 @@ fn topic_arn(ctx: &Context, resource: &str) -> String {
     }
 }
 
-async fn is_managed(sns: &Client, topic_arn: &str) -> Result<bool, RuleError> {
+/// Whether the topic's tags say remedy's own stack made it (CloudFormation's reserved tags).
+async fn is_managed(ctx: &Context, sns: &Client, topic_arn: &str) -> Result<bool, RuleError> {
     let tags = sns
         .list_tags_for_resource()
         .resource_arn(topic_arn)
         .send()
         .await
         .map_err(|e| RuleError::aws("ListTagsForResource", &e))?;
-    Ok(tags.tags().iter().any(|t| t.key() == MANAGED_TAG))
+    Ok(ctx.owns_tagged(tags.tags().iter().map(|t| (t.key(), t.value()))))
 }
 
 /// SNS-001: everyone is taken out of the statements open to everyone (a statement naming no
@@ -144,21 +145,10 @@ fn default_topic_policy(topic_arn: &str, account_id: &str) -> Value {
 pub(crate) fn arn(ctx: &Context, service: &str, resource: &str) -> String {
     format!(
         "arn:{}:{service}:{}:{}:{resource}",
-        partition(&ctx.region),
+        crate::partition::partition(&ctx.region),
         ctx.region,
         ctx.account_id
     )
-}
-
-/// The AWS partition a region belongs to.
-pub(crate) fn partition(region: &str) -> &'static str {
-    if region.starts_with("cn-") {
-        "aws-cn"
-    } else if region.starts_with("us-gov-") {
-        "aws-us-gov"
-    } else {
-        "aws"
-    }
 }
 
 /// A policy document read from an attribute: `what` names it in the error.
@@ -287,20 +277,38 @@ pub(crate) fn remove_everyone(principal: &mut Value) -> bool {
     true
 }
 
-/// Condition keys that tie a request to a known account, organization, resource or network.
-const NARROWING_KEYS: &[&str] = &[
-    "aws:sourceaccount",
-    "aws:sourcearn",
-    "aws:sourceowner",
-    "aws:sourceorgid",
-    "aws:sourceorgpaths",
-    "aws:sourcevpc",
-    "aws:sourcevpce",
-    "aws:principalaccount",
-    "aws:principalarn",
-    "aws:principalorgid",
-    "aws:principalorgpaths",
-];
+/// What a narrowing condition key names, and so which part of its value must be pinned
+/// (free of the wildcards `*` and `?`) for the statement to be narrowed by it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Pins {
+    /// `aws:SourceAccount`, `aws:PrincipalAccount`, `aws:SourceOwner` (an account id),
+    /// `aws:PrincipalOrgID`, `aws:SourceOrgID` (an organization id), `aws:SourceVpc`,
+    /// `aws:SourceVpce` (a VPC or VPC endpoint id): the whole value.
+    Whole,
+    /// `aws:PrincipalOrgPaths`, `aws:SourceOrgPaths` (`o-…/r-…/ou-…/`): the organization id,
+    /// the path's first segment; what follows may be a wildcard (`o-abc123/*`).
+    OrgPath,
+    /// `aws:SourceArn`, `aws:PrincipalArn`: the ARN's account segment, present and pinned.
+    /// An S3 bucket ARN has none (`arn:aws:s3:::bucket`): it narrows only when the bucket
+    /// name is pinned (a name with a wildcard may be someone else's bucket).
+    Arn,
+}
+
+/// The narrowing keys (see [`Pins`]); `None` for any other key.
+fn pins(key: &str) -> Option<Pins> {
+    match key.to_ascii_lowercase().as_str() {
+        "aws:sourceaccount"
+        | "aws:principalaccount"
+        | "aws:sourceowner"
+        | "aws:sourceorgid"
+        | "aws:principalorgid"
+        | "aws:sourcevpc"
+        | "aws:sourcevpce" => Some(Pins::Whole),
+        "aws:sourceorgpaths" | "aws:principalorgpaths" => Some(Pins::OrgPath),
+        "aws:sourcearn" | "aws:principalarn" => Some(Pins::Arn),
+        _ => None,
+    }
+}
 
 /// Operators that require a narrowing key to match, alone or with `ForAnyValue:` (negated
 /// operators let every other value through; `…IfExists`, `Null` and `ForAllValues:` ones let
@@ -313,8 +321,13 @@ const MATCHING_OPERATORS: &[&str] = &[
     "arnlike",
 ];
 
-/// Whether a statement's `Condition` requires one of the [`NARROWING_KEYS`] to match a
-/// value other than `*`.
+/// Whether a statement's `Condition` requires one of the narrowing keys (see [`Pins`]) to
+/// match values that are all pinned: an account, organization, bucket or endpoint no one
+/// else can have. A wildcard (`*` or `?`) in the pinned part never narrows, whatever the
+/// operator (`StringLike` `1234*`, `o-*`; `ArnLike` — and `ArnEquals`, which takes wildcards
+/// too — `arn:aws:s3:::*`, `arn:aws:sns:*:*:*`). Under `StringEquals` a `*` is literal and
+/// matches no one: still counted as not narrowing, which costs nothing (the fix then takes
+/// away an access that allowed no one).
 fn narrows_principal(condition: &Value) -> bool {
     let Some(operators) = condition.as_object() else {
         return false;
@@ -322,21 +335,56 @@ fn narrows_principal(condition: &Value) -> bool {
     operators.iter().any(|(operator, keys)| {
         let operator = operator.to_ascii_lowercase();
         let operator = operator.strip_prefix("foranyvalue:").unwrap_or(&operator);
-        MATCHING_OPERATORS.contains(&operator)
-            && keys.as_object().is_some_and(|keys| {
-                keys.iter().any(|(key, value)| {
-                    let concrete = match value {
-                        Value::String(s) => s != "*",
-                        Value::Array(items) => {
-                            !items.is_empty()
-                                && items.iter().all(|i| i.as_str().is_some_and(|s| s != "*"))
-                        }
-                        _ => false,
-                    };
-                    NARROWING_KEYS.contains(&key.to_ascii_lowercase().as_str()) && concrete
-                })
+        if !MATCHING_OPERATORS.contains(&operator) {
+            return false;
+        }
+        // A string operator matches the whole ARN as one string: a `*` before the account
+        // segment can take in colons, so the account is pinned only with none there.
+        let whole_string = operator.starts_with("string");
+        keys.as_object().is_some_and(|keys| {
+            keys.iter().any(|(key, value)| {
+                let Some(pins) = pins(key) else {
+                    return false;
+                };
+                let pinned = |v: &Value| match v {
+                    Value::String(s) => is_pinned(pins, s, whole_string),
+                    Value::Number(n) => is_pinned(pins, &n.to_string(), whole_string),
+                    _ => false,
+                };
+                match value {
+                    Value::Array(items) => !items.is_empty() && items.iter().all(pinned),
+                    other => pinned(other),
+                }
             })
+        })
     })
+}
+
+/// Whether `value` of a key that [`Pins`] the given part has that part present and free of
+/// wildcards. `whole_string`: the operator is a string one, not an ARN one.
+fn is_pinned(pins: Pins, value: &str, whole_string: bool) -> bool {
+    let wild = |s: &str| s.contains(['*', '?']);
+    let fixed = |s: &str| !s.is_empty() && !wild(s);
+    match pins {
+        Pins::Whole => fixed(value),
+        Pins::OrgPath => fixed(value.split('/').next().unwrap_or_default()),
+        Pins::Arn => {
+            // arn:partition:service:region:account:resource
+            let parts: Vec<&str> = value.splitn(6, ':').collect();
+            let [_, _, service, region, account, resource] = parts.as_slice() else {
+                return false;
+            };
+            if whole_string && parts[..5].iter().any(|p| wild(p)) {
+                return false;
+            }
+            if !account.is_empty() {
+                return fixed(account);
+            }
+            *service == "s3"
+                && region.is_empty()
+                && fixed(resource.split('/').next().unwrap_or_default())
+        }
+    }
 }
 
 #[cfg(test)]
@@ -388,6 +436,158 @@ mod tests {
         assert!(!open(
             json!({"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::1:root"}})
         ));
+    }
+
+    /// A statement allowing everyone under `operator` with `key` = `value`.
+    fn open_under(operator: &str, key: &str, value: Value) -> bool {
+        open(
+            json!({"Effect": "Allow", "Principal": "*", "Action": "sns:Publish",
+            "Condition": {operator: {key: value}}}),
+        )
+    }
+
+    #[test]
+    fn wildcards_in_the_account_or_organization_do_not_narrow() {
+        for (operator, key, value) in [
+            ("StringLike", "aws:SourceAccount", json!("1234*")),
+            ("StringLike", "aws:SourceAccount", json!("*1")),
+            ("StringLike", "aws:SourceAccount", json!("12345678901?")),
+            (
+                "StringLike",
+                "aws:PrincipalAccount",
+                json!(["111111111111", "2*"]),
+            ),
+            ("StringLike", "AWS:SourceOwner", json!("*")),
+            ("StringLike", "aws:PrincipalOrgID", json!("o-*")),
+            ("StringLike", "aws:SourceOrgID", json!("o-?bc123")),
+            ("StringLike", "aws:PrincipalOrgPaths", json!("o-*/r-ab12/*")),
+            ("StringLike", "aws:PrincipalOrgPaths", json!("*")),
+            ("ArnLike", "aws:SourceArn", json!("arn:aws:s3:::*")),
+            ("ArnLike", "aws:SourceArn", json!("arn:aws:s3:::my-bucket*")),
+            ("ArnLike", "aws:SourceArn", json!("arn:aws:sns:*:*:*")),
+            (
+                "ArnEquals",
+                "aws:SourceArn",
+                json!("arn:aws:sns:us-east-1:*:topic"),
+            ),
+            (
+                "ArnLike",
+                "aws:SourceArn",
+                json!("arn:aws:sqs:us-east-1:1234?6789012:q"),
+            ),
+            ("ArnLike", "aws:SourceArn", json!("arn:aws:lambda")),
+            ("ArnLike", "aws:SourceArn", json!("*")),
+            (
+                "ArnLike",
+                "aws:PrincipalArn",
+                json!("arn:aws:iam::*:role/deployer"),
+            ),
+            // Without an account, only a pinned S3 bucket is known: not another service.
+            ("ArnLike", "aws:SourceArn", json!("arn:aws:*:::name")),
+            // StringLike over a whole ARN: a `*` before the account may swallow colons.
+            (
+                "StringLike",
+                "aws:SourceArn",
+                json!("arn:aws:lambda:*:123456789012:*"),
+            ),
+            ("StringLike", "aws:SourceVpce", json!("vpce-*")),
+            ("StringLike", "aws:SourceVpc", json!("vpc-1?")),
+            (
+                "ForAnyValue:StringLike",
+                "aws:PrincipalOrgID",
+                json!(["o-abc123", "o-*"]),
+            ),
+        ] {
+            assert!(
+                open_under(operator, key, value.clone()),
+                "{operator} {key} {value} must not narrow"
+            );
+        }
+    }
+
+    #[test]
+    fn negated_operators_never_narrow_an_allow() {
+        for operator in [
+            "StringNotLike",
+            "StringNotEquals",
+            "ArnNotLike",
+            "ArnNotEquals",
+            "ForAnyValue:StringNotLike",
+            "StringNotEqualsIgnoreCase",
+        ] {
+            assert!(
+                open_under(operator, "aws:SourceAccount", json!("111111111111")),
+                "{operator}"
+            );
+            assert!(
+                open_under(
+                    operator,
+                    "aws:SourceArn",
+                    json!("arn:aws:sns:us-east-1:1:t")
+                ),
+                "{operator}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_pinned_account_organization_bucket_or_endpoint_narrows() {
+        for (operator, key, value) in [
+            ("StringEquals", "aws:SourceAccount", json!("123456789012")),
+            ("StringLike", "aws:SourceAccount", json!("123456789012")),
+            ("StringEquals", "aws:SourceAccount", json!(123456789012_u64)),
+            (
+                "StringEquals",
+                "aws:PrincipalAccount",
+                json!(["111111111111", "222222222222"]),
+            ),
+            ("StringEquals", "AWS:SourceOwner", json!("123456789012")),
+            ("StringEquals", "aws:PrincipalOrgID", json!("o-abc123")),
+            (
+                "StringEqualsIgnoreCase",
+                "aws:SourceOrgID",
+                json!("o-abc123"),
+            ),
+            ("StringLike", "aws:PrincipalOrgPaths", json!("o-abc123/*")),
+            (
+                "ForAnyValue:StringLike",
+                "aws:PrincipalOrgPaths",
+                json!(["o-abc123/r-ab12/*"]),
+            ),
+            (
+                "ArnLike",
+                "aws:SourceArn",
+                json!("arn:aws:sns:*:123456789012:*"),
+            ),
+            (
+                "ArnEquals",
+                "aws:SourceArn",
+                json!("arn:aws:sns:us-east-1:123456789012:topic"),
+            ),
+            (
+                "StringLike",
+                "aws:SourceArn",
+                json!("arn:aws:sns:us-east-1:123456789012:*"),
+            ),
+            ("ArnLike", "aws:SourceArn", json!("arn:aws:s3:::my-bucket")),
+            (
+                "ArnLike",
+                "aws:SourceArn",
+                json!("arn:aws-cn:s3:::my-bucket/*"),
+            ),
+            (
+                "ArnLike",
+                "aws:PrincipalArn",
+                json!("arn:aws:iam::123456789012:role/*"),
+            ),
+            ("StringEquals", "aws:SourceVpce", json!("vpce-1a2b3c4d")),
+            ("StringEquals", "aws:SourceVpc", json!("vpc-111bbb22")),
+        ] {
+            assert!(
+                !open_under(operator, key, value.clone()),
+                "{operator} {key} {value} narrows"
+            );
+        }
     }
 
     #[test]
@@ -449,12 +649,5 @@ mod tests {
             strip(json!({"AWS": "*", "Service": "sns.amazonaws.com"})),
             (true, json!({"Service": "sns.amazonaws.com"}))
         );
-    }
-
-    #[test]
-    fn partitions_follow_the_region() {
-        assert_eq!(partition("us-east-1"), "aws");
-        assert_eq!(partition("cn-north-1"), "aws-cn");
-        assert_eq!(partition("us-gov-west-1"), "aws-us-gov");
     }
 }

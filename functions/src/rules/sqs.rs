@@ -1,7 +1,7 @@
 //! SQS rules: queue policy statements open to everyone (`*` is taken out of them: a
 //! statement naming no other principal is removed) and server-side encryption of queues.
 
-use crate::catalog::{Mode, RiskLevel, RuleSpec, SettingSpec};
+use crate::catalog::{Mode, RiskLevel, RuleSpec, SettingSpec, OWN_STACK_RESOURCES};
 
 pub static RULES: &[RuleSpec] = &[
     // Take `*` out of the queue policy statements that allow everyone with no condition
@@ -14,13 +14,14 @@ pub static RULES: &[RuleSpec] = &[
         service: "SQS",
         risk: RiskLevel::High,
         default_mode: Mode::Remediate,
-        scoped: &[],
+        scoped: &[OWN_STACK_RESOURCES],
         settings: &[],
         iam_actions: &[
             "sqs:GetQueueUrl",
             "sqs:GetQueueAttributes",
             "sqs:SetQueueAttributes",
             "sqs:ListQueueTags",
+            "cloudformation:ListStackResources",
         ],
     },
     // Encrypt the queue with SQS-managed keys (SSE-SQS), or with the KMS key the
@@ -31,7 +32,7 @@ pub static RULES: &[RuleSpec] = &[
         service: "SQS",
         risk: RiskLevel::Medium,
         default_mode: Mode::Remediate,
-        scoped: &[],
+        scoped: &[OWN_STACK_RESOURCES],
         settings: &[SettingSpec {
             name: "kms_key_id",
             default: None,
@@ -47,6 +48,7 @@ pub static RULES: &[RuleSpec] = &[
             "sqs:GetQueueAttributes",
             "sqs:SetQueueAttributes",
             "sqs:ListQueueTags",
+            "cloudformation:ListStackResources",
         ],
     },
 ];
@@ -55,7 +57,7 @@ pub static RULES: &[RuleSpec] = &[
 // Checks and fixes. The finding's `resource` is the queue's URL or its name (turned into the
 // URL with `GetQueueUrl`).
 
-use crate::rule::{Context, Report, RuleError, MANAGED_TAG};
+use crate::rule::{Context, Report, RuleError};
 use crate::rules::sns::{parse_policy, remove_open_statements, statements};
 use aws_sdk_sqs::types::QueueAttributeName;
 use aws_sdk_sqs::Client;
@@ -67,7 +69,7 @@ pub fn remediate(ctx: &Context) -> BoxFuture<'_, Result<Report, RuleError>> {
     Box::pin(async move {
         let sqs = Client::new(&ctx.aws);
         let url = queue_url(&sqs, ctx.resource()?).await?;
-        if is_managed(&sqs, &url).await? {
+        if is_managed(ctx, &sqs, &url).await? {
             return Ok(Report::managed(&url));
         }
         match ctx.rule.id {
@@ -93,14 +95,25 @@ async fn queue_url(sqs: &Client, resource: &str) -> Result<String, RuleError> {
         .ok_or_else(|| RuleError::new(format!("GetQueueUrl returned no URL for queue {resource}")))
 }
 
-async fn is_managed(sqs: &Client, url: &str) -> Result<bool, RuleError> {
+/// Whether the queue is one of remedy's own stack's resources: by CloudFormation's reserved
+/// tags, or, where the queue carries none, by the stack's own list of resources (the queue's
+/// physical id is its URL).
+async fn is_managed(ctx: &Context, sqs: &Client, url: &str) -> Result<bool, RuleError> {
     let tags = sqs
         .list_queue_tags()
         .queue_url(url)
         .send()
         .await
         .map_err(|e| RuleError::aws("ListQueueTags", &e))?;
-    Ok(tags.tags().is_some_and(|t| t.contains_key(MANAGED_TAG)))
+    if ctx.owns_tagged(
+        tags.tags()
+            .into_iter()
+            .flatten()
+            .map(|(k, v)| (k.as_str(), v.as_str())),
+    ) {
+        return Ok(true);
+    }
+    ctx.owns_listed("AWS::SQS::Queue", &[url]).await
 }
 
 async fn attributes(

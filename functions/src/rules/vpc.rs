@@ -110,8 +110,9 @@ fn trust_policy(account: &str) -> String {
     .to_string()
 }
 
-/// The delivery role's permissions: create and write log groups of `account`.
-fn delivery_policy(account: &str) -> String {
+/// The delivery role's permissions: create and write log groups of `account`, in the
+/// `partition` of the rule's region.
+fn delivery_policy(partition: &str, account: &str) -> String {
     json!({
         "Version": "2012-10-17",
         "Statement": [{
@@ -123,7 +124,7 @@ fn delivery_policy(account: &str) -> String {
                 "logs:DescribeLogGroups",
                 "logs:DescribeLogStreams"
             ],
-            "Resource": format!("arn:aws:logs:*:{account}:log-group:*")
+            "Resource": format!("arn:{partition}:logs:*:{account}:log-group:*")
         }]
     })
     .to_string()
@@ -166,11 +167,15 @@ async fn create_role(iam: &aws_sdk_iam::Client, account: &str) -> Result<String,
 }
 
 /// Sets the delivery role's inline policy (idempotent).
-async fn put_delivery_policy(iam: &aws_sdk_iam::Client, account: &str) -> Result<(), RuleError> {
+async fn put_delivery_policy(
+    iam: &aws_sdk_iam::Client,
+    partition: &str,
+    account: &str,
+) -> Result<(), RuleError> {
     iam.put_role_policy()
         .role_name(FLOW_LOGS_ROLE)
         .policy_name(DELIVERY_POLICY)
-        .policy_document(delivery_policy(account))
+        .policy_document(delivery_policy(partition, account))
         .send()
         .await
         .map_err(|e| RuleError::aws("PutRolePolicy", &e))?;
@@ -197,7 +202,7 @@ async fn enable_flow_logs(ctx: &Context, vpc_id: &str) -> Result<Report, RuleErr
         .vpcs()
         .first()
         .ok_or_else(|| RuleError::new(format!("VPC {vpc_id} not found")))?;
-    if is_managed(vpc.tags()) {
+    if is_managed(ctx, vpc.tags()) {
         return Ok(Report::managed(vpc_id));
     }
     let flow_logs = ec2
@@ -245,7 +250,7 @@ async fn enable_flow_logs(ctx: &Context, vpc_id: &str) -> Result<Report, RuleErr
             Some((arn, ours)) => (arn, ours, false),
         };
         if ours {
-            put_delivery_policy(&iam, account).await?;
+            put_delivery_policy(&iam, crate::partition::partition(&ctx.region), account).await?;
         }
         create_flow_log(ctx, &ec2, vpc_id, &role_arn, log_group, traffic, fresh).await
     })
@@ -335,10 +340,24 @@ mod tests {
             "111111111111"
         );
         let policy: serde_json::Value =
-            serde_json::from_str(&delivery_policy("111111111111")).unwrap_or_default();
+            serde_json::from_str(&delivery_policy("aws", "111111111111")).unwrap_or_default();
         assert_eq!(
             policy["Statement"][0]["Resource"],
             "arn:aws:logs:*:111111111111:log-group:*"
         );
+    }
+
+    #[test]
+    fn the_delivery_policy_names_the_regions_partition() {
+        // The trust policy's service principal is the same in every partition.
+        for (region, resource) in [
+            ("cn-northwest-1", "arn:aws-cn:logs:*:1:log-group:*"),
+            ("us-gov-east-1", "arn:aws-us-gov:logs:*:1:log-group:*"),
+        ] {
+            let partition = crate::partition::partition(region);
+            let policy: serde_json::Value =
+                serde_json::from_str(&delivery_policy(partition, "1")).unwrap_or_default();
+            assert_eq!(policy["Statement"][0]["Resource"], resource, "{region}");
+        }
     }
 }
