@@ -63,7 +63,8 @@ pub fn template_source(
     } else {
         let bucket = bucket_name(account_id, region);
         let key = template_key(template);
-        TemplateSource::Url(format!("https://{bucket}.s3.{region}.amazonaws.com/{key}"))
+        let suffix = remedy_functions::partition::dns_suffix(region);
+        TemplateSource::Url(format!("https://{bucket}.s3.{region}.{suffix}/{key}"))
     }
 }
 
@@ -325,4 +326,23 @@ async fn put(
         .await
         .map_err(|e| fail("PutObject", describe_sdk_error(&e)))?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_large_template_is_read_from_the_bucket_of_its_own_partition() {
+        let large = RenderedTemplate {
+            body: "x".repeat(60_000),
+        };
+        let url = |region: &str| match template_source("111111111111", region, &large) {
+            TemplateSource::Url(url) => url,
+            TemplateSource::Body(_) => panic!("{region}: 60 kB goes by URL"),
+        };
+        assert!(url("eu-west-1").contains(".s3.eu-west-1.amazonaws.com/templates/"));
+        assert!(url("cn-north-1").contains(".s3.cn-north-1.amazonaws.com.cn/templates/"));
+        assert!(url("us-gov-west-1").contains(".s3.us-gov-west-1.amazonaws.com/templates/"));
+    }
 }

@@ -132,11 +132,14 @@ impl DirectEngine {
         }
     }
 
-    /// The CloudFormation service role of `account`, when one is configured.
-    fn execution_role_arn(&self, account: &str) -> Option<String> {
+    /// The CloudFormation service role of the target's account, when one is configured, in
+    /// the partition of the target's region.
+    fn execution_role_arn(&self, target: &Target) -> Option<String> {
+        let partition = remedy_functions::partition::partition(&target.region);
+        let account = &target.account.id;
         self.execution_role
             .as_ref()
-            .map(|name| format!("arn:aws:iam::{account}:role/{name}"))
+            .map(|name| format!("arn:{partition}:iam::{account}:role/{name}"))
     }
 
     // -- deploy ---------------------------------------------------------------------
@@ -154,7 +157,7 @@ impl DirectEngine {
         let deadline = Instant::now() + self.target_timeout;
         let client = self.target_client(target).await;
         let template = self.template(&target.region).map_err(|r| (None, r))?;
-        let role_arn = self.execution_role_arn(&target.account.id);
+        let role_arn = self.execution_role_arn(target);
 
         let mut continued = false;
         let mut last_error: Option<String> = None;
@@ -407,7 +410,7 @@ impl DirectEngine {
         } else {
             format!("{}-plan", self.change_set_name)
         };
-        let role_arn = self.execution_role_arn(&target.account.id);
+        let role_arn = self.execution_role_arn(&target);
         let request = self.request(template, &name, role_arn.as_deref());
         let deadline = Instant::now() + self.target_timeout;
         let computed = cfn::create_change_set(&client, &request, kind.clone(), deadline).await;

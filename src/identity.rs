@@ -110,8 +110,12 @@ impl Identity {
         }
     }
 
+    /// The cross-account role of `account_id`, in the partition of the security account's
+    /// region (roles are assumed within one partition).
     pub fn role_arn(&self, account_id: &str) -> String {
-        format!("arn:aws:iam::{account_id}:role/{}", self.role_name)
+        let region = self.base.region().map_or("us-east-1", |r| r.as_ref());
+        let partition = remedy_functions::partition::partition(region);
+        format!("arn:{partition}:iam::{account_id}:role/{}", self.role_name)
     }
 
     /// The config for `account_id` in `region`: assumed-role credentials, cached.
