@@ -830,9 +830,33 @@ impl Config {
                 ),
             ));
         }
+        let topics: Vec<&str> = self
+            .notifications
+            .topics
+            .iter()
+            .map(|t| t.name.as_str())
+            .collect();
+        if let Some(problem) = name_too_long(&derived_names(&self.stack_name, &topics, true)) {
+            return Err(self.error_at(
+                &self.stack_name,
+                1,
+                format!("stack_name: `{}` {problem}", self.stack_name),
+            ));
+        }
         for (i, stage) in self.stages.iter().enumerate() {
             if self.stage_engine(stage) != Engine::Stacksets {
                 continue;
+            }
+            let instance = stack_set_instance_name(&self.stack_name, stage.name.as_str());
+            if let Some(problem) = name_too_long(&derived_names(&instance, &topics, false)) {
+                return Err(self.error_at(
+                    stage.name.as_str(),
+                    1,
+                    format!(
+                        "stages[{i}] (`{}`): engine `stacksets` names each account's stack `StackSet-<stack_name>-<stage>-<36-character id>`, and then {problem}: shorten stack_name or the stage name",
+                        stage.name
+                    ),
+                ));
             }
             let targets = &stage.targets;
             let problem = if targets.ous.is_empty() {
@@ -973,6 +997,74 @@ impl Config {
             })
             .collect()
     }
+}
+
+/// One name the member stack derives from its CloudFormation stack name, and AWS's limit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DerivedName {
+    pub what: &'static str,
+    pub name: String,
+    pub limit: usize,
+}
+
+/// Length of the random suffix CloudFormation appends to a name it generates
+/// (`<stack>-<logical id>-<12 characters>`).
+const GENERATED_SUFFIX: usize = 12;
+
+/// Every name `stacks/remediation.yaml` (as rendered) derives from the stack's name `stack`,
+/// with the limit AWS puts on it: the queues (SQS: 80), the topics (SNS: 256), the key's
+/// alias (KMS: 256, `alias/` included). With `generated_roles`, also the roles CloudFormation
+/// names `<stack>-<logical id>-<12 characters>` (IAM: 64): the bootstrap's execution role may
+/// manage `role/<stack_name>-*` only, so those names must not be shortened by CloudFormation.
+/// (StackSets deploy with their own execution role: there the roles' names may be cut.)
+pub fn derived_names(stack: &str, topics: &[&str], generated_roles: bool) -> Vec<DerivedName> {
+    let name = |what, name: String, limit| DerivedName { what, name, limit };
+    let mut names = vec![
+        name("SQS queue", format!("{stack}-findings"), 80),
+        name("SQS queue", format!("{stack}-findings-dlq"), 80),
+        name("SQS queue", format!("{stack}-delivery-dlq"), 80),
+        name("SNS topic", format!("{stack}-findings"), 256),
+        name("KMS alias", format!("alias/{stack}-findings"), 256),
+    ];
+    for topic in topics {
+        names.push(name("SNS topic", format!("{stack}-notify-{topic}"), 256));
+    }
+    if generated_roles {
+        // The longest role logical id: the orchestrator's, or `Rule<id without ->Role`.
+        let longest_rule = remedy_functions::catalog()
+            .map(|r| format!("Rule{}Role", r.id.replace('-', "")))
+            .max_by_key(String::len)
+            .unwrap_or_default();
+        let role = ["OrchestratorRole".to_owned(), longest_rule]
+            .into_iter()
+            .max_by_key(String::len)
+            .unwrap_or_default();
+        let suffix = "X".repeat(GENERATED_SUFFIX);
+        names.push(name("IAM role", format!("{stack}-{role}-{suffix}"), 64));
+    }
+    names
+}
+
+/// The first derived name over its limit, said as an error's tail.
+fn name_too_long(names: &[DerivedName]) -> Option<String> {
+    names.iter().find(|n| n.name.len() > n.limit).map(|n| {
+        format!(
+            "makes the {} name `{}` {} characters long; AWS allows {}",
+            n.what,
+            n.name,
+            n.name.len(),
+            n.limit
+        )
+    })
+}
+
+/// The name StackSets gives a stack instance of the StackSet `<stack_name>-<stage>`, with the
+/// longest id it appends (a UUID: 36 characters).
+fn stack_set_instance_name(stack_name: &str, stage: &str) -> String {
+    format!(
+        "StackSet-{stack_name}-{stage}-{}",
+        "00000000-0000-0000-0000-000000000000"
+    )
 }
 
 fn is_stack_name(s: &str) -> bool {

@@ -180,3 +180,46 @@ fn bad_notifications() {
         "remedy.yaml:7: notifications.topics[1].name: `sec_ops` and `sec-ops` differ only in `-` or `_`",
     );
 }
+
+#[test]
+fn a_stack_name_whose_derived_names_break_aws_limits() {
+    // 32 characters: `<stack_name>-RuleRedshift001Role-<12>` would pass IAM's 64, so
+    // CloudFormation would cut the stack name out of the role names the bootstrap scopes to.
+    let name = "a".repeat(32);
+    rejects(
+        &format!("rules: {{S3-001: remediate}}\nstack_name: {name}\n{STAGE}"),
+        "remedy.yaml:2: stack_name:",
+    );
+    rejects(
+        &format!("rules: {{S3-001: remediate}}\nstack_name: {name}\n{STAGE}"),
+        "AWS allows 64",
+    );
+    // 68 characters: `<stack_name>-findings-dlq` is 81, past SQS's 80.
+    let name = "b".repeat(68);
+    rejects(
+        &format!("stack_name: {name}\n{STAGE}"),
+        &format!("`{name}-findings-dlq` 81 characters long; AWS allows 80"),
+    );
+}
+
+#[test]
+fn a_stacksets_stage_whose_instances_queue_names_break_sqs_limit() {
+    // StackSets names each account's stack `StackSet-<set>-<uuid>`: with `<stack_name>-<stage>`
+    // at 22 characters, its `-findings-dlq` queue is 81.
+    let yaml = "stack_name: remedy-security\nengine: stacksets\nstages:\n  - name: stage1\n    targets: {ous: [ou-abcd-12345678]}\n";
+    assert_eq!("remedy-security-stage1".len(), 22);
+    rejects(
+        yaml,
+        "remedy.yaml:4: stages[0] (`stage1`): engine `stacksets`",
+    );
+    rejects(yaml, "characters long; AWS allows 80");
+    // One character less fits (`template` renders offline).
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("remedy.yaml"),
+        yaml.replace("stage1", "stage"),
+    )
+    .unwrap();
+    let (code, stderr) = run_in(dir.path(), &["template", "--stage", "stage"]);
+    assert_eq!(code, 0, "`remedy-security-stage` fits: {stderr}");
+}
