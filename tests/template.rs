@@ -214,7 +214,12 @@ fn the_queue_has_a_dead_letter_queue_and_everything_is_encrypted_with_a_rotating
         r["FindingsQueue"]["Properties"]["RedrivePolicy"]["deadLetterTargetArn"]["Fn::GetAtt"][0],
         "FindingsDeadLetterQueue"
     );
-    for name in ["FindingsTopic", "FindingsQueue", "FindingsDeadLetterQueue"] {
+    for name in [
+        "FindingsTopic",
+        "FindingsQueue",
+        "FindingsDeadLetterQueue",
+        "FindingsDeliveryDeadLetterQueue",
+    ] {
         assert_eq!(
             r[name]["Properties"]["KmsMasterKeyId"]["Ref"], "FindingsKey",
             "{name}"
@@ -231,21 +236,54 @@ fn the_queue_has_a_dead_letter_queue_and_everything_is_encrypted_with_a_rotating
 }
 
 #[test]
-fn only_the_findings_topic_may_send_to_the_queue() {
+fn only_the_findings_topic_may_send_to_the_queues() {
     let t = render("  S3-001: remediate\n");
     let policies = resources_of_type(&t, "AWS::SQS::QueuePolicy");
-    assert_eq!(policies.len(), 1);
-    let statements = policies[0].1["Properties"]["PolicyDocument"]["Statement"]
-        .as_sequence()
-        .unwrap();
-    assert_eq!(statements.len(), 1, "one statement: the topic delivers");
-    let s = &statements[0];
-    assert_eq!(s["Effect"], "Allow");
-    assert_eq!(s["Principal"]["Service"], "sns.amazonaws.com");
-    assert_eq!(s["Action"], "sqs:SendMessage");
+    let mut queues = Vec::new();
+    for (name, policy) in &policies {
+        let statements = policy["Properties"]["PolicyDocument"]["Statement"]
+            .as_sequence()
+            .unwrap();
+        assert_eq!(
+            statements.len(),
+            1,
+            "{name}: one statement, the topic delivers"
+        );
+        let s = &statements[0];
+        assert_eq!(s["Effect"], "Allow", "{name}");
+        assert_eq!(s["Principal"]["Service"], "sns.amazonaws.com", "{name}");
+        assert_eq!(s["Action"], "sqs:SendMessage", "{name}");
+        assert_eq!(
+            s["Condition"]["ArnEquals"]["aws:SourceArn"]["Ref"], "FindingsTopic",
+            "{name}"
+        );
+        for queue in policy["Properties"]["Queues"].as_sequence().unwrap() {
+            queues.push(queue["Ref"].as_str().unwrap().to_owned());
+        }
+    }
+    queues.sort();
+    assert_eq!(queues, ["FindingsDeliveryDeadLetterQueue", "FindingsQueue"]);
+}
+
+#[test]
+fn findings_sns_cannot_deliver_go_to_a_dead_letter_queue_not_to_nowhere() {
+    // Without a RedrivePolicy, SNS drops a message it cannot deliver to the queue (a key or
+    // queue policy gone wrong, the queue deleted) after its retries: the finding is lost.
+    let t = render("  S3-001: remediate\n");
+    let r = &t["Resources"];
+    let redrive = &r["FindingsSubscription"]["Properties"]["RedrivePolicy"];
+    let dlq = redrive["deadLetterTargetArn"]["Fn::GetAtt"][0]
+        .as_str()
+        .expect("the subscription names its dead-letter queue by GetAtt");
+    assert_eq!(dlq, "FindingsDeliveryDeadLetterQueue");
+    assert_eq!(redrive["deadLetterTargetArn"]["Fn::GetAtt"][1], "Arn");
+    let queue = &r[dlq];
+    assert_eq!(queue["Type"], "AWS::SQS::Queue");
+    // SNS may use the key that encrypts it (the key policy's TopicDeliversToQueue).
+    assert_eq!(queue["Properties"]["KmsMasterKeyId"]["Ref"], "FindingsKey");
     assert_eq!(
-        s["Condition"]["ArnEquals"]["aws:SourceArn"]["Ref"],
-        "FindingsTopic"
+        queue["Properties"]["MessageRetentionPeriod"], 1209600,
+        "kept the longest SQS allows: 14 days"
     );
 }
 
