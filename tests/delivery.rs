@@ -360,6 +360,41 @@ async fn in_account_deploys_its_own_account_only() {
         "the build's report"
     );
     let recorded = emulator.recording();
+    // Caller closure: every call made with the project's credentials is one the bootstrap's
+    // DeployProjectRole allows, resources and conditions as real AWS evaluates them.
+    let project = support::iam::Template::load(
+        &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("stacks/account-bootstrap.yaml"),
+        &[
+            ("AWS::AccountId", dev[0].as_str()),
+            ("AWS::Region", REGION),
+            ("AWS::StackName", "remedy-bootstrap"),
+            ("SecurityAccountId", MANAGEMENT_ACCOUNT),
+            ("ExternalId", "remedy-external-id"),
+        ],
+    )
+    .role_statements("DeployProjectRole");
+    let mut checked = Vec::new();
+    let mut refused = Vec::new();
+    for call in recorded
+        .iter()
+        .filter(|c| c.access_key == creds.access_key_id())
+    {
+        for request in support::iam::requests_of(call, &dev[0], "remedy") {
+            if let Err(why) = support::iam::allows(&project, &request) {
+                refused.push(format!("{} on {}: {why}", request.action, request.resource));
+            }
+            checked.push(request.action);
+        }
+    }
+    assert!(
+        checked.iter().any(|a| a == "cloudformation:CreateStack"),
+        "the project's calls were checked: {checked:?}"
+    );
+    assert!(
+        refused.is_empty(),
+        "DeployProjectRole does not allow:\n{}",
+        refused.join("\n")
+    );
     assert!(
         recorded
             .iter()
@@ -490,7 +525,13 @@ fn the_bootstrap_roles_are_scoped() {
                     .is_some_and(|r| r.iter().any(|x| x == "*"));
             if on_everything {
                 assert!(
-                    ["DriftStatusHasNoResource", "KeyListsHaveNoResource"].contains(&sid.as_str())
+                    [
+                        "DriftStatusHasNoResource",
+                        "KeyListsHaveNoResource",
+                        "SubscriptionsHaveNoResource",
+                        "LogReadsHaveNoResource",
+                    ]
+                    .contains(&sid.as_str())
                         || s.get("Condition").is_some(),
                     "{policy}/{sid} is on * without a condition"
                 );
