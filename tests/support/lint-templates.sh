@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
 # cfn-lint and checkov over every template in stacks/ and pipeline/, and over the member
-# template as `remedy template` renders it with every catalog rule enabled. Run by `make lint`
-# / `make test`. Accepted checkov findings: tests/checkov-skips.txt.
+# template as `remedy template` renders it with every catalog rule enabled; then the IAM checks
+# real AWS needs and the emulator does not make: CloudFormation's handler permissions against
+# the roles that deploy each stack (tests/support/check_handler_permissions.py) and parliament
+# over every policy (tests/support/lint_policies.py). Run by `make lint` / `make test`.
+# Accepted findings: tests/checkov-skips.txt, tests/handler-permission-skips.txt,
+# tests/parliament-skips.txt (one reason a line).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 bin="${CARGO_TARGET_DIR:-target}/debug/remedy"
@@ -33,3 +37,19 @@ for t in "${templates[@]}"; do files+=(-f "$t"); done
 echo "checkov ${templates[*]} (skipping ${skips})"
 BC_SKIP_MAPPING=TRUE "$checkov" --quiet --compact --skip-download --framework cloudformation --skip-check "$skips" "${files[@]}" 2> >(grep -v "is not a valid json" >&2)
 echo "checkov: ${#templates[@]} templates clean"
+
+# The dev venv's python (cfn-lint's resource provider schemas, parliament); `make lint` puts it
+# first on PATH.
+py=.venv/bin/python
+[ -x "$py" ] || py=python3
+
+# CloudFormation's handler permissions: the member stack is made by the execution role
+# (DeployPolicy), the artifact stack by the pipeline's build role with its own credentials.
+"$py" tests/support/check_handler_permissions.py --template "$work/remediation-rendered.yaml" \
+  --policy-template stacks/account-bootstrap.yaml --role StackExecutionRole
+"$py" tests/support/check_handler_permissions.py --template stacks/artifacts.yaml \
+  --stack-name remedy-artifacts --handlers create,update,delete \
+  --policy-template pipeline/pipeline.yaml --role BuildRole
+
+# parliament over every policy document of every template (the rendered rule roles among them).
+"$py" tests/support/lint_policies.py "${templates[@]}"
