@@ -203,7 +203,14 @@ async fn deploys_the_stage_reads_back_and_reruns_unchanged() {
             .filter_map(|u| u.rsplit('/').next())
             .collect();
         queue_names.sort_unstable();
-        assert_eq!(queue_names, ["remedy-findings", "remedy-findings-dlq"]);
+        assert_eq!(
+            queue_names,
+            [
+                "remedy-delivery-dlq",
+                "remedy-findings",
+                "remedy-findings-dlq"
+            ]
+        );
 
         let lambda = aws_sdk_lambda::Client::new(&config);
         let (_, vars) = function_environment(&lambda, "AutoRemediateOrchestrator").await;
