@@ -319,3 +319,21 @@ fn the_artifact_bucket_denies_plain_http_and_is_read_only_inside_the_organizatio
         "OrganizationId"
     );
 }
+
+#[test]
+fn the_key_policy_names_sns_in_the_stacks_own_partition() {
+    // kms:ViaService is sns.<region>.amazonaws.com.cn in China: the suffix comes from the
+    // partition, never written out.
+    let t = render("  S3-001: remediate\n");
+    let statements = t["Resources"]["FindingsKey"]["Properties"]["KeyPolicy"]["Statement"]
+        .as_sequence()
+        .unwrap();
+    let conformity = statements
+        .iter()
+        .find(|s| s["Sid"] == "ConformityPublishesEncrypted")
+        .expect("Conformity may use the key");
+    assert_eq!(
+        conformity["Condition"]["StringEquals"]["kms:ViaService"]["Fn::Sub"],
+        "sns.${AWS::Region}.${AWS::URLSuffix}"
+    );
+}
