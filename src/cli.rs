@@ -167,7 +167,11 @@ pub fn main() -> i32 {
     init_logging();
     if matches!(
         cli.command,
-        Command::Deploy { .. } | Command::Rollout { .. } | Command::Onboard { .. }
+        Command::Deploy { .. }
+            | Command::Rollout { .. }
+            | Command::Onboard { .. }
+            | Command::Plan { .. }
+            | Command::Status { .. }
     ) {
         // Needs the runtime: the listener is a task.
         let _guard = runtime.enter();

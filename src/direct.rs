@@ -17,11 +17,12 @@
 
 use crate::cfn::{self, StackRequest, StackState, TemplateSource};
 use crate::identity::{cloudformation_client, is_role_not_ready, Identity};
+use crate::interrupt::Stop;
 use crate::plan::{
     decide, freshness, is_busy, update_kind, Action, Freshness, PlanAction, ResourceChange,
     HASH_TAG, VERSION_TAG,
 };
-use crate::runner::{Outcome, Target, TargetResult};
+use crate::runner::{Outcome, Scheduled, Seen, Target, TargetResult};
 use aws_sdk_cloudformation::types::ChangeSetType;
 use aws_sdk_cloudformation::Client;
 use std::collections::BTreeMap;
@@ -49,6 +50,8 @@ pub struct DirectEngine {
     pub target_timeout: Duration,
     /// `role.execution_role`: the CloudFormation service role's name in each account.
     pub execution_role: Option<String>,
+    /// Ctrl-C: a role that is not ready yet is not waited for after it.
+    pub stop: Stop,
 }
 
 /// Why a target failed: the stack status if known, and the reason.
@@ -86,6 +89,80 @@ pub struct InspectedTarget {
     pub freshness: Option<Freshness>,
     pub drift: Option<String>,
     pub reason: Option<String>,
+}
+
+impl Scheduled for PlannedTarget {
+    fn counts_as_failure(&self) -> bool {
+        self.action == PlanAction::Blocked
+    }
+
+    fn seen(&self) -> Seen<'_> {
+        Seen {
+            account_id: &self.account_id,
+            region: &self.region,
+            outcome: match self.action {
+                PlanAction::Create => Outcome::Created,
+                PlanAction::Update | PlanAction::Replace | PlanAction::Recreate => Outcome::Updated,
+                PlanAction::Unchanged => Outcome::Unchanged,
+                PlanAction::Blocked => Outcome::Failed,
+                PlanAction::Skipped => Outcome::Skipped,
+            },
+            word: self.action.as_str(),
+            stack_status: self.stack_status.as_deref(),
+            reason: self.reason.as_deref(),
+        }
+    }
+
+    fn unfinished(target: &Target, outcome: Outcome, reason: String) -> Self {
+        PlannedTarget {
+            account_id: target.account.id.clone(),
+            region: target.region.clone(),
+            action: match outcome {
+                Outcome::Skipped => PlanAction::Skipped,
+                _ => PlanAction::Blocked,
+            },
+            stack_status: None,
+            changes: Vec::new(),
+            reason: Some(reason),
+        }
+    }
+}
+
+impl Scheduled for InspectedTarget {
+    fn counts_as_failure(&self) -> bool {
+        self.freshness.is_none()
+    }
+
+    fn seen(&self) -> Seen<'_> {
+        let (outcome, word) = match self.freshness {
+            Some(Freshness::Missing) => (Outcome::Created, "missing"),
+            Some(Freshness::Outdated) => (Outcome::Updated, "outdated"),
+            Some(Freshness::Current) => (Outcome::Unchanged, "current"),
+            None => (Outcome::Failed, "unreadable"),
+        };
+        Seen {
+            account_id: &self.account_id,
+            region: &self.region,
+            outcome,
+            word,
+            stack_status: self.stack_status.as_deref(),
+            reason: self.reason.as_deref(),
+        }
+    }
+
+    fn unfinished(target: &Target, _outcome: Outcome, reason: String) -> Self {
+        InspectedTarget {
+            account_id: target.account.id.clone(),
+            account_name: target.account.name.clone(),
+            region: target.region.clone(),
+            stack_status: None,
+            version: None,
+            hash: None,
+            freshness: None,
+            drift: None,
+            reason: Some(reason),
+        }
+    }
 }
 
 /// How many times one target may go round "act, then decide again" (wait, delete,
@@ -543,7 +620,7 @@ impl DirectEngine {
                 Err(reason)
                     if is_role_not_ready(&reason)
                         && Instant::now() < deadline
-                        && !crate::interrupt::interrupted() =>
+                        && !self.stop.interrupted() =>
                 {
                     tracing::warn!(
                         attempts,

@@ -112,6 +112,8 @@ pub enum PlanAction {
     Unchanged,
     /// The stack cannot be planned now (busy, failed, or AWS refused); the reason says why.
     Blocked,
+    /// Not planned: the run was interrupted before this target started.
+    Skipped,
 }
 
 impl PlanAction {
@@ -123,6 +125,7 @@ impl PlanAction {
             PlanAction::Recreate => "recreate",
             PlanAction::Unchanged => "unchanged",
             PlanAction::Blocked => "blocked",
+            PlanAction::Skipped => "skipped",
         }
     }
 }
@@ -160,6 +163,7 @@ pub fn plan_summary(actions: &[PlanAction]) -> String {
         PlanAction::Replace,
         PlanAction::Recreate,
         PlanAction::Blocked,
+        PlanAction::Skipped,
     ];
     let parts: Vec<String> = order
         .iter()

@@ -12,6 +12,7 @@
 //! are shown (that is [`crate::report`], through the [`Progress`] observer).
 
 use crate::config::RegionOrder;
+use crate::interrupt::Stop;
 use crate::targets::TargetAccount;
 use futures::FutureExt;
 use std::future::Future;
@@ -108,20 +109,90 @@ pub struct Limits {
     pub region_order: RegionOrder,
 }
 
-/// Observes a stage while it runs (progress bars, log lines).
-pub trait Progress: Send + Sync {
-    fn finished(&self, result: &TargetResult);
+/// What a progress display sees of one finished target, whatever the command.
+#[derive(Debug, Clone, Copy)]
+pub struct Seen<'a> {
+    pub account_id: &'a str,
+    pub region: &'a str,
+    /// How it counts: created / updated / unchanged / failed / skipped.
+    pub outcome: Outcome,
+    /// The word shown for it (`created`, or `replace` for a plan, `outdated` for status).
+    pub word: &'a str,
+    pub stack_status: Option<&'a str>,
+    pub reason: Option<&'a str>,
 }
 
-/// The results of a stage, in target order.
+impl Limits {
+    /// A stage's limits for what writes (deploy, onboard).
+    pub fn of_stage(stage: &crate::config::Stage) -> Limits {
+        Limits {
+            concurrency: stage.concurrency.0,
+            failure_tolerance: stage.failure_tolerance,
+            region_order: stage.region_order,
+        }
+    }
+
+    /// A stage's limits for what only reads (plan, status, a gate's preview): the same
+    /// concurrency and region order, and no failure tolerance, since a target that cannot
+    /// be read harms nothing and the operator wants to see every one.
+    pub fn reads_of(stage: &crate::config::Stage) -> Limits {
+        Limits {
+            failure_tolerance: usize::MAX,
+            ..Limits::of_stage(stage)
+        }
+    }
+}
+
+/// Observes a stage while it runs (progress bars, log lines).
+pub trait Progress: Send + Sync {
+    fn finished(&self, seen: &Seen<'_>);
+}
+
+/// What the scheduler needs of the result of one target, for every command that runs
+/// targets (deploy's [`TargetResult`], plan's and status's rows).
+pub trait Scheduled: Send + 'static {
+    /// Counts against the stage's failure tolerance.
+    fn counts_as_failure(&self) -> bool;
+    /// What progress shows of it.
+    fn seen(&self) -> Seen<'_>;
+    /// The result of a target that did not finish: `Skipped` (never started) or `Failed`
+    /// (abandoned in flight, or its task panicked), with the reason.
+    fn unfinished(target: &Target, outcome: Outcome, reason: String) -> Self;
+}
+
+impl Scheduled for TargetResult {
+    fn counts_as_failure(&self) -> bool {
+        self.outcome == Outcome::Failed
+    }
+
+    fn seen(&self) -> Seen<'_> {
+        Seen {
+            account_id: &self.account_id,
+            region: &self.region,
+            outcome: self.outcome,
+            word: self.outcome.as_str(),
+            stack_status: self.stack_status.as_deref(),
+            reason: self.reason.as_deref(),
+        }
+    }
+
+    fn unfinished(target: &Target, outcome: Outcome, reason: String) -> Self {
+        TargetResult::new(target, outcome, None, Some(reason))
+    }
+}
+
+/// The results of a run, in target order.
 #[derive(Debug, Clone)]
-pub struct StageRun {
-    pub results: Vec<TargetResult>,
+pub struct Run<R> {
+    pub results: Vec<R>,
     /// More targets failed than the stage tolerates.
     pub tolerance_exceeded: bool,
     /// Stopped by Ctrl-C: no new target started after it.
     pub interrupted: bool,
 }
+
+/// A deploy's results.
+pub type StageRun = Run<TargetResult>;
 
 impl StageRun {
     pub fn count(&self, outcome: Outcome) -> usize {
@@ -129,49 +200,31 @@ impl StageRun {
     }
 }
 
-/// Runs `deploy` for every target under the stage's limits.
-pub async fn run_stage<F, Fut>(
+/// The one scheduler: runs `work` for every target under `limits`, following `stop` (see
+/// [`crate::interrupt`]): at the first interrupt no new target starts and those in flight
+/// get the stop's grace to finish; at the second (or after the grace) they are abandoned and
+/// reported failed, as interrupted in flight. Deploy, plan, status and the rollout gate's
+/// preview all run through here, so concurrency, tolerance, sequential regions and Ctrl-C
+/// mean the same everywhere.
+pub async fn run_each<R, F, Fut>(
     targets: Vec<Target>,
     limits: Limits,
     progress: Arc<dyn Progress>,
-    deploy: F,
-) -> StageRun
+    stop: &Stop,
+    work: F,
+) -> Run<R>
 where
+    R: Scheduled,
     F: Fn(Target) -> Fut,
-    Fut: Future<Output = TargetResult> + Send + 'static,
+    Fut: Future<Output = R> + Send + 'static,
 {
-    let stop = crate::interrupt::level();
-    run_stage_until(
-        targets,
-        limits,
-        progress,
-        stop,
-        crate::interrupt::GRACE,
-        deploy,
-    )
-    .await
-}
-
-/// [`run_stage`], with the interrupt level in `stop` (see [`crate::interrupt`]): at 1 no new
-/// target starts and those in flight get `grace` to finish; at 2 (or after `grace`) they are
-/// abandoned and reported failed, as interrupted in flight.
-pub async fn run_stage_until<F, Fut>(
-    targets: Vec<Target>,
-    limits: Limits,
-    progress: Arc<dyn Progress>,
-    mut stop: tokio::sync::watch::Receiver<u8>,
-    grace: std::time::Duration,
-    deploy: F,
-) -> StageRun
-where
-    F: Fn(Target) -> Fut,
-    Fut: Future<Output = TargetResult> + Send + 'static,
-{
+    let grace = stop.grace();
+    let mut stop = stop.receiver();
     let failure_tolerance = limits.failure_tolerance;
     let permits = Arc::new(Semaphore::new(limits.concurrency.max(1)));
     let failures = Arc::new(AtomicUsize::new(0));
     let mut tasks = JoinSet::new();
-    let mut results: Vec<Option<TargetResult>> = vec![None; targets.len()];
+    let mut results: Vec<Option<R>> = targets.iter().map(|_| None).collect();
     let mut pending = targets.clone();
     pending.reverse();
 
@@ -234,7 +287,7 @@ where
             break;
         }
         region_started = Some(target.region.clone());
-        let run = deploy(target.clone());
+        let run = work(target.clone());
         let i = index;
         started[i] = true;
         tasks.spawn(async move {
@@ -244,7 +297,7 @@ where
                 .await
                 .unwrap_or_else(|_| {
                     let reason = "internal error: the engine panicked (see the log)".to_owned();
-                    TargetResult::new(&target, Outcome::Failed, None, Some(reason))
+                    R::unfinished(&target, Outcome::Failed, reason)
                 });
             // The permit goes back with the result: it is released only once the runner has
             // counted this result, so no target can start in between.
@@ -297,24 +350,23 @@ where
         .map(|((result, target), started)| {
             result.unwrap_or_else(|| {
                 let unfinished = if started {
-                    TargetResult::new(
+                    R::unfinished(
                         target,
                         Outcome::Failed,
-                        None,
-                        Some(format!(
+                        format!(
                             "interrupted in flight: abandoned after Ctrl-C (a second one, or {}s of grace); its stack may still be changing (the next run waits for it)",
                             grace.as_secs()
-                        )),
+                        ),
                     )
                 } else {
-                    TargetResult::new(target, Outcome::Skipped, None, Some(not_started_reason.clone()))
+                    R::unfinished(target, Outcome::Skipped, not_started_reason.clone())
                 };
-                progress.finished(&unfinished);
+                progress.finished(&unfinished.seen());
                 unfinished
             })
         })
         .collect();
-    StageRun {
+    Run {
         results,
         tolerance_exceeded,
         interrupted,
@@ -365,12 +417,9 @@ impl<'a> StopWatch<'a> {
     }
 }
 
-fn store(
-    joined: Result<
-        (usize, TargetResult, tokio::sync::OwnedSemaphorePermit),
-        tokio::task::JoinError,
-    >,
-    results: &mut [Option<TargetResult>],
+fn store<R: Scheduled>(
+    joined: Result<(usize, R, tokio::sync::OwnedSemaphorePermit), tokio::task::JoinError>,
+    results: &mut [Option<R>],
     failures: &AtomicUsize,
     progress: &dyn Progress,
 ) {
@@ -379,10 +428,10 @@ fn store(
     let Ok((i, result, permit)) = joined else {
         return;
     };
-    if result.outcome == Outcome::Failed {
+    if result.counts_as_failure() {
         failures.fetch_add(1, Ordering::SeqCst);
     }
-    progress.finished(&result);
+    progress.finished(&result.seen());
     results[i] = Some(result);
     drop(permit);
 }
@@ -394,11 +443,11 @@ mod tests {
 
     struct Recorder(Mutex<Vec<String>>);
     impl Progress for Recorder {
-        fn finished(&self, r: &TargetResult) {
+        fn finished(&self, r: &Seen<'_>) {
             self.0
                 .lock()
                 .unwrap()
-                .push(format!("{}:{}", r.account_id, r.outcome.as_str()));
+                .push(format!("{}:{}", r.account_id, r.word));
         }
     }
 
@@ -429,7 +478,7 @@ mod tests {
             failure_tolerance: tolerance,
             region_order: RegionOrder::Parallel,
         };
-        let run = run_stage(targets(n), limits, progress.clone(), |t| {
+        let run = run_each(targets(n), limits, progress.clone(), &Stop::never(), |t| {
             let (in_flight, peak) = (in_flight.clone(), peak.clone());
             async move {
                 let now = in_flight.fetch_add(1, Ordering::SeqCst) + 1;
@@ -511,7 +560,7 @@ mod tests {
             region_order: RegionOrder::Sequential,
         };
         let progress = Arc::new(Recorder(Mutex::new(Vec::new())));
-        let run = run_stage(order, limits, progress, |t| {
+        let run: StageRun = run_each(order, limits, progress, &Stop::never(), |t| {
             let log = log.clone();
             async move {
                 log.lock().unwrap().push((true, t.region.clone()));
@@ -540,7 +589,7 @@ mod tests {
 
     #[tokio::test]
     async fn an_interrupt_starts_nothing_new_and_lets_those_in_flight_finish() {
-        let (tx, rx) = tokio::sync::watch::channel(0u8);
+        let (tx, stop) = Stop::channel(std::time::Duration::from_millis(200));
         let limits = Limits {
             concurrency: 2,
             failure_tolerance: 0,
@@ -548,26 +597,19 @@ mod tests {
         };
         let progress = Arc::new(Recorder(Mutex::new(Vec::new())));
         let tx = Arc::new(tx);
-        let run = run_stage_until(
-            targets(10),
-            limits,
-            progress.clone(),
-            rx,
-            std::time::Duration::from_millis(200),
-            |t| {
-                let tx = tx.clone();
-                async move {
-                    let i: usize = t.account.id.parse().unwrap();
-                    if i == 2 {
-                        let _ = tx.send(1); // Ctrl-C while targets 2 and 3 are in flight
-                    }
-                    // Target 3 outlives the grace period.
-                    let ms = if i == 3 { 2_000 } else { 20 };
-                    tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
-                    TargetResult::new(&t, Outcome::Created, None, None)
+        let run: StageRun = run_each(targets(10), limits, progress.clone(), &stop, |t| {
+            let tx = tx.clone();
+            async move {
+                let i: usize = t.account.id.parse().unwrap();
+                if i == 2 {
+                    let _ = tx.send(1); // Ctrl-C while targets 2 and 3 are in flight
                 }
-            },
-        )
+                // Target 3 outlives the grace period.
+                let ms = if i == 3 { 2_000 } else { 20 };
+                tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
+                TargetResult::new(&t, Outcome::Created, None, None)
+            }
+        })
         .await;
         assert!(run.interrupted);
         assert_eq!(
@@ -593,7 +635,7 @@ mod tests {
 
     #[tokio::test]
     async fn an_interrupt_after_every_target_started_abandons_them_after_the_grace() {
-        let (tx, rx) = tokio::sync::watch::channel(0u8);
+        let (tx, stop) = Stop::channel(std::time::Duration::from_millis(200));
         let limits = Limits {
             concurrency: 8,
             failure_tolerance: 0,
@@ -606,12 +648,11 @@ mod tests {
             tx
         });
         let started = std::time::Instant::now();
-        let run = run_stage_until(
+        let run: StageRun = run_each(
             targets(4),
             limits,
             progress.clone(),
-            rx,
-            std::time::Duration::from_millis(200),
+            &stop,
             |t| async move {
                 // All four are in flight when Ctrl-C comes, and would run for 10 s.
                 tokio::time::sleep(std::time::Duration::from_secs(10)).await;

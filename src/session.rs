@@ -16,6 +16,7 @@ use crate::config::{Config, Stage};
 use crate::direct::DirectEngine;
 use crate::error::Error;
 use crate::identity::{self, Identity};
+use crate::interrupt::Stop;
 use crate::org::{self, OrgSnapshot};
 use crate::package::Package;
 use crate::plan::{HASH_TAG, VERSION_TAG};
@@ -79,6 +80,8 @@ pub struct Session {
     own_account: Option<String>,
     /// Retries already in a stage report (the next stage reports those after).
     pub retries_reported: std::collections::BTreeMap<String, u64>,
+    /// Ctrl-C as this run follows it: handed to the scheduler and the engines.
+    pub stop: Stop,
 }
 
 impl Session {
@@ -125,6 +128,7 @@ impl Session {
             templates: BTreeMap::new(),
             own_account: None,
             retries_reported: Default::default(),
+            stop: Stop::on_ctrl_c(),
         })
     }
 
@@ -158,6 +162,7 @@ impl Session {
             templates: BTreeMap::new(),
             own_account: Some(own),
             retries_reported: Default::default(),
+            stop: Stop::on_ctrl_c(),
         })
     }
 
@@ -290,6 +295,18 @@ impl Session {
         Ok(published.uploads)
     }
 
+    /// The region of the accounts' CodeBuild projects: configured, else the first of
+    /// `regions`, else the environment's.
+    pub fn codebuild_project_region(&self) -> Option<String> {
+        self.config
+            .codebuild
+            .region
+            .as_ref()
+            .map(|r| r.0.clone())
+            .or_else(|| self.config.regions.first().cloned())
+            .or_else(|| self.base.region().map(|r| r.to_string()))
+    }
+
     /// The codebuild engine for `stage` (artifacts and config must be published).
     pub fn codebuild_engine(&self, stage: &Stage, options: EngineOptions) -> Arc<CodeBuildEngine> {
         let codebuild = &self.config.codebuild;
@@ -297,12 +314,7 @@ impl Session {
             identity: self.identity.clone(),
             stack_name: self.config.stack_name.clone(),
             project: codebuild.project.clone(),
-            project_region: codebuild
-                .region
-                .as_ref()
-                .map(|r| r.0.clone())
-                .or_else(|| self.config.regions.first().cloned())
-                .or_else(|| self.base.region().map(|r| r.to_string())),
+            project_region: self.codebuild_project_region(),
             stage: stage.name.to_string(),
             artifact_account: self.security_account.clone(),
             package_key: self.package.key(),
@@ -339,6 +351,7 @@ impl Session {
             run_id: self.run_id.clone(),
             target_timeout: options.target_timeout,
             management_account: self.snapshot.management_account_id.clone(),
+            stop: self.stop.clone(),
         }
     }
 
@@ -388,6 +401,7 @@ impl Session {
             fix_rollback: options.fix_rollback,
             target_timeout: options.target_timeout,
             execution_role: self.config.role.execution_role.clone(),
+            stop: self.stop.clone(),
         })
     }
 }

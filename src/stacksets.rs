@@ -25,6 +25,7 @@ use crate::cfn::{self, token_for, Backoff, TemplateSource};
 use crate::config::{CallAs, RegionOrder};
 use crate::direct::{InspectedTarget, PlannedTarget};
 use crate::error::describe_sdk_error;
+use crate::interrupt::Stop;
 use crate::plan::{Freshness, PlanAction};
 use crate::runner::{Outcome, StageRun, Target, TargetResult};
 use aws_sdk_cloudformation::types::{
@@ -52,6 +53,8 @@ pub struct StackSetsEngine {
     pub target_timeout: Duration,
     /// StackSets never deploys here: its targets are reported `skipped`.
     pub management_account: String,
+    /// Ctrl-C: the first stops the operation (no new account starts), the second abandons it.
+    pub stop: Stop,
 }
 
 /// Where a stage's operation deploys and how fast: the inputs of [`preferences`] and
@@ -458,7 +461,7 @@ impl StackSetsEngine {
                     .collect::<Vec<_>>();
                 return StageRun {
                     tolerance_exceeded: results.len() > shape.failure_tolerance,
-                    interrupted: crate::interrupt::interrupted(),
+                    interrupted: self.stop.interrupted(),
                     results,
                 };
             }
@@ -701,7 +704,7 @@ impl StackSetsEngine {
         let mut delay = Backoff::new();
         let mut stop_sent = false;
         loop {
-            if crate::interrupt::interrupted() && !stop_sent {
+            if self.stop.interrupted() && !stop_sent {
                 stop_sent = true;
                 ops.stopped = true;
                 self.stop(operation_id).await;
@@ -742,7 +745,7 @@ impl StackSetsEngine {
                     ));
                     return Ok(());
                 }
-                _ if *crate::interrupt::level().borrow() >= 2 => {
+                _ if self.stop.abandoned() => {
                     ops.failure = Some(format!("{operation_id} abandoned while {status}"));
                     return Ok(());
                 }

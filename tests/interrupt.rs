@@ -147,3 +147,53 @@ async fn ctrl_c_stops_new_targets_reports_everything_and_the_next_run_converges(
     let doc: serde_json::Value = serde_json::from_str(&stdout).expect("the report, still");
     assert_eq!(doc["targets"].as_array().unwrap().len(), 6, "{doc}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn ctrl_c_during_plan_plans_nothing_new_and_leaves_no_review_stack_behind() {
+    let emulator = Emulator::start();
+    let mut org = Org::create(&emulator).await;
+    let dev = org.accounts_in("dev", "/Workloads/Dev", 6).await;
+    let work = Workdir::new(CONFIG);
+
+    let (code, stdout, stderr) = interrupted_run(
+        &emulator,
+        work.path(),
+        &["plan", "--stage", "dev", "--output", "json"],
+        1,
+    );
+    // Before plan listened for Ctrl-C, the signal killed it: no code, no report, and the
+    // CREATE change set's review stack of the target in flight left behind.
+    assert_eq!(code, 130, "{stdout}\n{stderr}");
+    assert!(
+        stderr.contains("interrupted: no new target starts"),
+        "{stderr}"
+    );
+    let doc: serde_json::Value = serde_json::from_str(&stdout).expect("the partial plan");
+    let targets = doc["targets"].as_array().unwrap();
+    assert_eq!(targets.len(), 6, "every target is in the plan: {doc}");
+    let planned = targets.iter().filter(|t| t["action"] == "create").count();
+    let skipped: Vec<&serde_json::Value> = targets
+        .iter()
+        .filter(|t| t["action"] == "skipped")
+        .collect();
+    assert!(planned >= 1, "{doc}");
+    assert!(!skipped.is_empty(), "the plan stopped early: {doc}");
+    assert_eq!(planned + skipped.len(), 6, "none blocked, none lost: {doc}");
+    assert!(
+        skipped.iter().all(|t| t["reason"]
+            .as_str()
+            .unwrap()
+            .contains("interrupted (Ctrl-C)")),
+        "{doc}"
+    );
+
+    // Read back: no account keeps a stack (the review stacks of the CREATE change sets were
+    // deleted by the targets that made them, those in flight at the Ctrl-C included).
+    for account in &dev {
+        assert_eq!(
+            support::stack_state(&emulator, account, REGION).await,
+            None,
+            "{account} keeps a stack after an interrupted plan"
+        );
+    }
+}

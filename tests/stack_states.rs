@@ -149,6 +149,7 @@ async fn engine(
         fix_rollback,
         target_timeout: Duration::from_secs(60),
         execution_role: None,
+        stop: remedy::interrupt::Stop::never(),
     })
 }
 

@@ -16,7 +16,7 @@ use crate::config::{Engine, Stage};
 use crate::error::Error;
 use crate::report::{self, StageReport};
 pub use crate::report::{ask, interactive};
-use crate::runner::{self, Limits, Target};
+use crate::runner::{self, Limits, Scheduled, Target};
 use crate::session::{EngineOptions, Session};
 use crate::stacksets::{deployment_targets, Reach, StageShape};
 use std::path::{Path, PathBuf};
@@ -120,17 +120,24 @@ pub async fn run_stage(
         }
         _ => None,
     };
+    // A codebuild stage's builds also read the package and configuration from their
+    // project's region: published together, once.
+    if engine == Engine::Codebuild && !session.is_in_account() {
+        regions.extend(session.codebuild_project_region());
+        regions.sort();
+        regions.dedup();
+    }
     // After a Ctrl-C nothing new is published; the runner reports every target not started.
-    if !crate::interrupt::interrupted() {
+    if !session.stop.interrupted() {
         session.publish(&regions).await?;
+        if engine == Engine::Codebuild && !session.is_in_account() {
+            session.publish_config(&regions).await?;
+        }
     }
     let progress = report::stage_progress(stage.name.as_str(), targets.len());
-    let limits = Limits {
-        concurrency: stage.concurrency.0,
-        failure_tolerance: stage.failure_tolerance,
-        region_order: stage.region_order,
-    };
-    let interrupted = crate::interrupt::interrupted();
+    let limits = Limits::of_stage(stage);
+    let interrupted = session.stop.interrupted();
+    let stop = session.stop.clone();
     let run = match (engine, stack_set) {
         (Engine::Stacksets, Some(stack_set)) if !interrupted => {
             let engine = session.stacksets_engine(stage, &stack_set.home, options);
@@ -138,27 +145,20 @@ pub async fn run_stage(
                 .deploy_stage(targets, &stack_set.shape, &stack_set.reach)
                 .await;
             for result in &run.results {
-                progress.finished(result);
+                progress.finished(&result.seen());
             }
             run
         }
         (Engine::Codebuild, _) if !session.is_in_account() && !interrupted => {
-            // The builds read the package and configuration from their project's region.
             let engine = session.codebuild_engine(stage, options);
-            let mut build_regions = regions.clone();
-            build_regions.extend(engine.project_region.clone());
-            build_regions.sort();
-            build_regions.dedup();
-            session.publish(&build_regions).await?;
-            session.publish_config(&build_regions).await?;
-            runner::run_stage(targets, limits, progress, |target| {
+            runner::run_each(targets, limits, progress, &stop, |target| {
                 engine.clone().deploy(target)
             })
             .await
         }
         _ => {
             let engine = session.engine(stage, options);
-            runner::run_stage(targets, limits, progress, |target| {
+            runner::run_each(targets, limits, progress, &stop, |target| {
                 engine.clone().deploy(target)
             })
             .await

@@ -40,7 +40,7 @@ pub async fn onboard(
             Err(e)
                 if in_root(&session.snapshot, account)
                     && Instant::now() < deadline
-                    && !crate::interrupt::interrupted() =>
+                    && !session.stop.interrupted() =>
             {
                 report::note(&format!(
                     "{account} is still in the organization's root, where no stage looks; waiting for it to be moved to its OU"
@@ -83,7 +83,7 @@ pub async fn onboard(
             let run = StageRun {
                 results,
                 tolerance_exceeded: targets.len() > stage.failure_tolerance,
-                interrupted: crate::interrupt::interrupted(),
+                interrupted: session.stop.interrupted(),
             };
             StageReport::from_run(stage.name.as_str(), &run, started.elapsed())
         }

@@ -1,39 +1,40 @@
 //! `remedy plan --stage S [--keep]`: creates the change set each target would run, in
 //! parallel (at the stage's concurrency), and reports per target create / update (with the
 //! resource changes and replacements) / unchanged, and the aggregate. The change sets are
-//! deleted again unless `--keep`, in which case `deploy` executes them.
+//! deleted again unless `--keep`, in which case `deploy` executes them. Ctrl-C as in a
+//! deploy: the first plans nothing new and lets those in flight clean up (exit 130).
 
 use crate::config::{Config, Engine, Stage};
 use crate::direct::PlannedTarget;
 use crate::error::{exit, Error};
 use crate::plan::PlanAction;
-use crate::report::{self, OutputFormat};
-use crate::runner::Target;
+use crate::report::{self, OutputFormat, ProgressKind};
+use crate::runner::{self, Limits, Run, Target};
 use crate::session::{EngineOptions, Prepared, Session};
-use futures::StreamExt;
 use std::path::Path;
 use std::time::Duration;
 
-/// The plan of `targets` at the stage's concurrency (the change sets kept with `keep`):
-/// for `remedy plan`, and for the question at a rollout's gate.
+/// The plan of `targets` through the scheduler, at the stage's concurrency and region
+/// order (the change sets kept with `keep`): for `remedy plan`, and for the question at a
+/// rollout's gate. After a Ctrl-C no new target is planned; those in flight finish and
+/// delete what they made, and the rest are `skipped`.
 pub async fn plan_targets(
     session: &mut Session,
     stage: &Stage,
     targets: Vec<Target>,
     keep: bool,
     target_timeout: Duration,
-) -> Result<Vec<PlannedTarget>, Error> {
+) -> Result<Run<PlannedTarget>, Error> {
     // Change sets need the template and package where CloudFormation can read them.
     session.publish(&session.regions(stage)).await?;
     if let Some(engine) = session.stacksets_view(stage, target_timeout) {
         let (set, instances) = engine.look().await.map_err(Error::Failed)?;
         let set = set.as_ref().map(|h| h.as_deref());
-        return Ok(crate::stacksets::plan(
-            &targets,
-            set,
-            &session.hash,
-            &instances,
-        ));
+        return Ok(Run {
+            results: crate::stacksets::plan(&targets, set, &session.hash, &instances),
+            tolerance_exceeded: false,
+            interrupted: session.stop.interrupted(),
+        });
     }
     let engine = session.engine(
         stage,
@@ -42,11 +43,14 @@ pub async fn plan_targets(
             target_timeout,
         },
     );
-    Ok(futures::stream::iter(targets)
-        .map(|t| engine.clone().preview(t, keep))
-        .buffered(stage.concurrency.0.max(1))
-        .collect()
-        .await)
+    let progress = report::progress(stage.name.as_str(), targets.len(), ProgressKind::Plan);
+    let limits = Limits::reads_of(stage);
+    Ok(
+        runner::run_each(targets, limits, progress, &session.stop, |t| {
+            engine.clone().preview(t, keep)
+        })
+        .await,
+    )
 }
 
 pub async fn plan(
@@ -67,9 +71,11 @@ pub async fn plan(
     let mut session = Session::connect(prepared).await?;
     let resolution = session.resolve(&stage)?;
     let targets = session.targets(&stage, &resolution);
-    let planned = plan_targets(&mut session, &stage, targets, keep, target_timeout).await?;
-    report::print_plan(stage_name, &planned, keep, output);
-    Ok(if planned.iter().any(|p| p.action == PlanAction::Blocked) {
+    let run = plan_targets(&mut session, &stage, targets, keep, target_timeout).await?;
+    report::print_plan(stage_name, &run.results, keep, output);
+    Ok(if run.interrupted {
+        exit::INTERRUPTED
+    } else if run.results.iter().any(|p| p.action == PlanAction::Blocked) {
         exit::FAILED
     } else {
         exit::OK

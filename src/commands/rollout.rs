@@ -7,7 +7,6 @@ use super::plan::plan_targets;
 use super::{ask, interactive, run_stage, write_markdown, DeployOptions};
 use crate::config::Config;
 use crate::config::Stage;
-use crate::direct::TARGET_TIMEOUT;
 use crate::error::Error;
 use crate::plan::{plan_summary, PlanAction};
 use crate::report::{self, OutputFormat, StageReport, StageStatus};
@@ -41,7 +40,7 @@ pub async fn rollout(
     let mut stop: Option<String> = None;
     for (stage, targets) in stages.iter().zip(planned) {
         let name = stage.name.as_str();
-        if stop.is_none() && crate::interrupt::interrupted() {
+        if stop.is_none() && session.stop.interrupted() {
             stop = Some("not started: the rollout was interrupted (Ctrl-C)".to_owned());
         }
         if let Some(why) = &stop {
@@ -56,7 +55,8 @@ pub async fn rollout(
                 format!("approval required: run again with --approve {name}"),
             )),
             Gate::Ask => {
-                let preview = preview(&mut session, stage, &targets).await?;
+                let preview =
+                    preview(&mut session, stage, &targets, options.target_timeout).await?;
                 if ask(&format!("Approve stage `{name}` ({preview})?")).await? {
                     Ok(())
                 } else {
@@ -108,7 +108,7 @@ pub async fn rollout(
 
     report::print_rollout(&reports, output);
     write_markdown(options.report.as_deref(), "remedy rollout", &reports)?;
-    Ok(if crate::interrupt::interrupted() {
+    Ok(if session.stop.interrupted() {
         crate::error::exit::INTERRUPTED
     } else {
         exit_code(&reports)
@@ -116,13 +116,14 @@ pub async fn rollout(
 }
 
 /// A gate's question: the stage's plan, as `remedy plan` sums it up (change sets computed
-/// and deleted again).
+/// and deleted again), each target bounded by the run's `--target-timeout`.
 async fn preview(
     session: &mut Session,
     stage: &Stage,
     targets: &[Target],
+    target_timeout: std::time::Duration,
 ) -> Result<String, Error> {
-    let planned = plan_targets(session, stage, targets.to_vec(), false, TARGET_TIMEOUT).await?;
-    let actions: Vec<PlanAction> = planned.iter().map(|p| p.action).collect();
+    let run = plan_targets(session, stage, targets.to_vec(), false, target_timeout).await?;
+    let actions: Vec<PlanAction> = run.results.iter().map(|p| p.action).collect();
     Ok(plan_summary(&actions))
 }

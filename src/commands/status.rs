@@ -6,9 +6,9 @@
 use crate::config::Config;
 use crate::direct::TARGET_TIMEOUT;
 use crate::error::{exit, Error};
-use crate::report::{self, OutputFormat};
+use crate::report::{self, OutputFormat, ProgressKind};
+use crate::runner::{self, Limits};
 use crate::session::{EngineOptions, Prepared, Session};
-use futures::StreamExt;
 use std::path::Path;
 
 pub async fn status(
@@ -42,15 +42,24 @@ pub async fn status(
                 target_timeout: TARGET_TIMEOUT,
             },
         );
-        let inspected: Vec<_> = futures::stream::iter(targets)
-            .map(|t| engine.clone().inspect(t, drift))
-            .buffered(stage.concurrency.0.max(1))
-            .collect()
-            .await;
-        rows.extend(inspected.into_iter().map(|r| (stage.name.to_string(), r)));
+        let progress = report::progress(stage.name.as_str(), targets.len(), ProgressKind::Status);
+        let run = runner::run_each(
+            targets,
+            Limits::reads_of(stage),
+            progress,
+            &session.stop,
+            |t| engine.clone().inspect(t, drift),
+        )
+        .await;
+        rows.extend(run.results.into_iter().map(|r| (stage.name.to_string(), r)));
+        if run.interrupted {
+            break;
+        }
     }
     report::print_status(&rows, output);
-    Ok(if rows.iter().any(|(_, r)| r.freshness.is_none()) {
+    Ok(if session.stop.interrupted() {
+        exit::INTERRUPTED
+    } else if rows.iter().any(|(_, r)| r.freshness.is_none()) {
         exit::FAILED
     } else {
         exit::OK
