@@ -6,9 +6,6 @@
 //! testbed stub-package PATH                          # a zip whose bootstrap is a stub
 //! ```
 
-#[path = "../tests/support/testbed.rs"]
-mod testbed;
-
 use testbed::{Emulator, Org};
 
 #[tokio::main]
@@ -30,7 +27,7 @@ async fn main() {
                 "#!/bin/sh\n# The emulator stores Lambda code and never runs it.\nexit 0\n",
             )
             .expect("write stub");
-            remedy::package::write_bootstrap_zip(&bootstrap, std::path::Path::new(path))
+            remedy::aws::package::write_bootstrap_zip(&bootstrap, std::path::Path::new(path))
                 .expect("zip");
             let _ = std::fs::remove_dir_all(dir);
         }

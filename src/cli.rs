@@ -1,23 +1,13 @@
 //! The command line (DESIGN.md, "The command line"): parsing, the process's logging and
-//! exit code, and dispatch. The commands that reach member stacks have their flow in
-//! [`crate::commands`]:
-//!
-//! ```text
-//! remedy.yaml ─ config::Config::load ─┐ (exit 2 on any error, before AWS)
-//!   session::Prepared (template::render, package) ─┤
-//! session::Session::connect: identity, org::discover, the hash
-//!   targets::resolve (pure) ─ runner::fan_out (pure) ─ targets × regions
-//!   rollout::{select_stages, gate} (pure) ─ per stage: Session::publish (artifacts)
-//!   runner::run_stage ─ direct::DirectEngine::{deploy, preview, inspect} (AWS) ─ report::*
-//! ```
+//! exit code, and dispatch to each subcommand's file in [`crate::commands`] (the tour is
+//! in `lib.rs`).
 
 use crate::commands::{self, DeployOptions};
-use crate::config::Config;
-use crate::error::{exit, Error};
-use crate::report::{self, OutputFormat};
-use crate::{identity, org, package, targets, template};
+use crate::core::config::Config;
+use crate::core::error::{exit, Error};
+use crate::report::OutputFormat;
 use clap::{Parser, Subcommand};
-use std::io::{IsTerminal, Write};
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -243,35 +233,15 @@ fn init_lambda_logging() {
 
 async fn run(cli: Cli) -> Result<i32, Error> {
     match cli.command {
-        Command::Rules => {
-            print_rules(cli.output);
-            Ok(exit::OK)
-        }
-        Command::Package { out } => {
-            let exe = std::env::current_exe()
-                .map_err(|e| Error::Failed(format!("cannot find the running binary: {e}")))?;
-            package::write_bootstrap_zip(&exe, &out)?;
-            let (sha, size) = package::digest(&out)?;
-            eprintln!("wrote {} ({size} bytes, sha256 {sha})", out.display());
-            Ok(exit::OK)
-        }
+        Command::Rules => commands::rules::rules(cli.output),
+        Command::Package { out } => commands::package::package(&out),
         Command::Template { stage } => {
             let config = Config::load(&cli.config)?;
-            if let Some(stage) = stage {
-                config.stage(&stage)?;
-            }
-            let rendered = template::render(&config).map_err(Error::Failed)?;
-            print!("{}", rendered.body);
-            Ok(exit::OK)
+            commands::template::template(&config, stage.as_deref())
         }
         Command::Accounts { stage } => {
             let config = Config::load(&cli.config)?;
-            let stage = config.stage(&stage)?.clone();
-            let base = identity::load_base_config(config.regions.first().map(String::as_str)).await;
-            let snapshot = org::discover(&identity::organizations_client(&base)).await?;
-            let resolution = targets::resolve(&config, &stage, &snapshot)?;
-            report::print_accounts(stage.name.as_str(), &resolution, cli.output);
-            Ok(exit::OK)
+            commands::accounts::accounts(&config, &stage, cli.output).await
         }
         Command::Deploy {
             stage,
@@ -348,36 +318,14 @@ async fn run(cli: Cli) -> Result<i32, Error> {
             dry_run,
         } => {
             let config = Config::load(&cli.config)?;
-            crate::remediate::remediate(&config, &event, account.as_deref(), dry_run, cli.output)
-                .await
-        }
-    }
-}
-
-fn print_rules(output: OutputFormat) {
-    let rules: Vec<_> = remedy_functions::catalog().collect();
-    match output {
-        OutputFormat::Json => report::print_json(&rules),
-        OutputFormat::Text => {
-            let mut out = std::io::stdout().lock();
-            let _ = writeln!(
-                out,
-                "{:<18} {:<10} {:<9} {:<10} TITLE / IAM ACTIONS",
-                "RULE", "SERVICE", "RISK", "MODE"
-            );
-            for r in rules {
-                let _ = writeln!(
-                    out,
-                    "{:<18} {:<10} {:<9} {:<10} {}\n{:<50} {}",
-                    r.id,
-                    r.service,
-                    r.risk.as_str(),
-                    r.default_mode.as_str(),
-                    r.title,
-                    "",
-                    r.iam_actions.join(", ")
-                );
-            }
+            crate::commands::remediate::remediate(
+                &config,
+                &event,
+                account.as_deref(),
+                dry_run,
+                cli.output,
+            )
+            .await
         }
     }
 }

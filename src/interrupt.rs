@@ -12,16 +12,13 @@
 //! waited for, as any stack another operation holds.
 //!
 //! The scheduler does not read this listener: the command hands it a [`Stop`] (from
-//! [`Stop::on_ctrl_c`], or [`Stop::never`]), so tests drive interrupts without signals.
+//! [`stop`], or [`Stop::never`]), so tests drive interrupts without signals.
 //!
 //! Must not: decide anything about targets.
 
+use crate::core::stop::{Stop, GRACE};
 use std::sync::OnceLock;
-use std::time::Duration;
 use tokio::sync::watch;
-
-/// How long targets in flight may take to finish after the first Ctrl-C.
-pub const GRACE: Duration = Duration::from_secs(120);
 
 static LEVEL: OnceLock<watch::Receiver<u8>> = OnceLock::new();
 
@@ -45,7 +42,7 @@ pub fn install() {
                 ),
                 _ => {
                     eprintln!("\nexiting without a report");
-                    std::process::exit(crate::error::exit::INTERRUPTED);
+                    std::process::exit(crate::core::error::exit::INTERRUPTED);
                 }
             }
             let _ = tx.send(level);
@@ -71,70 +68,7 @@ pub fn interrupted() -> bool {
     LEVEL.get().is_some_and(|rx| *rx.borrow() >= 1)
 }
 
-/// Resolves at the first Ctrl-C (never, when none comes or [`install`] was not called).
-pub async fn first() {
-    let mut rx = level();
-    loop {
-        if *rx.borrow() >= 1 {
-            return;
-        }
-        if rx.changed().await.is_err() {
-            return std::future::pending().await;
-        }
-    }
-}
-
-/// The interrupt level a scheduler follows, and the grace it gives targets in flight after
-/// the first interrupt: handed in by the command, not read from a global.
-#[derive(Debug, Clone)]
-pub struct Stop {
-    level: watch::Receiver<u8>,
-    grace: Duration,
-}
-
-impl Stop {
-    /// Ctrl-C as [`install`] hears it (never, when it was not installed), with [`GRACE`].
-    pub fn on_ctrl_c() -> Stop {
-        Stop {
-            level: level(),
-            grace: GRACE,
-        }
-    }
-
-    /// A stop that never comes.
-    pub fn never() -> Stop {
-        let (tx, level) = watch::channel(0u8);
-        // A dropped sender reads as "never interrupted": the scheduler stops polling it.
-        drop(tx);
-        Stop {
-            level,
-            grace: GRACE,
-        }
-    }
-
-    /// A stop driven by hand through the returned sender (tests, embedding), with `grace`.
-    pub fn channel(grace: Duration) -> (watch::Sender<u8>, Stop) {
-        let (tx, level) = watch::channel(0u8);
-        (tx, Stop { level, grace })
-    }
-
-    /// Whether the first interrupt has come.
-    pub fn interrupted(&self) -> bool {
-        *self.level.borrow() >= 1
-    }
-
-    /// Whether the second interrupt has come: abandon what is in flight.
-    pub fn abandoned(&self) -> bool {
-        *self.level.borrow() >= 2
-    }
-
-    /// How long targets in flight may take to finish after the first interrupt.
-    pub fn grace(&self) -> Duration {
-        self.grace
-    }
-
-    /// The level's receiver, for the scheduler's select loop.
-    pub(crate) fn receiver(&self) -> watch::Receiver<u8> {
-        self.level.clone()
-    }
+/// Ctrl-C as [`install`] hears it (never, when it was not installed), with [`GRACE`].
+pub fn stop() -> Stop {
+    Stop::from_level(level(), GRACE)
 }

@@ -1,58 +1,53 @@
 //! `remedy`: rolls Cloud Conformity auto-remediation out across an AWS Organization.
 //!
-//! A guided tour, in the order a `remedy deploy --stage dev` runs through it:
+//! A guided tour, in the order a `remedy deploy --stage dev` runs through it. The folders
+//! are layers; imports only go downwards (`cli → commands → {session, engine, report, core,
+//! aws}`, `engine → {aws, core}`, `aws → core`, `report → core`), and `tests/it/house.rs`
+//! checks it.
 //!
-//! 1. [`cli`] parses the command line and wires the pieces together.
-//! 2. [`config`] reads and validates `remedy.yaml` — every error names file, line and key,
-//!    exit 2, before any AWS call.
-//! 3. [`template`] renders the member-account stack from `stacks/remediation.yaml` and the
-//!    enabled rules of the catalog (crate `remedy-functions`), and hashes it; [`package`]
-//!    finds or builds the Lambda zip.
-//! 4. [`identity`] loads the security account's credentials; [`org`] lists the OU tree once;
-//!    [`targets`] (pure) picks the stage's accounts from it.
-//! 5. [`artifacts`] makes sure each region has the artifact bucket, package and template.
-//! 6. [`runner`] runs the targets (account × region) with bounded concurrency and failure
-//!    tolerance; [`direct`] deploys one target: assume, describe, [`plan::decide`] (pure),
-//!    act through [`cfn`] (change set, delete, continue a rollback, wait), decide again.
-//! 7. [`report`] shows progress and prints the result (text, DESIGN.md's JSON, Markdown).
+//! 1. [`cli`] parses the command line and hands each subcommand to its file in
+//!    [`commands`] (`commands::deploy`, `commands::plan`, …): thin flows from options to
+//!    report.
+//! 2. [`core::config`] reads and validates `remedy.yaml` — every error names file, line and
+//!    key, exit 2, before any AWS call.
+//! 3. [`core::template`] renders the member-account stack from `stacks/remediation.yaml`
+//!    and the enabled rules of the catalog (crate `remedy-functions`), and hashes it;
+//!    [`aws::package`] finds or builds the Lambda zip.
+//! 4. [`session`] connects: [`aws::identity`] loads the security account's credentials,
+//!    [`aws::org`] lists the OU tree once into a [`core::org`] snapshot, and
+//!    [`core::targets`] (pure) picks the stage's accounts from it.
+//! 5. [`aws::artifacts`] makes sure each region has the artifact bucket, package and
+//!    template.
+//! 6. [`engine::scheduler::run_each`] runs the targets (account × region) with bounded
+//!    concurrency, failure tolerance, sequential regions and Ctrl-C (a [`core::stop::Stop`]
+//!    handed in); [`engine::direct`] deploys one target: assume, describe,
+//!    [`core::decide::decide`] (pure), act through [`aws::cfn`] (change set, delete,
+//!    continue a rollback, wait), decide again. Its result is a
+//!    [`core::outcome::TargetResult`].
+//! 7. [`report`] shows progress and prints the [`core::outcome::StageReport`] (text,
+//!    DESIGN.md's JSON, Markdown).
 //!
-//! [`session`] bundles steps 2–5 for every command that reaches member stacks, and
-//! [`commands`] holds each such command's flow: `rollout` walks the stages through the gates
-//! [`rollout`] (pure) decides; `plan` and `status` run the engine's `preview` and `inspect`;
-//! `onboard` finds a vended account's stage ([`targets::first_stage_of`]) and waits for its
-//! role.
+//! `rollout` walks the stages through the gates [`core::rollout`] (pure) decides; `plan`
+//! and `status` run the engine's `preview` and `inspect` through the same scheduler;
+//! `onboard` finds a vended account's stage ([`core::targets::first_stage_of`]) and waits
+//! for its role. With `engine: codebuild` a stage's targets go through
+//! [`engine::codebuild`] (each account's own CodeBuild project runs `remedy deploy
+//! --in-account`); with `engine: stacksets`, through [`engine::stacksets`] (one StackSet
+//! operation per stage).
 //!
-//! With `engine: codebuild` a stage's targets go through [`codebuild`] instead of
-//! [`direct`]: each account's own CodeBuild project runs `remedy deploy --in-account` (a
-//! [`session::Session::in_account`]) with what `remedy publish` uploaded.
+//! `remedy remediate` ([`commands::remediate`]) runs one finding through the embedded
+//! runtime (crate `remedy-functions`) in this process; started by Lambda, the binary runs
+//! that runtime's loop instead of the CLI ([`cli::main`]).
 //!
-//! `remedy remediate` ([`remediate`]) runs one finding through the embedded runtime (crate
-//! `remedy-functions`) in this process; started by Lambda, the binary runs that runtime's
-//! loop instead of the CLI ([`cli::main`]).
-//!
-//! The rule: decisions are plain functions over plain data (`config`, `targets`, `plan`,
-//! `rollout`, `template`, `runner`'s scheduling); AWS calls live in thin edge modules (`org`,
-//! `identity`, `artifacts`, `cfn`, `direct`, `session`) that decide nothing beyond retrying.
+//! The rule: decisions are plain functions over plain data in [`core`]; AWS calls live in
+//! thin modules under [`aws`] and [`engine`] that decide nothing beyond retrying; only
+//! [`report`] knows terminals, colours, progress and JSON shapes.
 
-pub mod artifacts;
-pub mod cfn;
+pub mod aws;
 pub mod cli;
-pub mod codebuild;
 pub mod commands;
-pub mod config;
-pub mod direct;
-pub mod error;
-pub mod identity;
+pub mod core;
+pub mod engine;
 pub mod interrupt;
-pub mod org;
-pub mod package;
-pub mod plan;
-pub mod remediate;
 pub mod report;
-pub mod retries;
-pub mod rollout;
-pub mod runner;
 pub mod session;
-pub mod stacksets;
-pub mod targets;
-pub mod template;

@@ -5,25 +5,27 @@
 //! package exists): bad input stops the command there, with exit 2 and nothing done.
 //! [`Session`] then adds who we are (the security account), one snapshot of the OU tree,
 //! the stack parameters and the `remedy:hash`, and publishes artifacts per region as stages
-//! need them. [`Session::engine`] hands out the direct engine for a stage.
+//! need them. [`StageEngine::for_stage`] (here) is the one place a stage's engine is chosen.
 //!
-//! Must not: decide targets (that is [`crate::targets`]) or stage order ([`crate::rollout`]).
+//! Must not: decide targets (that is `core::targets`) or stage order (`core::rollout`).
 
-use crate::artifacts;
-use crate::cfn::TemplateSource;
-use crate::codebuild::CodeBuildEngine;
-use crate::config::{Config, Stage};
-use crate::direct::DirectEngine;
-use crate::error::Error;
-use crate::identity::{self, Identity};
-use crate::interrupt::Stop;
-use crate::org::{self, OrgSnapshot};
-use crate::package::Package;
-use crate::plan::{HASH_TAG, VERSION_TAG};
-use crate::runner::{fan_out, Target};
-use crate::stacksets::StackSetsEngine;
-use crate::targets::{self, Resolution};
-use crate::template::{self, RenderedTemplate, MANAGED_TAG};
+use crate::aws::artifacts;
+use crate::aws::identity::{self, Identity};
+use crate::aws::org;
+use crate::aws::package::Package;
+use crate::core::config::{Config, Engine, Stage};
+use crate::core::error::Error;
+use crate::core::org::OrgSnapshot;
+use crate::core::stack::TemplateSource;
+use crate::core::stack::{HASH_TAG, VERSION_TAG};
+use crate::core::stop::Stop;
+use crate::core::targets::{self, Resolution};
+use crate::core::targets::{fan_out, Target};
+use crate::core::template::{self, RenderedTemplate, MANAGED_TAG};
+use crate::engine::codebuild::CodeBuildEngine;
+use crate::engine::direct::DirectEngine;
+use crate::engine::stacksets::{deployment_targets, Reach, StackSetsEngine, StageShape};
+use crate::engine::StageEngine;
 use aws_config::SdkConfig;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -52,6 +54,17 @@ impl Prepared {
             package,
         })
     }
+}
+
+/// What a stage's engine is for: it decides what is published first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Work {
+    /// Deploy (and onboard): the targets' regions, with what the engine needs besides.
+    Deploy,
+    /// Plan: every region's template, for the change sets.
+    Plan,
+    /// Status: reads only, nothing published.
+    Status,
 }
 
 /// How the engine treats stacks in this run.
@@ -128,7 +141,7 @@ impl Session {
             templates: BTreeMap::new(),
             own_account: None,
             retries_reported: Default::default(),
-            stop: Stop::on_ctrl_c(),
+            stop: crate::interrupt::stop(),
         })
     }
 
@@ -162,7 +175,7 @@ impl Session {
             templates: BTreeMap::new(),
             own_account: Some(own),
             retries_reported: Default::default(),
-            stop: Stop::on_ctrl_c(),
+            stop: crate::interrupt::stop(),
         })
     }
 
@@ -181,7 +194,7 @@ impl Session {
             return Ok(Vec::new());
         };
         let regions = narrow_regions(self.regions(stage), only_regions, stage)?;
-        let account = crate::targets::TargetAccount {
+        let account = crate::core::targets::TargetAccount {
             id: own.clone(),
             name: own.clone(),
             ou_path: "(this account)".into(),
@@ -201,7 +214,7 @@ impl Session {
     pub async fn publish_config(
         &self,
         regions: &[String],
-    ) -> Result<Vec<artifacts::Upload>, Error> {
+    ) -> Result<Vec<crate::core::outcome::Upload>, Error> {
         artifacts::put_text(
             &self.base,
             &self.security_account,
@@ -217,7 +230,7 @@ impl Session {
     pub async fn publish_all(
         &mut self,
         regions: &[String],
-    ) -> Result<Vec<artifacts::Upload>, Error> {
+    ) -> Result<Vec<crate::core::outcome::Upload>, Error> {
         let mut uploads = self.publish_recorded(regions).await?;
         uploads.extend(self.publish_config(regions).await?);
         Ok(uploads)
@@ -264,7 +277,7 @@ impl Session {
     async fn publish_recorded(
         &mut self,
         regions: &[String],
-    ) -> Result<Vec<artifacts::Upload>, Error> {
+    ) -> Result<Vec<crate::core::outcome::Upload>, Error> {
         let missing: Vec<String> = regions
             .iter()
             .filter(|r| !self.templates.contains_key(*r))
@@ -308,7 +321,7 @@ impl Session {
     }
 
     /// The codebuild engine for `stage` (artifacts and config must be published).
-    pub fn codebuild_engine(&self, stage: &Stage, options: EngineOptions) -> Arc<CodeBuildEngine> {
+    fn codebuild_engine(&self, stage: &Stage, options: EngineOptions) -> Arc<CodeBuildEngine> {
         let codebuild = &self.config.codebuild;
         Arc::new(CodeBuildEngine {
             identity: self.identity.clone(),
@@ -327,7 +340,7 @@ impl Session {
 
     /// The stacksets engine for `stage`: its StackSet lives in the first region the stage
     /// deploys (published already), in the security account.
-    pub fn stacksets_engine(
+    fn stacksets_engine(
         &self,
         stage: &Stage,
         home_region: &str,
@@ -355,29 +368,6 @@ impl Session {
         }
     }
 
-    /// For `plan` and `status`: the stacksets engine of a stage that deploys with StackSets
-    /// (it only reads), else `None`. The StackSet is in the stage's first region.
-    pub fn stacksets_view(
-        &self,
-        stage: &Stage,
-        target_timeout: Duration,
-    ) -> Option<StackSetsEngine> {
-        if self.config.stage_engine(stage) != crate::config::Engine::Stacksets
-            || self.is_in_account()
-        {
-            return None;
-        }
-        let home = self.regions(stage).first().cloned()?;
-        Some(self.stacksets_engine(
-            stage,
-            &home,
-            EngineOptions {
-                fix_rollback: false,
-                target_timeout,
-            },
-        ))
-    }
-
     /// The tags of a stage's stacks (and StackSet): `remedy:hash` among them.
     fn stack_tags(&self, stage: &Stage) -> Vec<(String, String)> {
         vec![
@@ -389,7 +379,7 @@ impl Session {
     }
 
     /// The direct engine for `stage`, with the templates published so far.
-    pub fn engine(&self, stage: &Stage, options: EngineOptions) -> Arc<DirectEngine> {
+    fn engine(&self, stage: &Stage, options: EngineOptions) -> Arc<DirectEngine> {
         Arc::new(DirectEngine {
             identity: self.identity.clone(),
             stack_name: self.config.stack_name.clone(),
@@ -425,4 +415,118 @@ pub fn narrow_regions(
         }
     }
     Ok(regions.into_iter().filter(|r| only.contains(r)).collect())
+}
+
+/// The stacksets engine's view of a stage: its OU ids, regions in order, account filters
+/// and limits. Input errors (exit 2) name what to change.
+fn stack_set_shape(
+    session: &Session,
+    stage: &Stage,
+    targets: &[Target],
+) -> Result<(StageShape, Reach), Error> {
+    let ou_ids =
+        crate::core::targets::stage_unit_ids(stage, &session.snapshot).map_err(Error::Input)?;
+    let resolution = session.resolve(stage)?;
+    let mut accounts: Vec<String> = targets.iter().map(|t| t.account.id.clone()).collect();
+    accounts.sort();
+    accounts.dedup();
+    let all: Vec<&str> = resolution.accounts.iter().map(|a| a.id.as_str()).collect();
+    let narrowed = accounts.len() < all.len();
+    let stage_regions = session.regions(stage);
+    let regions: Vec<String> = stage_regions
+        .iter()
+        .filter(|r| targets.iter().any(|t| &t.region == *r))
+        .cloned()
+        .collect();
+    let regions_narrowed = regions.len() < stage_regions.len();
+    let shape = StageShape {
+        ou_ids,
+        regions,
+        // StackSets never deploys to the management account (it is reported skipped).
+        accounts: stage
+            .targets
+            .accounts
+            .iter()
+            .map(|a| a.to_string())
+            .filter(|a| *a != session.snapshot.management_account_id)
+            .collect(),
+        exclude: stage
+            .targets
+            .exclude
+            .iter()
+            .map(|a| a.to_string())
+            .collect(),
+        narrowed: narrowed || regions_narrowed,
+        narrowed_to: narrowed.then_some(accounts),
+        concurrency: stage.concurrency.0,
+        failure_tolerance: stage.failure_tolerance,
+        region_order: stage.region_order,
+        account_count: all.len(),
+    };
+    let reach = deployment_targets(&shape).map_err(Error::Input)?;
+    Ok((shape, reach))
+}
+
+/// The engine is chosen here, where the session's pieces are (the engines themselves live
+/// in `engine/`, which knows nothing of sessions).
+impl StageEngine {
+    /// The stage's engine, for `work` over `targets`: the one place the config's `engine:`
+    /// is matched (`deploy --in-account` is always direct). What a deploy or a plan needs is
+    /// published first (a codebuild stage's project region and configuration too; a
+    /// StackSet's home region, after its shape is checked: bad input is exit 2 with nothing
+    /// published); after a Ctrl-C nothing is.
+    pub async fn for_stage(
+        session: &mut Session,
+        stage: &Stage,
+        targets: &[Target],
+        options: EngineOptions,
+        work: Work,
+    ) -> Result<StageEngine, Error> {
+        let kind = if session.is_in_account() {
+            Engine::Direct
+        } else {
+            session.config.stage_engine(stage)
+        };
+        let mut regions: Vec<String> = match work {
+            // A plan computes the stage's change sets: every region's template.
+            Work::Plan => session.regions(stage),
+            _ => targets.iter().map(|t| t.region.clone()).collect(),
+        };
+        let mut stack_set = None;
+        match kind {
+            Engine::Stacksets => {
+                // The StackSet lives in the stage's first region whatever `--region` narrows
+                // to: its template is published there too.
+                let home = session.regions(stage).first().cloned().unwrap_or_default();
+                if work == Work::Deploy {
+                    stack_set = Some(stack_set_shape(session, stage, targets)?);
+                }
+                regions.push(home.clone());
+            }
+            Engine::Codebuild => regions.extend(session.codebuild_project_region()),
+            Engine::Direct => {}
+        }
+        regions.sort();
+        regions.dedup();
+        if work != Work::Status && !session.stop.interrupted() {
+            session.publish(&regions).await?;
+            if kind == Engine::Codebuild && work == Work::Deploy {
+                session.publish_config(&regions).await?;
+            }
+        }
+        Ok(match kind {
+            Engine::Direct => StageEngine::Direct(session.engine(stage, options)),
+            Engine::Codebuild => StageEngine::CodeBuild {
+                builds: session.codebuild_engine(stage, options),
+                reads: session.engine(stage, options),
+            },
+            Engine::Stacksets => {
+                let home = session.regions(stage).first().cloned().unwrap_or_default();
+                StageEngine::StackSets {
+                    engine: Box::new(session.stacksets_engine(stage, &home, options)),
+                    shape: stack_set,
+                }
+            }
+        })
+    }
 }

@@ -8,11 +8,11 @@
 //! what the security account asked for.
 
 use super::{ask, finish_stage, interactive, run_stage, DeployOptions};
-use crate::config::{is_account_id, Config};
-use crate::error::{exit, Error};
+use crate::core::config::{is_account_id, Config};
+use crate::core::error::{exit, Error};
+use crate::core::targets::Resolution;
 use crate::report::OutputFormat;
 use crate::session::{narrow_regions, Prepared, Session};
-use crate::targets::Resolution;
 
 /// Where and how `deploy` runs.
 #[derive(Debug, Clone, Default, clap::Args)]
@@ -97,11 +97,14 @@ pub async fn deploy(
     // A pipeline has no one to answer, and must never block on stdin.
     if !options.yes
         && interactive()
-        && !ask(&format!(
-            "Deploy stage `{}` to {} targets?",
-            stage.name,
-            targets.len()
-        ))
+        && !ask(
+            &format!(
+                "Deploy stage `{}` to {} targets?",
+                stage.name,
+                targets.len()
+            ),
+            &session.stop,
+        )
         .await?
     {
         eprintln!("nothing deployed");

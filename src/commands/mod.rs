@@ -5,20 +5,27 @@
 //! Must not: hold decisions a test would want to call without AWS (those live in the pure
 //! modules), or format output (that is [`crate::report`]).
 
+pub mod accounts;
 pub mod deploy;
 pub mod onboard;
+pub mod package;
 pub mod plan;
 pub mod publish;
+pub mod remediate;
 pub mod rollout;
+pub mod rules;
 pub mod status;
+pub mod template;
 
-use crate::config::{Engine, Stage};
-use crate::error::Error;
-use crate::report::{self, StageReport};
+use crate::core::config::Stage;
+use crate::core::error::Error;
+use crate::core::outcome::StageReport;
+use crate::core::targets::Target;
+use crate::engine::scheduler::Limits;
+use crate::engine::StageEngine;
+use crate::report;
 pub use crate::report::{ask, interactive};
-use crate::runner::{self, Limits, Scheduled, Target};
-use crate::session::{EngineOptions, Session};
-use crate::stacksets::{deployment_targets, Reach, StageShape};
+use crate::session::{EngineOptions, Session, Work};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -95,8 +102,8 @@ fn parse_duration_unbounded(text: &str) -> Result<Duration, String> {
     Ok(Duration::from_secs(total))
 }
 
-/// Runs one stage's targets through the stage's engine (direct, or codebuild): publishes the
-/// artifacts its regions need, then the runner under the stage's limits.
+/// Runs one stage's targets through the stage's engine: publishes what it needs, then
+/// deploys under the stage's limits.
 pub async fn run_stage(
     session: &mut Session,
     stage: &Stage,
@@ -104,130 +111,30 @@ pub async fn run_stage(
     options: EngineOptions,
 ) -> Result<StageReport, Error> {
     let started = Instant::now();
-    let mut regions: Vec<String> = targets.iter().map(|t| t.region.clone()).collect();
-    regions.sort();
-    regions.dedup();
-    let engine = session.config.stage_engine(stage);
-    // A StackSet's shape is checked before anything is published. It lives in the stage's
-    // first region whatever `--region` narrows to: its template is published there too.
-    let stack_set = match engine {
-        Engine::Stacksets if !session.is_in_account() => {
-            let stack_set = stack_set_shape(session, stage, &targets)?;
-            if !regions.contains(&stack_set.home) {
-                regions.push(stack_set.home.clone());
-            }
-            Some(stack_set)
-        }
-        _ => None,
-    };
-    // A codebuild stage's builds also read the package and configuration from their
-    // project's region: published together, once.
-    if engine == Engine::Codebuild && !session.is_in_account() {
-        regions.extend(session.codebuild_project_region());
-        regions.sort();
-        regions.dedup();
-    }
-    // After a Ctrl-C nothing new is published; the runner reports every target not started.
-    if !session.stop.interrupted() {
-        session.publish(&regions).await?;
-        if engine == Engine::Codebuild && !session.is_in_account() {
-            session.publish_config(&regions).await?;
-        }
-    }
+    let engine = StageEngine::for_stage(session, stage, &targets, options, Work::Deploy).await?;
+    Ok(deploy_stage(session, stage, &engine, targets, started).await)
+}
+
+/// Deploys `targets` with the stage's `engine` under the stage's limits: the stage's report,
+/// with the retries since the previous stage.
+pub async fn deploy_stage(
+    session: &mut Session,
+    stage: &Stage,
+    engine: &StageEngine,
+    targets: Vec<Target>,
+    started: Instant,
+) -> StageReport {
     let progress = report::stage_progress(stage.name.as_str(), targets.len());
-    let limits = Limits::of_stage(stage);
-    let interrupted = session.stop.interrupted();
     let stop = session.stop.clone();
-    let run = match (engine, stack_set) {
-        (Engine::Stacksets, Some(stack_set)) if !interrupted => {
-            let engine = session.stacksets_engine(stage, &stack_set.home, options);
-            let run = engine
-                .deploy_stage(targets, &stack_set.shape, &stack_set.reach)
-                .await;
-            for result in &run.results {
-                progress.finished(&result.seen());
-            }
-            run
-        }
-        (Engine::Codebuild, _) if !session.is_in_account() && !interrupted => {
-            let engine = session.codebuild_engine(stage, options);
-            runner::run_each(targets, limits, progress, &stop, |target| {
-                engine.clone().deploy(target)
-            })
-            .await
-        }
-        _ => {
-            let engine = session.engine(stage, options);
-            runner::run_each(targets, limits, progress, &stop, |target| {
-                engine.clone().deploy(target)
-            })
-            .await
-        }
-    };
+    let run = engine
+        .deploy(targets, Limits::of_stage(stage), progress, &stop)
+        .await;
     let mut report = StageReport::from_run(stage.name.as_str(), &run, started.elapsed());
     // Retries since the previous stage (for the first: since the start, discovery and
     // publishing included).
-    report.retries = crate::retries::since(&session.retries_reported);
-    session.retries_reported = crate::retries::snapshot();
-    Ok(report)
-}
-
-/// What the stacksets engine deploys a stage's targets with.
-struct StackSetRun {
-    /// The StackSet's region: the stage's first.
-    home: String,
-    shape: StageShape,
-    reach: Reach,
-}
-
-/// The stacksets engine's view of a stage: its OU ids, regions in order, account filters
-/// and limits. Input errors (exit 2) name what to change.
-fn stack_set_shape(
-    session: &Session,
-    stage: &Stage,
-    targets: &[Target],
-) -> Result<StackSetRun, Error> {
-    let ou_ids = crate::targets::stage_unit_ids(stage, &session.snapshot).map_err(Error::Input)?;
-    let resolution = session.resolve(stage)?;
-    let mut accounts: Vec<String> = targets.iter().map(|t| t.account.id.clone()).collect();
-    accounts.sort();
-    accounts.dedup();
-    let all: Vec<&str> = resolution.accounts.iter().map(|a| a.id.as_str()).collect();
-    let narrowed = accounts.len() < all.len();
-    let stage_regions = session.regions(stage);
-    let regions: Vec<String> = stage_regions
-        .iter()
-        .filter(|r| targets.iter().any(|t| &t.region == *r))
-        .cloned()
-        .collect();
-    let regions_narrowed = regions.len() < stage_regions.len();
-    let shape = StageShape {
-        ou_ids,
-        regions,
-        // StackSets never deploys to the management account (it is reported skipped).
-        accounts: stage
-            .targets
-            .accounts
-            .iter()
-            .map(|a| a.to_string())
-            .filter(|a| *a != session.snapshot.management_account_id)
-            .collect(),
-        exclude: stage
-            .targets
-            .exclude
-            .iter()
-            .map(|a| a.to_string())
-            .collect(),
-        narrowed: narrowed || regions_narrowed,
-        narrowed_to: narrowed.then_some(accounts),
-        concurrency: stage.concurrency.0,
-        failure_tolerance: stage.failure_tolerance,
-        region_order: stage.region_order,
-        account_count: all.len(),
-    };
-    let reach = deployment_targets(&shape).map_err(Error::Input)?;
-    let home = stage_regions.first().cloned().unwrap_or_default();
-    Ok(StackSetRun { home, shape, reach })
+    report.retries = crate::aws::retries::since(&session.retries_reported);
+    session.retries_reported = crate::aws::retries::snapshot();
+    report
 }
 
 /// Prints a one-stage command's report, writes `--report FILE`, and gives its exit code.
@@ -240,11 +147,11 @@ pub fn finish_stage(
     report::print_stage(report, output);
     write_markdown(markdown, title, std::slice::from_ref(report))?;
     Ok(if report.interrupted || crate::interrupt::interrupted() {
-        crate::error::exit::INTERRUPTED
+        crate::core::error::exit::INTERRUPTED
     } else if report.summary.failed > 0 {
-        crate::error::exit::FAILED
+        crate::core::error::exit::FAILED
     } else {
-        crate::error::exit::OK
+        crate::core::error::exit::OK
     })
 }
 

@@ -6,13 +6,15 @@
 //! deployed yet. It deploys the configuration and build at hand, so run it from the
 //! revision the pipeline last promoted.
 
-use super::{finish_stage, run_stage, DeployOptions};
-use crate::config::{is_account_id, Config, Engine};
-use crate::error::Error;
-use crate::report::{self, OutputFormat, StageReport};
-use crate::runner::{Outcome, StageRun, TargetResult};
-use crate::session::{Prepared, Session};
-use crate::targets::first_stage_of;
+use super::{deploy_stage, finish_stage, DeployOptions};
+use crate::core::config::{is_account_id, Config};
+use crate::core::error::Error;
+use crate::core::outcome::StageReport;
+use crate::core::outcome::{Outcome, StageRun, TargetResult};
+use crate::core::targets::first_stage_of;
+use crate::engine::StageEngine;
+use crate::report::{self, OutputFormat};
+use crate::session::{Prepared, Session, Work};
 use std::time::{Duration, Instant};
 
 pub async fn onboard(
@@ -33,7 +35,7 @@ pub async fn onboard(
     // it to its OU moments later. An account still in the root that no stage targets is
     // looked for again until --wait runs out; anywhere else, no stage is an answer at once.
     let deadline = Instant::now() + wait;
-    let mut delay = crate::cfn::Backoff::new();
+    let mut delay = crate::aws::cfn::Backoff::new();
     let (stage, mut resolution) = loop {
         match first_stage_of(&session.config, &session.snapshot, account) {
             Ok((stage, resolution)) => break (stage.clone(), resolution),
@@ -67,14 +69,20 @@ pub async fn onboard(
     // A new account's role can take minutes to appear. (StackSets reaches the account
     // through its own service roles: a stacksets stage needs no member role.)
     let started = Instant::now();
-    let engine = session.engine(&stage, options.engine());
+    let engine = StageEngine::for_stage(
+        &mut session,
+        &stage,
+        &targets,
+        options.engine(),
+        Work::Deploy,
+    )
+    .await?;
     let ready = match targets.first() {
-        Some(_) if session.config.stage_engine(&stage) == Engine::Stacksets => Ok(()),
-        Some(first) => engine.wait_for_role(first, wait).await,
+        Some(first) => engine.ready(first, wait).await,
         None => Ok(()),
     };
     let report = match ready {
-        Ok(()) => run_stage(&mut session, &stage, targets, options.engine()).await?,
+        Ok(()) => deploy_stage(&mut session, &stage, &engine, targets, started).await,
         Err(reason) => {
             let results = targets
                 .iter()
@@ -97,7 +105,7 @@ pub async fn onboard(
 }
 
 /// Whether the account sits directly in a root of the organization.
-fn in_root(org: &crate::org::OrgSnapshot, account: &str) -> bool {
+fn in_root(org: &crate::core::org::OrgSnapshot, account: &str) -> bool {
     org.accounts
         .iter()
         .find(|a| a.id == account)

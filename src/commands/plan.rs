@@ -4,13 +4,15 @@
 //! deleted again unless `--keep`, in which case `deploy` executes them. Ctrl-C as in a
 //! deploy: the first plans nothing new and lets those in flight clean up (exit 130).
 
-use crate::config::{Config, Engine, Stage};
-use crate::direct::PlannedTarget;
-use crate::error::{exit, Error};
-use crate::plan::PlanAction;
+use crate::core::config::{Config, Stage};
+use crate::core::decide::PlanAction;
+use crate::core::error::{exit, Error};
+use crate::core::outcome::{PlannedTarget, Run};
+use crate::core::targets::Target;
+use crate::engine::scheduler::Limits;
+use crate::engine::StageEngine;
 use crate::report::{self, OutputFormat, ProgressKind};
-use crate::runner::{self, Limits, Run, Target};
-use crate::session::{EngineOptions, Prepared, Session};
+use crate::session::{EngineOptions, Prepared, Session, Work};
 use std::path::Path;
 use std::time::Duration;
 
@@ -25,32 +27,22 @@ pub async fn plan_targets(
     keep: bool,
     target_timeout: Duration,
 ) -> Result<Run<PlannedTarget>, Error> {
-    // Change sets need the template and package where CloudFormation can read them.
-    session.publish(&session.regions(stage)).await?;
-    if let Some(engine) = session.stacksets_view(stage, target_timeout) {
-        let (set, instances) = engine.look().await.map_err(Error::Failed)?;
-        let set = set.as_ref().map(|h| h.as_deref());
-        return Ok(Run {
-            results: crate::stacksets::plan(&targets, set, &session.hash, &instances),
-            tolerance_exceeded: false,
-            interrupted: session.stop.interrupted(),
-        });
-    }
-    let engine = session.engine(
-        stage,
-        EngineOptions {
-            fix_rollback: false,
-            target_timeout,
-        },
-    );
+    let options = EngineOptions {
+        fix_rollback: false,
+        target_timeout,
+    };
+    let engine = StageEngine::for_stage(session, stage, &targets, options, Work::Plan).await?;
     let progress = report::progress(stage.name.as_str(), targets.len(), ProgressKind::Plan);
-    let limits = Limits::reads_of(stage);
-    Ok(
-        runner::run_each(targets, limits, progress, &session.stop, |t| {
-            engine.clone().preview(t, keep)
-        })
-        .await,
-    )
+    engine
+        .plan(
+            targets,
+            keep,
+            Limits::reads_of(stage),
+            progress,
+            &session.stop,
+        )
+        .await
+        .map_err(Error::Failed)
 }
 
 pub async fn plan(
@@ -62,7 +54,7 @@ pub async fn plan(
     output: OutputFormat,
 ) -> Result<i32, Error> {
     let stage = config.stage(stage_name)?.clone();
-    if keep && config.stage_engine(&stage) == Engine::Stacksets {
+    if keep && !config.stage_engine(&stage).has_change_sets() {
         return Err(Error::Input(format!(
             "plan --keep: stage `{stage_name}` deploys with StackSets, which has no change sets to keep"
         )));

@@ -5,8 +5,8 @@
 //! manifest `releases/<hash>.json` naming them. `--promote` also points
 //! `releases/promoted.json` at this release: what the onboarding hook deploys.
 
-use crate::config::Config;
-use crate::error::{exit, Error};
+use crate::core::config::Config;
+use crate::core::error::{exit, Error};
 use crate::report::{self, OutputFormat};
 use crate::session::{Prepared, Session};
 use std::path::Path;
@@ -44,7 +44,7 @@ pub async fn publish(
         .map_err(|e| Error::Failed(format!("the release manifest: {e}")))?;
     let release_key = format!("releases/{}.json", session.hash);
     uploads.extend(
-        crate::artifacts::put_text(
+        crate::aws::artifacts::put_text(
             &session.base,
             &session.security_account,
             &regions,
@@ -56,7 +56,7 @@ pub async fn publish(
     );
     if promote {
         uploads.extend(
-            crate::artifacts::put_text(
+            crate::aws::artifacts::put_text(
                 &session.base,
                 &session.security_account,
                 &regions,

@@ -1,17 +1,18 @@
 //! `remedy rollout [--from S] [--to S] [--approve S]… [--yes]`: every stage in order,
 //! stopping at each unapproved gate. The decisions (which stages, which gate, whether to go
-//! on, the exit code) are [`crate::rollout`]'s; this is their I/O. At a gate on a terminal
+//! on, the exit code) are [`crate::core::rollout`]'s; this is their I/O. At a gate on a terminal
 //! the operator sees the stage's plan (change sets computed and deleted again) and answers.
 
 use super::plan::plan_targets;
 use super::{ask, interactive, run_stage, write_markdown, DeployOptions};
-use crate::config::Config;
-use crate::config::Stage;
-use crate::error::Error;
-use crate::plan::{plan_summary, PlanAction};
-use crate::report::{self, OutputFormat, StageReport, StageStatus};
-use crate::rollout::{check_approvals, exit_code, gate, proceeds_after, select_stages, Gate};
-use crate::runner::Target;
+use crate::core::config::Config;
+use crate::core::config::Stage;
+use crate::core::decide::{plan_summary, PlanAction};
+use crate::core::error::Error;
+use crate::core::outcome::{StageReport, StageStatus};
+use crate::core::rollout::{check_approvals, exit_code, gate, proceeds_after, select_stages, Gate};
+use crate::core::targets::Target;
+use crate::report::{self, OutputFormat};
 use crate::session::{Prepared, Session};
 
 pub async fn rollout(
@@ -57,7 +58,12 @@ pub async fn rollout(
             Gate::Ask => {
                 let preview =
                     preview(&mut session, stage, &targets, options.target_timeout).await?;
-                if ask(&format!("Approve stage `{name}` ({preview})?")).await? {
+                if ask(
+                    &format!("Approve stage `{name}` ({preview})?"),
+                    &session.stop,
+                )
+                .await?
+                {
                     Ok(())
                 } else {
                     Err((
@@ -69,10 +75,10 @@ pub async fn rollout(
             Gate::Approved => Ok(()),
             Gate::Open if options.yes || !interactive => Ok(()),
             Gate::Open => {
-                if ask(&format!(
-                    "Deploy stage `{name}` to {} targets?",
-                    targets.len()
-                ))
+                if ask(
+                    &format!("Deploy stage `{name}` to {} targets?", targets.len()),
+                    &session.stop,
+                )
                 .await?
                 {
                     Ok(())
@@ -109,7 +115,7 @@ pub async fn rollout(
     report::print_rollout(&reports, output);
     write_markdown(options.report.as_deref(), "remedy rollout", &reports)?;
     Ok(if session.stop.interrupted() {
-        crate::error::exit::INTERRUPTED
+        crate::core::error::exit::INTERRUPTED
     } else {
         exit_code(&reports)
     })

@@ -3,12 +3,13 @@
 //! build and configuration), outdated or missing. Reads only: one DescribeStacks per
 //! target (and drift detection with `--drift`).
 
-use crate::config::Config;
-use crate::direct::TARGET_TIMEOUT;
-use crate::error::{exit, Error};
+use crate::core::config::Config;
+use crate::core::error::{exit, Error};
+use crate::core::util::TARGET_TIMEOUT;
+use crate::engine::scheduler::Limits;
+use crate::engine::StageEngine;
 use crate::report::{self, OutputFormat, ProgressKind};
-use crate::runner::{self, Limits};
-use crate::session::{EngineOptions, Prepared, Session};
+use crate::session::{EngineOptions, Prepared, Session, Work};
 use std::path::Path;
 
 pub async fn status(
@@ -23,34 +24,23 @@ pub async fn status(
         None => config.stages.clone(),
     };
     let prepared = Prepared::new(config, package)?;
-    let session = Session::connect(prepared).await?;
+    let mut session = Session::connect(prepared).await?;
     let mut rows = Vec::new();
     for stage in &stages {
         let resolution = session.resolve(stage)?;
         let targets = session.targets(stage, &resolution);
-        if let Some(engine) = session.stacksets_view(stage, TARGET_TIMEOUT) {
-            let (set, instances) = engine.look().await.map_err(Error::Failed)?;
-            let set = set.as_ref().map(|h| h.as_deref());
-            let inspected = crate::stacksets::inspect(&targets, set, &session.hash, &instances);
-            rows.extend(inspected.into_iter().map(|r| (stage.name.to_string(), r)));
-            continue;
-        }
-        let engine = session.engine(
-            stage,
-            EngineOptions {
-                fix_rollback: false,
-                target_timeout: TARGET_TIMEOUT,
-            },
-        );
+        let options = EngineOptions {
+            fix_rollback: false,
+            target_timeout: TARGET_TIMEOUT,
+        };
+        let engine =
+            StageEngine::for_stage(&mut session, stage, &targets, options, Work::Status).await?;
         let progress = report::progress(stage.name.as_str(), targets.len(), ProgressKind::Status);
-        let run = runner::run_each(
-            targets,
-            Limits::reads_of(stage),
-            progress,
-            &session.stop,
-            |t| engine.clone().inspect(t, drift),
-        )
-        .await;
+        let stop = session.stop.clone();
+        let run = engine
+            .status(targets, drift, Limits::reads_of(stage), progress, &stop)
+            .await
+            .map_err(Error::Failed)?;
         rows.extend(run.results.into_iter().map(|r| (stage.name.to_string(), r)));
         if run.interrupted {
             break;

@@ -28,7 +28,7 @@ import cfn_policy as cp  # noqa: E402
 
 from parliament import analyze_policy_string  # noqa: E402
 
-# Findings about style or breadth, not validity: checkov and tests/template.rs judge breadth.
+# Findings about style or breadth, not validity: checkov and tests/it/template.rs judge breadth.
 NOT_ERRORS = {"RESOURCE_STAR"}
 
 

@@ -1,0 +1,287 @@
+//! Identity: the base credentials of the security account and the assumed-role
+//! configurations of member accounts (AWS edge).
+//!
+//! The base [`SdkConfig`] comes from the standard chain (environment, profile, SSO,
+//! instance or task role) and honours `AWS_ENDPOINT_URL`. A member account's config is the
+//! base config with remedy's own AssumeRole credentials provider for
+//! `arn:<partition>:iam::<account>:role/<name>` (ExternalId when configured, a session name
+//! that carries the run id, a governor of [`crate::aws::retries::ASSUME_ROLE_CONCURRENCY`]), so it
+//! inherits the endpoint, the HTTP client (connection reuse) and the identity cache:
+//! credentials are fetched once per account for the run, shared by every region's clients,
+//! and refreshed before they expire during long waits.
+//!
+//! Must not: decide anything beyond which role to assume.
+
+use crate::aws::retries;
+use aws_config::identity::IdentityCache;
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_credential_types::provider::{self, error::CredentialsError, ProvideCredentials};
+use aws_sdk_sts::config::SharedCredentialsProvider;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use tokio::sync::Semaphore;
+
+/// The region used for global calls (STS, Organizations) when the environment names none.
+pub const FALLBACK_REGION: &str = "us-east-1";
+
+/// How many accounts' credentials one run keeps (one identity cache partition each, a few
+/// hundred bytes): far more than an organization holds, so none is evicted while its
+/// targets run.
+const MAX_CACHED_ACCOUNTS: usize = 1 << 20;
+
+/// A run id: unique per invocation, carried in role session names and change set names.
+/// The time orders them; the random part keeps two runs started in the same second (two
+/// containers often have the same pid) apart.
+pub fn new_run_id() -> String {
+    use std::hash::{BuildHasher, Hasher};
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or_default();
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    hasher.write_u32(std::process::id());
+    format!("{secs}-{:08x}", hasher.finish() as u32)
+}
+
+/// Loads the base config from the standard chain. When the environment has no region, the
+/// `fallback` (the first configured region) is used for global calls.
+pub async fn load_base_config(fallback: Option<&str>) -> SdkConfig {
+    let config = aws_config::defaults(BehaviorVersion::latest())
+        .retry_config(crate::aws::retries::retry_config())
+        .identity_cache(
+            // One partition per member account's credentials provider: the SDK's default
+            // of 64 evicts arbitrary partitions past that, in-flight accounts' among them,
+            // and each eviction costs another AssumeRole (2.8 per account at 1,000).
+            IdentityCache::lazy()
+                .max_partitions(MAX_CACHED_ACCOUNTS)
+                .build(),
+        )
+        .load()
+        .await;
+    if config.region().is_some() {
+        return config;
+    }
+    let region = fallback.unwrap_or(FALLBACK_REGION).to_owned();
+    config.to_builder().region(Region::new(region)).build()
+}
+
+/// Hands out per-account configs, assuming the role once per account for the run.
+pub struct Identity {
+    base: SdkConfig,
+    /// `false` for `deploy --in-account`: every account config is the base one.
+    assume: bool,
+    role_name: String,
+    external_id: Option<String>,
+    session_name: String,
+    accounts: Mutex<HashMap<String, SdkConfig>>,
+    /// The one STS client every account's AssumeRole provider shares (a client holds its
+    /// config and runtime plugins: one per account grew memory with the organization).
+    sts: aws_sdk_sts::Client,
+    /// The AssumeRole governor: at most this many in flight, whatever the concurrency.
+    assume_permits: Arc<Semaphore>,
+}
+
+impl Identity {
+    pub fn new(
+        base: SdkConfig,
+        role_name: &str,
+        external_id: Option<&str>,
+        run_id: &str,
+    ) -> Identity {
+        Identity {
+            sts: sts_client(&base),
+            base,
+            assume: true,
+            role_name: role_name.to_owned(),
+            external_id: external_id.map(str::to_owned),
+            // [\w+=,.@-]{2,64}
+            session_name: truncate(&format!("remedy-{run_id}"), 64),
+            accounts: Mutex::new(HashMap::new()),
+            assume_permits: Arc::new(Semaphore::new(retries::ASSUME_ROLE_CONCURRENCY)),
+        }
+    }
+
+    /// No role to assume: the base credentials act in their own account
+    /// (`deploy --in-account`, inside the account's CodeBuild project).
+    pub fn own(base: SdkConfig, run_id: &str) -> Identity {
+        Identity {
+            assume: false,
+            ..Identity::new(base, "-", None, run_id)
+        }
+    }
+
+    /// The cross-account role of `account_id`, in the partition of the security account's
+    /// region (roles are assumed within one partition).
+    pub fn role_arn(&self, account_id: &str) -> String {
+        let region = self.base.region().map_or("us-east-1", |r| r.as_ref());
+        let partition = remedy_functions::partition::partition(region);
+        format!("arn:{partition}:iam::{account_id}:role/{}", self.role_name)
+    }
+
+    /// The config for `account_id` in `region`: assumed-role credentials, cached.
+    /// Nothing is called here: the role is assumed on the first request made with it.
+    pub async fn account_config(&self, account_id: &str, region: &str) -> SdkConfig {
+        if !self.assume {
+            return self
+                .base
+                .to_builder()
+                .region(Region::new(region.to_owned()))
+                .build();
+        }
+        let cached = self.lock().get(account_id).cloned();
+        let config = match cached {
+            Some(config) => config,
+            None => {
+                let provider = AssumeRole {
+                    sts: self.sts.clone(),
+                    role_arn: self.role_arn(account_id),
+                    session_name: self.session_name.clone(),
+                    external_id: self.external_id.clone(),
+                    permits: self.assume_permits.clone(),
+                };
+                let config = self
+                    .base
+                    .to_builder()
+                    .credentials_provider(SharedCredentialsProvider::new(provider))
+                    .build();
+                // Another task may have raced us here; keep the first so the cache is shared.
+                self.lock()
+                    .entry(account_id.to_owned())
+                    .or_insert(config)
+                    .clone()
+            }
+        };
+        if config.region().map(|r| r.as_ref()) == Some(region) {
+            config
+        } else {
+            config
+                .to_builder()
+                .region(Region::new(region.to_owned()))
+                .build()
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, SdkConfig>> {
+        // A poisoned lock only means another task panicked mid-insert; the map is still valid.
+        self.accounts
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+/// Whether an error using a freshly vended account's role means "not there yet": the role
+/// or its trust is still being created (AccessDenied on AssumeRole, InvalidClientTokenId
+/// while the new credentials propagate), or the service answered with a server error.
+/// (moto, under IAM enforcement, answers the first use of a missing role with HTTP 500.)
+pub fn is_role_not_ready(reason: &str) -> bool {
+    [
+        "AccessDenied",
+        "InvalidClientTokenId",
+        "HTTP 500",
+        "HTTP 503",
+        "NoSuchEntity",
+    ]
+    .iter()
+    .any(|needle| reason.contains(needle))
+}
+
+/// AssumeRole into a member account, behind the governor. The config's identity cache calls
+/// it only when the account's credentials are missing or about to expire (they carry their
+/// expiry), and it waits for one of the governor's permits. Its STS client is one of ours:
+/// no retry quota, retries counted (the SDK's AssumeRoleProvider builds its own client,
+/// with neither).
+#[derive(Debug)]
+struct AssumeRole {
+    sts: aws_sdk_sts::Client,
+    role_arn: String,
+    session_name: String,
+    external_id: Option<String>,
+    permits: Arc<Semaphore>,
+}
+
+impl ProvideCredentials for AssumeRole {
+    fn provide_credentials<'a>(&'a self) -> provider::future::ProvideCredentials<'a>
+    where
+        Self: 'a,
+    {
+        provider::future::ProvideCredentials::new(async move {
+            let _permit = self
+                .permits
+                .acquire()
+                .await
+                .map_err(CredentialsError::provider_error)?;
+            let assumed = self
+                .sts
+                .assume_role()
+                .role_arn(&self.role_arn)
+                .role_session_name(&self.session_name)
+                .set_external_id(self.external_id.clone())
+                .send()
+                .await
+                .map_err(|e| {
+                    CredentialsError::provider_error(format!(
+                        "AssumeRole {}: {}",
+                        self.role_arn,
+                        crate::aws::describe_sdk_error(&e)
+                    ))
+                })?;
+            let c = assumed.credentials().ok_or_else(|| {
+                CredentialsError::provider_error("AssumeRole returned no credentials")
+            })?;
+            let expiry = std::time::SystemTime::try_from(*c.expiration()).ok();
+            Ok(aws_credential_types::Credentials::new(
+                c.access_key_id(),
+                c.secret_access_key(),
+                Some(c.session_token().to_owned()),
+                expiry,
+                "remedy-assume-role",
+            ))
+        })
+    }
+}
+
+// Every client remedy makes: the config's region, no retry quota, retries counted
+// (crate::retries).
+
+/// S3 needs path-style addressing against an emulator or any custom endpoint.
+pub fn s3_client(config: &SdkConfig, region: &str) -> aws_sdk_s3::Client {
+    let builder = aws_sdk_s3::config::Builder::from(config)
+        .region(Region::new(region.to_owned()))
+        .force_path_style(config.endpoint_url().is_some())
+        .retry_partition(retries::partition("s3"))
+        .interceptor(retries::RetryCounter);
+    aws_sdk_s3::Client::from_conf(builder.build())
+}
+
+pub fn cloudformation_client(config: &SdkConfig, region: &str) -> aws_sdk_cloudformation::Client {
+    let builder = aws_sdk_cloudformation::config::Builder::from(config)
+        .region(Region::new(region.to_owned()))
+        .retry_partition(retries::partition("cloudformation"))
+        .interceptor(retries::RetryCounter);
+    aws_sdk_cloudformation::Client::from_conf(builder.build())
+}
+
+pub fn organizations_client(config: &SdkConfig) -> aws_sdk_organizations::Client {
+    let builder = aws_sdk_organizations::config::Builder::from(config)
+        .retry_partition(retries::partition("organizations"))
+        .interceptor(retries::RetryCounter);
+    aws_sdk_organizations::Client::from_conf(builder.build())
+}
+
+pub fn sts_client(config: &SdkConfig) -> aws_sdk_sts::Client {
+    let builder = aws_sdk_sts::config::Builder::from(config)
+        .retry_partition(retries::partition("sts"))
+        .interceptor(retries::RetryCounter);
+    aws_sdk_sts::Client::from_conf(builder.build())
+}
+
+pub fn codebuild_client(config: &SdkConfig) -> aws_sdk_codebuild::Client {
+    let builder = aws_sdk_codebuild::config::Builder::from(config)
+        .retry_partition(retries::partition("codebuild"))
+        .interceptor(retries::RetryCounter);
+    aws_sdk_codebuild::Client::from_conf(builder.build())
+}
+
+fn truncate(s: &str, max: usize) -> String {
+    s.chars().take(max).collect()
+}

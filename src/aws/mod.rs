@@ -1,0 +1,14 @@
+//! The AWS edge: credentials and clients, retries, the organization's listing, the
+//! artifacts, CloudFormation calls. Thin: beyond retrying, decisions are `core`'s.
+//!
+//! Must not: decide what to do with a stack or a target, or print.
+
+pub mod artifacts;
+pub mod cfn;
+pub mod identity;
+pub mod org;
+pub mod package;
+pub mod retries;
+
+/// One-line descriptions of SDK errors (the runtime's, shared).
+pub use remedy_functions::rule::{chain, describe_sdk_error};

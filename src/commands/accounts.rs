@@ -1,0 +1,16 @@
+//! `remedy accounts --stage S`: the stage's resolved targets (account id, name, OU path).
+
+use crate::aws::{identity, org};
+use crate::core::config::Config;
+use crate::core::error::{exit, Error};
+use crate::core::targets;
+use crate::report::{self, OutputFormat};
+
+pub async fn accounts(config: &Config, stage: &str, output: OutputFormat) -> Result<i32, Error> {
+    let stage = config.stage(stage)?.clone();
+    let base = identity::load_base_config(config.regions.first().map(String::as_str)).await;
+    let snapshot = org::discover(&identity::organizations_client(&base)).await?;
+    let resolution = targets::resolve(config, &stage, &snapshot)?;
+    report::print_accounts(stage.name.as_str(), &resolution, output);
+    Ok(exit::OK)
+}

@@ -1,0 +1,18 @@
+//! `remedy package [--out PATH]`: the Lambda artifact, a zip whose `bootstrap` is this
+//! binary.
+
+use crate::aws::package;
+use crate::core::error::{exit, Error};
+use std::path::Path;
+
+pub fn package(out: &Path) -> Result<i32, Error> {
+    let exe = std::env::current_exe()
+        .map_err(|e| Error::Failed(format!("cannot find the running binary: {e}")))?;
+    package::write_bootstrap_zip(&exe, out)?;
+    let (sha, size) = package::digest(out)?;
+    crate::report::note(&format!(
+        "wrote {} ({size} bytes, sha256 {sha})",
+        out.display()
+    ));
+    Ok(exit::OK)
+}

@@ -1,0 +1,168 @@
+//! `remedy remediate --event FILE [--account ID] [--dry-run]`: one Conformity finding through
+//! the embedded runtime, in this process, against the account it names.
+//!
+//! The same code as in Lambda: the finding is read and checked (rejected → exit 2), the
+//! orchestrator's decision is taken with the configured modes, and the rule's fix runs with
+//! the account's assumed role (`role.name`, ExternalId) when `--account` is given, else with
+//! the caller's own credentials. The region is the finding's (`global` → the environment's).
+//! Remedy's own stack there (`stack_name`) is read first, so that its resources are left
+//! alone exactly as the deployed functions leave them.
+//! Exit 0 for remediated/compliant/dry_run/skipped/unsupported, 1 failed, 2 rejected or
+//! unreadable. Output: DESIGN.md's `{"rule_id", "outcome", "actions", "reason"}`.
+
+use crate::aws::identity::{self, Identity};
+use crate::core::config::{is_account_id, Config};
+use crate::core::error::{exit, Error};
+use crate::report::{print_remediation as show, OutputFormat};
+use remedy_functions::catalog::Mode;
+use remedy_functions::dispatch::{decide, Decision, Place, RuntimeConfig};
+use remedy_functions::finding::{self, Message};
+use remedy_functions::rule::{Context, Outcome, Report};
+use std::path::Path;
+
+pub async fn remediate(
+    config: &Config,
+    event: &Path,
+    account: Option<&str>,
+    force_dry_run: bool,
+    output: OutputFormat,
+) -> Result<i32, Error> {
+    if let Some(id) = account.filter(|id| !is_account_id(id)) {
+        return Err(Error::Input(format!(
+            "--account {id}: not a 12-digit AWS account id"
+        )));
+    }
+    let bytes =
+        std::fs::read(event).map_err(|e| Error::Input(format!("{}: {e}", event.display())))?;
+    let message = match finding::parse(&bytes) {
+        Ok(message) => message,
+        Err(rejection) => {
+            let report = Report {
+                outcome: Outcome::Rejected,
+                actions: Vec::new(),
+                reason: Some(rejection.0),
+            };
+            show(None, &report, output);
+            return Ok(exit::INVALID_INPUT);
+        }
+    };
+    let Message::Finding(finding) = &message else {
+        show(None, &Report::skipped("Conformity test message"), output);
+        return Ok(exit::OK);
+    };
+    let rule_id = finding.rule_id.clone();
+
+    let Some(spec) = remedy_functions::catalog::find_rule(&rule_id) else {
+        let report = Report {
+            outcome: Outcome::Unsupported,
+            actions: Vec::new(),
+            reason: Some(format!("{rule_id} is not in remedy's catalog")),
+        };
+        show(Some(&rule_id), &report, output);
+        return Ok(exit::OK);
+    };
+    let Some(enabled) = config
+        .enabled_rules()
+        .into_iter()
+        .find(|r| r.spec.id == rule_id)
+    else {
+        let report = Report::skipped(format!(
+            "{rule_id} is not enabled in {}",
+            config.path.display()
+        ));
+        show(Some(&rule_id), &report, output);
+        return Ok(exit::OK);
+    };
+
+    // Where to act: the finding's region, the named account (or our own).
+    let base = identity::load_base_config(config.regions.first().map(String::as_str)).await;
+    let region = finding
+        .region
+        .clone()
+        .filter(|r| r != "global")
+        .or_else(|| base.region().map(|r| r.to_string()))
+        .unwrap_or_else(|| identity::FALLBACK_REGION.to_owned());
+    let (aws, account_id) = match account {
+        Some(id) => {
+            let identity = Identity::new(
+                base,
+                &config.role.name,
+                config.role.external_id.as_deref(),
+                &identity::new_run_id(),
+            );
+            (identity.account_config(id, &region).await, id.to_owned())
+        }
+        None => {
+            let me = crate::aws::artifacts::caller_account(&base).await?;
+            (
+                base.to_builder()
+                    .region(aws_config::Region::new(region.clone()))
+                    .build(),
+                me,
+            )
+        }
+    };
+
+    let runtime = RuntimeConfig {
+        rules: [(rule_id.clone(), enabled.mode)].into_iter().collect(),
+        routes: Vec::new(),
+    };
+    let place = Place {
+        account_id: account_id.clone(),
+        region: region.clone(),
+    };
+    let report = match decide(&message, &runtime, &place) {
+        Decision::Reject(reason) => {
+            let report = Report {
+                outcome: Outcome::Rejected,
+                actions: Vec::new(),
+                reason: Some(reason),
+            };
+            show(Some(&rule_id), &report, output);
+            return Ok(exit::INVALID_INPUT);
+        }
+        Decision::Skip(reason) => Report::skipped(reason),
+        Decision::Act {
+            mode: Mode::Notify, ..
+        } => Report::skipped(
+            "notify mode: the orchestrator sends it to the notification topics; nothing to fix",
+        ),
+        Decision::Act { mode, .. } => {
+            // Remedy's own stack in that account and region: its resources are left alone,
+            // as the deployed functions leave them (they get REMEDY_STACK_ID).
+            let cfn = aws_sdk_cloudformation::Client::new(&aws);
+            let stack = match crate::aws::cfn::describe(&cfn, &config.stack_name).await {
+                Ok(state) => state
+                    .and_then(|s| s.stack_id)
+                    .as_deref()
+                    .and_then(remedy_functions::rule::OwnStack::from_id)
+                    .map(std::sync::Arc::new),
+                Err(e) => {
+                    // Without it remedy's own resources could not be told apart: act on none.
+                    let report = Report::failed(format!(
+                        "cannot read remedy's stack {} to leave its resources alone: {e}",
+                        config.stack_name
+                    ));
+                    show(Some(&rule_id), &report, output);
+                    return Ok(exit::FAILED);
+                }
+            };
+            let ctx = Context {
+                rule: spec,
+                finding: (**finding).clone(),
+                settings: enabled.settings.clone(),
+                dry_run: force_dry_run || mode == Mode::DryRun,
+                aws,
+                account_id,
+                region,
+            };
+            remedy_functions::runtime::run_rule_for(&ctx, stack).await
+        }
+    };
+    show(Some(&rule_id), &report, output);
+    Ok(if report.outcome == Outcome::Failed {
+        exit::FAILED
+    } else {
+        exit::OK
+    })
+}

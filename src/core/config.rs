@@ -1,0 +1,1264 @@
+//! `remedy.yaml`: parsing and validation, with no AWS call.
+//!
+//! Owns the configuration's shape (DESIGN.md, "The configuration") and every check that can
+//! be made without AWS: unknown keys, unknown rule ids, bad modes, malformed account ids and
+//! regions, duplicate stage names, stages without targets. Each error names the file, line,
+//! column and key path, and maps to exit code 2.
+//!
+//! How line numbers are kept: checks that belong to one YAML node run *inside* serde
+//! deserialization (custom `Deserialize` impls and `try_from`), so serde_norway attaches
+//! that node's path and position. The few checks that span nodes (duplicate stage names)
+//! or need AWS (an OU path that does not exist) use [`Config::locate`], which finds the
+//! line of a scalar in the source text.
+//!
+//! Must not: call AWS or print. Of the engines it knows only what the file alone can be
+//! checked against (a `stacksets` stage's OUs and account filters, at load).
+
+use crate::core::error::Error;
+use remedy_functions::{find_rule, Mode, RuleSpec};
+use serde::de::{self, DeserializeSeed, MapAccess, Visitor};
+use serde::{Deserialize, Deserializer};
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+/// The publisher account of Cloud Conformity (DESIGN.md default).
+pub const CONFORMITY_ACCOUNT_ID: &str = "717210094962";
+pub const DEFAULT_STACK_NAME: &str = "remedy";
+pub const DEFAULT_ROLE_NAME: &str = "CloudConformity";
+pub const DEFAULT_CONCURRENCY: usize = 16;
+
+/// A validated `remedy.yaml`.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The file it was read from (for error messages).
+    pub path: PathBuf,
+    source: String,
+    pub stack_name: String,
+    /// A prebuilt Lambda zip, resolved against the config file's folder.
+    pub package: Option<PathBuf>,
+    /// The default regions of every stage; empty means "the region of the AWS environment".
+    pub regions: Vec<String>,
+    pub role: RoleConfig,
+    pub conformity: ConformityConfig,
+    pub stages: Vec<Stage>,
+    /// Rule id (or `*`) → its mode and settings, as written.
+    pub rules: BTreeMap<String, RuleConfig>,
+    /// Where the orchestrator sends findings, by risk level and category.
+    pub notifications: Notifications,
+    /// How stages deploy unless they say otherwise.
+    pub engine: Engine,
+    /// The `codebuild` engine's project in each member account.
+    pub codebuild: CodeBuildConfig,
+    /// How the `stacksets` engine calls StackSets.
+    pub stacksets: StackSetsConfig,
+}
+
+/// `engine:` — how a stage reaches its accounts.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Engine {
+    /// From here: assume the role, deploy the stack with CloudFormation.
+    #[default]
+    Direct,
+    /// Assume the role, start the account's own CodeBuild project, which deploys from inside.
+    Codebuild,
+    /// Hand the fan-out to CloudFormation: one service-managed StackSet per stage over the
+    /// stage's OUs, its operation bounded by the stage's concurrency and failure tolerance.
+    Stacksets,
+}
+
+impl Engine {
+    /// Whether the engine deploys through change sets `plan --keep` can leave for `deploy`
+    /// (StackSets has none).
+    pub fn has_change_sets(self) -> bool {
+        self != Engine::Stacksets
+    }
+}
+
+/// `stacksets:` — how the `stacksets` engine calls StackSets.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StackSetsConfig {
+    /// `delegated_admin` (default: the security account is a StackSets delegated
+    /// administrator of the organization) or `self` (run from the management account).
+    #[serde(default)]
+    pub call_as: CallAs,
+}
+
+/// StackSets' `CallAs`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CallAs {
+    #[default]
+    DelegatedAdmin,
+    #[serde(rename = "self")]
+    Own,
+}
+
+/// `codebuild:` — the project the `codebuild` engine starts in each member account
+/// (`stacks/account-bootstrap.yaml` installs it).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CodeBuildConfig {
+    #[serde(default = "default_project")]
+    pub project: String,
+    /// The region of the project (it deploys every region); default: the first of `regions`,
+    /// else the target's own region.
+    #[serde(default)]
+    pub region: Option<Region>,
+}
+
+impl Default for CodeBuildConfig {
+    fn default() -> Self {
+        CodeBuildConfig {
+            project: default_project(),
+            region: None,
+        }
+    }
+}
+
+fn default_project() -> String {
+    "remedy-deploy".into()
+}
+
+/// `notifications:` — topics the stack creates, and which findings each receives.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Notifications {
+    #[serde(default)]
+    pub topics: Vec<NotificationTopic>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NotificationTopic {
+    /// The topic is `<stack_name>-notify-<name>`.
+    pub name: TopicName,
+    /// `LOW`, `MEDIUM`, `HIGH`, `VERY_HIGH`, `EXTREME`; none means every level.
+    #[serde(default)]
+    pub risk_levels: Vec<RiskLevelName>,
+    /// Conformity categories (`security`, `cost-optimisation`, …); none means every category.
+    #[serde(default)]
+    pub categories: Vec<String>,
+    /// Email subscriptions the stack creates (each address confirms once).
+    #[serde(default)]
+    pub emails: Vec<EmailAddress>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RoleConfig {
+    #[serde(default = "default_role_name")]
+    pub name: String,
+    #[serde(default)]
+    pub external_id: Option<String>,
+    /// A CloudFormation service role in each member account (the account bootstrap's
+    /// `remedy-cloudformation`): the stack's resources are made with its permissions, so
+    /// the assumed role needs only CloudFormation on the stack and `iam:PassRole` of it.
+    #[serde(default)]
+    pub execution_role: Option<String>,
+}
+
+impl Default for RoleConfig {
+    fn default() -> Self {
+        RoleConfig {
+            name: default_role_name(),
+            external_id: None,
+            execution_role: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConformityConfig {
+    #[serde(default = "default_conformity_account")]
+    pub account_id: AccountId,
+}
+
+impl Default for ConformityConfig {
+    fn default() -> Self {
+        ConformityConfig {
+            account_id: default_conformity_account(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Stage {
+    pub name: StageName,
+    pub targets: Targets,
+    #[serde(default)]
+    pub regions: Option<Vec<Region>>,
+    #[serde(default = "default_concurrency")]
+    pub concurrency: Concurrency,
+    #[serde(default)]
+    pub failure_tolerance: usize,
+    #[serde(default)]
+    pub approval: bool,
+    /// Whether one region must finish before the next starts.
+    #[serde(default)]
+    pub region_order: RegionOrder,
+    /// This stage's engine (default: the top-level `engine`).
+    #[serde(default)]
+    pub engine: Option<Engine>,
+}
+
+/// `region_order`: `parallel` (default) runs every region's targets under one concurrency
+/// bound; `sequential` finishes a region before starting the next.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RegionOrder {
+    #[default]
+    Parallel,
+    Sequential,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, try_from = "RawTargets")]
+pub struct Targets {
+    pub ous: Vec<OuRef>,
+    pub accounts: Vec<AccountId>,
+    pub exclude: Vec<AccountId>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTargets {
+    #[serde(default)]
+    ous: Vec<OuRef>,
+    #[serde(default)]
+    accounts: Vec<AccountId>,
+    #[serde(default)]
+    exclude: Vec<AccountId>,
+}
+
+impl TryFrom<RawTargets> for Targets {
+    type Error = String;
+    fn try_from(raw: RawTargets) -> Result<Self, String> {
+        if raw.ous.is_empty() && raw.accounts.is_empty() {
+            return Err("the stage has no targets: list `ous` or `accounts`".into());
+        }
+        Ok(Targets {
+            ous: raw.ous,
+            accounts: raw.accounts,
+            exclude: raw.exclude,
+        })
+    }
+}
+
+/// A rule's configured mode and settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RuleConfig {
+    pub mode: Mode,
+    pub settings: BTreeMap<String, String>,
+}
+
+/// A rule that the stack deploys: its catalog entry, mode and settings (defaults filled in).
+#[derive(Debug, Clone)]
+pub struct EnabledRule {
+    pub spec: &'static RuleSpec,
+    pub mode: Mode,
+    pub settings: BTreeMap<String, String>,
+}
+
+// ---------------------------------------------------------------------------------------
+// Validated scalars. Each checks itself while being deserialized, so its error carries the
+// node's line and key path.
+
+macro_rules! validated_string {
+    ($(#[$doc:meta])* $name:ident, $check:expr) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        pub struct $name(pub String);
+
+        impl $name {
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+
+        impl<'de> Deserialize<'de> for $name {
+            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let check: fn(&str) -> Result<(), String> = $check;
+                checked_scalar(d, check).map($name)
+            }
+        }
+    };
+}
+
+validated_string!(
+    /// A 12-digit AWS account id.
+    AccountId,
+    |s| {
+        if is_account_id(s) {
+            Ok(())
+        } else {
+            Err(format!("`{s}` is not a 12-digit AWS account id (quote it in YAML: \"012345678901\")"))
+        }
+    }
+);
+
+validated_string!(
+    /// An AWS region name such as `us-east-1`.
+    Region,
+    |s| {
+        if is_region(s) {
+            Ok(())
+        } else {
+            Err(format!("`{s}` is not an AWS region name (e.g. us-east-1)"))
+        }
+    }
+);
+
+validated_string!(
+    /// An OU path from the root (`/Workloads/Prod`), an OU id (`ou-…`) or a root id (`r-…`).
+    OuRef,
+    |s| {
+        if s.starts_with('/') {
+            if s.len() > 1 && s.split('/').skip(1).any(str::is_empty) {
+                Err(format!("`{s}` has an empty OU name (write /Parent/Child)"))
+            } else {
+                Ok(())
+            }
+        } else if is_ou_id(s) || is_root_id(s) {
+            Ok(())
+        } else {
+            Err(format!("`{s}` is neither an OU path (/Workloads/Prod) nor an OU id (ou-…) or root id (r-…)"))
+        }
+    }
+);
+
+validated_string!(
+    /// A notification topic's short name: letters, digits, `-` and `_`, at most 64.
+    TopicName,
+    |s| {
+        if (1..=64).contains(&s.len()) && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
+            Ok(())
+        } else {
+            Err(format!("topic name `{s}` must be 1-64 letters, digits, `-` or `_`"))
+        }
+    }
+);
+
+validated_string!(
+    /// A Conformity risk level.
+    RiskLevelName,
+    |s| {
+        if ["LOW", "MEDIUM", "HIGH", "VERY_HIGH", "EXTREME"].contains(&s) {
+            Ok(())
+        } else {
+            Err(format!("unknown risk level `{s}` (LOW, MEDIUM, HIGH, VERY_HIGH or EXTREME)"))
+        }
+    }
+);
+
+validated_string!(
+    /// An email address for a subscription.
+    EmailAddress,
+    |s| {
+        match s.split_once('@') {
+            Some((user, domain)) if !user.is_empty() && domain.contains('.') && !s.contains(char::is_whitespace) => Ok(()),
+            _ => Err(format!("`{s}` is not an email address")),
+        }
+    }
+);
+
+validated_string!(
+    /// A stage name: letters, digits, `-` and `_`.
+    StageName,
+    |s| {
+        if !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
+            Ok(())
+        } else {
+            Err(format!("stage name `{s}` must be letters, digits, `-` or `_`"))
+        }
+    }
+);
+
+/// How many account × region targets a stage runs at once (at least 1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Concurrency(pub usize);
+
+impl<'de> Deserialize<'de> for Concurrency {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let n = usize::deserialize(d)?;
+        if n == 0 {
+            return Err(de::Error::custom("concurrency must be at least 1"));
+        }
+        Ok(Concurrency(n))
+    }
+}
+
+pub fn is_account_id(s: &str) -> bool {
+    s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit())
+}
+
+fn is_region(s: &str) -> bool {
+    // partition-prefix-direction-number: us-east-1, eu-central-2, us-gov-west-1, ap-southeast-5
+    let parts: Vec<&str> = s.split('-').collect();
+    parts.len() >= 3
+        && parts[0].len() == 2
+        && parts.iter().all(|p| !p.is_empty())
+        && parts[..parts.len() - 1]
+            .iter()
+            .all(|p| p.bytes().all(|b| b.is_ascii_lowercase()))
+        && parts[parts.len() - 1].bytes().all(|b| b.is_ascii_digit())
+}
+
+fn is_ou_id(s: &str) -> bool {
+    // ou-<4-32 root chars>-<8-32 chars>
+    s.strip_prefix("ou-").is_some_and(|rest| {
+        let mut it = rest.splitn(2, '-');
+        matches!((it.next(), it.next()), (Some(a), Some(b))
+            if (4..=32).contains(&a.len()) && (8..=32).contains(&b.len())
+            && rest.bytes().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'-'))
+    })
+}
+
+fn is_root_id(s: &str) -> bool {
+    s.strip_prefix("r-").is_some_and(|rest| {
+        (4..=32).contains(&rest.len())
+            && rest
+                .bytes()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+    })
+}
+
+/// A YAML scalar as text: strings as they are, numbers and booleans as written.
+/// (An unquoted account id such as 012345678901 would otherwise be read as a number.)
+fn scalar_string<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    checked_scalar(d, |_| Ok(()))
+}
+
+/// A scalar as text, checked *inside* the deserializer so that serde_norway pins an error
+/// to this node's own line and column (an error raised after it returns would be pinned to
+/// the enclosing node).
+fn checked_scalar<'de, D, F>(d: D, check: F) -> Result<String, D::Error>
+where
+    D: Deserializer<'de>,
+    F: Fn(&str) -> Result<(), String>,
+{
+    struct ScalarVisitor<F>(F);
+    impl<F: Fn(&str) -> Result<(), String>> ScalarVisitor<F> {
+        fn accept<E: de::Error>(&self, text: String) -> Result<String, E> {
+            (self.0)(&text).map_err(E::custom)?;
+            Ok(text)
+        }
+    }
+    impl<F: Fn(&str) -> Result<(), String>> Visitor<'_> for ScalarVisitor<F> {
+        type Value = String;
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("a string")
+        }
+        fn visit_str<E: de::Error>(self, v: &str) -> Result<String, E> {
+            self.accept(v.to_owned())
+        }
+        fn visit_u64<E: de::Error>(self, v: u64) -> Result<String, E> {
+            self.accept(v.to_string())
+        }
+        fn visit_i64<E: de::Error>(self, v: i64) -> Result<String, E> {
+            self.accept(v.to_string())
+        }
+        fn visit_f64<E: de::Error>(self, v: f64) -> Result<String, E> {
+            self.accept(v.to_string())
+        }
+        fn visit_bool<E: de::Error>(self, v: bool) -> Result<String, E> {
+            self.accept(v.to_string())
+        }
+    }
+    d.deserialize_any(ScalarVisitor(check))
+}
+
+fn default_stack_name() -> String {
+    DEFAULT_STACK_NAME.to_owned()
+}
+fn default_role_name() -> String {
+    DEFAULT_ROLE_NAME.to_owned()
+}
+fn default_conformity_account() -> AccountId {
+    AccountId(CONFORMITY_ACCOUNT_ID.to_owned())
+}
+fn default_concurrency() -> Concurrency {
+    Concurrency(DEFAULT_CONCURRENCY)
+}
+
+// ---------------------------------------------------------------------------------------
+// The `rules` section: `<id>: <mode>` or `<id>: {mode: …, settings: {…}}`, with `*` for
+// every other catalog rule. Settings are checked against the rule's declared settings while
+// the node is read, so an unknown setting names its own line.
+
+struct Rules(BTreeMap<String, RuleConfig>);
+
+impl<'de> Deserialize<'de> for Rules {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct RulesVisitor;
+        impl<'de> Visitor<'de> for RulesVisitor {
+            type Value = Rules;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a map of rule ids (or \"*\") to a mode or {mode, settings}")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Rules, A::Error> {
+                let mut rules = BTreeMap::new();
+                while let Some(RuleKey(key, spec)) = map.next_key::<RuleKey>()? {
+                    let value = map.next_value_seed(RuleConfigSeed { spec })?;
+                    if rules.insert(key.clone(), value).is_some() {
+                        return Err(de::Error::custom(format!("rule `{key}` is listed twice")));
+                    }
+                }
+                Ok(Rules(rules))
+            }
+        }
+        d.deserialize_map(RulesVisitor)
+    }
+}
+
+/// A key of `rules`: `*` (spec `None`) or a catalog rule id.
+struct RuleKey(String, Option<&'static RuleSpec>);
+
+impl<'de> Deserialize<'de> for RuleKey {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let id = checked_scalar(d, |id| {
+            if id == "*" || find_rule(id).is_some() {
+                Ok(())
+            } else {
+                Err(format!(
+                    "unknown rule id `{id}` (run `remedy rules` for the catalog)"
+                ))
+            }
+        })?;
+        let spec = find_rule(&id);
+        Ok(RuleKey(id, spec))
+    }
+}
+
+struct RuleConfigSeed {
+    spec: Option<&'static RuleSpec>,
+}
+
+impl<'de> DeserializeSeed<'de> for RuleConfigSeed {
+    type Value = RuleConfig;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<RuleConfig, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for RuleConfigSeed {
+    type Value = RuleConfig;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a mode (remediate, dry-run, notify) or {mode: …, settings: {…}}")
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<RuleConfig, E> {
+        Ok(RuleConfig {
+            mode: v.parse().map_err(E::custom)?,
+            settings: BTreeMap::new(),
+        })
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RuleConfig, A::Error> {
+        let mut mode = None;
+        let mut settings = None;
+        while let Some(key) = map.next_key::<String>()? {
+            match key.as_str() {
+                "mode" => mode = Some(map.next_value::<ModeValue>()?.0),
+                "settings" => {
+                    settings = Some(map.next_value_seed(SettingsSeed { spec: self.spec })?);
+                }
+                other => {
+                    return Err(de::Error::unknown_field(other, &["mode", "settings"]));
+                }
+            }
+        }
+        Ok(RuleConfig {
+            mode: mode.ok_or_else(|| de::Error::missing_field("mode"))?,
+            settings: settings.unwrap_or_default(),
+        })
+    }
+}
+
+/// A mode checked while its own node is read, so the error points at it.
+struct ModeValue(Mode);
+
+impl<'de> Deserialize<'de> for ModeValue {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = checked_scalar(d, |s| s.parse::<Mode>().map(drop))?;
+        text.parse().map(ModeValue).map_err(de::Error::custom)
+    }
+}
+
+struct SettingsSeed {
+    spec: Option<&'static RuleSpec>,
+}
+
+impl<'de> DeserializeSeed<'de> for SettingsSeed {
+    type Value = BTreeMap<String, String>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for SettingsSeed {
+    type Value = BTreeMap<String, String>;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a map of setting names to values")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let Some(spec) = self.spec else {
+            return Err(de::Error::custom(
+                "`*` takes a mode only; give settings under the rule's own id",
+            ));
+        };
+        let mut out = BTreeMap::new();
+        while let Some(SettingKey(name)) = map.next_key_seed(SettingKeySeed { spec })? {
+            let value = map.next_value_seed(ScalarSeed)?;
+            out.insert(name, value);
+        }
+        Ok(out)
+    }
+}
+
+struct SettingKey(String);
+struct SettingKeySeed {
+    spec: &'static RuleSpec,
+}
+
+impl<'de> DeserializeSeed<'de> for SettingKeySeed {
+    type Value = SettingKey;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<SettingKey, D::Error> {
+        let spec = self.spec;
+        let name = checked_scalar(d, |name| {
+            if spec.setting(name).is_some() {
+                return Ok(());
+            }
+            let known: Vec<&str> = spec.settings.iter().map(|s| s.name).collect();
+            let known = if known.is_empty() {
+                "it takes none".to_owned()
+            } else {
+                format!("it takes {}", known.join(", "))
+            };
+            Err(format!(
+                "rule {} has no setting `{name}` ({known})",
+                spec.id
+            ))
+        })?;
+        Ok(SettingKey(name))
+    }
+}
+
+struct ScalarSeed;
+impl<'de> DeserializeSeed<'de> for ScalarSeed {
+    type Value = String;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<String, D::Error> {
+        scalar_string(d)
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// The file as a whole.
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    #[serde(default = "default_stack_name")]
+    stack_name: String,
+    #[serde(default)]
+    package: Option<PathBuf>,
+    #[serde(default)]
+    regions: Vec<Region>,
+    #[serde(default)]
+    role: RoleConfig,
+    #[serde(default)]
+    conformity: ConformityConfig,
+    stages: Stages,
+    #[serde(default)]
+    rules: Option<Rules>,
+    #[serde(default)]
+    notifications: Notifications,
+    #[serde(default)]
+    engine: Engine,
+    #[serde(default)]
+    codebuild: CodeBuildConfig,
+    #[serde(default)]
+    stacksets: StackSetsConfig,
+}
+
+#[derive(Deserialize)]
+#[serde(try_from = "Vec<Stage>")]
+struct Stages(Vec<Stage>);
+
+impl TryFrom<Vec<Stage>> for Stages {
+    type Error = String;
+    fn try_from(stages: Vec<Stage>) -> Result<Self, String> {
+        if stages.is_empty() {
+            return Err("`stages` is empty: list at least one stage with its targets".into());
+        }
+        Ok(Stages(stages))
+    }
+}
+
+/// A configuration error: where it is and what is wrong.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    pub file: PathBuf,
+    pub line: Option<usize>,
+    pub column: Option<usize>,
+    pub message: String,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.file.display())?;
+        if let Some(line) = self.line {
+            write!(f, ":{line}")?;
+            if let Some(column) = self.column {
+                write!(f, ":{column}")?;
+            }
+        }
+        write!(f, ": {}", self.message)
+    }
+}
+
+impl From<ConfigError> for Error {
+    fn from(e: ConfigError) -> Self {
+        Error::Input(e.to_string())
+    }
+}
+
+impl Config {
+    /// Reads and validates the file at `path`.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let source = std::fs::read_to_string(path).map_err(|e| ConfigError {
+            file: path.to_owned(),
+            line: None,
+            column: None,
+            message: if e.kind() == std::io::ErrorKind::NotFound {
+                "no such file (write a remedy.yaml, or point --config at one)".to_owned()
+            } else {
+                format!("cannot read: {e}")
+            },
+        })?;
+        Config::parse(path, source)
+    }
+
+    /// Validates `source` as the contents of `path`.
+    pub fn parse(path: &Path, source: String) -> Result<Config, ConfigError> {
+        let at = |line: Option<usize>, column: Option<usize>, message: String| ConfigError {
+            file: path.to_owned(),
+            line,
+            column,
+            message,
+        };
+        let raw: RawConfig = serde_yaml::from_str(&source).map_err(|e| {
+            let location = e.location();
+            // serde_norway appends " at line L column C"; we put the position up front.
+            let text = e.to_string();
+            let message = match text.rfind(" at line ") {
+                Some(i) if location.is_some() => text[..i].to_owned(),
+                _ => text,
+            };
+            at(
+                location.as_ref().map(|l| l.line()),
+                location.as_ref().map(|l| l.column()),
+                message,
+            )
+        })?;
+
+        let mut config = Config {
+            path: path.to_owned(),
+            source,
+            stack_name: raw.stack_name,
+            package: raw.package.map(|p| match path.parent() {
+                Some(dir) if p.is_relative() => dir.join(p),
+                _ => p,
+            }),
+            regions: raw.regions.into_iter().map(|r| r.0).collect(),
+            role: raw.role,
+            conformity: raw.conformity,
+            stages: raw.stages.0,
+            rules: raw.rules.map(|r| r.0).unwrap_or_default(),
+            notifications: raw.notifications,
+            engine: raw.engine,
+            codebuild: raw.codebuild,
+            stacksets: raw.stacksets,
+        };
+        config.check_cross_node()?;
+        config.stages.shrink_to_fit();
+        Ok(config)
+    }
+
+    /// Checks that span several nodes: they locate their line in the source.
+    fn check_cross_node(&self) -> Result<(), ConfigError> {
+        let mut seen = std::collections::HashSet::new();
+        for (i, stage) in self.stages.iter().enumerate() {
+            if !seen.insert(stage.name.as_str()) {
+                return Err(self.error_at(
+                    stage.name.as_str(),
+                    2,
+                    format!("stages[{i}].name: duplicate stage name `{}`", stage.name),
+                ));
+            }
+        }
+        // Topic names become CloudFormation logical ids (letters and digits only): `sec-ops`
+        // and `sec_ops` would be one resource.
+        let mut topics: std::collections::HashMap<String, &str> = std::collections::HashMap::new();
+        for (i, topic) in self.notifications.topics.iter().enumerate() {
+            let name = topic.name.as_str();
+            let key: String = name.chars().filter(char::is_ascii_alphanumeric).collect();
+            if let Some(first) = topics.insert(key, name) {
+                let (nth, message) = if first == name {
+                    (
+                        2,
+                        format!("notifications.topics[{i}].name: duplicate topic `{name}`"),
+                    )
+                } else {
+                    (
+                        1,
+                        format!(
+                            "notifications.topics[{i}].name: `{name}` and `{first}` differ only in `-` or `_`; topic names must differ in their letters or digits"
+                        ),
+                    )
+                };
+                return Err(self.error_at(name, nth, message));
+            }
+        }
+        if !is_stack_name(&self.stack_name) {
+            return Err(self.error_at(
+                &self.stack_name,
+                1,
+                format!(
+                    "stack_name: `{}` is not a CloudFormation stack name (letters, digits, `-`; starts with a letter; at most 128)",
+                    self.stack_name
+                ),
+            ));
+        }
+        let topics: Vec<&str> = self
+            .notifications
+            .topics
+            .iter()
+            .map(|t| t.name.as_str())
+            .collect();
+        if let Some(problem) = name_too_long(&derived_names(&self.stack_name, &topics, true)) {
+            return Err(self.error_at(
+                &self.stack_name,
+                1,
+                format!("stack_name: `{}` {problem}", self.stack_name),
+            ));
+        }
+        for (i, stage) in self.stages.iter().enumerate() {
+            if self.stage_engine(stage) != Engine::Stacksets {
+                continue;
+            }
+            let instance = stack_set_instance_name(&self.stack_name, stage.name.as_str());
+            if let Some(problem) = name_too_long(&derived_names(&instance, &topics, false)) {
+                return Err(self.error_at(
+                    stage.name.as_str(),
+                    1,
+                    format!(
+                        "stages[{i}] (`{}`): engine `stacksets` names each account's stack `StackSet-<stack_name>-<stage>-<36-character id>`, and then {problem}: shorten stack_name or the stage name",
+                        stage.name
+                    ),
+                ));
+            }
+            let targets = &stage.targets;
+            let problem = if targets.ous.is_empty() {
+                Some(
+                    "engine `stacksets` deploys to OUs: list the stage's accounts by their OUs"
+                        .into(),
+                )
+            } else if targets.ous.len() > MAX_OUS_PER_OPERATION {
+                Some(too_many_ous(targets.ous.len()))
+            } else if !targets.accounts.is_empty() && !targets.exclude.is_empty() {
+                Some("engine `stacksets` takes `accounts` or `exclude` in a stage, not both (StackSets allows one account filter per operation)".into())
+            } else if !is_stack_name(&format!("{}-{}", self.stack_name, stage.name)) {
+                Some("engine `stacksets` names the StackSet `<stack_name>-<stage>`: the stage name must be letters, digits and `-`".into())
+            } else {
+                None
+            };
+            if let Some(problem) = problem {
+                return Err(self.error_at(
+                    stage.name.as_str(),
+                    1,
+                    format!("stages[{i}] (`{}`): {problem}", stage.name),
+                ));
+            }
+        }
+        let is_role_name = |name: &str| {
+            !name.is_empty()
+                && name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "+=,.@_-/".contains(c))
+        };
+        if !is_role_name(&self.role.name) {
+            return Err(self.error_at(
+                &self.role.name,
+                1,
+                format!("role.name: `{}` is not an IAM role name", self.role.name),
+            ));
+        }
+        if let Some(name) = self
+            .role
+            .execution_role
+            .as_deref()
+            .filter(|n| !is_role_name(n))
+        {
+            return Err(self.error_at(
+                name,
+                1,
+                format!("role.execution_role: `{name}` is not an IAM role name"),
+            ));
+        }
+        Ok(())
+    }
+
+    /// An error at the `nth` line (1-based) on which `needle` stands as a YAML scalar.
+    pub fn error_at(&self, needle: &str, nth: usize, message: String) -> ConfigError {
+        ConfigError {
+            file: self.path.clone(),
+            line: self.locate(needle, nth),
+            column: None,
+            message,
+        }
+    }
+
+    /// The 1-based line of the `nth` occurrence of `needle` as a whole scalar (bare or
+    /// quoted), if any.
+    pub fn locate(&self, needle: &str, nth: usize) -> Option<usize> {
+        let is_boundary =
+            |c: Option<char>| c.is_none_or(|c| c.is_whitespace() || "\"'[],:{}#".contains(c));
+        self.source
+            .lines()
+            .enumerate()
+            .filter(|(_, line)| {
+                line.match_indices(needle).any(|(i, _)| {
+                    is_boundary(line[..i].chars().next_back())
+                        && is_boundary(line[i + needle.len()..].chars().next())
+                })
+            })
+            .nth(nth.saturating_sub(1))
+            .map(|(i, _)| i + 1)
+    }
+
+    /// The file's text, as read (published for the `codebuild` engine's builds).
+    pub fn source(&self) -> &str {
+        &self.source
+    }
+
+    /// The stage called `name`, or an input error listing the stages there are.
+    pub fn stage(&self, name: &str) -> Result<&Stage, Error> {
+        self.stages
+            .iter()
+            .find(|s| s.name.as_str() == name)
+            .ok_or_else(|| {
+                let names: Vec<&str> = self.stages.iter().map(|s| s.name.as_str()).collect();
+                Error::Input(format!(
+                    "{}: no stage `{name}` (stages: {})",
+                    self.path.display(),
+                    names.join(", ")
+                ))
+            })
+    }
+
+    /// The regions a stage deploys to, each once, in the order written; empty means "use
+    /// the environment's region".
+    pub fn stage_regions(&self, stage: &Stage) -> Vec<String> {
+        let listed: Vec<String> = match &stage.regions {
+            Some(regions) => regions.iter().map(|r| r.0.clone()).collect(),
+            None => self.regions.clone(),
+        };
+        let mut seen = std::collections::HashSet::new();
+        listed
+            .into_iter()
+            .filter(|r| seen.insert(r.clone()))
+            .collect()
+    }
+
+    /// The engine a stage deploys with.
+    pub fn stage_engine(&self, stage: &Stage) -> Engine {
+        stage.engine.unwrap_or(self.engine)
+    }
+
+    /// The catalog rules the stack deploys, in catalog order: those listed by id, and every
+    /// other one when `*` is present. Settings get their declared defaults.
+    pub fn enabled_rules(&self) -> Vec<EnabledRule> {
+        let wildcard = self.rules.get("*");
+        remedy_functions::catalog()
+            .filter_map(|spec| {
+                let configured = self.rules.get(spec.id).or(wildcard)?;
+                let mut settings: BTreeMap<String, String> = spec
+                    .settings
+                    .iter()
+                    .filter_map(|s| Some((s.name.to_owned(), s.default?.to_owned())))
+                    .collect();
+                settings.extend(configured.settings.clone());
+                Some(EnabledRule {
+                    spec,
+                    mode: configured.mode,
+                    settings,
+                })
+            })
+            .collect()
+    }
+}
+
+/// One name the member stack derives from its CloudFormation stack name, and AWS's limit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DerivedName {
+    pub what: &'static str,
+    pub name: String,
+    pub limit: usize,
+}
+
+/// Length of the random suffix CloudFormation appends to a name it generates
+/// (`<stack>-<logical id>-<12 characters>`).
+const GENERATED_SUFFIX: usize = 12;
+
+/// Every name `stacks/remediation.yaml` (as rendered) derives from the stack's name `stack`,
+/// with the limit AWS puts on it: the queues (SQS: 80), the topics (SNS: 256), the key's
+/// alias (KMS: 256, `alias/` included). With `generated_roles`, also the roles CloudFormation
+/// names `<stack>-<logical id>-<12 characters>` (IAM: 64): the bootstrap's execution role may
+/// manage `role/<stack_name>-*` only, so those names must not be shortened by CloudFormation.
+/// (StackSets deploy with their own execution role: there the roles' names may be cut.)
+pub fn derived_names(stack: &str, topics: &[&str], generated_roles: bool) -> Vec<DerivedName> {
+    let name = |what, name: String, limit| DerivedName { what, name, limit };
+    let mut names = vec![
+        name("SQS queue", format!("{stack}-findings"), 80),
+        name("SQS queue", format!("{stack}-findings-dlq"), 80),
+        name("SQS queue", format!("{stack}-delivery-dlq"), 80),
+        name("SNS topic", format!("{stack}-findings"), 256),
+        name("KMS alias", format!("alias/{stack}-findings"), 256),
+    ];
+    for topic in topics {
+        names.push(name("SNS topic", format!("{stack}-notify-{topic}"), 256));
+    }
+    if generated_roles {
+        // The longest role logical id: the orchestrator's, or `Rule<id without ->Role`.
+        let longest_rule = remedy_functions::catalog()
+            .map(|r| format!("Rule{}Role", r.id.replace('-', "")))
+            .max_by_key(String::len)
+            .unwrap_or_default();
+        let role = ["OrchestratorRole".to_owned(), longest_rule]
+            .into_iter()
+            .max_by_key(String::len)
+            .unwrap_or_default();
+        let suffix = "X".repeat(GENERATED_SUFFIX);
+        names.push(name("IAM role", format!("{stack}-{role}-{suffix}"), 64));
+    }
+    names
+}
+
+/// The first derived name over its limit, said as an error's tail.
+fn name_too_long(names: &[DerivedName]) -> Option<String> {
+    names.iter().find(|n| n.name.len() > n.limit).map(|n| {
+        format!(
+            "makes the {} name `{}` {} characters long; AWS allows {}",
+            n.what,
+            n.name,
+            n.name.len(),
+            n.limit
+        )
+    })
+}
+
+/// The name StackSets gives a stack instance of the StackSet `<stack_name>-<stage>`, with the
+/// longest id it appends (a UUID: 36 characters).
+fn stack_set_instance_name(stack_name: &str, stage: &str) -> String {
+    format!(
+        "StackSet-{stack_name}-{stage}-{}",
+        "00000000-0000-0000-0000-000000000000"
+    )
+}
+
+fn is_stack_name(s: &str) -> bool {
+    (1..=128).contains(&s.len())
+        && s.starts_with(|c: char| c.is_ascii_alphabetic())
+        && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+}
+
+/// CreateStackInstances takes at most 50 OUs per operation.
+pub const MAX_OUS_PER_OPERATION: usize = 50;
+
+pub fn too_many_ous(n: usize) -> String {
+    format!(
+        "engine `stacksets`: the stage names {n} OUs, StackSets takes at most \
+         {MAX_OUS_PER_OPERATION} per operation; name their parent OU instead"
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(yaml: &str) -> Result<Config, ConfigError> {
+        Config::parse(Path::new("remedy.yaml"), yaml.to_owned())
+    }
+
+    const MINIMAL: &str = "stages:\n  - name: dev\n    targets: {accounts: [\"111111111111\"]}\n";
+
+    #[test]
+    fn defaults_apply() {
+        let c = parse(MINIMAL).unwrap();
+        assert_eq!(c.stack_name, "remedy");
+        assert_eq!(c.role.name, "CloudConformity");
+        assert_eq!(c.role.external_id, None);
+        assert_eq!(c.conformity.account_id.as_str(), CONFORMITY_ACCOUNT_ID);
+        assert_eq!(c.stages[0].concurrency, Concurrency(16));
+        assert_eq!(c.stages[0].failure_tolerance, 0);
+        assert!(!c.stages[0].approval);
+        assert!(c.enabled_rules().is_empty());
+    }
+
+    #[test]
+    fn full_example_parses() {
+        let yaml = r#"
+stack_name: remedy
+package: dist/remedy-lambda.zip
+regions: [us-east-1, eu-west-1]
+role:
+  name: CloudConformity
+  external_id: "abc"
+conformity:
+  account_id: "717210094962"
+stages:
+  - name: dev
+    targets:
+      ous: [/Workloads/Dev, ou-ab12-cdef5678]
+      accounts: ["111111111111"]
+      exclude: ["222222222222"]
+    concurrency: 4
+    failure_tolerance: 1
+  - name: prod
+    approval: true
+    regions: [us-west-2]
+    targets: {ous: [/Workloads/Prod]}
+rules:
+  S3-001: remediate
+  KMS-002: {mode: dry-run}
+  "*": notify
+"#;
+        let c = Config::parse(Path::new("/etc/remedy/remedy.yaml"), yaml.into()).unwrap();
+        assert_eq!(
+            c.package,
+            Some(PathBuf::from("/etc/remedy/dist/remedy-lambda.zip"))
+        );
+        assert_eq!(c.role.external_id.as_deref(), Some("abc"));
+        assert_eq!(c.stages.len(), 2);
+        assert_eq!(c.stages[0].targets.ous.len(), 2);
+        assert_eq!(
+            c.stage_regions(&c.stages[0]),
+            vec!["us-east-1", "eu-west-1"]
+        );
+        assert_eq!(c.stage_regions(&c.stages[1]), vec!["us-west-2"]);
+        let rules = c.enabled_rules();
+        assert_eq!(rules.len(), remedy_functions::catalog().count());
+        let mode_of = |id: &str| rules.iter().find(|r| r.spec.id == id).unwrap().mode;
+        assert_eq!(mode_of("S3-001"), Mode::Remediate);
+        assert_eq!(mode_of("KMS-002"), Mode::DryRun);
+        assert_eq!(mode_of("S3-012"), Mode::Notify);
+    }
+
+    #[test]
+    fn rules_absent_from_the_list_are_not_deployed() {
+        let c = parse(&format!("{MINIMAL}rules:\n  S3-001: remediate\n")).unwrap();
+        let ids: Vec<&str> = c.enabled_rules().iter().map(|r| r.spec.id).collect();
+        assert_eq!(ids, vec!["S3-001"]);
+    }
+
+    fn error(yaml: &str) -> ConfigError {
+        parse(yaml).expect_err("should be rejected")
+    }
+
+    #[test]
+    fn errors_name_line_and_key() {
+        let e = error(&format!("{MINIMAL}rules:\n  S3-999: remediate\n"));
+        assert_eq!(e.line, Some(5));
+        assert!(e.message.contains("rules: unknown rule id `S3-999`"), "{e}");
+        assert!(e.to_string().starts_with("remedy.yaml:5:"), "{e}");
+
+        let e = error(&format!("{MINIMAL}rules:\n  S3-001: fix\n"));
+        assert_eq!(e.line, Some(5));
+        assert!(e.message.contains("unknown mode `fix`"), "{e}");
+
+        let e = error("stages:\n  - name: dev\n    targets: {accounts: [\"1234\"]}\n");
+        assert_eq!(e.line, Some(3));
+        assert!(e.message.contains("stages[0].targets.accounts[0]"), "{e}");
+        assert!(e.message.contains("12-digit"), "{e}");
+
+        let e = error(&format!("colour: blue\n{MINIMAL}"));
+        assert_eq!(e.line, Some(1));
+        assert!(e.message.contains("unknown field `colour`"), "{e}");
+
+        let e = error("stages:\n  - name: dev\n    targets: {}\n");
+        assert_eq!(e.line, Some(2));
+        assert!(
+            e.message.contains("stages[0]: the stage has no targets"),
+            "{e}"
+        );
+
+        let e = error("stages: []\n");
+        assert!(e.message.contains("`stages` is empty"), "{e}");
+
+        let e = error(&format!(
+            "{MINIMAL}  - name: dev\n    targets: {{accounts: [\"111111111111\"]}}\n"
+        ));
+        assert_eq!(e.line, Some(4));
+        assert!(e.message.contains("duplicate stage name `dev`"), "{e}");
+
+        let e = error("stages:\n  - name: dev\n    targets: {accounts: [\"111111111111\"]\n");
+        assert!(e.line.is_some(), "{e}");
+
+        let e = error(&format!(
+            "{MINIMAL}rules:\n  S3-001:\n    mode: remediate\n    settings: {{colour: red}}\n"
+        ));
+        assert_eq!(e.line, Some(7));
+        assert!(
+            e.message.contains("rule S3-001 has no setting `colour`"),
+            "{e}"
+        );
+
+        let e = error(&format!("regions: [moon-1]\n{MINIMAL}"));
+        assert!(e.message.contains("not an AWS region"), "{e}");
+
+        let e = error("stages:\n  - name: dev\n    targets: {ous: [Workloads]}\n");
+        assert!(e.message.contains("neither an OU path"), "{e}");
+    }
+
+    #[test]
+    fn unquoted_account_ids_keep_their_digits() {
+        let c = parse("stages:\n  - name: dev\n    targets: {accounts: [111111111111]}\n").unwrap();
+        assert_eq!(c.stages[0].targets.accounts[0].as_str(), "111111111111");
+    }
+
+    #[test]
+    fn locate_finds_whole_scalars_only() {
+        let c = parse("stages:\n  - name: dev\n    targets: {ous: [/A/B, \"/A\"]}\n").unwrap();
+        assert_eq!(c.locate("/A", 1), Some(3));
+        assert_eq!(c.locate("/A/B", 1), Some(3));
+        assert_eq!(c.locate("/Z", 1), None);
+        assert_eq!(c.locate("de", 1), None);
+    }
+
+    #[test]
+    fn region_and_ou_formats() {
+        for ok in [
+            "us-east-1",
+            "eu-central-2",
+            "us-gov-west-1",
+            "ap-southeast-5",
+        ] {
+            assert!(is_region(ok), "{ok}");
+        }
+        for bad in ["useast1", "us-east", "US-east-1", "moon-1"] {
+            assert!(!is_region(bad), "{bad}");
+        }
+        assert!(is_ou_id("ou-ab12-cdef5678"));
+        assert!(!is_ou_id("ou-ab"));
+        assert!(is_root_id("r-ab12"));
+    }
+}

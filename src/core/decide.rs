@@ -1,0 +1,281 @@
+//! What to do with one target's stack, and what a plan or a status amounts to: pure
+//! decisions over what DescribeStacks (or a change set) said and the hash of what we would
+//! deploy. No AWS call.
+//!
+//! | stack state | [`decide`] |
+//! | --- | --- |
+//! | none, `DELETE_COMPLETE`, `REVIEW_IN_PROGRESS` | create |
+//! | settled (`*_COMPLETE` but `ROLLBACK_COMPLETE`), same hash | unchanged |
+//! | settled, another hash | update |
+//! | `ROLLBACK_COMPLETE` (a first create failed; it cannot be updated) | delete, then create |
+//! | `*_IN_PROGRESS` | wait (up to the target timeout), then decide again |
+//! | `UPDATE_ROLLBACK_FAILED` | `--fix-rollback`: continue the rollback, then decide again; else refuse |
+//! | any other `*_FAILED` | refuse, with the status and reason |
+
+use crate::core::stack::StackState;
+use crate::core::stack::{ResourceChange, HASH_TAG};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    /// No stack yet (or only a deleted one, or one that never left review): create it.
+    Create,
+    /// A settled stack with another hash: update it.
+    Update,
+    /// A settled stack with the same hash: nothing to do.
+    Unchanged,
+    /// An operation is running on the stack (ours or another run's): wait, then decide again.
+    Wait,
+    /// `ROLLBACK_COMPLETE`: the first create failed and left a stack that cannot be updated;
+    /// delete it, then create.
+    Recreate,
+    /// `UPDATE_ROLLBACK_FAILED` with `--fix-rollback`: continue the rollback, then decide again.
+    ContinueRollback,
+    /// The stack is in a state we do not touch without an operator; the reason says which.
+    Refuse(String),
+}
+
+pub fn decide(existing: Option<&StackState>, desired_hash: &str, fix_rollback: bool) -> Action {
+    let Some(stack) = existing else {
+        return Action::Create;
+    };
+    match stack.status.as_str() {
+        "DELETE_COMPLETE" | "REVIEW_IN_PROGRESS" => Action::Create,
+        "CREATE_COMPLETE"
+        | "UPDATE_COMPLETE"
+        | "UPDATE_ROLLBACK_COMPLETE"
+        | "IMPORT_COMPLETE"
+        | "IMPORT_ROLLBACK_COMPLETE" => {
+            if stack.tag(HASH_TAG) == Some(desired_hash) {
+                Action::Unchanged
+            } else {
+                Action::Update
+            }
+        }
+        "ROLLBACK_COMPLETE" => Action::Recreate,
+        "UPDATE_ROLLBACK_FAILED" if fix_rollback => Action::ContinueRollback,
+        "UPDATE_ROLLBACK_FAILED" => Action::Refuse(format!(
+            "stack is UPDATE_ROLLBACK_FAILED{}; run again with --fix-rollback to continue the rollback (skip the resources that cannot roll back by hand first)",
+            stack
+                .status_reason
+                .as_deref()
+                .map(|r| format!(" ({r})"))
+                .unwrap_or_default()
+        )),
+        status if status.ends_with("_IN_PROGRESS") => Action::Wait,
+        status => Action::Refuse(match &stack.status_reason {
+            Some(reason) => format!("stack is {status}: {reason}"),
+            None => format!("stack is {status}"),
+        }),
+    }
+}
+
+/// An operation runs on the stack. `REVIEW_IN_PROGRESS` (a CREATE change set waiting to be
+/// executed, or a failed one) is not: nothing will ever move it on its own.
+pub fn is_busy(status: &str) -> bool {
+    status.ends_with("_IN_PROGRESS") && status != "REVIEW_IN_PROGRESS"
+}
+
+/// How a target's deployed stack compares with what this run would deploy (`remedy status`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Freshness {
+    /// Settled, with this run's hash.
+    Current,
+    /// There is a stack, but not this deployment in a settled state.
+    Outdated,
+    /// No stack (or only a deleted one, or one still in review).
+    Missing,
+}
+
+pub fn freshness(existing: Option<&StackState>, desired_hash: &str) -> Freshness {
+    match decide(existing, desired_hash, false) {
+        Action::Create => Freshness::Missing,
+        Action::Unchanged => Freshness::Current,
+        _ => Freshness::Outdated,
+    }
+}
+
+/// What `remedy plan` found for one target.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PlanAction {
+    Create,
+    Update,
+    /// An update in which at least one resource is replaced.
+    Replace,
+    /// A `ROLLBACK_COMPLETE` stack: deleted, then created.
+    Recreate,
+    Unchanged,
+    /// The stack cannot be planned now (busy, failed, or AWS refused); the reason says why.
+    Blocked,
+    /// Not planned: the run was interrupted before this target started.
+    Skipped,
+}
+
+impl PlanAction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PlanAction::Create => "create",
+            PlanAction::Update => "update",
+            PlanAction::Replace => "replace",
+            PlanAction::Recreate => "recreate",
+            PlanAction::Unchanged => "unchanged",
+            PlanAction::Blocked => "blocked",
+            PlanAction::Skipped => "skipped",
+        }
+    }
+}
+
+/// An update replaces something when any change says `Replacement: True` (or `Conditional`:
+/// CloudFormation cannot tell before running it, so we count the worst case).
+pub fn update_kind(changes: &[ResourceChange]) -> PlanAction {
+    if changes
+        .iter()
+        .any(|c| matches!(c.replacement.as_deref(), Some("True" | "Conditional")))
+    {
+        PlanAction::Replace
+    } else {
+        PlanAction::Update
+    }
+}
+
+/// "412 targets: 400 unchanged, 10 update, 2 replace" (zero counts left out).
+pub fn plan_summary(actions: &[PlanAction]) -> String {
+    let order = [
+        PlanAction::Unchanged,
+        PlanAction::Create,
+        PlanAction::Update,
+        PlanAction::Replace,
+        PlanAction::Recreate,
+        PlanAction::Blocked,
+        PlanAction::Skipped,
+    ];
+    let parts: Vec<String> = order
+        .iter()
+        .filter_map(|kind| {
+            let n = actions.iter().filter(|a| *a == kind).count();
+            (n > 0).then(|| format!("{n} {}", kind.as_str()))
+        })
+        .collect();
+    let noun = if actions.len() == 1 {
+        "target"
+    } else {
+        "targets"
+    };
+    if parts.is_empty() {
+        format!("{} {noun}", actions.len())
+    } else {
+        format!("{} {noun}: {}", actions.len(), parts.join(", "))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stack(status: &str, hash: Option<&str>) -> StackState {
+        StackState {
+            stack_id: None,
+            status: status.into(),
+            status_reason: None,
+            tags: hash
+                .map(|h| (HASH_TAG.to_owned(), h.to_owned()))
+                .into_iter()
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn decisions() {
+        assert_eq!(decide(None, "h", false), Action::Create);
+        assert_eq!(
+            decide(Some(&stack("DELETE_COMPLETE", None)), "h", false),
+            Action::Create
+        );
+        assert_eq!(
+            decide(Some(&stack("REVIEW_IN_PROGRESS", None)), "h", false),
+            Action::Create
+        );
+        assert_eq!(
+            decide(Some(&stack("CREATE_COMPLETE", Some("h"))), "h", false),
+            Action::Unchanged
+        );
+        assert_eq!(
+            decide(Some(&stack("UPDATE_COMPLETE", Some("old"))), "h", false),
+            Action::Update
+        );
+        assert_eq!(
+            decide(
+                Some(&stack("UPDATE_ROLLBACK_COMPLETE", Some("old"))),
+                "h",
+                false
+            ),
+            Action::Update
+        );
+        assert_eq!(
+            decide(Some(&stack("CREATE_COMPLETE", None)), "h", false),
+            Action::Update
+        );
+        assert_eq!(
+            decide(Some(&stack("UPDATE_IN_PROGRESS", Some("h"))), "h", false),
+            Action::Wait
+        );
+        assert_eq!(
+            decide(Some(&stack("ROLLBACK_COMPLETE", None)), "h", false),
+            Action::Recreate
+        );
+        assert_eq!(
+            decide(Some(&stack("UPDATE_ROLLBACK_FAILED", Some("h"))), "h", true),
+            Action::ContinueRollback
+        );
+        assert!(
+            matches!(decide(Some(&stack("DELETE_FAILED", None)), "h", true), Action::Refuse(r) if r.contains("DELETE_FAILED"))
+        );
+        assert!(
+            matches!(decide(Some(&stack("UPDATE_ROLLBACK_FAILED", None)), "h", false), Action::Refuse(r) if r.contains("UPDATE_ROLLBACK_FAILED"))
+        );
+    }
+
+    #[test]
+    fn freshness_and_plan_summaries() {
+        assert_eq!(freshness(None, "h"), Freshness::Missing);
+        assert_eq!(
+            freshness(Some(&stack("UPDATE_COMPLETE", Some("h"))), "h"),
+            Freshness::Current
+        );
+        assert_eq!(
+            freshness(Some(&stack("UPDATE_COMPLETE", Some("old"))), "h"),
+            Freshness::Outdated
+        );
+        assert_eq!(
+            freshness(Some(&stack("ROLLBACK_COMPLETE", Some("h"))), "h"),
+            Freshness::Outdated
+        );
+
+        let change = |replacement: Option<&str>| ResourceChange {
+            action: "Modify".into(),
+            logical_id: "Topic".into(),
+            resource_type: "AWS::SNS::Topic".into(),
+            replacement: replacement.map(str::to_owned),
+        };
+        assert_eq!(update_kind(&[change(Some("False"))]), PlanAction::Update);
+        assert_eq!(update_kind(&[change(None)]), PlanAction::Update);
+        assert_eq!(
+            update_kind(&[change(Some("False")), change(Some("True"))]),
+            PlanAction::Replace
+        );
+
+        let mut actions = vec![PlanAction::Unchanged; 400];
+        actions.extend([PlanAction::Update; 10]);
+        actions.extend([PlanAction::Replace; 2]);
+        assert_eq!(
+            plan_summary(&actions),
+            "412 targets: 400 unchanged, 10 update, 2 replace"
+        );
+        assert_eq!(plan_summary(&[PlanAction::Create]), "1 target: 1 create");
+        assert_eq!(plan_summary(&[]), "0 targets");
+        assert!(is_busy("UPDATE_ROLLBACK_IN_PROGRESS"));
+        assert!(!is_busy("REVIEW_IN_PROGRESS"));
+        assert!(!is_busy("UPDATE_COMPLETE"));
+    }
+}

@@ -1,0 +1,47 @@
+//! The tool's error type and its mapping to exit codes (DESIGN.md, "Exit codes").
+//!
+//! Per-target failures are *not* errors: the engines return them as results so that one
+//! account's failure never hides another's. An [`Error`] ends the command.
+
+use std::fmt;
+
+/// Exit codes of DESIGN.md.
+pub mod exit {
+    pub const OK: i32 = 0;
+    pub const FAILED: i32 = 1;
+    pub const INVALID_INPUT: i32 = 2;
+    pub const AWAITING_APPROVAL: i32 = 3;
+    /// Stopped by Ctrl-C (128 + SIGINT).
+    pub const INTERRUPTED: i32 = 130;
+}
+
+#[derive(Debug)]
+pub enum Error {
+    /// Invalid input (CLI, config, event): exit 2, reported before any AWS call where it can
+    /// be known without one.
+    Input(String),
+    /// Something the command needed failed (AWS, the file system): exit 1.
+    Failed(String),
+    /// Stopped by Ctrl-C before anything was deployed: exit 130.
+    Interrupted(String),
+}
+
+impl Error {
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            Error::Input(_) => exit::INVALID_INPUT,
+            Error::Failed(_) => exit::FAILED,
+            Error::Interrupted(_) => exit::INTERRUPTED,
+        }
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Input(m) | Error::Failed(m) | Error::Interrupted(m) => f.write_str(m),
+        }
+    }
+}
+
+impl std::error::Error for Error {}

@@ -1,0 +1,17 @@
+//! The pure core: plain data and the decisions over it, unit-tested without any network.
+//!
+//! Must not: name an AWS SDK crate, do tokio I/O, or touch a terminal (`tests/it/house.rs`
+//! checks it). Everything here is reachable from `engine/`, `commands/` and `report/`;
+//! nothing here reaches back.
+
+pub mod config;
+pub mod decide;
+pub mod error;
+pub mod org;
+pub mod outcome;
+pub mod rollout;
+pub mod stack;
+pub mod stop;
+pub mod targets;
+pub mod template;
+pub mod util;

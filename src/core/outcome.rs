@@ -1,0 +1,265 @@
+//! What happened, as plain data: one target's outcome ([`TargetResult`], and the plan's and
+//! status's rows), a run's results in target order ([`Run`]), the stage report DESIGN.md's
+//! JSON prints ([`StageReport`]), what a publish uploaded, and what a progress display sees
+//! ([`Seen`], through the [`Progress`] observer).
+//!
+//! Must not: run, print or call anything. Engines produce these; `report` shows them.
+
+use crate::core::decide::{Freshness, PlanAction};
+use crate::core::stack::ResourceChange;
+use crate::core::targets::Target;
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Outcome {
+    Created,
+    Updated,
+    Unchanged,
+    Failed,
+    Skipped,
+}
+
+impl Outcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Created => "created",
+            Outcome::Updated => "updated",
+            Outcome::Unchanged => "unchanged",
+            Outcome::Failed => "failed",
+            Outcome::Skipped => "skipped",
+        }
+    }
+}
+
+/// What happened to one target.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TargetResult {
+    pub account_id: String,
+    pub account_name: String,
+    pub region: String,
+    pub outcome: Outcome,
+    pub stack_status: Option<String>,
+    pub reason: Option<String>,
+}
+
+impl TargetResult {
+    pub fn new(
+        target: &Target,
+        outcome: Outcome,
+        stack_status: Option<String>,
+        reason: Option<String>,
+    ) -> Self {
+        TargetResult {
+            account_id: target.account.id.clone(),
+            account_name: target.account.name.clone(),
+            region: target.region.clone(),
+            outcome,
+            stack_status,
+            reason,
+        }
+    }
+}
+
+/// What a progress display sees of one finished target, whatever the command.
+#[derive(Debug, Clone, Copy)]
+pub struct Seen<'a> {
+    pub account_id: &'a str,
+    pub region: &'a str,
+    /// How it counts: created / updated / unchanged / failed / skipped.
+    pub outcome: Outcome,
+    /// The word shown for it (`created`, or `replace` for a plan, `outdated` for status).
+    pub word: &'a str,
+    pub stack_status: Option<&'a str>,
+    pub reason: Option<&'a str>,
+}
+
+/// Observes a stage while it runs (progress bars, log lines).
+pub trait Progress: Send + Sync {
+    fn finished(&self, seen: &Seen<'_>);
+}
+
+/// The results of a run, in target order.
+#[derive(Debug, Clone)]
+pub struct Run<R> {
+    pub results: Vec<R>,
+    /// More targets failed than the stage tolerates.
+    pub tolerance_exceeded: bool,
+    /// Stopped by Ctrl-C: no new target started after it.
+    pub interrupted: bool,
+}
+
+/// A deploy's results.
+pub type StageRun = Run<TargetResult>;
+
+impl StageRun {
+    pub fn count(&self, outcome: Outcome) -> usize {
+        self.results.iter().filter(|r| r.outcome == outcome).count()
+    }
+}
+
+/// What `remedy plan` found for one target.
+#[derive(Debug, Clone)]
+pub struct PlannedTarget {
+    pub account_id: String,
+    pub region: String,
+    pub action: PlanAction,
+    pub stack_status: Option<String>,
+    pub changes: Vec<ResourceChange>,
+    pub reason: Option<String>,
+}
+
+/// What `remedy status` found for one target.
+#[derive(Debug, Clone)]
+pub struct InspectedTarget {
+    pub account_id: String,
+    pub account_name: String,
+    pub region: String,
+    pub stack_status: Option<String>,
+    pub version: Option<String>,
+    pub hash: Option<String>,
+    /// `None` when the stack could not be read (the reason says why).
+    pub freshness: Option<Freshness>,
+    pub drift: Option<String>,
+    pub reason: Option<String>,
+}
+
+impl PlannedTarget {
+    /// A target not planned (yet): `action` with no changes, and why.
+    pub fn without_changes(target: &Target, action: PlanAction, reason: Option<String>) -> Self {
+        PlannedTarget {
+            account_id: target.account.id.clone(),
+            region: target.region.clone(),
+            action,
+            stack_status: None,
+            changes: Vec::new(),
+            reason,
+        }
+    }
+}
+
+impl InspectedTarget {
+    /// A target whose stack was not read (yet), and why.
+    pub fn unread(target: &Target, reason: Option<String>) -> Self {
+        InspectedTarget {
+            account_id: target.account.id.clone(),
+            account_name: target.account.name.clone(),
+            region: target.region.clone(),
+            stack_status: None,
+            version: None,
+            hash: None,
+            freshness: None,
+            drift: None,
+            reason,
+        }
+    }
+}
+
+/// DESIGN.md's stage document.
+#[derive(Debug, Clone, Serialize)]
+pub struct StageReport {
+    pub stage: String,
+    pub status: StageStatus,
+    pub summary: Summary,
+    pub targets: Vec<TargetReport>,
+    /// Retries per `Service.Operation` while the stage ran (AWS pushing back); absent when
+    /// there were none.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub retries: BTreeMap<String, u64>,
+    /// How long the stage ran (text and Markdown only; the JSON keeps DESIGN.md's shape).
+    #[serde(skip)]
+    pub elapsed: Duration,
+    /// Why a stage did not run (text and Markdown only).
+    #[serde(skip)]
+    pub note: Option<String>,
+    /// Stopped by Ctrl-C (exit 130).
+    #[serde(skip)]
+    pub interrupted: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StageStatus {
+    Completed,
+    Failed,
+    AwaitingApproval,
+    NotStarted,
+}
+
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+pub struct Summary {
+    pub created: usize,
+    pub updated: usize,
+    pub unchanged: usize,
+    pub failed: usize,
+    pub skipped: usize,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct TargetReport {
+    pub account_id: String,
+    pub region: String,
+    pub outcome: &'static str,
+    pub stack_status: Option<String>,
+    pub reason: Option<String>,
+}
+
+impl StageReport {
+    /// A stage that did not run: awaiting approval, or not started; `note` says why.
+    pub fn not_run(stage: &str, status: StageStatus, note: String) -> StageReport {
+        StageReport {
+            stage: stage.to_owned(),
+            status,
+            summary: Summary::default(),
+            targets: Vec::new(),
+            retries: BTreeMap::new(),
+            elapsed: Duration::ZERO,
+            note: Some(note),
+            interrupted: false,
+        }
+    }
+
+    pub fn from_run(stage: &str, run: &StageRun, elapsed: Duration) -> StageReport {
+        let summary = Summary {
+            created: run.count(Outcome::Created),
+            updated: run.count(Outcome::Updated),
+            unchanged: run.count(Outcome::Unchanged),
+            failed: run.count(Outcome::Failed),
+            skipped: run.count(Outcome::Skipped),
+        };
+        StageReport {
+            stage: stage.to_owned(),
+            status: if run.tolerance_exceeded || run.interrupted {
+                StageStatus::Failed
+            } else {
+                StageStatus::Completed
+            },
+            summary,
+            targets: run
+                .results
+                .iter()
+                .map(|r| TargetReport {
+                    account_id: r.account_id.clone(),
+                    region: r.region.clone(),
+                    outcome: r.outcome.as_str(),
+                    stack_status: r.stack_status.clone(),
+                    reason: r.reason.clone(),
+                })
+                .collect(),
+            retries: BTreeMap::new(),
+            elapsed,
+            note: None,
+            interrupted: run.interrupted,
+        }
+    }
+}
+
+/// One object `publish` made sure of.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Upload {
+    pub region: String,
+    pub bucket: String,
+    pub key: String,
+    pub uploaded: bool,
+}

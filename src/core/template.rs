@@ -1,0 +1,477 @@
+//! Template rendering and hashing: the member-account stack for a config. Pure.
+//!
+//! Starts from `stacks/remediation.yaml` (compiled in), fills the orchestrator's rule
+//! table, and adds per enabled rule an `AutoRemediate<ruleId>` function, its log group and
+//! its own IAM role whose policy holds exactly the actions the rule declares (plus writing
+//! its own log group). The stack's `remedy:hash` tag is a SHA-256 over the rendered body,
+//! the parameters and the package digest, so "nothing changed" is one DescribeStacks.
+//!
+//! Must not: call AWS or read files other than what is compiled in.
+
+use crate::core::config::{Config, EnabledRule};
+use serde_yaml::{Mapping, Value};
+use sha2::{Digest, Sha256};
+
+/// The base template, as shipped in `stacks/`.
+pub const BASE_TEMPLATE: &str = include_str!("../../stacks/remediation.yaml");
+
+/// The largest template CloudFormation takes inline (`TemplateBody`); above it, the body
+/// is uploaded to the artifact bucket and passed as `TemplateURL`.
+pub const MAX_TEMPLATE_BODY: usize = 51_200;
+
+/// The tag every resource remedy creates carries; rules never touch what carries it.
+pub const MANAGED_TAG: &str = "remedy:managed";
+
+/// What `remedy template` prints and `deploy` sends.
+#[derive(Debug, Clone)]
+pub struct RenderedTemplate {
+    pub body: String,
+}
+
+impl RenderedTemplate {
+    pub fn fits_inline(&self) -> bool {
+        self.body.len() <= MAX_TEMPLATE_BODY
+    }
+
+    /// SHA-256 of the body alone (the key it is uploaded under).
+    pub fn body_digest(&self) -> String {
+        hex(&Sha256::digest(self.body.as_bytes()))
+    }
+}
+
+/// Renders the member-account template for the config's enabled rules.
+pub fn render(config: &Config) -> Result<RenderedTemplate, String> {
+    let rules = config.enabled_rules();
+    let mut doc: Value = serde_yaml::from_str(BASE_TEMPLATE)
+        .map_err(|e| format!("stacks/remediation.yaml does not parse: {e}"))?;
+    let resources = doc
+        .get_mut("Resources")
+        .and_then(Value::as_mapping_mut)
+        .ok_or("stacks/remediation.yaml has no Resources")?;
+
+    // The orchestrator's rule table: {"S3-001": "remediate", ...}.
+    let table: serde_json::Map<String, serde_json::Value> = rules
+        .iter()
+        .map(|r| (r.spec.id.to_owned(), r.mode.as_str().into()))
+        .collect();
+    let variables = resources
+        .get_mut("Orchestrator")
+        .and_then(|o| o.get_mut("Properties"))
+        .and_then(|p| p.get_mut("Environment"))
+        .and_then(|e| e.get_mut("Variables"))
+        .and_then(Value::as_mapping_mut)
+        .ok_or("stacks/remediation.yaml: Orchestrator has no Environment.Variables")?;
+    variables.insert(
+        "REMEDY_RULES".into(),
+        serde_json::Value::Object(table).to_string().into(),
+    );
+
+    variables.insert(
+        "REMEDY_NOTIFICATIONS".into(),
+        serde_json::Value::Array(notification_routes(config))
+            .to_string()
+            .into(),
+    );
+    let topic_resources = notification_resources(config);
+    let publishes = !topic_resources.is_empty();
+
+    for rule in &rules {
+        for (logical_id, resource) in rule_resources(rule) {
+            resources.insert(logical_id.into(), resource);
+        }
+    }
+    for (logical_id, resource) in topic_resources {
+        resources.insert(logical_id.into(), resource);
+    }
+    if publishes {
+        let statements = resources
+            .get_mut("OrchestratorRole")
+            .and_then(|r| r.get_mut("Properties"))
+            .and_then(|p| p.get_mut("Policies"))
+            .and_then(|p| p.get_mut(0))
+            .and_then(|p| p.get_mut("PolicyDocument"))
+            .and_then(|d| d.get_mut("Statement"))
+            .and_then(Value::as_sequence_mut)
+            .ok_or("stacks/remediation.yaml: OrchestratorRole has no policy statements")?;
+        statements.push(yaml(serde_json::json!({
+            "Sid": "PublishToNotificationTopics",
+            "Effect": "Allow",
+            "Action": "sns:Publish",
+            "Resource": {"Fn::Sub": format!("arn:${{AWS::Partition}}:sns:${{AWS::Region}}:${{AWS::AccountId}}:{}-notify-*", config.stack_name)}
+        })));
+        statements.push(yaml(serde_json::json!({
+            "Sid": "EncryptNotifications",
+            "Effect": "Allow",
+            "Action": ["kms:GenerateDataKey", "kms:Decrypt"],
+            "Resource": {"Fn::GetAtt": ["FindingsKey", "Arn"]}
+        })));
+    }
+
+    let body = serde_yaml::to_string(&doc).map_err(|e| format!("cannot write template: {e}"))?;
+    Ok(RenderedTemplate { body })
+}
+
+/// The orchestrator's routing table (`REMEDY_NOTIFICATIONS`): topic names and what they want.
+fn notification_routes(config: &Config) -> Vec<serde_json::Value> {
+    config
+        .notifications
+        .topics
+        .iter()
+        .map(|t| {
+            serde_json::json!({
+                "topic": format!("{}-notify-{}", config.stack_name, t.name),
+                "risk_levels": t.risk_levels.iter().map(|r| r.as_str()).collect::<Vec<_>>(),
+                "categories": t.categories,
+            })
+        })
+        .collect()
+}
+
+/// One encrypted topic per notification route, and its email subscriptions.
+fn notification_resources(config: &Config) -> Vec<(String, Value)> {
+    let mut out = Vec::new();
+    for topic in &config.notifications.topics {
+        let id = format!("Notify{}Topic", logical_id(topic.name.as_str()));
+        out.push((
+            id.clone(),
+            yaml(serde_json::json!({
+                "Type": "AWS::SNS::Topic",
+                "Properties": {
+                    "TopicName": format!("{}-notify-{}", config.stack_name, topic.name),
+                    "DisplayName": format!("remedy notifications: {}", topic.name),
+                    "KmsMasterKeyId": {"Ref": "FindingsKey"},
+                    "Tags": [{"Key": MANAGED_TAG, "Value": "true"}]
+                }
+            })),
+        ));
+        for (i, email) in topic.emails.iter().enumerate() {
+            out.push((
+                format!("Notify{}Email{i}", logical_id(topic.name.as_str())),
+                yaml(serde_json::json!({
+                    "Type": "AWS::SNS::Subscription",
+                    "Properties": {"TopicArn": {"Ref": id}, "Protocol": "email", "Endpoint": email.as_str()}
+                })),
+            ));
+        }
+    }
+    out
+}
+
+/// The stack's parameters, in a stable order.
+pub fn parameters(
+    config: &Config,
+    artifact_account: &str,
+    artifact_key: &str,
+) -> Vec<(String, String)> {
+    vec![
+        ("ArtifactAccountId".into(), artifact_account.into()),
+        ("ArtifactKey".into(), artifact_key.into()),
+        (
+            "ConformityAccountId".into(),
+            config.conformity.account_id.to_string(),
+        ),
+    ]
+}
+
+/// The `remedy:hash` of a deployment: the template, its parameters and the package.
+pub fn deployment_hash(
+    template: &RenderedTemplate,
+    parameters: &[(String, String)],
+    package_sha256: &str,
+) -> String {
+    let mut h = Sha256::new();
+    h.update(b"remedy-deployment-v1\0");
+    h.update(template.body.as_bytes());
+    for (k, v) in parameters {
+        h.update(b"\0");
+        h.update(k.as_bytes());
+        h.update(b"=");
+        h.update(v.as_bytes());
+    }
+    h.update(b"\0");
+    h.update(package_sha256.as_bytes());
+    // 16 bytes is plenty to tell deployments apart and keeps the tag short.
+    hex(&h.finalize()[..16])
+}
+
+/// A CloudFormation logical id for a rule: `S3-001` → `S3001`.
+pub fn logical_id(rule_id: &str) -> String {
+    rule_id
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .collect()
+}
+
+/// The role, log group and function of one rule.
+fn rule_resources(rule: &EnabledRule) -> Vec<(String, Value)> {
+    let id = logical_id(rule.spec.id);
+    let function_name = rule.spec.function_name();
+    let log_group = format!("/aws/lambda/{function_name}");
+    let settings = serde_json::to_string(&rule.settings).unwrap_or_else(|_| "{}".into());
+    let managed_tags = || yaml(serde_json::json!([{"Key": MANAGED_TAG, "Value": "true"}]));
+
+    // The rule's actions on every resource, but those it scopes, which get their own statements.
+    let scoped: Vec<&str> = rule
+        .spec
+        .scoped
+        .iter()
+        .flat_map(|s| s.actions.iter().copied())
+        .collect();
+    let open: Vec<&str> = rule
+        .spec
+        .iam_actions
+        .iter()
+        .copied()
+        .filter(|a| !scoped.contains(a))
+        .collect();
+    let mut statements = Vec::new();
+    if !open.is_empty() {
+        statements.push(serde_json::json!({
+            "Sid": "RuleActions",
+            "Effect": "Allow",
+            "Action": open,
+            "Resource": "*"
+        }));
+    }
+    for (i, scope) in rule.spec.scoped.iter().enumerate() {
+        let mut statement = serde_json::json!({
+            "Sid": format!("RuleActionsScoped{i}"),
+            "Effect": "Allow",
+            "Action": scope.actions,
+            "Resource": {"Fn::Sub": scope.resource}
+        });
+        if !scope.condition.is_empty() {
+            let mut condition = serde_json::Map::new();
+            for (operator, key, value) in scope.condition {
+                let entry = condition
+                    .entry(operator.to_string())
+                    .or_insert_with(|| serde_json::json!({}));
+                entry[*key] = serde_json::Value::from(*value);
+            }
+            statement["Condition"] = serde_json::Value::Object(condition);
+        }
+        statements.push(statement);
+    }
+    statements.push(serde_json::json!({
+        "Sid": "OwnLogs",
+        "Effect": "Allow",
+        "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+        "Resource": {"Fn::GetAtt": [format!("Rule{id}Logs"), "Arn"]}
+    }));
+    let role = serde_json::json!({
+        "Type": "AWS::IAM::Role",
+        "Properties": {
+            "Description": format!("remedy - {} ({}): only the actions this rule declares", rule.spec.id, truncate(rule.spec.title, 150)),
+            "AssumeRolePolicyDocument": {
+                "Version": "2012-10-17",
+                "Statement": [{
+                    "Effect": "Allow",
+                    "Principal": {"Service": "lambda.amazonaws.com"},
+                    "Action": "sts:AssumeRole"
+                }]
+            },
+            "Policies": [{
+                "PolicyName": "remediate",
+                "PolicyDocument": {"Version": "2012-10-17", "Statement": statements}
+            }]
+        }
+    });
+    let logs = serde_json::json!({
+        "Type": "AWS::Logs::LogGroup",
+        "Properties": {
+            "LogGroupName": log_group,
+            "RetentionInDays": {"Ref": "LogRetentionDays"}
+        }
+    });
+    let function = serde_json::json!({
+        "Type": "AWS::Lambda::Function",
+        "DependsOn": format!("Rule{id}Logs"),
+        "Properties": {
+            "FunctionName": function_name,
+            "Description": format!("remedy - {}: {}", rule.spec.id, truncate(rule.spec.title, 200)),
+            "Runtime": "provided.al2023",
+            "Handler": "bootstrap",
+            "Architectures": ["x86_64"],
+            "MemorySize": 256,
+            "Timeout": 60,
+            "Code": {
+                "S3Bucket": {"Fn::Sub": "remedy-artifacts-${ArtifactAccountId}-${AWS::Region}"},
+                "S3Key": {"Ref": "ArtifactKey"}
+            },
+            "Role": {"Fn::GetAtt": [format!("Rule{id}Role"), "Arn"]},
+            // REMEDY_STACK_ID: the rules leave this stack's own resources alone.
+            "Environment": {"Variables": {
+                "REMEDY_MODE": rule.mode.as_str(),
+                "REMEDY_SETTINGS": settings,
+                "REMEDY_STACK_ID": {"Ref": "AWS::StackId"}
+            }}
+        }
+    });
+    let mut role = yaml(role);
+    let mut function = yaml(function);
+    for resource in [&mut role, &mut function] {
+        if let Some(props) = resource
+            .get_mut("Properties")
+            .and_then(Value::as_mapping_mut)
+        {
+            props.insert("Tags".into(), managed_tags());
+        }
+    }
+    vec![
+        (format!("Rule{id}Role"), role),
+        (format!("Rule{id}Logs"), yaml(logs)),
+        (format!("Rule{id}Function"), function),
+    ]
+}
+
+fn yaml(v: serde_json::Value) -> Value {
+    // JSON is a subset of YAML's data model: this conversion cannot fail for json! values.
+    serde_yaml::to_value(v).unwrap_or(Value::Mapping(Mapping::new()))
+}
+
+fn truncate(s: &str, max: usize) -> String {
+    s.chars().take(max).collect()
+}
+
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    fn config(rules: &str) -> Config {
+        let yaml = format!(
+            "stages:\n  - name: dev\n    targets: {{accounts: [\"111111111111\"]}}\nconformity: {{account_id: \"999999999999\"}}\nrules:\n{rules}"
+        );
+        Config::parse(Path::new("remedy.yaml"), yaml).unwrap()
+    }
+
+    fn resources(t: &RenderedTemplate) -> Mapping {
+        let doc: Value = serde_yaml::from_str(&t.body).unwrap();
+        doc["Resources"].as_mapping().unwrap().clone()
+    }
+
+    #[test]
+    fn one_rule_renders_its_function_and_role() {
+        let t = render(&config("  S3-001: remediate\n")).unwrap();
+        let res = resources(&t);
+        let f = &res["RuleS3001Function"]["Properties"];
+        assert_eq!(f["FunctionName"], Value::from("AutoRemediateS3-001"));
+        assert_eq!(
+            f["Environment"]["Variables"]["REMEDY_MODE"],
+            Value::from("remediate")
+        );
+        let stack_id: Value = serde_yaml::from_str("{Ref: AWS::StackId}").unwrap();
+        assert_eq!(f["Environment"]["Variables"]["REMEDY_STACK_ID"], stack_id);
+        let actions = &res["RuleS3001Role"]["Properties"]["Policies"][0]["PolicyDocument"]
+            ["Statement"][0]["Action"];
+        let spec = remedy_functions::find_rule("S3-001").unwrap();
+        let actions: Vec<&str> = actions
+            .as_sequence()
+            .unwrap()
+            .iter()
+            .filter_map(Value::as_str)
+            .collect();
+        assert_eq!(actions, spec.iam_actions);
+        assert!(!res.contains_key("RuleS3012Function"));
+        // A rule of a type CloudFormation does not tag reads its own stack's resources, there only.
+        let kms = resources(&render(&config("  KMS-002: remediate\n")).unwrap());
+        let statements = kms["RuleKMS002Role"]["Properties"]["Policies"][0]["PolicyDocument"]
+            ["Statement"]
+            .as_sequence()
+            .unwrap()
+            .clone();
+        let list: Value = serde_yaml::from_str(
+            "{Sid: RuleActionsScoped0, Effect: Allow, Action: [cloudformation:ListStackResources], \
+             Resource: {Fn::Sub: '${AWS::StackId}'}}",
+        )
+        .unwrap();
+        assert!(statements.contains(&list), "{statements:?}");
+        assert_eq!(
+            res["Orchestrator"]["Properties"]["Environment"]["Variables"]["REMEDY_RULES"],
+            Value::from(r#"{"S3-001":"remediate"}"#)
+        );
+        assert!(t.fits_inline());
+    }
+
+    #[test]
+    fn every_rule_renders_and_needs_a_template_url() {
+        let t = render(&config("  \"*\": dry-run\n")).unwrap();
+        let res = resources(&t);
+        for rule in remedy_functions::catalog() {
+            let id = logical_id(rule.id);
+            assert!(
+                res.contains_key(format!("Rule{id}Function").as_str()),
+                "{}",
+                rule.id
+            );
+        }
+        assert!(!t.fits_inline(), "{} bytes", t.body.len());
+    }
+
+    #[test]
+    fn notification_topics_are_rendered_and_routed() {
+        let yaml = "stages:\n  - name: dev\n    targets: {accounts: [\"111111111111\"]}\nnotifications:\n  topics:\n    - name: urgent\n      risk_levels: [VERY_HIGH, EXTREME]\n      emails: [secops@example.com]\nrules:\n  S3-001: remediate\n";
+        let c = Config::parse(Path::new("remedy.yaml"), yaml.into()).unwrap();
+        let t = render(&c).unwrap();
+        let res = resources(&t);
+        assert_eq!(
+            res["NotifyurgentTopic"]["Properties"]["TopicName"],
+            Value::from("remedy-notify-urgent")
+        );
+        assert_eq!(
+            res["NotifyurgentEmail0"]["Properties"]["Endpoint"],
+            Value::from("secops@example.com")
+        );
+        let routes = res["Orchestrator"]["Properties"]["Environment"]["Variables"]
+            ["REMEDY_NOTIFICATIONS"]
+            .as_str()
+            .unwrap();
+        let routes: serde_json::Value = serde_json::from_str(routes).unwrap();
+        assert_eq!(
+            routes,
+            serde_json::json!([{"topic": "remedy-notify-urgent", "risk_levels": ["VERY_HIGH", "EXTREME"], "categories": []}])
+        );
+        let statements = res["OrchestratorRole"]["Properties"]["Policies"][0]["PolicyDocument"]
+            ["Statement"]
+            .as_sequence()
+            .unwrap();
+        assert!(statements
+            .iter()
+            .any(|s| s["Sid"] == "PublishToNotificationTopics"));
+        // Without topics, the orchestrator may publish nowhere.
+        let plain = render(&config("  S3-001: remediate\n")).unwrap();
+        let statements = resources(&plain)["OrchestratorRole"]["Properties"]["Policies"][0]
+            ["PolicyDocument"]["Statement"]
+            .clone();
+        assert!(!statements
+            .as_sequence()
+            .unwrap()
+            .iter()
+            .any(|s| s["Sid"] == "PublishToNotificationTopics"));
+    }
+
+    #[test]
+    fn hash_changes_with_template_parameters_and_package() {
+        let c = config("  S3-001: remediate\n");
+        let t = render(&c).unwrap();
+        let p = parameters(&c, "123456789012", "packages/a.zip");
+        let h = deployment_hash(&t, &p, "aaa");
+        assert_eq!(
+            h,
+            deployment_hash(&render(&c).unwrap(), &p, "aaa"),
+            "stable"
+        );
+        assert_ne!(h, deployment_hash(&t, &p, "bbb"));
+        assert_ne!(
+            h,
+            deployment_hash(&t, &parameters(&c, "123456789012", "packages/b.zip"), "aaa")
+        );
+        let t2 = render(&config("  S3-001: dry-run\n")).unwrap();
+        assert_ne!(h, deployment_hash(&t2, &p, "aaa"));
+        assert_eq!(h.len(), 32);
+    }
+}

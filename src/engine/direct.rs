@@ -1,0 +1,593 @@
+//! The direct engine: deploys, previews and inspects the member stack of one account and
+//! region from here, with the account's assumed role (AWS edge).
+//!
+//! Deploy, per target: DescribeStacks; a settled stack with the same `remedy:hash` is
+//! `unchanged` after that one call (plus the AssumeRole, once per account). Otherwise
+//! [`decide`] says what to do, and the engine does it, deciding again after every wait:
+//! a missing stack is made with CreateStack (one call; nothing to review); a change set
+//! updates the stack (the one `remedy plan --keep` left for this hash, when there is one)
+//! or creates it over a plan's `REVIEW_IN_PROGRESS` stack; a stack another run is
+//! deploying is waited for; a
+//! `ROLLBACK_COMPLETE` stack is deleted first; `UPDATE_ROLLBACK_FAILED` is continued with
+//! `--fix-rollback`. Everything is bounded by the target timeout. Failures carry the API
+//! error or the failed resources' reasons.
+//!
+//! Must not: decide which targets exist or in what order they run ([`crate::engine::scheduler`]), or
+//! what a stack state means ([`crate::core::decide`]).
+
+use crate::aws::cfn::{self, StackRequest};
+use crate::aws::identity::{cloudformation_client, is_role_not_ready, Identity};
+use crate::core::decide::{decide, freshness, is_busy, update_kind, Action, Freshness, PlanAction};
+use crate::core::outcome::{InspectedTarget, PlannedTarget};
+use crate::core::outcome::{Outcome, Seen, TargetResult};
+use crate::core::stack::{StackState, TemplateSource};
+use crate::core::stack::{HASH_TAG, VERSION_TAG};
+use crate::core::stop::Stop;
+use crate::core::targets::Target;
+use crate::core::util::humanize;
+use crate::engine::scheduler::Scheduled;
+use aws_sdk_cloudformation::types::ChangeSetType;
+use aws_sdk_cloudformation::Client;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Everything the direct engine needs for a stage; shared by every target.
+pub struct DirectEngine {
+    pub identity: Arc<Identity>,
+    pub stack_name: String,
+    /// The template per region (inline body, or the URL of the uploaded one).
+    pub templates: BTreeMap<String, TemplateSource>,
+    pub parameters: Vec<(String, String)>,
+    /// Stack tags, `remedy:hash` among them.
+    pub tags: Vec<(String, String)>,
+    pub hash: String,
+    /// This run's change set name (`remedy-<run id>`).
+    pub change_set_name: String,
+    /// Continue the rollback of `UPDATE_ROLLBACK_FAILED` stacks.
+    pub fix_rollback: bool,
+    /// How long one target may take, waits included.
+    pub target_timeout: Duration,
+    /// `role.execution_role`: the CloudFormation service role's name in each account.
+    pub execution_role: Option<String>,
+    /// Ctrl-C: a role that is not ready yet is not waited for after it.
+    pub stop: Stop,
+}
+
+/// Why a target failed: the stack status if known, and the reason.
+type Failure = (Option<String>, String);
+
+/// What applying a change did.
+enum Applied {
+    /// The stack settled in this state (complete, or failed and rolled back).
+    Settled(StackState),
+    /// CloudFormation found nothing to change.
+    NothingToDo,
+}
+
+impl Scheduled for PlannedTarget {
+    fn counts_as_failure(&self) -> bool {
+        self.action == PlanAction::Blocked
+    }
+
+    fn seen(&self) -> Seen<'_> {
+        Seen {
+            account_id: &self.account_id,
+            region: &self.region,
+            outcome: match self.action {
+                PlanAction::Create => Outcome::Created,
+                PlanAction::Update | PlanAction::Replace | PlanAction::Recreate => Outcome::Updated,
+                PlanAction::Unchanged => Outcome::Unchanged,
+                PlanAction::Blocked => Outcome::Failed,
+                PlanAction::Skipped => Outcome::Skipped,
+            },
+            word: self.action.as_str(),
+            stack_status: self.stack_status.as_deref(),
+            reason: self.reason.as_deref(),
+        }
+    }
+
+    fn unfinished(target: &Target, outcome: Outcome, reason: String) -> Self {
+        let action = match outcome {
+            Outcome::Skipped => PlanAction::Skipped,
+            _ => PlanAction::Blocked,
+        };
+        PlannedTarget::without_changes(target, action, Some(reason))
+    }
+}
+
+impl Scheduled for InspectedTarget {
+    fn counts_as_failure(&self) -> bool {
+        self.freshness.is_none()
+    }
+
+    fn seen(&self) -> Seen<'_> {
+        let (outcome, word) = match self.freshness {
+            Some(Freshness::Missing) => (Outcome::Created, "missing"),
+            Some(Freshness::Outdated) => (Outcome::Updated, "outdated"),
+            Some(Freshness::Current) => (Outcome::Unchanged, "current"),
+            None => (Outcome::Failed, "unreadable"),
+        };
+        Seen {
+            account_id: &self.account_id,
+            region: &self.region,
+            outcome,
+            word,
+            stack_status: self.stack_status.as_deref(),
+            reason: self.reason.as_deref(),
+        }
+    }
+
+    fn unfinished(target: &Target, _outcome: Outcome, reason: String) -> Self {
+        InspectedTarget::unread(target, Some(reason))
+    }
+}
+
+/// How many times one target may go round "act, then decide again" (wait, delete,
+/// continue a rollback) before the engine gives up on it.
+const MAX_ROUNDS: usize = 4;
+
+impl DirectEngine {
+    /// The change set `remedy plan --keep` leaves for this deployment, for `deploy` to run.
+    pub fn kept_change_set_name(&self) -> String {
+        format!("remedy-plan-{}", self.hash)
+    }
+
+    fn client(&self, config: &aws_config::SdkConfig, region: &str) -> Client {
+        cloudformation_client(config, region)
+    }
+
+    async fn target_client(&self, target: &Target) -> Client {
+        let config = self
+            .identity
+            .account_config(&target.account.id, &target.region)
+            .await;
+        self.client(&config, &target.region)
+    }
+
+    fn template(&self, region: &str) -> Result<&TemplateSource, String> {
+        self.templates
+            .get(region)
+            .ok_or_else(|| format!("no template was published for {region}"))
+    }
+
+    fn request<'a>(
+        &'a self,
+        template: &'a TemplateSource,
+        name: &'a str,
+        role_arn: Option<&'a str>,
+    ) -> StackRequest<'a> {
+        StackRequest {
+            stack_name: &self.stack_name,
+            template,
+            parameters: &self.parameters,
+            tags: &self.tags,
+            change_set_name: name,
+            role_arn,
+        }
+    }
+
+    /// The CloudFormation service role of the target's account, when one is configured, in
+    /// the partition of the target's region.
+    fn execution_role_arn(&self, target: &Target) -> Option<String> {
+        let partition = remedy_functions::partition::partition(&target.region);
+        let account = &target.account.id;
+        self.execution_role
+            .as_ref()
+            .map(|name| format!("arn:{partition}:iam::{account}:role/{name}"))
+    }
+
+    // -- deploy ---------------------------------------------------------------------
+
+    pub async fn deploy(self: Arc<Self>, target: Target) -> TargetResult {
+        match self.try_deploy(&target).await {
+            Ok((outcome, status)) => TargetResult::new(&target, outcome, Some(status), None),
+            Err((status, reason)) => {
+                TargetResult::new(&target, Outcome::Failed, status, Some(reason))
+            }
+        }
+    }
+
+    async fn try_deploy(&self, target: &Target) -> Result<(Outcome, String), Failure> {
+        let deadline = Instant::now() + self.target_timeout;
+        let client = self.target_client(target).await;
+        let template = self.template(&target.region).map_err(|r| (None, r))?;
+        let role_arn = self.execution_role_arn(target);
+
+        let mut continued = false;
+        let mut last_error: Option<String> = None;
+        let mut existing = cfn::describe(&client, &self.stack_name)
+            .await
+            .map_err(|r| (None, r))?;
+        for _ in 0..MAX_ROUNDS {
+            let status = existing.as_ref().map(|s| s.status.clone());
+            let kind = match decide(existing.as_ref(), &self.hash, self.fix_rollback) {
+                Action::Unchanged => return Ok((Outcome::Unchanged, status.unwrap_or_default())),
+                Action::Create => ChangeSetType::Create,
+                Action::Update => ChangeSetType::Update,
+                Action::Wait => {
+                    // Another run (or an operator) holds the stack: wait, then decide again.
+                    tracing::warn!(
+                        "{} {}: the stack is {}, held by another operation; waiting for it",
+                        target.account.id,
+                        target.region,
+                        status.as_deref().unwrap_or_default()
+                    );
+                    existing = cfn::wait_while_busy(&client, &self.stack_name, deadline)
+                        .await
+                        .map_err(|r| (status, self.timed_out(r)))?;
+                    continue;
+                }
+                Action::Recreate => {
+                    // By id: never a stack another run has created since under the same name.
+                    let id = existing
+                        .as_ref()
+                        .and_then(|s| s.stack_id.clone())
+                        .unwrap_or_else(|| self.stack_name.clone());
+                    cfn::delete_stack(&client, &id, role_arn.as_deref(), deadline)
+                        .await
+                        .map_err(|r| {
+                            (
+                                status.clone(),
+                                format!("deleting the ROLLBACK_COMPLETE stack: {r}"),
+                            )
+                        })?;
+                    // Decide on what is there now (nothing, or another run's new stack).
+                    existing = cfn::describe(&client, &self.stack_name)
+                        .await
+                        .map_err(|r| (None, r))?;
+                    continue;
+                }
+                Action::ContinueRollback if !continued => {
+                    continued = true;
+                    let settled = cfn::continue_update_rollback(
+                        &client,
+                        &self.stack_name,
+                        role_arn.as_deref(),
+                        deadline,
+                    )
+                    .await
+                    .map_err(|r| (status, self.timed_out(r)))?;
+                    existing = Some(settled);
+                    continue;
+                }
+                Action::ContinueRollback => {
+                    let failed = cfn::failed_resources(&client, &self.stack_name).await;
+                    let reason = "the rollback failed again after ContinueUpdateRollback".into();
+                    return Err((status, with_failed_resources(reason, &failed)));
+                }
+                Action::Refuse(reason) => {
+                    let failed = match &status {
+                        Some(s) if s.ends_with("_FAILED") => {
+                            cfn::failed_resources(&client, &self.stack_name).await
+                        }
+                        _ => Vec::new(),
+                    };
+                    return Err((status, with_failed_resources(reason, &failed)));
+                }
+            };
+            let outcome = match kind {
+                ChangeSetType::Update => Outcome::Updated,
+                _ => Outcome::Created,
+            };
+            let applied = if existing.is_none() {
+                // Nothing there: no kept plan can exist (a plan's change set would have made
+                // the stack, REVIEW_IN_PROGRESS), and nothing to review.
+                let request = self.request(template, &self.change_set_name, role_arn.as_deref());
+                cfn::create_stack(&client, &request, deadline)
+                    .await
+                    .map(Applied::Settled)
+            } else {
+                self.apply(&client, template, kind, role_arn.as_deref(), deadline)
+                    .await
+            };
+            let state = match applied {
+                Ok(Applied::Settled(state)) => state,
+                Ok(Applied::NothingToDo) => {
+                    return Ok((Outcome::Unchanged, status.unwrap_or_default()))
+                }
+                Err(reason) => {
+                    // Another run may have started on the stack between our look and our
+                    // change set (CloudFormation then refuses ours): wait for it and decide
+                    // again. Otherwise report the stack's status if we can.
+                    let now = cfn::describe(&client, &self.stack_name)
+                        .await
+                        .ok()
+                        .flatten();
+                    let busy = now.as_ref().is_some_and(|s| is_busy(&s.status));
+                    if (busy || now != existing) && Instant::now() < deadline {
+                        tracing::warn!(
+                            "{} {}: {reason}; the stack changed meanwhile, deciding again",
+                            target.account.id,
+                            target.region
+                        );
+                        last_error = Some(reason);
+                        existing = now;
+                        continue;
+                    }
+                    return Err((now.map(|s| s.status), self.timed_out(reason)));
+                }
+            };
+            return match state.status.as_str() {
+                "CREATE_COMPLETE" | "UPDATE_COMPLETE" => Ok((outcome, state.status)),
+                status => {
+                    let cause = cfn::first_failure(&client, &self.stack_name)
+                        .await
+                        .or(state.status_reason.clone())
+                        .unwrap_or_else(|| "no reason given".into());
+                    Err((
+                        Some(status.to_owned()),
+                        format!("stack ended {status}: {cause}"),
+                    ))
+                }
+            };
+        }
+        Err((
+            existing.map(|s| s.status),
+            format!(
+                "the stack kept changing state while being deployed{}",
+                last_error
+                    .map(|e| format!(" (last error: {e})"))
+                    .unwrap_or_default()
+            ),
+        ))
+    }
+
+    /// Runs the change set `plan --keep` computed for exactly this deployment, else one of
+    /// our own; an empty one (only the tags differ) becomes a tags-only UpdateStack.
+    async fn apply(
+        &self,
+        client: &Client,
+        template: &TemplateSource,
+        kind: ChangeSetType,
+        role_arn: Option<&str>,
+        deadline: Instant,
+    ) -> Result<Applied, String> {
+        let kept =
+            cfn::available_change_set(client, &self.stack_name, &self.kept_change_set_name()).await;
+        if let Some(id) = kept {
+            return cfn::execute_change_set(client, &self.stack_name, &id, deadline)
+                .await
+                .map(Applied::Settled);
+        }
+        let request = self.request(template, &self.change_set_name, role_arn);
+        let computed = cfn::create_change_set(client, &request, kind, deadline).await?;
+        if !computed.empty {
+            return cfn::execute_change_set(client, &self.stack_name, &computed.id, deadline)
+                .await
+                .map(Applied::Settled);
+        }
+        let _ = cfn::delete_change_set(client, &self.stack_name, &computed.id).await;
+        match cfn::update_tags(client, &request, deadline).await? {
+            Some(state) => Ok(Applied::Settled(state)),
+            None => Ok(Applied::NothingToDo),
+        }
+    }
+
+    /// Names the target timeout in a wait that ran out of it.
+    fn timed_out(&self, reason: String) -> String {
+        if reason.contains("timed out") {
+            format!(
+                "{reason} (target timeout {})",
+                humanize(self.target_timeout)
+            )
+        } else {
+            reason
+        }
+    }
+
+    // -- plan -----------------------------------------------------------------------
+
+    /// Computes the change set this deployment would run on the target, and deletes it
+    /// again unless `keep` (then `deploy` executes it). A stack the plan had to create (in
+    /// `REVIEW_IN_PROGRESS`) is deleted with it.
+    pub async fn preview(self: Arc<Self>, target: Target, keep: bool) -> PlannedTarget {
+        let client = self.target_client(&target).await;
+        let mut planned = PlannedTarget::without_changes(&target, PlanAction::Blocked, None);
+        let existing = match cfn::describe(&client, &self.stack_name).await {
+            Ok(existing) => existing,
+            Err(reason) => {
+                planned.reason = Some(reason);
+                return planned;
+            }
+        };
+        planned.stack_status = existing.as_ref().map(|s| s.status.clone());
+        let kind = match decide(existing.as_ref(), &self.hash, false) {
+            Action::Unchanged => {
+                planned.action = PlanAction::Unchanged;
+                return planned;
+            }
+            Action::Recreate => {
+                planned.action = PlanAction::Recreate;
+                planned.reason = Some(
+                    "the stack's first create failed (ROLLBACK_COMPLETE): deploy deletes it and creates it again".into(),
+                );
+                return planned;
+            }
+            Action::Wait => {
+                planned.reason = Some(format!(
+                    "an operation is running on the stack ({}); plan again when it settles",
+                    planned.stack_status.as_deref().unwrap_or("?")
+                ));
+                return planned;
+            }
+            Action::Refuse(reason) => {
+                planned.reason = Some(reason);
+                return planned;
+            }
+            Action::ContinueRollback => {
+                planned.reason = Some("the stack is UPDATE_ROLLBACK_FAILED".into());
+                return planned;
+            }
+            Action::Create => ChangeSetType::Create,
+            Action::Update => ChangeSetType::Update,
+        };
+        let template = match self.template(&target.region) {
+            Ok(t) => t,
+            Err(reason) => {
+                planned.reason = Some(reason);
+                return planned;
+            }
+        };
+        let name = if keep {
+            // A change set an earlier plan kept for this same hash is replaced, whatever its
+            // state (a failed one would keep the name taken).
+            let name = self.kept_change_set_name();
+            let _ = cfn::delete_change_set(&client, &self.stack_name, &name).await;
+            name
+        } else {
+            format!("{}-plan", self.change_set_name)
+        };
+        let role_arn = self.execution_role_arn(&target);
+        let request = self.request(template, &name, role_arn.as_deref());
+        let deadline = Instant::now() + self.target_timeout;
+        let computed = cfn::create_change_set(&client, &request, kind.clone(), deadline).await;
+        let keep_it = keep && computed.as_ref().is_ok_and(|c| !c.empty);
+        let created_stack = match &computed {
+            Ok(c) => c.stack_id.clone(),
+            Err(_) => None,
+        };
+        match computed {
+            Ok(computed) => {
+                planned.action = match kind {
+                    ChangeSetType::Create => PlanAction::Create,
+                    _ => update_kind(&computed.changes),
+                };
+                if computed.empty {
+                    planned.reason = Some(
+                        "CloudFormation reports no resource changes: only the stack's tags change"
+                            .into(),
+                    );
+                }
+                planned.changes = computed.changes;
+                if !keep_it {
+                    if let Err(reason) =
+                        cfn::delete_change_set(&client, &self.stack_name, &computed.id).await
+                    {
+                        tracing::warn!("{} {}: {reason}", target.account.id, target.region);
+                    }
+                }
+            }
+            Err(reason) => planned.reason = Some(reason),
+        }
+        let stack_was_missing = matches!(
+            existing.as_ref().map(|s| s.status.as_str()),
+            None | Some("DELETE_COMPLETE")
+        );
+        if !keep_it && stack_was_missing && kind == ChangeSetType::Create {
+            // The CREATE change set made a REVIEW_IN_PROGRESS stack: leave nothing behind.
+            if let Some(stack_id) = created_stack {
+                self.delete_review_stack(&client, &stack_id, &target).await;
+            } else if let Ok(Some(state)) = cfn::describe(&client, &self.stack_name).await {
+                // The change set failed; the stack it made may still be there, in review.
+                if let Some(stack_id) = state
+                    .stack_id
+                    .filter(|_| state.status == "REVIEW_IN_PROGRESS")
+                {
+                    self.delete_review_stack(&client, &stack_id, &target).await;
+                }
+            }
+        }
+        planned
+    }
+
+    /// Deletes a stack the plan's CREATE change set made, by id, if it is still only that:
+    /// in review, with no change set left. Another run may have taken it over meanwhile
+    /// (its own change set, or executed), and then it is theirs.
+    async fn delete_review_stack(&self, client: &Client, stack_id: &str, target: &Target) {
+        let still_ours = match cfn::describe(client, stack_id).await {
+            Ok(Some(state)) if state.status == "REVIEW_IN_PROGRESS" => {
+                matches!(cfn::change_set_names(client, stack_id).await, Ok(names) if names.is_empty())
+            }
+            _ => false,
+        };
+        if !still_ours {
+            return;
+        }
+        if let Err(reason) = client.delete_stack().stack_name(stack_id).send().await {
+            tracing::warn!(
+                "{} {}: DeleteStack after plan: {}",
+                target.account.id,
+                target.region,
+                crate::aws::describe_sdk_error(&reason)
+            );
+        }
+    }
+
+    // -- status ---------------------------------------------------------------------
+
+    /// The target's stack as deployed, compared with this deployment; with `drift`, also
+    /// CloudFormation's drift detection.
+    pub async fn inspect(self: Arc<Self>, target: Target, drift: bool) -> InspectedTarget {
+        let client = self.target_client(&target).await;
+        let mut row = InspectedTarget::unread(&target, None);
+        match cfn::describe(&client, &self.stack_name).await {
+            Ok(existing) => {
+                row.freshness = Some(freshness(existing.as_ref(), &self.hash));
+                if let Some(StackState { status, tags, .. }) = &existing {
+                    row.stack_status = Some(status.clone());
+                    row.version = tags.get(VERSION_TAG).cloned();
+                    row.hash = tags.get(HASH_TAG).cloned();
+                }
+                if drift && row.freshness != Some(Freshness::Missing) {
+                    let deadline = Instant::now() + self.target_timeout;
+                    row.drift = Some(
+                        match cfn::detect_drift(&client, &self.stack_name, deadline).await {
+                            Ok(status) => status,
+                            Err(reason) => format!("unknown ({reason})"),
+                        },
+                    );
+                }
+            }
+            Err(reason) => row.reason = Some(reason),
+        }
+        row
+    }
+
+    // -- onboarding -----------------------------------------------------------------
+
+    /// Waits up to `wait` for the target's role to become usable: a vended account's role
+    /// can take minutes to appear. AccessDenied and InvalidClientTokenId (and server errors)
+    /// are retried with backoff; any other answer ends the wait.
+    pub async fn wait_for_role(&self, target: &Target, wait: Duration) -> Result<(), String> {
+        let deadline = Instant::now() + wait;
+        let mut delay = cfn::Backoff::new();
+        let mut attempts = 0;
+        loop {
+            attempts += 1;
+            let client = self.target_client(target).await;
+            match cfn::describe(&client, &self.stack_name).await {
+                Ok(_) => return Ok(()),
+                Err(reason)
+                    if is_role_not_ready(&reason)
+                        && Instant::now() < deadline
+                        && !self.stop.interrupted() =>
+                {
+                    tracing::warn!(
+                        attempts,
+                        "waiting for {} in {}: {reason}",
+                        self.identity.role_arn(&target.account.id),
+                        target.region
+                    );
+                    delay.sleep().await;
+                }
+                Err(reason) if is_role_not_ready(&reason) => {
+                    return Err(format!(
+                        "the role {} was still not usable after {} ({attempts} attempts): {reason}",
+                        self.identity.role_arn(&target.account.id),
+                        humanize(wait)
+                    ))
+                }
+                Err(reason) => return Err(reason),
+            }
+        }
+    }
+}
+
+fn with_failed_resources(reason: String, failed: &[String]) -> String {
+    if failed.is_empty() {
+        reason
+    } else {
+        format!("{reason}; failed resources: {}", failed.join("; "))
+    }
+}

@@ -1,0 +1,158 @@
+//! The engines that deploy a stage's targets (direct, codebuild, stacksets) and the one
+//! scheduler they run under.
+//!
+//! Must not: print, or know the command that called them.
+
+pub mod codebuild;
+pub mod direct;
+pub mod scheduler;
+pub mod stacksets;
+
+use crate::core::outcome::{InspectedTarget, PlannedTarget, Progress, Run, StageRun};
+use crate::core::stop::Stop;
+use crate::core::targets::Target;
+use codebuild::CodeBuildEngine;
+use direct::DirectEngine;
+use scheduler::{run_each, Limits, Scheduled};
+use stacksets::{Reach, StackSetsEngine, StageShape};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// A stage's engine, chosen in one place (`StageEngine::for_stage`, the only code that
+/// matches the config's `engine:`). Deploy, plan, status and onboard's readiness call these
+/// methods and never match on the engine themselves; a new engine is a variant here, its
+/// file in this folder, and the arms the compiler then asks for.
+pub enum StageEngine {
+    /// From this process, through each account's role.
+    Direct(Arc<DirectEngine>),
+    /// Each account's own CodeBuild project deploys (`remedy deploy --in-account`); plans
+    /// and status read the stacks directly.
+    CodeBuild {
+        builds: Arc<CodeBuildEngine>,
+        reads: Arc<DirectEngine>,
+    },
+    /// One StackSet operation per stage; plans and status read the StackSet's instances.
+    StackSets {
+        engine: Box<StackSetsEngine>,
+        /// What a deploy asks of StackSets (`None` for plan and status, which only read).
+        shape: Option<(StageShape, Reach)>,
+    },
+}
+
+impl StageEngine {
+    /// Deploys `targets`: through the scheduler (one target at a time per slot), or as one
+    /// StackSet operation whose instances give every target's result.
+    pub async fn deploy(
+        &self,
+        targets: Vec<Target>,
+        limits: Limits,
+        progress: Arc<dyn Progress>,
+        stop: &Stop,
+    ) -> StageRun {
+        match self {
+            StageEngine::Direct(engine) => {
+                run_each(targets, limits, progress, stop, |t| {
+                    engine.clone().deploy(t)
+                })
+                .await
+            }
+            StageEngine::CodeBuild { builds, .. } => {
+                run_each(targets, limits, progress, stop, |t| {
+                    builds.clone().deploy(t)
+                })
+                .await
+            }
+            StageEngine::StackSets {
+                engine,
+                shape: Some((shape, reach)),
+            } => {
+                let run = engine.deploy_stage(targets, shape, reach).await;
+                for result in &run.results {
+                    progress.finished(&result.seen());
+                }
+                run
+            }
+            StageEngine::StackSets { shape: None, .. } => {
+                let reason = "internal error: a StackSets stage deployed without its shape";
+                run_each(targets, limits, progress, stop, |t| async move {
+                    crate::core::outcome::TargetResult::unfinished(
+                        &t,
+                        crate::core::outcome::Outcome::Failed,
+                        reason.to_owned(),
+                    )
+                })
+                .await
+            }
+        }
+    }
+
+    /// What a deploy would do to each target (change sets computed, and deleted unless
+    /// `keep`); for StackSets, from the StackSet's hash and instances.
+    pub async fn plan(
+        &self,
+        targets: Vec<Target>,
+        keep: bool,
+        limits: Limits,
+        progress: Arc<dyn Progress>,
+        stop: &Stop,
+    ) -> Result<Run<PlannedTarget>, String> {
+        match self {
+            StageEngine::Direct(reads) | StageEngine::CodeBuild { reads, .. } => {
+                Ok(run_each(targets, limits, progress, stop, |t| {
+                    reads.clone().preview(t, keep)
+                })
+                .await)
+            }
+            StageEngine::StackSets { engine, .. } => {
+                let (set, instances) = engine.look().await?;
+                let set = set.as_ref().map(|h| h.as_deref());
+                Ok(Run {
+                    results: stacksets::plan(&targets, set, &engine.hash, &instances),
+                    tolerance_exceeded: false,
+                    interrupted: stop.interrupted(),
+                })
+            }
+        }
+    }
+
+    /// Each target's stack as deployed (with `drift`, CloudFormation's drift detection too);
+    /// for StackSets, from its instances.
+    pub async fn status(
+        &self,
+        targets: Vec<Target>,
+        drift: bool,
+        limits: Limits,
+        progress: Arc<dyn Progress>,
+        stop: &Stop,
+    ) -> Result<Run<InspectedTarget>, String> {
+        match self {
+            StageEngine::Direct(reads) | StageEngine::CodeBuild { reads, .. } => {
+                Ok(run_each(targets, limits, progress, stop, |t| {
+                    reads.clone().inspect(t, drift)
+                })
+                .await)
+            }
+            StageEngine::StackSets { engine, .. } => {
+                let (set, instances) = engine.look().await?;
+                let set = set.as_ref().map(|h| h.as_deref());
+                Ok(Run {
+                    results: stacksets::inspect(&targets, set, &engine.hash, &instances),
+                    tolerance_exceeded: false,
+                    interrupted: stop.interrupted(),
+                })
+            }
+        }
+    }
+
+    /// Waits up to `wait` until `target` can be deployed (`onboard`: a vended account's
+    /// role can take minutes to appear). StackSets reaches accounts through its own service
+    /// roles: ready at once.
+    pub async fn ready(&self, target: &Target, wait: Duration) -> Result<(), String> {
+        match self {
+            StageEngine::Direct(reads) | StageEngine::CodeBuild { reads, .. } => {
+                reads.wait_for_role(target, wait).await
+            }
+            StageEngine::StackSets { .. } => Ok(()),
+        }
+    }
+}

@@ -1,0 +1,38 @@
+//! The integration tests: one binary (one link of the SDK, not one per file), a module per
+//! subject. Most talk to a real AWS emulator (moto's server, started per test by the
+//! `testbed` crate through `tests/support/moto_launcher.py`); `support` runs the `remedy`
+//! binary against it and runs rules in process.
+//!
+//! Run one subject: `cargo test --test it deploy::`; one test: add its name.
+
+mod support;
+
+mod config_errors;
+mod delivery;
+mod deploy;
+mod discovery;
+mod faults;
+mod fuzz_parsers;
+mod house;
+mod interrupt;
+mod lambda_runtime;
+mod least_privilege;
+mod no_secrets;
+mod onboard;
+mod orchestrator;
+mod own_resources;
+mod plan_status;
+mod remediate_cli;
+mod rollout;
+mod rules_apps;
+mod rules_audit;
+mod rules_ec2;
+mod rules_ec2_ports;
+mod rules_iam;
+mod rules_kms;
+mod rules_rds;
+mod rules_redshift;
+mod rules_s3;
+mod stack_states;
+mod stacksets;
+mod template;

@@ -1,0 +1,286 @@
+//! `remedy plan` and `remedy status` against the emulator: a plan creates and deletes its
+//! change sets (leaving every stack as it was), reports create / update with the resource
+//! changes, and with `--keep` hands its change sets to `deploy`; `status` lists every target
+//! with its stack, version, hash and whether it is current.
+
+use crate::support;
+
+use support::{remedy, stack_state, Emulator, Org, Workdir, REGION};
+
+fn config(rules: &str) -> String {
+    format!(
+        "regions: [us-east-1]\npackage: package.zip\nstages:\n  - name: dev\n    targets: {{ous: [/Workloads/Dev]}}\n  - name: prod\n    regions: [us-east-1, eu-west-1]\n    targets: {{ous: [/Workloads/Prod]}}\nrules:\n{rules}"
+    )
+}
+
+fn actions(doc: &serde_json::Value) -> Vec<String> {
+    doc["targets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["action"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn plan_reports_creates_and_updates_and_keep_hands_them_to_deploy() {
+    let emulator = Emulator::start();
+    let mut org = Org::create(&emulator).await;
+    let dev = org.accounts_in("dev", "/Workloads/Dev", 2).await;
+    let work = Workdir::new(&config("  S3-001: remediate\n"));
+
+    // Nothing deployed yet: every target is a create, and the plan leaves nothing behind.
+    let run = remedy(
+        &emulator,
+        work.path(),
+        &["plan", "--stage", "dev", "--output", "json"],
+    );
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    let doc = run.json();
+    assert_eq!(actions(&doc), ["create", "create"]);
+    assert_eq!(doc["summary"], "2 targets: 2 create");
+    let changes = doc["targets"][0]["changes"].as_array().unwrap();
+    assert!(
+        changes
+            .iter()
+            .any(|c| c["action"] == "Add" && c["logical_id"] == "RuleS3001Function"),
+        "{changes:?}"
+    );
+    for account in &dev {
+        assert_eq!(
+            stack_state(&emulator, account, REGION).await,
+            None,
+            "{account}"
+        );
+    }
+
+    let deployed = remedy(&emulator, work.path(), &["deploy", "--stage", "dev"]);
+    assert_eq!(deployed.code, 0, "{}", deployed.stderr);
+    let before = stack_state(&emulator, &dev[0], REGION)
+        .await
+        .expect("deployed");
+
+    // A changed rule set: an update that adds the new rule's function, and nothing applied.
+    work.write(
+        "remedy.yaml",
+        &config("  S3-001: remediate\n  EC2-002: dry-run\n"),
+    );
+    let run = remedy(
+        &emulator,
+        work.path(),
+        &["plan", "--stage", "dev", "--output", "json"],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let doc = run.json();
+    assert_eq!(actions(&doc), ["update", "update"]);
+    assert_eq!(doc["summary"], "2 targets: 2 update");
+    let changes = doc["targets"][1]["changes"].as_array().unwrap();
+    assert!(
+        changes
+            .iter()
+            .any(|c| c["action"] == "Add" && c["resource_type"] == "AWS::Lambda::Function"),
+        "{changes:?}"
+    );
+    assert_eq!(
+        stack_state(&emulator, &dev[0], REGION).await,
+        Some(before.clone())
+    );
+    // … and its change sets are gone again (deploy's executed one stays in moto's list).
+    for account in &dev {
+        let cfn =
+            aws_sdk_cloudformation::Client::new(&emulator.account_config(account, REGION).await);
+        let sets = cfn
+            .list_change_sets()
+            .stack_name("remedy")
+            .send()
+            .await
+            .unwrap();
+        let plans: Vec<&str> = sets
+            .summaries()
+            .iter()
+            .filter_map(|c| c.change_set_name())
+            .filter(|name| name.contains("plan"))
+            .collect();
+        assert_eq!(
+            plans,
+            Vec::<&str>::new(),
+            "{account}: the plan's change set is gone"
+        );
+    }
+    let text = remedy(&emulator, work.path(), &["plan", "--stage", "dev"]);
+    assert_eq!(text.code, 0);
+    assert!(
+        text.stdout.contains("stage dev: 2 targets: 2 update"),
+        "{}",
+        text.stdout
+    );
+
+    // --keep: deploy executes the kept change sets instead of making its own.
+    let run = remedy(
+        &emulator,
+        work.path(),
+        &["plan", "--stage", "dev", "--keep", "--output", "json"],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(run.json()["kept"], true);
+    emulator.start_recording();
+    let deployed = remedy(
+        &emulator,
+        work.path(),
+        &["deploy", "--stage", "dev", "--output", "json"],
+    );
+    assert_eq!(deployed.code, 0, "{}", deployed.stderr);
+    assert_eq!(deployed.json()["summary"]["updated"], 2);
+    let recorded = emulator.recording();
+    let created = recorded
+        .iter()
+        .filter(|r| r.action == "CreateChangeSet")
+        .count();
+    let executed: Vec<&String> = recorded
+        .iter()
+        .filter(|r| r.action == "ExecuteChangeSet")
+        .map(|r| &r.params["ChangeSetName"])
+        .collect();
+    assert_eq!(created, 0, "deploy made no change set of its own");
+    assert_eq!(executed.len(), 2);
+    assert!(
+        executed
+            .iter()
+            .all(|id| id.contains(":changeSet/remedy-plan-")),
+        "{executed:?}"
+    );
+    for account in &dev {
+        let (status, _) = stack_state(&emulator, account, REGION)
+            .await
+            .expect("deployed");
+        assert_eq!(status, "UPDATE_COMPLETE", "{account}");
+        let lambda = aws_sdk_lambda::Client::new(&emulator.account_config(account, REGION).await);
+        lambda
+            .get_function()
+            .function_name("AutoRemediateEC2-002")
+            .send()
+            .await
+            .expect("the planned function was deployed");
+    }
+
+    // moto keeps a stack's old tags when it executes an UPDATE change set (AWS applies the
+    // change set's tags), so here the hash tag is still the old one. Deploying again finds an
+    // empty change set and brings the tags up to date with UpdateStack; then the stacks
+    // carry the new hash and a plan has nothing left to do.
+    let again = remedy(
+        &emulator,
+        work.path(),
+        &["deploy", "--stage", "dev", "--output", "json"],
+    );
+    assert_eq!(again.code, 0, "{}", again.stderr);
+    let run = remedy(
+        &emulator,
+        work.path(),
+        &["plan", "--stage", "dev", "--output", "json"],
+    );
+    assert_eq!(
+        actions(&run.json()),
+        ["unchanged", "unchanged"],
+        "{}",
+        run.stdout
+    );
+    let after = stack_state(&emulator, &dev[0], REGION)
+        .await
+        .expect("deployed");
+    assert_ne!(after.1, before.1, "the new hash is deployed");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn status_lists_every_target_with_its_version_hash_and_freshness() {
+    let emulator = Emulator::start();
+    let mut org = Org::create(&emulator).await;
+    let dev = org.accounts_in("dev", "/Workloads/Dev", 2).await;
+    let prod = org.accounts_in("prod", "/Workloads/Prod", 1).await;
+    let work = Workdir::new(&config("  S3-001: remediate\n"));
+    let deployed = remedy(&emulator, work.path(), &["deploy", "--stage", "dev"]);
+    assert_eq!(deployed.code, 0, "{}", deployed.stderr);
+    let (_, hash) = stack_state(&emulator, &dev[0], REGION)
+        .await
+        .expect("deployed");
+
+    let run = remedy(&emulator, work.path(), &["status", "--output", "json"]);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    let doc = run.json();
+    let rows: Vec<(String, String, String, String)> = doc["targets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            (
+                t["stage"].as_str().unwrap().to_owned(),
+                t["account_id"].as_str().unwrap().to_owned(),
+                t["region"].as_str().unwrap().to_owned(),
+                t["state"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    let mut sorted_dev = dev.clone();
+    sorted_dev.sort();
+    let mut expected: Vec<(String, String, String, String)> = sorted_dev
+        .iter()
+        .map(|a| ("dev".into(), a.clone(), REGION.into(), "current".into()))
+        .collect();
+    for region in ["us-east-1", "eu-west-1"] {
+        expected.push((
+            "prod".into(),
+            prod[0].clone(),
+            region.into(),
+            "missing".into(),
+        ));
+    }
+    assert_eq!(rows, expected);
+    let first = &doc["targets"][0];
+    assert_eq!(first["stack_status"], "CREATE_COMPLETE");
+    assert_eq!(first["version"], env!("CARGO_PKG_VERSION"));
+    assert_eq!(first["hash"], hash.as_str());
+    assert_eq!(
+        doc["summary"],
+        serde_json::json!({"current": 2, "outdated": 0, "missing": 2, "unknown": 0})
+    );
+
+    // A changed configuration makes the deployed stacks outdated; the table says so.
+    work.write("remedy.yaml", &config("  S3-001: dry-run\n"));
+    let run = remedy(&emulator, work.path(), &["status", "--stage", "dev"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let lines: Vec<&str> = run.stdout.lines().collect();
+    assert!(lines[0].starts_with("STAGE"), "{}", run.stdout);
+    for account in &dev {
+        let line = lines
+            .iter()
+            .find(|l| l.contains(account.as_str()))
+            .expect("a row per account");
+        assert!(
+            line.contains("CREATE_COMPLETE") && line.contains("outdated"),
+            "{line}"
+        );
+        assert!(line.contains(&hash[..12]), "{line}");
+    }
+    assert!(
+        run.stdout.contains("2 targets: 0 current, 2 outdated"),
+        "{}",
+        run.stdout
+    );
+    // --drift asks CloudFormation per stack; moto has no drift detection, and that answer
+    // is reported per target without failing the others or the command.
+    let drift = remedy(
+        &emulator,
+        work.path(),
+        &["status", "--stage", "dev", "--drift", "--output", "json"],
+    );
+    assert_eq!(drift.code, 0, "{}", drift.stderr);
+    for t in drift.json()["targets"].as_array().unwrap() {
+        assert_eq!(t["state"], "outdated", "{t}");
+        assert!(
+            t["drift"]
+                .as_str()
+                .unwrap()
+                .starts_with("unknown (DetectStackDrift: "),
+            "{t}"
+        );
+    }
+}

@@ -1,0 +1,196 @@
+//! `remedy remediate --event FILE [--account ID] [--dry-run]`: the runtime in this process,
+//! against a member account through its role, with DESIGN.md's output and exit codes.
+
+use crate::support;
+
+use aws_sdk_s3::types::{AccessControlPolicy, Permission};
+use support::{finding, group_grant, remedy, Emulator, Org, Workdir, ALL_USERS, REGION};
+
+const CONFIG: &str = "role: {name: CloudConformity, external_id: ext-7}\nstages:\n  - name: dev\n    targets: {ous: [/Dev]}\nrules:\n  S3-001: remediate\n  S3-026: dry-run\n";
+
+async fn public_bucket(emulator: &Emulator, account: &str, name: &str) -> aws_sdk_s3::Client {
+    let s3 =
+        remedy::aws::identity::s3_client(&emulator.account_config(account, REGION).await, REGION);
+    s3.create_bucket().bucket(name).send().await.unwrap();
+    let acl = s3.get_bucket_acl().bucket(name).send().await.unwrap();
+    let mut grants = acl.grants().to_vec();
+    grants.push(group_grant(ALL_USERS, Permission::Read));
+    let policy = AccessControlPolicy::builder()
+        .set_grants(Some(grants))
+        .set_owner(acl.owner().cloned())
+        .build();
+    s3.put_bucket_acl()
+        .bucket(name)
+        .access_control_policy(policy)
+        .send()
+        .await
+        .unwrap();
+    s3
+}
+
+async fn is_public(s3: &aws_sdk_s3::Client, name: &str) -> bool {
+    let acl = s3.get_bucket_acl().bucket(name).send().await.unwrap();
+    acl.grants().iter().any(|g| {
+        g.grantee()
+            .and_then(|g| g.uri())
+            .is_some_and(|u| u.ends_with("AllUsers"))
+    })
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn remediates_in_the_named_account_through_its_role() {
+    let emulator = Emulator::start();
+    let mut org = Org::create(&emulator).await;
+    let account = org.account("dev-00", "/Dev").await;
+    let s3 = public_bucket(&emulator, &account, "leaky").await;
+    let work = Workdir::new(CONFIG);
+    work.write("s3-001.json", &finding("S3-001", "leaky").to_string());
+
+    // --dry-run decides and changes nothing.
+    let run = remedy(
+        &emulator,
+        work.path(),
+        &[
+            "remediate",
+            "--event",
+            "s3-001.json",
+            "--account",
+            &account,
+            "--dry-run",
+            "--output",
+            "json",
+        ],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(run.json()["outcome"], "dry_run");
+    assert!(is_public(&s3, "leaky").await);
+
+    emulator.start_recording();
+    let run = remedy(
+        &emulator,
+        work.path(),
+        &[
+            "remediate",
+            "--event",
+            "s3-001.json",
+            "--account",
+            &account,
+            "--output",
+            "json",
+        ],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let doc = run.json();
+    assert_eq!(doc["rule_id"], "S3-001");
+    assert_eq!(doc["outcome"], "remediated", "{doc}");
+    assert!(doc["actions"][0].as_str().unwrap().contains("AllUsers"));
+    assert!(doc["reason"].is_null());
+    assert!(
+        !is_public(&s3, "leaky").await,
+        "the grant is gone in {account}"
+    );
+    let assumed: Vec<_> = emulator
+        .recording()
+        .into_iter()
+        .filter(|r| r.action == "AssumeRole")
+        .collect();
+    assert_eq!(assumed.len(), 1);
+    assert_eq!(
+        assumed[0].params["RoleArn"],
+        format!("arn:aws:iam::{account}:role/CloudConformity")
+    );
+    assert_eq!(
+        assumed[0].params.get("ExternalId").map(String::as_str),
+        Some("ext-7")
+    );
+
+    let run = remedy(
+        &emulator,
+        work.path(),
+        &[
+            "remediate",
+            "--event",
+            "s3-001.json",
+            "--account",
+            &account,
+            "--output",
+            "json",
+        ],
+    );
+    assert_eq!(run.json()["outcome"], "compliant");
+
+    // The configured mode is honoured: S3-026 is dry-run.
+    work.write("s3-026.json", &finding("S3-026", "leaky").to_string());
+    let run = remedy(
+        &emulator,
+        work.path(),
+        &[
+            "remediate",
+            "--event",
+            "s3-026.json",
+            "--account",
+            &account,
+            "--output",
+            "json",
+        ],
+    );
+    assert_eq!(run.json()["outcome"], "dry_run", "{}", run.stdout);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn outcomes_and_exit_codes() {
+    let emulator = Emulator::start();
+    let work = Workdir::new(CONFIG);
+    let outcome = |file: &str, body: &str| {
+        work.write(file, body);
+        let run = remedy(
+            &emulator,
+            work.path(),
+            &["remediate", "--event", file, "--output", "json"],
+        );
+        (
+            run.code,
+            run.json()["outcome"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned(),
+            run.stdout,
+        )
+    };
+
+    let (code, outcome_of, out) = outcome(
+        "hostile.json",
+        r#"{"ruleId":"S3-001;rm -rf","status":"FAILURE"}"#,
+    );
+    assert_eq!((code, outcome_of.as_str()), (2, "rejected"), "{out}");
+    let (code, outcome_of, _) = outcome("test.txt", "Test Message from Cloud Conformity");
+    assert_eq!((code, outcome_of.as_str()), (0, "skipped"));
+    let (code, outcome_of, _) = outcome(
+        "success.json",
+        r#"{"ruleId":"S3-001","status":"SUCCESS","region":"us-east-1"}"#,
+    );
+    assert_eq!((code, outcome_of.as_str()), (0, "skipped"));
+    let (code, outcome_of, _) = outcome(
+        "custom.json",
+        r#"{"ruleId":"Custom-001","status":"FAILURE","region":"us-east-1"}"#,
+    );
+    assert_eq!((code, outcome_of.as_str()), (0, "unsupported"));
+    let (code, outcome_of, out) =
+        outcome("not-enabled.json", &finding("KMS-002", "key").to_string());
+    assert_eq!((code, outcome_of.as_str()), (0, "skipped"), "{out}");
+    assert!(out.contains("not enabled"), "{out}");
+    let (code, outcome_of, out) = outcome(
+        "missing.json",
+        &finding("S3-001", "no-such-bucket").to_string(),
+    );
+    assert_eq!((code, outcome_of.as_str()), (1, "failed"), "{out}");
+    assert!(out.contains("NoSuchBucket"), "{out}");
+
+    let run = remedy(
+        &emulator,
+        work.path(),
+        &["remediate", "--event", "nowhere.json"],
+    );
+    assert_eq!(run.code, 2, "an unreadable event is invalid input");
+    assert!(run.stderr.contains("nowhere.json"), "{}", run.stderr);
+}

@@ -1,0 +1,431 @@
+//! `remedy rollout` against the emulator: gates stop a non-interactive run with exit 3 and
+//! nothing behind them touched; approved gates deploy every stage; unassumable accounts
+//! fail a stage at its tolerance and are named; stages fan out over their regions.
+
+use crate::support;
+
+use std::collections::BTreeSet;
+use support::{remedy, stack_state, Emulator, Org, Workdir, REGION};
+
+fn three_stages(rules: &str) -> String {
+    format!(
+        r#"regions: [us-east-1]
+package: package.zip
+stages:
+  - name: dev
+    targets: {{ous: [/Workloads/Dev]}}
+  - name: staging
+    approval: true
+    targets: {{ous: [/Workloads/Staging]}}
+  - name: prod
+    approval: true
+    targets: {{ous: [/Workloads/Prod]}}
+rules:
+{rules}"#
+    )
+}
+
+fn statuses(doc: &serde_json::Value) -> Vec<(String, String)> {
+    doc["stages"]
+        .as_array()
+        .expect("stages")
+        .iter()
+        .map(|s| {
+            (
+                s["stage"].as_str().unwrap().to_owned(),
+                s["status"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+fn pairs(expected: &[(&str, &str)]) -> Vec<(String, String)> {
+    expected
+        .iter()
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn gates_stop_an_unapproved_rollout_and_approvals_deploy_every_stage() {
+    let emulator = Emulator::start();
+    let mut org = Org::create(&emulator).await;
+    let dev = org.accounts_in("dev", "/Workloads/Dev", 2).await;
+    let staging = org.accounts_in("staging", "/Workloads/Staging", 1).await;
+    let prod = org.accounts_in("prod", "/Workloads/Prod", 2).await;
+    let work = Workdir::new(&three_stages("  S3-001: remediate\n"));
+
+    // Not approved, not interactive (stdin is not a terminal): the run stops at the first
+    // gate, `--yes` notwithstanding.
+    emulator.start_recording();
+    let run = remedy(
+        &emulator,
+        work.path(),
+        &[
+            "rollout",
+            "--yes",
+            "--output",
+            "json",
+            "--report",
+            "out/report.md",
+        ],
+    );
+    assert_eq!(run.code, 3, "{}\n{}", run.stdout, run.stderr);
+    let doc = run.json();
+    assert_eq!(
+        statuses(&doc),
+        pairs(&[
+            ("dev", "completed"),
+            ("staging", "awaiting_approval"),
+            ("prod", "not_started")
+        ])
+    );
+    assert_eq!(doc["stages"][0]["summary"]["created"], 2);
+    assert_eq!(doc["stages"][1]["targets"], serde_json::json!([]));
+    // Nothing behind the gate was touched: no role assumed there, no stack.
+    let assumed: BTreeSet<String> = emulator
+        .recording()
+        .iter()
+        .filter(|r| r.action == "AssumeRole")
+        .map(|r| r.params["RoleArn"].clone())
+        .collect();
+    let dev_roles: BTreeSet<String> = dev
+        .iter()
+        .map(|a| format!("arn:aws:iam::{a}:role/CloudConformity"))
+        .collect();
+    assert_eq!(assumed, dev_roles);
+    for account in staging.iter().chain(&prod) {
+        assert_eq!(
+            stack_state(&emulator, account, REGION).await,
+            None,
+            "{account}"
+        );
+    }
+    let md = std::fs::read_to_string(work.path().join("out/report.md")).unwrap();
+    assert!(md.contains("| staging | awaiting approval |"), "{md}");
+    assert!(md.contains("--approve staging"), "{md}");
+
+    // Approving one gate moves the stop to the next.
+    let run = remedy(
+        &emulator,
+        work.path(),
+        &["rollout", "--approve", "staging", "--output", "json"],
+    );
+    assert_eq!(run.code, 3, "{}", run.stderr);
+    assert_eq!(
+        statuses(&run.json()),
+        pairs(&[
+            ("dev", "completed"),
+            ("staging", "completed"),
+            ("prod", "awaiting_approval")
+        ])
+    );
+    assert!(stack_state(&emulator, &staging[0], REGION).await.is_some());
+    assert_eq!(stack_state(&emulator, &prod[0], REGION).await, None);
+
+    // Approved: every stage, dev and staging unchanged, prod created.
+    let run = remedy(
+        &emulator,
+        work.path(),
+        &[
+            "rollout",
+            "--approve",
+            "staging",
+            "--approve",
+            "prod",
+            "--output",
+            "json",
+        ],
+    );
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    let doc = run.json();
+    assert_eq!(
+        statuses(&doc),
+        pairs(&[
+            ("dev", "completed"),
+            ("staging", "completed"),
+            ("prod", "completed")
+        ])
+    );
+    assert_eq!(doc["stages"][0]["summary"]["unchanged"], 2);
+    assert_eq!(doc["stages"][1]["summary"]["unchanged"], 1);
+    assert_eq!(doc["stages"][2]["summary"]["created"], 2);
+    let hashes: BTreeSet<String> = {
+        let mut hashes = BTreeSet::new();
+        for account in dev.iter().chain(&staging).chain(&prod) {
+            let (status, hash) = stack_state(&emulator, account, REGION)
+                .await
+                .expect("a stack");
+            assert_eq!(status, "CREATE_COMPLETE", "{account}");
+            hashes.insert(hash);
+        }
+        hashes
+    };
+    assert_eq!(hashes.len(), 1, "one deployment everywhere: {hashes:?}");
+
+    // --from/--to select a range; an unknown stage is invalid input before any AWS call.
+    let run = remedy(
+        &emulator,
+        work.path(),
+        &[
+            "rollout",
+            "--from",
+            "prod",
+            "--approve",
+            "prod",
+            "--output",
+            "json",
+        ],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(statuses(&run.json()), pairs(&[("prod", "completed")]));
+    let run = remedy(&emulator, work.path(), &["rollout", "--approve", "qa"]);
+    assert_eq!(run.code, 2);
+    assert!(run.stderr.contains("--approve qa"), "{}", run.stderr);
+}
+
+/// Two rules: member change sets carry the template inline, a query body with spaces, whose
+/// signature the test bed checks over the bytes as sent under IAM enforcement.
+fn prod_config(tolerance: usize) -> String {
+    format!(
+        "regions: [us-east-1]\npackage: package.zip\nstages:\n  - name: dev\n    targets: {{ous: [/Workloads/Dev]}}\n  - name: prod\n    approval: true\n    concurrency: 2\n    failure_tolerance: {tolerance}\n    targets: {{ous: [/Workloads/Prod]}}\nrules:\n  S3-001: dry-run\n  EC2-002: dry-run\n"
+    )
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn unassumable_accounts_fail_prod_at_tolerance_0_and_the_rest_deploys_at_2() {
+    let mut emulator = Emulator::start();
+    let mut org = Org::create(&emulator).await;
+    let dev = org.account("dev-00", "/Workloads/Dev").await;
+    let mut prod = org.accounts_in("prod", "/Workloads/Prod", 5).await;
+    // Targets start in account-id order, two at a time: the two without a role go first.
+    prod.sort();
+    let (missing, healthy) = (prod[..2].to_vec(), prod[2..].to_vec());
+    for account in std::iter::once(&dev).chain(&healthy) {
+        emulator.create_role(account).await;
+    }
+    let work = Workdir::new(&prod_config(0));
+    // The artifact stack is made before enforcement (its template goes inline).
+    let first = remedy(&emulator, work.path(), &["deploy", "--stage", "dev"]);
+    assert_eq!(first.code, 0, "{}", first.stderr);
+    emulator.enforce_iam().await;
+
+    let run = remedy(
+        &emulator,
+        work.path(),
+        &[
+            "rollout",
+            "--approve",
+            "prod",
+            "--output",
+            "json",
+            "--report",
+            "report.md",
+        ],
+    );
+    assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
+    let doc = run.json();
+    assert_eq!(
+        statuses(&doc),
+        pairs(&[("dev", "completed"), ("prod", "failed")])
+    );
+    let targets = doc["stages"][1]["targets"].as_array().unwrap();
+    let failed: Vec<&serde_json::Value> = targets
+        .iter()
+        .filter(|t| t["outcome"] == "failed")
+        .collect();
+    let named: BTreeSet<&str> = failed
+        .iter()
+        .map(|t| t["account_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(named, missing.iter().map(String::as_str).collect());
+    for t in &failed {
+        // AWS: AccessDenied on AssumeRole; moto 5.2.5: HTTP 500 on the first use.
+        let reason = t["reason"].as_str().unwrap();
+        assert!(
+            reason.contains("AccessDenied") || reason.contains("HTTP 500"),
+            "{reason}"
+        );
+    }
+    // Past the tolerance nothing new started: the healthy accounts are skipped, untouched.
+    for t in targets.iter().filter(|t| t["outcome"] != "failed") {
+        assert_eq!(t["outcome"], "skipped", "{t}");
+        assert!(t["reason"]
+            .as_str()
+            .unwrap()
+            .contains("failure_tolerance 0"));
+    }
+    for account in &healthy {
+        assert_eq!(
+            stack_state(&emulator, account, REGION).await,
+            None,
+            "{account}"
+        );
+    }
+    let md = std::fs::read_to_string(work.path().join("report.md")).unwrap();
+    for account in &missing {
+        assert!(
+            md.contains(&format!("| {account} | us-east-1 | failed |")),
+            "{md}"
+        );
+    }
+
+    // At tolerance 2 the same two fail and the rest of prod deploys; still exit 1.
+    work.write("remedy.yaml", &prod_config(2));
+    let run = remedy(
+        &emulator,
+        work.path(),
+        &[
+            "rollout",
+            "--from",
+            "prod",
+            "--approve",
+            "prod",
+            "--output",
+            "json",
+        ],
+    );
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let doc = run.json();
+    assert_eq!(statuses(&doc), pairs(&[("prod", "completed")]));
+    assert_eq!(
+        doc["stages"][0]["summary"],
+        serde_json::json!({"created": 3, "updated": 0, "unchanged": 0, "failed": 2, "skipped": 0})
+    );
+    for account in &healthy {
+        let (status, _) = stack_state(&emulator, account, REGION)
+            .await
+            .expect("deployed");
+        assert_eq!(status, "CREATE_COMPLETE");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_stage_fans_out_over_its_regions_one_region_after_the_other() {
+    let emulator = Emulator::start();
+    let mut org = Org::create(&emulator).await;
+    let dev = org.accounts_in("dev", "/Workloads/Dev", 2).await;
+    let work = Workdir::new(
+        "regions: [us-east-1]\npackage: package.zip\nstages:\n  - name: dev\n    regions: [us-east-1, eu-west-1]\n    region_order: sequential\n    concurrency: 4\n    targets: {ous: [/Workloads/Dev]}\nrules:\n  S3-001: remediate\n",
+    );
+    emulator.start_recording();
+    let run = remedy(&emulator, work.path(), &["rollout", "--output", "json"]);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    let doc = run.json();
+    let targets: Vec<(String, String)> = doc["stages"][0]["targets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            assert_eq!(t["outcome"], "created", "{t}");
+            (
+                t["region"].as_str().unwrap().to_owned(),
+                t["account_id"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    let mut sorted_dev = dev.clone();
+    sorted_dev.sort();
+    let expected: Vec<(String, String)> = ["us-east-1", "eu-west-1"]
+        .iter()
+        .flat_map(|r| sorted_dev.iter().map(move |a| (r.to_string(), a.clone())))
+        .collect();
+    assert_eq!(
+        targets, expected,
+        "region by region, in the configured order"
+    );
+
+    for account in &dev {
+        for region in ["us-east-1", "eu-west-1"] {
+            let (status, _) = stack_state(&emulator, account, region)
+                .await
+                .expect("a stack");
+            assert_eq!(status, "CREATE_COMPLETE", "{account} {region}");
+        }
+    }
+    // Sequential: every stack of us-east-1 was created before the first of eu-west-1 (the
+    // security account's artifact stacks, published first, aside).
+    let regions: Vec<String> = emulator
+        .recording()
+        .iter()
+        .filter(|r| r.action == "CreateStack" && r.access_key != "testing")
+        .map(|r| r.region.clone())
+        .collect();
+    assert_eq!(
+        regions,
+        ["us-east-1", "us-east-1", "eu-west-1", "eu-west-1"],
+        "{regions:?}"
+    );
+}
+
+/// Runs `remedy ARGS` on a pseudo-terminal (util-linux `script`), typing `input`: what an
+/// operator at a terminal sees and answers. Output is stdout and stderr together.
+fn remedy_on_a_terminal(
+    emulator: &Emulator,
+    dir: &std::path::Path,
+    args: &str,
+    input: &str,
+) -> (i32, String) {
+    use std::io::Write;
+    let mut script = support::with_remedy_env(emulator, dir, "script");
+    let command = format!("{} {args}", env!("CARGO_BIN_EXE_remedy"));
+    let mut child = script
+        .args(["-qec", &command, "/dev/null"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("util-linux `script` runs remedy on a pseudo-terminal");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_operator_at_a_terminal_is_shown_the_gate_and_asked() {
+    let emulator = Emulator::start();
+    let mut org = Org::create(&emulator).await;
+    org.accounts_in("dev", "/Workloads/Dev", 1).await;
+    let staging = org.accounts_in("staging", "/Workloads/Staging", 2).await;
+    let work = Workdir::new(&three_stages("  S3-001: remediate\n"));
+
+    // Declined: the gate stays closed (exit 3) and nothing is deployed behind it.
+    let (code, out) = remedy_on_a_terminal(
+        &emulator,
+        work.path(),
+        "rollout --from staging --to staging",
+        "n\n",
+    );
+    assert_eq!(code, 3, "{out}");
+    assert!(
+        out.contains("Approve stage `staging` (2 targets: 2 create)?"),
+        "{out}"
+    );
+    assert!(out.contains("not approved at the prompt"), "{out}");
+    for account in &staging {
+        assert_eq!(stack_state(&emulator, account, REGION).await, None);
+    }
+
+    // Approved at the prompt: deployed.
+    let (code, out) = remedy_on_a_terminal(
+        &emulator,
+        work.path(),
+        "rollout --from staging --to staging",
+        "y\n",
+    );
+    assert_eq!(code, 0, "{out}");
+    for account in &staging {
+        let (status, _) = stack_state(&emulator, account, REGION)
+            .await
+            .expect("deployed");
+        assert_eq!(status, "CREATE_COMPLETE");
+    }
+}
