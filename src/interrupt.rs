@@ -63,11 +63,6 @@ pub fn level() -> watch::Receiver<u8> {
     }
 }
 
-/// Whether the run was interrupted.
-pub fn interrupted() -> bool {
-    LEVEL.get().is_some_and(|rx| *rx.borrow() >= 1)
-}
-
 /// Ctrl-C as [`install`] hears it (never, when it was not installed), with [`GRACE`].
 pub fn stop() -> Stop {
     Stop::from_level(level(), GRACE)

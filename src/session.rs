@@ -503,7 +503,11 @@ impl StageEngine {
                 }
                 regions.push(home.clone());
             }
-            Engine::Codebuild => regions.extend(session.codebuild_project_region()),
+            // The builds read the package and configuration in their project's region.
+            Engine::Codebuild if work == Work::Deploy => {
+                regions.extend(session.codebuild_project_region())
+            }
+            Engine::Codebuild => {}
             Engine::Direct => {}
         }
         regions.sort();

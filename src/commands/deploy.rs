@@ -114,6 +114,7 @@ pub async fn deploy(
     let report = run_stage(&mut session, &stage, targets, options.engine()).await?;
     finish_stage(
         &report,
+        &session.stop,
         output,
         options.report.as_deref(),
         &format!("remedy deploy --stage {stage_name}"),

@@ -140,13 +140,14 @@ pub async fn deploy_stage(
 /// Prints a one-stage command's report, writes `--report FILE`, and gives its exit code.
 pub fn finish_stage(
     report: &StageReport,
+    stop: &crate::core::stop::Stop,
     output: report::OutputFormat,
     markdown: Option<&Path>,
     title: &str,
 ) -> Result<i32, Error> {
     report::print_stage(report, output);
     write_markdown(markdown, title, std::slice::from_ref(report))?;
-    Ok(if report.interrupted || crate::interrupt::interrupted() {
+    Ok(if report.interrupted || stop.interrupted() {
         crate::core::error::exit::INTERRUPTED
     } else if report.summary.failed > 0 {
         crate::core::error::exit::FAILED

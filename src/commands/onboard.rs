@@ -98,6 +98,7 @@ pub async fn onboard(
     };
     finish_stage(
         &report,
+        &session.stop,
         output,
         options.report.as_deref(),
         &format!("remedy onboard --account {account}"),
