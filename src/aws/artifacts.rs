@@ -172,6 +172,7 @@ async fn ensure_artifact_stack(
             "artifact stack {ARTIFACT_STACK} in {region}: {reason}"
         ))
     };
+    let edge = |e: cfn::CfnError| fail(e.to_string());
     let client = cloudformation_client(base, region);
     let hash = {
         let mut h = Sha256::new();
@@ -179,13 +180,13 @@ async fn ensure_artifact_stack(
         h.update(organization_id.as_bytes());
         hex(&h.finalize()[..16])
     };
-    let existing = cfn::describe(&client, ARTIFACT_STACK).await.map_err(fail)?;
+    let existing = cfn::describe(&client, ARTIFACT_STACK).await.map_err(edge)?;
     let mut action = decide(existing.as_ref(), &hash, false);
     if action == Action::Wait {
         cfn::wait_until_settled(&client, ARTIFACT_STACK, Instant::now() + STACK_TIMEOUT)
             .await
-            .map_err(fail)?;
-        let existing = cfn::describe(&client, ARTIFACT_STACK).await.map_err(fail)?;
+            .map_err(edge)?;
+        let existing = cfn::describe(&client, ARTIFACT_STACK).await.map_err(edge)?;
         action = decide(existing.as_ref(), &hash, false);
     }
     if action == Action::Recreate {
@@ -197,7 +198,7 @@ async fn ensure_artifact_stack(
             Instant::now() + STACK_TIMEOUT,
         )
         .await
-        .map_err(fail)?;
+        .map_err(edge)?;
         action = Action::Create;
     }
     let parameters = vec![Parameter::builder()
@@ -227,10 +228,10 @@ async fn ensure_artifact_stack(
                 .capabilities(Capability::CapabilityIam)
                 .send()
                 .await
-                .map_err(|e| fail(format!("CreateStack: {}", describe_sdk_error(&e))))?;
+                .map_err(|e| edge(cfn::CfnError::of("CreateStack", &e)))?;
             cfn::wait_until_settled(&client, ARTIFACT_STACK, Instant::now() + STACK_TIMEOUT)
                 .await
-                .map_err(fail)?
+                .map_err(edge)?
         }
         Action::Update => {
             let updated = client
@@ -243,15 +244,14 @@ async fn ensure_artifact_stack(
                 .send()
                 .await;
             if let Err(e) = updated {
-                let reason = describe_sdk_error(&e);
-                if reason.contains("No updates are to be performed") {
-                    return Ok(());
-                }
-                return Err(fail(format!("UpdateStack: {reason}")));
+                return match cfn::CfnError::of("UpdateStack", &e) {
+                    cfn::CfnError::NoChanges => Ok(()),
+                    other => Err(edge(other)),
+                };
             }
             cfn::wait_until_settled(&client, ARTIFACT_STACK, Instant::now() + STACK_TIMEOUT)
                 .await
-                .map_err(fail)?
+                .map_err(edge)?
         }
         Action::Wait | Action::Recreate | Action::ContinueRollback => {
             return Err(fail(
@@ -260,7 +260,7 @@ async fn ensure_artifact_stack(
         }
         Action::Refuse(reason) => return Err(fail(reason)),
     };
-    if matches!(state.status.as_str(), "CREATE_COMPLETE" | "UPDATE_COMPLETE") {
+    if state.status.is_success() {
         Ok(())
     } else {
         let cause = cfn::first_failure(&client, ARTIFACT_STACK).await;

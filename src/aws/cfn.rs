@@ -6,11 +6,110 @@
 //! plain values and one-line reasons.
 
 use crate::aws::describe_sdk_error;
-use crate::core::stack::ResourceChange;
-use crate::core::stack::{StackState, TemplateSource};
-use aws_sdk_cloudformation::types::{Capability, ChangeSetType, Parameter, Tag};
+use crate::core::stack::{ResourceChange, StackState, StackStatus, TemplateSource};
+use aws_sdk_cloudformation::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_cloudformation::types::{
+    Capability, ChangeSetStatus, ChangeSetType, ExecutionStatus, Parameter,
+    StackDriftDetectionStatus, Tag,
+};
 use aws_sdk_cloudformation::Client;
 use std::time::{Duration, Instant};
+
+/// What went wrong at the CloudFormation edge, as a value: the engines match on the variant,
+/// never on the words of a message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CfnError {
+    /// The stack (or change set) the call named does not exist.
+    NotFound { call: &'static str },
+    /// CloudFormation has nothing to update.
+    NoChanges,
+    /// A wait ran out of its deadline; `still` says what was still running.
+    TimedOut { still: String },
+    /// The operation ended in failure; the reason says how.
+    Failed(String),
+    /// The account's role cannot be used yet (a vended account's role still being made,
+    /// its credentials still propagating, or a server error): worth waiting for.
+    RoleNotReady { call: &'static str, reason: String },
+    /// Any other refusal or lost answer: the call, and what AWS said.
+    Call { call: &'static str, reason: String },
+}
+
+impl CfnError {
+    /// The error of one call, classified.
+    pub fn of<E, R>(call: &'static str, err: &SdkError<E, R>) -> CfnError
+    where
+        E: std::error::Error + ProvideErrorMetadata + 'static,
+        R: crate::aws::RawResponse + std::fmt::Debug + 'static,
+    {
+        let service = err.as_service_error();
+        match kind_of(
+            service.and_then(|s| s.code()),
+            service.and_then(|s| s.message()),
+        ) {
+            Kind::NotFound => CfnError::NotFound { call },
+            Kind::NoChanges => CfnError::NoChanges,
+            Kind::Other => {
+                let reason = describe_sdk_error(err);
+                if crate::aws::identity::is_role_not_ready(&reason) {
+                    CfnError::RoleNotReady { call, reason }
+                } else {
+                    CfnError::Call { call, reason }
+                }
+            }
+        }
+    }
+
+    pub fn is_timeout(&self) -> bool {
+        matches!(self, CfnError::TimedOut { .. })
+    }
+}
+
+impl std::fmt::Display for CfnError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            CfnError::NotFound { call } => write!(f, "{call}: the stack does not exist"),
+            CfnError::NoChanges => f.write_str("no updates are to be performed"),
+            CfnError::TimedOut { still } => write!(f, "{still} when the wait timed out"),
+            CfnError::Failed(reason) => f.write_str(reason),
+            CfnError::RoleNotReady { call, reason } | CfnError::Call { call, reason } => {
+                write!(f, "{call}: {reason}")
+            }
+        }
+    }
+}
+
+impl From<CfnError> for String {
+    fn from(e: CfnError) -> String {
+        e.to_string()
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    NotFound,
+    NoChanges,
+    Other,
+}
+
+/// What an error answer means. CloudFormation answers a missing stack and an update with
+/// nothing to do with the same `ValidationError` code: only the message tells them apart,
+/// so this is the one place that reads a message.
+fn kind_of(code: Option<&str>, message: Option<&str>) -> Kind {
+    let message = message.unwrap_or_default();
+    match code {
+        Some("ChangeSetNotFound" | "ChangeSetNotFoundException" | "StackNotFoundException") => {
+            Kind::NotFound
+        }
+        Some("ValidationError") if message.contains("does not exist") => Kind::NotFound,
+        Some("ValidationError") if says_no_changes(message) => Kind::NoChanges,
+        _ => Kind::Other,
+    }
+}
+
+/// CloudFormation's words for a change set (or an update) with nothing in it.
+fn says_no_changes(reason: &str) -> bool {
+    reason.contains("didn't contain changes") || reason.contains("No updates are to be performed")
+}
 
 /// One stack deployment's inputs.
 #[derive(Debug, Clone)]
@@ -25,14 +124,11 @@ pub struct StackRequest<'a> {
 }
 
 /// The stack, or `None` when it does not exist.
-pub async fn describe(client: &Client, stack_name: &str) -> Result<Option<StackState>, String> {
+pub async fn describe(client: &Client, stack_name: &str) -> Result<Option<StackState>, CfnError> {
     match client.describe_stacks().stack_name(stack_name).send().await {
         Ok(out) => Ok(out.stacks().first().map(|s| StackState {
             stack_id: s.stack_id().map(str::to_owned),
-            status: s
-                .stack_status()
-                .map(|st| st.as_str().to_owned())
-                .unwrap_or_default(),
+            status: StackStatus::parse(s.stack_status().map(|st| st.as_str()).unwrap_or_default()),
             status_reason: s.stack_status_reason().map(str::to_owned),
             tags: s
                 .tags()
@@ -40,14 +136,10 @@ pub async fn describe(client: &Client, stack_name: &str) -> Result<Option<StackS
                 .filter_map(|t| Some((t.key()?.to_owned(), t.value()?.to_owned())))
                 .collect(),
         })),
-        Err(e) => {
-            let reason = describe_sdk_error(&e);
-            if reason.contains("does not exist") {
-                Ok(None)
-            } else {
-                Err(format!("DescribeStacks: {reason}"))
-            }
-        }
+        Err(e) => match CfnError::of("DescribeStacks", &e) {
+            CfnError::NotFound { .. } => Ok(None),
+            other => Err(other),
+        },
     }
 }
 
@@ -58,7 +150,7 @@ pub async fn update_tags(
     client: &Client,
     request: &StackRequest<'_>,
     deadline: Instant,
-) -> Result<Option<StackState>, String> {
+) -> Result<Option<StackState>, CfnError> {
     let updated = client
         .update_stack()
         .stack_name(request.stack_name)
@@ -84,14 +176,10 @@ pub async fn update_tags(
         Ok(_) => wait_until_settled(client, request.stack_name, deadline)
             .await
             .map(Some),
-        Err(e) => {
-            let reason = describe_sdk_error(&e);
-            if is_no_change_reason(&reason) {
-                Ok(None)
-            } else {
-                Err(format!("UpdateStack: {reason}"))
-            }
-        }
+        Err(e) => match CfnError::of("UpdateStack", &e) {
+            CfnError::NoChanges => Ok(None),
+            other => Err(other),
+        },
     }
 }
 
@@ -103,7 +191,7 @@ pub async fn create_stack(
     client: &Client,
     request: &StackRequest<'_>,
     deadline: Instant,
-) -> Result<StackState, String> {
+) -> Result<StackState, CfnError> {
     let mut create = client
         .create_stack()
         .stack_name(request.stack_name)
@@ -119,7 +207,7 @@ pub async fn create_stack(
     create
         .send()
         .await
-        .map_err(|e| format!("CreateStack: {}", describe_sdk_error(&e)))?;
+        .map_err(|e| CfnError::of("CreateStack", &e))?;
     wait_until_settled(client, request.stack_name, deadline).await
 }
 
@@ -172,7 +260,7 @@ pub async fn create_change_set(
     request: &StackRequest<'_>,
     kind: ChangeSetType,
     deadline: Instant,
-) -> Result<ComputedChangeSet, String> {
+) -> Result<ComputedChangeSet, CfnError> {
     let mut create = client
         .create_change_set()
         .stack_name(request.stack_name)
@@ -191,7 +279,7 @@ pub async fn create_change_set(
     let created = create
         .send()
         .await
-        .map_err(|e| format!("CreateChangeSet: {}", describe_sdk_error(&e)))?;
+        .map_err(|e| CfnError::of("CreateChangeSet", &e))?;
     let id = created.id().unwrap_or(request.change_set_name).to_owned();
     let stack_id = created.stack_id().map(str::to_owned);
 
@@ -203,10 +291,11 @@ pub async fn create_change_set(
             .change_set_name(&id)
             .send()
             .await
-            .map_err(|e| format!("DescribeChangeSet: {}", describe_sdk_error(&e)))?;
-        let status = described.status().map(|s| s.as_str()).unwrap_or_default();
+            .map_err(|e| CfnError::of("DescribeChangeSet", &e))?;
+        let status = described.status().cloned();
+        let word = status.as_ref().map(|s| s.as_str()).unwrap_or("UNKNOWN");
         match status {
-            "CREATE_COMPLETE" => {
+            Some(ChangeSetStatus::CreateComplete) => {
                 let mut changes = resource_changes(described.changes());
                 let mut token = described.next_token().map(str::to_owned);
                 while let Some(next) = token {
@@ -217,7 +306,7 @@ pub async fn create_change_set(
                         .next_token(next)
                         .send()
                         .await
-                        .map_err(|e| format!("DescribeChangeSet: {}", describe_sdk_error(&e)))?;
+                        .map_err(|e| CfnError::of("DescribeChangeSet", &e))?;
                     changes.extend(resource_changes(page.changes()));
                     token = page.next_token().map(str::to_owned);
                 }
@@ -229,9 +318,9 @@ pub async fn create_change_set(
                     status_reason: None,
                 });
             }
-            "FAILED" => {
+            Some(ChangeSetStatus::Failed) => {
                 let reason = described.status_reason().map(str::to_owned);
-                if reason.as_deref().is_some_and(is_no_change_reason) {
+                if reason.as_deref().is_some_and(says_no_changes) {
                     return Ok(ComputedChangeSet {
                         id,
                         stack_id,
@@ -242,29 +331,32 @@ pub async fn create_change_set(
                 }
                 // A failed change set keeps its name taken: remove it (best effort).
                 let _ = delete_change_set(client, request.stack_name, &id).await;
-                return Err(format!(
+                return Err(CfnError::Failed(format!(
                     "change set failed: {}",
                     reason.as_deref().unwrap_or("no reason given")
-                ));
+                )));
             }
             // Executing another change set of the stack deletes this one (another run).
-            "DELETE_PENDING" | "DELETE_IN_PROGRESS" | "DELETE_COMPLETE" | "DELETE_FAILED" => {
-                return Err(format!(
-                    "change set {status}: another change set of the stack was executed meanwhile"
-                ));
+            Some(
+                ChangeSetStatus::DeletePending
+                | ChangeSetStatus::DeleteInProgress
+                | ChangeSetStatus::DeleteComplete
+                | ChangeSetStatus::DeleteFailed,
+            ) => {
+                return Err(CfnError::Failed(format!(
+                    "change set {word}: another change set of the stack was executed meanwhile"
+                )));
             }
             _ if Instant::now() >= deadline => {
-                return Err(format!("change set still {status} when the wait timed out"));
+                return Err(CfnError::TimedOut {
+                    still: format!("change set still {word}"),
+                });
             }
             _ => delay.sleep().await,
         }
     }
 }
 
-/// CloudFormation's words for a change set with nothing in it.
-fn is_no_change_reason(reason: &str) -> bool {
-    reason.contains("didn't contain changes") || reason.contains("No updates are to be performed")
-}
 
 fn resource_changes(changes: &[aws_sdk_cloudformation::types::Change]) -> Vec<ResourceChange> {
     changes
@@ -288,7 +380,7 @@ pub async fn execute_change_set(
     stack_name: &str,
     change_set_id: &str,
     deadline: Instant,
-) -> Result<StackState, String> {
+) -> Result<StackState, CfnError> {
     client
         .execute_change_set()
         .stack_name(stack_name)
@@ -296,7 +388,7 @@ pub async fn execute_change_set(
         .client_request_token(token_for("execute", change_set_id))
         .send()
         .await
-        .map_err(|e| format!("ExecuteChangeSet: {}", describe_sdk_error(&e)))?;
+        .map_err(|e| CfnError::of("ExecuteChangeSet", &e))?;
     wait_until_settled(client, stack_name, deadline).await
 }
 
@@ -310,10 +402,10 @@ pub async fn available_change_set(client: &Client, stack_name: &str, name: &str)
         .send()
         .await
         .ok()?;
-    let ready = described.status().map(|s| s.as_str()) == Some("CREATE_COMPLETE")
+    let ready = described.status() == Some(&ChangeSetStatus::CreateComplete)
         && described
             .execution_status()
-            .is_none_or(|e| e.as_str() == "AVAILABLE");
+            .is_none_or(|e| *e == ExecutionStatus::Available);
     if ready {
         described.change_set_id().map(str::to_owned)
     } else {
@@ -325,7 +417,7 @@ pub async fn delete_change_set(
     client: &Client,
     stack_name: &str,
     change_set_id: &str,
-) -> Result<(), String> {
+) -> Result<(), CfnError> {
     client
         .delete_change_set()
         .stack_name(stack_name)
@@ -333,7 +425,7 @@ pub async fn delete_change_set(
         .send()
         .await
         .map(|_| ())
-        .map_err(|e| format!("DeleteChangeSet: {}", describe_sdk_error(&e)))
+        .map_err(|e| CfnError::of("DeleteChangeSet", &e))
 }
 
 /// Deletes the stack with this id (an ARN, so never a later stack of the same name) and
@@ -343,30 +435,29 @@ pub async fn delete_stack(
     stack_id: &str,
     role_arn: Option<&str>,
     deadline: Instant,
-) -> Result<(), String> {
+) -> Result<(), CfnError> {
     client
         .delete_stack()
         .stack_name(stack_id)
         .set_role_arn(role_arn.map(str::to_owned))
         .send()
         .await
-        .map_err(|e| format!("DeleteStack: {}", describe_sdk_error(&e)))?;
+        .map_err(|e| CfnError::of("DeleteStack", &e))?;
     let mut delay = Backoff::new();
     loop {
         match describe(client, stack_id).await? {
             None => return Ok(()),
-            Some(state) if state.status == "DELETE_COMPLETE" => return Ok(()),
-            Some(state) if state.status == "DELETE_FAILED" => {
-                return Err(format!(
+            Some(state) if state.status == StackStatus::DeleteComplete => return Ok(()),
+            Some(state) if state.status == StackStatus::DeleteFailed => {
+                return Err(CfnError::Failed(format!(
                     "stack ended DELETE_FAILED: {}",
                     state.status_reason.as_deref().unwrap_or("no reason given")
-                ))
+                )))
             }
             Some(state) if Instant::now() >= deadline => {
-                return Err(format!(
-                    "stack still {} when the wait timed out",
-                    state.status
-                ))
+                return Err(CfnError::TimedOut {
+                    still: format!("stack still {}", state.status),
+                })
             }
             Some(_) => delay.sleep().await,
         }
@@ -374,7 +465,7 @@ pub async fn delete_stack(
 }
 
 /// The names of the change sets a stack (by id) has.
-pub async fn change_set_names(client: &Client, stack_id: &str) -> Result<Vec<String>, String> {
+pub async fn change_set_names(client: &Client, stack_id: &str) -> Result<Vec<String>, CfnError> {
     let mut names = Vec::new();
     let mut token: Option<String> = None;
     loop {
@@ -384,7 +475,7 @@ pub async fn change_set_names(client: &Client, stack_id: &str) -> Result<Vec<Str
             .set_next_token(token)
             .send()
             .await
-            .map_err(|e| format!("ListChangeSets: {}", describe_sdk_error(&e)))?;
+            .map_err(|e| CfnError::of("ListChangeSets", &e))?;
         names.extend(
             page.summaries()
                 .iter()
@@ -405,19 +496,19 @@ pub async fn continue_update_rollback(
     stack_name: &str,
     role_arn: Option<&str>,
     deadline: Instant,
-) -> Result<StackState, String> {
+) -> Result<StackState, CfnError> {
     client
         .continue_update_rollback()
         .stack_name(stack_name)
         .set_role_arn(role_arn.map(str::to_owned))
         .send()
         .await
-        .map_err(|e| format!("ContinueUpdateRollback: {}", describe_sdk_error(&e)))?;
+        .map_err(|e| CfnError::of("ContinueUpdateRollback", &e))?;
     let started = Instant::now();
     let mut delay = Backoff::new();
     loop {
         let state = wait_until_settled(client, stack_name, deadline).await?;
-        let unmoved = state.status == "UPDATE_ROLLBACK_FAILED";
+        let unmoved = state.status == StackStatus::UpdateRollbackFailed;
         if !unmoved || started.elapsed() >= Duration::from_secs(60) || Instant::now() >= deadline {
             return Ok(state);
         }
@@ -432,10 +523,14 @@ pub async fn wait_until_settled(
     client: &Client,
     stack_name: &str,
     deadline: Instant,
-) -> Result<StackState, String> {
+) -> Result<StackState, CfnError> {
     wait_while_busy(client, stack_name, deadline)
         .await?
-        .ok_or_else(|| format!("stack {stack_name} disappeared while being deployed"))
+        .ok_or_else(|| {
+            CfnError::Failed(format!(
+                "stack {stack_name} disappeared while being deployed"
+            ))
+        })
 }
 
 /// Polls DescribeStacks until no operation runs on the stack: its settled state, or `None`
@@ -444,20 +539,19 @@ pub async fn wait_while_busy(
     client: &Client,
     stack_name: &str,
     deadline: Instant,
-) -> Result<Option<StackState>, String> {
+) -> Result<Option<StackState>, CfnError> {
     let mut delay = Backoff::new();
     loop {
         let Some(state) = describe(client, stack_name).await? else {
             return Ok(None);
         };
-        if !crate::core::decide::is_busy(&state.status) {
+        if !state.status.is_busy() {
             return Ok(Some(state));
         }
         if Instant::now() >= deadline {
-            return Err(format!(
-                "stack still {} when the wait timed out",
-                state.status
-            ));
+            return Err(CfnError::TimedOut {
+                still: format!("stack still {}", state.status),
+            });
         }
         delay.sleep().await;
     }
@@ -468,13 +562,13 @@ pub async fn detect_drift(
     client: &Client,
     stack_name: &str,
     deadline: Instant,
-) -> Result<String, String> {
+) -> Result<String, CfnError> {
     let started = client
         .detect_stack_drift()
         .stack_name(stack_name)
         .send()
         .await
-        .map_err(|e| format!("DetectStackDrift: {}", describe_sdk_error(&e)))?;
+        .map_err(|e| CfnError::of("DetectStackDrift", &e))?;
     let id = started
         .stack_drift_detection_id()
         .unwrap_or_default()
@@ -486,26 +580,21 @@ pub async fn detect_drift(
             .stack_drift_detection_id(&id)
             .send()
             .await
-            .map_err(|e| {
-                format!(
-                    "DescribeStackDriftDetectionStatus: {}",
-                    describe_sdk_error(&e)
-                )
-            })?;
-        let detection = status
-            .detection_status()
-            .map(|s| s.as_str())
-            .unwrap_or_default();
-        match detection {
-            "DETECTION_IN_PROGRESS" if Instant::now() >= deadline => {
-                return Err("drift detection still running when the wait timed out".into())
+            .map_err(|e| CfnError::of("DescribeStackDriftDetectionStatus", &e))?;
+        match status.detection_status() {
+            Some(StackDriftDetectionStatus::DetectionInProgress) if Instant::now() >= deadline => {
+                return Err(CfnError::TimedOut {
+                    still: "drift detection still running".into(),
+                })
             }
-            "DETECTION_IN_PROGRESS" => delay.sleep().await,
-            "DETECTION_FAILED" => {
-                return Err(status
-                    .detection_status_reason()
-                    .unwrap_or("drift detection failed")
-                    .to_owned())
+            Some(StackDriftDetectionStatus::DetectionInProgress) => delay.sleep().await,
+            Some(StackDriftDetectionStatus::DetectionFailed) => {
+                return Err(CfnError::Failed(
+                    status
+                        .detection_status_reason()
+                        .unwrap_or("drift detection failed")
+                        .to_owned(),
+                ))
             }
             _ => {
                 let drift = status
@@ -526,7 +615,8 @@ pub async fn detect_drift(
 pub struct Event {
     pub logical_id: String,
     pub resource_type: String,
-    pub status: String,
+    /// A resource's status; the words it shares with a stack's are what a failure needs.
+    pub status: StackStatus,
     pub reason: Option<String>,
 }
 
@@ -563,10 +653,9 @@ async fn latest_operation_events(client: &Client, stack_name: &str) -> Option<Ve
             Event {
                 logical_id: e.logical_resource_id().unwrap_or_default().to_owned(),
                 resource_type: e.resource_type().unwrap_or_default().to_owned(),
-                status: e
-                    .resource_status()
-                    .map(|s| s.as_str().to_owned())
-                    .unwrap_or_default(),
+                status: StackStatus::parse(
+                    e.resource_status().map(|s| s.as_str()).unwrap_or_default(),
+                ),
                 reason: e.resource_status_reason().map(str::to_owned),
             }
         }));
@@ -577,14 +666,15 @@ async fn latest_operation_events(client: &Client, stack_name: &str) -> Option<Ve
     Some(events)
 }
 
+/// The stack's own event that starts an operation (the "User Initiated" one).
 fn is_operation_start(e: &Event, stack_name: &str) -> bool {
     e.logical_id == stack_name
         && matches!(
-            e.status.as_str(),
-            "CREATE_IN_PROGRESS"
-                | "UPDATE_IN_PROGRESS"
-                | "DELETE_IN_PROGRESS"
-                | "IMPORT_IN_PROGRESS"
+            e.status,
+            StackStatus::CreateInProgress
+                | StackStatus::UpdateInProgress
+                | StackStatus::DeleteInProgress
+                | StackStatus::ImportInProgress
         )
 }
 
@@ -595,7 +685,7 @@ pub fn root_cause(events_newest_first: &[Event], stack_name: &str) -> Option<Str
     events_newest_first
         .iter()
         .take_while(|e| !is_operation_start(e, stack_name))
-        .filter(|e| e.logical_id != stack_name && e.status.ends_with("_FAILED"))
+        .filter(|e| e.logical_id != stack_name && e.status.is_failed())
         .last()
         .map(|e| {
             format!(
@@ -614,7 +704,7 @@ pub fn failures(events_newest_first: &[Event], stack_name: &str) -> Vec<String> 
     let mut out: Vec<String> = events_newest_first
         .iter()
         .take_while(|e| !is_operation_start(e, stack_name))
-        .filter(|e| e.logical_id != stack_name && e.status.ends_with("_FAILED"))
+        .filter(|e| e.logical_id != stack_name && e.status.is_failed())
         .filter(|e| seen.insert(e.logical_id.clone()))
         .map(|e| {
             format!(
@@ -662,6 +752,23 @@ impl Default for Backoff {
 mod tests {
     use super::*;
 
+    #[test]
+    fn error_answers_are_classified_by_code_and_only_then_by_message() {
+        let missing = "Stack with id remedy does not exist";
+        assert_eq!(kind_of(Some("ValidationError"), Some(missing)), Kind::NotFound);
+        assert_eq!(
+            kind_of(Some("ValidationError"), Some("No updates are to be performed.")),
+            Kind::NoChanges
+        );
+        assert_eq!(kind_of(Some("ChangeSetNotFound"), None), Kind::NotFound);
+        assert_eq!(
+            kind_of(Some("AccessDenied"), Some(missing)),
+            Kind::Other,
+            "a refusal that quotes the words is still a refusal"
+        );
+        assert_eq!(kind_of(None, None), Kind::Other);
+    }
+
     fn event(logical_id: &str, status: &str, reason: &str) -> Event {
         Event {
             logical_id: logical_id.into(),
@@ -671,7 +778,7 @@ mod tests {
                 "AWS::SNS::Topic"
             }
             .into(),
-            status: status.into(),
+            status: StackStatus::parse(status),
             reason: Some(reason.into()).filter(|r: &String| !r.is_empty()),
         }
     }

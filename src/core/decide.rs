@@ -12,7 +12,7 @@
 //! | `UPDATE_ROLLBACK_FAILED` | `--fix-rollback`: continue the rollback, then decide again; else refuse |
 //! | any other `*_FAILED` | refuse, with the status and reason |
 
-use crate::core::stack::StackState;
+use crate::core::stack::{StackState, StackStatus};
 use crate::core::stack::{ResourceChange, HASH_TAG};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -38,22 +38,18 @@ pub fn decide(existing: Option<&StackState>, desired_hash: &str, fix_rollback: b
     let Some(stack) = existing else {
         return Action::Create;
     };
-    match stack.status.as_str() {
-        "DELETE_COMPLETE" | "REVIEW_IN_PROGRESS" => Action::Create,
-        "CREATE_COMPLETE"
-        | "UPDATE_COMPLETE"
-        | "UPDATE_ROLLBACK_COMPLETE"
-        | "IMPORT_COMPLETE"
-        | "IMPORT_ROLLBACK_COMPLETE" => {
+    match &stack.status {
+        StackStatus::DeleteComplete | StackStatus::ReviewInProgress => Action::Create,
+        status if status.is_settled() => {
             if stack.tag(HASH_TAG) == Some(desired_hash) {
                 Action::Unchanged
             } else {
                 Action::Update
             }
         }
-        "ROLLBACK_COMPLETE" => Action::Recreate,
-        "UPDATE_ROLLBACK_FAILED" if fix_rollback => Action::ContinueRollback,
-        "UPDATE_ROLLBACK_FAILED" => Action::Refuse(format!(
+        StackStatus::RollbackComplete => Action::Recreate,
+        StackStatus::UpdateRollbackFailed if fix_rollback => Action::ContinueRollback,
+        StackStatus::UpdateRollbackFailed => Action::Refuse(format!(
             "stack is UPDATE_ROLLBACK_FAILED{}; run again with --fix-rollback to continue the rollback (skip the resources that cannot roll back by hand first)",
             stack
                 .status_reason
@@ -61,18 +57,12 @@ pub fn decide(existing: Option<&StackState>, desired_hash: &str, fix_rollback: b
                 .map(|r| format!(" ({r})"))
                 .unwrap_or_default()
         )),
-        status if status.ends_with("_IN_PROGRESS") => Action::Wait,
+        status if status.is_busy() => Action::Wait,
         status => Action::Refuse(match &stack.status_reason {
             Some(reason) => format!("stack is {status}: {reason}"),
             None => format!("stack is {status}"),
         }),
     }
-}
-
-/// An operation runs on the stack. `REVIEW_IN_PROGRESS` (a CREATE change set waiting to be
-/// executed, or a failed one) is not: nothing will ever move it on its own.
-pub fn is_busy(status: &str) -> bool {
-    status.ends_with("_IN_PROGRESS") && status != "REVIEW_IN_PROGRESS"
 }
 
 /// How a target's deployed stack compares with what this run would deploy (`remedy status`).
@@ -176,7 +166,7 @@ mod tests {
     fn stack(status: &str, hash: Option<&str>) -> StackState {
         StackState {
             stack_id: None,
-            status: status.into(),
+            status: StackStatus::parse(status),
             status_reason: None,
             tags: hash
                 .map(|h| (HASH_TAG.to_owned(), h.to_owned()))
@@ -274,8 +264,5 @@ mod tests {
         );
         assert_eq!(plan_summary(&[PlanAction::Create]), "1 target: 1 create");
         assert_eq!(plan_summary(&[]), "0 targets");
-        assert!(is_busy("UPDATE_ROLLBACK_IN_PROGRESS"));
-        assert!(!is_busy("REVIEW_IN_PROGRESS"));
-        assert!(!is_busy("UPDATE_COMPLETE"));
     }
 }

@@ -17,7 +17,7 @@ use crate::core::decide::{decide, Action};
 use crate::core::outcome::{Outcome, TargetResult};
 use crate::core::targets::Target;
 use crate::core::util::humanize;
-use aws_sdk_codebuild::types::{Build, EnvironmentVariable, EnvironmentVariableType};
+use aws_sdk_codebuild::types::{Build, EnvironmentVariable, EnvironmentVariableType, StatusType};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -79,8 +79,8 @@ impl CodeBuildEngine {
         );
         let before = cfn::describe(&cfn_client, &self.stack_name)
             .await
-            .map_err(|r| (None, r))?;
-        let status = before.as_ref().map(|s| s.status.clone());
+            .map_err(|e| (None, e.to_string()))?;
+        let status = before.as_ref().map(|s| s.status.to_string());
         if decide(before.as_ref(), &self.hash, false) == Action::Unchanged {
             return Ok((Outcome::Unchanged, status));
         }
@@ -134,9 +134,9 @@ impl CodeBuildEngine {
             let Some(build) = out.builds().first() else {
                 return Err((status, format!("build {id} is not known to CodeBuild")));
             };
-            match build.build_status().map(|s| s.as_str()) {
-                Some("SUCCEEDED") => break,
-                Some("IN_PROGRESS") | None => {
+            match build.build_status() {
+                Some(StatusType::Succeeded) => break,
+                Some(StatusType::InProgress) | None => {
                     if Instant::now() >= deadline {
                         // Stopped, so that it cannot deploy after we reported it, nor run
                         // beside the next attempt.
@@ -169,7 +169,7 @@ impl CodeBuildEngine {
         } else {
             Outcome::Updated
         };
-        Ok((outcome, after.map(|s| s.status).or(status)))
+        Ok((outcome, after.map(|s| s.status.to_string()).or(status)))
     }
 }
 

@@ -15,12 +15,12 @@
 //! Must not: decide which targets exist or in what order they run ([`crate::engine::scheduler`]), or
 //! what a stack state means ([`crate::core::decide`]).
 
-use crate::aws::cfn::{self, StackRequest};
-use crate::aws::identity::{cloudformation_client, is_role_not_ready, Identity};
-use crate::core::decide::{decide, freshness, is_busy, update_kind, Action, Freshness, PlanAction};
+use crate::aws::cfn::{self, CfnError, StackRequest};
+use crate::aws::identity::{cloudformation_client, Identity};
+use crate::core::decide::{decide, freshness, update_kind, Action, Freshness, PlanAction};
 use crate::core::outcome::{InspectedTarget, PlannedTarget};
 use crate::core::outcome::{Outcome, Seen, TargetResult};
-use crate::core::stack::{StackState, TemplateSource};
+use crate::core::stack::{StackState, StackStatus, TemplateSource};
 use crate::core::stack::{HASH_TAG, VERSION_TAG};
 use crate::core::stop::Stop;
 use crate::core::targets::Target;
@@ -55,7 +55,7 @@ pub struct DirectEngine {
 }
 
 /// Why a target failed: the stack status if known, and the reason.
-type Failure = (Option<String>, String);
+type Failure = (Option<StackStatus>, String);
 
 /// What applying a change did.
 enum Applied {
@@ -181,14 +181,18 @@ impl DirectEngine {
 
     pub async fn deploy(self: Arc<Self>, target: Target) -> TargetResult {
         match self.try_deploy(&target).await {
-            Ok((outcome, status)) => TargetResult::new(&target, outcome, Some(status), None),
+            Ok((outcome, status)) => {
+                let status = status.map(|s| s.to_string());
+                TargetResult::new(&target, outcome, status, None)
+            }
             Err((status, reason)) => {
+                let status = status.map(|s| s.to_string());
                 TargetResult::new(&target, Outcome::Failed, status, Some(reason))
             }
         }
     }
 
-    async fn try_deploy(&self, target: &Target) -> Result<(Outcome, String), Failure> {
+    async fn try_deploy(&self, target: &Target) -> Result<(Outcome, Option<StackStatus>), Failure> {
         let deadline = Instant::now() + self.target_timeout;
         let client = self.target_client(target).await;
         let template = self.template(&target.region).map_err(|r| (None, r))?;
@@ -198,11 +202,11 @@ impl DirectEngine {
         let mut last_error: Option<String> = None;
         let mut existing = cfn::describe(&client, &self.stack_name)
             .await
-            .map_err(|r| (None, r))?;
+            .map_err(|e| (None, e.to_string()))?;
         for _ in 0..MAX_ROUNDS {
             let status = existing.as_ref().map(|s| s.status.clone());
             let kind = match decide(existing.as_ref(), &self.hash, self.fix_rollback) {
-                Action::Unchanged => return Ok((Outcome::Unchanged, status.unwrap_or_default())),
+                Action::Unchanged => return Ok((Outcome::Unchanged, status)),
                 Action::Create => ChangeSetType::Create,
                 Action::Update => ChangeSetType::Update,
                 Action::Wait => {
@@ -211,11 +215,11 @@ impl DirectEngine {
                         "{} {}: the stack is {}, held by another operation; waiting for it",
                         target.account.id,
                         target.region,
-                        status.as_deref().unwrap_or_default()
+                        status.as_ref().map(StackStatus::as_str).unwrap_or_default()
                     );
                     existing = cfn::wait_while_busy(&client, &self.stack_name, deadline)
                         .await
-                        .map_err(|r| (status, self.timed_out(r)))?;
+                        .map_err(|e| (status, self.timed_out(e)))?;
                     continue;
                 }
                 Action::Recreate => {
@@ -235,7 +239,7 @@ impl DirectEngine {
                     // Decide on what is there now (nothing, or another run's new stack).
                     existing = cfn::describe(&client, &self.stack_name)
                         .await
-                        .map_err(|r| (None, r))?;
+                        .map_err(|e| (None, e.to_string()))?;
                     continue;
                 }
                 Action::ContinueRollback if !continued => {
@@ -247,7 +251,7 @@ impl DirectEngine {
                         deadline,
                     )
                     .await
-                    .map_err(|r| (status, self.timed_out(r)))?;
+                    .map_err(|e| (status, self.timed_out(e)))?;
                     existing = Some(settled);
                     continue;
                 }
@@ -258,7 +262,7 @@ impl DirectEngine {
                 }
                 Action::Refuse(reason) => {
                     let failed = match &status {
-                        Some(s) if s.ends_with("_FAILED") => {
+                        Some(s) if s.is_failed() => {
                             cfn::failed_resources(&client, &self.stack_name).await
                         }
                         _ => Vec::new(),
@@ -283,10 +287,8 @@ impl DirectEngine {
             };
             let state = match applied {
                 Ok(Applied::Settled(state)) => state,
-                Ok(Applied::NothingToDo) => {
-                    return Ok((Outcome::Unchanged, status.unwrap_or_default()))
-                }
-                Err(reason) => {
+                Ok(Applied::NothingToDo) => return Ok((Outcome::Unchanged, status)),
+                Err(error) => {
                     // Another run may have started on the stack between our look and our
                     // change set (CloudFormation then refuses ours): wait for it and decide
                     // again. Otherwise report the stack's status if we can.
@@ -294,31 +296,29 @@ impl DirectEngine {
                         .await
                         .ok()
                         .flatten();
-                    let busy = now.as_ref().is_some_and(|s| is_busy(&s.status));
+                    let busy = now.as_ref().is_some_and(|s| s.status.is_busy());
                     if (busy || now != existing) && Instant::now() < deadline {
                         tracing::warn!(
-                            "{} {}: {reason}; the stack changed meanwhile, deciding again",
+                            "{} {}: {error}; the stack changed meanwhile, deciding again",
                             target.account.id,
                             target.region
                         );
-                        last_error = Some(reason);
+                        last_error = Some(error.to_string());
                         existing = now;
                         continue;
                     }
-                    return Err((now.map(|s| s.status), self.timed_out(reason)));
+                    return Err((now.map(|s| s.status), self.timed_out(error)));
                 }
             };
-            return match state.status.as_str() {
-                "CREATE_COMPLETE" | "UPDATE_COMPLETE" => Ok((outcome, state.status)),
+            return match state.status {
+                status if status.is_success() => Ok((outcome, Some(status))),
                 status => {
                     let cause = cfn::first_failure(&client, &self.stack_name)
                         .await
                         .or(state.status_reason.clone())
                         .unwrap_or_else(|| "no reason given".into());
-                    Err((
-                        Some(status.to_owned()),
-                        format!("stack ended {status}: {cause}"),
-                    ))
+                    let reason = format!("stack ended {status}: {cause}");
+                    Err((Some(status), reason))
                 }
             };
         }
@@ -342,7 +342,7 @@ impl DirectEngine {
         kind: ChangeSetType,
         role_arn: Option<&str>,
         deadline: Instant,
-    ) -> Result<Applied, String> {
+    ) -> Result<Applied, CfnError> {
         let kept =
             cfn::available_change_set(client, &self.stack_name, &self.kept_change_set_name()).await;
         if let Some(id) = kept {
@@ -365,14 +365,11 @@ impl DirectEngine {
     }
 
     /// Names the target timeout in a wait that ran out of it.
-    fn timed_out(&self, reason: String) -> String {
-        if reason.contains("timed out") {
-            format!(
-                "{reason} (target timeout {})",
-                humanize(self.target_timeout)
-            )
+    fn timed_out(&self, error: CfnError) -> String {
+        if error.is_timeout() {
+            format!("{error} (target timeout {})", humanize(self.target_timeout))
         } else {
-            reason
+            error.to_string()
         }
     }
 
@@ -386,12 +383,12 @@ impl DirectEngine {
         let mut planned = PlannedTarget::without_changes(&target, PlanAction::Blocked, None);
         let existing = match cfn::describe(&client, &self.stack_name).await {
             Ok(existing) => existing,
-            Err(reason) => {
-                planned.reason = Some(reason);
+            Err(error) => {
+                planned.reason = Some(error.to_string());
                 return planned;
             }
         };
-        planned.stack_status = existing.as_ref().map(|s| s.status.clone());
+        planned.stack_status = existing.as_ref().map(|s| s.status.to_string());
         let kind = match decide(existing.as_ref(), &self.hash, false) {
             Action::Unchanged => {
                 planned.action = PlanAction::Unchanged;
@@ -468,12 +465,11 @@ impl DirectEngine {
                     }
                 }
             }
-            Err(reason) => planned.reason = Some(reason),
+            Err(error) => planned.reason = Some(error.to_string()),
         }
-        let stack_was_missing = matches!(
-            existing.as_ref().map(|s| s.status.as_str()),
-            None | Some("DELETE_COMPLETE")
-        );
+        let stack_was_missing = existing
+            .as_ref()
+            .is_none_or(|s| s.status == StackStatus::DeleteComplete);
         if !keep_it && stack_was_missing && kind == ChangeSetType::Create {
             // The CREATE change set made a REVIEW_IN_PROGRESS stack: leave nothing behind.
             if let Some(stack_id) = created_stack {
@@ -482,7 +478,7 @@ impl DirectEngine {
                 // The change set failed; the stack it made may still be there, in review.
                 if let Some(stack_id) = state
                     .stack_id
-                    .filter(|_| state.status == "REVIEW_IN_PROGRESS")
+                    .filter(|_| state.status == StackStatus::ReviewInProgress)
                 {
                     self.delete_review_stack(&client, &stack_id, &target).await;
                 }
@@ -496,7 +492,7 @@ impl DirectEngine {
     /// (its own change set, or executed), and then it is theirs.
     async fn delete_review_stack(&self, client: &Client, stack_id: &str, target: &Target) {
         let still_ours = match cfn::describe(client, stack_id).await {
-            Ok(Some(state)) if state.status == "REVIEW_IN_PROGRESS" => {
+            Ok(Some(state)) if state.status == StackStatus::ReviewInProgress => {
                 matches!(cfn::change_set_names(client, stack_id).await, Ok(names) if names.is_empty())
             }
             _ => false,
@@ -525,7 +521,7 @@ impl DirectEngine {
             Ok(existing) => {
                 row.freshness = Some(freshness(existing.as_ref(), &self.hash));
                 if let Some(StackState { status, tags, .. }) = &existing {
-                    row.stack_status = Some(status.clone());
+                    row.stack_status = Some(status.to_string());
                     row.version = tags.get(VERSION_TAG).cloned();
                     row.hash = tags.get(HASH_TAG).cloned();
                 }
@@ -539,7 +535,7 @@ impl DirectEngine {
                     );
                 }
             }
-            Err(reason) => row.reason = Some(reason),
+            Err(error) => row.reason = Some(error.to_string()),
         }
         row
     }
@@ -558,10 +554,8 @@ impl DirectEngine {
             let client = self.target_client(target).await;
             match cfn::describe(&client, &self.stack_name).await {
                 Ok(_) => return Ok(()),
-                Err(reason)
-                    if is_role_not_ready(&reason)
-                        && Instant::now() < deadline
-                        && !self.stop.interrupted() =>
+                Err(reason @ CfnError::RoleNotReady { .. })
+                    if Instant::now() < deadline && !self.stop.interrupted() =>
                 {
                     tracing::warn!(
                         attempts,
@@ -571,14 +565,14 @@ impl DirectEngine {
                     );
                     delay.sleep().await;
                 }
-                Err(reason) if is_role_not_ready(&reason) => {
+                Err(reason @ CfnError::RoleNotReady { .. }) => {
                     return Err(format!(
                         "the role {} was still not usable after {} ({attempts} attempts): {reason}",
                         self.identity.role_arn(&target.account.id),
                         humanize(wait)
                     ))
                 }
-                Err(reason) => return Err(reason),
+                Err(error) => return Err(error.to_string()),
             }
         }
     }
