@@ -2,14 +2,12 @@
 //! exit code, and dispatch to each subcommand's file in [`crate::commands`] (the tour is
 //! in `lib.rs`).
 
-use crate::commands::{self, DeployOptions};
-use crate::core::config::Config;
+use crate::commands;
 use crate::core::error::{exit, Error};
 use crate::report::OutputFormat;
 use clap::{Parser, Subcommand};
 use std::io::IsTerminal;
 use std::path::PathBuf;
-use std::time::Duration;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -33,101 +31,31 @@ pub struct Cli {
     pub command: Command,
 }
 
+/// One variant per subcommand; each holds the flags its file in [`crate::commands`] defines.
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// The resolved targets of a stage: account id, name, OU path.
-    Accounts {
-        #[arg(long)]
-        stage: String,
-    },
+    Accounts(commands::accounts::Args),
     /// The rendered member-account template, on stdout.
-    Template {
-        #[arg(long)]
-        stage: Option<String>,
-    },
+    Template(commands::template::Args),
     /// Per target: create / update (with the change set's resource changes) / unchanged.
-    Plan {
-        #[arg(long)]
-        stage: String,
-        /// Keep the change sets: `deploy` then executes them.
-        #[arg(long)]
-        keep: bool,
-        /// A prebuilt Lambda zip (overrides `package` in the config).
-        #[arg(long, value_name = "PATH")]
-        package: Option<PathBuf>,
-        /// How long one target's change set may take to compute.
-        #[arg(long, value_name = "DURATION", default_value = "30m", value_parser = commands::parse_duration)]
-        target_timeout: Duration,
-    },
+    Plan(commands::plan::Args),
     /// Deploy one stage, or the named accounts of it.
-    Deploy {
-        #[arg(long)]
-        stage: String,
-        #[command(flatten)]
-        scope: commands::deploy::Scope,
-        #[command(flatten)]
-        options: DeployOptions,
-    },
+    Deploy(commands::deploy::Args),
     /// Upload the package, the template and remedy.yaml to every region's artifact bucket.
-    Publish {
-        /// A prebuilt Lambda zip (overrides `package` in the config).
-        #[arg(long, value_name = "PATH")]
-        package: Option<PathBuf>,
-        /// Also mark this release as the one new accounts get (releases/promoted.json).
-        #[arg(long)]
-        promote: bool,
-    },
+    Publish(commands::publish::Args),
     /// Every stage in order, stopping at each unapproved gate.
-    Rollout {
-        /// The first stage to run (default: the first).
-        #[arg(long, value_name = "STAGE")]
-        from: Option<String>,
-        /// The last stage to run (default: the last).
-        #[arg(long, value_name = "STAGE")]
-        to: Option<String>,
-        /// Approve the gate of this stage (repeatable).
-        #[arg(long = "approve", value_name = "STAGE")]
-        approve: Vec<String>,
-        #[command(flatten)]
-        options: DeployOptions,
-    },
+    Rollout(commands::rollout::Args),
     /// The fleet: per account and region, stack status, deployed version and hash.
-    Status {
-        #[arg(long)]
-        stage: Option<String>,
-        /// Also run CloudFormation drift detection on every stack.
-        #[arg(long)]
-        drift: bool,
-        /// The Lambda zip this build would deploy (for the current/outdated comparison).
-        #[arg(long, value_name = "PATH")]
-        package: Option<PathBuf>,
-    },
+    Status(commands::status::Args),
     /// Account Vending Machine hook: deploy one account at the stage its OU belongs to.
-    Onboard {
-        #[arg(long, value_name = "ID")]
-        account: String,
-        /// How long to wait for the account's role to become usable.
-        #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = commands::parse_duration)]
-        wait: Duration,
-        #[command(flatten)]
-        options: DeployOptions,
-    },
+    Onboard(commands::onboard::Args),
     /// Run the embedded runtime on one Conformity event, in that account.
-    Remediate {
-        #[arg(long)]
-        event: PathBuf,
-        #[arg(long)]
-        account: Option<String>,
-        #[arg(long)]
-        dry_run: bool,
-    },
+    Remediate(commands::remediate::Args),
     /// The rule catalog: id, title, service, risk, IAM actions, default mode.
-    Rules,
+    Rules(commands::rules::Args),
     /// Write the Lambda artifact: a zip whose `bootstrap` is this binary.
-    Package {
-        #[arg(long, default_value = "dist/remedy-lambda.zip", value_name = "PATH")]
-        out: PathBuf,
-    },
+    Package(commands::package::Args),
 }
 
 /// Runs the CLI and returns the process exit code. Started by Lambda (the same binary is
@@ -157,11 +85,11 @@ pub fn main() -> i32 {
     init_logging();
     if matches!(
         cli.command,
-        Command::Deploy { .. }
-            | Command::Rollout { .. }
-            | Command::Onboard { .. }
-            | Command::Plan { .. }
-            | Command::Status { .. }
+        Command::Deploy(_)
+            | Command::Rollout(_)
+            | Command::Onboard(_)
+            | Command::Plan(_)
+            | Command::Status(_)
     ) {
         // Needs the runtime: the listener is a task.
         let _guard = runtime.enter();
@@ -232,100 +160,21 @@ fn init_lambda_logging() {
 }
 
 async fn run(cli: Cli) -> Result<i32, Error> {
+    let global = commands::Global {
+        config: cli.config,
+        output: cli.output,
+    };
     match cli.command {
-        Command::Rules => commands::rules::rules(cli.output),
-        Command::Package { out } => commands::package::package(&out),
-        Command::Template { stage } => {
-            let config = Config::load(&cli.config)?;
-            commands::template::template(&config, stage.as_deref())
-        }
-        Command::Accounts { stage } => {
-            let config = Config::load(&cli.config)?;
-            commands::accounts::accounts(&config, &stage, cli.output).await
-        }
-        Command::Deploy {
-            stage,
-            scope,
-            options,
-        } => {
-            let config = Config::load(&cli.config)?;
-            commands::deploy::deploy(config, &stage, &scope, &options, cli.output).await
-        }
-        Command::Publish { package, promote } => {
-            let config = Config::load(&cli.config)?;
-            commands::publish::publish(config, package.as_deref(), promote, cli.output).await
-        }
-        Command::Rollout {
-            from,
-            to,
-            approve,
-            options,
-        } => {
-            let config = Config::load(&cli.config)?;
-            commands::rollout::rollout(
-                config,
-                from.as_deref(),
-                to.as_deref(),
-                &approve,
-                &options,
-                cli.output,
-            )
-            .await
-        }
-        Command::Plan {
-            stage,
-            keep,
-            package,
-            target_timeout,
-        } => {
-            let config = Config::load(&cli.config)?;
-            commands::plan::plan(
-                config,
-                &stage,
-                keep,
-                package.as_deref(),
-                target_timeout,
-                cli.output,
-            )
-            .await
-        }
-        Command::Status {
-            stage,
-            drift,
-            package,
-        } => {
-            let config = Config::load(&cli.config)?;
-            commands::status::status(
-                config,
-                stage.as_deref(),
-                drift,
-                package.as_deref(),
-                cli.output,
-            )
-            .await
-        }
-        Command::Onboard {
-            account,
-            wait,
-            options,
-        } => {
-            let config = Config::load(&cli.config)?;
-            commands::onboard::onboard(config, &account, wait, &options, cli.output).await
-        }
-        Command::Remediate {
-            event,
-            account,
-            dry_run,
-        } => {
-            let config = Config::load(&cli.config)?;
-            crate::commands::remediate::remediate(
-                &config,
-                &event,
-                account.as_deref(),
-                dry_run,
-                cli.output,
-            )
-            .await
-        }
+        Command::Accounts(args) => commands::accounts::run(args, &global).await,
+        Command::Template(args) => commands::template::run(args, &global),
+        Command::Plan(args) => commands::plan::run(args, &global).await,
+        Command::Deploy(args) => commands::deploy::run(args, &global).await,
+        Command::Publish(args) => commands::publish::run(args, &global).await,
+        Command::Rollout(args) => commands::rollout::run(args, &global).await,
+        Command::Status(args) => commands::status::run(args, &global).await,
+        Command::Onboard(args) => commands::onboard::run(args, &global).await,
+        Command::Remediate(args) => commands::remediate::run(args, &global).await,
+        Command::Rules(args) => commands::rules::run(args, &global),
+        Command::Package(args) => commands::package::run(args, &global),
     }
 }

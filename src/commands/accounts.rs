@@ -1,10 +1,23 @@
 //! `remedy accounts --stage S`: the stage's resolved targets (account id, name, OU path).
 
+use super::Global;
 use crate::aws::{identity, org};
 use crate::core::config::Config;
 use crate::core::error::{exit, Error};
 use crate::core::targets;
 use crate::report::{self, OutputFormat};
+
+// The flags of `remedy accounts`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[arg(long)]
+    pub stage: String,
+}
+
+pub async fn run(args: Args, global: &Global) -> Result<i32, Error> {
+    let config = Config::load(&global.config)?;
+    accounts(&config, &args.stage, global.output).await
+}
 
 pub async fn accounts(config: &Config, stage: &str, output: OutputFormat) -> Result<i32, Error> {
     let stage = config.stage(stage)?.clone();

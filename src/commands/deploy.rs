@@ -7,12 +7,29 @@
 //! refuses (exit 2) when this configuration and package would deploy something other than
 //! what the security account asked for.
 
+use super::Global;
 use super::{ask, finish_stage, interactive, run_stage, DeployOptions};
 use crate::core::config::{is_account_id, Config};
 use crate::core::error::{exit, Error};
 use crate::core::targets::Resolution;
 use crate::report::OutputFormat;
 use crate::session::{narrow_regions, Prepared, Session};
+
+// The flags of `remedy deploy`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[arg(long)]
+    pub stage: String,
+    #[command(flatten)]
+    pub scope: Scope,
+    #[command(flatten)]
+    pub options: DeployOptions,
+}
+
+pub async fn run(args: Args, global: &Global) -> Result<i32, Error> {
+    let config = Config::load(&global.config)?;
+    deploy(config, &args.stage, &args.scope, &args.options, global.output).await
+}
 
 /// Where and how `deploy` runs.
 #[derive(Debug, Clone, Default, clap::Args)]

@@ -29,6 +29,13 @@ use crate::session::{EngineOptions, Session, Work};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+/// The flags every command takes (`--config`, `--output`).
+#[derive(Debug, Clone)]
+pub struct Global {
+    pub config: PathBuf,
+    pub output: crate::report::OutputFormat,
+}
+
 /// The options of the commands that deploy (`deploy`, `rollout`, `onboard`).
 #[derive(Debug, Clone, clap::Args)]
 pub struct DeployOptions {

@@ -6,6 +6,7 @@
 //! deployed yet. It deploys the configuration and build at hand, so run it from the
 //! revision the pipeline last promoted.
 
+use super::Global;
 use super::{deploy_stage, finish_stage, DeployOptions};
 use crate::core::config::{is_account_id, Config};
 use crate::core::error::Error;
@@ -16,6 +17,23 @@ use crate::engine::StageEngine;
 use crate::report::{self, OutputFormat};
 use crate::session::{Prepared, Session, Work};
 use std::time::{Duration, Instant};
+
+// The flags of `remedy onboard`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[arg(long, value_name = "ID")]
+    pub account: String,
+    /// How long to wait for the account's role to become usable.
+    #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = super::parse_duration)]
+    pub wait: Duration,
+    #[command(flatten)]
+    pub options: DeployOptions,
+}
+
+pub async fn run(args: Args, global: &Global) -> Result<i32, Error> {
+    let config = Config::load(&global.config)?;
+    onboard(config, &args.account, args.wait, &args.options, global.output).await
+}
 
 pub async fn onboard(
     config: Config,

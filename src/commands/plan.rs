@@ -4,6 +4,7 @@
 //! deleted again unless `--keep`, in which case `deploy` executes them. Ctrl-C as in a
 //! deploy: the first plans nothing new and lets those in flight clean up (exit 130).
 
+use super::Global;
 use crate::core::config::{Config, Stage};
 use crate::core::decide::PlanAction;
 use crate::core::error::{exit, Error};
@@ -15,6 +16,35 @@ use crate::report::{self, OutputFormat, ProgressKind};
 use crate::session::{EngineOptions, Prepared, Session, Work};
 use std::path::Path;
 use std::time::Duration;
+
+// The flags of `remedy plan`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[arg(long)]
+    pub stage: String,
+    /// Keep the change sets: `deploy` then executes them.
+    #[arg(long)]
+    pub keep: bool,
+    /// A prebuilt Lambda zip (overrides `package` in the config).
+    #[arg(long, value_name = "PATH")]
+    pub package: Option<std::path::PathBuf>,
+    /// How long one target's change set may take to compute.
+    #[arg(long, value_name = "DURATION", default_value = "30m", value_parser = super::parse_duration)]
+    pub target_timeout: Duration,
+}
+
+pub async fn run(args: Args, global: &Global) -> Result<i32, Error> {
+    let config = Config::load(&global.config)?;
+    plan(
+        config,
+        &args.stage,
+        args.keep,
+        args.package.as_deref(),
+        args.target_timeout,
+        global.output,
+    )
+    .await
+}
 
 /// The plan of `targets` through the scheduler, at the stage's concurrency and region
 /// order (the change sets kept with `keep`): for `remedy plan`, and for the question at a

@@ -5,11 +5,28 @@
 //! manifest `releases/<hash>.json` naming them. `--promote` also points
 //! `releases/promoted.json` at this release: what the onboarding hook deploys.
 
+use super::Global;
 use crate::core::config::Config;
 use crate::core::error::{exit, Error};
 use crate::report::{self, OutputFormat};
 use crate::session::{Prepared, Session};
 use std::path::Path;
+
+// The flags of `remedy publish`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// A prebuilt Lambda zip (overrides `package` in the config).
+    #[arg(long, value_name = "PATH")]
+    pub package: Option<std::path::PathBuf>,
+    /// Also mark this release as the one new accounts get (releases/promoted.json).
+    #[arg(long)]
+    pub promote: bool,
+}
+
+pub async fn run(args: Args, global: &Global) -> Result<i32, Error> {
+    let config = Config::load(&global.config)?;
+    publish(config, args.package.as_deref(), args.promote, global.output).await
+}
 
 pub async fn publish(
     config: Config,

@@ -10,6 +10,7 @@
 //! Exit 0 for remediated/compliant/dry_run/skipped/unsupported, 1 failed, 2 rejected or
 //! unreadable. Output: DESIGN.md's `{"rule_id", "outcome", "actions", "reason"}`.
 
+use super::Global;
 use crate::aws::identity::{self, Identity};
 use crate::core::config::{is_account_id, Config};
 use crate::core::error::{exit, Error};
@@ -19,6 +20,29 @@ use remedy_functions::dispatch::{decide, Decision, Place, RuntimeConfig};
 use remedy_functions::finding::{self, Message};
 use remedy_functions::rule::{Context, Outcome, Report};
 use std::path::Path;
+
+// The flags of `remedy remediate`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[arg(long)]
+    pub event: std::path::PathBuf,
+    #[arg(long)]
+    pub account: Option<String>,
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+pub async fn run(args: Args, global: &Global) -> Result<i32, Error> {
+    let config = Config::load(&global.config)?;
+    remediate(
+        &config,
+        &args.event,
+        args.account.as_deref(),
+        args.dry_run,
+        global.output,
+    )
+    .await
+}
 
 pub async fn remediate(
     config: &Config,

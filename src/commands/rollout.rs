@@ -3,6 +3,7 @@
 //! on, the exit code) are [`crate::core::rollout`]'s; this is their I/O. At a gate on a terminal
 //! the operator sees the stage's plan (change sets computed and deleted again) and answers.
 
+use super::Global;
 use super::plan::plan_targets;
 use super::{ask, interactive, run_stage, write_markdown, DeployOptions};
 use crate::core::config::Config;
@@ -14,6 +15,35 @@ use crate::core::rollout::{check_approvals, exit_code, gate, proceeds_after, sel
 use crate::core::targets::Target;
 use crate::report::{self, OutputFormat};
 use crate::session::{Prepared, Session};
+
+// The flags of `remedy rollout`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The first stage to run (default: the first).
+    #[arg(long, value_name = "STAGE")]
+    pub from: Option<String>,
+    /// The last stage to run (default: the last).
+    #[arg(long, value_name = "STAGE")]
+    pub to: Option<String>,
+    /// Approve the gate of this stage (repeatable).
+    #[arg(long = "approve", value_name = "STAGE")]
+    pub approve: Vec<String>,
+    #[command(flatten)]
+    pub options: DeployOptions,
+}
+
+pub async fn run(args: Args, global: &Global) -> Result<i32, Error> {
+    let config = Config::load(&global.config)?;
+    rollout(
+        config,
+        args.from.as_deref(),
+        args.to.as_deref(),
+        &args.approve,
+        &args.options,
+        global.output,
+    )
+    .await
+}
 
 pub async fn rollout(
     config: Config,

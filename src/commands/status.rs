@@ -3,6 +3,7 @@
 //! build and configuration), outdated or missing. Reads only: one DescribeStacks per
 //! target (and drift detection with `--drift`).
 
+use super::Global;
 use crate::core::config::Config;
 use crate::core::error::{exit, Error};
 use crate::core::util::TARGET_TIMEOUT;
@@ -11,6 +12,31 @@ use crate::engine::StageEngine;
 use crate::report::{self, OutputFormat, ProgressKind};
 use crate::session::{EngineOptions, Prepared, Session, Work};
 use std::path::Path;
+
+// The flags of `remedy status`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[arg(long)]
+    pub stage: Option<String>,
+    /// Also run CloudFormation drift detection on every stack.
+    #[arg(long)]
+    pub drift: bool,
+    /// The Lambda zip this build would deploy (for the current/outdated comparison).
+    #[arg(long, value_name = "PATH")]
+    pub package: Option<std::path::PathBuf>,
+}
+
+pub async fn run(args: Args, global: &Global) -> Result<i32, Error> {
+    let config = Config::load(&global.config)?;
+    status(
+        config,
+        args.stage.as_deref(),
+        args.drift,
+        args.package.as_deref(),
+        global.output,
+    )
+    .await
+}
 
 pub async fn status(
     config: Config,

@@ -1,8 +1,21 @@
 //! `remedy template [--stage S]`: the rendered member-account template, on stdout.
 
+use super::Global;
 use crate::core::config::Config;
 use crate::core::error::{exit, Error};
 use crate::core::template;
+
+// The flags of `remedy template`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[arg(long)]
+    pub stage: Option<String>,
+}
+
+pub fn run(args: Args, global: &Global) -> Result<i32, Error> {
+    let config = Config::load(&global.config)?;
+    template(&config, args.stage.as_deref())
+}
 
 pub fn template(config: &Config, stage: Option<&str>) -> Result<i32, Error> {
     if let Some(stage) = stage {
