@@ -1,10 +1,12 @@
 //! The rule catalog: the metadata every rule declares, and lookup over all of them.
 //!
-//! A rule is one self-contained unit in its service's module under [`crate::rules`]; this
-//! module only defines the shape of that metadata and gathers the per-service lists.
-//! Adding a rule touches its service module (and, for a new service, the list in
-//! [`crate::rules::ALL`]), nothing else.
+//! A rule is one self-contained unit in its service's module under [`crate::rules`]: a
+//! [`RuleSpec`] whose [`fix`](RuleSpec::fix) is the rule's own code. This module only defines
+//! the shape of that metadata and gathers the per-service lists. Adding a rule touches its
+//! service module (and, for a new service, the list in [`crate::rules::ALL`]), nothing else.
 
+use crate::rule::{Context, Report, RuleError};
+use futures::future::BoxFuture;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::str::FromStr;
@@ -82,7 +84,11 @@ pub struct SettingSpec {
     pub description: &'static str,
 }
 
-/// Everything a rule declares about itself.
+/// A rule's check and fix: runs the rule on a finding (`ctx.rule` is the rule's own
+/// [`RuleSpec`]). Any error is reported `failed` by `crate::runtime::run_rule`.
+pub type Fix = for<'a> fn(&'a Context) -> BoxFuture<'a, Result<Report, RuleError>>;
+
+/// Everything a rule declares about itself, and its code.
 #[derive(Clone, Copy, Debug, Serialize)]
 pub struct RuleSpec {
     /// Conformity's rule id, e.g. `S3-001`; the function is `AutoRemediate<id>`.
@@ -100,6 +106,9 @@ pub struct RuleSpec {
     /// in its own statement, on the given resource and under the given condition (IAM role
     /// writes and `iam:PassRole`, which on `*` could take over the account).
     pub scoped: &'static [Scope],
+    /// The rule's check and fix, beside its metadata, so that an id cannot lose its code.
+    #[serde(skip)]
+    pub fix: Fix,
 }
 
 /// Actions that write IAM roles or hand them to services: on `*` they could take over the
@@ -148,9 +157,7 @@ impl RuleSpec {
 
 /// Every rule of the catalog, in catalog order (by service module, then id).
 pub fn catalog() -> impl Iterator<Item = &'static RuleSpec> {
-    crate::rules::ALL
-        .iter()
-        .flat_map(|service| service.rules.iter())
+    crate::rules::ALL.iter().flat_map(|rules| rules.iter())
 }
 
 /// The rule with this id, if the catalog carries it.

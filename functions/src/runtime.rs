@@ -1,6 +1,6 @@
-//! Running a rule: find its fix, run it, and turn any error into a `failed` report, so that
-//! a failure is never reported as success. Used by the rule functions' Lambda handler and by
-//! `remedy remediate`.
+//! Running a rule: run its fix (`RuleSpec::fix`) and turn any error into a `failed` report,
+//! so that a failure is never reported as success. Used by the rule functions' Lambda
+//! handler and by `remedy remediate`.
 
 use crate::rule::{with_own_stack, Context, OwnStack, Report};
 use std::sync::Arc;
@@ -8,10 +8,7 @@ use std::sync::Arc;
 /// Runs `ctx.rule` and reports what happened. Never panics on AWS answers; never reports an
 /// error as anything but `failed`.
 pub async fn run_rule(ctx: &Context) -> Report {
-    let Some((_, remediate)) = crate::rules::find(ctx.rule.id) else {
-        return Report::failed(format!("{} is not in the catalog", ctx.rule.id));
-    };
-    match remediate(ctx).await {
+    match (ctx.rule.fix)(ctx).await {
         Ok(report) => report,
         Err(e) => Report::failed(e.0),
     }

@@ -802,7 +802,7 @@ async fn public_rest_apis_are_made_private() {
         .to_owned();
 
     // AG-005's default mode is dry-run.
-    let (spec, _) = remedy_functions::rules::find("AG-005").unwrap();
+    let spec = remedy_functions::find_rule("AG-005").unwrap();
     assert_eq!(spec.default_mode, remedy_functions::Mode::DryRun);
     let report = run_checked(&emulator, "AG-005", &edge, &[], true).await;
     assert_eq!(report.outcome, Outcome::DryRun, "{report:?}");

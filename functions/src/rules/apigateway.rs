@@ -14,6 +14,7 @@ pub static RULES: &[RuleSpec] = &[
         scoped: &[],
         settings: &[],
         iam_actions: &["apigateway:GET", "apigateway:PATCH"],
+        fix: |ctx| Box::pin(on_api(ctx, make_private)),
     },
 ];
 
@@ -23,20 +24,16 @@ pub static RULES: &[RuleSpec] = &[
 use crate::rule::{Context, Report, RuleError};
 use aws_sdk_apigateway::types::{EndpointType, Op, PatchOperation};
 use aws_sdk_apigateway::Client;
-use futures::future::BoxFuture;
 
-/// Runs the API Gateway rule `ctx.rule`.
-pub fn remediate(ctx: &Context) -> BoxFuture<'_, Result<Report, RuleError>> {
-    Box::pin(async move {
-        let api_id = ctx.resource()?;
-        let apigateway = Client::new(&ctx.aws);
-        match ctx.rule.id {
-            "AG-005" => make_private(ctx, &apigateway, api_id).await,
-            other => Err(RuleError::new(format!(
-                "{other} is not an API Gateway rule"
-            ))),
-        }
-    })
+/// Runs `fix`, one API Gateway rule's own check and fix, on the finding's REST API with a
+/// client for it.
+async fn on_api(
+    ctx: &Context,
+    fix: impl AsyncFnOnce(&Context, &Client, &str) -> Result<Report, RuleError>,
+) -> Result<Report, RuleError> {
+    let api_id = ctx.resource()?;
+    let apigateway = Client::new(&ctx.aws);
+    fix(ctx, &apigateway, api_id).await
 }
 
 /// AG-005: the public endpoint type (EDGE or REGIONAL) is replaced by PRIVATE.

@@ -16,6 +16,7 @@ pub static RULES: &[RuleSpec] = &[
             "cloudformation:DescribeStacks",
             "cloudformation:UpdateTerminationProtection",
         ],
+        fix: |ctx| Box::pin(protect_stack(ctx)),
     },
 ];
 
@@ -25,19 +26,6 @@ pub static RULES: &[RuleSpec] = &[
 use crate::rule::{Context, Report, RuleError};
 use aws_sdk_cloudformation::types::{Stack, StackStatus};
 use aws_sdk_cloudformation::Client;
-use futures::future::BoxFuture;
-
-/// Runs the CloudFormation rule `ctx.rule`.
-pub fn remediate(ctx: &Context) -> BoxFuture<'_, Result<Report, RuleError>> {
-    Box::pin(async move {
-        match ctx.rule.id {
-            "CFM-005" => protect_stack(ctx).await,
-            other => Err(RuleError::new(format!(
-                "{other} is not a CloudFormation rule"
-            ))),
-        }
-    })
-}
 
 /// What CFM-005 does about a stack.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -25,6 +25,7 @@ pub static RULES: &[RuleSpec] = &[
             "cloudtrail:StartLogging",
             "cloudtrail:ListTags",
         ],
+        fix: |ctx| Box::pin(on_trail(ctx, enable_trail)),
     },
     // Remove the public ACL grants of the trail's bucket and block its public access, in the
     // bucket's own region (GetBucketLocation first: the Rust SDK does not follow S3's
@@ -47,6 +48,11 @@ pub static RULES: &[RuleSpec] = &[
             "s3:PutBucketPublicAccessBlock",
             "s3:GetBucketTagging",
         ],
+        fix: |ctx| {
+            Box::pin(on_trail(ctx, async |ctx, _, trail, arn| {
+                make_bucket_private(ctx, trail, arn).await
+            }))
+        },
     },
     // Turn log file validation on.
     RuleSpec {
@@ -62,6 +68,7 @@ pub static RULES: &[RuleSpec] = &[
             "cloudtrail:UpdateTrail",
             "cloudtrail:ListTags",
         ],
+        fix: |ctx| Box::pin(on_trail(ctx, enable_log_file_validation)),
     },
 ];
 
@@ -75,39 +82,36 @@ use aws_sdk_cloudtrail::config::Region;
 use aws_sdk_cloudtrail::types::Trail;
 use aws_sdk_cloudtrail::Client;
 use aws_sdk_s3::types::Grant;
-use futures::future::BoxFuture;
 
-/// Runs the CloudTrail rule `ctx.rule`.
-pub fn remediate(ctx: &Context) -> BoxFuture<'_, Result<Report, RuleError>> {
-    Box::pin(async move {
-        let name = trail_name(ctx)?;
-        let trail = find_trail(&Client::new(&ctx.aws), name).await?;
-        let arn = trail.trail_arn().unwrap_or(name);
-        if let Some(owner) = arn
-            .split(':')
-            .nth(4)
-            .filter(|a| !a.is_empty() && *a != ctx.account_id)
-        {
-            return Err(RuleError::new(format!(
-                "trail {arn} belongs to account {owner} (an organization trail): it is changed there, not in {}",
-                ctx.account_id
-            )));
-        }
-        let home = trail
-            .home_region()
-            .unwrap_or(ctx.region.as_str())
-            .to_owned();
-        let cloudtrail = home_client(ctx, &home);
-        if is_managed(ctx, &cloudtrail, arn).await? {
-            return Ok(Report::managed(&format!("trail {arn}")));
-        }
-        match ctx.rule.id {
-            "CT-001" => enable_trail(ctx, &cloudtrail, &trail, arn).await,
-            "CT-003" => make_bucket_private(ctx, &trail, arn).await,
-            "CT-007" => enable_log_file_validation(ctx, &cloudtrail, &trail, arn).await,
-            other => Err(RuleError::new(format!("{other} is not a CloudTrail rule"))),
-        }
-    })
+/// Runs `fix`, one CloudTrail rule's own check and fix, on the trail (with a client in its
+/// home region, the trail and its ARN), unless the trail is another account's (an
+/// organization trail: an error) or remedy's own.
+async fn on_trail(
+    ctx: &Context,
+    fix: impl AsyncFnOnce(&Context, &Client, &Trail, &str) -> Result<Report, RuleError>,
+) -> Result<Report, RuleError> {
+    let name = trail_name(ctx)?;
+    let trail = find_trail(&Client::new(&ctx.aws), name).await?;
+    let arn = trail.trail_arn().unwrap_or(name);
+    if let Some(owner) = arn
+        .split(':')
+        .nth(4)
+        .filter(|a| !a.is_empty() && *a != ctx.account_id)
+    {
+        return Err(RuleError::new(format!(
+            "trail {arn} belongs to account {owner} (an organization trail): it is changed there, not in {}",
+            ctx.account_id
+        )));
+    }
+    let home = trail
+        .home_region()
+        .unwrap_or(ctx.region.as_str())
+        .to_owned();
+    let cloudtrail = home_client(ctx, &home);
+    if is_managed(ctx, &cloudtrail, arn).await? {
+        return Ok(Report::managed(&format!("trail {arn}")));
+    }
+    fix(ctx, &cloudtrail, &trail, arn).await
 }
 
 /// CT-001's `trail_name` setting, else the finding's resource.

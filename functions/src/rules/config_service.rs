@@ -66,6 +66,7 @@ pub static RULES: &[RuleSpec] = &[
             "iam:CreateServiceLinkedRole",
             "iam:PassRole",
         ],
+        fix: |ctx| Box::pin(enable_config(ctx)),
     },
 ];
 
@@ -77,7 +78,6 @@ use aws_sdk_config::types::{
     ConfigurationRecorder, ConfigurationRecorderStatus, DeliveryChannel, RecordingGroup,
 };
 use aws_sdk_config::Client;
-use futures::future::BoxFuture;
 
 /// The name given to a recorder or a delivery channel remedy creates (the console's).
 const DEFAULT_NAME: &str = "default";
@@ -85,16 +85,6 @@ const DEFAULT_NAME: &str = "default";
 /// AWS Config's service-linked role: its name, and the service that creates it.
 const SERVICE_LINKED_ROLE: &str = "AWSServiceRoleForConfig";
 const CONFIG_SERVICE: &str = "config.amazonaws.com";
-
-/// Runs the AWS Config rule `ctx.rule`.
-pub fn remediate(ctx: &Context) -> BoxFuture<'_, Result<Report, RuleError>> {
-    Box::pin(async move {
-        match ctx.rule.id {
-            "Config-001" => enable_config(ctx).await,
-            other => Err(RuleError::new(format!("{other} is not an AWS Config rule"))),
-        }
-    })
-}
 
 /// AWS Config's service-linked role in `account`, used when `role_arn` is not set.
 pub fn service_linked_role(account: &str, region: &str) -> String {

@@ -19,6 +19,11 @@ pub static RULES: &[RuleSpec] = &[
             "ec2:DescribeSnapshotAttribute",
             "ec2:ModifySnapshotAttribute",
         ],
+        fix: |ctx| {
+            Box::pin(with_client(ctx, async |ctx, ec2| {
+                make_snapshot_private(ctx, ec2, ctx.resource()?).await
+            }))
+        },
     },
     // Turn EBS encryption by default on for the region (an account setting, no tags).
     RuleSpec {
@@ -33,6 +38,7 @@ pub static RULES: &[RuleSpec] = &[
             "ec2:GetEbsEncryptionByDefault",
             "ec2:EnableEbsEncryptionByDefault",
         ],
+        fix: |ctx| Box::pin(with_client(ctx, enable_encryption_by_default)),
     },
 ];
 
@@ -46,18 +52,14 @@ use aws_sdk_ec2::types::{
     CreateVolumePermission, OperationType, PermissionGroup, SnapshotAttributeName,
 };
 use aws_sdk_ec2::Client;
-use futures::future::BoxFuture;
 
-/// Runs the EBS rule `ctx.rule`.
-pub fn remediate(ctx: &Context) -> BoxFuture<'_, Result<Report, RuleError>> {
-    Box::pin(async move {
-        let ec2 = Client::new(&ctx.aws);
-        match ctx.rule.id {
-            "EBS-009" => make_snapshot_private(ctx, &ec2, ctx.resource()?).await,
-            "EBS-014" => enable_encryption_by_default(ctx, &ec2).await,
-            other => Err(RuleError::new(format!("{other} is not an EBS rule"))),
-        }
-    })
+/// Runs `fix`, one EBS rule's own check and fix, with an EC2 client for the finding's
+/// account and region.
+async fn with_client(
+    ctx: &Context,
+    fix: impl AsyncFnOnce(&Context, &Client) -> Result<Report, RuleError>,
+) -> Result<Report, RuleError> {
+    fix(ctx, &Client::new(&ctx.aws)).await
 }
 
 /// Whether a snapshot's create-volume permissions include the public `all` group.

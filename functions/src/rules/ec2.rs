@@ -32,6 +32,7 @@ pub static RULES: &[RuleSpec] = &[
             "ec2:AuthorizeSecurityGroupIngress",
             "ec2:RevokeSecurityGroupIngress",
         ],
+        fix: |ctx| Box::pin(close_world_port(ctx, 22)),
     },
     // Close TCP 3389 to 0.0.0.0/0 and ::/0 (see `close_world_ingress`).
     RuleSpec {
@@ -48,6 +49,7 @@ pub static RULES: &[RuleSpec] = &[
             "ec2:AuthorizeSecurityGroupIngress",
             "ec2:RevokeSecurityGroupIngress",
         ],
+        fix: |ctx| Box::pin(close_world_port(ctx, 3389)),
     },
     // Close TCP 1521 to 0.0.0.0/0 and ::/0 (see `close_world_ingress`).
     RuleSpec {
@@ -64,6 +66,7 @@ pub static RULES: &[RuleSpec] = &[
             "ec2:AuthorizeSecurityGroupIngress",
             "ec2:RevokeSecurityGroupIngress",
         ],
+        fix: |ctx| Box::pin(close_world_port(ctx, 1521)),
     },
     // Close TCP 3306 to 0.0.0.0/0 and ::/0 (see `close_world_ingress`).
     RuleSpec {
@@ -80,6 +83,7 @@ pub static RULES: &[RuleSpec] = &[
             "ec2:AuthorizeSecurityGroupIngress",
             "ec2:RevokeSecurityGroupIngress",
         ],
+        fix: |ctx| Box::pin(close_world_port(ctx, 3306)),
     },
     // Close TCP 5432 to 0.0.0.0/0 and ::/0 (see `close_world_ingress`).
     RuleSpec {
@@ -96,6 +100,7 @@ pub static RULES: &[RuleSpec] = &[
             "ec2:AuthorizeSecurityGroupIngress",
             "ec2:RevokeSecurityGroupIngress",
         ],
+        fix: |ctx| Box::pin(close_world_port(ctx, 5432)),
     },
     // Close TCP 1433 to 0.0.0.0/0 and ::/0 (see `close_world_ingress`).
     RuleSpec {
@@ -112,6 +117,7 @@ pub static RULES: &[RuleSpec] = &[
             "ec2:AuthorizeSecurityGroupIngress",
             "ec2:RevokeSecurityGroupIngress",
         ],
+        fix: |ctx| Box::pin(close_world_port(ctx, 1433)),
     },
     // Revoke every ingress and egress rule of a VPC's default security group.
     RuleSpec {
@@ -128,6 +134,7 @@ pub static RULES: &[RuleSpec] = &[
             "ec2:RevokeSecurityGroupIngress",
             "ec2:RevokeSecurityGroupEgress",
         ],
+        fix: |ctx| Box::pin(on_resource(ctx, empty_default_group)),
     },
     // Remove the `all` group from the AMI's launch permission (`DescribeImages` says whether
     // the AMI is public and carries its tags).
@@ -140,6 +147,7 @@ pub static RULES: &[RuleSpec] = &[
         scoped: &[],
         settings: &[],
         iam_actions: &["ec2:DescribeImages", "ec2:ModifyImageAttribute"],
+        fix: |ctx| Box::pin(on_resource(ctx, make_image_private)),
     },
     // Close TCP 23 to 0.0.0.0/0 and ::/0 (see `close_world_ingress`).
     RuleSpec {
@@ -156,6 +164,7 @@ pub static RULES: &[RuleSpec] = &[
             "ec2:AuthorizeSecurityGroupIngress",
             "ec2:RevokeSecurityGroupIngress",
         ],
+        fix: |ctx| Box::pin(close_world_port(ctx, 23)),
     },
     // Close TCP 25 to 0.0.0.0/0 and ::/0 (see `close_world_ingress`).
     RuleSpec {
@@ -172,6 +181,7 @@ pub static RULES: &[RuleSpec] = &[
             "ec2:AuthorizeSecurityGroupIngress",
             "ec2:RevokeSecurityGroupIngress",
         ],
+        fix: |ctx| Box::pin(close_world_port(ctx, 25)),
     },
     // Close TCP 135 to 0.0.0.0/0 and ::/0 (see `close_world_ingress`).
     RuleSpec {
@@ -188,6 +198,7 @@ pub static RULES: &[RuleSpec] = &[
             "ec2:AuthorizeSecurityGroupIngress",
             "ec2:RevokeSecurityGroupIngress",
         ],
+        fix: |ctx| Box::pin(close_world_port(ctx, 135)),
     },
     // Close TCP 445 to 0.0.0.0/0 and ::/0 (see `close_world_ingress`).
     RuleSpec {
@@ -204,6 +215,7 @@ pub static RULES: &[RuleSpec] = &[
             "ec2:AuthorizeSecurityGroupIngress",
             "ec2:RevokeSecurityGroupIngress",
         ],
+        fix: |ctx| Box::pin(close_world_port(ctx, 445)),
     },
     // Close TCP 27017 to 0.0.0.0/0 and ::/0 (see `close_world_ingress`).
     RuleSpec {
@@ -220,6 +232,7 @@ pub static RULES: &[RuleSpec] = &[
             "ec2:AuthorizeSecurityGroupIngress",
             "ec2:RevokeSecurityGroupIngress",
         ],
+        fix: |ctx| Box::pin(close_world_port(ctx, 27017)),
     },
 ];
 
@@ -234,40 +247,27 @@ use aws_sdk_ec2::types::{
     PermissionGroup, SecurityGroup, SecurityGroupRule, Tag,
 };
 use aws_sdk_ec2::Client;
-use futures::future::BoxFuture;
-
-/// The port each "unrestricted access" rule closes to the world.
-const WORLD_PORT_RULES: &[(&str, i32)] = &[
-    ("EC2-002", 22),
-    ("EC2-003", 3389),
-    ("EC2-004", 1521),
-    ("EC2-005", 3306),
-    ("EC2-006", 5432),
-    ("EC2-008", 1433),
-    ("EC2-038", 23),
-    ("EC2-039", 25),
-    ("EC2-040", 135),
-    ("EC2-043", 445),
-    ("EC2-045", 27017),
-];
 
 const WORLD_IPV4: &str = "0.0.0.0/0";
 const WORLD_IPV6: &str = "::/0";
 
-/// Runs the EC2 rule `ctx.rule`.
-pub fn remediate(ctx: &Context) -> BoxFuture<'_, Result<Report, RuleError>> {
-    Box::pin(async move {
-        let resource = ctx.resource()?;
-        let ec2 = Client::new(&ctx.aws);
-        match ctx.rule.id {
-            "EC2-016" => empty_default_group(ctx, &ec2, resource).await,
-            "EC2-019" => make_image_private(ctx, &ec2, resource).await,
-            id => match WORLD_PORT_RULES.iter().find(|(rule, _)| *rule == id) {
-                Some(&(_, port)) => close_world_ingress(ctx, &ec2, resource, port).await,
-                None => Err(RuleError::new(format!("{id} is not an EC2 rule"))),
-            },
-        }
+/// Runs `fix`, one EC2 rule's own check and fix, on the finding's resource with a client.
+async fn on_resource(
+    ctx: &Context,
+    fix: impl AsyncFnOnce(&Context, &Client, &str) -> Result<Report, RuleError>,
+) -> Result<Report, RuleError> {
+    let resource = ctx.resource()?;
+    let ec2 = Client::new(&ctx.aws);
+    fix(ctx, &ec2, resource).await
+}
+
+/// The world-open-port rules (EC2-002…045): TCP `port` closed to the world on the finding's
+/// security group ([`close_world_ingress`]).
+async fn close_world_port(ctx: &Context, port: i32) -> Result<Report, RuleError> {
+    on_resource(ctx, async |ctx, ec2, group_id| {
+        close_world_ingress(ctx, ec2, group_id, port).await
     })
+    .await
 }
 
 /// Whether EC2 `tags` say the resource is remedy's own stack's (CloudFormation's reserved
@@ -920,13 +920,6 @@ mod tests {
         assert!(permission.ip_ranges().is_empty());
         assert_eq!(permission.ipv6_ranges()[0].cidr_ipv6(), Some(WORLD_IPV6));
         assert_eq!(permission.ipv6_ranges()[0].description(), Some("public"));
-    }
-
-    #[test]
-    fn every_port_rule_is_in_the_catalog() {
-        for (id, _) in WORLD_PORT_RULES {
-            assert!(RULES.iter().any(|r| r.id == *id), "{id}");
-        }
     }
 
     #[test]

@@ -25,6 +25,7 @@ pub static RULES: &[RuleSpec] = &[
             "guardduty:UpdateDetector",
             "iam:CreateServiceLinkedRole",
         ],
+        fix: |ctx| Box::pin(enable_detector(ctx)),
     },
     // Read the finding's details; the orchestrator publishes them to the notification
     // topics. Nothing is changed.
@@ -37,6 +38,7 @@ pub static RULES: &[RuleSpec] = &[
         scoped: &[],
         settings: &[],
         iam_actions: &["guardduty:ListDetectors", "guardduty:GetFindings"],
+        fix: |_| Box::pin(notify_only()),
     },
 ];
 
@@ -47,20 +49,13 @@ pub static RULES: &[RuleSpec] = &[
 use crate::rule::{Context, Report, RuleError};
 use aws_sdk_guardduty::types::DetectorStatus;
 use aws_sdk_guardduty::Client;
-use futures::future::BoxFuture;
 
-/// Runs the GuardDuty rule `ctx.rule`.
-pub fn remediate(ctx: &Context) -> BoxFuture<'_, Result<Report, RuleError>> {
-    Box::pin(async move {
-        match ctx.rule.id {
-            "GD-001" => enable_detector(ctx).await,
-            "GD-002" => Ok(Report::skipped(
-                "GD-002 is a notify rule: the orchestrator sends GuardDuty findings to the notification \
-                 topics; there is nothing for this function to change",
-            )),
-            other => Err(RuleError::new(format!("{other} is not a GuardDuty rule"))),
-        }
-    })
+/// GD-002: nothing to change; the orchestrator sends the findings to the topics.
+async fn notify_only() -> Result<Report, RuleError> {
+    Ok(Report::skipped(
+        "GD-002 is a notify rule: the orchestrator sends GuardDuty findings to the notification \
+         topics; there is nothing for this function to change",
+    ))
 }
 
 /// GD-001.

@@ -21,6 +21,7 @@ pub static RULES: &[RuleSpec] = &[
             "iam:UpdateAccessKey",
             "cloudformation:ListStackResources",
         ],
+        fix: |ctx| Box::pin(with_client(ctx, deactivate_key)),
     },
     // Raise the account password policy to at least the configured strength.
     RuleSpec {
@@ -51,6 +52,7 @@ pub static RULES: &[RuleSpec] = &[
             "iam:GetAccountPasswordPolicy",
             "iam:UpdateAccountPasswordPolicy",
         ],
+        fix: |ctx| Box::pin(with_client(ctx, password_policy)),
     },
     // Deactivate the access key named by the finding.
     RuleSpec {
@@ -67,6 +69,7 @@ pub static RULES: &[RuleSpec] = &[
             "iam:UpdateAccessKey",
             "cloudformation:ListStackResources",
         ],
+        fix: |ctx| Box::pin(with_client(ctx, deactivate_key)),
     },
     // Deactivate the exposed access key named by the finding.
     RuleSpec {
@@ -83,6 +86,7 @@ pub static RULES: &[RuleSpec] = &[
             "iam:UpdateAccessKey",
             "cloudformation:ListStackResources",
         ],
+        fix: |ctx| Box::pin(with_client(ctx, deactivate_key)),
     },
 ];
 
@@ -93,18 +97,13 @@ pub static RULES: &[RuleSpec] = &[
 use crate::rule::{error_code, Context, Report, RuleError};
 use aws_sdk_iam::types::{PasswordPolicy, StatusType};
 use aws_sdk_iam::Client;
-use futures::future::BoxFuture;
 
-/// Runs the IAM rule `ctx.rule`.
-pub fn remediate(ctx: &Context) -> BoxFuture<'_, Result<Report, RuleError>> {
-    Box::pin(async move {
-        let iam = Client::new(&ctx.aws);
-        match ctx.rule.id {
-            "IAM-001" | "IAM-038" | "TrustedAdvisor-003" => deactivate_key(ctx, &iam).await,
-            "IAM-005" => password_policy(ctx, &iam).await,
-            other => Err(RuleError::new(format!("{other} is not an IAM rule"))),
-        }
-    })
+/// Runs `fix`, one IAM rule's own check and fix, with an IAM client.
+async fn with_client(
+    ctx: &Context,
+    fix: impl AsyncFnOnce(&Context, &Client) -> Result<Report, RuleError>,
+) -> Result<Report, RuleError> {
+    fix(ctx, &Client::new(&ctx.aws)).await
 }
 
 /// IAM-001, IAM-038, TrustedAdvisor-003: the key is deactivated (never deleted).

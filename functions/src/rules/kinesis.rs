@@ -22,6 +22,7 @@ pub static RULES: &[RuleSpec] = &[
             "kinesis:StartStreamEncryption",
             "kinesis:ListTagsForStream",
         ],
+        fix: |ctx| Box::pin(on_stream(ctx, encrypt_stream)),
     },
 ];
 
@@ -31,21 +32,19 @@ pub static RULES: &[RuleSpec] = &[
 use crate::rule::{Context, Report, RuleError};
 use aws_sdk_kinesis::types::{EncryptionType, StreamStatus};
 use aws_sdk_kinesis::Client;
-use futures::future::BoxFuture;
 
-/// Runs the Kinesis rule `ctx.rule`.
-pub fn remediate(ctx: &Context) -> BoxFuture<'_, Result<Report, RuleError>> {
-    Box::pin(async move {
-        let stream = Stream(ctx.resource()?);
-        let kinesis = Client::new(&ctx.aws);
-        if is_managed(ctx, &kinesis, &stream).await? {
-            return Ok(Report::managed(stream.0));
-        }
-        match ctx.rule.id {
-            "Kinesis-001" => encrypt_stream(ctx, &kinesis, &stream).await,
-            other => Err(RuleError::new(format!("{other} is not a Kinesis rule"))),
-        }
-    })
+/// Runs `fix`, one Kinesis rule's own check and fix, on the finding's stream with a client,
+/// unless the stream is remedy's own.
+async fn on_stream(
+    ctx: &Context,
+    fix: impl AsyncFnOnce(&Context, &Client, &Stream<'_>) -> Result<Report, RuleError>,
+) -> Result<Report, RuleError> {
+    let stream = Stream(ctx.resource()?);
+    let kinesis = Client::new(&ctx.aws);
+    if is_managed(ctx, &kinesis, &stream).await? {
+        return Ok(Report::managed(stream.0));
+    }
+    fix(ctx, &kinesis, &stream).await
 }
 
 /// A stream's name or ARN, as the finding gives it.

@@ -19,6 +19,7 @@ pub static RULES: &[RuleSpec] = &[
             "kms:DescribeKey",
             "cloudformation:ListStackResources",
         ],
+        fix: |ctx| Box::pin(on_key(ctx, enable_rotation)),
     },
     // Cancel the scheduled deletion. Cancelling leaves the key disabled, and it stays so: it
     // may have been disabled on purpose before its deletion was scheduled, so enabling it is
@@ -36,6 +37,7 @@ pub static RULES: &[RuleSpec] = &[
             "kms:CancelKeyDeletion",
             "cloudformation:ListStackResources",
         ],
+        fix: |ctx| Box::pin(on_key(ctx, cancel_deletion)),
     },
 ];
 
@@ -47,35 +49,32 @@ use aws_sdk_kms::types::{
     KeyManagerType, KeyMetadata, KeySpec, KeyState, MultiRegionKeyType, OriginType,
 };
 use aws_sdk_kms::Client;
-use futures::future::BoxFuture;
 
-/// Runs the KMS rule `ctx.rule`.
-pub fn remediate(ctx: &Context) -> BoxFuture<'_, Result<Report, RuleError>> {
-    Box::pin(async move {
-        let resource = ctx.resource()?;
-        let kms = Client::new(&ctx.aws);
-        let described = kms
-            .describe_key()
-            .key_id(resource)
-            .send()
-            .await
-            .map_err(|e| RuleError::aws("DescribeKey", &e))?;
-        let key = described.key_metadata().ok_or_else(|| {
-            RuleError::new(format!("DescribeKey returned no metadata for {resource}"))
-        })?;
-        let key_id = key.key_id();
-        if let Some(why) = aws_managed(key) {
-            return Ok(Report::skipped(why));
-        }
-        if is_managed(ctx, key_id).await? {
-            return Ok(Report::managed(&format!("key {key_id}")));
-        }
-        match ctx.rule.id {
-            "KMS-002" => enable_rotation(ctx, &kms, key).await,
-            "KMS-004" => cancel_deletion(ctx, &kms, key).await,
-            other => Err(RuleError::new(format!("{other} is not a KMS rule"))),
-        }
-    })
+/// Runs `fix`, one KMS rule's own check and fix, on the finding's key (a client and the
+/// key's metadata), unless the key is AWS managed or remedy's own.
+async fn on_key(
+    ctx: &Context,
+    fix: impl AsyncFnOnce(&Context, &Client, &KeyMetadata) -> Result<Report, RuleError>,
+) -> Result<Report, RuleError> {
+    let resource = ctx.resource()?;
+    let kms = Client::new(&ctx.aws);
+    let described = kms
+        .describe_key()
+        .key_id(resource)
+        .send()
+        .await
+        .map_err(|e| RuleError::aws("DescribeKey", &e))?;
+    let key = described.key_metadata().ok_or_else(|| {
+        RuleError::new(format!("DescribeKey returned no metadata for {resource}"))
+    })?;
+    let key_id = key.key_id();
+    if let Some(why) = aws_managed(key) {
+        return Ok(Report::skipped(why));
+    }
+    if is_managed(ctx, key_id).await? {
+        return Ok(Report::managed(&format!("key {key_id}")));
+    }
+    fix(ctx, &kms, key).await
 }
 
 /// Why the key is not the account's to change, if it is an AWS managed key.

@@ -46,6 +46,7 @@ pub static RULES: &[RuleSpec] = &[
             "lambda:ListTags",
             "iam:AttachRolePolicy",
         ],
+        fix: |ctx| Box::pin(on_function(ctx, enable_active_tracing)),
     },
     // Remove the function policy statements with `Principal: *` and no condition narrowing
     // it to an account, organization or source (see `sns::is_open_to_everyone`). A statement
@@ -65,6 +66,7 @@ pub static RULES: &[RuleSpec] = &[
             "lambda:RemovePermission",
             "lambda:ListTags",
         ],
+        fix: |ctx| Box::pin(on_function(ctx, remove_public_permissions)),
     },
 ];
 
@@ -78,21 +80,17 @@ use aws_sdk_lambda::error::ProvideErrorMetadata;
 use aws_sdk_lambda::operation::get_function_configuration::GetFunctionConfigurationOutput;
 use aws_sdk_lambda::types::{LastUpdateStatus, State, TracingConfig, TracingMode};
 use aws_sdk_lambda::Client;
-use futures::future::BoxFuture;
 use serde_json::Value;
 use std::time::Duration;
 
-/// Runs the Lambda rule `ctx.rule`.
-pub fn remediate(ctx: &Context) -> BoxFuture<'_, Result<Report, RuleError>> {
-    Box::pin(async move {
-        let function = ctx.resource()?;
-        let lambda = Client::new(&ctx.aws);
-        match ctx.rule.id {
-            "Lambda-003" => enable_active_tracing(ctx, &lambda, function).await,
-            "Lambda-004" => remove_public_permissions(ctx, &lambda, function).await,
-            other => Err(RuleError::new(format!("{other} is not a Lambda rule"))),
-        }
-    })
+/// Runs `fix`, one Lambda rule's own check and fix, on the finding's function with a client.
+async fn on_function(
+    ctx: &Context,
+    fix: impl AsyncFnOnce(&Context, &Client, &str) -> Result<Report, RuleError>,
+) -> Result<Report, RuleError> {
+    let function = ctx.resource()?;
+    let lambda = Client::new(&ctx.aws);
+    fix(ctx, &lambda, function).await
 }
 
 /// Whether the function's tags say remedy's own stack made it (CloudFormation's reserved tags).

@@ -1,7 +1,9 @@
-//! The rule catalog, one module per AWS service. Each module exports `RULES`, the
-//! metadata of its rules, and `remediate`, which runs any of them: a rule's check and fix
-//! sit beside its metadata. [`ALL`] gathers the services. See `crate::catalog` for the
-//! metadata's shape and `crate::rule` for what a fix works with.
+//! The rule catalog, one module per AWS service. Each module exports `RULES`: per rule, its
+//! metadata and its check and fix (`RuleSpec::fix`), so a rule is one value and its id
+//! cannot drift from its code. Checks shared by a service's rules (finding the resource,
+//! leaving remedy's own alone) sit in a helper of the module that each rule's fix calls.
+//! [`ALL`] gathers the services. See `crate::catalog` for the metadata's shape and
+//! `crate::rule` for what a fix works with.
 
 pub mod apigateway;
 pub mod cloudformation;
@@ -23,110 +25,34 @@ pub mod sqs;
 pub mod vpc;
 
 use crate::catalog::RuleSpec;
-use crate::rule::{Context, Report, RuleError};
-use futures::future::BoxFuture;
 
-/// Runs one of a service's rules on `ctx.rule`.
-pub type Remediate = for<'a> fn(&'a Context) -> BoxFuture<'a, Result<Report, RuleError>>;
-
-/// One service module: its rules' metadata and the function that runs them.
-pub struct Service {
-    pub rules: &'static [RuleSpec],
-    pub remediate: Remediate,
-}
-
-/// Every service, in catalog order.
-pub static ALL: &[Service] = &[
-    Service {
-        rules: apigateway::RULES,
-        remediate: apigateway::remediate,
-    },
-    Service {
-        rules: cloudformation::RULES,
-        remediate: cloudformation::remediate,
-    },
-    Service {
-        rules: cloudtrail::RULES,
-        remediate: cloudtrail::remediate,
-    },
-    Service {
-        rules: config_service::RULES,
-        remediate: config_service::remediate,
-    },
-    Service {
-        rules: ebs::RULES,
-        remediate: ebs::remediate,
-    },
-    Service {
-        rules: ec2::RULES,
-        remediate: ec2::remediate,
-    },
-    Service {
-        rules: guardduty::RULES,
-        remediate: guardduty::remediate,
-    },
-    Service {
-        rules: iam::RULES,
-        remediate: iam::remediate,
-    },
-    Service {
-        rules: kinesis::RULES,
-        remediate: kinesis::remediate,
-    },
-    Service {
-        rules: kms::RULES,
-        remediate: kms::remediate,
-    },
-    Service {
-        rules: lambda::RULES,
-        remediate: lambda::remediate,
-    },
-    Service {
-        rules: organizations::RULES,
-        remediate: organizations::remediate,
-    },
-    Service {
-        rules: rds::RULES,
-        remediate: rds::remediate,
-    },
-    Service {
-        rules: redshift::RULES,
-        remediate: redshift::remediate,
-    },
-    Service {
-        rules: s3::RULES,
-        remediate: s3::remediate,
-    },
-    Service {
-        rules: sns::RULES,
-        remediate: sns::remediate,
-    },
-    Service {
-        rules: sqs::RULES,
-        remediate: sqs::remediate,
-    },
-    Service {
-        rules: vpc::RULES,
-        remediate: vpc::remediate,
-    },
+/// Every service's rules, in catalog order.
+pub static ALL: &[&[RuleSpec]] = &[
+    apigateway::RULES,
+    cloudformation::RULES,
+    cloudtrail::RULES,
+    config_service::RULES,
+    ebs::RULES,
+    ec2::RULES,
+    guardduty::RULES,
+    iam::RULES,
+    kinesis::RULES,
+    kms::RULES,
+    lambda::RULES,
+    organizations::RULES,
+    rds::RULES,
+    redshift::RULES,
+    s3::RULES,
+    sns::RULES,
+    sqs::RULES,
+    vpc::RULES,
 ];
-
-/// The function that runs the rule `id`, with its metadata.
-pub fn find(id: &str) -> Option<(&'static RuleSpec, Remediate)> {
-    ALL.iter().find_map(|service| {
-        service
-            .rules
-            .iter()
-            .find(|r| r.id == id)
-            .map(|r| (r, service.remediate))
-    })
-}
 
 #[cfg(test)]
 mod tests {
     use super::ALL;
     fn all() -> impl Iterator<Item = &'static [crate::catalog::RuleSpec]> {
-        ALL.iter().map(|s| s.rules)
+        ALL.iter().copied()
     }
     use crate::catalog::Mode;
     use std::collections::HashSet;

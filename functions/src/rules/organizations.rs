@@ -17,6 +17,7 @@ pub static RULES: &[RuleSpec] = &[
             "organizations:DescribeOrganization",
             "organizations:EnableAllFeatures",
         ],
+        fix: |ctx| Box::pin(enable_all_features(ctx)),
     },
 ];
 
@@ -27,19 +28,6 @@ pub static RULES: &[RuleSpec] = &[
 use crate::rule::{error_code, Context, Report, RuleError};
 use aws_sdk_organizations::types::{Organization, OrganizationFeatureSet};
 use aws_sdk_organizations::Client;
-use futures::future::BoxFuture;
-
-/// Runs the Organizations rule `ctx.rule`.
-pub fn remediate(ctx: &Context) -> BoxFuture<'_, Result<Report, RuleError>> {
-    Box::pin(async move {
-        match ctx.rule.id {
-            "Organizations-002" => enable_all_features(ctx).await,
-            other => Err(RuleError::new(format!(
-                "{other} is not an Organizations rule"
-            ))),
-        }
-    })
-}
 
 /// What Organizations-002 does about `org`, seen from `account_id`.
 #[derive(Debug, Clone, PartialEq, Eq)]

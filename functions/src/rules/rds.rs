@@ -15,6 +15,7 @@ pub static RULES: &[RuleSpec] = &[
         scoped: &[],
         settings: &[],
         iam_actions: &["rds:DescribeDBInstances", "rds:ModifyDBInstance"],
+        fix: |ctx| Box::pin(fix_setting(ctx, &AUTO_MINOR_VERSION_UPGRADE)),
     },
     // Make the instance not publicly accessible.
     RuleSpec {
@@ -26,6 +27,7 @@ pub static RULES: &[RuleSpec] = &[
         scoped: &[],
         settings: &[],
         iam_actions: &["rds:DescribeDBInstances", "rds:ModifyDBInstance"],
+        fix: |ctx| Box::pin(fix_setting(ctx, &NOT_PUBLIC)),
     },
     // Remove `all` from the snapshot's `restore` attribute (the snapshot's tags come with
     // `DescribeDBSnapshots`).
@@ -42,6 +44,7 @@ pub static RULES: &[RuleSpec] = &[
             "rds:DescribeDBSnapshotAttributes",
             "rds:ModifyDBSnapshotAttribute",
         ],
+        fix: |ctx| Box::pin(on_resource(ctx, unshare_snapshot)),
     },
     // Turn deletion protection on.
     RuleSpec {
@@ -53,6 +56,7 @@ pub static RULES: &[RuleSpec] = &[
         scoped: &[],
         settings: &[],
         iam_actions: &["rds:DescribeDBInstances", "rds:ModifyDBInstance"],
+        fix: |ctx| Box::pin(fix_setting(ctx, &DELETION_PROTECTION)),
     },
 ];
 
@@ -66,21 +70,24 @@ use crate::rule::{Context, Report, RuleError};
 use aws_sdk_rds::operation::modify_db_instance::builders::ModifyDBInstanceFluentBuilder;
 use aws_sdk_rds::types::{DbInstance, Tag};
 use aws_sdk_rds::Client;
-use futures::future::BoxFuture;
 
-/// Runs the RDS rule `ctx.rule`.
-pub fn remediate(ctx: &Context) -> BoxFuture<'_, Result<Report, RuleError>> {
-    Box::pin(async move {
-        let resource = ctx.resource()?;
-        let rds = Client::new(&ctx.aws);
-        match ctx.rule.id {
-            "RDS-006" => fix_instance(ctx, &rds, resource, &AUTO_MINOR_VERSION_UPGRADE).await,
-            "RDS-008" => fix_instance(ctx, &rds, resource, &NOT_PUBLIC).await,
-            "RDS-023" => unshare_snapshot(ctx, &rds, resource).await,
-            "RDS-031" => fix_instance(ctx, &rds, resource, &DELETION_PROTECTION).await,
-            other => Err(RuleError::new(format!("{other} is not an RDS rule"))),
-        }
+/// Runs `fix`, one RDS rule's own check and fix, on the finding's resource with a client.
+async fn on_resource(
+    ctx: &Context,
+    fix: impl AsyncFnOnce(&Context, &Client, &str) -> Result<Report, RuleError>,
+) -> Result<Report, RuleError> {
+    let resource = ctx.resource()?;
+    let rds = Client::new(&ctx.aws);
+    fix(ctx, &rds, resource).await
+}
+
+/// RDS-006, RDS-008, RDS-031: the finding's instance with `setting` as wanted
+/// ([`fix_instance`]).
+async fn fix_setting(ctx: &Context, setting: &InstanceSetting) -> Result<Report, RuleError> {
+    on_resource(ctx, async |ctx, rds, id| {
+        fix_instance(ctx, rds, id, setting).await
     })
+    .await
 }
 
 /// Whether the tags say remedy's own stack made the resource (CloudFormation's reserved tags).

@@ -14,6 +14,7 @@ pub static RULES: &[RuleSpec] = &[
         scoped: &[],
         settings: &[],
         iam_actions: &["redshift:DescribeClusters", "redshift:ModifyCluster"],
+        fix: |ctx| Box::pin(on_cluster(ctx, make_private)),
     },
     // Raise the automated snapshot retention period to the configured number of days.
     RuleSpec {
@@ -30,6 +31,7 @@ pub static RULES: &[RuleSpec] = &[
                           clusters that keep their snapshots for less.",
         }],
         iam_actions: &["redshift:DescribeClusters", "redshift:ModifyCluster"],
+        fix: |ctx| Box::pin(on_cluster(ctx, keep_snapshots)),
     },
     // Set `enable_user_activity_logging` to true in the cluster's parameter group (tags
     // come with `DescribeClusters` and `DescribeClusterParameterGroups`).
@@ -47,6 +49,7 @@ pub static RULES: &[RuleSpec] = &[
             "redshift:DescribeClusterParameters",
             "redshift:ModifyClusterParameterGroup",
         ],
+        fix: |ctx| Box::pin(on_cluster(ctx, log_user_activity)),
     },
 ];
 
@@ -56,36 +59,32 @@ pub static RULES: &[RuleSpec] = &[
 use crate::rule::{Context, Report, RuleError};
 use aws_sdk_redshift::types::{Cluster, Parameter, Tag};
 use aws_sdk_redshift::Client;
-use futures::future::BoxFuture;
 
 /// The parameter RS-023 turns on.
 const USER_ACTIVITY_LOGGING: &str = "enable_user_activity_logging";
 
-/// Runs the Redshift rule `ctx.rule`.
-pub fn remediate(ctx: &Context) -> BoxFuture<'_, Result<Report, RuleError>> {
-    Box::pin(async move {
-        let id = ctx.resource()?;
-        let redshift = Client::new(&ctx.aws);
-        let out = redshift
-            .describe_clusters()
-            .cluster_identifier(id)
-            .send()
-            .await
-            .map_err(|e| RuleError::aws("DescribeClusters", &e))?;
-        let cluster = out
-            .clusters()
-            .first()
-            .ok_or_else(|| RuleError::new(format!("DescribeClusters returned no cluster {id}")))?;
-        if is_managed(ctx, cluster.tags()) {
-            return Ok(Report::managed(id));
-        }
-        match ctx.rule.id {
-            "RS-001" => make_private(ctx, &redshift, id, cluster).await,
-            "RS-019" => keep_snapshots(ctx, &redshift, id, cluster).await,
-            "RS-023" => log_user_activity(ctx, &redshift, id, cluster).await,
-            other => Err(RuleError::new(format!("{other} is not a Redshift rule"))),
-        }
-    })
+/// Runs `fix`, one Redshift rule's own check and fix, on the finding's cluster (a client,
+/// its id and its description), unless the cluster is remedy's own.
+async fn on_cluster(
+    ctx: &Context,
+    fix: impl AsyncFnOnce(&Context, &Client, &str, &Cluster) -> Result<Report, RuleError>,
+) -> Result<Report, RuleError> {
+    let id = ctx.resource()?;
+    let redshift = Client::new(&ctx.aws);
+    let out = redshift
+        .describe_clusters()
+        .cluster_identifier(id)
+        .send()
+        .await
+        .map_err(|e| RuleError::aws("DescribeClusters", &e))?;
+    let cluster = out
+        .clusters()
+        .first()
+        .ok_or_else(|| RuleError::new(format!("DescribeClusters returned no cluster {id}")))?;
+    if is_managed(ctx, cluster.tags()) {
+        return Ok(Report::managed(id));
+    }
+    fix(ctx, &redshift, id, cluster).await
 }
 
 /// Whether the tags say remedy's own stack made the resource (CloudFormation's reserved tags).

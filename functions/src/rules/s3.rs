@@ -14,6 +14,7 @@ pub static RULES: &[RuleSpec] = &[
         scoped: &[],
         settings: &[],
         iam_actions: &["s3:GetBucketAcl", "s3:PutBucketAcl", "s3:GetBucketTagging"],
+        fix: |ctx| Box::pin(remove_public_grant(ctx, ALL_USERS, Permission::Read)),
     },
     RuleSpec {
         id: "S3-002",
@@ -24,6 +25,7 @@ pub static RULES: &[RuleSpec] = &[
         scoped: &[],
         settings: &[],
         iam_actions: &["s3:GetBucketAcl", "s3:PutBucketAcl", "s3:GetBucketTagging"],
+        fix: |ctx| Box::pin(remove_public_grant(ctx, ALL_USERS, Permission::ReadAcp)),
     },
     RuleSpec {
         id: "S3-003",
@@ -34,6 +36,7 @@ pub static RULES: &[RuleSpec] = &[
         scoped: &[],
         settings: &[],
         iam_actions: &["s3:GetBucketAcl", "s3:PutBucketAcl", "s3:GetBucketTagging"],
+        fix: |ctx| Box::pin(remove_public_grant(ctx, ALL_USERS, Permission::Write)),
     },
     RuleSpec {
         id: "S3-004",
@@ -44,6 +47,7 @@ pub static RULES: &[RuleSpec] = &[
         scoped: &[],
         settings: &[],
         iam_actions: &["s3:GetBucketAcl", "s3:PutBucketAcl", "s3:GetBucketTagging"],
+        fix: |ctx| Box::pin(remove_public_grant(ctx, ALL_USERS, Permission::WriteAcp)),
     },
     RuleSpec {
         id: "S3-005",
@@ -54,6 +58,7 @@ pub static RULES: &[RuleSpec] = &[
         scoped: &[],
         settings: &[],
         iam_actions: &["s3:GetBucketAcl", "s3:PutBucketAcl", "s3:GetBucketTagging"],
+        fix: |ctx| Box::pin(remove_public_grant(ctx, ALL_USERS, Permission::FullControl)),
     },
     RuleSpec {
         id: "S3-006",
@@ -64,6 +69,13 @@ pub static RULES: &[RuleSpec] = &[
         scoped: &[],
         settings: &[],
         iam_actions: &["s3:GetBucketAcl", "s3:PutBucketAcl", "s3:GetBucketTagging"],
+        fix: |ctx| {
+            Box::pin(remove_public_grant(
+                ctx,
+                AUTHENTICATED_USERS,
+                Permission::Read,
+            ))
+        },
     },
     RuleSpec {
         id: "S3-007",
@@ -74,6 +86,13 @@ pub static RULES: &[RuleSpec] = &[
         scoped: &[],
         settings: &[],
         iam_actions: &["s3:GetBucketAcl", "s3:PutBucketAcl", "s3:GetBucketTagging"],
+        fix: |ctx| {
+            Box::pin(remove_public_grant(
+                ctx,
+                AUTHENTICATED_USERS,
+                Permission::ReadAcp,
+            ))
+        },
     },
     RuleSpec {
         id: "S3-008",
@@ -84,6 +103,13 @@ pub static RULES: &[RuleSpec] = &[
         scoped: &[],
         settings: &[],
         iam_actions: &["s3:GetBucketAcl", "s3:PutBucketAcl", "s3:GetBucketTagging"],
+        fix: |ctx| {
+            Box::pin(remove_public_grant(
+                ctx,
+                AUTHENTICATED_USERS,
+                Permission::Write,
+            ))
+        },
     },
     RuleSpec {
         id: "S3-009",
@@ -94,6 +120,13 @@ pub static RULES: &[RuleSpec] = &[
         scoped: &[],
         settings: &[],
         iam_actions: &["s3:GetBucketAcl", "s3:PutBucketAcl", "s3:GetBucketTagging"],
+        fix: |ctx| {
+            Box::pin(remove_public_grant(
+                ctx,
+                AUTHENTICATED_USERS,
+                Permission::WriteAcp,
+            ))
+        },
     },
     RuleSpec {
         id: "S3-010",
@@ -104,6 +137,13 @@ pub static RULES: &[RuleSpec] = &[
         scoped: &[],
         settings: &[],
         iam_actions: &["s3:GetBucketAcl", "s3:PutBucketAcl", "s3:GetBucketTagging"],
+        fix: |ctx| {
+            Box::pin(remove_public_grant(
+                ctx,
+                AUTHENTICATED_USERS,
+                Permission::FullControl,
+            ))
+        },
     },
     // Turn versioning on.
     RuleSpec {
@@ -119,6 +159,7 @@ pub static RULES: &[RuleSpec] = &[
             "s3:PutBucketVersioning",
             "s3:GetBucketTagging",
         ],
+        fix: |ctx| Box::pin(on_bucket(ctx, enable_versioning)),
     },
     // Bucket policy statements open to everyone (`Principal: *` with no condition narrowing
     // it to an account, organization, VPC or source: see `sns::is_open_to_everyone`) are
@@ -137,6 +178,7 @@ pub static RULES: &[RuleSpec] = &[
             "s3:PutBucketPolicy",
             "s3:GetBucketTagging",
         ],
+        fix: |ctx| Box::pin(on_bucket(ctx, scope_public_statements)),
     },
     // Default encryption (SSE-S3) is turned on when the bucket has none, and a bucket policy
     // statement denies `s3:PutObject` with a wrong `x-amz-server-side-encryption` header
@@ -160,6 +202,7 @@ pub static RULES: &[RuleSpec] = &[
             "s3:GetEncryptionConfiguration",
             "s3:PutEncryptionConfiguration",
         ],
+        fix: |ctx| Box::pin(on_bucket(ctx, deny_incorrect_encryption_headers)),
     },
     // A bucket policy statement denies every request made without TLS
     // (`aws:SecureTransport` false).
@@ -176,6 +219,7 @@ pub static RULES: &[RuleSpec] = &[
             "s3:PutBucketPolicy",
             "s3:GetBucketTagging",
         ],
+        fix: |ctx| Box::pin(on_bucket(ctx, require_secure_transport)),
     },
     // Default bucket encryption (SSE-S3) when the bucket has none.
     RuleSpec {
@@ -191,6 +235,7 @@ pub static RULES: &[RuleSpec] = &[
             "s3:PutEncryptionConfiguration",
             "s3:GetBucketTagging",
         ],
+        fix: |ctx| Box::pin(on_bucket(ctx, enable_default_encryption)),
     },
     // All four settings of the bucket's public access block turned on.
     RuleSpec {
@@ -206,6 +251,7 @@ pub static RULES: &[RuleSpec] = &[
             "s3:PutBucketPublicAccessBlock",
             "s3:GetBucketTagging",
         ],
+        fix: |ctx| Box::pin(on_bucket(ctx, block_public_access)),
     },
 ];
 
@@ -222,58 +268,46 @@ use aws_sdk_s3::types::{
     ServerSideEncryptionRule, VersioningConfiguration,
 };
 use aws_sdk_s3::Client;
-use futures::future::BoxFuture;
 use serde_json::{json, Value};
 
 const ALL_USERS: &str = "http://acs.amazonaws.com/groups/global/AllUsers";
 const AUTHENTICATED_USERS: &str = "http://acs.amazonaws.com/groups/global/AuthenticatedUsers";
 
-/// Runs the S3 rule `ctx.rule`.
-pub fn remediate(ctx: &Context) -> BoxFuture<'_, Result<Report, RuleError>> {
-    Box::pin(async move {
-        let bucket = ctx.resource()?;
-        let s3 = client(ctx);
-        if is_managed(ctx, &s3, bucket).await? {
-            return Ok(Report::managed(bucket));
-        }
-        match ctx.rule.id {
-            "S3-001" => remove_grant(ctx, &s3, bucket, ALL_USERS, Permission::Read).await,
-            "S3-002" => remove_grant(ctx, &s3, bucket, ALL_USERS, Permission::ReadAcp).await,
-            "S3-003" => remove_grant(ctx, &s3, bucket, ALL_USERS, Permission::Write).await,
-            "S3-004" => remove_grant(ctx, &s3, bucket, ALL_USERS, Permission::WriteAcp).await,
-            "S3-005" => remove_grant(ctx, &s3, bucket, ALL_USERS, Permission::FullControl).await,
-            "S3-006" => remove_grant(ctx, &s3, bucket, AUTHENTICATED_USERS, Permission::Read).await,
-            "S3-007" => {
-                remove_grant(ctx, &s3, bucket, AUTHENTICATED_USERS, Permission::ReadAcp).await
-            }
-            "S3-008" => {
-                remove_grant(ctx, &s3, bucket, AUTHENTICATED_USERS, Permission::Write).await
-            }
-            "S3-009" => {
-                remove_grant(ctx, &s3, bucket, AUTHENTICATED_USERS, Permission::WriteAcp).await
-            }
-            "S3-010" => {
-                remove_grant(
-                    ctx,
-                    &s3,
-                    bucket,
-                    AUTHENTICATED_USERS,
-                    Permission::FullControl,
-                )
-                .await
-            }
-            "S3-012" => enable_versioning(ctx, &s3, bucket).await,
-            "S3-014" => scope_public_statements(ctx, &s3, bucket).await,
-            "S3-016" => deny_incorrect_encryption_headers(ctx, &s3, bucket).await,
-            "S3-017" => {
-                let statement = deny_insecure_transport(partition(&ctx.region), bucket);
-                add_policy_statement(ctx, &s3, bucket, statement).await
-            }
-            "S3-021" => enable_default_encryption(ctx, &s3, bucket).await,
-            "S3-026" => block_public_access(ctx, &s3, bucket).await,
-            other => Err(RuleError::new(format!("{other} is not an S3 rule"))),
-        }
+/// Runs `fix`, one S3 rule's own check and fix, on the finding's bucket with a client for
+/// it, unless the bucket is remedy's own.
+async fn on_bucket(
+    ctx: &Context,
+    fix: impl AsyncFnOnce(&Context, &Client, &str) -> Result<Report, RuleError>,
+) -> Result<Report, RuleError> {
+    let bucket = ctx.resource()?;
+    let s3 = client(ctx);
+    if is_managed(ctx, &s3, bucket).await? {
+        return Ok(Report::managed(bucket));
+    }
+    fix(ctx, &s3, bucket).await
+}
+
+/// S3-001…010: the bucket ACL's grant of `permission` to the `group` (all users, or all
+/// authenticated users) is removed.
+async fn remove_public_grant(
+    ctx: &Context,
+    group: &str,
+    permission: Permission,
+) -> Result<Report, RuleError> {
+    on_bucket(ctx, async |ctx, s3, bucket| {
+        remove_grant(ctx, s3, bucket, group, permission).await
     })
+    .await
+}
+
+/// S3-017: a statement denying every request made without TLS.
+async fn require_secure_transport(
+    ctx: &Context,
+    s3: &Client,
+    bucket: &str,
+) -> Result<Report, RuleError> {
+    let statement = deny_insecure_transport(partition(&ctx.region), bucket);
+    add_policy_statement(ctx, s3, bucket, statement).await
 }
 
 /// Path-style addressing against a custom endpoint (an emulator, a VPC endpoint URL).

@@ -21,6 +21,7 @@ pub static RULES: &[RuleSpec] = &[
             "sns:SetTopicAttributes",
             "sns:ListTagsForResource",
         ],
+        fix: |ctx| Box::pin(on_topic(ctx, remove_open_statements_from_topic)),
     },
 ];
 
@@ -30,22 +31,20 @@ pub static RULES: &[RuleSpec] = &[
 
 use crate::rule::{Context, Report, RuleError};
 use aws_sdk_sns::Client;
-use futures::future::BoxFuture;
 use serde_json::{json, Value};
 
-/// Runs the SNS rule `ctx.rule`.
-pub fn remediate(ctx: &Context) -> BoxFuture<'_, Result<Report, RuleError>> {
-    Box::pin(async move {
-        let topic_arn = topic_arn(ctx, ctx.resource()?);
-        let sns = Client::new(&ctx.aws);
-        if is_managed(ctx, &sns, &topic_arn).await? {
-            return Ok(Report::managed(&topic_arn));
-        }
-        match ctx.rule.id {
-            "SNS-001" => remove_open_statements_from_topic(ctx, &sns, &topic_arn).await,
-            other => Err(RuleError::new(format!("{other} is not an SNS rule"))),
-        }
-    })
+/// Runs `fix`, one SNS rule's own check and fix, on the finding's topic (a client and the
+/// topic's ARN), unless the topic is remedy's own.
+async fn on_topic(
+    ctx: &Context,
+    fix: impl AsyncFnOnce(&Context, &Client, &str) -> Result<Report, RuleError>,
+) -> Result<Report, RuleError> {
+    let topic_arn = topic_arn(ctx, ctx.resource()?);
+    let sns = Client::new(&ctx.aws);
+    if is_managed(ctx, &sns, &topic_arn).await? {
+        return Ok(Report::managed(&topic_arn));
+    }
+    fix(ctx, &sns, &topic_arn).await
 }
 
 /// The topic ARN for a name, or the ARN itself.

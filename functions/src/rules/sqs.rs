@@ -23,6 +23,7 @@ pub static RULES: &[RuleSpec] = &[
             "sqs:ListQueueTags",
             "cloudformation:ListStackResources",
         ],
+        fix: |ctx| Box::pin(on_queue(ctx, remove_open_statements_from_queue)),
     },
     // Encrypt the queue with SQS-managed keys (SSE-SQS), or with the KMS key the
     // `kms_key_id` setting names, unless it is encrypted already (either way).
@@ -50,6 +51,7 @@ pub static RULES: &[RuleSpec] = &[
             "sqs:ListQueueTags",
             "cloudformation:ListStackResources",
         ],
+        fix: |ctx| Box::pin(on_queue(ctx, encrypt_queue)),
     },
 ];
 
@@ -61,23 +63,20 @@ use crate::rule::{Context, Report, RuleError};
 use crate::rules::sns::{parse_policy, remove_open_statements, statements};
 use aws_sdk_sqs::types::QueueAttributeName;
 use aws_sdk_sqs::Client;
-use futures::future::BoxFuture;
 use std::collections::HashMap;
 
-/// Runs the SQS rule `ctx.rule`.
-pub fn remediate(ctx: &Context) -> BoxFuture<'_, Result<Report, RuleError>> {
-    Box::pin(async move {
-        let sqs = Client::new(&ctx.aws);
-        let url = queue_url(&sqs, ctx.resource()?).await?;
-        if is_managed(ctx, &sqs, &url).await? {
-            return Ok(Report::managed(&url));
-        }
-        match ctx.rule.id {
-            "SQS-001" => remove_open_statements_from_queue(ctx, &sqs, &url).await,
-            "SQS-004" => encrypt_queue(ctx, &sqs, &url).await,
-            other => Err(RuleError::new(format!("{other} is not an SQS rule"))),
-        }
-    })
+/// Runs `fix`, one SQS rule's own check and fix, on the finding's queue (a client and the
+/// queue's URL), unless the queue is remedy's own.
+async fn on_queue(
+    ctx: &Context,
+    fix: impl AsyncFnOnce(&Context, &Client, &str) -> Result<Report, RuleError>,
+) -> Result<Report, RuleError> {
+    let sqs = Client::new(&ctx.aws);
+    let url = queue_url(&sqs, ctx.resource()?).await?;
+    if is_managed(ctx, &sqs, &url).await? {
+        return Ok(Report::managed(&url));
+    }
+    fix(ctx, &sqs, &url).await
 }
 
 async fn queue_url(sqs: &Client, resource: &str) -> Result<String, RuleError> {

@@ -48,6 +48,7 @@ pub static RULES: &[RuleSpec] = &[
             "iam:PutRolePolicy",
             "iam:PassRole",
         ],
+        fix: |ctx| Box::pin(async move { enable_flow_logs(ctx, ctx.resource()?).await }),
     },
 ];
 
@@ -60,7 +61,6 @@ use aws_sdk_ec2::config::AsyncSleep;
 use aws_sdk_ec2::types::{
     Filter, FlowLogsResourceType, LogDestinationType, ResourceType, TagSpecification, TrafficType,
 };
-use futures::future::BoxFuture;
 use serde_json::json;
 use std::time::Duration;
 
@@ -73,16 +73,6 @@ const DELIVERY_POLICY: &str = "deliver-flow-logs-to-cloudwatch-logs";
 const CREATE_ATTEMPTS: u32 = 4;
 /// … and the pause between them.
 const RETRY_DELAY: Duration = Duration::from_secs(5);
-
-/// Runs the VPC rule `ctx.rule`.
-pub fn remediate(ctx: &Context) -> BoxFuture<'_, Result<Report, RuleError>> {
-    Box::pin(async move {
-        match ctx.rule.id {
-            "VPC-001" => enable_flow_logs(ctx, ctx.resource()?).await,
-            other => Err(RuleError::new(format!("{other} is not a VPC rule"))),
-        }
-    })
-}
 
 /// The `traffic_type` setting as the API's value: ACCEPT, REJECT or ALL.
 pub fn traffic_type(setting: &str) -> Result<TrafficType, RuleError> {
