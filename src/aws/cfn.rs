@@ -357,7 +357,6 @@ pub async fn create_change_set(
     }
 }
 
-
 fn resource_changes(changes: &[aws_sdk_cloudformation::types::Change]) -> Vec<ResourceChange> {
     changes
         .iter()
@@ -649,15 +648,11 @@ async fn latest_operation_events(client: &Client, stack_name: &str) -> Option<Ve
         .send();
     while let Some(page) = pages.next().await {
         let page = page.ok()?;
-        events.extend(page.stack_events().iter().map(|e| {
-            Event {
-                logical_id: e.logical_resource_id().unwrap_or_default().to_owned(),
-                resource_type: e.resource_type().unwrap_or_default().to_owned(),
-                status: StackStatus::parse(
-                    e.resource_status().map(|s| s.as_str()).unwrap_or_default(),
-                ),
-                reason: e.resource_status_reason().map(str::to_owned),
-            }
+        events.extend(page.stack_events().iter().map(|e| Event {
+            logical_id: e.logical_resource_id().unwrap_or_default().to_owned(),
+            resource_type: e.resource_type().unwrap_or_default().to_owned(),
+            status: StackStatus::parse(e.resource_status().map(|s| s.as_str()).unwrap_or_default()),
+            reason: e.resource_status_reason().map(str::to_owned),
         }));
         if events.iter().any(|e| is_operation_start(e, stack_name)) {
             break;
@@ -755,9 +750,15 @@ mod tests {
     #[test]
     fn error_answers_are_classified_by_code_and_only_then_by_message() {
         let missing = "Stack with id remedy does not exist";
-        assert_eq!(kind_of(Some("ValidationError"), Some(missing)), Kind::NotFound);
         assert_eq!(
-            kind_of(Some("ValidationError"), Some("No updates are to be performed.")),
+            kind_of(Some("ValidationError"), Some(missing)),
+            Kind::NotFound
+        );
+        assert_eq!(
+            kind_of(
+                Some("ValidationError"),
+                Some("No updates are to be performed.")
+            ),
             Kind::NoChanges
         );
         assert_eq!(kind_of(Some("ChangeSetNotFound"), None), Kind::NotFound);

@@ -28,7 +28,14 @@ pub struct Args {
 
 pub async fn run(args: Args, global: &Global) -> Result<i32, Error> {
     let config = Config::load(&global.config)?;
-    deploy(config, &args.stage, &args.scope, &args.options, global.output).await
+    deploy(
+        config,
+        &args.stage,
+        &args.scope,
+        &args.options,
+        global.output,
+    )
+    .await
 }
 
 /// Where and how `deploy` runs.

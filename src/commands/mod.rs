@@ -131,7 +131,11 @@ pub async fn deploy_stage(
     targets: Vec<Target>,
     started: Instant,
 ) -> StageReport {
-    let progress = report::stage_progress(stage.name.as_str(), targets.len());
+    let progress = report::progress(
+        stage.name.as_str(),
+        targets.len(),
+        report::ProgressKind::Deploy,
+    );
     let stop = session.stop.clone();
     let run = engine
         .deploy(targets, Limits::of_stage(stage), progress, &stop)

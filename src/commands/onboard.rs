@@ -32,7 +32,14 @@ pub struct Args {
 
 pub async fn run(args: Args, global: &Global) -> Result<i32, Error> {
     let config = Config::load(&global.config)?;
-    onboard(config, &args.account, args.wait, &args.options, global.output).await
+    onboard(
+        config,
+        &args.account,
+        args.wait,
+        &args.options,
+        global.output,
+    )
+    .await
 }
 
 pub async fn onboard(

@@ -3,8 +3,8 @@
 //! on, the exit code) are [`crate::core::rollout`]'s; this is their I/O. At a gate on a terminal
 //! the operator sees the stage's plan (change sets computed and deleted again) and answers.
 
-use super::Global;
 use super::plan::plan_targets;
+use super::Global;
 use super::{ask, interactive, run_stage, write_markdown, DeployOptions};
 use crate::core::config::Config;
 use crate::core::config::Stage;

@@ -12,8 +12,8 @@
 //! | `UPDATE_ROLLBACK_FAILED` | `--fix-rollback`: continue the rollback, then decide again; else refuse |
 //! | any other `*_FAILED` | refuse, with the status and reason |
 
-use crate::core::stack::{StackState, StackStatus};
 use crate::core::stack::{ResourceChange, HASH_TAG};
+use crate::core::stack::{StackState, StackStatus};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Action {
@@ -66,8 +66,7 @@ pub fn decide(existing: Option<&StackState>, desired_hash: &str, fix_rollback: b
 }
 
 /// How a target's deployed stack compares with what this run would deploy (`remedy status`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Freshness {
     /// Settled, with this run's hash.
     Current,
@@ -86,8 +85,7 @@ pub fn freshness(existing: Option<&StackState>, desired_hash: &str) -> Freshness
 }
 
 /// What `remedy plan` found for one target.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum PlanAction {
     Create,
     Update,

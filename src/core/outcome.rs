@@ -8,7 +8,6 @@
 use crate::core::decide::{Freshness, PlanAction};
 use crate::core::stack::ResourceChange;
 use crate::core::targets::Target;
-use serde::Serialize;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -156,8 +155,8 @@ impl InspectedTarget {
     }
 }
 
-/// DESIGN.md's stage document.
-#[derive(Debug, Clone, Serialize)]
+/// What a stage did, as data (its JSON form is `report::json::StageDoc`).
+#[derive(Debug, Clone)]
 pub struct StageReport {
     pub stage: String,
     pub status: StageStatus,
@@ -165,21 +164,16 @@ pub struct StageReport {
     pub targets: Vec<TargetReport>,
     /// Retries per `Service.Operation` while the stage ran (AWS pushing back); absent when
     /// there were none.
-    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub retries: BTreeMap<String, u64>,
     /// How long the stage ran (text and Markdown only; the JSON keeps DESIGN.md's shape).
-    #[serde(skip)]
     pub elapsed: Duration,
     /// Why a stage did not run (text and Markdown only).
-    #[serde(skip)]
     pub note: Option<String>,
     /// Stopped by Ctrl-C (exit 130).
-    #[serde(skip)]
     pub interrupted: bool,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StageStatus {
     Completed,
     Failed,
@@ -187,7 +181,7 @@ pub enum StageStatus {
     NotStarted,
 }
 
-#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Summary {
     pub created: usize,
     pub updated: usize,
@@ -196,7 +190,7 @@ pub struct Summary {
     pub skipped: usize,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct TargetReport {
     pub account_id: String,
     pub region: String,
@@ -256,7 +250,7 @@ impl StageReport {
 }
 
 /// One object `publish` made sure of.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Upload {
     pub region: String,
     pub bucket: String,

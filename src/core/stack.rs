@@ -12,7 +12,7 @@ pub const HASH_TAG: &str = "remedy:hash";
 pub const VERSION_TAG: &str = "remedy:version";
 
 /// One resource change of a change set.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ResourceChange {
     /// `Add`, `Modify`, `Remove`, …
     pub action: String,

@@ -1,0 +1,334 @@
+//! The JSON documents of `--output json` (DESIGN.md, "JSON output"), as wire types: each
+//! field here is a key users' scripts read, so a rename here is a breaking change. The
+//! printers build them from core data; nothing else in remedy is serialised for output.
+//! The long scenario tests compare whole documents against snapshots (`tests/it/snapshots`).
+
+use crate::core::decide::Freshness;
+use crate::core::outcome::{InspectedTarget, PlannedTarget, StageReport, StageStatus, Upload};
+use crate::core::stack::ResourceChange;
+use crate::core::targets::{Resolution, TargetAccount};
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// One stage: `remedy deploy`, `remedy onboard`, and each stage of `remedy rollout`.
+#[derive(Debug, Serialize)]
+pub struct StageDoc<'a> {
+    pub stage: &'a str,
+    /// `completed`, `failed`, `awaiting_approval` or `not_started`.
+    pub status: &'static str,
+    pub summary: SummaryDoc,
+    pub targets: Vec<TargetDoc<'a>>,
+    /// Retries per `Service.Operation` while the stage ran; absent when there were none.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub retries: BTreeMap<&'a str, u64>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct SummaryDoc {
+    pub created: usize,
+    pub updated: usize,
+    pub unchanged: usize,
+    pub failed: usize,
+    pub skipped: usize,
+}
+
+#[derive(Debug, Serialize)]
+pub struct TargetDoc<'a> {
+    pub account_id: &'a str,
+    pub region: &'a str,
+    /// `created`, `updated`, `unchanged`, `failed` or `skipped`.
+    pub outcome: &'a str,
+    pub stack_status: Option<&'a str>,
+    pub reason: Option<&'a str>,
+}
+
+impl<'a> StageDoc<'a> {
+    pub fn new(report: &'a StageReport) -> StageDoc<'a> {
+        let s = &report.summary;
+        StageDoc {
+            stage: &report.stage,
+            status: stage_status(report.status),
+            summary: SummaryDoc {
+                created: s.created,
+                updated: s.updated,
+                unchanged: s.unchanged,
+                failed: s.failed,
+                skipped: s.skipped,
+            },
+            targets: report
+                .targets
+                .iter()
+                .map(|t| TargetDoc {
+                    account_id: &t.account_id,
+                    region: &t.region,
+                    outcome: t.outcome,
+                    stack_status: t.stack_status.as_deref(),
+                    reason: t.reason.as_deref(),
+                })
+                .collect(),
+            retries: report
+                .retries
+                .iter()
+                .map(|(api, n)| (api.as_str(), *n))
+                .collect(),
+        }
+    }
+}
+
+pub fn stage_status(status: StageStatus) -> &'static str {
+    match status {
+        StageStatus::Completed => "completed",
+        StageStatus::Failed => "failed",
+        StageStatus::AwaitingApproval => "awaiting_approval",
+        StageStatus::NotStarted => "not_started",
+    }
+}
+
+/// `remedy rollout`: every stage run (or not run), in order.
+#[derive(Debug, Serialize)]
+pub struct RolloutDoc<'a> {
+    pub stages: Vec<StageDoc<'a>>,
+}
+
+impl<'a> RolloutDoc<'a> {
+    pub fn new(reports: &'a [StageReport]) -> RolloutDoc<'a> {
+        RolloutDoc {
+            stages: reports.iter().map(StageDoc::new).collect(),
+        }
+    }
+}
+
+/// `remedy accounts`.
+#[derive(Debug, Serialize)]
+pub struct AccountsDoc<'a> {
+    pub stage: &'a str,
+    pub accounts: Vec<AccountDoc<'a>>,
+    pub passed_over: Vec<PassedOverDoc<'a>>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct AccountDoc<'a> {
+    pub account_id: &'a str,
+    pub name: &'a str,
+    pub ou_path: &'a str,
+}
+
+#[derive(Debug, Serialize)]
+pub struct PassedOverDoc<'a> {
+    pub account_id: &'a str,
+    pub reason: &'a str,
+}
+
+impl<'a> AccountsDoc<'a> {
+    pub fn new(stage: &'a str, resolution: &'a Resolution) -> AccountsDoc<'a> {
+        let account = |a: &'a TargetAccount| AccountDoc {
+            account_id: &a.id,
+            name: &a.name,
+            ou_path: &a.ou_path,
+        };
+        AccountsDoc {
+            stage,
+            accounts: resolution.accounts.iter().map(account).collect(),
+            passed_over: resolution
+                .passed_over
+                .iter()
+                .map(|(id, why)| PassedOverDoc {
+                    account_id: id,
+                    reason: why,
+                })
+                .collect(),
+        }
+    }
+}
+
+/// `remedy plan`.
+#[derive(Debug, Serialize)]
+pub struct PlanDoc<'a> {
+    pub stage: &'a str,
+    /// "412 targets: 400 unchanged, 10 update, 2 replace".
+    pub summary: String,
+    pub kept: bool,
+    pub targets: Vec<PlannedDoc<'a>>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct PlannedDoc<'a> {
+    pub account_id: &'a str,
+    pub region: &'a str,
+    /// `create`, `update`, `replace`, `recreate`, `unchanged`, `blocked` or `skipped`.
+    pub action: &'static str,
+    pub stack_status: Option<&'a str>,
+    pub changes: Vec<ChangeDoc<'a>>,
+    pub reason: Option<&'a str>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ChangeDoc<'a> {
+    pub action: &'a str,
+    pub logical_id: &'a str,
+    pub resource_type: &'a str,
+    pub replacement: Option<&'a str>,
+}
+
+impl<'a> PlanDoc<'a> {
+    pub fn new(
+        stage: &'a str,
+        summary: String,
+        kept: bool,
+        planned: &'a [PlannedTarget],
+    ) -> PlanDoc<'a> {
+        let change = |c: &'a ResourceChange| ChangeDoc {
+            action: &c.action,
+            logical_id: &c.logical_id,
+            resource_type: &c.resource_type,
+            replacement: c.replacement.as_deref(),
+        };
+        PlanDoc {
+            stage,
+            summary,
+            kept,
+            targets: planned
+                .iter()
+                .map(|p| PlannedDoc {
+                    account_id: &p.account_id,
+                    region: &p.region,
+                    action: p.action.as_str(),
+                    stack_status: p.stack_status.as_deref(),
+                    changes: p.changes.iter().map(change).collect(),
+                    reason: p.reason.as_deref(),
+                })
+                .collect(),
+        }
+    }
+}
+
+/// `remedy status`.
+#[derive(Debug, Serialize)]
+pub struct StatusDoc<'a> {
+    pub summary: StatusCountsDoc,
+    pub targets: Vec<StatusRowDoc<'a>>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct StatusCountsDoc {
+    pub current: usize,
+    pub outdated: usize,
+    pub missing: usize,
+    pub unknown: usize,
+}
+
+#[derive(Debug, Serialize)]
+pub struct StatusRowDoc<'a> {
+    pub stage: &'a str,
+    pub account_id: &'a str,
+    pub account_name: &'a str,
+    pub region: &'a str,
+    pub stack_status: Option<&'a str>,
+    pub version: Option<&'a str>,
+    pub hash: Option<&'a str>,
+    /// `current`, `outdated`, `missing` or `unknown`.
+    pub state: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub drift: Option<&'a str>,
+    pub reason: Option<&'a str>,
+}
+
+/// A status row's state word.
+pub fn state(row: &InspectedTarget) -> &'static str {
+    match row.freshness {
+        Some(Freshness::Current) => "current",
+        Some(Freshness::Outdated) => "outdated",
+        Some(Freshness::Missing) => "missing",
+        None => "unknown",
+    }
+}
+
+impl<'a> StatusDoc<'a> {
+    pub fn new(rows: &'a [(String, InspectedTarget)]) -> StatusDoc<'a> {
+        let count = |word: &str| rows.iter().filter(|(_, r)| state(r) == word).count();
+        StatusDoc {
+            summary: StatusCountsDoc {
+                current: count("current"),
+                outdated: count("outdated"),
+                missing: count("missing"),
+                unknown: count("unknown"),
+            },
+            targets: rows
+                .iter()
+                .map(|(stage, r)| StatusRowDoc {
+                    stage,
+                    account_id: &r.account_id,
+                    account_name: &r.account_name,
+                    region: &r.region,
+                    stack_status: r.stack_status.as_deref(),
+                    version: r.version.as_deref(),
+                    hash: r.hash.as_deref(),
+                    state: state(r),
+                    drift: r.drift.as_deref(),
+                    reason: r.reason.as_deref(),
+                })
+                .collect(),
+        }
+    }
+}
+
+/// `remedy publish`. (Keys in alphabetical order, as the first release printed them.)
+#[derive(Debug, Serialize)]
+pub struct PublishDoc<'a> {
+    pub hash: &'a str,
+    pub objects: Vec<UploadDoc<'a>>,
+    pub release: &'a str,
+    pub skipped: usize,
+    pub uploaded: usize,
+}
+
+#[derive(Debug, Serialize)]
+pub struct UploadDoc<'a> {
+    pub bucket: &'a str,
+    pub key: &'a str,
+    pub region: &'a str,
+    pub uploaded: bool,
+}
+
+impl<'a> PublishDoc<'a> {
+    pub fn new(hash: &'a str, release: &'a str, uploads: &'a [Upload]) -> PublishDoc<'a> {
+        PublishDoc {
+            hash,
+            objects: uploads
+                .iter()
+                .map(|u| UploadDoc {
+                    bucket: &u.bucket,
+                    key: &u.key,
+                    region: &u.region,
+                    uploaded: u.uploaded,
+                })
+                .collect(),
+            release,
+            skipped: uploads.iter().filter(|u| !u.uploaded).count(),
+            uploaded: uploads.iter().filter(|u| u.uploaded).count(),
+        }
+    }
+}
+
+/// `remedy remediate`.
+#[derive(Debug, Serialize)]
+pub struct RemediationDoc<'a> {
+    pub rule_id: Option<&'a str>,
+    pub outcome: remedy_functions::rule::Outcome,
+    pub actions: &'a [String],
+    pub reason: Option<&'a str>,
+}
+
+impl<'a> RemediationDoc<'a> {
+    pub fn new(
+        rule_id: Option<&'a str>,
+        report: &'a remedy_functions::rule::Report,
+    ) -> RemediationDoc<'a> {
+        RemediationDoc {
+            rule_id,
+            outcome: report.outcome,
+            actions: &report.actions,
+            reason: report.reason.as_deref(),
+        }
+    }
+}

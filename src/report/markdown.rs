@@ -1,0 +1,144 @@
+//! The Markdown summary `--report FILE` writes.
+
+use super::stage::{retries_line, summary_line};
+use crate::core::outcome::{StageReport, StageStatus, TargetReport};
+
+/// The Markdown summary `--report FILE` writes: per stage its status, counts, duration and
+/// the targets that failed or were skipped, with their reasons. For a CodePipeline artefact
+/// or a chat message.
+pub fn markdown(title: &str, reports: &[StageReport]) -> String {
+    let cell = |s: &str| s.replace('|', "\\|").replace(['\n', '\r'], " ");
+    let mut md = format!("# {title}\n\n");
+    md.push_str("| stage | status | targets | created | updated | unchanged | failed | skipped | duration |\n");
+    md.push_str("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n");
+    for r in reports {
+        let s = &r.summary;
+        md.push_str(&format!(
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {:.1}s |\n",
+            cell(&r.stage),
+            status_word(r.status),
+            r.targets.len(),
+            s.created,
+            s.updated,
+            s.unchanged,
+            s.failed,
+            s.skipped,
+            r.elapsed.as_secs_f64()
+        ));
+    }
+    for r in reports {
+        md.push_str(&format!(
+            "\n## {} — {}\n\n",
+            cell(&r.stage),
+            status_word(r.status)
+        ));
+        if let Some(note) = &r.note {
+            md.push_str(&format!("{}\n", cell(note)));
+            continue;
+        }
+        md.push_str(&format!(
+            "{} in {:.1}s.\n",
+            summary_line(r),
+            r.elapsed.as_secs_f64()
+        ));
+        if !r.retries.is_empty() {
+            md.push_str(&format!(
+                "\nRetries (AWS pushing back): {}.\n",
+                retries_line(&r.retries)
+            ));
+        }
+        let attention: Vec<&TargetReport> = r
+            .targets
+            .iter()
+            .filter(|t| matches!(t.outcome, "failed" | "skipped"))
+            .collect();
+        if !attention.is_empty() {
+            md.push_str("\n| account | region | outcome | stack status | reason |\n| --- | --- | --- | --- | --- |\n");
+            for t in attention {
+                md.push_str(&format!(
+                    "| {} | {} | {} | {} | {} |\n",
+                    t.account_id,
+                    t.region,
+                    t.outcome,
+                    t.stack_status.as_deref().unwrap_or("-"),
+                    cell(t.reason.as_deref().unwrap_or(""))
+                ));
+            }
+        }
+    }
+    md
+}
+
+fn status_word(status: StageStatus) -> &'static str {
+    match status {
+        StageStatus::Completed => "completed",
+        StageStatus::Failed => "failed",
+        StageStatus::AwaitingApproval => "awaiting approval",
+        StageStatus::NotStarted => "not started",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::outcome::Summary;
+    use std::collections::BTreeMap;
+    use std::time::Duration;
+
+    #[test]
+    fn markdown_lists_stages_counts_and_failed_targets() {
+        let failed = TargetReport {
+            account_id: "111111111111".into(),
+            region: "us-east-1".into(),
+            outcome: "failed",
+            stack_status: Some("ROLLBACK_COMPLETE".into()),
+            reason: Some("Topic | Queue\nfailed".into()),
+        };
+        let dev = StageReport {
+            stage: "dev".into(),
+            status: StageStatus::Completed,
+            summary: Summary {
+                created: 1,
+                failed: 1,
+                ..Summary::default()
+            },
+            targets: vec![
+                failed.clone(),
+                TargetReport {
+                    outcome: "created",
+                    reason: None,
+                    ..failed
+                },
+            ],
+            retries: BTreeMap::new(),
+            elapsed: Duration::from_millis(12_340),
+            note: None,
+            interrupted: false,
+        };
+        let prod = StageReport::not_run(
+            "prod",
+            StageStatus::AwaitingApproval,
+            "approval required: run again with --approve prod".into(),
+        );
+        let md = markdown("remedy rollout", &[dev, prod]);
+        assert!(md.starts_with("# remedy rollout\n"), "{md}");
+        assert!(
+            md.contains("| dev | completed | 2 | 1 | 0 | 0 | 1 | 0 | 12.3s |"),
+            "{md}"
+        );
+        assert!(md.contains("| prod | awaiting approval | 0 |"), "{md}");
+        assert!(
+            md.contains("| 111111111111 | us-east-1 | failed | ROLLBACK_COMPLETE | Topic \\| Queue failed |"),
+            "{md}"
+        );
+        assert!(
+            md.contains("## prod — awaiting approval\n\napproval required"),
+            "{md}"
+        );
+        assert_eq!(
+            md.matches("111111111111").count(),
+            1,
+            "only the failed target is listed"
+        );
+    }
+}
