@@ -22,15 +22,14 @@ use crate::core::stop::Stop;
 use crate::core::targets::{self, Resolution};
 use crate::core::targets::{fan_out, Target};
 use crate::core::template::{self, RenderedTemplate, MANAGED_TAG};
-use crate::engine::codebuild::CodeBuildEngine;
+use crate::engine::codebuild::{BuildProject, CodeBuildEngine};
 use crate::engine::direct::DirectEngine;
 use crate::engine::stacksets::{deployment_targets, Reach, StackSetsEngine, StageShape};
-use crate::engine::StageEngine;
+use crate::engine::{Deployment, StageEngine};
 use aws_config::SdkConfig;
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
-use std::time::Duration;
 
 /// What a run deploys, checked without AWS.
 pub struct Prepared {
@@ -67,12 +66,7 @@ pub enum Work {
     Status,
 }
 
-/// How the engine treats stacks in this run.
-#[derive(Debug, Clone, Copy)]
-pub struct EngineOptions {
-    pub fix_rollback: bool,
-    pub target_timeout: Duration,
-}
+pub use crate::engine::EngineOptions;
 
 /// A run connected to AWS: identity, the organization, the deployment's hash.
 pub struct Session {
@@ -322,20 +316,20 @@ impl Session {
 
     /// The codebuild engine for `stage` (artifacts and config must be published).
     fn codebuild_engine(&self, stage: &Stage, options: EngineOptions) -> Arc<CodeBuildEngine> {
-        let codebuild = &self.config.codebuild;
-        Arc::new(CodeBuildEngine {
-            identity: self.identity.clone(),
-            stack_name: self.config.stack_name.clone(),
-            project: codebuild.project.clone(),
+        let build = BuildProject {
+            project: self.config.codebuild.project.clone(),
             project_region: self.codebuild_project_region(),
             stage: stage.name.to_string(),
             artifact_account: self.security_account.clone(),
             package_key: self.package.key(),
             config_key: self.config_key(),
-            hash: self.hash.clone(),
-            target_timeout: options.target_timeout,
-            fix_rollback: options.fix_rollback,
-        })
+        };
+        Arc::new(CodeBuildEngine::new(
+            self.identity.clone(),
+            self.deployment(stage),
+            build,
+            options,
+        ))
     }
 
     /// The stacksets engine for `stage`: its StackSet lives in the first region the stage
@@ -378,21 +372,27 @@ impl Session {
         ]
     }
 
-    /// The direct engine for `stage`, with the templates published so far.
-    fn engine(&self, stage: &Stage, options: EngineOptions) -> Arc<DirectEngine> {
-        Arc::new(DirectEngine {
-            identity: self.identity.clone(),
+    /// What `stage` deploys, with the templates published so far.
+    fn deployment(&self, stage: &Stage) -> Deployment {
+        Deployment {
             stack_name: self.config.stack_name.clone(),
             templates: self.templates.clone(),
             parameters: self.parameters.clone(),
             tags: self.stack_tags(stage),
             hash: self.hash.clone(),
-            change_set_name: format!("remedy-{}", self.run_id),
-            fix_rollback: options.fix_rollback,
-            target_timeout: options.target_timeout,
-            execution_role: self.config.role.execution_role.clone(),
-            stop: self.stop.clone(),
-        })
+        }
+    }
+
+    /// The direct engine for `stage`.
+    fn engine(&self, stage: &Stage, options: EngineOptions) -> Arc<DirectEngine> {
+        Arc::new(DirectEngine::new(
+            self.identity.clone(),
+            self.deployment(stage),
+            &self.run_id,
+            options,
+            self.config.role.execution_role.clone(),
+            self.stop.clone(),
+        ))
     }
 }
 

@@ -17,14 +17,14 @@ use crate::core::decide::{decide, Action};
 use crate::core::outcome::{Outcome, TargetResult};
 use crate::core::targets::Target;
 use crate::core::util::humanize;
+use crate::engine::{Deployment, EngineOptions};
 use aws_sdk_codebuild::types::{Build, EnvironmentVariable, EnvironmentVariableType, StatusType};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-/// Everything the codebuild engine needs for a stage; shared by every target.
-pub struct CodeBuildEngine {
-    pub identity: Arc<Identity>,
-    pub stack_name: String,
+/// The CodeBuild project each member account runs, and what it reads from the security account.
+#[derive(Debug, Clone)]
+pub struct BuildProject {
     /// The project in each member account.
     pub project: String,
     /// Where the project lives; `None`: in the target's region.
@@ -34,15 +34,51 @@ pub struct CodeBuildEngine {
     pub artifact_account: String,
     pub package_key: String,
     pub config_key: String,
-    pub hash: String,
-    pub target_timeout: Duration,
+}
+
+/// Everything the codebuild engine needs for a stage; shared by every target. Built by
+/// [`CodeBuildEngine::new`].
+pub struct CodeBuildEngine {
+    identity: Arc<Identity>,
+    stack_name: String,
+    project: String,
+    project_region: Option<String>,
+    stage: String,
+    artifact_account: String,
+    package_key: String,
+    config_key: String,
+    hash: String,
+    target_timeout: Duration,
     /// Passed on to the build: continue an `UPDATE_ROLLBACK_FAILED` stack's rollback.
-    pub fix_rollback: bool,
+    fix_rollback: bool,
 }
 
 type Failure = (Option<String>, String);
 
 impl CodeBuildEngine {
+    /// The engine that has each account's `build` deploy `deployment` (its stack name and
+    /// hash; the build renders the rest from the published configuration).
+    pub fn new(
+        identity: Arc<Identity>,
+        deployment: Deployment,
+        build: BuildProject,
+        options: EngineOptions,
+    ) -> CodeBuildEngine {
+        CodeBuildEngine {
+            identity,
+            stack_name: deployment.stack_name,
+            project: build.project,
+            project_region: build.project_region,
+            stage: build.stage,
+            artifact_account: build.artifact_account,
+            package_key: build.package_key,
+            config_key: build.config_key,
+            hash: deployment.hash,
+            target_timeout: options.target_timeout,
+            fix_rollback: options.fix_rollback,
+        }
+    }
+
     pub async fn deploy(self: Arc<Self>, target: Target) -> TargetResult {
         match self.try_deploy(&target).await {
             Ok((outcome, status)) => TargetResult::new(&target, outcome, status, None),

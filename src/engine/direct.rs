@@ -26,32 +26,34 @@ use crate::core::stop::Stop;
 use crate::core::targets::Target;
 use crate::core::util::humanize;
 use crate::engine::scheduler::Scheduled;
+use crate::engine::{Deployment, EngineOptions};
 use aws_sdk_cloudformation::types::ChangeSetType;
 use aws_sdk_cloudformation::Client;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-/// Everything the direct engine needs for a stage; shared by every target.
+/// Everything the direct engine needs for a stage; shared by every target. Built by
+/// [`DirectEngine::new`].
 pub struct DirectEngine {
-    pub identity: Arc<Identity>,
-    pub stack_name: String,
+    identity: Arc<Identity>,
+    stack_name: String,
     /// The template per region (inline body, or the URL of the uploaded one).
-    pub templates: BTreeMap<String, TemplateSource>,
-    pub parameters: Vec<(String, String)>,
+    templates: BTreeMap<String, TemplateSource>,
+    parameters: Vec<(String, String)>,
     /// Stack tags, `remedy:hash` among them.
-    pub tags: Vec<(String, String)>,
-    pub hash: String,
+    tags: Vec<(String, String)>,
+    hash: String,
     /// This run's change set name (`remedy-<run id>`).
-    pub change_set_name: String,
+    change_set_name: String,
     /// Continue the rollback of `UPDATE_ROLLBACK_FAILED` stacks.
-    pub fix_rollback: bool,
+    fix_rollback: bool,
     /// How long one target may take, waits included.
-    pub target_timeout: Duration,
+    target_timeout: Duration,
     /// `role.execution_role`: the CloudFormation service role's name in each account.
-    pub execution_role: Option<String>,
+    execution_role: Option<String>,
     /// Ctrl-C: a role that is not ready yet is not waited for after it.
-    pub stop: Stop,
+    stop: Stop,
 }
 
 /// Why a target failed: the stack status if known, and the reason.
@@ -128,6 +130,39 @@ impl Scheduled for InspectedTarget {
 const MAX_ROUNDS: usize = 4;
 
 impl DirectEngine {
+    /// The engine that deploys `deployment` with the accounts' roles of `identity`; its
+    /// change sets are named after `run_id`. `execution_role` is the CloudFormation service
+    /// role's name in each account, if any.
+    pub fn new(
+        identity: Arc<Identity>,
+        deployment: Deployment,
+        run_id: &str,
+        options: EngineOptions,
+        execution_role: Option<String>,
+        stop: Stop,
+    ) -> DirectEngine {
+        let Deployment {
+            stack_name,
+            templates,
+            parameters,
+            tags,
+            hash,
+        } = deployment;
+        DirectEngine {
+            identity,
+            stack_name,
+            templates,
+            parameters,
+            tags,
+            hash,
+            change_set_name: format!("remedy-{run_id}"),
+            fix_rollback: options.fix_rollback,
+            target_timeout: options.target_timeout,
+            execution_role,
+            stop,
+        }
+    }
+
     /// The change set `remedy plan --keep` leaves for this deployment, for `deploy` to run.
     pub fn kept_change_set_name(&self) -> String {
         format!("remedy-plan-{}", self.hash)

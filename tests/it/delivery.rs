@@ -12,7 +12,8 @@ use remedy::aws::identity::Identity;
 use remedy::core::outcome::Outcome;
 use remedy::core::targets::Target;
 use remedy::core::targets::TargetAccount;
-use remedy::engine::codebuild::CodeBuildEngine;
+use remedy::engine::codebuild::{BuildProject, CodeBuildEngine};
+use remedy::engine::{Deployment, EngineOptions};
 use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
@@ -211,19 +212,31 @@ async fn a_stopped_build_is_a_failure_named_with_its_phase_and_logs() {
     let replay = Replay::new();
     replay.answer("BatchGetBuilds", "codebuild/batch-get-builds-stopped.json");
     let base = replay.sdk_config(&emulator).await;
-    let engine = Arc::new(CodeBuildEngine {
-        identity: Arc::new(Identity::new(base, "CloudConformity", None, "stopped")),
+    let deployment = Deployment {
         stack_name: "remedy".into(),
+        templates: Default::default(),
+        parameters: Vec::new(),
+        tags: Vec::new(),
+        hash: "h".into(),
+    };
+    let build = BuildProject {
         project: "remedy-deploy".into(),
         project_region: None,
         stage: "dev".into(),
         artifact_account: MANAGEMENT_ACCOUNT.into(),
         package_key: "packages/0.zip".into(),
         config_key: "configs/0.yaml".into(),
-        hash: "h".into(),
-        target_timeout: Duration::from_secs(60),
+    };
+    let options = EngineOptions {
         fix_rollback: false,
-    });
+        target_timeout: Duration::from_secs(60),
+    };
+    let engine = Arc::new(CodeBuildEngine::new(
+        Arc::new(Identity::new(base, "CloudConformity", None, "stopped")),
+        deployment,
+        build,
+        options,
+    ));
     let target = Target {
         account: TargetAccount {
             id: account.clone(),

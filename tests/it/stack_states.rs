@@ -16,6 +16,7 @@ use remedy::core::stack::TemplateSource;
 use remedy::core::targets::Target;
 use remedy::core::targets::TargetAccount;
 use remedy::engine::direct::DirectEngine;
+use remedy::engine::{Deployment, EngineOptions};
 use std::process::Stdio;
 use std::sync::Arc;
 use std::time::Duration;
@@ -139,19 +140,25 @@ async fn engine(
     fix_rollback: bool,
 ) -> Arc<DirectEngine> {
     let base = replay.sdk_config(emulator).await;
-    Arc::new(DirectEngine {
-        identity: Arc::new(Identity::new(base, "CloudConformity", None, "replay")),
+    let deployment = Deployment {
         stack_name: "remedy".into(),
         templates: [(REGION.to_owned(), TemplateSource::Body(template.into()))].into(),
         parameters: Vec::new(),
         tags: vec![("remedy:hash".into(), hash.into())],
         hash: hash.into(),
-        change_set_name: format!("remedy-replay-{hash}"),
+    };
+    let options = EngineOptions {
         fix_rollback,
         target_timeout: Duration::from_secs(60),
-        execution_role: None,
-        stop: remedy::core::stop::Stop::never(),
-    })
+    };
+    Arc::new(DirectEngine::new(
+        Arc::new(Identity::new(base, "CloudConformity", None, "replay")),
+        deployment,
+        &format!("replay-{hash}"),
+        options,
+        None,
+        remedy::core::stop::Stop::never(),
+    ))
 }
 
 async fn deploy(engine: &Arc<DirectEngine>, account: &str) -> TargetResult {
