@@ -1,0 +1,668 @@
+//! The stacksets engine's decisions, without AWS: the shape of a stage's operation and its
+//! preferences, the deployment targets, when the StackSet needs an update, and each
+//! target's outcome, plan action or status read from its own stack instance.
+
+use crate::core::config::RegionOrder;
+use crate::core::config::{too_many_ous, MAX_OUS_PER_OPERATION};
+use crate::core::decide::{Freshness, PlanAction};
+use crate::core::outcome::{InspectedTarget, PlannedTarget};
+use crate::core::outcome::{Outcome, TargetResult};
+use crate::core::targets::Target;
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+/// Where a stage's operation deploys and how fast: the inputs of [`preferences`] and
+/// [`deployment_targets`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StageShape {
+    pub ou_ids: Vec<String>,
+    pub regions: Vec<String>,
+    /// Accounts the stage lists by id (outside its OUs or not).
+    pub accounts: Vec<String>,
+    /// Accounts the stage excludes.
+    pub exclude: Vec<String>,
+    /// The accounts this run deploys, when narrowed (`deploy --account`).
+    pub narrowed_to: Option<Vec<String>>,
+    /// The run deploys fewer accounts or regions than the stage has.
+    pub narrowed: bool,
+    pub concurrency: usize,
+    pub failure_tolerance: usize,
+    pub region_order: RegionOrder,
+    /// How many accounts the stage has (for the operation's timeout).
+    pub account_count: usize,
+}
+
+/// The operation preferences, as StackSets takes them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Preferences {
+    pub max_concurrent_count: i32,
+    pub failure_tolerance_count: i32,
+    pub sequential_regions: bool,
+    pub region_order: Vec<String>,
+}
+
+/// The stage's limits as StackSets counts: a stage's `concurrency` is targets in flight
+/// (accounts × regions), and StackSets applies its limits per region, so with regions in
+/// parallel each region gets its share, rounded down (at least one account at a time).
+/// Counts, not percentages: a percentage cannot go below 1 % of the accounts, which would
+/// run 10 of a 1,000-account stage at once where the stage says 8.
+pub fn preferences(shape: &StageShape) -> Preferences {
+    let parallel_regions = match shape.region_order {
+        RegionOrder::Parallel => shape.regions.len().max(1),
+        RegionOrder::Sequential => 1,
+    };
+    let concurrent = (shape.concurrency / parallel_regions).max(1);
+    let tolerated = shape.failure_tolerance / parallel_regions;
+    Preferences {
+        max_concurrent_count: i32::try_from(concurrent).unwrap_or(i32::MAX),
+        failure_tolerance_count: i32::try_from(tolerated).unwrap_or(i32::MAX),
+        sequential_regions: shape.region_order == RegionOrder::Sequential,
+        region_order: shape.regions.clone(),
+    }
+}
+
+/// Which accounts an operation targets, as StackSets takes them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reach {
+    pub ou_ids: Vec<String>,
+    pub accounts: Vec<String>,
+    pub filter: Option<AccountFilter>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AccountFilter {
+    /// Only these accounts of the OUs (a narrowed run).
+    Intersection,
+    /// The OUs without these accounts (`exclude`).
+    Difference,
+    /// The OUs and these accounts (`accounts`).
+    Union,
+}
+
+/// The stage's OUs, with the one account filter StackSets allows per operation. A stage
+/// that both lists and excludes accounts, or a narrowed run of a stage that lists accounts,
+/// needs two filters at once: that is refused (exit 2) with what to change.
+pub fn deployment_targets(shape: &StageShape) -> Result<Reach, String> {
+    let reach = |accounts: &[String], filter| Reach {
+        ou_ids: shape.ou_ids.clone(),
+        accounts: accounts.to_vec(),
+        filter,
+    };
+    if shape.ou_ids.is_empty() {
+        return Err("engine `stacksets` deploys to OUs: the stage names none".into());
+    }
+    if shape.ou_ids.len() > MAX_OUS_PER_OPERATION {
+        return Err(too_many_ous(shape.ou_ids.len()));
+    }
+    match (
+        &shape.narrowed_to,
+        shape.accounts.is_empty(),
+        shape.exclude.is_empty(),
+    ) {
+        (Some(_), false, _) => Err(
+            "engine `stacksets`: a narrowed run (--account) of a stage that lists `accounts` \
+             needs two account filters; move those accounts into an OU of the stage"
+                .into(),
+        ),
+        (Some(only), true, _) => Ok(reach(only, Some(AccountFilter::Intersection))),
+        (None, false, false) => Err(
+            "engine `stacksets` takes `accounts` or `exclude` in a stage, not both (one \
+             account filter per operation)"
+                .into(),
+        ),
+        (None, false, true) => Ok(reach(&shape.accounts, Some(AccountFilter::Union))),
+        (None, true, false) => Ok(reach(&shape.exclude, Some(AccountFilter::Difference))),
+        (None, true, true) => Ok(reach(&[], None)),
+    }
+}
+
+/// How long an operation may run: one target timeout per wave of concurrent accounts (and
+/// per region, when regions go one after another).
+pub fn operation_timeout(shape: &StageShape, target_timeout: Duration) -> Duration {
+    let waves = shape
+        .account_count
+        .max(1)
+        .div_ceil(shape.concurrency.max(1));
+    let regions = if shape.region_order == RegionOrder::Sequential {
+        shape.regions.len().max(1)
+    } else {
+        1
+    };
+    target_timeout.saturating_mul(u32::try_from(waves * regions).unwrap_or(u32::MAX))
+}
+
+/// One stack instance, as ListStackInstances reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Instance {
+    /// `CURRENT`, `OUTDATED` or `INOPERABLE`.
+    pub status: String,
+    /// `SUCCEEDED`, `FAILED`, `RUNNING`, `SKIPPED_SUSPENDED_ACCOUNT`, …
+    pub detailed: String,
+    pub reason: Option<String>,
+}
+
+/// (account, region) → instance.
+pub type Instances = BTreeMap<(String, String), Instance>;
+
+/// What happened to the stage's StackSet in this run.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Operations {
+    /// The StackSet was created or its template, parameters or tags updated.
+    pub updated: bool,
+    /// Set when an operation did not succeed: its status and reason.
+    pub failure: Option<String>,
+    /// The run was interrupted and the operation stopped.
+    pub stopped: bool,
+}
+
+/// Every target's result from its instance before and after the run.
+pub fn outcomes(
+    targets: &[Target],
+    before: &Instances,
+    after: &Instances,
+    ops: &Operations,
+) -> Vec<TargetResult> {
+    targets
+        .iter()
+        .map(|target| {
+            let key = (target.account.id.clone(), target.region.clone());
+            let Some(instance) = after.get(&key) else {
+                let reason = if ops.stopped {
+                    "not started: the run was interrupted (Ctrl-C); the StackSet operation was stopped".to_owned()
+                } else {
+                    format!(
+                        "StackSets made no stack instance here{}",
+                        ops.failure
+                            .as_ref()
+                            .map(|f| format!(" (operation {f})"))
+                            .unwrap_or_default()
+                    )
+                };
+                return TargetResult::new(target, Outcome::Failed, None, Some(reason));
+            };
+            // `stack_status` is a stack's status (DESIGN.md); StackSets reports the
+            // instance's, which goes into the reason where it matters.
+            let status = None;
+            let reason = || {
+                instance
+                    .reason
+                    .clone()
+                    .or_else(|| ops.failure.clone())
+                    .unwrap_or_else(|| "no reason given".into())
+            };
+            match (instance.status.as_str(), instance.detailed.as_str()) {
+                (_, "SKIPPED_SUSPENDED_ACCOUNT") => TargetResult::new(
+                    target,
+                    Outcome::Skipped,
+                    status,
+                    Some("StackSets skipped the account: it is suspended".into()),
+                ),
+                ("CURRENT", "SUCCEEDED") => {
+                    let outcome = match before.get(&key) {
+                        None => Outcome::Created,
+                        Some(_) if ops.updated => Outcome::Updated,
+                        // Was failed or outdated, and is current now.
+                        Some(was) if was.status != "CURRENT" => Outcome::Updated,
+                        Some(_) => Outcome::Unchanged,
+                    };
+                    TargetResult::new(target, outcome, status, None)
+                }
+                (_, "PENDING" | "RUNNING") => TargetResult::new(
+                    target,
+                    Outcome::Failed,
+                    status,
+                    Some(format!(
+                        "still {} when the run ended{}",
+                        instance.detailed,
+                        if ops.stopped { " (interrupted)" } else { "" }
+                    )),
+                ),
+                (state, detailed) => TargetResult::new(
+                    target,
+                    Outcome::Failed,
+                    status,
+                    Some(format!("stack instance {state} ({detailed}): {}", reason())),
+                ),
+            }
+        })
+        .collect()
+}
+
+/// What `plan` says of each target of a StackSets stage. StackSets has no change-set
+/// preview: a target is `create` without an instance, `update` when the StackSet's hash
+/// differs (or its instance is not current), else `unchanged`.
+pub fn plan(
+    targets: &[Target],
+    set_hash: Option<Option<&str>>,
+    desired_hash: &str,
+    instances: &Instances,
+) -> Vec<PlannedTarget> {
+    targets
+        .iter()
+        .map(|t| {
+            let instance = instances.get(&(t.account.id.clone(), t.region.clone()));
+            let action = match (set_hash, instance) {
+                (_, None) => PlanAction::Create,
+                (Some(Some(h)), Some(i)) if h == desired_hash && i.status == "CURRENT" => {
+                    PlanAction::Unchanged
+                }
+                _ => PlanAction::Update,
+            };
+            PlannedTarget {
+                account_id: t.account.id.clone(),
+                region: t.region.clone(),
+                action,
+                stack_status: None,
+                changes: Vec::new(),
+                reason: (action == PlanAction::Update)
+                    .then(|| "the StackSet's template, parameters or tags change (StackSets has no change-set preview)".to_owned()),
+            }
+        })
+        .collect()
+}
+
+/// What `status` says of each target of a StackSets stage: `current` when its instance is
+/// `CURRENT` under a StackSet with this run's hash, `missing` without an instance.
+pub fn inspect(
+    targets: &[Target],
+    set_hash: Option<Option<&str>>,
+    desired_hash: &str,
+    instances: &Instances,
+) -> Vec<InspectedTarget> {
+    targets
+        .iter()
+        .map(|t| {
+            let instance = instances.get(&(t.account.id.clone(), t.region.clone()));
+            let hash = set_hash.flatten().map(str::to_owned);
+            let freshness = match instance {
+                None => Freshness::Missing,
+                Some(i) if i.status == "CURRENT" && hash.as_deref() == Some(desired_hash) => {
+                    Freshness::Current
+                }
+                Some(_) => Freshness::Outdated,
+            };
+            InspectedTarget {
+                account_id: t.account.id.clone(),
+                account_name: t.account.name.clone(),
+                region: t.region.clone(),
+                stack_status: None,
+                version: None,
+                // Only a current instance carries the StackSet's hash.
+                hash: hash.filter(|_| instance.is_some_and(|i| i.status == "CURRENT")),
+                freshness: Some(freshness),
+                drift: None,
+                reason: instance.filter(|i| i.status != "CURRENT").map(|i| {
+                    format!(
+                        "stack instance {} ({}){}",
+                        i.status,
+                        i.detailed,
+                        i.reason
+                            .as_ref()
+                            .map(|r| format!(": {r}"))
+                            .unwrap_or_default()
+                    )
+                }),
+            }
+        })
+        .collect()
+}
+
+/// What a run does to the StackSet itself before it creates missing instances.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SetAction {
+    /// There is none: CreateStackSet.
+    Create,
+    /// UpdateStackSet over every instance: the hash differs, or instances of this stage's
+    /// targets are not current (a failed, stopped or timed-out operation left them so).
+    Update { new_hash: bool },
+    /// Nothing to change on the StackSet.
+    Keep,
+    /// A narrowed run (`--account`, `--region`, `onboard`) cannot change the template of a
+    /// StackSet: StackSets marks every instance outdated when it does.
+    Refuse(String),
+}
+
+/// Decides [`SetAction`] from the StackSet's hash (outer `None`: no StackSet) and the
+/// targets' instances.
+pub fn set_action(
+    set_hash: Option<Option<&str>>,
+    desired_hash: &str,
+    narrowed: bool,
+    targets: &[Target],
+    before: &Instances,
+) -> SetAction {
+    let Some(hash) = set_hash else {
+        return SetAction::Create;
+    };
+    let new_hash = hash != Some(desired_hash);
+    let stale = targets.iter().any(|t| {
+        before
+            .get(&(t.account.id.clone(), t.region.clone()))
+            .is_some_and(|i| i.status != "CURRENT" && i.detailed != "SKIPPED_SUSPENDED_ACCOUNT")
+    });
+    match (narrowed, new_hash, stale) {
+        (true, true, _) => SetAction::Refuse(format!(
+            "the StackSet carries another deployment ({}); a narrowed run cannot change it \
+             (StackSets would mark every instance outdated): deploy the whole stage first",
+            hash.unwrap_or("no hash")
+        )),
+        (false, true, _) => SetAction::Update { new_hash: true },
+        (false, false, true) => SetAction::Update { new_hash: false },
+        _ => SetAction::Keep,
+    }
+}
+
+/// Whether any target still needs an instance (a new account, a new region).
+pub(super) fn needs_instances(targets: &[Target], instances: &Instances) -> bool {
+    targets
+        .iter()
+        .any(|t| !instances.contains_key(&(t.account.id.clone(), t.region.clone())))
+}
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::targets::TargetAccount;
+
+    fn shape() -> StageShape {
+        StageShape {
+            ou_ids: vec!["ou-ab12-cdefgh34".into()],
+            regions: vec!["us-east-1".into(), "eu-west-1".into()],
+            accounts: vec![],
+            exclude: vec![],
+            narrowed_to: None,
+            narrowed: false,
+            concurrency: 16,
+            failure_tolerance: 3,
+            region_order: RegionOrder::Parallel,
+            account_count: 1000,
+        }
+    }
+
+    #[test]
+    fn the_stage_limits_become_counts_per_region_that_never_exceed_them() {
+        // 16 in flight over two parallel regions: 8 per region; 3 failures: 1 per region.
+        let p = preferences(&shape());
+        assert_eq!((p.max_concurrent_count, p.failure_tolerance_count), (8, 1));
+        assert!(!p.sequential_regions);
+        assert_eq!(p.region_order, ["us-east-1", "eu-west-1"]);
+        // One region after the other: each gets the stage's whole limits.
+        let sequential = StageShape {
+            concurrency: 55,
+            failure_tolerance: 29,
+            region_order: RegionOrder::Sequential,
+            ..shape()
+        };
+        let p = preferences(&sequential);
+        assert_eq!(
+            (p.max_concurrent_count, p.failure_tolerance_count),
+            (55, 29)
+        );
+        assert!(p.sequential_regions);
+        // Never zero accounts at a time.
+        let narrow = StageShape {
+            concurrency: 1,
+            failure_tolerance: 0,
+            ..shape()
+        };
+        let p = preferences(&narrow);
+        assert_eq!((p.max_concurrent_count, p.failure_tolerance_count), (1, 0));
+    }
+
+    #[test]
+    fn the_stack_set_is_updated_for_a_new_hash_or_stale_instances_and_never_by_a_narrowed_run() {
+        let targets = [target("1", "us-east-1"), target("2", "us-east-1")];
+        let key = |a: &str| (a.to_owned(), "us-east-1".to_owned());
+        let current: Instances = [
+            (key("1"), instance("CURRENT", "SUCCEEDED", None)),
+            (key("2"), instance("CURRENT", "SUCCEEDED", None)),
+        ]
+        .into();
+        let stale: Instances = [
+            (key("1"), instance("CURRENT", "SUCCEEDED", None)),
+            (key("2"), instance("OUTDATED", "CANCELLED", None)),
+        ]
+        .into();
+        let suspended: Instances = [(
+            key("2"),
+            instance("INOPERABLE", "SKIPPED_SUSPENDED_ACCOUNT", None),
+        )]
+        .into();
+        assert_eq!(
+            set_action(None, "h", false, &targets, &current),
+            SetAction::Create
+        );
+        assert_eq!(
+            set_action(Some(Some("h")), "h", false, &targets, &current),
+            SetAction::Keep
+        );
+        assert_eq!(
+            set_action(Some(Some("old")), "h", false, &targets, &current),
+            SetAction::Update { new_hash: true }
+        );
+        assert_eq!(
+            set_action(Some(None), "h", false, &targets, &current),
+            SetAction::Update { new_hash: true }
+        );
+        assert_eq!(
+            set_action(Some(Some("h")), "h", false, &targets, &stale),
+            SetAction::Update { new_hash: false },
+            "a failed or stopped operation's outdated instances are deployed again"
+        );
+        assert_eq!(
+            set_action(Some(Some("h")), "h", false, &targets, &suspended),
+            SetAction::Keep,
+            "a suspended account is not stale"
+        );
+        assert!(matches!(
+            set_action(Some(Some("old")), "h", true, &targets, &current),
+            SetAction::Refuse(reason) if reason.contains("deploy the whole stage")
+        ));
+        assert_eq!(
+            set_action(Some(Some("h")), "h", true, &targets, &stale),
+            SetAction::Keep
+        );
+    }
+
+    #[test]
+    fn one_account_filter_per_operation() {
+        assert_eq!(deployment_targets(&shape()).unwrap().filter, None);
+        let excluding = StageShape {
+            exclude: vec!["111111111111".into()],
+            ..shape()
+        };
+        let reach = deployment_targets(&excluding).unwrap();
+        assert_eq!(reach.filter, Some(AccountFilter::Difference));
+        assert_eq!(reach.accounts, ["111111111111"]);
+        let listing = StageShape {
+            accounts: vec!["222222222222".into()],
+            ..shape()
+        };
+        assert_eq!(
+            deployment_targets(&listing).unwrap().filter,
+            Some(AccountFilter::Union)
+        );
+        let narrowed = StageShape {
+            narrowed_to: Some(vec!["333333333333".into()]),
+            exclude: vec!["111111111111".into()],
+            ..shape()
+        };
+        let reach = deployment_targets(&narrowed).unwrap();
+        assert_eq!(
+            (reach.filter, reach.accounts.as_slice()),
+            (
+                Some(AccountFilter::Intersection),
+                &["333333333333".to_owned()][..]
+            )
+        );
+        let both = StageShape {
+            accounts: vec!["222222222222".into()],
+            exclude: vec!["111111111111".into()],
+            ..shape()
+        };
+        assert!(deployment_targets(&both).unwrap_err().contains("not both"));
+        let no_ous = StageShape {
+            ou_ids: vec![],
+            ..shape()
+        };
+        assert!(deployment_targets(&no_ous).is_err());
+        let many = StageShape {
+            ou_ids: (0..51).map(|i| format!("ou-ab12-{i:08}")).collect(),
+            ..shape()
+        };
+        assert!(deployment_targets(&many)
+            .unwrap_err()
+            .contains("at most 50"));
+    }
+
+    #[test]
+    fn operations_get_a_target_timeout_per_wave() {
+        let t = Duration::from_secs(60);
+        // 1,000 accounts, 16 at a time: 63 waves.
+        assert_eq!(operation_timeout(&shape(), t), Duration::from_secs(63 * 60));
+        let sequential = StageShape {
+            region_order: RegionOrder::Sequential,
+            ..shape()
+        };
+        assert_eq!(
+            operation_timeout(&sequential, t),
+            Duration::from_secs(2 * 63 * 60)
+        );
+    }
+
+    fn target(account: &str, region: &str) -> Target {
+        Target {
+            account: TargetAccount {
+                id: account.into(),
+                name: format!("n{account}"),
+                ou_path: "/W".into(),
+            },
+            region: region.into(),
+        }
+    }
+
+    fn instance(status: &str, detailed: &str, reason: Option<&str>) -> Instance {
+        Instance {
+            status: status.into(),
+            detailed: detailed.into(),
+            reason: reason.map(str::to_owned),
+        }
+    }
+
+    #[test]
+    fn plan_and_status_read_the_stack_set_and_its_instances() {
+        let targets = [target("1", "us-east-1"), target("2", "us-east-1")];
+        let current: Instances = [(
+            ("1".to_owned(), "us-east-1".to_owned()),
+            instance("CURRENT", "SUCCEEDED", None),
+        )]
+        .into();
+        let actions = |set: Option<Option<&str>>| -> Vec<PlanAction> {
+            plan(&targets, set, "h1", &current)
+                .iter()
+                .map(|p| p.action)
+                .collect()
+        };
+        assert_eq!(
+            actions(Some(Some("h1"))),
+            [PlanAction::Unchanged, PlanAction::Create]
+        );
+        assert_eq!(
+            actions(Some(Some("h0"))),
+            [PlanAction::Update, PlanAction::Create]
+        );
+        assert_eq!(actions(None), [PlanAction::Update, PlanAction::Create]);
+        let seen: Vec<Option<Freshness>> = inspect(&targets, Some(Some("h1")), "h1", &current)
+            .iter()
+            .map(|i| i.freshness)
+            .collect();
+        assert_eq!(seen, [Some(Freshness::Current), Some(Freshness::Missing)]);
+        let seen = inspect(&targets, Some(Some("h0")), "h1", &current);
+        assert_eq!(seen[0].freshness, Some(Freshness::Outdated));
+        assert_eq!(
+            seen[0].hash.as_deref(),
+            Some("h0"),
+            "a current instance carries it"
+        );
+        let stale: Instances = [(
+            ("1".to_owned(), "us-east-1".to_owned()),
+            instance("OUTDATED", "FAILED", Some("Topic: already exists")),
+        )]
+        .into();
+        let seen = inspect(&targets, Some(Some("h1")), "h1", &stale);
+        assert_eq!(seen[0].freshness, Some(Freshness::Outdated));
+        assert_eq!(seen[0].hash, None, "an outdated instance does not carry h1");
+        assert_eq!(
+            seen[0].reason.as_deref(),
+            Some("stack instance OUTDATED (FAILED): Topic: already exists")
+        );
+    }
+
+    #[test]
+    fn each_target_is_reported_from_its_own_instance() {
+        let targets = [
+            target("1", "us-east-1"),
+            target("2", "us-east-1"),
+            target("3", "us-east-1"),
+            target("4", "us-east-1"),
+            target("5", "us-east-1"),
+            target("6", "us-east-1"),
+        ];
+        let key = |a: &str| (a.to_owned(), "us-east-1".to_owned());
+        let before: Instances = [
+            (key("1"), instance("CURRENT", "SUCCEEDED", None)),
+            (key("3"), instance("OUTDATED", "FAILED", Some("old"))),
+        ]
+        .into();
+        let after: Instances = [
+            (key("1"), instance("CURRENT", "SUCCEEDED", None)),
+            (key("2"), instance("CURRENT", "SUCCEEDED", None)),
+            (key("3"), instance("CURRENT", "SUCCEEDED", None)),
+            (
+                key("4"),
+                instance("OUTDATED", "FAILED", Some("Topic: already exists")),
+            ),
+            (
+                key("5"),
+                instance("INOPERABLE", "SKIPPED_SUSPENDED_ACCOUNT", None),
+            ),
+        ]
+        .into();
+        let ops = Operations::default();
+        let results = outcomes(&targets, &before, &after, &ops);
+        let got: Vec<(Outcome, Option<&str>)> = results
+            .iter()
+            .map(|r| (r.outcome, r.reason.as_deref()))
+            .collect();
+        assert_eq!(got[0], (Outcome::Unchanged, None));
+        assert_eq!(got[1], (Outcome::Created, None));
+        assert_eq!(
+            got[2],
+            (Outcome::Updated, None),
+            "failed before, current now"
+        );
+        assert_eq!(got[3].0, Outcome::Failed);
+        assert_eq!(
+            got[3].1,
+            Some("stack instance OUTDATED (FAILED): Topic: already exists")
+        );
+        assert_eq!(got[4].0, Outcome::Skipped);
+        assert_eq!(got[5].0, Outcome::Failed);
+        assert!(got[5].1.unwrap().contains("no stack instance"), "{got:?}");
+        assert_eq!(results[3].stack_status, None, "not a stack status");
+
+        // After an update every current instance was updated; after a stop, the missing
+        // ones were not started.
+        let ops = Operations {
+            updated: true,
+            failure: Some("op-1 STOPPED".into()),
+            stopped: true,
+        };
+        let results = outcomes(&targets, &before, &after, &ops);
+        assert_eq!(results[0].outcome, Outcome::Updated);
+        assert!(results[5]
+            .reason
+            .as_deref()
+            .unwrap()
+            .contains("interrupted"));
+    }
+}
