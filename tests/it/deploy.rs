@@ -3,6 +3,7 @@
 //! a re-run that is all `unchanged` in two calls per target.
 
 use crate::support;
+use crate::support::snapshot::{assert_snapshot, labels};
 
 use std::collections::{BTreeMap, BTreeSet};
 use support::{remedy, Emulator, Org, Workdir, MANAGEMENT_ACCOUNT, REGION};
@@ -87,21 +88,9 @@ async fn deploys_the_stage_reads_back_and_reruns_unchanged() {
         &["deploy", "--stage", "dev", "--output", "json"],
     );
     assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
-    let doc = run.json();
-    assert_eq!(doc["stage"], "dev");
-    assert_eq!(doc["status"], "completed");
-    assert_eq!(
-        doc["summary"],
-        serde_json::json!({"created": 3, "updated": 0, "unchanged": 0, "failed": 0, "skipped": 0})
-    );
-    let targets = doc["targets"].as_array().unwrap();
-    assert_eq!(targets.len(), 3);
-    for t in targets {
-        assert_eq!(t["outcome"], "created");
-        assert_eq!(t["stack_status"], "CREATE_COMPLETE");
-        assert_eq!(t["region"], REGION);
-        assert!(t["reason"].is_null());
-    }
+    // The whole document: three created, CREATE_COMPLETE, no reason.
+    let names = labels("dev", &dev);
+    assert_snapshot("deploy-first-run", &run.json(), &names);
 
     // Every AssumeRole carried the ExternalId and the run's session name, and only the
     // stage's accounts were assumed.
@@ -270,13 +259,7 @@ async fn deploys_the_stage_reads_back_and_reruns_unchanged() {
         &["deploy", "--stage", "dev", "--output", "json"],
     );
     assert_eq!(run.code, 0, "{}", run.stderr);
-    let doc = run.json();
-    assert_eq!(doc["summary"]["unchanged"], 3, "{doc}");
-    assert!(doc["targets"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .all(|t| t["outcome"] == "unchanged"));
+    assert_snapshot("deploy-rerun-unchanged", &run.json(), &names);
     let recorded = emulator.recording();
     let per_target: Vec<&str> = recorded
         .iter()

@@ -4,6 +4,7 @@
 //! with its stack, version, hash and whether it is current.
 
 use crate::support;
+use crate::support::snapshot::{assert_snapshot, labels};
 
 use support::{remedy, stack_state, Emulator, Org, Workdir, REGION};
 
@@ -36,16 +37,8 @@ async fn plan_reports_creates_and_updates_and_keep_hands_them_to_deploy() {
         &["plan", "--stage", "dev", "--output", "json"],
     );
     assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
-    let doc = run.json();
-    assert_eq!(actions(&doc), ["create", "create"]);
-    assert_eq!(doc["summary"], "2 targets: 2 create");
-    let changes = doc["targets"][0]["changes"].as_array().unwrap();
-    assert!(
-        changes
-            .iter()
-            .any(|c| c["action"] == "Add" && c["logical_id"] == "RuleS3001Function"),
-        "{changes:?}"
-    );
+    // Both targets a create, every resource of the template an `Add`.
+    assert_snapshot("plan-creates", &run.json(), &labels("dev", &dev));
     for account in &dev {
         assert_eq!(
             stack_state(&emulator, account, REGION).await,
@@ -206,6 +199,9 @@ async fn status_lists_every_target_with_its_version_hash_and_freshness() {
     let run = remedy(&emulator, work.path(), &["status", "--output", "json"]);
     assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
     let doc = run.json();
+    let mut names = labels("dev", &dev);
+    names.extend(labels("prod", &prod));
+    assert_snapshot("status-after-deploy", &doc, &names);
     let rows: Vec<(String, String, String, String)> = doc["targets"]
         .as_array()
         .unwrap()

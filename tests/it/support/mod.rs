@@ -7,6 +7,7 @@
 
 pub mod iam;
 pub mod replay;
+pub mod snapshot;
 
 pub use testbed::*;
 
@@ -199,7 +200,7 @@ pub async fn run_checked_in_stack(
         .as_str()
         .expect("a finding with a ruleId")
         .to_owned();
-    let (rule, _) = remedy_functions::rules::find(&rule_id).expect("a catalog rule");
+    let rule = remedy_functions::find_rule(&rule_id).expect("a catalog rule");
     emulator.start_recording();
     let report = run_rule_in_stack(emulator, finding, settings, dry_run, stack_id).await;
     let calls = emulator.recording();
@@ -292,7 +293,7 @@ pub fn rule_context(
 ) -> Context {
     let finding: remedy_functions::finding::Finding =
         serde_json::from_value(finding).expect("a finding");
-    let (rule, _) = remedy_functions::rules::find(&finding.rule_id).expect("a catalog rule");
+    let rule = remedy_functions::find_rule(&finding.rule_id).expect("a catalog rule");
     let mut all_settings: std::collections::BTreeMap<String, String> = rule
         .settings
         .iter()
