@@ -5,9 +5,9 @@
 //! aws}`, `engine → {aws, core}`, `aws → core`, `report → core`), and `tests/it/house.rs`
 //! checks it.
 //!
-//! 1. [`cli`] parses the command line and hands each subcommand to its file in
-//!    [`commands`] (`commands::deploy`, `commands::plan`, …): thin flows from options to
-//!    report.
+//! 1. [`cli`] parses the command line (`enum Command`, one variant per subcommand) and
+//!    hands it to its file in [`commands`] (`commands::deploy`, `commands::plan`, …), which
+//!    holds that subcommand's flags (`Args`) and its thin flow from options to report.
 //! 2. [`core::config`] reads and validates `remedy.yaml` — every error names file, line and
 //!    key, exit 2, before any AWS call.
 //! 3. [`core::template`] renders the member-account stack from `stacks/remediation.yaml`
@@ -21,11 +21,12 @@
 //! 6. [`engine::scheduler::run_each`] runs the targets (account × region) with bounded
 //!    concurrency, failure tolerance, sequential regions and Ctrl-C (a [`core::stop::Stop`]
 //!    handed in); [`engine::direct`] deploys one target: assume, describe,
-//!    [`core::decide::decide`] (pure), act through [`aws::cfn`] (change set, delete,
-//!    continue a rollback, wait), decide again. Its result is a
-//!    [`core::outcome::TargetResult`].
-//! 7. [`report`] shows progress and prints the [`core::outcome::StageReport`] (text,
-//!    DESIGN.md's JSON, Markdown).
+//!    [`core::decide::decide`] (pure, over a [`core::stack::StackStatus`]), act through
+//!    [`aws::cfn`] (change set, delete, continue a rollback, wait; failures come back as a
+//!    typed `CfnError`), decide again. Its result is a [`core::outcome::TargetResult`]. The
+//!    stage's engine is an [`engine::StageEngine`], chosen once by `for_stage`.
+//! 7. [`report`] shows progress and prints the [`core::outcome::StageReport`] (text, the
+//!    JSON documents of [`report::json`], Markdown).
 //!
 //! `rollout` walks the stages through the gates [`core::rollout`] (pure) decides; `plan`
 //! and `status` run the engine's `preview` and `inspect` through the same scheduler;
