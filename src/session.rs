@@ -496,11 +496,11 @@ impl StageEngine {
         match kind {
             Engine::Stacksets => {
                 // The StackSet lives in the stage's first region whatever `--region` narrows
-                // to: its template is published there too.
+                // to: its template is published there too. Its shape is checked for every
+                // kind of work (only a narrowed deploy can fail here: config load checked
+                // the rest), so that a StackSets engine always has one.
                 let home = session.regions(stage).first().cloned().unwrap_or_default();
-                if work == Work::Deploy {
-                    stack_set = Some(stack_set_shape(session, stage, targets)?);
-                }
+                stack_set = Some(stack_set_shape(session, stage, targets)?);
                 regions.push(home.clone());
             }
             // The builds read the package and configuration in their project's region.
@@ -526,9 +526,13 @@ impl StageEngine {
             },
             Engine::Stacksets => {
                 let home = session.regions(stage).first().cloned().unwrap_or_default();
+                let shape = match stack_set {
+                    Some(shape) => shape,
+                    None => stack_set_shape(session, stage, targets)?,
+                };
                 StageEngine::StackSets {
                     engine: Box::new(session.stacksets_engine(stage, &home, options)),
-                    shape: stack_set,
+                    shape,
                 }
             }
         })

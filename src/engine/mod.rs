@@ -58,8 +58,8 @@ pub enum StageEngine {
     /// One StackSet operation per stage; plans and status read the StackSet's instances.
     StackSets {
         engine: Box<StackSetsEngine>,
-        /// What a deploy asks of StackSets (`None` for plan and status, which only read).
-        shape: Option<(StageShape, Reach)>,
+        /// What a deploy asks of StackSets: the stage's OUs, regions, filters and limits.
+        shape: (StageShape, Reach),
     },
 }
 
@@ -88,24 +88,13 @@ impl StageEngine {
             }
             StageEngine::StackSets {
                 engine,
-                shape: Some((shape, reach)),
+                shape: (shape, reach),
             } => {
                 let run = engine.deploy_stage(targets, shape, reach).await;
                 for result in &run.results {
                     progress.finished(&result.seen());
                 }
                 run
-            }
-            StageEngine::StackSets { shape: None, .. } => {
-                let reason = "internal error: a StackSets stage deployed without its shape";
-                run_each(targets, limits, progress, stop, |t| async move {
-                    crate::core::outcome::TargetResult::unfinished(
-                        &t,
-                        crate::core::outcome::Outcome::Failed,
-                        reason.to_owned(),
-                    )
-                })
-                .await
             }
         }
     }
