@@ -46,9 +46,9 @@
 
 pub mod aws;
 pub mod cli;
-pub mod commands;
+pub(crate) mod commands;
 pub mod core;
 pub mod engine;
-pub mod interrupt;
-pub mod report;
-pub mod session;
+pub(crate) mod interrupt;
+pub(crate) mod report;
+pub(crate) mod session;

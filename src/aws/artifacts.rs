@@ -38,8 +38,6 @@ pub fn bucket_name(account_id: &str, region: &str) -> String {
 /// Where the member stacks find their code and template, per region.
 #[derive(Debug, Clone)]
 pub struct Published {
-    pub account_id: String,
-    pub package_key: String,
     pub templates: BTreeMap<String, TemplateSource>,
     /// Per region and key: whether this run uploaded it (`false`: it was there already).
     pub uploads: Vec<Upload>,
@@ -111,8 +109,6 @@ pub async fn publish(
         uploads.extend(done);
     }
     Ok(Published {
-        account_id: account_id.to_owned(),
-        package_key: package.key(),
         templates,
         uploads,
     })

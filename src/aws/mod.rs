@@ -3,12 +3,12 @@
 //!
 //! Must not: decide what to do with a stack or a target, or print.
 
-pub mod artifacts;
-pub mod cfn;
+pub(crate) mod artifacts;
+pub(crate) mod cfn;
 pub mod identity;
-pub mod org;
+pub(crate) mod org;
 pub mod package;
-pub mod retries;
+pub(crate) mod retries;
 
 /// One-line descriptions of SDK errors (the runtime's, shared).
 pub use remedy_functions::rule::{chain, describe_sdk_error, RawResponse};

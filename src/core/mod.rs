@@ -5,13 +5,13 @@
 //! nothing here reaches back.
 
 pub mod config;
-pub mod decide;
+pub(crate) mod decide;
 pub mod error;
-pub mod org;
+pub(crate) mod org;
 pub mod outcome;
-pub mod rollout;
+pub(crate) mod rollout;
 pub mod stack;
 pub mod stop;
 pub mod targets;
-pub mod template;
-pub mod util;
+pub(crate) mod template;
+pub(crate) mod util;

@@ -5,8 +5,8 @@
 
 pub mod codebuild;
 pub mod direct;
-pub mod scheduler;
-pub mod stacksets;
+pub(crate) mod scheduler;
+pub(crate) mod stacksets;
 
 use crate::core::outcome::{InspectedTarget, PlannedTarget, Progress, Run, StageRun};
 use crate::core::stack::TemplateSource;
