@@ -108,10 +108,7 @@ pub async fn publish(
         templates.insert(region, source);
         uploads.extend(done);
     }
-    Ok(Published {
-        templates,
-        uploads,
-    })
+    Ok(Published { templates, uploads })
 }
 
 /// Puts `text` at `key` in each region's artifact bucket; with `only_if_missing`, skips

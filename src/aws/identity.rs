@@ -22,7 +22,7 @@ use std::sync::{Arc, Mutex};
 use tokio::sync::Semaphore;
 
 /// The region used for global calls (STS, Organizations) when the environment names none.
-pub const FALLBACK_REGION: &str = "us-east-1";
+pub(crate) const FALLBACK_REGION: &str = "us-east-1";
 
 /// How many accounts' credentials one run keeps (one identity cache partition each, a few
 /// hundred bytes): far more than an organization holds, so none is evicted while its
@@ -32,7 +32,7 @@ const MAX_CACHED_ACCOUNTS: usize = 1 << 20;
 /// A run id: unique per invocation, carried in role session names and change set names.
 /// The time orders them; the random part keeps two runs started in the same second (two
 /// containers often have the same pid) apart.
-pub fn new_run_id() -> String {
+pub(crate) fn new_run_id() -> String {
     use std::hash::{BuildHasher, Hasher};
     let secs = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -45,7 +45,7 @@ pub fn new_run_id() -> String {
 
 /// Loads the base config from the standard chain. When the environment has no region, the
 /// `fallback` (the first configured region) is used for global calls.
-pub async fn load_base_config(fallback: Option<&str>) -> SdkConfig {
+pub(crate) async fn load_base_config(fallback: Option<&str>) -> SdkConfig {
     let config = aws_config::defaults(BehaviorVersion::latest())
         .retry_config(crate::aws::retries::retry_config())
         .identity_cache(
@@ -103,7 +103,7 @@ impl Identity {
 
     /// No role to assume: the base credentials act in their own account
     /// (`deploy --in-account`, inside the account's CodeBuild project).
-    pub fn own(base: SdkConfig, run_id: &str) -> Identity {
+    pub(crate) fn own(base: SdkConfig, run_id: &str) -> Identity {
         Identity {
             assume: false,
             ..Identity::new(base, "-", None, run_id)
@@ -112,7 +112,7 @@ impl Identity {
 
     /// The cross-account role of `account_id`, in the partition of the security account's
     /// region (roles are assumed within one partition).
-    pub fn role_arn(&self, account_id: &str) -> String {
+    pub(crate) fn role_arn(&self, account_id: &str) -> String {
         let region = self.base.region().map_or("us-east-1", |r| r.as_ref());
         let partition = remedy_functions::partition::partition(region);
         format!("arn:{partition}:iam::{account_id}:role/{}", self.role_name)
@@ -120,7 +120,7 @@ impl Identity {
 
     /// The config for `account_id` in `region`: assumed-role credentials, cached.
     /// Nothing is called here: the role is assumed on the first request made with it.
-    pub async fn account_config(&self, account_id: &str, region: &str) -> SdkConfig {
+    pub(crate) async fn account_config(&self, account_id: &str, region: &str) -> SdkConfig {
         if !self.assume {
             return self
                 .base
@@ -173,7 +173,7 @@ impl Identity {
 /// or its trust is still being created (AccessDenied on AssumeRole, InvalidClientTokenId
 /// while the new credentials propagate), or the service answered with a server error.
 /// (moto, under IAM enforcement, answers the first use of a missing role with HTTP 500.)
-pub fn is_role_not_ready(reason: &str) -> bool {
+pub(crate) fn is_role_not_ready(reason: &str) -> bool {
     [
         "AccessDenied",
         "InvalidClientTokenId",
@@ -253,7 +253,10 @@ pub fn s3_client(config: &SdkConfig, region: &str) -> aws_sdk_s3::Client {
     aws_sdk_s3::Client::from_conf(builder.build())
 }
 
-pub fn cloudformation_client(config: &SdkConfig, region: &str) -> aws_sdk_cloudformation::Client {
+pub(crate) fn cloudformation_client(
+    config: &SdkConfig,
+    region: &str,
+) -> aws_sdk_cloudformation::Client {
     let builder = aws_sdk_cloudformation::config::Builder::from(config)
         .region(Region::new(region.to_owned()))
         .retry_partition(retries::partition("cloudformation"))
@@ -261,21 +264,21 @@ pub fn cloudformation_client(config: &SdkConfig, region: &str) -> aws_sdk_cloudf
     aws_sdk_cloudformation::Client::from_conf(builder.build())
 }
 
-pub fn organizations_client(config: &SdkConfig) -> aws_sdk_organizations::Client {
+pub(crate) fn organizations_client(config: &SdkConfig) -> aws_sdk_organizations::Client {
     let builder = aws_sdk_organizations::config::Builder::from(config)
         .retry_partition(retries::partition("organizations"))
         .interceptor(retries::RetryCounter);
     aws_sdk_organizations::Client::from_conf(builder.build())
 }
 
-pub fn sts_client(config: &SdkConfig) -> aws_sdk_sts::Client {
+pub(crate) fn sts_client(config: &SdkConfig) -> aws_sdk_sts::Client {
     let builder = aws_sdk_sts::config::Builder::from(config)
         .retry_partition(retries::partition("sts"))
         .interceptor(retries::RetryCounter);
     aws_sdk_sts::Client::from_conf(builder.build())
 }
 
-pub fn codebuild_client(config: &SdkConfig) -> aws_sdk_codebuild::Client {
+pub(crate) fn codebuild_client(config: &SdkConfig) -> aws_sdk_codebuild::Client {
     let builder = aws_sdk_codebuild::config::Builder::from(config)
         .retry_partition(retries::partition("codebuild"))
         .interceptor(retries::RetryCounter);

@@ -16,22 +16,21 @@ use std::path::{Path, PathBuf};
 
 /// A package ready to upload.
 #[derive(Debug)]
-pub struct Package {
-    pub path: PathBuf,
-    pub sha256: String,
-    pub size: u64,
+pub(crate) struct Package {
+    pub(crate) path: PathBuf,
+    pub(crate) sha256: String,
     /// Removed when the package is dropped (a zip made from this binary).
     temporary: bool,
 }
 
 impl Package {
     /// The object key in the artifact bucket.
-    pub fn key(&self) -> String {
+    pub(crate) fn key(&self) -> String {
         format!("packages/{}.zip", self.sha256)
     }
 
     /// The configured zip, checked to exist and be a zip. Invalid input (exit 2) otherwise.
-    pub fn prebuilt(path: &Path) -> Result<Package, Error> {
+    pub(crate) fn prebuilt(path: &Path) -> Result<Package, Error> {
         let mut file = File::open(path)
             .map_err(|e| Error::Input(format!("package {}: {e}", path.display())))?;
         let mut magic = [0u8; 4];
@@ -41,26 +40,24 @@ impl Package {
                 path.display()
             )));
         }
-        let (sha256, size) = digest(path)?;
+        let (sha256, _) = digest(path)?;
         Ok(Package {
             path: path.to_owned(),
             sha256,
-            size,
             temporary: false,
         })
     }
 
     /// This binary, zipped as `bootstrap` into a temporary file.
-    pub fn from_current_exe() -> Result<Package, Error> {
+    pub(crate) fn from_current_exe() -> Result<Package, Error> {
         let exe = std::env::current_exe()
             .map_err(|e| Error::Failed(format!("cannot find the running binary: {e}")))?;
         let out = std::env::temp_dir().join(format!("remedy-{}-bootstrap.zip", std::process::id()));
         write_bootstrap_zip(&exe, &out)?;
-        let (sha256, size) = digest(&out)?;
+        let (sha256, _) = digest(&out)?;
         Ok(Package {
             path: out,
             sha256,
-            size,
             temporary: true,
         })
     }
@@ -102,7 +99,7 @@ pub fn write_bootstrap_zip(binary: &Path, out: &Path) -> Result<(), Error> {
 }
 
 /// SHA-256 and size of a file, streamed.
-pub fn digest(path: &Path) -> Result<(String, u64), Error> {
+pub(crate) fn digest(path: &Path) -> Result<(String, u64), Error> {
     let mut file = BufReader::with_capacity(
         1 << 20,
         File::open(path)

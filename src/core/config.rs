@@ -23,41 +23,41 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 /// The publisher account of Cloud Conformity (DESIGN.md default).
-pub const CONFORMITY_ACCOUNT_ID: &str = "717210094962";
-pub const DEFAULT_STACK_NAME: &str = "remedy";
-pub const DEFAULT_ROLE_NAME: &str = "CloudConformity";
-pub const DEFAULT_CONCURRENCY: usize = 16;
+pub(crate) const CONFORMITY_ACCOUNT_ID: &str = "717210094962";
+pub(crate) const DEFAULT_STACK_NAME: &str = "remedy";
+pub(crate) const DEFAULT_ROLE_NAME: &str = "CloudConformity";
+pub(crate) const DEFAULT_CONCURRENCY: usize = 16;
 
 /// A validated `remedy.yaml`.
 #[derive(Debug, Clone)]
 pub struct Config {
     /// The file it was read from (for error messages).
-    pub path: PathBuf,
+    pub(crate) path: PathBuf,
     source: String,
-    pub stack_name: String,
+    pub(crate) stack_name: String,
     /// A prebuilt Lambda zip, resolved against the config file's folder.
-    pub package: Option<PathBuf>,
+    pub(crate) package: Option<PathBuf>,
     /// The default regions of every stage; empty means "the region of the AWS environment".
-    pub regions: Vec<String>,
-    pub role: RoleConfig,
-    pub conformity: ConformityConfig,
-    pub stages: Vec<Stage>,
+    pub(crate) regions: Vec<String>,
+    pub(crate) role: RoleConfig,
+    pub(crate) conformity: ConformityConfig,
+    pub(crate) stages: Vec<Stage>,
     /// Rule id (or `*`) → its mode and settings, as written.
-    pub rules: BTreeMap<String, RuleConfig>,
+    pub(crate) rules: BTreeMap<String, RuleConfig>,
     /// Where the orchestrator sends findings, by risk level and category.
-    pub notifications: Notifications,
+    pub(crate) notifications: Notifications,
     /// How stages deploy unless they say otherwise.
-    pub engine: Engine,
+    pub(crate) engine: Engine,
     /// The `codebuild` engine's project in each member account.
-    pub codebuild: CodeBuildConfig,
+    pub(crate) codebuild: CodeBuildConfig,
     /// How the `stacksets` engine calls StackSets.
-    pub stacksets: StackSetsConfig,
+    pub(crate) stacksets: StackSetsConfig,
 }
 
 /// `engine:` — how a stage reaches its accounts.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
-pub enum Engine {
+pub(crate) enum Engine {
     /// From here: assume the role, deploy the stack with CloudFormation.
     #[default]
     Direct,
@@ -71,7 +71,7 @@ pub enum Engine {
 impl Engine {
     /// Whether the engine deploys through change sets `plan --keep` can leave for `deploy`
     /// (StackSets has none).
-    pub fn has_change_sets(self) -> bool {
+    pub(crate) fn has_change_sets(self) -> bool {
         self != Engine::Stacksets
     }
 }
@@ -79,17 +79,17 @@ impl Engine {
 /// `stacksets:` — how the `stacksets` engine calls StackSets.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct StackSetsConfig {
+pub(crate) struct StackSetsConfig {
     /// `delegated_admin` (default: the security account is a StackSets delegated
     /// administrator of the organization) or `self` (run from the management account).
     #[serde(default)]
-    pub call_as: CallAs,
+    pub(crate) call_as: CallAs,
 }
 
 /// StackSets' `CallAs`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum CallAs {
+pub(crate) enum CallAs {
     #[default]
     DelegatedAdmin,
     #[serde(rename = "self")]
@@ -100,13 +100,13 @@ pub enum CallAs {
 /// (`stacks/account-bootstrap.yaml` installs it).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct CodeBuildConfig {
+pub(crate) struct CodeBuildConfig {
     #[serde(default = "default_project")]
-    pub project: String,
+    pub(crate) project: String,
     /// The region of the project (it deploys every region); default: the first of `regions`,
     /// else the target's own region.
     #[serde(default)]
-    pub region: Option<Region>,
+    pub(crate) region: Option<Region>,
 }
 
 impl Default for CodeBuildConfig {
@@ -125,39 +125,39 @@ fn default_project() -> String {
 /// `notifications:` — topics the stack creates, and which findings each receives.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Notifications {
+pub(crate) struct Notifications {
     #[serde(default)]
-    pub topics: Vec<NotificationTopic>,
+    pub(crate) topics: Vec<NotificationTopic>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct NotificationTopic {
+pub(crate) struct NotificationTopic {
     /// The topic is `<stack_name>-notify-<name>`.
-    pub name: TopicName,
+    pub(crate) name: TopicName,
     /// `LOW`, `MEDIUM`, `HIGH`, `VERY_HIGH`, `EXTREME`; none means every level.
     #[serde(default)]
-    pub risk_levels: Vec<RiskLevelName>,
+    pub(crate) risk_levels: Vec<RiskLevelName>,
     /// Conformity categories (`security`, `cost-optimisation`, …); none means every category.
     #[serde(default)]
-    pub categories: Vec<String>,
+    pub(crate) categories: Vec<String>,
     /// Email subscriptions the stack creates (each address confirms once).
     #[serde(default)]
-    pub emails: Vec<EmailAddress>,
+    pub(crate) emails: Vec<EmailAddress>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RoleConfig {
+pub(crate) struct RoleConfig {
     #[serde(default = "default_role_name")]
-    pub name: String,
+    pub(crate) name: String,
     #[serde(default)]
-    pub external_id: Option<String>,
+    pub(crate) external_id: Option<String>,
     /// A CloudFormation service role in each member account (the account bootstrap's
     /// `remedy-cloudformation`): the stack's resources are made with its permissions, so
     /// the assumed role needs only CloudFormation on the stack and `iam:PassRole` of it.
     #[serde(default)]
-    pub execution_role: Option<String>,
+    pub(crate) execution_role: Option<String>,
 }
 
 impl Default for RoleConfig {
@@ -172,9 +172,9 @@ impl Default for RoleConfig {
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct ConformityConfig {
+pub(crate) struct ConformityConfig {
     #[serde(default = "default_conformity_account")]
-    pub account_id: AccountId,
+    pub(crate) account_id: AccountId,
 }
 
 impl Default for ConformityConfig {
@@ -187,30 +187,30 @@ impl Default for ConformityConfig {
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Stage {
-    pub name: StageName,
-    pub targets: Targets,
+pub(crate) struct Stage {
+    pub(crate) name: StageName,
+    pub(crate) targets: Targets,
     #[serde(default)]
-    pub regions: Option<Vec<Region>>,
+    pub(crate) regions: Option<Vec<Region>>,
     #[serde(default = "default_concurrency")]
-    pub concurrency: Concurrency,
+    pub(crate) concurrency: Concurrency,
     #[serde(default)]
-    pub failure_tolerance: usize,
+    pub(crate) failure_tolerance: usize,
     #[serde(default)]
-    pub approval: bool,
+    pub(crate) approval: bool,
     /// Whether one region must finish before the next starts.
     #[serde(default)]
-    pub region_order: RegionOrder,
+    pub(crate) region_order: RegionOrder,
     /// This stage's engine (default: the top-level `engine`).
     #[serde(default)]
-    pub engine: Option<Engine>,
+    pub(crate) engine: Option<Engine>,
 }
 
 /// `region_order`: `parallel` (default) runs every region's targets under one concurrency
 /// bound; `sequential` finishes a region before starting the next.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
-pub enum RegionOrder {
+pub(crate) enum RegionOrder {
     #[default]
     Parallel,
     Sequential,
@@ -218,10 +218,10 @@ pub enum RegionOrder {
 
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields, try_from = "RawTargets")]
-pub struct Targets {
-    pub ous: Vec<OuRef>,
-    pub accounts: Vec<AccountId>,
-    pub exclude: Vec<AccountId>,
+pub(crate) struct Targets {
+    pub(crate) ous: Vec<OuRef>,
+    pub(crate) accounts: Vec<AccountId>,
+    pub(crate) exclude: Vec<AccountId>,
 }
 
 #[derive(Deserialize)]
@@ -251,17 +251,17 @@ impl TryFrom<RawTargets> for Targets {
 
 /// A rule's configured mode and settings.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RuleConfig {
-    pub mode: Mode,
-    pub settings: BTreeMap<String, String>,
+pub(crate) struct RuleConfig {
+    pub(crate) mode: Mode,
+    pub(crate) settings: BTreeMap<String, String>,
 }
 
 /// A rule that the stack deploys: its catalog entry, mode and settings (defaults filled in).
 #[derive(Debug, Clone)]
-pub struct EnabledRule {
-    pub spec: &'static RuleSpec,
-    pub mode: Mode,
-    pub settings: BTreeMap<String, String>,
+pub(crate) struct EnabledRule {
+    pub(crate) spec: &'static RuleSpec,
+    pub(crate) mode: Mode,
+    pub(crate) settings: BTreeMap<String, String>,
 }
 
 // ---------------------------------------------------------------------------------------
@@ -272,10 +272,12 @@ macro_rules! validated_string {
     ($(#[$doc:meta])* $name:ident, $check:expr) => {
         $(#[$doc])*
         #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-        pub struct $name(pub String);
+        pub(crate) struct $name(pub String);
 
         impl $name {
-            pub fn as_str(&self) -> &str {
+            // Not every validated string is read back as a `&str`.
+            #[allow(dead_code)]
+            pub(crate) fn as_str(&self) -> &str {
                 &self.0
             }
         }
@@ -386,7 +388,7 @@ validated_string!(
 
 /// How many account × region targets a stage runs at once (at least 1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Concurrency(pub usize);
+pub(crate) struct Concurrency(pub usize);
 
 impl<'de> Deserialize<'de> for Concurrency {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -398,7 +400,7 @@ impl<'de> Deserialize<'de> for Concurrency {
     }
 }
 
-pub fn is_account_id(s: &str) -> bool {
+pub(crate) fn is_account_id(s: &str) -> bool {
     s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit())
 }
 
@@ -706,10 +708,10 @@ impl TryFrom<Vec<Stage>> for Stages {
 /// A configuration error: where it is and what is wrong.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConfigError {
-    pub file: PathBuf,
-    pub line: Option<usize>,
-    pub column: Option<usize>,
-    pub message: String,
+    pub(crate) file: PathBuf,
+    pub(crate) line: Option<usize>,
+    pub(crate) column: Option<usize>,
+    pub(crate) message: String,
 }
 
 impl fmt::Display for ConfigError {
@@ -733,7 +735,7 @@ impl From<ConfigError> for Error {
 
 impl Config {
     /// Reads and validates the file at `path`.
-    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+    pub(crate) fn load(path: &Path) -> Result<Config, ConfigError> {
         let source = std::fs::read_to_string(path).map_err(|e| ConfigError {
             file: path.to_owned(),
             line: None,
@@ -918,7 +920,7 @@ impl Config {
     }
 
     /// An error at the `nth` line (1-based) on which `needle` stands as a YAML scalar.
-    pub fn error_at(&self, needle: &str, nth: usize, message: String) -> ConfigError {
+    pub(crate) fn error_at(&self, needle: &str, nth: usize, message: String) -> ConfigError {
         ConfigError {
             file: self.path.clone(),
             line: self.locate(needle, nth),
@@ -929,7 +931,7 @@ impl Config {
 
     /// The 1-based line of the `nth` occurrence of `needle` as a whole scalar (bare or
     /// quoted), if any.
-    pub fn locate(&self, needle: &str, nth: usize) -> Option<usize> {
+    pub(crate) fn locate(&self, needle: &str, nth: usize) -> Option<usize> {
         let is_boundary =
             |c: Option<char>| c.is_none_or(|c| c.is_whitespace() || "\"'[],:{}#".contains(c));
         self.source
@@ -946,12 +948,12 @@ impl Config {
     }
 
     /// The file's text, as read (published for the `codebuild` engine's builds).
-    pub fn source(&self) -> &str {
+    pub(crate) fn source(&self) -> &str {
         &self.source
     }
 
     /// The stage called `name`, or an input error listing the stages there are.
-    pub fn stage(&self, name: &str) -> Result<&Stage, Error> {
+    pub(crate) fn stage(&self, name: &str) -> Result<&Stage, Error> {
         self.stages
             .iter()
             .find(|s| s.name.as_str() == name)
@@ -967,7 +969,7 @@ impl Config {
 
     /// The regions a stage deploys to, each once, in the order written; empty means "use
     /// the environment's region".
-    pub fn stage_regions(&self, stage: &Stage) -> Vec<String> {
+    pub(crate) fn stage_regions(&self, stage: &Stage) -> Vec<String> {
         let listed: Vec<String> = match &stage.regions {
             Some(regions) => regions.iter().map(|r| r.0.clone()).collect(),
             None => self.regions.clone(),
@@ -980,13 +982,13 @@ impl Config {
     }
 
     /// The engine a stage deploys with.
-    pub fn stage_engine(&self, stage: &Stage) -> Engine {
+    pub(crate) fn stage_engine(&self, stage: &Stage) -> Engine {
         stage.engine.unwrap_or(self.engine)
     }
 
     /// The catalog rules the stack deploys, in catalog order: those listed by id, and every
     /// other one when `*` is present. Settings get their declared defaults.
-    pub fn enabled_rules(&self) -> Vec<EnabledRule> {
+    pub(crate) fn enabled_rules(&self) -> Vec<EnabledRule> {
         let wildcard = self.rules.get("*");
         remedy_functions::catalog()
             .filter_map(|spec| {
@@ -1009,10 +1011,10 @@ impl Config {
 
 /// One name the member stack derives from its CloudFormation stack name, and AWS's limit.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DerivedName {
-    pub what: &'static str,
-    pub name: String,
-    pub limit: usize,
+pub(crate) struct DerivedName {
+    pub(crate) what: &'static str,
+    pub(crate) name: String,
+    pub(crate) limit: usize,
 }
 
 /// Length of the random suffix CloudFormation appends to a name it generates
@@ -1025,7 +1027,11 @@ const GENERATED_SUFFIX: usize = 12;
 /// names `<stack>-<logical id>-<12 characters>` (IAM: 64): the bootstrap's execution role may
 /// manage `role/<stack_name>-*` only, so those names must not be shortened by CloudFormation.
 /// (StackSets deploy with their own execution role: there the roles' names may be cut.)
-pub fn derived_names(stack: &str, topics: &[&str], generated_roles: bool) -> Vec<DerivedName> {
+pub(crate) fn derived_names(
+    stack: &str,
+    topics: &[&str],
+    generated_roles: bool,
+) -> Vec<DerivedName> {
     let name = |what, name: String, limit| DerivedName { what, name, limit };
     let mut names = vec![
         name("SQS queue", format!("{stack}-findings"), 80),
@@ -1082,9 +1088,9 @@ fn is_stack_name(s: &str) -> bool {
 }
 
 /// CreateStackInstances takes at most 50 OUs per operation.
-pub const MAX_OUS_PER_OPERATION: usize = 50;
+pub(crate) const MAX_OUS_PER_OPERATION: usize = 50;
 
-pub fn too_many_ous(n: usize) -> String {
+pub(crate) fn too_many_ous(n: usize) -> String {
     format!(
         "engine `stacksets`: the stage names {n} OUs, StackSets takes at most \
          {MAX_OUS_PER_OPERATION} per operation; name their parent OU instead"

@@ -6,13 +6,13 @@
 use std::fmt;
 
 /// Exit codes of DESIGN.md.
-pub mod exit {
-    pub const OK: i32 = 0;
-    pub const FAILED: i32 = 1;
-    pub const INVALID_INPUT: i32 = 2;
-    pub const AWAITING_APPROVAL: i32 = 3;
+pub(crate) mod exit {
+    pub(crate) const OK: i32 = 0;
+    pub(crate) const FAILED: i32 = 1;
+    pub(crate) const INVALID_INPUT: i32 = 2;
+    pub(crate) const AWAITING_APPROVAL: i32 = 3;
     /// Stopped by Ctrl-C (128 + SIGINT).
-    pub const INTERRUPTED: i32 = 130;
+    pub(crate) const INTERRUPTED: i32 = 130;
 }
 
 #[derive(Debug)]
@@ -27,7 +27,7 @@ pub enum Error {
 }
 
 impl Error {
-    pub fn exit_code(&self) -> i32 {
+    pub(crate) fn exit_code(&self) -> i32 {
         match self {
             Error::Input(_) => exit::INVALID_INPUT,
             Error::Failed(_) => exit::FAILED,

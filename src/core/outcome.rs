@@ -21,7 +21,7 @@ pub enum Outcome {
 }
 
 impl Outcome {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Outcome::Created => "created",
             Outcome::Updated => "updated",
@@ -44,7 +44,7 @@ pub struct TargetResult {
 }
 
 impl TargetResult {
-    pub fn new(
+    pub(crate) fn new(
         target: &Target,
         outcome: Outcome,
         stack_status: Option<String>,
@@ -63,70 +63,74 @@ impl TargetResult {
 
 /// What a progress display sees of one finished target, whatever the command.
 #[derive(Debug, Clone, Copy)]
-pub struct Seen<'a> {
-    pub account_id: &'a str,
-    pub region: &'a str,
+pub(crate) struct Seen<'a> {
+    pub(crate) account_id: &'a str,
+    pub(crate) region: &'a str,
     /// How it counts: created / updated / unchanged / failed / skipped.
-    pub outcome: Outcome,
+    pub(crate) outcome: Outcome,
     /// The word shown for it (`created`, or `replace` for a plan, `outdated` for status).
-    pub word: &'a str,
-    pub stack_status: Option<&'a str>,
-    pub reason: Option<&'a str>,
+    pub(crate) word: &'a str,
+    pub(crate) stack_status: Option<&'a str>,
+    pub(crate) reason: Option<&'a str>,
 }
 
 /// Observes a stage while it runs (progress bars, log lines).
-pub trait Progress: Send + Sync {
+pub(crate) trait Progress: Send + Sync {
     fn finished(&self, seen: &Seen<'_>);
 }
 
 /// The results of a run, in target order.
 #[derive(Debug, Clone)]
-pub struct Run<R> {
-    pub results: Vec<R>,
+pub(crate) struct Run<R> {
+    pub(crate) results: Vec<R>,
     /// More targets failed than the stage tolerates.
-    pub tolerance_exceeded: bool,
+    pub(crate) tolerance_exceeded: bool,
     /// Stopped by Ctrl-C: no new target started after it.
-    pub interrupted: bool,
+    pub(crate) interrupted: bool,
 }
 
 /// A deploy's results.
-pub type StageRun = Run<TargetResult>;
+pub(crate) type StageRun = Run<TargetResult>;
 
 impl StageRun {
-    pub fn count(&self, outcome: Outcome) -> usize {
+    pub(crate) fn count(&self, outcome: Outcome) -> usize {
         self.results.iter().filter(|r| r.outcome == outcome).count()
     }
 }
 
 /// What `remedy plan` found for one target.
 #[derive(Debug, Clone)]
-pub struct PlannedTarget {
-    pub account_id: String,
-    pub region: String,
-    pub action: PlanAction,
-    pub stack_status: Option<String>,
-    pub changes: Vec<ResourceChange>,
-    pub reason: Option<String>,
+pub(crate) struct PlannedTarget {
+    pub(crate) account_id: String,
+    pub(crate) region: String,
+    pub(crate) action: PlanAction,
+    pub(crate) stack_status: Option<String>,
+    pub(crate) changes: Vec<ResourceChange>,
+    pub(crate) reason: Option<String>,
 }
 
 /// What `remedy status` found for one target.
 #[derive(Debug, Clone)]
-pub struct InspectedTarget {
-    pub account_id: String,
-    pub account_name: String,
-    pub region: String,
-    pub stack_status: Option<String>,
-    pub version: Option<String>,
-    pub hash: Option<String>,
+pub(crate) struct InspectedTarget {
+    pub(crate) account_id: String,
+    pub(crate) account_name: String,
+    pub(crate) region: String,
+    pub(crate) stack_status: Option<String>,
+    pub(crate) version: Option<String>,
+    pub(crate) hash: Option<String>,
     /// `None` when the stack could not be read (the reason says why).
-    pub freshness: Option<Freshness>,
-    pub drift: Option<String>,
-    pub reason: Option<String>,
+    pub(crate) freshness: Option<Freshness>,
+    pub(crate) drift: Option<String>,
+    pub(crate) reason: Option<String>,
 }
 
 impl PlannedTarget {
     /// A target not planned (yet): `action` with no changes, and why.
-    pub fn without_changes(target: &Target, action: PlanAction, reason: Option<String>) -> Self {
+    pub(crate) fn without_changes(
+        target: &Target,
+        action: PlanAction,
+        reason: Option<String>,
+    ) -> Self {
         PlannedTarget {
             account_id: target.account.id.clone(),
             region: target.region.clone(),
@@ -140,7 +144,7 @@ impl PlannedTarget {
 
 impl InspectedTarget {
     /// A target whose stack was not read (yet), and why.
-    pub fn unread(target: &Target, reason: Option<String>) -> Self {
+    pub(crate) fn unread(target: &Target, reason: Option<String>) -> Self {
         InspectedTarget {
             account_id: target.account.id.clone(),
             account_name: target.account.name.clone(),
@@ -157,24 +161,24 @@ impl InspectedTarget {
 
 /// What a stage did, as data (its JSON form is `report::json::StageDoc`).
 #[derive(Debug, Clone)]
-pub struct StageReport {
-    pub stage: String,
-    pub status: StageStatus,
-    pub summary: Summary,
-    pub targets: Vec<TargetReport>,
+pub(crate) struct StageReport {
+    pub(crate) stage: String,
+    pub(crate) status: StageStatus,
+    pub(crate) summary: Summary,
+    pub(crate) targets: Vec<TargetReport>,
     /// Retries per `Service.Operation` while the stage ran (AWS pushing back); absent when
     /// there were none.
-    pub retries: BTreeMap<String, u64>,
+    pub(crate) retries: BTreeMap<String, u64>,
     /// How long the stage ran (text and Markdown only; the JSON keeps DESIGN.md's shape).
-    pub elapsed: Duration,
+    pub(crate) elapsed: Duration,
     /// Why a stage did not run (text and Markdown only).
-    pub note: Option<String>,
+    pub(crate) note: Option<String>,
     /// Stopped by Ctrl-C (exit 130).
-    pub interrupted: bool,
+    pub(crate) interrupted: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum StageStatus {
+pub(crate) enum StageStatus {
     Completed,
     Failed,
     AwaitingApproval,
@@ -182,26 +186,26 @@ pub enum StageStatus {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Summary {
-    pub created: usize,
-    pub updated: usize,
-    pub unchanged: usize,
-    pub failed: usize,
-    pub skipped: usize,
+pub(crate) struct Summary {
+    pub(crate) created: usize,
+    pub(crate) updated: usize,
+    pub(crate) unchanged: usize,
+    pub(crate) failed: usize,
+    pub(crate) skipped: usize,
 }
 
 #[derive(Debug, Clone)]
-pub struct TargetReport {
-    pub account_id: String,
-    pub region: String,
-    pub outcome: &'static str,
-    pub stack_status: Option<String>,
-    pub reason: Option<String>,
+pub(crate) struct TargetReport {
+    pub(crate) account_id: String,
+    pub(crate) region: String,
+    pub(crate) outcome: &'static str,
+    pub(crate) stack_status: Option<String>,
+    pub(crate) reason: Option<String>,
 }
 
 impl StageReport {
     /// A stage that did not run: awaiting approval, or not started; `note` says why.
-    pub fn not_run(stage: &str, status: StageStatus, note: String) -> StageReport {
+    pub(crate) fn not_run(stage: &str, status: StageStatus, note: String) -> StageReport {
         StageReport {
             stage: stage.to_owned(),
             status,
@@ -214,7 +218,7 @@ impl StageReport {
         }
     }
 
-    pub fn from_run(stage: &str, run: &StageRun, elapsed: Duration) -> StageReport {
+    pub(crate) fn from_run(stage: &str, run: &StageRun, elapsed: Duration) -> StageReport {
         let summary = Summary {
             created: run.count(Outcome::Created),
             updated: run.count(Outcome::Updated),
@@ -251,9 +255,9 @@ impl StageReport {
 
 /// One object `publish` made sure of.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Upload {
-    pub region: String,
-    pub bucket: String,
-    pub key: String,
-    pub uploaded: bool,
+pub(crate) struct Upload {
+    pub(crate) region: String,
+    pub(crate) bucket: String,
+    pub(crate) key: String,
+    pub(crate) uploaded: bool,
 }

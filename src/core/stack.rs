@@ -6,34 +6,34 @@
 
 use std::collections::BTreeMap;
 /// The stack tag holding the deployment hash.
-pub const HASH_TAG: &str = "remedy:hash";
+pub(crate) const HASH_TAG: &str = "remedy:hash";
 
 /// The stack tag holding the tool version that deployed it.
-pub const VERSION_TAG: &str = "remedy:version";
+pub(crate) const VERSION_TAG: &str = "remedy:version";
 
 /// One resource change of a change set.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ResourceChange {
+pub(crate) struct ResourceChange {
     /// `Add`, `Modify`, `Remove`, …
-    pub action: String,
-    pub logical_id: String,
-    pub resource_type: String,
+    pub(crate) action: String,
+    pub(crate) logical_id: String,
+    pub(crate) resource_type: String,
     /// `True`, `False` or `Conditional` (for `Modify`), when CloudFormation says.
-    pub replacement: Option<String>,
+    pub(crate) replacement: Option<String>,
 }
 
 /// What DescribeStacks says of a stack.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StackState {
+pub(crate) struct StackState {
     /// The stack's ARN: names this stack and no later one of the same name.
-    pub stack_id: Option<String>,
-    pub status: StackStatus,
-    pub status_reason: Option<String>,
-    pub tags: BTreeMap<String, String>,
+    pub(crate) stack_id: Option<String>,
+    pub(crate) status: StackStatus,
+    pub(crate) status_reason: Option<String>,
+    pub(crate) tags: BTreeMap<String, String>,
 }
 
 impl StackState {
-    pub fn tag(&self, key: &str) -> Option<&str> {
+    pub(crate) fn tag(&self, key: &str) -> Option<&str> {
         self.tags.get(key).map(String::as_str)
     }
 }
@@ -51,14 +51,14 @@ macro_rules! stack_statuses {
         /// build does not know (AWS adds some now and then) is kept as [`StackStatus::Other`]
         /// and treated by its suffix, so a new one never stops a run.
         #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-        pub enum StackStatus {
+        pub(crate) enum StackStatus {
             $($variant,)*
             Other(String),
         }
 
         impl StackStatus {
             /// CloudFormation's word for it.
-            pub fn as_str(&self) -> &str {
+            pub(crate) fn as_str(&self) -> &str {
                 match self {
                     $(StackStatus::$variant => $text,)*
                     StackStatus::Other(text) => text,
@@ -66,7 +66,7 @@ macro_rules! stack_statuses {
             }
 
             /// The status CloudFormation names `text`.
-            pub fn parse(text: &str) -> StackStatus {
+            pub(crate) fn parse(text: &str) -> StackStatus {
                 match text {
                     $($text => StackStatus::$variant,)*
                     other => StackStatus::Other(other.to_owned()),
@@ -105,18 +105,18 @@ stack_statuses! {
 impl StackStatus {
     /// An operation runs on the stack. `REVIEW_IN_PROGRESS` (a CREATE change set waiting to
     /// be executed, or a failed one) is not: nothing will ever move it on its own.
-    pub fn is_busy(&self) -> bool {
+    pub(crate) fn is_busy(&self) -> bool {
         self.as_str().ends_with("_IN_PROGRESS") && *self != StackStatus::ReviewInProgress
     }
 
     /// An operation ended in failure and left the stack there (`*_FAILED`).
-    pub fn is_failed(&self) -> bool {
+    pub(crate) fn is_failed(&self) -> bool {
         self.as_str().ends_with("_FAILED")
     }
 
     /// The stack stands, with its resources as an operation of ours left them: it can be
     /// updated (`ROLLBACK_COMPLETE` cannot, so it is not settled in this sense).
-    pub fn is_settled(&self) -> bool {
+    pub(crate) fn is_settled(&self) -> bool {
         matches!(
             self,
             StackStatus::CreateComplete
@@ -128,7 +128,7 @@ impl StackStatus {
     }
 
     /// The operation we asked for succeeded (and did not roll back).
-    pub fn is_success(&self) -> bool {
+    pub(crate) fn is_success(&self) -> bool {
         matches!(
             self,
             StackStatus::CreateComplete | StackStatus::UpdateComplete

@@ -8,7 +8,7 @@ use std::time::Duration;
 use tokio::sync::watch;
 
 /// How long targets in flight may take to finish after the first Ctrl-C.
-pub const GRACE: Duration = Duration::from_secs(120);
+pub(crate) const GRACE: Duration = Duration::from_secs(120);
 
 /// The interrupt level a scheduler follows, and the grace it gives targets in flight after
 /// the first interrupt: handed in by the command, not read from a global.
@@ -20,7 +20,7 @@ pub struct Stop {
 
 impl Stop {
     /// A stop following `level` (0 none, 1 stop starting, 2 abandon), with `grace`.
-    pub fn from_level(level: watch::Receiver<u8>, grace: Duration) -> Stop {
+    pub(crate) fn from_level(level: watch::Receiver<u8>, grace: Duration) -> Stop {
         Stop { level, grace }
     }
 
@@ -36,33 +36,34 @@ impl Stop {
     }
 
     /// A stop driven by hand through the returned sender (tests, embedding), with `grace`.
-    pub fn channel(grace: Duration) -> (watch::Sender<u8>, Stop) {
+    #[cfg(test)]
+    pub(crate) fn channel(grace: Duration) -> (watch::Sender<u8>, Stop) {
         let (tx, level) = watch::channel(0u8);
         (tx, Stop { level, grace })
     }
 
     /// Whether the first interrupt has come.
-    pub fn interrupted(&self) -> bool {
+    pub(crate) fn interrupted(&self) -> bool {
         *self.level.borrow() >= 1
     }
 
     /// Whether the second interrupt has come: abandon what is in flight.
-    pub fn abandoned(&self) -> bool {
+    pub(crate) fn abandoned(&self) -> bool {
         *self.level.borrow() >= 2
     }
 
     /// How long targets in flight may take to finish after the first interrupt.
-    pub fn grace(&self) -> Duration {
+    pub(crate) fn grace(&self) -> Duration {
         self.grace
     }
 
     /// The level's receiver, for the scheduler's select loop.
-    pub fn receiver(&self) -> watch::Receiver<u8> {
+    pub(crate) fn receiver(&self) -> watch::Receiver<u8> {
         self.level.clone()
     }
 
     /// Resolves at the first interrupt (never, when none comes or nobody can send one).
-    pub async fn first(&self) {
+    pub(crate) async fn first(&self) {
         let mut rx = self.level.clone();
         loop {
             if *rx.borrow() >= 1 {

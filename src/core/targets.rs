@@ -22,10 +22,10 @@ pub struct TargetAccount {
 
 /// The accounts of a stage, sorted by id, and the notes about what was left out.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Resolution {
-    pub accounts: Vec<TargetAccount>,
+pub(crate) struct Resolution {
+    pub(crate) accounts: Vec<TargetAccount>,
     /// Accounts matched but not deployed, with why (suspended, excluded, management).
-    pub passed_over: Vec<(String, String)>,
+    pub(crate) passed_over: Vec<(String, String)>,
 }
 
 /// One account in one region.
@@ -37,7 +37,11 @@ pub struct Target {
 
 /// The targets of a stage in the order they start: account by account with every region
 /// (`parallel`), or region by region with every account (`sequential`).
-pub fn fan_out(accounts: &[TargetAccount], regions: &[String], order: RegionOrder) -> Vec<Target> {
+pub(crate) fn fan_out(
+    accounts: &[TargetAccount],
+    regions: &[String],
+    order: RegionOrder,
+) -> Vec<Target> {
     let target = |account: &TargetAccount, region: &String| Target {
         account: account.clone(),
         region: region.clone(),
@@ -54,7 +58,11 @@ pub fn fan_out(accounts: &[TargetAccount], regions: &[String], order: RegionOrde
     }
 }
 
-pub fn resolve(config: &Config, stage: &Stage, org: &OrgSnapshot) -> Result<Resolution, Error> {
+pub(crate) fn resolve(
+    config: &Config,
+    stage: &Stage,
+    org: &OrgSnapshot,
+) -> Result<Resolution, Error> {
     // Children of each unit, to walk nested OUs.
     let mut children: HashMap<&str, Vec<&str>> = HashMap::new();
     for unit in org.units.values() {
@@ -145,7 +153,7 @@ pub fn resolve(config: &Config, stage: &Stage, org: &OrgSnapshot) -> Result<Reso
 /// `remedy onboard`: the first stage (in configuration order) whose targets include
 /// `account`, with that stage's resolution. An account outside the organization, or one
 /// no stage deploys (with why, where a stage passed it over), is invalid input.
-pub fn first_stage_of<'c>(
+pub(crate) fn first_stage_of<'c>(
     config: &'c Config,
     org: &OrgSnapshot,
     account: &str,
@@ -183,7 +191,7 @@ pub fn first_stage_of<'c>(
 /// A root or OU by id, or by path of names from the (first) root.
 /// The ids of the OUs a stage names (`/Workloads/Dev` or `ou-…`), in configuration order:
 /// what the `stacksets` engine hands StackSets as deployment targets.
-pub fn stage_unit_ids(stage: &Stage, org: &OrgSnapshot) -> Result<Vec<String>, String> {
+pub(crate) fn stage_unit_ids(stage: &Stage, org: &OrgSnapshot) -> Result<Vec<String>, String> {
     let mut children: HashMap<&str, Vec<&str>> = HashMap::new();
     for unit in org.units.values() {
         if let Some(parent) = &unit.parent_id {

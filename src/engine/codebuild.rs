@@ -89,7 +89,7 @@ impl CodeBuildEngine {
     }
 
     /// The environment overrides a build gets: what `remedy deploy --in-account` reads.
-    pub fn environment(&self, region: &str) -> Vec<(&'static str, String)> {
+    pub(crate) fn environment(&self, region: &str) -> Vec<(&'static str, String)> {
         vec![
             ("REMEDY_STAGE", self.stage.clone()),
             ("REMEDY_REGION", region.to_owned()),
@@ -210,7 +210,7 @@ impl CodeBuildEngine {
 }
 
 /// "build remedy-deploy:1f… STOPPED in phase BUILD (COMMAND_EXECUTION_ERROR: …); logs: <link>"
-pub fn build_failure(build: &Build) -> String {
+pub(crate) fn build_failure(build: &Build) -> String {
     let id = build.id().unwrap_or("?");
     let status = build.build_status().map(|s| s.as_str()).unwrap_or("?");
     let failed = build.phases().iter().find(|p| {

@@ -164,7 +164,7 @@ impl DirectEngine {
     }
 
     /// The change set `remedy plan --keep` leaves for this deployment, for `deploy` to run.
-    pub fn kept_change_set_name(&self) -> String {
+    pub(crate) fn kept_change_set_name(&self) -> String {
         format!("remedy-plan-{}", self.hash)
     }
 
@@ -413,7 +413,7 @@ impl DirectEngine {
     /// Computes the change set this deployment would run on the target, and deletes it
     /// again unless `keep` (then `deploy` executes it). A stack the plan had to create (in
     /// `REVIEW_IN_PROGRESS`) is deleted with it.
-    pub async fn preview(self: Arc<Self>, target: Target, keep: bool) -> PlannedTarget {
+    pub(crate) async fn preview(self: Arc<Self>, target: Target, keep: bool) -> PlannedTarget {
         let client = self.target_client(&target).await;
         let mut planned = PlannedTarget::without_changes(&target, PlanAction::Blocked, None);
         let existing = match cfn::describe(&client, &self.stack_name).await {
@@ -549,7 +549,7 @@ impl DirectEngine {
 
     /// The target's stack as deployed, compared with this deployment; with `drift`, also
     /// CloudFormation's drift detection.
-    pub async fn inspect(self: Arc<Self>, target: Target, drift: bool) -> InspectedTarget {
+    pub(crate) async fn inspect(self: Arc<Self>, target: Target, drift: bool) -> InspectedTarget {
         let client = self.target_client(&target).await;
         let mut row = InspectedTarget::unread(&target, None);
         match cfn::describe(&client, &self.stack_name).await {
@@ -580,7 +580,11 @@ impl DirectEngine {
     /// Waits up to `wait` for the target's role to become usable: a vended account's role
     /// can take minutes to appear. AccessDenied and InvalidClientTokenId (and server errors)
     /// are retried with backoff; any other answer ends the wait.
-    pub async fn wait_for_role(&self, target: &Target, wait: Duration) -> Result<(), String> {
+    pub(crate) async fn wait_for_role(
+        &self,
+        target: &Target,
+        wait: Duration,
+    ) -> Result<(), String> {
         let deadline = Instant::now() + wait;
         let mut delay = cfn::Backoff::new();
         let mut attempts = 0;

@@ -46,7 +46,7 @@ pub struct Deployment {
 /// matches the config's `engine:`). Deploy, plan, status and onboard's readiness call these
 /// methods and never match on the engine themselves; a new engine is a variant here, its
 /// file in this folder, and the arms the compiler then asks for.
-pub enum StageEngine {
+pub(crate) enum StageEngine {
     /// From this process, through each account's role.
     Direct(Arc<DirectEngine>),
     /// Each account's own CodeBuild project deploys (`remedy deploy --in-account`); plans
@@ -66,7 +66,7 @@ pub enum StageEngine {
 impl StageEngine {
     /// Deploys `targets`: through the scheduler (one target at a time per slot), or as one
     /// StackSet operation whose instances give every target's result.
-    pub async fn deploy(
+    pub(crate) async fn deploy(
         &self,
         targets: Vec<Target>,
         limits: Limits,
@@ -101,7 +101,7 @@ impl StageEngine {
 
     /// What a deploy would do to each target (change sets computed, and deleted unless
     /// `keep`); for StackSets, from the StackSet's hash and instances.
-    pub async fn plan(
+    pub(crate) async fn plan(
         &self,
         targets: Vec<Target>,
         keep: bool,
@@ -130,7 +130,7 @@ impl StageEngine {
 
     /// Each target's stack as deployed (with `drift`, CloudFormation's drift detection too);
     /// for StackSets, from its instances.
-    pub async fn status(
+    pub(crate) async fn status(
         &self,
         targets: Vec<Target>,
         drift: bool,
@@ -160,7 +160,7 @@ impl StageEngine {
     /// Waits up to `wait` until `target` can be deployed (`onboard`: a vended account's
     /// role can take minutes to appear). StackSets reaches accounts through its own service
     /// roles: ready at once.
-    pub async fn ready(&self, target: &Target, wait: Duration) -> Result<(), String> {
+    pub(crate) async fn ready(&self, target: &Target, wait: Duration) -> Result<(), String> {
         match self {
             StageEngine::Direct(reads) | StageEngine::CodeBuild { reads, .. } => {
                 reads.wait_for_role(target, wait).await
