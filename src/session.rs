@@ -198,9 +198,8 @@ impl Session {
 
     /// `configs/<sha256>.yaml`: where `remedy.yaml` is published for the codebuild engine.
     pub fn config_key(&self) -> String {
-        use sha2::{Digest, Sha256};
-        let digest = Sha256::digest(self.config.source().as_bytes());
-        format!("configs/{}.yaml", template::hex(&digest))
+        let digest = crate::core::util::sha256_hex(&[self.config.source().as_bytes()]);
+        format!("configs/{digest}.yaml")
     }
 
     /// Publishes `remedy.yaml` (content-addressed) in each of `regions`, for the builds

@@ -17,12 +17,12 @@ use crate::core::error::Error;
 use crate::core::outcome::Upload;
 use crate::core::stack::{StackState, TemplateSource};
 use crate::core::stack::{HASH_TAG, VERSION_TAG};
-use crate::core::template::{hex, RenderedTemplate};
+use crate::core::template::RenderedTemplate;
+use crate::core::util::short_hash;
 use aws_config::SdkConfig;
 use aws_sdk_cloudformation::types::{Capability, Parameter, Tag};
 use aws_sdk_s3::primitives::ByteStream;
 use futures::future::try_join_all;
-use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -167,12 +167,7 @@ async fn ensure_artifact_stack(
     };
     let edge = |e: cfn::CfnError| fail(e.to_string());
     let client = cloudformation_client(base, region);
-    let hash = {
-        let mut h = Sha256::new();
-        h.update(ARTIFACT_TEMPLATE.as_bytes());
-        h.update(organization_id.as_bytes());
-        hex(&h.finalize()[..16])
-    };
+    let hash = short_hash(&[ARTIFACT_TEMPLATE.as_bytes(), organization_id.as_bytes()]);
     let existing = cfn::describe(&client, ARTIFACT_STACK).await.map_err(edge)?;
     let mut action = decide(existing.as_ref(), &hash, false);
     if action == Action::Wait {

@@ -234,12 +234,8 @@ pub fn tags(tags: &[(String, String)]) -> Vec<Tag> {
 /// A ClientRequestToken for one operation on one change set: the same on the SDK's
 /// retries of that call, different for anything else. `[a-zA-Z0-9-]`, at most 128.
 pub fn token_for(operation: &str, change_set: &str) -> String {
-    use sha2::{Digest, Sha256};
-    let digest = Sha256::digest(format!("{operation}\0{change_set}").as_bytes());
-    format!(
-        "remedy-{operation}-{}",
-        crate::core::template::hex(&digest[..16])
-    )
+    let hash = crate::core::util::short_hash(&[operation.as_bytes(), b"\0", change_set.as_bytes()]);
+    format!("remedy-{operation}-{hash}")
 }
 
 /// A change set CloudFormation has finished computing.

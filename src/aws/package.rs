@@ -8,7 +8,7 @@
 //! Must not: call AWS.
 
 use crate::core::error::Error;
-use crate::core::template::hex;
+use crate::core::util::hex;
 use sha2::{Digest, Sha256};
 use std::fs::File;
 use std::io::{BufReader, Read, Write};

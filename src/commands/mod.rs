@@ -50,7 +50,7 @@ pub struct DeployOptions {
     #[arg(long, value_name = "FILE")]
     pub report: Option<PathBuf>,
     /// How long one target may take, waits for a busy stack included (e.g. 90s, 30m, 1h).
-    #[arg(long, value_name = "DURATION", default_value = "30m", value_parser = parse_duration)]
+    #[arg(long, value_name = "DURATION", default_value = crate::core::util::TARGET_TIMEOUT_ARG, value_parser = parse_duration)]
     pub target_timeout: Duration,
     /// Continue the rollback of UPDATE_ROLLBACK_FAILED stacks, then update them.
     #[arg(long)]

@@ -29,7 +29,7 @@ pub struct Args {
     #[arg(long, value_name = "PATH")]
     pub package: Option<std::path::PathBuf>,
     /// How long one target's change set may take to compute.
-    #[arg(long, value_name = "DURATION", default_value = "30m", value_parser = super::parse_duration)]
+    #[arg(long, value_name = "DURATION", default_value = crate::core::util::TARGET_TIMEOUT_ARG, value_parser = super::parse_duration)]
     pub target_timeout: Duration,
 }
 

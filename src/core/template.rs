@@ -9,8 +9,8 @@
 //! Must not: call AWS or read files other than what is compiled in.
 
 use crate::core::config::{Config, EnabledRule};
+use crate::core::util::{sha256_hex, short_hash};
 use serde_yaml::{Mapping, Value};
-use sha2::{Digest, Sha256};
 
 /// The base template, as shipped in `stacks/`.
 pub const BASE_TEMPLATE: &str = include_str!("../../stacks/remediation.yaml");
@@ -35,7 +35,7 @@ impl RenderedTemplate {
 
     /// SHA-256 of the body alone (the key it is uploaded under).
     pub fn body_digest(&self) -> String {
-        hex(&Sha256::digest(self.body.as_bytes()))
+        sha256_hex(&[self.body.as_bytes()])
     }
 }
 
@@ -179,19 +179,12 @@ pub fn deployment_hash(
     parameters: &[(String, String)],
     package_sha256: &str,
 ) -> String {
-    let mut h = Sha256::new();
-    h.update(b"remedy-deployment-v1\0");
-    h.update(template.body.as_bytes());
+    let mut parts: Vec<&[u8]> = vec![b"remedy-deployment-v1\0", template.body.as_bytes()];
     for (k, v) in parameters {
-        h.update(b"\0");
-        h.update(k.as_bytes());
-        h.update(b"=");
-        h.update(v.as_bytes());
+        parts.extend([b"\0" as &[u8], k.as_bytes(), b"=", v.as_bytes()]);
     }
-    h.update(b"\0");
-    h.update(package_sha256.as_bytes());
-    // 16 bytes is plenty to tell deployments apart and keeps the tag short.
-    hex(&h.finalize()[..16])
+    parts.extend([b"\0" as &[u8], package_sha256.as_bytes()]);
+    short_hash(&parts)
 }
 
 /// A CloudFormation logical id for a rule: `S3-001` → `S3001`.
@@ -333,14 +326,24 @@ fn truncate(s: &str, max: usize) -> String {
     s.chars().take(max).collect()
 }
 
-pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::path::Path;
+
+    #[test]
+    fn the_deployment_hash_of_a_known_input_never_changes() {
+        // A changed algorithm would update every deployed stack once: pinned (the value is
+        // sha256(b"remedy-deployment-v1\0" body "\0" key "=" value "\0" package)[..16]).
+        let t = RenderedTemplate {
+            body: "Resources: {}\n".into(),
+        };
+        let p = vec![("OrganizationId".to_owned(), "o-abc".to_owned())];
+        assert_eq!(
+            deployment_hash(&t, &p, "aaa"),
+            "55cc4537753e8163e16e28136ef55e17"
+        );
+    }
 
     fn config(rules: &str) -> Config {
         let yaml = format!(

@@ -1,9 +1,38 @@
-//! Small shared pieces: the default target timeout, durations for people.
+//! Small shared pieces: the one SHA-256 hex, the default target timeout, durations for
+//! people.
 
+use sha2::{Digest, Sha256};
 use std::time::Duration;
+
+/// Lowercase hex of `bytes`.
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// SHA-256 of `parts` fed one after another, in full hex (64 characters): content keys.
+pub(crate) fn sha256_hex(parts: &[&[u8]]) -> String {
+    hex(&sha256(parts))
+}
+
+/// The first 16 bytes of SHA-256 of `parts`, in hex (32 characters): enough to tell
+/// deployments apart and short enough for a tag or a token.
+pub(crate) fn short_hash(parts: &[&[u8]]) -> String {
+    hex(&sha256(parts)[..16])
+}
+
+fn sha256(parts: &[&[u8]]) -> [u8; 32] {
+    let mut h = Sha256::new();
+    for part in parts {
+        h.update(part);
+    }
+    h.finalize().into()
+}
 
 /// How long one target may take by default, waits included.
 pub const TARGET_TIMEOUT: Duration = Duration::from_secs(30 * 60);
+
+/// [`TARGET_TIMEOUT`] as `--target-timeout` writes it (its default on the command line).
+pub const TARGET_TIMEOUT_ARG: &str = "30m";
 
 /// `90s` → "1m30s", `1800s` → "30m".
 pub fn humanize(d: Duration) -> String {
@@ -20,4 +49,26 @@ pub fn humanize(d: Duration) -> String {
         out.push_str(&format!("{s}s"));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sha256_matches_the_standard_vector_whatever_the_parts() {
+        let abc = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
+        assert_eq!(sha256_hex(&[b"abc"]), abc);
+        assert_eq!(sha256_hex(&[b"a", b"", b"bc"]), abc);
+        assert_eq!(short_hash(&[b"abc"]), abc[..32]);
+    }
+
+    #[test]
+    fn the_default_target_timeout_is_written_once() {
+        assert_eq!(
+            crate::commands::parse_duration(TARGET_TIMEOUT_ARG),
+            Ok(TARGET_TIMEOUT)
+        );
+        assert_eq!(humanize(TARGET_TIMEOUT), TARGET_TIMEOUT_ARG);
+    }
 }
