@@ -86,7 +86,8 @@ pub struct Session {
     /// Organizations, nothing published from here).
     own_account: Option<String>,
     /// Retries already in a stage report (the next stage reports those after).
-    pub retries_reported: std::collections::BTreeMap<String, u64>,
+    /// The retry counts at the last stage report.
+    retries_reported: BTreeMap<String, u64>,
     /// Ctrl-C as this run follows it: handed to the scheduler and the engines.
     pub stop: Stop,
 }
@@ -110,10 +111,6 @@ impl Session {
             })
             .cloned();
         let base = identity::load_base_config(fallback.as_deref()).await;
-        let snapshot = org::discover(&identity::organizations_client(&base)).await?;
-        let security_account = artifacts::caller_account(&base).await?;
-        let parameters = template::parameters(&config, &security_account, &package.key());
-        let hash = template::deployment_hash(&rendered, &parameters, &package.sha256);
         let run_id = identity::new_run_id();
         let identity = Arc::new(Identity::new(
             base.clone(),
@@ -121,6 +118,11 @@ impl Session {
             config.role.external_id.as_deref(),
             &run_id,
         ));
+        let counts = identity.retries();
+        let snapshot = org::discover(&identity::organizations_client(&base, counts)).await?;
+        let security_account = artifacts::caller_account(&base, counts).await?;
+        let parameters = template::parameters(&config, &security_account, &package.key());
+        let hash = template::deployment_hash(&rendered, &parameters, &package.sha256);
         Ok(Session {
             config,
             rendered,
@@ -134,7 +136,7 @@ impl Session {
             hash,
             templates: BTreeMap::new(),
             own_account: None,
-            retries_reported: Default::default(),
+            retries_reported: BTreeMap::new(),
             stop: crate::interrupt::stop(),
         })
     }
@@ -150,11 +152,11 @@ impl Session {
         } = prepared;
         let fallback = config.regions.first().cloned();
         let base = identity::load_base_config(fallback.as_deref()).await;
-        let own = artifacts::caller_account(&base).await?;
-        let parameters = template::parameters(&config, artifact_account, &package.key());
-        let hash = template::deployment_hash(&rendered, &parameters, &package.sha256);
         let run_id = identity::new_run_id();
         let identity = Arc::new(Identity::own(base.clone(), &run_id));
+        let own = artifacts::caller_account(&base, identity.retries()).await?;
+        let parameters = template::parameters(&config, artifact_account, &package.key());
+        let hash = template::deployment_hash(&rendered, &parameters, &package.sha256);
         Ok(Session {
             config,
             rendered,
@@ -168,9 +170,18 @@ impl Session {
             hash,
             templates: BTreeMap::new(),
             own_account: Some(own),
-            retries_reported: Default::default(),
+            retries_reported: BTreeMap::new(),
             stop: crate::interrupt::stop(),
         })
+    }
+
+    /// The retries AWS asked for since the previous call (for the first: since the run
+    /// began, discovery and publishing included), per `Service.Operation`.
+    pub fn retries_since_last_report(&mut self) -> BTreeMap<String, u64> {
+        let counts = self.identity.retries();
+        let since = counts.since(&self.retries_reported);
+        self.retries_reported = counts.snapshot();
+        since
     }
 
     /// Whether this run deploys its own account (`deploy --in-account`).
@@ -210,6 +221,7 @@ impl Session {
     ) -> Result<Vec<crate::core::outcome::Upload>, Error> {
         artifacts::put_text(
             &self.base,
+            self.identity.retries(),
             &self.security_account,
             regions,
             &self.config_key(),
@@ -231,7 +243,8 @@ impl Session {
 
     /// Lists the OU tree again (`onboard`, while a new account is moved to its OU).
     pub async fn rediscover(&mut self) -> Result<(), Error> {
-        self.snapshot = org::discover(&identity::organizations_client(&self.base)).await?;
+        let client = identity::organizations_client(&self.base, self.identity.retries());
+        self.snapshot = org::discover(&client).await?;
         Ok(())
     }
 
@@ -290,6 +303,7 @@ impl Session {
         }
         let published = artifacts::publish(
             &self.base,
+            self.identity.retries(),
             &self.security_account,
             &self.snapshot.organization_id,
             &missing,
@@ -347,7 +361,11 @@ impl Session {
             .cloned()
             .unwrap_or_else(|| TemplateSource::Body(self.rendered.body.clone()));
         StackSetsEngine {
-            client: identity::cloudformation_client(&self.base, home_region),
+            client: identity::cloudformation_client(
+                &self.base,
+                home_region,
+                self.identity.retries(),
+            ),
             stack_set_name: format!("{}-{}", self.config.stack_name, stage.name),
             call_as: self.config.stacksets.call_as,
             template,

@@ -12,6 +12,7 @@ use crate::aws::cfn;
 use crate::aws::describe_sdk_error;
 use crate::aws::identity::{cloudformation_client, s3_client};
 use crate::aws::package::Package;
+use crate::aws::retries::RetryCounts;
 use crate::core::decide::{decide, Action};
 use crate::core::error::Error;
 use crate::core::outcome::Upload;
@@ -69,6 +70,7 @@ fn template_key(template: &RenderedTemplate) -> String {
 /// send inline) the template.
 pub async fn publish(
     base: &SdkConfig,
+    counts: &RetryCounts,
     account_id: &str,
     organization_id: &str,
     regions: &[String],
@@ -76,8 +78,8 @@ pub async fn publish(
     template: &RenderedTemplate,
 ) -> Result<Published, Error> {
     let per_region = regions.iter().map(|region| async move {
-        ensure_artifact_stack(base, region, organization_id).await?;
-        let s3 = s3_client(base, region);
+        ensure_artifact_stack(base, counts, region, organization_id).await?;
+        let s3 = s3_client(base, region, counts);
         let bucket = bucket_name(account_id, region);
         let mut uploads = Vec::new();
         let key = package.key();
@@ -116,6 +118,7 @@ pub async fn publish(
 /// `releases/promoted.json`).
 pub async fn put_text(
     base: &SdkConfig,
+    counts: &RetryCounts,
     account_id: &str,
     regions: &[String],
     key: &str,
@@ -123,7 +126,7 @@ pub async fn put_text(
     only_if_missing: bool,
 ) -> Result<Vec<Upload>, Error> {
     let per_region = regions.iter().map(|region| async move {
-        let s3 = s3_client(base, region);
+        let s3 = s3_client(base, region, counts);
         let bucket = bucket_name(account_id, region);
         let uploaded = if only_if_missing {
             upload_if_missing(&s3, &bucket, key, Body::Text(text)).await?
@@ -142,8 +145,8 @@ pub async fn put_text(
 }
 
 /// The caller's account (the security account), from STS.
-pub async fn caller_account(base: &SdkConfig) -> Result<String, Error> {
-    let sts = crate::aws::identity::sts_client(base);
+pub async fn caller_account(base: &SdkConfig, counts: &RetryCounts) -> Result<String, Error> {
+    let sts = crate::aws::identity::sts_client(base, counts);
     let me = sts.get_caller_identity().send().await.map_err(|e| {
         Error::Failed(format!(
             "who am I (GetCallerIdentity): {}",
@@ -157,6 +160,7 @@ pub async fn caller_account(base: &SdkConfig) -> Result<String, Error> {
 
 async fn ensure_artifact_stack(
     base: &SdkConfig,
+    counts: &RetryCounts,
     region: &str,
     organization_id: &str,
 ) -> Result<(), Error> {
@@ -166,7 +170,7 @@ async fn ensure_artifact_stack(
         ))
     };
     let edge = |e: cfn::CfnError| fail(e.to_string());
-    let client = cloudformation_client(base, region);
+    let client = cloudformation_client(base, region, counts);
     let hash = short_hash(&[ARTIFACT_TEMPLATE.as_bytes(), organization_id.as_bytes()]);
     let existing = cfn::describe(&client, ARTIFACT_STACK).await.map_err(edge)?;
     let mut action = decide(existing.as_ref(), &hash, false);

@@ -12,7 +12,7 @@
 //!
 //! Must not: decide anything beyond which role to assume.
 
-use crate::aws::retries;
+use crate::aws::retries::{self, RetryCounts};
 use aws_config::identity::IdentityCache;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_credential_types::provider::{self, error::CredentialsError, ProvideCredentials};
@@ -79,6 +79,8 @@ pub struct Identity {
     sts: aws_sdk_sts::Client,
     /// The AssumeRole governor: at most this many in flight, whatever the concurrency.
     assume_permits: Arc<Semaphore>,
+    /// The run's retries, counted by every client built with them.
+    retries: RetryCounts,
 }
 
 impl Identity {
@@ -88,8 +90,10 @@ impl Identity {
         external_id: Option<&str>,
         run_id: &str,
     ) -> Identity {
+        let counts = RetryCounts::default();
         Identity {
-            sts: sts_client(&base),
+            sts: sts_client(&base, &counts),
+            retries: counts,
             base,
             assume: true,
             role_name: role_name.to_owned(),
@@ -99,6 +103,11 @@ impl Identity {
             accounts: Mutex::new(HashMap::new()),
             assume_permits: Arc::new(Semaphore::new(retries::ASSUME_ROLE_CONCURRENCY)),
         }
+    }
+
+    /// The run's retry counts: hand them to every client (`cloudformation_client(…, retries)`).
+    pub(crate) fn retries(&self) -> &RetryCounts {
+        &self.retries
     }
 
     /// No role to assume: the base credentials act in their own account
@@ -244,44 +253,51 @@ impl ProvideCredentials for AssumeRole {
 // (crate::retries).
 
 /// S3 needs path-style addressing against an emulator or any custom endpoint.
-pub fn s3_client(config: &SdkConfig, region: &str) -> aws_sdk_s3::Client {
+pub fn s3_client(config: &SdkConfig, region: &str, counts: &RetryCounts) -> aws_sdk_s3::Client {
     let builder = aws_sdk_s3::config::Builder::from(config)
         .region(Region::new(region.to_owned()))
         .force_path_style(config.endpoint_url().is_some())
         .retry_partition(retries::partition("s3"))
-        .interceptor(retries::RetryCounter);
+        .interceptor(counts.counter());
     aws_sdk_s3::Client::from_conf(builder.build())
 }
 
 pub(crate) fn cloudformation_client(
     config: &SdkConfig,
     region: &str,
+    counts: &RetryCounts,
 ) -> aws_sdk_cloudformation::Client {
     let builder = aws_sdk_cloudformation::config::Builder::from(config)
         .region(Region::new(region.to_owned()))
         .retry_partition(retries::partition("cloudformation"))
-        .interceptor(retries::RetryCounter);
+        .interceptor(counts.counter());
     aws_sdk_cloudformation::Client::from_conf(builder.build())
 }
 
-pub(crate) fn organizations_client(config: &SdkConfig) -> aws_sdk_organizations::Client {
+pub(crate) fn organizations_client(
+    config: &SdkConfig,
+    counts: &RetryCounts,
+) -> aws_sdk_organizations::Client {
     let builder = aws_sdk_organizations::config::Builder::from(config)
         .retry_partition(retries::partition("organizations"))
-        .interceptor(retries::RetryCounter);
+        .interceptor(counts.counter());
     aws_sdk_organizations::Client::from_conf(builder.build())
 }
 
-pub(crate) fn sts_client(config: &SdkConfig) -> aws_sdk_sts::Client {
+pub(crate) fn sts_client(config: &SdkConfig, counts: &RetryCounts) -> aws_sdk_sts::Client {
     let builder = aws_sdk_sts::config::Builder::from(config)
         .retry_partition(retries::partition("sts"))
-        .interceptor(retries::RetryCounter);
+        .interceptor(counts.counter());
     aws_sdk_sts::Client::from_conf(builder.build())
 }
 
-pub(crate) fn codebuild_client(config: &SdkConfig) -> aws_sdk_codebuild::Client {
+pub(crate) fn codebuild_client(
+    config: &SdkConfig,
+    counts: &RetryCounts,
+) -> aws_sdk_codebuild::Client {
     let builder = aws_sdk_codebuild::config::Builder::from(config)
         .retry_partition(retries::partition("codebuild"))
-        .interceptor(retries::RetryCounter);
+        .interceptor(counts.counter());
     aws_sdk_codebuild::Client::from_conf(builder.build())
 }
 

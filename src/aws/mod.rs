@@ -8,7 +8,7 @@ pub(crate) mod cfn;
 pub mod identity;
 pub(crate) mod org;
 pub mod package;
-pub(crate) mod retries;
+pub mod retries;
 
 /// One-line descriptions of SDK errors (the runtime's, shared).
 pub use remedy_functions::rule::{chain, describe_sdk_error, RawResponse};

@@ -8,8 +8,9 @@
 //!   burst, which a large run under throttling reaches at once. The stage's concurrency bounds
 //!   the load instead, and the governor bounds AssumeRole.
 //! - Every client remedy builds (the STS client of its AssumeRole provider included) counts
-//!   its retries per `Service.Operation` ([`RetryCounter`]); [`snapshot`] reads them for the
-//!   report.
+//!   its retries per `Service.Operation` into the run's [`RetryCounts`] (a value the
+//!   [`crate::aws::identity::Identity`] owns and hands to each client it builds; no global);
+//!   the session reads them for each stage's report.
 //!
 //! Must not: decide anything beyond retrying.
 
@@ -23,7 +24,7 @@ use aws_smithy_runtime_api::client::retries::RequestAttempts;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::ConfigBag;
 use std::collections::BTreeMap;
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// AssumeRole calls in flight at once, whatever the stage's concurrency.
@@ -44,33 +45,48 @@ pub fn partition(service: &'static str) -> RetryPartition {
         .build()
 }
 
-fn counts() -> &'static Mutex<BTreeMap<String, u64>> {
-    static COUNTS: OnceLock<Mutex<BTreeMap<String, u64>>> = OnceLock::new();
-    COUNTS.get_or_init(|| Mutex::new(BTreeMap::new()))
+/// One run's retries per `Service.Operation`, shared by every client built with it.
+#[derive(Debug, Clone, Default)]
+pub struct RetryCounts(Arc<Mutex<BTreeMap<String, u64>>>);
+
+impl RetryCounts {
+    /// Retries so far, per `Service.Operation`.
+    pub(crate) fn snapshot(&self) -> BTreeMap<String, u64> {
+        self.0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone()
+    }
+
+    /// What happened since `before` (an earlier snapshot).
+    pub(crate) fn since(&self, before: &BTreeMap<String, u64>) -> BTreeMap<String, u64> {
+        self.snapshot()
+            .into_iter()
+            .filter_map(|(api, n)| {
+                let delta = n - before.get(&api).copied().unwrap_or(0);
+                (delta > 0).then_some((api, delta))
+            })
+            .collect()
+    }
+
+    /// The interceptor a client counts its retries with.
+    pub(crate) fn counter(&self) -> RetryCounter {
+        RetryCounter(self.clone())
+    }
+
+    fn add(&self, api: String) {
+        *self
+            .0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .entry(api)
+            .or_default() += 1;
+    }
 }
 
-/// Retries so far, per `Service.Operation`.
-pub fn snapshot() -> BTreeMap<String, u64> {
-    counts()
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
-        .clone()
-}
-
-/// What happened between two snapshots.
-pub fn since(before: &BTreeMap<String, u64>) -> BTreeMap<String, u64> {
-    snapshot()
-        .into_iter()
-        .filter_map(|(api, n)| {
-            let delta = n - before.get(&api).copied().unwrap_or(0);
-            (delta > 0).then_some((api, delta))
-        })
-        .collect()
-}
-
-/// Counts every attempt after the first, per operation.
-#[derive(Debug, Default, Clone, Copy)]
-pub struct RetryCounter;
+/// Counts every attempt after the first, per operation, into its [`RetryCounts`].
+#[derive(Debug, Clone)]
+pub(crate) struct RetryCounter(RetryCounts);
 
 impl Intercept for RetryCounter {
     fn name(&self) -> &'static str {
@@ -92,11 +108,7 @@ impl Intercept for RetryCounter {
                 .load::<Metadata>()
                 .map(|m| format!("{}.{}", m.service(), m.name()))
                 .unwrap_or_else(|| "unknown".into());
-            *counts()
-                .lock()
-                .unwrap_or_else(|poisoned| poisoned.into_inner())
-                .entry(api)
-                .or_default() += 1;
+            self.0.add(api);
         }
         Ok(())
     }

@@ -143,8 +143,7 @@ pub async fn deploy_stage(
     let mut report = StageReport::from_run(stage.name.as_str(), &run, started.elapsed());
     // Retries since the previous stage (for the first: since the start, discovery and
     // publishing included).
-    report.retries = crate::aws::retries::since(&session.retries_reported);
-    session.retries_reported = crate::aws::retries::snapshot();
+    report.retries = session.retries_since_last_report();
     report
 }
 

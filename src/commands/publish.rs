@@ -63,6 +63,7 @@ pub async fn publish(
     uploads.extend(
         crate::aws::artifacts::put_text(
             &session.base,
+            session.identity.retries(),
             &session.security_account,
             &regions,
             &release_key,
@@ -75,6 +76,7 @@ pub async fn publish(
         uploads.extend(
             crate::aws::artifacts::put_text(
                 &session.base,
+                session.identity.retries(),
                 &session.security_account,
                 &regions,
                 "releases/promoted.json",

@@ -117,7 +117,8 @@ pub async fn remediate(
             (identity.account_config(id, &region).await, id.to_owned())
         }
         None => {
-            let me = crate::aws::artifacts::caller_account(&base).await?;
+            let counts = crate::aws::retries::RetryCounts::default();
+            let me = crate::aws::artifacts::caller_account(&base, &counts).await?;
             (
                 base.to_builder()
                     .region(aws_config::Region::new(region.clone()))

@@ -112,6 +112,7 @@ impl CodeBuildEngine {
         let cfn_client = cloudformation_client(
             &self.identity.account_config(account, &target.region).await,
             &target.region,
+            self.identity.retries(),
         );
         let before = cfn::describe(&cfn_client, &self.stack_name)
             .await
@@ -123,7 +124,7 @@ impl CodeBuildEngine {
 
         let region = self.project_region.as_deref().unwrap_or(&target.region);
         let config = self.identity.account_config(account, region).await;
-        let client = crate::aws::identity::codebuild_client(&config);
+        let client = crate::aws::identity::codebuild_client(&config, self.identity.retries());
         let overrides = self
             .environment(&target.region)
             .into_iter()

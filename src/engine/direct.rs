@@ -169,7 +169,7 @@ impl DirectEngine {
     }
 
     fn client(&self, config: &aws_config::SdkConfig, region: &str) -> Client {
-        cloudformation_client(config, region)
+        cloudformation_client(config, region, self.identity.retries())
     }
 
     async fn target_client(&self, target: &Target) -> Client {

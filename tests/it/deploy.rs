@@ -236,7 +236,7 @@ async fn deploys_the_stage_reads_back_and_reruns_unchanged() {
         .await
         .is_err());
     // The security account got its artifact bucket with the package.
-    let s3 = remedy::aws::identity::s3_client(&emulator.sdk_config(), REGION);
+    let s3 = remedy::aws::identity::s3_client(&emulator.sdk_config(), REGION, &Default::default());
     let bucket = format!("remedy-artifacts-{MANAGEMENT_ACCOUNT}-{REGION}");
     let objects = s3
         .list_objects_v2()
@@ -368,7 +368,8 @@ async fn every_rule_deploys_through_a_template_url_in_two_regions() {
         assert_eq!(functions.len(), catalog + 1, "{region}: {functions:?}");
         assert!(functions.contains("AutoRemediateTrustedAdvisor-003"));
         // The template was too large to send inline: it sits in the region's artifact bucket.
-        let s3 = remedy::aws::identity::s3_client(&emulator.sdk_config(), region);
+        let s3 =
+            remedy::aws::identity::s3_client(&emulator.sdk_config(), region, &Default::default());
         let objects = s3
             .list_objects_v2()
             .bucket(format!("remedy-artifacts-{MANAGEMENT_ACCOUNT}-{region}"))

@@ -106,7 +106,7 @@ fn next_call(rx: &mpsc::Receiver<Call>) -> Call {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_rule_function_answers_through_the_runtime_api() {
     let emulator = Emulator::start();
-    let s3 = remedy::aws::identity::s3_client(&emulator.sdk_config(), REGION);
+    let s3 = remedy::aws::identity::s3_client(&emulator.sdk_config(), REGION, &Default::default());
     s3.create_bucket().bucket("exposed").send().await.unwrap();
 
     let events = vec![

@@ -65,7 +65,7 @@ async fn a_bucket_a_user_tagged_remedy_managed_is_remediated() {
     use aws_sdk_s3::types::{AccessControlPolicy, Permission, Tag, Tagging};
     let emulator = Emulator::start();
     let (stack_id, _) = stack(&emulator, "remedy").await;
-    let s3 = remedy::aws::identity::s3_client(&emulator.sdk_config(), REGION);
+    let s3 = remedy::aws::identity::s3_client(&emulator.sdk_config(), REGION, &Default::default());
     s3.create_bucket().bucket("opted-out").send().await.unwrap();
     s3.put_bucket_tagging()
         .bucket("opted-out")

@@ -31,7 +31,7 @@ async fn run_checked(
 }
 
 fn s3(emulator: &Emulator) -> aws_sdk_s3::Client {
-    remedy::aws::identity::s3_client(&emulator.sdk_config(), REGION)
+    remedy::aws::identity::s3_client(&emulator.sdk_config(), REGION, &Default::default())
 }
 
 fn cloudtrail(emulator: &Emulator, region: &str) -> aws_sdk_cloudtrail::Client {
@@ -337,7 +337,8 @@ async fn ct_003_makes_the_trail_bucket_private() {
 #[tokio::test(flavor = "multi_thread")]
 async fn ct_003_fixes_a_trail_bucket_in_another_region() {
     let emulator = Emulator::start();
-    let eu = remedy::aws::identity::s3_client(&emulator.sdk_config(), "eu-west-1");
+    let eu =
+        remedy::aws::identity::s3_client(&emulator.sdk_config(), "eu-west-1", &Default::default());
     eu.create_bucket()
         .bucket("audit-eu-logs")
         .create_bucket_configuration(

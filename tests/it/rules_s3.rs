@@ -21,7 +21,7 @@ async fn run_checked(emulator: &Emulator, rule_id: &str, resource: &str, dry_run
 }
 
 fn s3(emulator: &Emulator) -> aws_sdk_s3::Client {
-    remedy::aws::identity::s3_client(&emulator.sdk_config(), REGION)
+    remedy::aws::identity::s3_client(&emulator.sdk_config(), REGION, &Default::default())
 }
 
 async fn bucket(emulator: &Emulator, name: &str) -> aws_sdk_s3::Client {
