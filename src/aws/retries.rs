@@ -9,7 +9,7 @@
 //!   the load instead, and the governor bounds AssumeRole.
 //! - Every client remedy builds (the STS client of its AssumeRole provider included) counts
 //!   its retries per `Service.Operation` into the run's [`RetryCounts`] (a value the
-//!   [`crate::aws::identity::Identity`] owns and hands to each client it builds; no global);
+//!   `Identity` (in `aws::identity`) owns and hands to each client it builds; no global);
 //!   the session reads them for each stage's report.
 //!
 //! Must not: decide anything beyond retrying.

@@ -1,6 +1,7 @@
 //! The stacksets engine's decisions, without AWS: the shape of a stage's operation and its
 //! preferences, the deployment targets, when the StackSet needs an update, and each
-//! target's outcome, plan action or status read from its own stack instance.
+//! target's outcome, plan action or status read from its own stack instance. Pure: it
+//! reads the SDK's status enums as plain data and calls nothing.
 
 use crate::core::config::RegionOrder;
 use crate::core::config::{too_many_ous, MAX_OUS_PER_OPERATION};
@@ -8,6 +9,7 @@ use crate::core::decide::{Freshness, PlanAction};
 use crate::core::outcome::{InspectedTarget, PlannedTarget};
 use crate::core::outcome::{Outcome, TargetResult};
 use crate::core::targets::Target;
+use aws_sdk_cloudformation::types::{StackInstanceDetailedStatus as Detailed, StackInstanceStatus};
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -135,10 +137,20 @@ pub fn operation_timeout(shape: &StageShape, target_timeout: Duration) -> Durati
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Instance {
     /// `CURRENT`, `OUTDATED` or `INOPERABLE`.
-    pub status: String,
+    pub status: StackInstanceStatus,
     /// `SUCCEEDED`, `FAILED`, `RUNNING`, `SKIPPED_SUSPENDED_ACCOUNT`, …
-    pub detailed: String,
+    pub detailed: Detailed,
     pub reason: Option<String>,
+}
+
+impl Instance {
+    fn is_current(&self) -> bool {
+        self.status == StackInstanceStatus::Current
+    }
+
+    fn is_suspended(&self) -> bool {
+        self.detailed == Detailed::SkippedSuspendedAccount
+    }
 }
 
 /// (account, region) → instance.
@@ -190,30 +202,30 @@ pub fn outcomes(
                     .or_else(|| ops.failure.clone())
                     .unwrap_or_else(|| "no reason given".into())
             };
-            match (instance.status.as_str(), instance.detailed.as_str()) {
-                (_, "SKIPPED_SUSPENDED_ACCOUNT") => TargetResult::new(
+            match (&instance.status, &instance.detailed) {
+                (_, Detailed::SkippedSuspendedAccount) => TargetResult::new(
                     target,
                     Outcome::Skipped,
                     status,
                     Some("StackSets skipped the account: it is suspended".into()),
                 ),
-                ("CURRENT", "SUCCEEDED") => {
+                (StackInstanceStatus::Current, Detailed::Succeeded) => {
                     let outcome = match before.get(&key) {
                         None => Outcome::Created,
                         Some(_) if ops.updated => Outcome::Updated,
                         // Was failed or outdated, and is current now.
-                        Some(was) if was.status != "CURRENT" => Outcome::Updated,
+                        Some(was) if !was.is_current() => Outcome::Updated,
                         Some(_) => Outcome::Unchanged,
                     };
                     TargetResult::new(target, outcome, status, None)
                 }
-                (_, "PENDING" | "RUNNING") => TargetResult::new(
+                (_, Detailed::Pending | Detailed::Running) => TargetResult::new(
                     target,
                     Outcome::Failed,
                     status,
                     Some(format!(
                         "still {} when the run ended{}",
-                        instance.detailed,
+                        instance.detailed.as_str(),
                         if ops.stopped { " (interrupted)" } else { "" }
                     )),
                 ),
@@ -221,7 +233,12 @@ pub fn outcomes(
                     target,
                     Outcome::Failed,
                     status,
-                    Some(format!("stack instance {state} ({detailed}): {}", reason())),
+                    Some(format!(
+                        "stack instance {} ({}): {}",
+                        state.as_str(),
+                        detailed.as_str(),
+                        reason()
+                    )),
                 ),
             }
         })
@@ -243,7 +260,7 @@ pub fn plan(
             let instance = instances.get(&(t.account.id.clone(), t.region.clone()));
             let action = match (set_hash, instance) {
                 (_, None) => PlanAction::Create,
-                (Some(Some(h)), Some(i)) if h == desired_hash && i.status == "CURRENT" => {
+                (Some(Some(h)), Some(i)) if h == desired_hash && i.is_current() => {
                     PlanAction::Unchanged
                 }
                 _ => PlanAction::Update,
@@ -276,7 +293,7 @@ pub fn inspect(
             let hash = set_hash.flatten().map(str::to_owned);
             let freshness = match instance {
                 None => Freshness::Missing,
-                Some(i) if i.status == "CURRENT" && hash.as_deref() == Some(desired_hash) => {
+                Some(i) if i.is_current() && hash.as_deref() == Some(desired_hash) => {
                     Freshness::Current
                 }
                 Some(_) => Freshness::Outdated,
@@ -288,14 +305,14 @@ pub fn inspect(
                 stack_status: None,
                 version: None,
                 // Only a current instance carries the StackSet's hash.
-                hash: hash.filter(|_| instance.is_some_and(|i| i.status == "CURRENT")),
+                hash: hash.filter(|_| instance.is_some_and(|i| i.is_current())),
                 freshness: Some(freshness),
                 drift: None,
-                reason: instance.filter(|i| i.status != "CURRENT").map(|i| {
+                reason: instance.filter(|i| !i.is_current()).map(|i| {
                     format!(
                         "stack instance {} ({}){}",
-                        i.status,
-                        i.detailed,
+                        i.status.as_str(),
+                        i.detailed.as_str(),
                         i.reason
                             .as_ref()
                             .map(|r| format!(": {r}"))
@@ -338,7 +355,7 @@ pub fn set_action(
     let stale = targets.iter().any(|t| {
         before
             .get(&(t.account.id.clone(), t.region.clone()))
-            .is_some_and(|i| i.status != "CURRENT" && i.detailed != "SKIPPED_SUSPENDED_ACCOUNT")
+            .is_some_and(|i| !i.is_current() && !i.is_suspended())
     });
     match (narrowed, new_hash, stale) {
         (true, true, _) => SetAction::Refuse(format!(
@@ -542,8 +559,8 @@ mod tests {
 
     fn instance(status: &str, detailed: &str, reason: Option<&str>) -> Instance {
         Instance {
-            status: status.into(),
-            detailed: detailed.into(),
+            status: StackInstanceStatus::from(status),
+            detailed: Detailed::from(detailed),
             reason: reason.map(str::to_owned),
         }
     }

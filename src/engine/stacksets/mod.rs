@@ -33,7 +33,7 @@ use crate::core::targets::Target;
 use aws_sdk_cloudformation::types::{
     self as cfn_types, AccountFilterType, AutoDeployment, Capability, ConcurrencyMode,
     DeploymentTargets, ManagedExecution, PermissionModels, RegionConcurrencyType,
-    StackSetOperationPreferences,
+    StackSetOperationPreferences, StackSetOperationStatus,
 };
 use aws_sdk_cloudformation::Client;
 use std::time::{Duration, Instant};
@@ -190,7 +190,7 @@ impl StackSetsEngine {
             .await
         {
             Ok(out) => Ok(out.stack_set().and_then(|set| {
-                (set.status().map(|s| s.as_str()) != Some("DELETED")).then(|| {
+                (set.status() != Some(&cfn_types::StackSetStatus::Deleted)).then(|| {
                     set.tags()
                         .iter()
                         .find(|t| t.key() == Some(crate::core::stack::HASH_TAG))
@@ -233,13 +233,13 @@ impl StackSetsEngine {
                     Instance {
                         status: s
                             .status()
-                            .map(|x| x.as_str().to_owned())
-                            .unwrap_or_default(),
+                            .cloned()
+                            .unwrap_or_else(|| cfn_types::StackInstanceStatus::from("")),
                         detailed: s
                             .stack_instance_status()
                             .and_then(|x| x.detailed_status())
-                            .map(|x| x.as_str().to_owned())
-                            .unwrap_or_default(),
+                            .cloned()
+                            .unwrap_or_else(|| cfn_types::StackInstanceDetailedStatus::from("")),
                         reason: s.status_reason().map(str::to_owned),
                     },
                 );
@@ -368,14 +368,15 @@ impl StackSetsEngine {
                 .and_then(|o| o.status())
                 .map(|s| s.as_str().to_owned())
                 .unwrap_or_default();
-            match status.as_str() {
-                "SUCCEEDED" => return Ok(()),
-                "FAILED" | "STOPPED" => {
+            match operation.and_then(|o| o.status()) {
+                Some(StackSetOperationStatus::Succeeded) => return Ok(()),
+                Some(StackSetOperationStatus::Failed | StackSetOperationStatus::Stopped) => {
                     let reason = operation
                         .and_then(|o| o.status_reason())
                         .map(|r| format!(": {r}"))
                         .unwrap_or_default();
-                    ops.stopped |= status == "STOPPED";
+                    ops.stopped |= operation.and_then(|o| o.status())
+                        == Some(&StackSetOperationStatus::Stopped);
                     ops.failure = Some(format!("{operation_id} {status}{reason}"));
                     return Ok(());
                 }
