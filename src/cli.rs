@@ -1,4 +1,4 @@
-//! The command line (DESIGN.md, "The command line"): parsing, the process's logging and
+//! The command line (README.md, "Run it"): parsing, the process's logging and
 //! exit code, and dispatch to each subcommand's file in [`crate::commands`] (the tour is
 //! in `lib.rs`).
 
@@ -15,7 +15,7 @@ use std::path::PathBuf;
     version,
     about = "Roll Cloud Conformity auto-remediation out across an AWS Organization"
 )]
-pub struct Cli {
+pub(crate) struct Cli {
     /// The configuration file.
     #[arg(
         long,
@@ -33,7 +33,7 @@ pub struct Cli {
 
 /// One variant per subcommand; each holds the flags its file in [`crate::commands`] defines.
 #[derive(Debug, Subcommand)]
-pub enum Command {
+pub(crate) enum Command {
     /// The resolved targets of a stage: account id, name, OU path.
     Accounts(commands::accounts::Args),
     /// The rendered member-account template, on stdout.
@@ -83,7 +83,7 @@ pub fn main() -> i32 {
     }
     let cli = Cli::parse();
     init_logging();
-    if matches!(
+    let stop = if matches!(
         cli.command,
         Command::Deploy(_)
             | Command::Rollout(_)
@@ -93,9 +93,11 @@ pub fn main() -> i32 {
     ) {
         // Needs the runtime: the listener is a task.
         let _guard = runtime.enter();
-        crate::interrupt::install();
-    }
-    match runtime.block_on(run(cli)) {
+        crate::interrupt::install()
+    } else {
+        crate::core::stop::Stop::never()
+    };
+    match runtime.block_on(run(cli, stop)) {
         Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e}");
@@ -159,10 +161,11 @@ fn init_lambda_logging() {
         .try_init();
 }
 
-async fn run(cli: Cli) -> Result<i32, Error> {
+async fn run(cli: Cli, stop: crate::core::stop::Stop) -> Result<i32, Error> {
     let global = commands::Global {
         config: cli.config,
         output: cli.output,
+        stop,
     };
     match cli.command {
         Command::Accounts(args) => commands::accounts::run(args, &global).await,

@@ -1,4 +1,4 @@
-//! Ctrl-C (SIGINT) during a run, as a level the runner follows ([`level`]):
+//! Ctrl-C (SIGINT) during a run, as the level of the [`Stop`] that [`install`] returns:
 //!
 //! 1. The first stops new targets from starting: those in flight get [`GRACE`] to finish and
 //!    be reported, the rest are reported `skipped` ("not started: interrupted"), the partial
@@ -11,23 +11,20 @@
 //! After any of them, or a SIGKILL, the next run converges: a stack left in progress is
 //! waited for, as any stack another operation holds.
 //!
-//! The scheduler does not read this listener: the command hands it a [`Stop`] (from
-//! [`stop`], or [`Stop::never`]), so tests drive interrupts without signals.
+//! Nothing reads this listener directly: `cli::main` installs it and hands the [`Stop`] it
+//! returns to the command (the others get [`Stop::never`]), which hands it on to the session,
+//! the scheduler and the engines; tests drive interrupts without signals. No global holds
+//! the level.
 //!
 //! Must not: decide anything about targets.
 
 use crate::core::stop::{Stop, GRACE};
-use std::sync::OnceLock;
 use tokio::sync::watch;
 
-static LEVEL: OnceLock<watch::Receiver<u8>> = OnceLock::new();
-
-/// Listens for Ctrl-C for the rest of the process (once; later calls do nothing).
-pub fn install() {
+/// Listens for Ctrl-C for the rest of the process; the returned [`Stop`] follows it. Call
+/// once, inside the runtime (the listener is a task).
+pub(crate) fn install() -> Stop {
     let (tx, rx) = watch::channel(0u8);
-    if LEVEL.set(rx).is_err() {
-        return;
-    }
     tokio::spawn(async move {
         let mut level = 0u8;
         while tokio::signal::ctrl_c().await.is_ok() {
@@ -48,22 +45,5 @@ pub fn install() {
             let _ = tx.send(level);
         }
     });
-}
-
-/// The interrupt level: 0 until the first Ctrl-C (and for ever when [`install`] was not
-/// called).
-pub fn level() -> watch::Receiver<u8> {
-    match LEVEL.get() {
-        Some(rx) => rx.clone(),
-        None => {
-            // Keep a sender alive for ever: a closed channel is read as "never".
-            static NEVER: OnceLock<(watch::Sender<u8>, watch::Receiver<u8>)> = OnceLock::new();
-            NEVER.get_or_init(|| watch::channel(0)).1.clone()
-        }
-    }
-}
-
-/// Ctrl-C as [`install`] hears it (never, when it was not installed), with [`GRACE`].
-pub fn stop() -> Stop {
-    Stop::from_level(level(), GRACE)
+    Stop::from_level(rx, GRACE)
 }

@@ -29,7 +29,7 @@
 //!    JSON documents of [`report::json`], Markdown).
 //!
 //! `rollout` walks the stages through the gates [`core::rollout`] (pure) decides; `plan`
-//! and `status` run the engine's `preview` and `inspect` through the same scheduler;
+//! and `status` call [`engine::StageEngine`]'s `plan` and `status` (the same scheduler);
 //! `onboard` finds a vended account's stage ([`core::targets::first_stage_of`]) and waits
 //! for its role. With `engine: codebuild` a stage's targets go through
 //! [`engine::codebuild`] (each account's own CodeBuild project runs `remedy deploy

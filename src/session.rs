@@ -18,10 +18,11 @@ use crate::core::error::Error;
 use crate::core::org::OrgSnapshot;
 use crate::core::stack::TemplateSource;
 use crate::core::stack::{HASH_TAG, VERSION_TAG};
+use crate::core::stack::{MANAGED_TAG, STAGE_TAG};
 use crate::core::stop::Stop;
 use crate::core::targets::{self, Resolution};
 use crate::core::targets::{fan_out, Target};
-use crate::core::template::{self, RenderedTemplate, MANAGED_TAG};
+use crate::core::template::{self, RenderedTemplate};
 use crate::engine::codebuild::{BuildProject, CodeBuildEngine};
 use crate::engine::direct::DirectEngine;
 use crate::engine::stacksets::{deployment_targets, Reach, StackSetsEngine, StageShape};
@@ -94,7 +95,7 @@ pub struct Session {
 
 impl Session {
     /// Loads the security account's credentials, asks who they are, and lists the OU tree.
-    pub async fn connect(prepared: Prepared) -> Result<Session, Error> {
+    pub async fn connect(prepared: Prepared, stop: Stop) -> Result<Session, Error> {
         let Prepared {
             config,
             rendered,
@@ -137,14 +138,18 @@ impl Session {
             templates: BTreeMap::new(),
             own_account: None,
             retries_reported: BTreeMap::new(),
-            stop: crate::interrupt::stop(),
+            stop,
         })
     }
 
     /// `deploy --in-account`: deploys to the account the credentials belong to, with no
     /// Organizations call and no role to assume; the package and template are the ones
     /// `remedy publish` put in `artifact_account`'s buckets.
-    pub async fn in_account(prepared: Prepared, artifact_account: &str) -> Result<Session, Error> {
+    pub async fn in_account(
+        prepared: Prepared,
+        artifact_account: &str,
+        stop: Stop,
+    ) -> Result<Session, Error> {
         let Prepared {
             config,
             rendered,
@@ -171,7 +176,7 @@ impl Session {
             templates: BTreeMap::new(),
             own_account: Some(own),
             retries_reported: BTreeMap::new(),
-            stop: crate::interrupt::stop(),
+            stop,
         })
     }
 
@@ -385,7 +390,7 @@ impl Session {
             (HASH_TAG.into(), self.hash.clone()),
             (VERSION_TAG.into(), env!("CARGO_PKG_VERSION").into()),
             (MANAGED_TAG.into(), "true".into()),
-            ("remedy:stage".into(), stage.name.to_string()),
+            (STAGE_TAG.into(), stage.name.to_string()),
         ]
     }
 

@@ -1,7 +1,7 @@
 //! The Cloud Conformity finding: what arrives on the topic, read defensively.
 //!
 //! Conformity publishes a JSON finding per rule violation (samples in
-//! `../shared/conformity-events/`), and a plain-text test message when a channel is set up.
+//! `functions/fixtures/conformity-events/`), and a plain-text test message when a channel is set up.
 //! Unknown fields are ignored and optional ones may be missing; what the runtime relies on is
 //! checked here, before anything acts on it: the size, UTF-8, that it is a JSON object, the
 //! `ruleId` shape (`^[A-Za-z][A-Za-z0-9]*-[0-9]{3}$`, so no path or ARN characters ever reach a
@@ -176,7 +176,7 @@ fn truncate(s: &str, max: usize) -> String {
 mod tests {
     use super::*;
 
-    /// Copies of ../shared/conformity-events, kept in the repository so this always runs.
+    /// Sample Conformity findings, kept in the repository so this always runs.
     const SAMPLES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/conformity-events");
 
     #[test]

@@ -204,7 +204,7 @@ async fn ensure_artifact_stack(
             .value(env!("CARGO_PKG_VERSION"))
             .build(),
         Tag::builder()
-            .key(crate::core::template::MANAGED_TAG)
+            .key(crate::core::stack::MANAGED_TAG)
             .value("true")
             .build(),
     ];

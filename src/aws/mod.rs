@@ -11,4 +11,4 @@ pub mod package;
 pub mod retries;
 
 /// One-line descriptions of SDK errors (the runtime's, shared).
-pub use remedy_functions::rule::{chain, describe_sdk_error, RawResponse};
+pub(crate) use remedy_functions::rule::{describe_sdk_error, RawResponse};

@@ -28,10 +28,10 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// AssumeRole calls in flight at once, whatever the stage's concurrency.
-pub const ASSUME_ROLE_CONCURRENCY: usize = 8;
+pub(crate) const ASSUME_ROLE_CONCURRENCY: usize = 8;
 
 /// The retry policy of every client.
-pub fn retry_config() -> RetryConfig {
+pub(crate) fn retry_config() -> RetryConfig {
     RetryConfig::standard()
         .with_max_attempts(10)
         .with_initial_backoff(Duration::from_millis(200))
@@ -39,7 +39,7 @@ pub fn retry_config() -> RetryConfig {
 }
 
 /// A retry partition without a retry quota (see the module doc).
-pub fn partition(service: &'static str) -> RetryPartition {
+pub(crate) fn partition(service: &'static str) -> RetryPartition {
     RetryPartition::custom(service)
         .token_bucket(TokenBucket::unlimited())
         .build()

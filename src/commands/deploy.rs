@@ -11,6 +11,7 @@ use super::Global;
 use super::{ask, finish_stage, interactive, run_stage, DeployOptions};
 use crate::core::config::{is_account_id, Config};
 use crate::core::error::{exit, Error};
+use crate::core::stop::Stop;
 use crate::core::targets::Resolution;
 use crate::report::OutputFormat;
 use crate::session::{narrow_regions, Prepared, Session};
@@ -34,6 +35,7 @@ pub async fn run(args: Args, global: &Global) -> Result<i32, Error> {
         &args.scope,
         &args.options,
         global.output,
+        global.stop.clone(),
     )
     .await
 }
@@ -65,6 +67,7 @@ pub async fn deploy(
     scope: &Scope,
     options: &DeployOptions,
     output: OutputFormat,
+    stop: Stop,
 ) -> Result<i32, Error> {
     let only_accounts = &scope.accounts;
     // -- Input checks: no AWS call before these pass.
@@ -94,8 +97,10 @@ pub async fn deploy(
 
     // -- Who we are, and which accounts the stage means.
     let mut session = match (scope.in_account, scope.artifact_account.as_deref()) {
-        (true, Some(artifact_account)) => Session::in_account(prepared, artifact_account).await?,
-        _ => Session::connect(prepared).await?,
+        (true, Some(artifact_account)) => {
+            Session::in_account(prepared, artifact_account, stop).await?
+        }
+        _ => Session::connect(prepared, stop).await?,
     };
     if let Some(expected) = &scope.expect_hash {
         if *expected != session.hash {
@@ -131,7 +136,7 @@ pub async fn deploy(
         )
         .await?
     {
-        eprintln!("nothing deployed");
+        crate::report::note("nothing deployed");
         return Ok(exit::FAILED);
     }
 

@@ -1,6 +1,5 @@
 //! Each command's flow, from the configuration to the report: the glue between the pure
-//! core (config, targets, plan, rollout, template) and the AWS edges (session, direct
-//! engine, runner). One file per command; what they share is here.
+//! core (config, targets, decide, rollout, template), the session and the engines. One file per command; what they share is here.
 //!
 //! Must not: hold decisions a test would want to call without AWS (those live in the pure
 //! modules), or format output (that is [`crate::report`]).
@@ -34,6 +33,8 @@ use std::time::{Duration, Instant};
 pub struct Global {
     pub config: PathBuf,
     pub output: crate::report::OutputFormat,
+    /// Ctrl-C, for the commands that run stages (never, for the others).
+    pub stop: crate::core::stop::Stop,
 }
 
 /// The options of the commands that deploy (`deploy`, `rollout`, `onboard`).

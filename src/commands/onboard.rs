@@ -12,6 +12,7 @@ use crate::core::config::{is_account_id, Config};
 use crate::core::error::Error;
 use crate::core::outcome::StageReport;
 use crate::core::outcome::{Outcome, StageRun, TargetResult};
+use crate::core::stop::Stop;
 use crate::core::targets::first_stage_of;
 use crate::engine::StageEngine;
 use crate::report::{self, OutputFormat};
@@ -38,6 +39,7 @@ pub async fn run(args: Args, global: &Global) -> Result<i32, Error> {
         args.wait,
         &args.options,
         global.output,
+        global.stop.clone(),
     )
     .await
 }
@@ -48,6 +50,7 @@ pub async fn onboard(
     wait: Duration,
     options: &DeployOptions,
     output: OutputFormat,
+    stop: Stop,
 ) -> Result<i32, Error> {
     if !is_account_id(account) {
         return Err(Error::Input(format!(
@@ -55,7 +58,7 @@ pub async fn onboard(
         )));
     }
     let prepared = Prepared::new(config, options.package.as_deref())?;
-    let mut session = Session::connect(prepared).await?;
+    let mut session = Session::connect(prepared, stop).await?;
     // Organizations' CreateAccount puts a new account in the root; the vending machine moves
     // it to its OU moments later. An account still in the root that no stage targets is
     // looked for again until --wait runs out; anywhere else, no stage is an answer at once.

@@ -9,6 +9,7 @@ use crate::core::config::{Config, Stage};
 use crate::core::decide::PlanAction;
 use crate::core::error::{exit, Error};
 use crate::core::outcome::{PlannedTarget, Run};
+use crate::core::stop::Stop;
 use crate::core::targets::Target;
 use crate::engine::scheduler::Limits;
 use crate::engine::StageEngine;
@@ -42,6 +43,7 @@ pub async fn run(args: Args, global: &Global) -> Result<i32, Error> {
         args.package.as_deref(),
         args.target_timeout,
         global.output,
+        global.stop.clone(),
     )
     .await
 }
@@ -82,6 +84,7 @@ pub async fn plan(
     package: Option<&Path>,
     target_timeout: Duration,
     output: OutputFormat,
+    stop: Stop,
 ) -> Result<i32, Error> {
     let stage = config.stage(stage_name)?.clone();
     if keep && !config.stage_engine(&stage).has_change_sets() {
@@ -90,7 +93,7 @@ pub async fn plan(
         )));
     }
     let prepared = Prepared::new(config, package)?;
-    let mut session = Session::connect(prepared).await?;
+    let mut session = Session::connect(prepared, stop).await?;
     let resolution = session.resolve(&stage)?;
     let targets = session.targets(&stage, &resolution);
     let run = plan_targets(&mut session, &stage, targets, keep, target_timeout).await?;

@@ -8,6 +8,7 @@
 use super::Global;
 use crate::core::config::Config;
 use crate::core::error::{exit, Error};
+use crate::core::stop::Stop;
 use crate::report::{self, OutputFormat};
 use crate::session::{Prepared, Session};
 use std::path::Path;
@@ -25,7 +26,14 @@ pub struct Args {
 
 pub async fn run(args: Args, global: &Global) -> Result<i32, Error> {
     let config = Config::load(&global.config)?;
-    publish(config, args.package.as_deref(), args.promote, global.output).await
+    publish(
+        config,
+        args.package.as_deref(),
+        args.promote,
+        global.output,
+        global.stop.clone(),
+    )
+    .await
 }
 
 pub async fn publish(
@@ -33,9 +41,10 @@ pub async fn publish(
     package: Option<&Path>,
     promote: bool,
     output: OutputFormat,
+    stop: Stop,
 ) -> Result<i32, Error> {
     let prepared = Prepared::new(config, package)?;
-    let mut session = Session::connect(prepared).await?;
+    let mut session = Session::connect(prepared, stop).await?;
     let mut regions: Vec<String> = session
         .config
         .stages

@@ -8,7 +8,7 @@
 //! Remedy's own stack there (`stack_name`) is read first, so that its resources are left
 //! alone exactly as the deployed functions leave them.
 //! Exit 0 for remediated/compliant/dry_run/skipped/unsupported, 1 failed, 2 rejected or
-//! unreadable. Output: DESIGN.md's `{"rule_id", "outcome", "actions", "reason"}`.
+//! unreadable. Output: the README's `{"rule_id", "outcome", "actions", "reason"}`.
 
 use super::Global;
 use crate::aws::identity::{self, Identity};

@@ -6,6 +6,7 @@
 use super::Global;
 use crate::core::config::Config;
 use crate::core::error::{exit, Error};
+use crate::core::stop::Stop;
 use crate::core::util::TARGET_TIMEOUT;
 use crate::engine::scheduler::Limits;
 use crate::engine::StageEngine;
@@ -34,6 +35,7 @@ pub async fn run(args: Args, global: &Global) -> Result<i32, Error> {
         args.drift,
         args.package.as_deref(),
         global.output,
+        global.stop.clone(),
     )
     .await
 }
@@ -44,13 +46,14 @@ pub async fn status(
     drift: bool,
     package: Option<&Path>,
     output: OutputFormat,
+    stop: Stop,
 ) -> Result<i32, Error> {
     let stages = match stage_name {
         Some(name) => vec![config.stage(name)?.clone()],
         None => config.stages.clone(),
     };
     let prepared = Prepared::new(config, package)?;
-    let mut session = Session::connect(prepared).await?;
+    let mut session = Session::connect(prepared, stop).await?;
     let mut rows = Vec::new();
     for stage in &stages {
         let resolution = session.resolve(stage)?;

@@ -1,6 +1,6 @@
 //! `remedy.yaml`: parsing and validation, with no AWS call.
 //!
-//! Owns the configuration's shape (DESIGN.md, "The configuration") and every check that can
+//! Owns the configuration's shape (docs/configuration.md) and every check that can
 //! be made without AWS: unknown keys, unknown rule ids, bad modes, malformed account ids and
 //! regions, duplicate stage names, stages without targets. Each error names the file, line,
 //! column and key path, and maps to exit code 2.
@@ -22,7 +22,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-/// The publisher account of Cloud Conformity (DESIGN.md default).
+/// The publisher account of Cloud Conformity (the documented default).
 pub(crate) const CONFORMITY_ACCOUNT_ID: &str = "717210094962";
 pub(crate) const DEFAULT_STACK_NAME: &str = "remedy";
 pub(crate) const DEFAULT_ROLE_NAME: &str = "CloudConformity";
@@ -72,7 +72,11 @@ impl Engine {
     /// Whether the engine deploys through change sets `plan --keep` can leave for `deploy`
     /// (StackSets has none).
     pub(crate) fn has_change_sets(self) -> bool {
-        self != Engine::Stacksets
+        // Exhaustive, so that a new engine is asked.
+        match self {
+            Engine::Direct | Engine::Codebuild => true,
+            Engine::Stacksets => false,
+        }
     }
 }
 

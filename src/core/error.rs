@@ -1,11 +1,11 @@
-//! The tool's error type and its mapping to exit codes (DESIGN.md, "Exit codes").
+//! The tool's error type and its mapping to exit codes (README.md, "Run it").
 //!
 //! Per-target failures are *not* errors: the engines return them as results so that one
 //! account's failure never hides another's. An [`Error`] ends the command.
 
 use std::fmt;
 
-/// Exit codes of DESIGN.md.
+/// The exit codes the README lists.
 pub(crate) mod exit {
     pub(crate) const OK: i32 = 0;
     pub(crate) const FAILED: i32 = 1;

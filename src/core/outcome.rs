@@ -1,5 +1,5 @@
 //! What happened, as plain data: one target's outcome ([`TargetResult`], and the plan's and
-//! status's rows), a run's results in target order ([`Run`]), the stage report DESIGN.md's
+//! status's rows), a run's results in target order ([`Run`]), the stage report the README's
 //! JSON prints ([`StageReport`]), what a publish uploaded, and what a progress display sees
 //! ([`Seen`], through the [`Progress`] observer).
 //!
@@ -169,7 +169,7 @@ pub(crate) struct StageReport {
     /// Retries per `Service.Operation` while the stage ran (AWS pushing back); absent when
     /// there were none.
     pub(crate) retries: BTreeMap<String, u64>,
-    /// How long the stage ran (text and Markdown only; the JSON keeps DESIGN.md's shape).
+    /// How long the stage ran (text and Markdown only; the JSON keeps the README's shape).
     pub(crate) elapsed: Duration,
     /// Why a stage did not run (text and Markdown only).
     pub(crate) note: Option<String>,

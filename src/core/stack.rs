@@ -5,11 +5,18 @@
 //! Must not: call CloudFormation (that is `aws::cfn`) or decide (that is `core::decide`).
 
 use std::collections::BTreeMap;
+
 /// The stack tag holding the deployment hash.
 pub(crate) const HASH_TAG: &str = "remedy:hash";
 
 /// The stack tag holding the tool version that deployed it.
 pub(crate) const VERSION_TAG: &str = "remedy:version";
+
+/// The tag every resource remedy creates carries; rules never touch what carries it.
+pub(crate) const MANAGED_TAG: &str = "remedy:managed";
+
+/// The stack tag naming the stage that deployed it.
+pub(crate) const STAGE_TAG: &str = "remedy:stage";
 
 /// One resource change of a change set.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,7 +1,7 @@
 //! Target resolution: which accounts a stage deploys to. Pure: a function of the stage's
 //! `targets` and an [`OrgSnapshot`], no AWS call.
 //!
-//! Rules (DESIGN.md): OUs by path from the root or by id, nested OUs included; explicit
+//! Rules (docs/configuration.md): OUs by path from the root or by id, nested OUs included; explicit
 //! accounts; `exclude` always wins; only ACTIVE accounts; the management account only when
 //! listed explicitly. An OU path or id that does not exist, or an explicit account that is
 //! not in the organization, is invalid input (exit 2).

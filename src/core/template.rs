@@ -9,6 +9,7 @@
 //! Must not: call AWS or read files other than what is compiled in.
 
 use crate::core::config::{Config, EnabledRule};
+use crate::core::stack::MANAGED_TAG;
 use crate::core::util::{sha256_hex, short_hash};
 use serde_yaml::{Mapping, Value};
 
@@ -18,9 +19,6 @@ pub const BASE_TEMPLATE: &str = include_str!("../../stacks/remediation.yaml");
 /// The largest template CloudFormation takes inline (`TemplateBody`); above it, the body
 /// is uploaded to the artifact bucket and passed as `TemplateURL`.
 pub const MAX_TEMPLATE_BODY: usize = 51_200;
-
-/// The tag every resource remedy creates carries; rules never touch what carries it.
-pub const MANAGED_TAG: &str = "remedy:managed";
 
 /// What `remedy template` prints and `deploy` sends.
 #[derive(Debug, Clone)]

@@ -17,7 +17,7 @@ use crate::core::decide::{decide, Action};
 use crate::core::outcome::{Outcome, TargetResult};
 use crate::core::targets::Target;
 use crate::core::util::humanize;
-use crate::engine::{Deployment, EngineOptions};
+use crate::engine::deployment::{Deployment, EngineOptions};
 use aws_sdk_codebuild::types::{Build, EnvironmentVariable, EnvironmentVariableType, StatusType};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -216,7 +216,7 @@ pub(crate) fn build_failure(build: &Build) -> String {
     let status = build.build_status().map(|s| s.as_str()).unwrap_or("?");
     let failed = build.phases().iter().find(|p| {
         p.phase_status()
-            .is_some_and(|s| !matches!(s.as_str(), "SUCCEEDED" | "IN_PROGRESS"))
+            .is_some_and(|s| !matches!(s, StatusType::Succeeded | StatusType::InProgress))
     });
     let phase = match failed {
         Some(p) => {

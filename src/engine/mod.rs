@@ -4,43 +4,22 @@
 //! Must not: print, or know the command that called them.
 
 pub mod codebuild;
+mod deployment;
 pub mod direct;
 pub(crate) mod scheduler;
 pub(crate) mod stacksets;
 
 use crate::core::outcome::{InspectedTarget, PlannedTarget, Progress, Run, StageRun};
-use crate::core::stack::TemplateSource;
 use crate::core::stop::Stop;
 use crate::core::targets::Target;
+pub use deployment::{Deployment, EngineOptions};
+
 use codebuild::CodeBuildEngine;
 use direct::DirectEngine;
 use scheduler::{run_each, Limits, Scheduled};
 use stacksets::{Reach, StackSetsEngine, StageShape};
-use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
-
-/// How the engine treats stacks in this run.
-#[derive(Debug, Clone, Copy)]
-pub struct EngineOptions {
-    /// Continue the rollback of `UPDATE_ROLLBACK_FAILED` stacks, then update them.
-    pub fix_rollback: bool,
-    /// How long one target may take, waits included.
-    pub target_timeout: Duration,
-}
-
-/// What a stage deploys, whichever engine deploys it: the stack's name, its template per
-/// region, its parameters and tags, and the hash that names this deployment.
-#[derive(Debug, Clone)]
-pub struct Deployment {
-    pub stack_name: String,
-    /// The template per region (inline body, or the URL of the uploaded one).
-    pub templates: BTreeMap<String, TemplateSource>,
-    pub parameters: Vec<(String, String)>,
-    /// Stack tags, `remedy:hash` among them.
-    pub tags: Vec<(String, String)>,
-    pub hash: String,
-}
 
 /// A stage's engine, chosen in one place (`StageEngine::for_stage`, the only code that
 /// matches the config's `engine:`). Deploy, plan, status and onboard's readiness call these

@@ -264,7 +264,7 @@ where
 /// Far enough to mean "no deadline" in a select.
 const FAR: std::time::Duration = std::time::Duration::from_secs(100 * 365 * 24 * 3600);
 
-/// The interrupt level as the runner follows it. A closed channel (no listener) reads as
+/// The interrupt level as the scheduler follows it. A closed channel (no listener) reads as
 /// "never interrupted" and is not polled again.
 struct StopWatch<'a> {
     rx: &'a mut tokio::sync::watch::Receiver<u8>,

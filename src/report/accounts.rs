@@ -1,7 +1,7 @@
 //! `remedy accounts`.
 
 use super::json::AccountsDoc;
-use super::{print_json, OutputFormat};
+use super::output::{print_json, OutputFormat};
 use crate::core::targets::Resolution;
 use std::io::Write;
 

@@ -1,4 +1,4 @@
-//! The JSON documents of `--output json` (DESIGN.md, "JSON output"), as wire types: each
+//! The JSON documents of `--output json` (README.md, "Run it"), as wire types: each
 //! field here is a key users' scripts read, so a rename here is a breaking change. The
 //! printers build them from core data; nothing else in remedy is serialised for output.
 //! The long scenario tests compare whole documents against snapshots (`tests/it/snapshots`).

@@ -1,5 +1,5 @@
 //! Reporting: the only module that knows about terminals, colours, progress bars and the
-//! JSON shapes of DESIGN.md. Engines hand it plain results.
+//! JSON shapes of the README. Engines hand it plain results.
 //!
 //! - While a stage runs: an indicatif bar on stderr when stderr is a terminal (done/total,
 //!   created/updated/unchanged/failed counts, elapsed, ETA), else one plain log line per
@@ -14,6 +14,7 @@
 mod accounts;
 pub mod json;
 mod markdown;
+mod output;
 mod plan;
 mod progress;
 mod prompt;
@@ -26,6 +27,7 @@ mod template;
 
 pub use accounts::print_accounts;
 pub use markdown::markdown;
+pub use output::OutputFormat;
 pub use plan::print_plan;
 pub use progress::{progress, ProgressKind};
 pub use prompt::{ask, interactive, note};
@@ -35,23 +37,3 @@ pub use rules::print_rules;
 pub use stage::{print_rollout, print_rollout_stage, print_stage};
 pub use status::print_status;
 pub use template::print_template;
-
-use serde::Serialize;
-use std::io::Write;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum OutputFormat {
-    Text,
-    Json,
-}
-
-/// Writes one JSON document on stdout.
-pub fn print_json<T: Serialize>(value: &T) {
-    match serde_json::to_string_pretty(value) {
-        Ok(text) => {
-            let mut out = std::io::stdout().lock();
-            let _ = writeln!(out, "{text}");
-        }
-        Err(e) => tracing::error!("cannot write the JSON report: {e}"),
-    }
-}

@@ -1,7 +1,7 @@
 //! `remedy plan`.
 
 use super::json::PlanDoc;
-use super::{print_json, OutputFormat};
+use super::output::{print_json, OutputFormat};
 use crate::core::decide::{plan_summary, PlanAction};
 use crate::core::outcome::PlannedTarget;
 use std::io::Write;

@@ -1,7 +1,7 @@
 //! `remedy publish`.
 
 use super::json::PublishDoc;
-use super::{print_json, OutputFormat};
+use super::output::{print_json, OutputFormat};
 use std::io::Write;
 
 /// `remedy publish`: what is where, and what this run uploaded.

@@ -1,10 +1,10 @@
 //! `remedy remediate`.
 
 use super::json::RemediationDoc;
-use super::{print_json, OutputFormat};
+use super::output::{print_json, OutputFormat};
 use std::io::Write;
 
-/// `remedy remediate`: DESIGN.md's `{"rule_id", "outcome", "actions", "reason"}`, or lines.
+/// `remedy remediate`: the README's `{"rule_id", "outcome", "actions", "reason"}`, or lines.
 pub fn print_remediation(
     rule_id: Option<&str>,
     report: &remedy_functions::rule::Report,

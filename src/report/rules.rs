@@ -1,7 +1,7 @@
 //! `remedy rules`. The JSON is the catalog's own shape (`RuleSpec`'s serialisation in the
 //! runtime crate, which the Lambda runtime and this listing share).
 
-use super::{print_json, OutputFormat};
+use super::output::{print_json, OutputFormat};
 use std::io::Write;
 
 /// `remedy rules`: the catalog.

@@ -2,7 +2,7 @@
 //! the targets that need attention and a summary line, or the JSON stage document.
 
 use super::json::{RolloutDoc, StageDoc};
-use super::{print_json, OutputFormat};
+use super::output::{print_json, OutputFormat};
 use crate::core::outcome::{StageReport, StageStatus, TargetReport};
 use std::collections::BTreeMap;
 use std::io::Write;

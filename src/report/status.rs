@@ -1,7 +1,7 @@
 //! `remedy status`.
 
 use super::json::{state, StatusDoc};
-use super::{print_json, OutputFormat};
+use super::output::{print_json, OutputFormat};
 use crate::core::outcome::InspectedTarget;
 use std::io::Write;
 

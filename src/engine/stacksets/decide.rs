@@ -192,7 +192,7 @@ pub fn outcomes(
                 };
                 return TargetResult::new(target, Outcome::Failed, None, Some(reason));
             };
-            // `stack_status` is a stack's status (DESIGN.md); StackSets reports the
+            // `stack_status` is a stack's status (the README's JSON); StackSets reports the
             // instance's, which goes into the reason where it matters.
             let status = None;
             let reason = || {
