@@ -489,6 +489,16 @@ fn stack_set_shape(
     Ok((shape, reach))
 }
 
+/// The engine `for_stage` chose, with what it checked before publishing.
+enum Chosen {
+    Direct,
+    CodeBuild,
+    StackSets {
+        home: String,
+        shape: Box<(StageShape, Reach)>,
+    },
+}
+
 /// The engine is chosen here, where the session's pieces are (the engines themselves live
 /// in `engine/`, which knows nothing of sessions).
 impl StageEngine {
@@ -514,23 +524,25 @@ impl StageEngine {
             Work::Plan => session.regions(stage),
             _ => targets.iter().map(|t| t.region.clone()).collect(),
         };
-        let mut stack_set = None;
-        match kind {
-            Engine::Stacksets => {
-                // The StackSet lives in the stage's first region whatever `--region` narrows
-                // to: its template is published there too. Its shape is checked for every
-                // kind of work (only a narrowed deploy can fail here: config load checked
-                // the rest), so that a StackSets engine always has one.
-                let home = session.regions(stage).first().cloned().unwrap_or_default();
-                stack_set = Some(stack_set_shape(session, stage, targets)?);
-                regions.push(home.clone());
-            }
+        // What the engine needs, checked before anything is published: a StackSet's home
+        // (its stage's first region whatever `--region` narrows to: its template is published
+        // there too) and shape, for every kind of work (only a narrowed deploy can fail here:
+        // config load checked the rest).
+        let chosen = match kind {
+            Engine::Direct => Chosen::Direct,
+            Engine::Codebuild => Chosen::CodeBuild,
+            Engine::Stacksets => Chosen::StackSets {
+                home: session.regions(stage).first().cloned().unwrap_or_default(),
+                shape: Box::new(stack_set_shape(session, stage, targets)?),
+            },
+        };
+        match &chosen {
+            Chosen::StackSets { home, .. } => regions.push(home.clone()),
             // The builds read the package and configuration in their project's region.
-            Engine::Codebuild if work == Work::Deploy => {
+            Chosen::CodeBuild if work == Work::Deploy => {
                 regions.extend(session.codebuild_project_region())
             }
-            Engine::Codebuild => {}
-            Engine::Direct => {}
+            Chosen::CodeBuild | Chosen::Direct => {}
         }
         regions.sort();
         regions.dedup();
@@ -540,23 +552,16 @@ impl StageEngine {
                 session.publish_config(&regions).await?;
             }
         }
-        Ok(match kind {
-            Engine::Direct => StageEngine::Direct(session.engine(stage, options)),
-            Engine::Codebuild => StageEngine::CodeBuild {
+        Ok(match chosen {
+            Chosen::Direct => StageEngine::Direct(session.engine(stage, options)),
+            Chosen::CodeBuild => StageEngine::CodeBuild {
                 builds: session.codebuild_engine(stage, options),
                 reads: session.engine(stage, options),
             },
-            Engine::Stacksets => {
-                let home = session.regions(stage).first().cloned().unwrap_or_default();
-                let shape = match stack_set {
-                    Some(shape) => shape,
-                    None => stack_set_shape(session, stage, targets)?,
-                };
-                StageEngine::StackSets {
-                    engine: Box::new(session.stacksets_engine(stage, &home, options)),
-                    shape,
-                }
-            }
+            Chosen::StackSets { home, shape } => StageEngine::StackSets {
+                engine: Box::new(session.stacksets_engine(stage, &home, options)),
+                shape: *shape,
+            },
         })
     }
 }

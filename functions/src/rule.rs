@@ -418,6 +418,28 @@ pub fn chain(err: &(dyn std::error::Error + 'static)) -> String {
     parts.join(": ")
 }
 
+/// Runs `fix`, one rule's own check and fix, on the finding's resource id with a client
+/// `client` builds (`Client::new`) from the rule's AWS configuration: the setup most rules
+/// share.
+pub async fn on_resource<C>(
+    ctx: &Context,
+    client: impl FnOnce(&SdkConfig) -> C,
+    fix: impl AsyncFnOnce(&Context, &C, &str) -> Result<Report, RuleError>,
+) -> Result<Report, RuleError> {
+    let resource = ctx.resource()?;
+    fix(ctx, &client(&ctx.aws), resource).await
+}
+
+/// Runs `fix` with a client `client` builds from the rule's AWS configuration (for rules that
+/// read the finding themselves).
+pub async fn with_client<C>(
+    ctx: &Context,
+    client: impl FnOnce(&SdkConfig) -> C,
+    fix: impl AsyncFnOnce(&Context, &C) -> Result<Report, RuleError>,
+) -> Result<Report, RuleError> {
+    fix(ctx, &client(&ctx.aws)).await
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

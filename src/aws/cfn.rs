@@ -78,12 +78,6 @@ impl std::fmt::Display for CfnError {
     }
 }
 
-impl From<CfnError> for String {
-    fn from(e: CfnError) -> String {
-        e.to_string()
-    }
-}
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Kind {
     NotFound,

@@ -14,27 +14,16 @@ pub static RULES: &[RuleSpec] = &[
         scoped: &[],
         settings: &[],
         iam_actions: &["apigateway:GET", "apigateway:PATCH"],
-        fix: |ctx| Box::pin(on_api(ctx, make_private)),
+        fix: |ctx| Box::pin(on_resource(ctx, Client::new, make_private)),
     },
 ];
 
 // ---------------------------------------------------------------------------------------
 // Checks and fixes. The finding's `resource` is the REST API's id.
 
-use crate::rule::{Context, Report, RuleError};
+use crate::rule::{on_resource, Context, Report, RuleError};
 use aws_sdk_apigateway::types::{EndpointType, Op, PatchOperation};
 use aws_sdk_apigateway::Client;
-
-/// Runs `fix`, one API Gateway rule's own check and fix, on the finding's REST API with a
-/// client for it.
-async fn on_api(
-    ctx: &Context,
-    fix: impl AsyncFnOnce(&Context, &Client, &str) -> Result<Report, RuleError>,
-) -> Result<Report, RuleError> {
-    let api_id = ctx.resource()?;
-    let apigateway = Client::new(&ctx.aws);
-    fix(ctx, &apigateway, api_id).await
-}
 
 /// AG-005: the public endpoint type (EDGE or REGIONAL) is replaced by PRIVATE.
 async fn make_private(

@@ -20,7 +20,7 @@ pub static RULES: &[RuleSpec] = &[
             "ec2:ModifySnapshotAttribute",
         ],
         fix: |ctx| {
-            Box::pin(with_client(ctx, async |ctx, ec2| {
+            Box::pin(with_client(ctx, Client::new, async |ctx, ec2| {
                 make_snapshot_private(ctx, ec2, ctx.resource()?).await
             }))
         },
@@ -38,7 +38,7 @@ pub static RULES: &[RuleSpec] = &[
             "ec2:GetEbsEncryptionByDefault",
             "ec2:EnableEbsEncryptionByDefault",
         ],
-        fix: |ctx| Box::pin(with_client(ctx, enable_encryption_by_default)),
+        fix: |ctx| Box::pin(with_client(ctx, Client::new, enable_encryption_by_default)),
     },
 ];
 
@@ -46,21 +46,12 @@ pub static RULES: &[RuleSpec] = &[
 // Checks and fixes. EBS-009's `resource` is the snapshot id; EBS-014 is about the finding's
 // account and region and needs no resource.
 
-use crate::rule::{Context, Report, RuleError};
+use crate::rule::{with_client, Context, Report, RuleError};
 use crate::rules::ec2::is_managed;
 use aws_sdk_ec2::types::{
     CreateVolumePermission, OperationType, PermissionGroup, SnapshotAttributeName,
 };
 use aws_sdk_ec2::Client;
-
-/// Runs `fix`, one EBS rule's own check and fix, with an EC2 client for the finding's
-/// account and region.
-async fn with_client(
-    ctx: &Context,
-    fix: impl AsyncFnOnce(&Context, &Client) -> Result<Report, RuleError>,
-) -> Result<Report, RuleError> {
-    fix(ctx, &Client::new(&ctx.aws)).await
-}
 
 /// Whether a snapshot's create-volume permissions include the public `all` group.
 pub fn is_public(permissions: &[CreateVolumePermission]) -> bool {

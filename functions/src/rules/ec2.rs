@@ -134,7 +134,7 @@ pub static RULES: &[RuleSpec] = &[
             "ec2:RevokeSecurityGroupIngress",
             "ec2:RevokeSecurityGroupEgress",
         ],
-        fix: |ctx| Box::pin(on_resource(ctx, empty_default_group)),
+        fix: |ctx| Box::pin(on_resource(ctx, Client::new, empty_default_group)),
     },
     // Remove the `all` group from the AMI's launch permission (`DescribeImages` says whether
     // the AMI is public and carries its tags).
@@ -147,7 +147,7 @@ pub static RULES: &[RuleSpec] = &[
         scoped: &[],
         settings: &[],
         iam_actions: &["ec2:DescribeImages", "ec2:ModifyImageAttribute"],
-        fix: |ctx| Box::pin(on_resource(ctx, make_image_private)),
+        fix: |ctx| Box::pin(on_resource(ctx, Client::new, make_image_private)),
     },
     // Close TCP 23 to 0.0.0.0/0 and ::/0 (see `close_world_ingress`).
     RuleSpec {
@@ -241,7 +241,7 @@ pub static RULES: &[RuleSpec] = &[
 // a VPC id names its default group) or the AMI id.
 
 use crate::rule::Outcome;
-use crate::rule::{Context, Report, RuleError};
+use crate::rule::{on_resource, Context, Report, RuleError};
 use aws_sdk_ec2::types::{
     Filter, IpPermission, IpRange, Ipv6Range, LaunchPermission, LaunchPermissionModifications,
     PermissionGroup, SecurityGroup, SecurityGroupRule, Tag,
@@ -251,20 +251,10 @@ use aws_sdk_ec2::Client;
 const WORLD_IPV4: &str = "0.0.0.0/0";
 const WORLD_IPV6: &str = "::/0";
 
-/// Runs `fix`, one EC2 rule's own check and fix, on the finding's resource with a client.
-async fn on_resource(
-    ctx: &Context,
-    fix: impl AsyncFnOnce(&Context, &Client, &str) -> Result<Report, RuleError>,
-) -> Result<Report, RuleError> {
-    let resource = ctx.resource()?;
-    let ec2 = Client::new(&ctx.aws);
-    fix(ctx, &ec2, resource).await
-}
-
 /// The world-open-port rules (EC2-002…045): TCP `port` closed to the world on the finding's
 /// security group ([`close_world_ingress`]).
 async fn close_world_port(ctx: &Context, port: i32) -> Result<Report, RuleError> {
-    on_resource(ctx, async |ctx, ec2, group_id| {
+    on_resource(ctx, Client::new, async |ctx, ec2, group_id| {
         close_world_ingress(ctx, ec2, group_id, port).await
     })
     .await

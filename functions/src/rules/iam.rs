@@ -21,7 +21,7 @@ pub static RULES: &[RuleSpec] = &[
             "iam:UpdateAccessKey",
             "cloudformation:ListStackResources",
         ],
-        fix: |ctx| Box::pin(with_client(ctx, deactivate_key)),
+        fix: |ctx| Box::pin(with_client(ctx, Client::new, deactivate_key)),
     },
     // Raise the account password policy to at least the configured strength.
     RuleSpec {
@@ -52,7 +52,7 @@ pub static RULES: &[RuleSpec] = &[
             "iam:GetAccountPasswordPolicy",
             "iam:UpdateAccountPasswordPolicy",
         ],
-        fix: |ctx| Box::pin(with_client(ctx, password_policy)),
+        fix: |ctx| Box::pin(with_client(ctx, Client::new, password_policy)),
     },
     // Deactivate the access key named by the finding.
     RuleSpec {
@@ -69,7 +69,7 @@ pub static RULES: &[RuleSpec] = &[
             "iam:UpdateAccessKey",
             "cloudformation:ListStackResources",
         ],
-        fix: |ctx| Box::pin(with_client(ctx, deactivate_key)),
+        fix: |ctx| Box::pin(with_client(ctx, Client::new, deactivate_key)),
     },
     // Deactivate the exposed access key named by the finding.
     RuleSpec {
@@ -86,7 +86,7 @@ pub static RULES: &[RuleSpec] = &[
             "iam:UpdateAccessKey",
             "cloudformation:ListStackResources",
         ],
-        fix: |ctx| Box::pin(with_client(ctx, deactivate_key)),
+        fix: |ctx| Box::pin(with_client(ctx, Client::new, deactivate_key)),
     },
 ];
 
@@ -94,17 +94,9 @@ pub static RULES: &[RuleSpec] = &[
 // Checks and fixes. The access-key rules' `resource` is the access key id; the password
 // policy is the account's.
 
-use crate::rule::{error_code, Context, Report, RuleError};
+use crate::rule::{error_code, with_client, Context, Report, RuleError};
 use aws_sdk_iam::types::{PasswordPolicy, StatusType};
 use aws_sdk_iam::Client;
-
-/// Runs `fix`, one IAM rule's own check and fix, with an IAM client.
-async fn with_client(
-    ctx: &Context,
-    fix: impl AsyncFnOnce(&Context, &Client) -> Result<Report, RuleError>,
-) -> Result<Report, RuleError> {
-    fix(ctx, &Client::new(&ctx.aws)).await
-}
 
 /// IAM-001, IAM-038, TrustedAdvisor-003: the key is deactivated (never deleted).
 ///

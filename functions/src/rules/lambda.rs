@@ -46,7 +46,7 @@ pub static RULES: &[RuleSpec] = &[
             "lambda:ListTags",
             "iam:AttachRolePolicy",
         ],
-        fix: |ctx| Box::pin(on_function(ctx, enable_active_tracing)),
+        fix: |ctx| Box::pin(on_resource(ctx, Client::new, enable_active_tracing)),
     },
     // Remove the function policy statements with `Principal: *` and no condition narrowing
     // it to an account, organization or source (see `sns::is_open_to_everyone`). A statement
@@ -66,14 +66,14 @@ pub static RULES: &[RuleSpec] = &[
             "lambda:RemovePermission",
             "lambda:ListTags",
         ],
-        fix: |ctx| Box::pin(on_function(ctx, remove_public_permissions)),
+        fix: |ctx| Box::pin(on_resource(ctx, Client::new, remove_public_permissions)),
     },
 ];
 
 // ---------------------------------------------------------------------------------------
 // Checks and fixes. The finding's `resource` is the function's name or ARN.
 
-use crate::rule::{error_code, Context, Report, RuleError};
+use crate::rule::{error_code, on_resource, Context, Report, RuleError};
 use crate::rules::sns::{arn, parse_policy, remove_open_statements};
 use aws_sdk_lambda::config::AsyncSleep;
 use aws_sdk_lambda::error::ProvideErrorMetadata;
@@ -82,16 +82,6 @@ use aws_sdk_lambda::types::{LastUpdateStatus, State, TracingConfig, TracingMode}
 use aws_sdk_lambda::Client;
 use serde_json::Value;
 use std::time::Duration;
-
-/// Runs `fix`, one Lambda rule's own check and fix, on the finding's function with a client.
-async fn on_function(
-    ctx: &Context,
-    fix: impl AsyncFnOnce(&Context, &Client, &str) -> Result<Report, RuleError>,
-) -> Result<Report, RuleError> {
-    let function = ctx.resource()?;
-    let lambda = Client::new(&ctx.aws);
-    fix(ctx, &lambda, function).await
-}
 
 /// Whether the function's tags say remedy's own stack made it (CloudFormation's reserved tags).
 async fn is_managed(ctx: &Context, lambda: &Client, function_arn: &str) -> Result<bool, RuleError> {

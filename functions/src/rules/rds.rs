@@ -44,7 +44,7 @@ pub static RULES: &[RuleSpec] = &[
             "rds:DescribeDBSnapshotAttributes",
             "rds:ModifyDBSnapshotAttribute",
         ],
-        fix: |ctx| Box::pin(on_resource(ctx, unshare_snapshot)),
+        fix: |ctx| Box::pin(on_resource(ctx, Client::new, unshare_snapshot)),
     },
     // Turn deletion protection on.
     RuleSpec {
@@ -66,25 +66,15 @@ pub static RULES: &[RuleSpec] = &[
 // three settings take effect without it, and setting it would also apply whatever other
 // changes are pending for the maintenance window.
 
-use crate::rule::{Context, Report, RuleError};
+use crate::rule::{on_resource, Context, Report, RuleError};
 use aws_sdk_rds::operation::modify_db_instance::builders::ModifyDBInstanceFluentBuilder;
 use aws_sdk_rds::types::{DbInstance, Tag};
 use aws_sdk_rds::Client;
 
-/// Runs `fix`, one RDS rule's own check and fix, on the finding's resource with a client.
-async fn on_resource(
-    ctx: &Context,
-    fix: impl AsyncFnOnce(&Context, &Client, &str) -> Result<Report, RuleError>,
-) -> Result<Report, RuleError> {
-    let resource = ctx.resource()?;
-    let rds = Client::new(&ctx.aws);
-    fix(ctx, &rds, resource).await
-}
-
 /// RDS-006, RDS-008, RDS-031: the finding's instance with `setting` as wanted
 /// ([`fix_instance`]).
 async fn fix_setting(ctx: &Context, setting: &InstanceSetting) -> Result<Report, RuleError> {
-    on_resource(ctx, async |ctx, rds, id| {
+    on_resource(ctx, Client::new, async |ctx, rds, id| {
         fix_instance(ctx, rds, id, setting).await
     })
     .await
