@@ -4,8 +4,8 @@
 //! [`Prepared`] is everything that can be checked without AWS (the template renders, the
 //! package exists): bad input stops the command there, with exit 2 and nothing done.
 //! [`Session`] then adds who we are (the security account), one snapshot of the OU tree,
-//! the stack parameters and the `remedy:hash`, and publishes artifacts per region as stages
-//! need them. [`StageEngine::for_stage`] (here) is the one place a stage's engine is chosen.
+//! the stack parameters and the `remedy:hash` (per stage: its covered regions are a
+//! parameter), and publishes artifacts in each stage's home region as stages need them. [`StageEngine::for_stage`] (here) is the one place a stage's engine is chosen.
 //!
 //! Must not: decide targets (that is `core::targets`) or stage order (`core::rollout`).
 
@@ -13,15 +13,15 @@ use crate::aws::artifacts;
 use crate::aws::identity::{self, Identity};
 use crate::aws::org;
 use crate::aws::package::Package;
-use crate::core::config::{Config, Engine, Stage};
+use crate::core::config::{Config, Engine, Placement, Stage};
 use crate::core::error::Error;
 use crate::core::org::OrgSnapshot;
 use crate::core::stack::TemplateSource;
-use crate::core::stack::{HASH_TAG, VERSION_TAG};
+use crate::core::stack::{HASH_TAG, ROLES_TAG, VERSION_TAG};
 use crate::core::stack::{MANAGED_TAG, STAGE_TAG};
 use crate::core::stop::Stop;
 use crate::core::targets::{self, Resolution};
-use crate::core::targets::{fan_out, Target};
+use crate::core::targets::{at_home, Target};
 use crate::core::template::{self, RenderedTemplate};
 use crate::engine::codebuild::{BuildProject, CodeBuildEngine};
 use crate::engine::direct::DirectEngine;
@@ -59,9 +59,9 @@ impl Prepared {
 /// What a stage's engine is for: it decides what is published first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Work {
-    /// Deploy (and onboard): the targets' regions, with what the engine needs besides.
+    /// Deploy (and onboard): the home region, with what the engine needs besides.
     Deploy,
-    /// Plan: every region's template, for the change sets.
+    /// Plan: the home region's template, for the change sets.
     Plan,
     /// Status: reads only, nothing published.
     Status,
@@ -79,7 +79,8 @@ pub struct Session {
     pub snapshot: OrgSnapshot,
     pub security_account: String,
     pub identity: Arc<Identity>,
-    pub parameters: Vec<(String, String)>,
+    /// The release's hash: template, package and the parameters every stage shares (what
+    /// `publish` names a release by). A stage's stacks carry [`Session::stage_hash`].
     pub hash: String,
     /// The template source per region published so far.
     templates: BTreeMap<String, TemplateSource>,
@@ -101,17 +102,7 @@ impl Session {
             rendered,
             package,
         } = prepared;
-        let fallback = config
-            .regions
-            .first()
-            .or_else(|| {
-                config
-                    .stages
-                    .iter()
-                    .find_map(|s| s.regions.as_ref().and_then(|r| r.first()).map(|r| &r.0))
-            })
-            .cloned();
-        let base = identity::load_base_config(fallback.as_deref()).await;
+        let base = identity::load_base_config(config.any_region()).await;
         let run_id = identity::new_run_id();
         let identity = Arc::new(Identity::new(
             base.clone(),
@@ -122,7 +113,7 @@ impl Session {
         let counts = identity.retries();
         let snapshot = org::discover(&identity::organizations_client(&base, counts)).await?;
         let security_account = artifacts::caller_account(&base, counts).await?;
-        let parameters = template::parameters(&config, &security_account, &package.key());
+        let parameters = template::parameters(&config, &security_account, &package.key(), &[]);
         let hash = template::deployment_hash(&rendered, &parameters, &package.sha256);
         Ok(Session {
             config,
@@ -133,7 +124,6 @@ impl Session {
             snapshot,
             security_account,
             identity,
-            parameters,
             hash,
             templates: BTreeMap::new(),
             own_account: None,
@@ -155,12 +145,11 @@ impl Session {
             rendered,
             package,
         } = prepared;
-        let fallback = config.regions.first().cloned();
-        let base = identity::load_base_config(fallback.as_deref()).await;
+        let base = identity::load_base_config(config.any_region()).await;
         let run_id = identity::new_run_id();
         let identity = Arc::new(Identity::own(base.clone(), &run_id));
         let own = artifacts::caller_account(&base, identity.retries()).await?;
-        let parameters = template::parameters(&config, artifact_account, &package.key());
+        let parameters = template::parameters(&config, artifact_account, &package.key(), &[]);
         let hash = template::deployment_hash(&rendered, &parameters, &package.sha256);
         Ok(Session {
             config,
@@ -171,7 +160,6 @@ impl Session {
             snapshot: OrgSnapshot::default(),
             security_account: artifact_account.to_owned(),
             identity,
-            parameters,
             hash,
             templates: BTreeMap::new(),
             own_account: Some(own),
@@ -194,22 +182,17 @@ impl Session {
         self.own_account.is_some()
     }
 
-    /// `--in-account`: this account × the stage's regions (narrowed to `only_regions`).
-    pub fn own_targets(
-        &self,
-        stage: &Stage,
-        only_regions: &[String],
-    ) -> Result<Vec<Target>, Error> {
+    /// `--in-account`: this account, in the stage's home region.
+    pub fn own_targets(&self, stage: &Stage) -> Result<Vec<Target>, Error> {
         let Some(own) = &self.own_account else {
             return Ok(Vec::new());
         };
-        let regions = narrow_regions(self.regions(stage), only_regions, stage)?;
         let account = crate::core::targets::TargetAccount {
             id: own.clone(),
             name: own.clone(),
             ou_path: "(this account)".into(),
         };
-        Ok(fan_out(&[account], &regions, stage.region_order))
+        Ok(at_home(&[account], &self.placement(stage)?.home))
     }
 
     /// `configs/<sha256>.yaml`: where `remedy.yaml` is published for the codebuild engine.
@@ -253,30 +236,48 @@ impl Session {
         Ok(())
     }
 
-    /// The stage's regions: its own, else the top-level list, else the environment's.
-    pub fn regions(&self, stage: &Stage) -> Vec<String> {
-        let configured = self.config.stage_regions(stage);
-        if configured.is_empty() {
-            self.base
-                .region()
-                .map(|r| vec![r.to_string()])
-                .unwrap_or_default()
-        } else {
-            configured
-        }
+    /// The stage's home region and covered regions (the environment's region when the file
+    /// names none).
+    pub fn placement(&self, stage: &Stage) -> Result<Placement, Error> {
+        self.config
+            .placement(stage, self.base.region().map(|r| r.as_ref()))
+            .ok_or_else(|| {
+                Error::Input(format!(
+                    "{}: stage `{}` has no region: set `home_region` (or `regions`) in the file, or AWS_REGION",
+                    self.config.path.display(),
+                    stage.name
+                ))
+            })
+    }
+
+    /// The stack parameters of `stage`'s stacks: the release's, and its covered regions.
+    pub fn stage_parameters(&self, stage: &Stage) -> Result<Vec<(String, String)>, Error> {
+        Ok(template::parameters(
+            &self.config,
+            &self.security_account,
+            &self.package.key(),
+            &self.placement(stage)?.covered,
+        ))
+    }
+
+    /// The `remedy:hash` of `stage`'s stacks: template, parameters (covered regions included)
+    /// and package.
+    pub fn stage_hash(&self, stage: &Stage) -> Result<String, Error> {
+        let parameters = self.stage_parameters(stage)?;
+        Ok(template::deployment_hash(
+            &self.rendered,
+            &parameters,
+            &self.package.sha256,
+        ))
     }
 
     pub fn resolve(&self, stage: &Stage) -> Result<Resolution, Error> {
         targets::resolve(&self.config, stage, &self.snapshot)
     }
 
-    /// The stage's targets: its accounts × its regions, in `region_order`.
-    pub fn targets(&self, stage: &Stage, resolution: &Resolution) -> Vec<Target> {
-        fan_out(
-            &resolution.accounts,
-            &self.regions(stage),
-            stage.region_order,
-        )
+    /// The stage's targets: one per account, in the stage's home region.
+    pub fn targets(&self, stage: &Stage, resolution: &Resolution) -> Result<Vec<Target>, Error> {
+        Ok(at_home(&resolution.accounts, &self.placement(stage)?.home))
     }
 
     /// Makes sure the artifact bucket, package and template exist in each of `regions`
@@ -320,44 +321,36 @@ impl Session {
         Ok(published.uploads)
     }
 
-    /// The region of the accounts' CodeBuild projects: configured, else the first of
-    /// `regions`, else the environment's.
-    pub fn codebuild_project_region(&self) -> Option<String> {
-        self.config
-            .codebuild
-            .region
-            .as_ref()
-            .map(|r| r.0.clone())
-            .or_else(|| self.config.regions.first().cloned())
-            .or_else(|| self.base.region().map(|r| r.to_string()))
-    }
-
-    /// The codebuild engine for `stage` (artifacts and config must be published).
-    fn codebuild_engine(&self, stage: &Stage, options: EngineOptions) -> Arc<CodeBuildEngine> {
+    /// The codebuild engine for `stage` (artifacts and config must be published): each
+    /// account's project runs in the stage's home region.
+    fn codebuild_engine(
+        &self,
+        stage: &Stage,
+        options: EngineOptions,
+    ) -> Result<Arc<CodeBuildEngine>, Error> {
         let build = BuildProject {
             project: self.config.codebuild.project.clone(),
-            project_region: self.codebuild_project_region(),
             stage: stage.name.to_string(),
             artifact_account: self.security_account.clone(),
             package_key: self.package.key(),
             config_key: self.config_key(),
         };
-        Arc::new(CodeBuildEngine::new(
+        Ok(Arc::new(CodeBuildEngine::new(
             self.identity.clone(),
-            self.deployment(stage),
+            self.deployment(stage)?,
             build,
             options,
-        ))
+        )))
     }
 
-    /// The stacksets engine for `stage`: its StackSet lives in the first region the stage
-    /// deploys (published already), in the security account.
+    /// The stacksets engine for `stage`: its StackSet lives in the stage's home region
+    /// (published already), in the security account.
     fn stacksets_engine(
         &self,
         stage: &Stage,
         home_region: &str,
         options: EngineOptions,
-    ) -> StackSetsEngine {
+    ) -> Result<StackSetsEngine, Error> {
         // As published for the home region (a URL when too big to pass inline); `status`
         // publishes nothing and only reads.
         let template = self
@@ -365,7 +358,7 @@ impl Session {
             .get(home_region)
             .cloned()
             .unwrap_or_else(|| TemplateSource::Body(self.rendered.body.clone()));
-        StackSetsEngine {
+        Ok(StackSetsEngine {
             client: identity::cloudformation_client(
                 &self.base,
                 home_region,
@@ -374,72 +367,71 @@ impl Session {
             stack_set_name: format!("{}-{}", self.config.stack_name, stage.name),
             call_as: self.config.stacksets.call_as,
             template,
-            parameters: self.parameters.clone(),
-            tags: self.stack_tags(stage),
-            hash: self.hash.clone(),
+            parameters: self.stage_parameters(stage)?,
+            tags: self.stack_tags(stage)?,
+            hash: self.stage_hash(stage)?,
             run_id: self.run_id.clone(),
             target_timeout: options.target_timeout,
             management_account: self.snapshot.management_account_id.clone(),
             stop: self.stop.clone(),
-        }
+        })
     }
 
     /// The tags of a stage's stacks (and StackSet): `remedy:hash` among them.
-    fn stack_tags(&self, stage: &Stage) -> Vec<(String, String)> {
-        vec![
-            (HASH_TAG.into(), self.hash.clone()),
+    fn stack_tags(&self, stage: &Stage) -> Result<Vec<(String, String)>, Error> {
+        Ok(vec![
+            (HASH_TAG.into(), self.stage_hash(stage)?),
             (VERSION_TAG.into(), env!("CARGO_PKG_VERSION").into()),
             (MANAGED_TAG.into(), "true".into()),
             (STAGE_TAG.into(), stage.name.to_string()),
-        ]
+            (ROLES_TAG.into(), self.rendered.footprint.roles.to_string()),
+        ])
     }
 
     /// What `stage` deploys, with the templates published so far.
-    fn deployment(&self, stage: &Stage) -> Deployment {
-        Deployment {
+    fn deployment(&self, stage: &Stage) -> Result<Deployment, Error> {
+        Ok(Deployment {
             stack_name: self.config.stack_name.clone(),
             templates: self.templates.clone(),
-            parameters: self.parameters.clone(),
-            tags: self.stack_tags(stage),
-            hash: self.hash.clone(),
-        }
+            parameters: self.stage_parameters(stage)?,
+            tags: self.stack_tags(stage)?,
+            hash: self.stage_hash(stage)?,
+            roles: self.rendered.footprint.roles,
+        })
     }
 
     /// The direct engine for `stage`.
-    fn engine(&self, stage: &Stage, options: EngineOptions) -> Arc<DirectEngine> {
-        Arc::new(DirectEngine::new(
+    fn engine(&self, stage: &Stage, options: EngineOptions) -> Result<Arc<DirectEngine>, Error> {
+        Ok(Arc::new(DirectEngine::new(
             self.identity.clone(),
-            self.deployment(stage),
+            self.deployment(stage)?,
             &self.run_id,
             options,
             self.config.role.execution_role.clone(),
             self.stop.clone(),
-        ))
+        )))
     }
 }
 
-/// The stage's regions, narrowed to `only` (each must be one of them).
-pub fn narrow_regions(
-    regions: Vec<String>,
-    only: &[String],
+/// `--region R` (kept for account bootstraps that still pass it): R must be the stage's
+/// home region, the only region it deploys.
+pub fn check_home_region(
+    placement: &Placement,
+    region: Option<&str>,
     stage: &Stage,
-) -> Result<Vec<String>, Error> {
-    if only.is_empty() {
-        return Ok(regions);
+) -> Result<(), Error> {
+    match region {
+        Some(region) if region != placement.home => Err(Error::Input(format!(
+            "--region {region}: stage `{}` deploys one stack per account, in its home region {} (it remediates {})",
+            stage.name,
+            placement.home,
+            placement.covered.join(", ")
+        ))),
+        _ => Ok(()),
     }
-    for region in only {
-        if !regions.contains(region) {
-            return Err(Error::Input(format!(
-                "--region {region}: not a region of stage `{}` ({})",
-                stage.name,
-                regions.join(", ")
-            )));
-        }
-    }
-    Ok(regions.into_iter().filter(|r| only.contains(r)).collect())
 }
 
-/// The stacksets engine's view of a stage: its OU ids, regions in order, account filters
+/// The stacksets engine's view of a stage: its OU ids, home region, account filters
 /// and limits. Input errors (exit 2) name what to change.
 fn stack_set_shape(
     session: &Session,
@@ -454,16 +446,9 @@ fn stack_set_shape(
     accounts.dedup();
     let all: Vec<&str> = resolution.accounts.iter().map(|a| a.id.as_str()).collect();
     let narrowed = accounts.len() < all.len();
-    let stage_regions = session.regions(stage);
-    let regions: Vec<String> = stage_regions
-        .iter()
-        .filter(|r| targets.iter().any(|t| &t.region == *r))
-        .cloned()
-        .collect();
-    let regions_narrowed = regions.len() < stage_regions.len();
     let shape = StageShape {
         ou_ids,
-        regions,
+        home: session.placement(stage)?.home,
         // StackSets never deploys to the management account (it is reported skipped).
         accounts: stage
             .targets
@@ -478,11 +463,10 @@ fn stack_set_shape(
             .iter()
             .map(|a| a.to_string())
             .collect(),
-        narrowed: narrowed || regions_narrowed,
+        narrowed,
         narrowed_to: narrowed.then_some(accounts),
         concurrency: stage.concurrency.0,
         failure_tolerance: stage.failure_tolerance,
-        region_order: stage.region_order,
         account_count: all.len(),
     };
     let reach = deployment_targets(&shape).map_err(Error::Input)?;
@@ -493,10 +477,7 @@ fn stack_set_shape(
 enum Chosen {
     Direct,
     CodeBuild,
-    StackSets {
-        home: String,
-        shape: Box<(StageShape, Reach)>,
-    },
+    StackSets { shape: Box<(StageShape, Reach)> },
 }
 
 /// The engine is chosen here, where the session's pieces are (the engines themselves live
@@ -504,8 +485,8 @@ enum Chosen {
 impl StageEngine {
     /// The stage's engine, for `work` over `targets`: the one place the config's `engine:`
     /// is matched (`deploy --in-account` is always direct). What a deploy or a plan needs is
-    /// published first (a codebuild stage's project region and configuration too; a
-    /// StackSet's home region, after its shape is checked: bad input is exit 2 with nothing
+    /// published first, in the stage's home region (a codebuild stage's configuration too;
+    /// a StackSet's template after its shape is checked: bad input is exit 2 with nothing
     /// published); after a Ctrl-C nothing is.
     pub async fn for_stage(
         session: &mut Session,
@@ -519,33 +500,19 @@ impl StageEngine {
         } else {
             session.config.stage_engine(stage)
         };
-        let mut regions: Vec<String> = match work {
-            // A plan computes the stage's change sets: every region's template.
-            Work::Plan => session.regions(stage),
-            _ => targets.iter().map(|t| t.region.clone()).collect(),
-        };
-        // What the engine needs, checked before anything is published: a StackSet's home
-        // (its stage's first region whatever `--region` narrows to: its template is published
-        // there too) and shape, for every kind of work (only a narrowed deploy can fail here:
-        // config load checked the rest).
+        // Everything a stage deploys lives in its home region: the stacks, a StackSet, the
+        // accounts' CodeBuild projects, and so the artifacts they read. What the engine needs
+        // is checked before anything is published (a StackSet's shape: only a narrowed deploy
+        // can fail here, config load checked the rest).
+        let home = session.placement(stage)?.home;
         let chosen = match kind {
             Engine::Direct => Chosen::Direct,
             Engine::Codebuild => Chosen::CodeBuild,
             Engine::Stacksets => Chosen::StackSets {
-                home: session.regions(stage).first().cloned().unwrap_or_default(),
                 shape: Box::new(stack_set_shape(session, stage, targets)?),
             },
         };
-        match &chosen {
-            Chosen::StackSets { home, .. } => regions.push(home.clone()),
-            // The builds read the package and configuration in their project's region.
-            Chosen::CodeBuild if work == Work::Deploy => {
-                regions.extend(session.codebuild_project_region())
-            }
-            Chosen::CodeBuild | Chosen::Direct => {}
-        }
-        regions.sort();
-        regions.dedup();
+        let regions = [home.clone()];
         if work != Work::Status && !session.stop.interrupted() {
             session.publish(&regions).await?;
             if kind == Engine::Codebuild && work == Work::Deploy {
@@ -553,13 +520,13 @@ impl StageEngine {
             }
         }
         Ok(match chosen {
-            Chosen::Direct => StageEngine::Direct(session.engine(stage, options)),
+            Chosen::Direct => StageEngine::Direct(session.engine(stage, options)?),
             Chosen::CodeBuild => StageEngine::CodeBuild {
-                builds: session.codebuild_engine(stage, options),
-                reads: session.engine(stage, options),
+                builds: session.codebuild_engine(stage, options)?,
+                reads: session.engine(stage, options)?,
             },
-            Chosen::StackSets { home, shape } => StageEngine::StackSets {
-                engine: Box::new(session.stacksets_engine(stage, &home, options)),
+            Chosen::StackSets { shape } => StageEngine::StackSets {
+                engine: Box::new(session.stacksets_engine(stage, &home, options)?),
                 shape: *shape,
             },
         })

@@ -323,6 +323,7 @@ mod tests {
     fn a_large_template_is_read_from_the_bucket_of_its_own_partition() {
         let large = RenderedTemplate {
             body: "x".repeat(60_000),
+            footprint: Default::default(),
         };
         let url = |region: &str| match template_source("111111111111", region, &large) {
             TemplateSource::Url(url) => url,

@@ -284,6 +284,14 @@ pub(crate) fn organizations_client(
     aws_sdk_organizations::Client::from_conf(builder.build())
 }
 
+/// IAM is global: the region only picks the partition's endpoint.
+pub(crate) fn iam_client(config: &SdkConfig, counts: &RetryCounts) -> aws_sdk_iam::Client {
+    let builder = aws_sdk_iam::config::Builder::from(config)
+        .retry_partition(retries::partition("iam"))
+        .interceptor(counts.counter());
+    aws_sdk_iam::Client::from_conf(builder.build())
+}
+
 pub(crate) fn sts_client(config: &SdkConfig, counts: &RetryCounts) -> aws_sdk_sts::Client {
     let builder = aws_sdk_sts::config::Builder::from(config)
         .retry_partition(retries::partition("sts"))

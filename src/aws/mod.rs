@@ -5,6 +5,7 @@
 
 pub(crate) mod artifacts;
 pub(crate) mod cfn;
+pub(crate) mod iam;
 pub mod identity;
 pub(crate) mod org;
 pub mod package;

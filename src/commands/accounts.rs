@@ -21,7 +21,7 @@ pub async fn run(args: Args, global: &Global) -> Result<i32, Error> {
 
 pub async fn accounts(config: &Config, stage: &str, output: OutputFormat) -> Result<i32, Error> {
     let stage = config.stage(stage)?.clone();
-    let base = identity::load_base_config(config.regions.first().map(String::as_str)).await;
+    let base = identity::load_base_config(config.any_region()).await;
     let counts = crate::aws::retries::RetryCounts::default();
     let snapshot = org::discover(&identity::organizations_client(&base, &counts)).await?;
     let resolution = targets::resolve(config, &stage, &snapshot)?;

@@ -1,5 +1,5 @@
-//! `remedy deploy --stage S [--account ID]… [--region R]…`: one stage, or the named
-//! accounts and regions of it.
+//! `remedy deploy --stage S [--account ID]…`: one stage, or the named accounts of it, each
+//! in the stage's home region.
 //!
 //! With `--in-account` (what the codebuild engine's build runs inside a member account):
 //! the account the credentials belong to, no Organizations call, no role, and the package
@@ -14,7 +14,7 @@ use crate::core::error::{exit, Error};
 use crate::core::stop::Stop;
 use crate::core::targets::Resolution;
 use crate::report::OutputFormat;
-use crate::session::{narrow_regions, Prepared, Session};
+use crate::session::{check_home_region, Prepared, Session};
 
 // The flags of `remedy deploy`.
 #[derive(Debug, clap::Args)]
@@ -46,9 +46,10 @@ pub struct Scope {
     /// Deploy only these accounts of the stage (repeatable).
     #[arg(long = "account", value_name = "ID")]
     pub accounts: Vec<String>,
-    /// Deploy only these regions of the stage (repeatable).
-    #[arg(long = "region", value_name = "REGION")]
-    pub regions: Vec<String>,
+    /// The stage's home region, checked (account bootstraps of earlier versions pass it):
+    /// any other region is refused. Each account has one stack, in the home region.
+    #[arg(long = "region", value_name = "REGION", hide = true)]
+    pub region: Option<String>,
     /// Deploy to the account these credentials belong to (inside it, e.g. its CodeBuild
     /// project): no Organizations call, no role to assume.
     #[arg(long, requires = "artifact_account", conflicts_with = "accounts")]
@@ -88,10 +89,9 @@ pub async fn deploy(
             "--artifact-account {id}: not a 12-digit AWS account id"
         )));
     }
-    // A --region outside the stage is known now when the stage names its regions.
-    let configured = config.stage_regions(&stage);
-    if !configured.is_empty() {
-        narrow_regions(configured, &scope.regions, &stage)?;
+    // A --region other than the home region is known now when the file names the regions.
+    if let Some(placement) = config.placement(&stage, None) {
+        check_home_region(&placement, scope.region.as_deref(), &stage)?;
     }
     let prepared = Prepared::new(config, options.package.as_deref())?;
 
@@ -102,25 +102,21 @@ pub async fn deploy(
         }
         _ => Session::connect(prepared, stop).await?,
     };
+    check_home_region(&session.placement(&stage)?, scope.region.as_deref(), &stage)?;
     if let Some(expected) = &scope.expect_hash {
-        if *expected != session.hash {
+        let hash = session.stage_hash(&stage)?;
+        if *expected != hash {
             return Err(Error::Input(format!(
-                "--expect-hash {expected}: this configuration and package deploy {} (they differ from what was published)",
-                session.hash
+                "--expect-hash {expected}: this configuration and package deploy {hash} to stage `{stage_name}` (they differ from what was published)"
             )));
         }
     }
     let targets = if session.is_in_account() {
-        session.own_targets(&stage, &scope.regions)?
+        session.own_targets(&stage)?
     } else {
         let mut resolution = session.resolve(&stage)?;
         narrow_to(&mut resolution, only_accounts, stage_name)?;
-        let regions = narrow_regions(session.regions(&stage), &scope.regions, &stage)?;
-        session
-            .targets(&stage, &resolution)
-            .into_iter()
-            .filter(|t| regions.contains(&t.region))
-            .collect()
+        session.targets(&stage, &resolution)?
     };
 
     // A pipeline has no one to answer, and must never block on stdin.

@@ -1,6 +1,6 @@
 //! `remedy onboard --account ID [--wait 10m]`: the Account Vending Machine hook. Finds the
 //! account's OU path and the first stage whose targets include it, waits for its role to
-//! become usable, and deploys that account alone, in every region of that stage.
+//! become usable, and deploys that account alone: one stack, in that stage's home region.
 //!
 //! It does not stop at approval gates: it runs unattended, for an account with nothing
 //! deployed yet. It deploys the configuration and build at hand, so run it from the
@@ -83,14 +83,16 @@ pub async fn onboard(
         }
     };
     resolution.accounts.retain(|a| a.id == account);
-    let targets = session.targets(&stage, &resolution);
+    let targets = session.targets(&stage, &resolution)?;
     if let Some(found) = resolution.accounts.first() {
+        let placement = session.placement(&stage)?;
         report::note(&format!(
-            "onboarding {account} ({}, {}) at stage `{}`: {} region(s)",
+            "onboarding {account} ({}, {}) at stage `{}`: one stack in {}, remediating {}",
             found.name,
             found.ou_path,
             stage.name,
-            targets.len()
+            placement.home,
+            placement.covered.join(", ")
         ));
     }
 

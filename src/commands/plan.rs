@@ -3,12 +3,16 @@
 //! resource changes and replacements) / unchanged, and the aggregate. The change sets are
 //! deleted again unless `--keep`, in which case `deploy` executes them. Ctrl-C as in a
 //! deploy: the first plans nothing new and lets those in flight clean up (exit 130).
+//!
+//! It also says what one account's stack holds and what the fleet adds up to (functions,
+//! roles, queues, KMS keys and their monthly charge), and lists remedy stacks found in the
+//! covered regions other than the home region (`stray`: an earlier layout's, for `remove`).
 
 use super::Global;
 use crate::core::config::{Config, Stage};
 use crate::core::decide::PlanAction;
 use crate::core::error::{exit, Error};
-use crate::core::outcome::{PlannedTarget, Run};
+use crate::core::outcome::{Layout, PlannedTarget, Run, Stray};
 use crate::core::stop::Stop;
 use crate::core::targets::Target;
 use crate::engine::scheduler::Limits;
@@ -48,24 +52,35 @@ pub async fn run(args: Args, global: &Global) -> Result<i32, Error> {
     .await
 }
 
-/// The plan of `targets` through the scheduler, at the stage's concurrency and region
-/// order (the change sets kept with `keep`): for `remedy plan`, and for the question at a
-/// rollout's gate. After a Ctrl-C no new target is planned; those in flight finish and
-/// delete what they made, and the rest are `skipped`.
+/// The plan of `targets` through the scheduler, at the stage's concurrency (the change
+/// sets kept with `keep`): for `remedy plan`, and for the question at a rollout's gate.
+/// After a Ctrl-C no new target is planned; those in flight finish and delete what they
+/// made, and the rest are `skipped`. With `strays`, also the remedy stacks of the targets'
+/// accounts in the covered regions other than the home region.
 pub async fn plan_targets(
     session: &mut Session,
     stage: &Stage,
     targets: Vec<Target>,
     keep: bool,
     target_timeout: Duration,
-) -> Result<Run<PlannedTarget>, Error> {
+    strays: bool,
+) -> Result<(Run<PlannedTarget>, Vec<Stray>), Error> {
     let options = EngineOptions {
         fix_rollback: false,
         target_timeout,
     };
     let engine = StageEngine::for_stage(session, stage, &targets, options, Work::Plan).await?;
     let progress = report::progress(stage.name.as_str(), targets.len(), ProgressKind::Plan);
-    engine
+    let found = if strays && !session.stop.interrupted() {
+        let elsewhere: Vec<String> = session.placement(stage)?.elsewhere().cloned().collect();
+        engine
+            .strays(&targets, &elsewhere, Limits::reads_of(stage), &session.stop)
+            .await
+            .map_err(Error::Failed)?
+    } else {
+        Vec::new()
+    };
+    let run = engine
         .plan(
             targets,
             keep,
@@ -74,7 +89,8 @@ pub async fn plan_targets(
             &session.stop,
         )
         .await
-        .map_err(Error::Failed)
+        .map_err(Error::Failed)?;
+    Ok((run, found))
 }
 
 pub async fn plan(
@@ -95,9 +111,19 @@ pub async fn plan(
     let prepared = Prepared::new(config, package)?;
     let mut session = Session::connect(prepared, stop).await?;
     let resolution = session.resolve(&stage)?;
-    let targets = session.targets(&stage, &resolution);
-    let run = plan_targets(&mut session, &stage, targets, keep, target_timeout).await?;
-    report::print_plan(stage_name, &run.results, keep, output);
+    let targets = session.targets(&stage, &resolution)?;
+    let accounts = targets.len();
+    let (run, strays) =
+        plan_targets(&mut session, &stage, targets, keep, target_timeout, true).await?;
+    let placement = session.placement(&stage)?;
+    let layout = Layout {
+        home: placement.home,
+        covered: placement.covered,
+        footprint: session.rendered.footprint,
+        accounts,
+        strays,
+    };
+    report::print_plan(stage_name, &run.results, keep, &layout, output);
     Ok(if run.interrupted {
         exit::INTERRUPTED
     } else if run.results.iter().any(|p| p.action == PlanAction::Blocked) {

@@ -1,5 +1,5 @@
 //! `remedy publish [--package PATH] [--promote]`: puts what the stages deploy into the
-//! security account's artifact bucket of every region any stage uses, keyed by content and
+//! security account's artifact bucket of every stage's home region, keyed by content and
 //! skipped when already there: the Lambda package, the member template (when too large to
 //! send inline), `remedy.yaml` (the codebuild engine's builds read it), and a release
 //! manifest `releases/<hash>.json` naming them. `--promote` also points
@@ -45,15 +45,12 @@ pub async fn publish(
 ) -> Result<i32, Error> {
     let prepared = Prepared::new(config, package)?;
     let mut session = Session::connect(prepared, stop).await?;
-    let mut regions: Vec<String> = session
-        .config
-        .stages
-        .clone()
-        .iter()
-        .flat_map(|stage| session.regions(stage))
-        .collect();
-    if let Some(region) = &session.config.codebuild.region {
-        regions.push(region.0.clone());
+    // Every stage's home region: where its stacks, StackSet or CodeBuild projects read them.
+    let mut regions = Vec::new();
+    let mut stage_hashes = std::collections::BTreeMap::new();
+    for stage in &session.config.stages {
+        regions.push(session.placement(stage)?.home);
+        stage_hashes.insert(stage.name.to_string(), session.stage_hash(stage)?);
     }
     regions.sort();
     regions.dedup();
@@ -65,6 +62,7 @@ pub async fn publish(
         "package_key": session.package.key(),
         "config_key": session.config_key(),
         "stack_name": session.config.stack_name,
+        "stages": stage_hashes,
     });
     let manifest_text = serde_json::to_string_pretty(&manifest)
         .map_err(|e| Error::Failed(format!("the release manifest: {e}")))?;
@@ -95,6 +93,6 @@ pub async fn publish(
             .await?,
         );
     }
-    report::print_publish(&session.hash, &release_key, &uploads, output);
+    report::print_publish(&session.hash, &release_key, &uploads, &stage_hashes, output);
     Ok(exit::OK)
 }

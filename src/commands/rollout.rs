@@ -66,7 +66,7 @@ pub async fn rollout(
     let mut planned: Vec<Vec<Target>> = Vec::new();
     for stage in &stages {
         let resolution = session.resolve(stage)?;
-        planned.push(session.targets(stage, &resolution));
+        planned.push(session.targets(stage, &resolution)?);
     }
 
     let interactive = interactive();
@@ -162,7 +162,15 @@ async fn preview(
     targets: &[Target],
     target_timeout: std::time::Duration,
 ) -> Result<String, Error> {
-    let run = plan_targets(session, stage, targets.to_vec(), false, target_timeout).await?;
+    let (run, _) = plan_targets(
+        session,
+        stage,
+        targets.to_vec(),
+        false,
+        target_timeout,
+        false,
+    )
+    .await?;
     let actions: Vec<PlanAction> = run.results.iter().map(|p| p.action).collect();
     Ok(plan_summary(&actions))
 }

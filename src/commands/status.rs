@@ -55,9 +55,10 @@ pub async fn status(
     let prepared = Prepared::new(config, package)?;
     let mut session = Session::connect(prepared, stop).await?;
     let mut rows = Vec::new();
+    let mut strays = Vec::new();
     for stage in &stages {
         let resolution = session.resolve(stage)?;
-        let targets = session.targets(stage, &resolution);
+        let targets = session.targets(stage, &resolution)?;
         let options = EngineOptions {
             fix_rollback: false,
             target_timeout: TARGET_TIMEOUT,
@@ -65,6 +66,7 @@ pub async fn status(
         let engine =
             StageEngine::for_stage(&mut session, stage, &targets, options, Work::Status).await?;
         let progress = report::progress(stage.name.as_str(), targets.len(), ProgressKind::Status);
+        let targets_for_strays = targets.clone();
         let stop = session.stop.clone();
         let run = engine
             .status(targets, drift, Limits::reads_of(stage), progress, &stop)
@@ -74,8 +76,19 @@ pub async fn status(
         if run.interrupted {
             break;
         }
+        let elsewhere: Vec<String> = session.placement(stage)?.elsewhere().cloned().collect();
+        let found = engine
+            .strays(
+                &targets_for_strays,
+                &elsewhere,
+                Limits::reads_of(stage),
+                &stop,
+            )
+            .await
+            .map_err(Error::Failed)?;
+        strays.extend(found);
     }
-    report::print_status(&rows, output);
+    report::print_status(&rows, &strays, output);
     Ok(if session.stop.interrupted() {
         exit::INTERRUPTED
     } else if rows.iter().any(|(_, r)| r.freshness.is_none()) {

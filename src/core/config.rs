@@ -37,8 +37,14 @@ pub struct Config {
     pub(crate) stack_name: String,
     /// A prebuilt Lambda zip, resolved against the config file's folder.
     pub(crate) package: Option<PathBuf>,
-    /// The default regions of every stage; empty means "the region of the AWS environment".
+    /// Where each account's stack lives, unless a stage says otherwise; `None`: the first
+    /// of `regions`, else the region of the AWS environment.
+    pub(crate) home_region: Option<String>,
+    /// The regions whose findings the stacks remediate, unless a stage says otherwise;
+    /// empty: `[home_region]`.
     pub(crate) regions: Vec<String>,
+    /// How the stack encrypts the findings topic and queues.
+    pub(crate) encryption: Encryption,
     pub(crate) role: RoleConfig,
     pub(crate) conformity: ConformityConfig,
     pub(crate) stages: Vec<Stage>,
@@ -52,6 +58,20 @@ pub struct Config {
     pub(crate) codebuild: CodeBuildConfig,
     /// How the `stacksets` engine calls StackSets.
     pub(crate) stacksets: StackSetsConfig,
+}
+
+/// `encryption:` — how the findings topic and queues are encrypted at rest.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub(crate) enum Encryption {
+    /// One customer-managed KMS key per account (rotated yearly): the topic, the queues and
+    /// the notification topics. A fixed monthly charge per key.
+    #[default]
+    CustomerKey,
+    /// No customer key: the queues use SQS-managed encryption (SSE-SQS) and the topics are
+    /// not encrypted at rest by SNS (an AWS-managed SNS key cannot be used by Conformity's
+    /// account to publish). The README weighs the trade-off.
+    AwsManaged,
 }
 
 /// `engine:` — how a stage reaches its accounts.
@@ -107,17 +127,16 @@ pub(crate) enum CallAs {
 pub(crate) struct CodeBuildConfig {
     #[serde(default = "default_project")]
     pub(crate) project: String,
-    /// The region of the project (it deploys every region); default: the first of `regions`,
-    /// else the target's own region.
-    #[serde(default)]
-    pub(crate) region: Option<Region>,
+    /// Gone: the project runs in each stage's home region.
+    #[serde(default, rename = "region")]
+    _region: Option<CodeBuildRegionGone>,
 }
 
 impl Default for CodeBuildConfig {
     fn default() -> Self {
         CodeBuildConfig {
             project: default_project(),
-            region: None,
+            _region: None,
         }
     }
 }
@@ -194,6 +213,10 @@ impl Default for ConformityConfig {
 pub(crate) struct Stage {
     pub(crate) name: StageName,
     pub(crate) targets: Targets,
+    /// Where this stage's stacks live (default: the top-level `home_region`).
+    #[serde(default)]
+    pub(crate) home_region: Option<Region>,
+    /// The regions this stage's stacks remediate (default: the top-level `regions`).
     #[serde(default)]
     pub(crate) regions: Option<Vec<Region>>,
     #[serde(default = "default_concurrency")]
@@ -202,23 +225,87 @@ pub(crate) struct Stage {
     pub(crate) failure_tolerance: usize,
     #[serde(default)]
     pub(crate) approval: bool,
-    /// Whether one region must finish before the next starts.
-    #[serde(default)]
-    pub(crate) region_order: RegionOrder,
+    /// Gone: one stack per account, in its home region (refused at load with what replaced it).
+    #[serde(default, rename = "region_order")]
+    _region_order: Option<RegionOrderGone>,
     /// This stage's engine (default: the top-level `engine`).
     #[serde(default)]
     pub(crate) engine: Option<Engine>,
 }
 
-/// `region_order`: `parallel` (default) runs every region's targets under one concurrency
-/// bound; `sequential` finishes a region before starting the next.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub(crate) enum RegionOrder {
-    #[default]
-    Parallel,
-    Sequential,
+/// A key that an earlier version took: whatever its value, loading fails at its line with
+/// what replaced it.
+macro_rules! gone_key {
+    ($name:ident, $message:expr) => {
+        // Never built: deserializing one is the error.
+        #[allow(dead_code)]
+        #[derive(Debug, Clone)]
+        struct $name;
+
+        impl<'de> Deserialize<'de> for $name {
+            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                // Refused while the value is read, so that the error carries its line.
+                d.deserialize_any(GoneVisitor($message)).map(|()| $name)
+            }
+        }
+    };
 }
+
+/// Refuses whatever value a gone key has, with what replaced it.
+struct GoneVisitor(&'static str);
+
+impl<'de> Visitor<'de> for GoneVisitor {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str(self.0)
+    }
+
+    fn visit_str<E: de::Error>(self, _: &str) -> Result<(), E> {
+        Err(E::custom(self.0))
+    }
+
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<(), E> {
+        Err(E::custom(self.0))
+    }
+
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<(), E> {
+        Err(E::custom(self.0))
+    }
+
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<(), E> {
+        Err(E::custom(self.0))
+    }
+
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<(), E> {
+        Err(E::custom(self.0))
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
+        Err(E::custom(self.0))
+    }
+
+    fn visit_seq<A: de::SeqAccess<'de>>(self, _: A) -> Result<(), A::Error> {
+        Err(de::Error::custom(self.0))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, _: A) -> Result<(), A::Error> {
+        Err(de::Error::custom(self.0))
+    }
+}
+
+gone_key!(
+    RegionOrderGone,
+    "`region_order` is gone: remedy deploys one stack per account, in its `home_region`, and that stack remediates the findings of every region listed in `regions`. Remove `region_order`; set `home_region` (default: the first of `regions`)"
+);
+gone_key!(
+    CodeBuildRegionGone,
+    "`codebuild.region` is gone: the project runs in each stage's `home_region` (install the account bootstrap there). Remove `codebuild.region`"
+);
+gone_key!(
+    TopRegionOrderGone,
+    "`region_order` is gone: remedy deploys one stack per account, in its `home_region`, and that stack remediates the findings of every region listed in `regions`. Remove `region_order`"
+);
 
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields, try_from = "RawTargets")]
@@ -250,6 +337,23 @@ impl TryFrom<RawTargets> for Targets {
             accounts: raw.accounts,
             exclude: raw.exclude,
         })
+    }
+}
+
+/// Where a stage's stacks live and whose findings they remediate.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Placement {
+    /// The one region of each account's stack.
+    pub(crate) home: String,
+    /// The orchestrator's allow-list (Conformity's `global` is always accepted besides).
+    pub(crate) covered: Vec<String>,
+}
+
+impl Placement {
+    /// The covered regions that are not the home region (where a stack of remedy's is a
+    /// stray).
+    pub(crate) fn elsewhere(&self) -> impl Iterator<Item = &String> {
+        self.covered.iter().filter(move |r| **r != self.home)
     }
 }
 
@@ -314,13 +418,20 @@ validated_string!(
 );
 
 validated_string!(
-    /// An AWS region name such as `us-east-1`.
+    /// An AWS region name such as `us-east-1`, one AWS has.
     Region,
     |s| {
-        if is_region(s) {
-            Ok(())
-        } else {
+        if s == crate::core::region::GLOBAL {
+            Err("`global` is not a region to list: findings for global services are always remediated, in the partition's global region".into())
+        } else if !is_region(s) {
             Err(format!("`{s}` is not an AWS region name (e.g. us-east-1)"))
+        } else if !crate::core::region::is_known(s) {
+            match crate::core::region::closest(s) {
+                Some(near) => Err(format!("unknown region `{s}` (did you mean {near}?)")),
+                None => Err(format!("unknown region `{s}`")),
+            }
+        } else {
+            Ok(())
         }
     }
 );
@@ -677,7 +788,13 @@ struct RawConfig {
     #[serde(default)]
     package: Option<PathBuf>,
     #[serde(default)]
+    home_region: Option<Region>,
+    #[serde(default)]
     regions: Vec<Region>,
+    #[serde(default, rename = "region_order")]
+    _region_order: Option<TopRegionOrderGone>,
+    #[serde(default)]
+    encryption: Encryption,
     #[serde(default)]
     role: RoleConfig,
     #[serde(default)]
@@ -784,7 +901,9 @@ impl Config {
                 Some(dir) if p.is_relative() => dir.join(p),
                 _ => p,
             }),
+            home_region: raw.home_region.map(|r| r.0),
             regions: raw.regions.into_iter().map(|r| r.0).collect(),
+            encryption: raw.encryption,
             role: raw.role,
             conformity: raw.conformity,
             stages: raw.stages.0,
@@ -971,18 +1090,47 @@ impl Config {
             })
     }
 
-    /// The regions a stage deploys to, each once, in the order written; empty means "use
-    /// the environment's region".
-    pub(crate) fn stage_regions(&self, stage: &Stage) -> Vec<String> {
+    /// Where a stage's stacks live and what they cover: `home_region` (the stage's, else the
+    /// top level's, else the first of the stage's regions, else `environment`, the AWS
+    /// environment's region) and `regions` (the stage's, else the top level's, else the home
+    /// region alone), each once in the order written. `None` when no region is named anywhere.
+    pub(crate) fn placement(&self, stage: &Stage, environment: Option<&str>) -> Option<Placement> {
         let listed: Vec<String> = match &stage.regions {
             Some(regions) => regions.iter().map(|r| r.0.clone()).collect(),
             None => self.regions.clone(),
         };
+        let home = stage
+            .home_region
+            .as_ref()
+            .map(|r| r.0.clone())
+            .or_else(|| self.home_region.clone())
+            .or_else(|| listed.first().cloned())
+            .or_else(|| environment.map(str::to_owned))?;
         let mut seen = std::collections::HashSet::new();
-        listed
+        let mut covered: Vec<String> = listed
             .into_iter()
             .filter(|r| seen.insert(r.clone()))
-            .collect()
+            .collect();
+        if covered.is_empty() {
+            covered.push(home.clone());
+        }
+        Some(Placement { home, covered })
+    }
+
+    /// A region the file names, for the AWS calls made before any stage is chosen
+    /// (Organizations, the security account's identity).
+    pub(crate) fn any_region(&self) -> Option<&str> {
+        self.home_region
+            .as_deref()
+            .or(self.regions.first().map(String::as_str))
+            .or_else(|| {
+                self.stages.iter().find_map(|s| {
+                    s.home_region
+                        .as_ref()
+                        .map(Region::as_str)
+                        .or_else(|| s.regions.as_ref()?.first().map(Region::as_str))
+                })
+            })
     }
 
     /// The engine a stage deploys with.
@@ -1160,11 +1308,11 @@ rules:
         assert_eq!(c.role.external_id.as_deref(), Some("abc"));
         assert_eq!(c.stages.len(), 2);
         assert_eq!(c.stages[0].targets.ous.len(), 2);
-        assert_eq!(
-            c.stage_regions(&c.stages[0]),
-            vec!["us-east-1", "eu-west-1"]
-        );
-        assert_eq!(c.stage_regions(&c.stages[1]), vec!["us-west-2"]);
+        let placement = |i: usize| c.placement(&c.stages[i], None).unwrap();
+        assert_eq!(placement(0).home, "us-east-1");
+        assert_eq!(placement(0).covered, vec!["us-east-1", "eu-west-1"]);
+        assert_eq!(placement(1).home, "us-west-2");
+        assert_eq!(placement(1).covered, vec!["us-west-2"]);
         let rules = c.enabled_rules();
         assert_eq!(rules.len(), remedy_functions::catalog().count());
         let mode_of = |id: &str| rules.iter().find(|r| r.spec.id == id).unwrap().mode;
@@ -1237,6 +1385,67 @@ rules:
 
         let e = error("stages:\n  - name: dev\n    targets: {ous: [Workloads]}\n");
         assert!(e.message.contains("neither an OU path"), "{e}");
+    }
+
+    #[test]
+    fn home_region_and_covered_regions_default_from_each_other_and_stages_override_them() {
+        let stages = "stages:\n  - name: dev\n    targets: {accounts: [\"111111111111\"]}\n  - name: prod\n    home_region: eu-west-1\n    targets: {accounts: [\"222222222222\"]}\n  - name: eu\n    regions: [eu-central-1, eu-west-1, eu-central-1]\n    targets: {accounts: [\"333333333333\"]}\n";
+        let place = |top: &str, i: usize, env: Option<&str>| {
+            let c = parse(&format!("{top}{stages}")).unwrap();
+            c.placement(&c.stages[i], env)
+                .map(|p| (p.home, p.covered.join(",")))
+        };
+        let p = |home: &str, covered: &str| Some((home.to_owned(), covered.to_owned()));
+        // Only regions: the home is the first of them.
+        let top = "regions: [us-east-1, eu-west-1]\n";
+        assert_eq!(place(top, 0, None), p("us-east-1", "us-east-1,eu-west-1"));
+        // A stage's home_region overrides, its covered regions stay the file's.
+        assert_eq!(place(top, 1, None), p("eu-west-1", "us-east-1,eu-west-1"));
+        // A stage's regions override (each once); its home is their first.
+        assert_eq!(
+            place(top, 2, None),
+            p("eu-central-1", "eu-central-1,eu-west-1")
+        );
+        // Only home_region: it covers itself. A home outside the covered list is allowed.
+        assert_eq!(
+            place("home_region: ap-south-1\n", 0, None),
+            p("ap-south-1", "ap-south-1")
+        );
+        let top = "home_region: eu-west-1\nregions: [us-east-1]\n";
+        assert_eq!(place(top, 0, None), p("eu-west-1", "us-east-1"));
+        // Nothing in the file: the environment's region, else nothing.
+        assert_eq!(place("", 0, Some("us-west-2")), p("us-west-2", "us-west-2"));
+        assert_eq!(place("", 0, None), None);
+    }
+
+    #[test]
+    fn region_order_and_codebuild_region_are_refused_with_what_replaced_them() {
+        let yaml = "stages:\n  - name: dev\n    targets: {accounts: [\"111111111111\"]}\n    region_order: sequential\n";
+        let e = error(yaml);
+        assert_eq!(e.line, Some(4), "{e}");
+        assert!(e.message.contains("`region_order` is gone"), "{e}");
+        assert!(e.message.contains("home_region"), "{e}");
+        let e = error(&format!("region_order: parallel\n{MINIMAL}"));
+        assert_eq!(e.line, Some(1), "{e}");
+        assert!(e.message.contains("`region_order` is gone"), "{e}");
+        let e = error(&format!("{MINIMAL}codebuild:\n  region: eu-west-1\n"));
+        assert!(e.message.contains("`codebuild.region` is gone"), "{e}");
+    }
+
+    #[test]
+    fn unknown_regions_are_refused_at_their_line_with_the_closest_known_one() {
+        let e = error(&format!("regions: [us-east-1, us-esat-1]\n{MINIMAL}"));
+        assert_eq!(e.line, Some(1), "{e}");
+        assert!(
+            e.message
+                .contains("unknown region `us-esat-1` (did you mean us-east-1?)"),
+            "{e}"
+        );
+        let e = error("stages:\n  - name: dev\n    home_region: eu-west-7\n    targets: {accounts: [\"111111111111\"]}\n");
+        assert_eq!(e.line, Some(3), "{e}");
+        assert!(e.message.contains("unknown region `eu-west-7`"), "{e}");
+        let e = error(&format!("regions: [global]\n{MINIMAL}"));
+        assert!(e.message.contains("always remediated"), "{e}");
     }
 
     #[test]

@@ -127,6 +127,26 @@ pub fn update_kind(changes: &[ResourceChange]) -> PlanAction {
     }
 }
 
+/// An account's IAM roles and its quota (GetAccountSummary's `Roles` and `RolesQuota`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RoleRoom {
+    pub used: usize,
+    pub quota: usize,
+}
+
+/// Why an account cannot take the stack, if it cannot: IAM roles are account-wide, and a
+/// stack that needs `needed` roles where `deployed` of them exist already adds the
+/// difference to the account's `used`, which must stay within its `quota`.
+pub fn role_quota_refusal(room: RoleRoom, needed: usize, deployed: usize) -> Option<String> {
+    let added = needed.saturating_sub(deployed);
+    (room.used.saturating_add(added) > room.quota).then(|| {
+        format!(
+            "IAM role quota: the account has {} of its {} roles and the stack needs {added} more ({needed} in all): raise the account's \"Roles per account\" quota (Service Quotas, IAM) or deploy fewer rules",
+            room.used, room.quota
+        )
+    })
+}
+
 /// "412 targets: 400 unchanged, 10 update, 2 replace" (zero counts left out).
 pub fn plan_summary(actions: &[PlanAction]) -> String {
     let order = [
@@ -159,6 +179,22 @@ pub fn plan_summary(actions: &[PlanAction]) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_role_quota_counts_only_the_roles_a_deploy_adds() {
+        let room = |used, quota| RoleRoom { used, quota };
+        // A first deploy of 61 roles into an account with 950 of 1,000: refused, and why.
+        let refusal = role_quota_refusal(room(950, 1000), 61, 0).unwrap();
+        assert!(refusal.contains("950 of its 1000 roles"), "{refusal}");
+        assert!(refusal.contains("61 more"), "{refusal}");
+        // Exactly at the quota is allowed.
+        assert_eq!(role_quota_refusal(room(939, 1000), 61, 0), None);
+        // An update that keeps its 61 roles adds none, however full the account is.
+        assert_eq!(role_quota_refusal(room(1000, 1000), 61, 61), None);
+        // One that adds 10 rules to a full account is refused; fewer rules never are.
+        assert!(role_quota_refusal(room(995, 1000), 71, 61).is_some());
+        assert_eq!(role_quota_refusal(room(1000, 1000), 40, 61), None);
+    }
+
     use super::*;
 
     fn stack(status: &str, hash: Option<&str>) -> StackState {

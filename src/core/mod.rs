@@ -9,6 +9,7 @@ pub(crate) mod decide;
 pub mod error;
 pub(crate) mod org;
 pub mod outcome;
+pub(crate) mod region;
 pub(crate) mod rollout;
 pub mod stack;
 pub mod stop;

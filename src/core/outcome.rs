@@ -79,6 +79,13 @@ pub(crate) trait Progress: Send + Sync {
     fn finished(&self, seen: &Seen<'_>);
 }
 
+/// Shows nothing: for a pass whose results are reported afterwards (strays).
+pub(crate) struct Silent;
+
+impl Progress for Silent {
+    fn finished(&self, _seen: &Seen<'_>) {}
+}
+
 /// The results of a run, in target order.
 #[derive(Debug, Clone)]
 pub(crate) struct Run<R> {
@@ -122,6 +129,31 @@ pub(crate) struct InspectedTarget {
     pub(crate) freshness: Option<Freshness>,
     pub(crate) drift: Option<String>,
     pub(crate) reason: Option<String>,
+    /// The topic to give Conformity for this account (the stack's findings topic).
+    pub(crate) findings_topic: Option<String>,
+}
+
+/// Where a stage's stacks live and what they add up to: the plan's footprint and strays.
+#[derive(Debug, Clone)]
+pub(crate) struct Layout {
+    pub(crate) home: String,
+    pub(crate) covered: Vec<String>,
+    /// One account's stack.
+    pub(crate) footprint: crate::core::template::Footprint,
+    /// How many accounts the stage deploys.
+    pub(crate) accounts: usize,
+    pub(crate) strays: Vec<Stray>,
+}
+
+/// A remedy stack outside its account's home region (an earlier layout, or a changed
+/// `home_region`): reported by `plan` and `status`, never deployed to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Stray {
+    pub(crate) account_id: String,
+    pub(crate) region: String,
+    pub(crate) stack_status: Option<String>,
+    /// The stage tag it carries, if any.
+    pub(crate) stage: Option<String>,
 }
 
 impl PlannedTarget {
@@ -155,6 +187,7 @@ impl InspectedTarget {
             freshness: None,
             drift: None,
             reason,
+            findings_topic: None,
         }
     }
 }

@@ -18,6 +18,10 @@ pub(crate) const MANAGED_TAG: &str = "remedy:managed";
 /// The stack tag naming the stage that deployed it.
 pub(crate) const STAGE_TAG: &str = "remedy:stage";
 
+/// The stack tag holding how many IAM roles the stack holds (the role quota check reads it
+/// instead of listing the stack's resources).
+pub(crate) const ROLES_TAG: &str = "remedy:roles";
+
 /// One resource change of a change set.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct ResourceChange {
@@ -37,6 +41,17 @@ pub(crate) struct StackState {
     pub(crate) status: StackStatus,
     pub(crate) status_reason: Option<String>,
     pub(crate) tags: BTreeMap<String, String>,
+}
+
+/// The findings topic of the stack `stack_id` (its ARN): the template names it
+/// `<stack name>-findings`, in the stack's partition, region and account.
+pub(crate) fn findings_topic_arn(stack_id: &str) -> Option<String> {
+    let mut parts = stack_id.strip_prefix("arn:")?.splitn(5, ':');
+    let (partition, service, region, account) =
+        (parts.next()?, parts.next()?, parts.next()?, parts.next()?);
+    let name = parts.next()?.strip_prefix("stack/")?.split('/').next()?;
+    (service == "cloudformation" && !name.is_empty())
+        .then(|| format!("arn:{partition}:sns:{region}:{account}:{name}-findings"))
 }
 
 impl StackState {
@@ -151,6 +166,27 @@ impl std::fmt::Display for StackStatus {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
+    #[test]
+    fn the_findings_topic_is_named_after_the_stack_in_its_partition_and_region() {
+        assert_eq!(
+            findings_topic_arn(
+                "arn:aws-cn:cloudformation:cn-north-1:111111111111:stack/remedy/0f1e2d3c"
+            )
+            .as_deref(),
+            Some("arn:aws-cn:sns:cn-north-1:111111111111:remedy-findings")
+        );
+        assert_eq!(
+            findings_topic_arn(
+                "arn:aws:cloudformation:eu-west-1:111111111111:stack/StackSet-remedy-dev-3f2a/ab"
+            )
+            .as_deref(),
+            Some("arn:aws:sns:eu-west-1:111111111111:StackSet-remedy-dev-3f2a-findings")
+        );
+        assert_eq!(findings_topic_arn("remedy"), None);
+    }
+
     use super::StackStatus;
 
     #[test]

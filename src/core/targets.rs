@@ -6,7 +6,6 @@
 //! listed explicitly. An OU path or id that does not exist, or an explicit account that is
 //! not in the organization, is invalid input (exit 2).
 
-use crate::core::config::RegionOrder;
 use crate::core::config::{Config, Stage};
 use crate::core::error::Error;
 use crate::core::org::{Account, OrgSnapshot};
@@ -28,34 +27,22 @@ pub(crate) struct Resolution {
     pub(crate) passed_over: Vec<(String, String)>,
 }
 
-/// One account in one region.
+/// One account, in the region of its stack (the stage's home region).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Target {
     pub account: TargetAccount,
     pub region: String,
 }
 
-/// The targets of a stage in the order they start: account by account with every region
-/// (`parallel`), or region by region with every account (`sequential`).
-pub(crate) fn fan_out(
-    accounts: &[TargetAccount],
-    regions: &[String],
-    order: RegionOrder,
-) -> Vec<Target> {
-    let target = |account: &TargetAccount, region: &String| Target {
-        account: account.clone(),
-        region: region.clone(),
-    };
-    match order {
-        RegionOrder::Parallel => accounts
-            .iter()
-            .flat_map(|a| regions.iter().map(move |r| target(a, r)))
-            .collect(),
-        RegionOrder::Sequential => regions
-            .iter()
-            .flat_map(|r| accounts.iter().map(move |a| target(a, r)))
-            .collect(),
-    }
+/// The targets of a stage: one per account, in the home region, in account order.
+pub(crate) fn at_home(accounts: &[TargetAccount], home: &str) -> Vec<Target> {
+    accounts
+        .iter()
+        .map(|account| Target {
+            account: account.clone(),
+            region: home.to_owned(),
+        })
+        .collect()
 }
 
 pub(crate) fn resolve(

@@ -8,7 +8,7 @@
 //!
 //! Must not: call AWS or read files other than what is compiled in.
 
-use crate::core::config::{Config, EnabledRule};
+use crate::core::config::{Config, EnabledRule, Encryption};
 use crate::core::stack::MANAGED_TAG;
 use crate::core::util::{sha256_hex, short_hash};
 use serde_yaml::{Mapping, Value};
@@ -24,6 +24,50 @@ pub const MAX_TEMPLATE_BODY: usize = 51_200;
 #[derive(Debug, Clone)]
 pub struct RenderedTemplate {
     pub body: String,
+    /// What one stack holds (the plan's footprint).
+    pub footprint: Footprint,
+}
+
+/// What one account's stack holds: what counts against the account's quotas and its bill.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Footprint {
+    pub functions: usize,
+    /// IAM roles: account-wide, counted against the account's role quota (1,000 by default).
+    pub roles: usize,
+    pub queues: usize,
+    /// Customer-managed KMS keys: each a fixed monthly charge.
+    pub kms_keys: usize,
+    /// SNS topics besides the findings topic.
+    pub notification_topics: usize,
+}
+
+/// What a customer-managed KMS key costs a month in its first year (AWS's list price in
+/// every commercial region; each of the first two yearly rotations adds $1 more).
+pub const KMS_KEY_MONTHLY_USD: f64 = 1.0;
+
+impl Footprint {
+    /// Counts the resources of a rendered template by type.
+    fn of(resources: &Mapping) -> Footprint {
+        let mut footprint = Footprint::default();
+        let mut topics: usize = 0;
+        for resource in resources.values() {
+            match resource.get("Type").and_then(Value::as_str) {
+                Some("AWS::Lambda::Function") => footprint.functions += 1,
+                Some("AWS::IAM::Role") => footprint.roles += 1,
+                Some("AWS::SQS::Queue") => footprint.queues += 1,
+                Some("AWS::KMS::Key") => footprint.kms_keys += 1,
+                Some("AWS::SNS::Topic") => topics += 1,
+                _ => {}
+            }
+        }
+        footprint.notification_topics = topics.saturating_sub(1);
+        footprint
+    }
+
+    /// The fixed monthly charge of the KMS keys (first year), in USD.
+    pub fn kms_monthly_usd(&self) -> f64 {
+        self.kms_keys as f64 * KMS_KEY_MONTHLY_USD
+    }
 }
 
 impl RenderedTemplate {
@@ -82,31 +126,75 @@ pub fn render(config: &Config) -> Result<RenderedTemplate, String> {
         resources.insert(logical_id.into(), resource);
     }
     if publishes {
-        let statements = resources
-            .get_mut("OrchestratorRole")
-            .and_then(|r| r.get_mut("Properties"))
-            .and_then(|p| p.get_mut("Policies"))
-            .and_then(|p| p.get_mut(0))
-            .and_then(|p| p.get_mut("PolicyDocument"))
-            .and_then(|d| d.get_mut("Statement"))
-            .and_then(Value::as_sequence_mut)
-            .ok_or("stacks/remediation.yaml: OrchestratorRole has no policy statements")?;
+        let statements = orchestrator_statements(resources)?;
         statements.push(yaml(serde_json::json!({
             "Sid": "PublishToNotificationTopics",
             "Effect": "Allow",
             "Action": "sns:Publish",
             "Resource": {"Fn::Sub": format!("arn:${{AWS::Partition}}:sns:${{AWS::Region}}:${{AWS::AccountId}}:{}-notify-*", config.stack_name)}
         })));
-        statements.push(yaml(serde_json::json!({
-            "Sid": "EncryptNotifications",
-            "Effect": "Allow",
-            "Action": ["kms:GenerateDataKey", "kms:Decrypt"],
-            "Resource": {"Fn::GetAtt": ["FindingsKey", "Arn"]}
-        })));
+        if config.encryption == Encryption::CustomerKey {
+            statements.push(yaml(serde_json::json!({
+                "Sid": "EncryptNotifications",
+                "Effect": "Allow",
+                "Action": ["kms:GenerateDataKey", "kms:Decrypt"],
+                "Resource": {"Fn::GetAtt": ["FindingsKey", "Arn"]}
+            })));
+        }
     }
+    if config.encryption == Encryption::AwsManaged {
+        without_customer_key(resources)?;
+    }
+    let footprint = Footprint::of(resources);
 
     let body = serde_yaml::to_string(&doc).map_err(|e| format!("cannot write template: {e}"))?;
-    Ok(RenderedTemplate { body })
+    Ok(RenderedTemplate { body, footprint })
+}
+
+/// The orchestrator role's policy statements, to add to or remove from.
+fn orchestrator_statements(resources: &mut Mapping) -> Result<&mut Vec<Value>, String> {
+    resources
+        .get_mut("OrchestratorRole")
+        .and_then(|r| r.get_mut("Properties"))
+        .and_then(|p| p.get_mut("Policies"))
+        .and_then(|p| p.get_mut(0))
+        .and_then(|p| p.get_mut("PolicyDocument"))
+        .and_then(|d| d.get_mut("Statement"))
+        .and_then(Value::as_sequence_mut)
+        .ok_or_else(|| "stacks/remediation.yaml: OrchestratorRole has no policy statements".into())
+}
+
+/// `encryption: aws-managed`: no customer-managed key. The queues use SQS-managed keys
+/// (SSE-SQS); the topics carry no KMS key (an AWS-managed SNS key's policy cannot let
+/// Conformity's account publish), and the orchestrator no longer decrypts.
+fn without_customer_key(resources: &mut Mapping) -> Result<(), String> {
+    resources.remove("FindingsKey");
+    resources.remove("FindingsKeyAlias");
+    for (_, resource) in resources.iter_mut() {
+        let kind = resource
+            .get("Type")
+            .and_then(Value::as_str)
+            .map(str::to_owned);
+        let Some(properties) = resource
+            .get_mut("Properties")
+            .and_then(Value::as_mapping_mut)
+        else {
+            continue;
+        };
+        match kind.as_deref() {
+            Some("AWS::SQS::Queue") => {
+                properties.remove("KmsMasterKeyId");
+                properties.insert("SqsManagedSseEnabled".into(), true.into());
+            }
+            Some("AWS::SNS::Topic") => {
+                properties.remove("KmsMasterKeyId");
+            }
+            _ => {}
+        }
+    }
+    let statements = orchestrator_statements(resources)?;
+    statements.retain(|s| s.get("Sid").and_then(Value::as_str) != Some("DecryptFindings"));
+    Ok(())
 }
 
 /// The orchestrator's routing table (`REMEDY_NOTIFICATIONS`): topic names and what they want.
@@ -155,20 +243,26 @@ fn notification_resources(config: &Config) -> Vec<(String, Value)> {
     out
 }
 
-/// The stack's parameters, in a stable order.
+/// The stack's parameters, in a stable order: `covered` (the stage's covered regions) is
+/// `CoveredRegions`, left out when empty (the template's default: the stack's own region).
 pub fn parameters(
     config: &Config,
     artifact_account: &str,
     artifact_key: &str,
+    covered: &[String],
 ) -> Vec<(String, String)> {
-    vec![
+    let mut parameters = vec![
         ("ArtifactAccountId".into(), artifact_account.into()),
         ("ArtifactKey".into(), artifact_key.into()),
         (
             "ConformityAccountId".into(),
             config.conformity.account_id.to_string(),
         ),
-    ]
+    ];
+    if !covered.is_empty() {
+        parameters.push(("CoveredRegions".into(), covered.join(",")));
+    }
+    parameters
 }
 
 /// The `remedy:hash` of a deployment: the template, its parameters and the package.
@@ -335,6 +429,7 @@ mod tests {
         // sha256(b"remedy-deployment-v1\0" body "\0" key "=" value "\0" package)[..16]).
         let t = RenderedTemplate {
             body: "Resources: {}\n".into(),
+            footprint: Footprint::default(),
         };
         let p = vec![("OrganizationId".to_owned(), "o-abc".to_owned())];
         assert_eq!(
@@ -459,7 +554,8 @@ mod tests {
     fn hash_changes_with_template_parameters_and_package() {
         let c = config("  S3-001: remediate\n");
         let t = render(&c).unwrap();
-        let p = parameters(&c, "123456789012", "packages/a.zip");
+        let covered = ["us-east-1".to_owned()];
+        let p = parameters(&c, "123456789012", "packages/a.zip", &covered);
         let h = deployment_hash(&t, &p, "aaa");
         assert_eq!(
             h,
@@ -469,10 +565,64 @@ mod tests {
         assert_ne!(h, deployment_hash(&t, &p, "bbb"));
         assert_ne!(
             h,
-            deployment_hash(&t, &parameters(&c, "123456789012", "packages/b.zip"), "aaa")
+            deployment_hash(
+                &t,
+                &parameters(&c, "123456789012", "packages/b.zip", &covered),
+                "aaa"
+            )
+        );
+        // A stage that covers one more region is another deployment.
+        let wider = ["us-east-1".to_owned(), "eu-west-1".to_owned()];
+        assert_ne!(
+            h,
+            deployment_hash(
+                &t,
+                &parameters(&c, "123456789012", "packages/a.zip", &wider),
+                "aaa"
+            )
         );
         let t2 = render(&config("  S3-001: dry-run\n")).unwrap();
         assert_ne!(h, deployment_hash(&t2, &p, "aaa"));
         assert_eq!(h.len(), 32);
+    }
+
+    #[test]
+    fn the_footprint_counts_one_account_s_stack() {
+        let t = render(&config("  S3-001: remediate\n  EC2-002: dry-run\n")).unwrap();
+        // Two rule functions and the orchestrator, a role each; the findings queue and its
+        // two dead-letter queues; one key.
+        assert_eq!(
+            t.footprint,
+            Footprint {
+                functions: 3,
+                roles: 3,
+                queues: 3,
+                kms_keys: 1,
+                notification_topics: 0
+            }
+        );
+        assert_eq!(t.footprint.kms_monthly_usd(), 1.0);
+    }
+
+    #[test]
+    fn aws_managed_encryption_leaves_no_customer_key_behind() {
+        let mut c = config("  S3-001: remediate\n");
+        c.encryption = Encryption::AwsManaged;
+        let t = render(&c).unwrap();
+        assert_eq!(t.footprint.kms_keys, 0);
+        assert!(!t.body.contains("FindingsKey"), "{}", t.body);
+        assert!(!t.body.contains("KmsMasterKeyId"));
+        let r = resources(&t);
+        for queue in [
+            "FindingsQueue",
+            "FindingsDeadLetterQueue",
+            "FindingsDeliveryDeadLetterQueue",
+        ] {
+            assert_eq!(
+                r[queue]["Properties"]["SqsManagedSseEnabled"],
+                Value::Bool(true),
+                "{queue}"
+            );
+        }
     }
 }

@@ -1,7 +1,8 @@
 //! The codebuild engine (AWS edge): each member account deploys itself. Per target it
 //! assumes the account's role, looks at the stack once (a stack with this deployment's
 //! `remedy:hash` is `unchanged`, no build), then starts the account's own CodeBuild project
-//! (`stacks/account-bootstrap.yaml` installs it) with the stage, the region, the published
+//! (`stacks/account-bootstrap.yaml` installs it), in the stage's home region (the target's),
+//! with the stage, the region, the published
 //! package and configuration and the expected hash as environment overrides, and polls the
 //! build with backoff. Inside, the build runs `remedy deploy --in-account`.
 //!
@@ -27,8 +28,6 @@ use std::time::{Duration, Instant};
 pub struct BuildProject {
     /// The project in each member account.
     pub project: String,
-    /// Where the project lives; `None`: in the target's region.
-    pub project_region: Option<String>,
     pub stage: String,
     /// The security account holding the artifact buckets.
     pub artifact_account: String,
@@ -42,7 +41,6 @@ pub struct CodeBuildEngine {
     identity: Arc<Identity>,
     stack_name: String,
     project: String,
-    project_region: Option<String>,
     stage: String,
     artifact_account: String,
     package_key: String,
@@ -68,7 +66,6 @@ impl CodeBuildEngine {
             identity,
             stack_name: deployment.stack_name,
             project: build.project,
-            project_region: build.project_region,
             stage: build.stage,
             artifact_account: build.artifact_account,
             package_key: build.package_key,
@@ -122,8 +119,8 @@ impl CodeBuildEngine {
             return Ok((Outcome::Unchanged, status));
         }
 
-        let region = self.project_region.as_deref().unwrap_or(&target.region);
-        let config = self.identity.account_config(account, region).await;
+        // The project lives where the stack does: the stage's home region.
+        let config = self.identity.account_config(account, &target.region).await;
         let client = crate::aws::identity::codebuild_client(&config, self.identity.retries());
         let overrides = self
             .environment(&target.region)

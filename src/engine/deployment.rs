@@ -26,4 +26,6 @@ pub struct Deployment {
     /// Stack tags, `remedy:hash` among them.
     pub tags: Vec<(String, String)>,
     pub hash: String,
+    /// The IAM roles one stack holds (checked against each account's role quota).
+    pub roles: usize,
 }

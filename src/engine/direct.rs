@@ -16,12 +16,14 @@
 //! what a stack state means ([`crate::core::decide`]).
 
 use crate::aws::cfn::{self, CfnError, StackRequest};
-use crate::aws::identity::{cloudformation_client, Identity};
-use crate::core::decide::{decide, freshness, update_kind, Action, Freshness, PlanAction};
-use crate::core::outcome::{InspectedTarget, PlannedTarget};
+use crate::aws::iam;
+use crate::aws::identity::{cloudformation_client, iam_client, Identity};
+use crate::core::decide::{decide, freshness, role_quota_refusal, update_kind};
+use crate::core::decide::{Action, Freshness, PlanAction};
+use crate::core::outcome::{InspectedTarget, PlannedTarget, Stray};
 use crate::core::outcome::{Outcome, Seen, TargetResult};
-use crate::core::stack::{StackState, StackStatus, TemplateSource};
-use crate::core::stack::{HASH_TAG, VERSION_TAG};
+use crate::core::stack::{findings_topic_arn, StackState, StackStatus, TemplateSource};
+use crate::core::stack::{HASH_TAG, ROLES_TAG, STAGE_TAG, VERSION_TAG};
 use crate::core::stop::Stop;
 use crate::core::targets::Target;
 use crate::core::util::humanize;
@@ -52,6 +54,8 @@ pub struct DirectEngine {
     target_timeout: Duration,
     /// `role.execution_role`: the CloudFormation service role's name in each account.
     execution_role: Option<String>,
+    /// The IAM roles one stack holds (the role quota check).
+    roles: usize,
     /// Ctrl-C: a role that is not ready yet is not waited for after it.
     stop: Stop,
 }
@@ -147,6 +151,7 @@ impl DirectEngine {
             parameters,
             tags,
             hash,
+            roles,
         } = deployment;
         DirectEngine {
             identity,
@@ -159,8 +164,39 @@ impl DirectEngine {
             fix_rollback: options.fix_rollback,
             target_timeout: options.target_timeout,
             execution_role,
+            roles,
             stop,
         }
+    }
+
+    /// Why the account's IAM role quota cannot take this stack, if it cannot (None also
+    /// when the stack adds no role: no call then). IAM roles are account-wide: the stack's
+    /// roles count against the quota once per account, whatever the region.
+    async fn role_quota_refusal(
+        &self,
+        target: &Target,
+        client: &Client,
+        existing: Option<&StackState>,
+    ) -> Result<Option<String>, String> {
+        let deployed = match existing {
+            None => 0,
+            Some(stack) => match stack.tags.get(ROLES_TAG).and_then(|n| n.parse().ok()) {
+                Some(n) => n,
+                // Deployed before the count was tagged: count its roles.
+                None => cfn::count_roles(client, &self.stack_name)
+                    .await
+                    .map_err(|e| e.to_string())?,
+            },
+        };
+        if self.roles <= deployed {
+            return Ok(None);
+        }
+        let config = self
+            .identity
+            .account_config(&target.account.id, &target.region)
+            .await;
+        let room = iam::role_room(&iam_client(&config, self.identity.retries())).await?;
+        Ok(role_quota_refusal(room, self.roles, deployed))
     }
 
     /// The change set `remedy plan --keep` leaves for this deployment, for `deploy` to run.
@@ -234,6 +270,7 @@ impl DirectEngine {
         let role_arn = self.execution_role_arn(target);
 
         let mut continued = false;
+        let mut quota_checked = false;
         let mut last_error: Option<String> = None;
         let mut existing = cfn::describe(&client, &self.stack_name)
             .await
@@ -309,6 +346,22 @@ impl DirectEngine {
                 ChangeSetType::Update => Outcome::Updated,
                 _ => Outcome::Created,
             };
+            if !quota_checked {
+                quota_checked = true;
+                match self
+                    .role_quota_refusal(target, &client, existing.as_ref())
+                    .await
+                {
+                    Ok(None) => {}
+                    Ok(Some(refusal)) => return Err((status, refusal)),
+                    Err(reason) => {
+                        return Err((
+                            status,
+                            format!("the IAM role quota could not be read: {reason}"),
+                        ))
+                    }
+                }
+            }
             let applied = if existing.is_none() {
                 // Nothing there: no kept plan can exist (a plan's change set would have made
                 // the stack, REVIEW_IN_PROGRESS), and nothing to review.
@@ -461,6 +514,20 @@ impl DirectEngine {
                 return planned;
             }
         };
+        match self
+            .role_quota_refusal(&target, &client, existing.as_ref())
+            .await
+        {
+            Ok(None) => {}
+            Ok(Some(refusal)) => {
+                planned.reason = Some(refusal);
+                return planned;
+            }
+            Err(reason) => {
+                planned.reason = Some(format!("the IAM role quota could not be read: {reason}"));
+                return planned;
+            }
+        }
         let name = if keep {
             // A change set an earlier plan kept for this same hash is replaced, whatever its
             // state (a failed one would keep the name taken).
@@ -555,10 +622,17 @@ impl DirectEngine {
         match cfn::describe(&client, &self.stack_name).await {
             Ok(existing) => {
                 row.freshness = Some(freshness(existing.as_ref(), &self.hash));
-                if let Some(StackState { status, tags, .. }) = &existing {
+                if let Some(StackState {
+                    status,
+                    tags,
+                    stack_id,
+                    ..
+                }) = &existing
+                {
                     row.stack_status = Some(status.to_string());
                     row.version = tags.get(VERSION_TAG).cloned();
                     row.hash = tags.get(HASH_TAG).cloned();
+                    row.findings_topic = stack_id.as_deref().and_then(findings_topic_arn);
                 }
                 if drift && row.freshness != Some(Freshness::Missing) {
                     let deadline = Instant::now() + self.target_timeout;
@@ -573,6 +647,40 @@ impl DirectEngine {
             Err(error) => row.reason = Some(error.to_string()),
         }
         row
+    }
+
+    /// remedy stacks of the target's account in `regions` (the covered regions that are
+    /// not its home): each a stray. One DescribeStacks per region; a region that cannot be
+    /// read is a stray with the reason as its status (it must not hide one).
+    pub(crate) async fn strays(
+        self: Arc<Self>,
+        target: Target,
+        regions: Vec<String>,
+    ) -> Vec<Stray> {
+        let mut found = Vec::new();
+        for region in regions {
+            let config = self
+                .identity
+                .account_config(&target.account.id, &region)
+                .await;
+            let client = self.client(&config, &region);
+            let stray = |stack_status: Option<String>, stage: Option<String>| Stray {
+                account_id: target.account.id.clone(),
+                region: region.clone(),
+                stack_status,
+                stage,
+            };
+            match cfn::describe(&client, &self.stack_name).await {
+                Ok(None) => {}
+                Ok(Some(stack)) if stack.status == StackStatus::DeleteComplete => {}
+                Ok(Some(stack)) => found.push(stray(
+                    Some(stack.status.to_string()),
+                    stack.tag(STAGE_TAG).map(str::to_owned),
+                )),
+                Err(error) => found.push(stray(Some(format!("unreadable: {error}")), None)),
+            }
+        }
+        found
     }
 
     // -- onboarding -----------------------------------------------------------------

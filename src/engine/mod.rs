@@ -9,7 +9,7 @@ pub mod direct;
 pub(crate) mod scheduler;
 pub(crate) mod stacksets;
 
-use crate::core::outcome::{InspectedTarget, PlannedTarget, Progress, Run, StageRun};
+use crate::core::outcome::{InspectedTarget, PlannedTarget, Progress, Run, StageRun, Stray};
 use crate::core::stop::Stop;
 use crate::core::targets::Target;
 pub use deployment::{Deployment, EngineOptions};
@@ -136,6 +136,43 @@ impl StageEngine {
         }
     }
 
+    /// remedy stacks of the targets' accounts in `elsewhere` (covered regions other than the
+    /// home region): strays of an earlier layout, for `plan` and `status` to report. The
+    /// direct reads look in each region (at the stage's concurrency); StackSets lists them
+    /// among its instances.
+    pub(crate) async fn strays(
+        &self,
+        targets: &[Target],
+        elsewhere: &[String],
+        limits: Limits,
+        stop: &Stop,
+    ) -> Result<Vec<Stray>, String> {
+        if elsewhere.is_empty() {
+            return Ok(Vec::new());
+        }
+        match self {
+            StageEngine::Direct(reads) | StageEngine::CodeBuild { reads, .. } => {
+                let run: Run<Found> = run_each(
+                    targets.to_vec(),
+                    limits,
+                    Arc::new(crate::core::outcome::Silent),
+                    stop,
+                    |t| {
+                        let reads = reads.clone();
+                        let regions = elsewhere.to_vec();
+                        async move { Found(reads.strays(t, regions).await) }
+                    },
+                )
+                .await;
+                Ok(run.results.into_iter().flat_map(|f| f.0).collect())
+            }
+            StageEngine::StackSets { engine, shape } => {
+                let (_, instances) = engine.look().await?;
+                Ok(stacksets::strays(targets, &shape.0.home, &instances))
+            }
+        }
+    }
+
     /// Waits up to `wait` until `target` can be deployed (`onboard`: a vended account's
     /// role can take minutes to appear). StackSets reaches accounts through its own service
     /// roles: ready at once.
@@ -146,5 +183,33 @@ impl StageEngine {
             }
             StageEngine::StackSets { .. } => Ok(()),
         }
+    }
+}
+
+/// The strays found in one account (the scheduler's result type for [`StageEngine::strays`]).
+struct Found(Vec<Stray>);
+
+impl Scheduled for Found {
+    fn counts_as_failure(&self) -> bool {
+        false
+    }
+
+    fn seen(&self) -> crate::core::outcome::Seen<'_> {
+        crate::core::outcome::Seen {
+            account_id: "",
+            region: "",
+            outcome: crate::core::outcome::Outcome::Unchanged,
+            word: "",
+            stack_status: None,
+            reason: None,
+        }
+    }
+
+    fn unfinished(
+        _target: &Target,
+        _outcome: crate::core::outcome::Outcome,
+        _reason: String,
+    ) -> Self {
+        Found(Vec::new())
     }
 }

@@ -1,8 +1,7 @@
 //! Running one stage's targets: bounded concurrency and failure tolerance.
 //!
-//! Targets (account × region, see [`crate::core::targets::fan_out`]) start in order, at most `concurrency` at
-//! once, each on its own tokio task. With `region_order: sequential` a region's targets all
-//! finish before the next region's first one starts. Once more than `failure_tolerance` have
+//! Targets (one per account, in its home region: [`crate::core::targets::at_home`]) start in
+//! order, at most `concurrency` at once, each on its own tokio task. Once more than `failure_tolerance` have
 //! failed, no new target starts: the rest are `skipped` with that reason, while those in
 //! flight finish and are reported. Every target ends with exactly one [`TargetResult`], in
 //! target order, whatever happened to the others (a panicking task becomes a `failed`
@@ -11,7 +10,6 @@
 //! Must not: know how a target is deployed (that is the engine passed in), or how results
 //! are shown (that is `report`'s, through the [`Progress`] observer).
 
-use crate::core::config::RegionOrder;
 use crate::core::outcome::{Outcome, Progress, Run, Seen, TargetResult};
 use crate::core::stop::Stop;
 use crate::core::targets::Target;
@@ -30,8 +28,6 @@ pub struct Limits {
     pub concurrency: usize,
     /// Failures allowed before no new target starts.
     pub failure_tolerance: usize,
-    /// Finish every target of a region before the next region's first one starts.
-    pub region_order: RegionOrder,
 }
 
 impl Limits {
@@ -40,12 +36,11 @@ impl Limits {
         Limits {
             concurrency: stage.concurrency.0,
             failure_tolerance: stage.failure_tolerance,
-            region_order: stage.region_order,
         }
     }
 
     /// A stage's limits for what only reads (plan, status, a gate's preview): the same
-    /// concurrency and region order, and no failure tolerance, since a target that cannot
+    /// concurrency, and no failure tolerance, since a target that cannot
     /// be read harms nothing and the operator wants to see every one.
     pub fn reads_of(stage: &crate::core::config::Stage) -> Limits {
         Limits {
@@ -92,7 +87,7 @@ impl Scheduled for TargetResult {
 /// `core::stop`): at the first interrupt no new target starts and those in flight
 /// get the stop's grace to finish; at the second (or after the grace) they are abandoned and
 /// reported failed, as interrupted in flight. Deploy, plan, status and the rollout gate's
-/// preview all run through here, so concurrency, tolerance, sequential regions and Ctrl-C
+/// preview all run through here, so concurrency, tolerance and Ctrl-C
 /// mean the same everywhere.
 pub async fn run_each<R, F, Fut>(
     targets: Vec<Target>,
@@ -117,28 +112,9 @@ where
     pending.reverse();
 
     let mut index = 0;
-    let mut region_started: Option<String> = None;
     let mut watch = StopWatch::new(&mut stop);
     let mut started = vec![false; targets.len()];
     while let Some(target) = pending.pop() {
-        // Sequential regions: the previous region drains before this one starts.
-        if limits.region_order == RegionOrder::Sequential
-            && region_started.as_ref().is_some_and(|r| *r != target.region)
-        {
-            loop {
-                tokio::select! {
-                    biased;
-                    () = watch.stopped(), if !watch.interrupted() => {}
-                    joined = tasks.join_next() => match joined {
-                        Some(joined) => store(joined, &mut results, &failures, &*progress),
-                        None => break,
-                    },
-                }
-                if watch.interrupted() {
-                    break;
-                }
-            }
-        }
         if watch.interrupted() {
             pending.push(target);
             break;
@@ -174,7 +150,6 @@ where
             pending.push(target);
             break;
         }
-        region_started = Some(target.region.clone());
         let run = work(target.clone());
         let i = index;
         started[i] = true;
@@ -328,7 +303,7 @@ fn store<R: Scheduled>(
 mod tests {
     use super::*;
     use crate::core::outcome::StageRun;
-    use crate::core::targets::{fan_out, TargetAccount};
+    use crate::core::targets::TargetAccount;
     use std::sync::Mutex;
 
     struct Recorder(Mutex<Vec<String>>);
@@ -366,7 +341,6 @@ mod tests {
         let limits = Limits {
             concurrency,
             failure_tolerance: tolerance,
-            region_order: RegionOrder::Parallel,
         };
         let run = run_each(targets(n), limits, progress.clone(), &Stop::never(), |t| {
             let (in_flight, peak) = (in_flight.clone(), peak.clone());
@@ -430,60 +404,11 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn sequential_regions_finish_one_region_before_the_next() {
-        let accounts: Vec<TargetAccount> = targets(4).into_iter().map(|t| t.account).collect();
-        let regions = vec!["us-east-1".to_owned(), "eu-west-1".to_owned()];
-        let order = fan_out(&accounts, &regions, RegionOrder::Sequential);
-        assert_eq!(order[0].region, "us-east-1");
-        assert_eq!(order[4].region, "eu-west-1");
-        let parallel = fan_out(&accounts, &regions, RegionOrder::Parallel);
-        assert_eq!(
-            (parallel[0].region.as_str(), parallel[1].region.as_str()),
-            ("us-east-1", "eu-west-1")
-        );
-
-        // Log of (event, region): a region's "end"s all precede the next region's "start"s.
-        let log = Arc::new(Mutex::new(Vec::<(bool, String)>::new()));
-        let limits = Limits {
-            concurrency: 8,
-            failure_tolerance: 0,
-            region_order: RegionOrder::Sequential,
-        };
-        let progress = Arc::new(Recorder(Mutex::new(Vec::new())));
-        let run: StageRun = run_each(order, limits, progress, &Stop::never(), |t| {
-            let log = log.clone();
-            async move {
-                log.lock().unwrap().push((true, t.region.clone()));
-                // The first account of each region is slow: a parallel runner would start
-                // the next region meanwhile.
-                let slow = t.account.id.ends_with('0');
-                tokio::time::sleep(std::time::Duration::from_millis(if slow { 40 } else { 2 }))
-                    .await;
-                log.lock().unwrap().push((false, t.region.clone()));
-                TargetResult::new(&t, Outcome::Created, None, None)
-            }
-        })
-        .await;
-        assert_eq!(run.count(Outcome::Created), 8);
-        let log = log.lock().unwrap();
-        let first_eu_start = log
-            .iter()
-            .position(|(start, r)| *start && r == "eu-west-1")
-            .unwrap();
-        let last_us_end = log
-            .iter()
-            .rposition(|(start, r)| !*start && r == "us-east-1")
-            .unwrap();
-        assert!(last_us_end < first_eu_start, "{log:?}");
-    }
-
-    #[tokio::test]
     async fn an_interrupt_starts_nothing_new_and_lets_those_in_flight_finish() {
         let (tx, stop) = Stop::channel(std::time::Duration::from_millis(200));
         let limits = Limits {
             concurrency: 2,
             failure_tolerance: 0,
-            region_order: RegionOrder::Parallel,
         };
         let progress = Arc::new(Recorder(Mutex::new(Vec::new())));
         let tx = Arc::new(tx);
@@ -529,7 +454,6 @@ mod tests {
         let limits = Limits {
             concurrency: 8,
             failure_tolerance: 0,
-            region_order: RegionOrder::Parallel,
         };
         let progress = Arc::new(Recorder(Mutex::new(Vec::new())));
         let stopper = tokio::spawn(async move {

@@ -4,9 +4,12 @@
 //! The long scenario tests compare whole documents against snapshots (`tests/it/snapshots`).
 
 use crate::core::decide::Freshness;
-use crate::core::outcome::{InspectedTarget, PlannedTarget, StageReport, StageStatus, Upload};
+use crate::core::outcome::{
+    InspectedTarget, Layout, PlannedTarget, StageReport, StageStatus, Stray, Upload,
+};
 use crate::core::stack::ResourceChange;
 use crate::core::targets::{Resolution, TargetAccount};
+use crate::core::template::Footprint;
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -148,7 +151,76 @@ pub struct PlanDoc<'a> {
     /// "412 targets: 400 unchanged, 10 update, 2 replace".
     pub summary: String,
     pub kept: bool,
+    /// Where each account's one stack lives.
+    pub home_region: &'a str,
+    /// The regions whose findings the stacks remediate (besides `global`).
+    pub regions: &'a [String],
+    pub footprint: FootprintDoc,
     pub targets: Vec<PlannedDoc<'a>>,
+    /// remedy stacks in covered regions other than the home region.
+    pub stray: Vec<StrayDoc<'a>>,
+}
+
+/// What the stage's stacks hold: one account's, the fleet's, and the KMS keys' monthly charge.
+#[derive(Debug, Serialize)]
+pub struct FootprintDoc {
+    pub per_account: CountsDoc,
+    pub accounts: usize,
+    pub fleet: CountsDoc,
+    /// The fleet's customer-managed keys at their first-year list price (USD a month).
+    pub kms_keys_monthly_usd: f64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct CountsDoc {
+    pub functions: usize,
+    pub roles: usize,
+    pub queues: usize,
+    pub kms_keys: usize,
+    pub notification_topics: usize,
+}
+
+impl CountsDoc {
+    fn of(f: &Footprint, times: usize) -> CountsDoc {
+        CountsDoc {
+            functions: f.functions * times,
+            roles: f.roles * times,
+            queues: f.queues * times,
+            kms_keys: f.kms_keys * times,
+            notification_topics: f.notification_topics * times,
+        }
+    }
+}
+
+impl FootprintDoc {
+    pub fn new(layout: &Layout) -> FootprintDoc {
+        FootprintDoc {
+            per_account: CountsDoc::of(&layout.footprint, 1),
+            accounts: layout.accounts,
+            fleet: CountsDoc::of(&layout.footprint, layout.accounts),
+            kms_keys_monthly_usd: layout.footprint.kms_monthly_usd() * layout.accounts as f64,
+        }
+    }
+}
+
+/// A remedy stack outside its account's home region.
+#[derive(Debug, Serialize)]
+pub struct StrayDoc<'a> {
+    pub account_id: &'a str,
+    pub region: &'a str,
+    pub stack_status: Option<&'a str>,
+    pub stage: Option<&'a str>,
+}
+
+impl<'a> StrayDoc<'a> {
+    pub fn new(s: &'a Stray) -> StrayDoc<'a> {
+        StrayDoc {
+            account_id: &s.account_id,
+            region: &s.region,
+            stack_status: s.stack_status.as_deref(),
+            stage: s.stage.as_deref(),
+        }
+    }
 }
 
 #[derive(Debug, Serialize)]
@@ -176,6 +248,7 @@ impl<'a> PlanDoc<'a> {
         summary: String,
         kept: bool,
         planned: &'a [PlannedTarget],
+        layout: &'a Layout,
     ) -> PlanDoc<'a> {
         let change = |c: &'a ResourceChange| ChangeDoc {
             action: &c.action,
@@ -187,6 +260,10 @@ impl<'a> PlanDoc<'a> {
             stage,
             summary,
             kept,
+            home_region: &layout.home,
+            regions: &layout.covered,
+            footprint: FootprintDoc::new(layout),
+            stray: layout.strays.iter().map(StrayDoc::new).collect(),
             targets: planned
                 .iter()
                 .map(|p| PlannedDoc {
@@ -207,6 +284,8 @@ impl<'a> PlanDoc<'a> {
 pub struct StatusDoc<'a> {
     pub summary: StatusCountsDoc,
     pub targets: Vec<StatusRowDoc<'a>>,
+    /// remedy stacks in covered regions other than the home region.
+    pub stray: Vec<StrayDoc<'a>>,
 }
 
 #[derive(Debug, Serialize)]
@@ -231,6 +310,8 @@ pub struct StatusRowDoc<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub drift: Option<&'a str>,
     pub reason: Option<&'a str>,
+    /// The topic to give Conformity's SNS channel for this account.
+    pub findings_topic_arn: Option<&'a str>,
 }
 
 /// A status row's state word.
@@ -244,7 +325,7 @@ pub fn state(row: &InspectedTarget) -> &'static str {
 }
 
 impl<'a> StatusDoc<'a> {
-    pub fn new(rows: &'a [(String, InspectedTarget)]) -> StatusDoc<'a> {
+    pub fn new(rows: &'a [(String, InspectedTarget)], strays: &'a [Stray]) -> StatusDoc<'a> {
         let count = |word: &str| rows.iter().filter(|(_, r)| state(r) == word).count();
         StatusDoc {
             summary: StatusCountsDoc {
@@ -266,8 +347,10 @@ impl<'a> StatusDoc<'a> {
                     state: state(r),
                     drift: r.drift.as_deref(),
                     reason: r.reason.as_deref(),
+                    findings_topic_arn: r.findings_topic.as_deref(),
                 })
                 .collect(),
+            stray: strays.iter().map(StrayDoc::new).collect(),
         }
     }
 }
@@ -279,6 +362,8 @@ pub struct PublishDoc<'a> {
     pub objects: Vec<UploadDoc<'a>>,
     pub release: &'a str,
     pub skipped: usize,
+    /// Each stage's `remedy:hash` (its covered regions are one of its stack parameters).
+    pub stages: &'a BTreeMap<String, String>,
     pub uploaded: usize,
 }
 
@@ -291,9 +376,15 @@ pub struct UploadDoc<'a> {
 }
 
 impl<'a> PublishDoc<'a> {
-    pub fn new(hash: &'a str, release: &'a str, uploads: &'a [Upload]) -> PublishDoc<'a> {
+    pub fn new(
+        hash: &'a str,
+        release: &'a str,
+        uploads: &'a [Upload],
+        stages: &'a BTreeMap<String, String>,
+    ) -> PublishDoc<'a> {
         PublishDoc {
             hash,
+            stages,
             objects: uploads
                 .iter()
                 .map(|u| UploadDoc {

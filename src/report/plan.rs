@@ -3,15 +3,22 @@
 use super::json::PlanDoc;
 use super::output::{print_json, OutputFormat};
 use crate::core::decide::{plan_summary, PlanAction};
-use crate::core::outcome::PlannedTarget;
+use crate::core::outcome::{Layout, PlannedTarget, Stray};
 use std::io::Write;
 
-/// `remedy plan`: per target its action and resource changes, and the aggregate line.
-pub fn print_plan(stage: &str, planned: &[PlannedTarget], kept: bool, format: OutputFormat) {
+/// `remedy plan`: per target its action and resource changes, the aggregate line, what the
+/// stacks hold (per account and for the fleet) and the strays.
+pub fn print_plan(
+    stage: &str,
+    planned: &[PlannedTarget],
+    kept: bool,
+    layout: &Layout,
+    format: OutputFormat,
+) {
     let actions: Vec<PlanAction> = planned.iter().map(|p| p.action).collect();
     let summary = plan_summary(&actions);
     match format {
-        OutputFormat::Json => print_json(&PlanDoc::new(stage, summary, kept, planned)),
+        OutputFormat::Json => print_json(&PlanDoc::new(stage, summary, kept, planned, layout)),
         OutputFormat::Text => {
             let mut out = std::io::stdout().lock();
             let _ = writeln!(
@@ -48,6 +55,29 @@ pub fn print_plan(stage: &str, planned: &[PlannedTarget], kept: bool, format: Ou
                 }
             }
             let _ = writeln!(out, "stage {stage}: {summary}");
+            let f = &layout.footprint;
+            let n = layout.accounts;
+            let _ = writeln!(
+                out,
+                "one stack per account in {}, remediating {} (and global findings)",
+                layout.home,
+                layout.covered.join(", ")
+            );
+            let _ = writeln!(
+                out,
+                "each stack: {} functions, {} IAM roles, {} queues, {} KMS keys, {} notification topics",
+                f.functions, f.roles, f.queues, f.kms_keys, f.notification_topics
+            );
+            let _ = writeln!(
+                out,
+                "{n} accounts: {} functions, {} IAM roles, {} queues, {} KMS keys (${:.2} a month at $1 per key in its first year)",
+                f.functions * n,
+                f.roles * n,
+                f.queues * n,
+                f.kms_keys * n,
+                f.kms_monthly_usd() * n as f64
+            );
+            print_strays(&mut out, &layout.strays);
             if kept {
                 let _ = writeln!(
                     out,
@@ -55,5 +85,30 @@ pub fn print_plan(stage: &str, planned: &[PlannedTarget], kept: bool, format: Ou
                 );
             }
         }
+    }
+}
+
+/// The strays, one line each, and what to do about them.
+pub(crate) fn print_strays(out: &mut impl Write, strays: &[Stray]) {
+    if strays.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        out,
+        "{} stray stack(s) outside the home region (an earlier layout; they still hold roles and a key):",
+        strays.len()
+    );
+    for s in strays {
+        let _ = writeln!(
+            out,
+            "  stray {:<14} {:<16} {}{}",
+            s.account_id,
+            s.region,
+            s.stack_status.as_deref().unwrap_or("-"),
+            s.stage
+                .as_deref()
+                .map(|stage| format!(" (stage {stage})"))
+                .unwrap_or_default()
+        );
     }
 }

@@ -9,10 +9,11 @@ pub fn print_publish(
     hash: &str,
     release_key: &str,
     uploads: &[crate::core::outcome::Upload],
+    stages: &std::collections::BTreeMap<String, String>,
     format: OutputFormat,
 ) {
     match format {
-        OutputFormat::Json => print_json(&PublishDoc::new(hash, release_key, uploads)),
+        OutputFormat::Json => print_json(&PublishDoc::new(hash, release_key, uploads, stages)),
         OutputFormat::Text => {
             let mut out = std::io::stdout().lock();
             for u in uploads {

@@ -2,14 +2,15 @@
 
 use super::json::{state, StatusDoc};
 use super::output::{print_json, OutputFormat};
-use crate::core::outcome::InspectedTarget;
+use crate::core::outcome::{InspectedTarget, Stray};
 use std::io::Write;
 
-/// `remedy status`: per target the deployed stack and how it compares with this build.
-pub fn print_status(rows: &[(String, InspectedTarget)], format: OutputFormat) {
+/// `remedy status`: per target the deployed stack and how it compares with this build, and
+/// the strays (`--output json` adds each account's findings topic).
+pub fn print_status(rows: &[(String, InspectedTarget)], strays: &[Stray], format: OutputFormat) {
     let count = |word: &str| rows.iter().filter(|(_, r)| state(r) == word).count();
     match format {
-        OutputFormat::Json => print_json(&StatusDoc::new(rows)),
+        OutputFormat::Json => print_json(&StatusDoc::new(rows, strays)),
         OutputFormat::Text => {
             let mut out = std::io::stdout().lock();
             let drift = rows.iter().any(|(_, r)| r.drift.is_some());
@@ -60,6 +61,7 @@ pub fn print_status(rows: &[(String, InspectedTarget)], format: OutputFormat) {
                 count("missing"),
                 count("unknown")
             );
+            super::plan::print_strays(&mut out, strays);
         }
     }
 }

@@ -223,3 +223,36 @@ fn a_stacksets_stage_whose_instances_queue_names_break_sqs_limit() {
     let (code, stderr) = run_in(dir.path(), &["template", "--stage", "stage"]);
     assert_eq!(code, 0, "`remedy-security-stage` fits: {stderr}");
 }
+
+#[test]
+fn the_region_layout_of_earlier_versions_and_unknown_regions() {
+    // `region_order` is gone: what replaced it is named, at its line.
+    rejects(
+        &format!("{STAGE}    region_order: sequential\n"),
+        "remedy.yaml:4:19: stages[0].region_order: `region_order` is gone: remedy deploys one stack per account, in its `home_region`",
+    );
+    rejects(
+        &format!("{STAGE}codebuild: {{region: eu-west-1}}\n"),
+        "codebuild.region: `codebuild.region` is gone: the project runs in each stage's `home_region`",
+    );
+    rejects(
+        &format!("home_region: eu-wset-1\n{STAGE}"),
+        "remedy.yaml:1:14: home_region: unknown region `eu-wset-1` (did you mean eu-west-1?)",
+    );
+    // `--region` other than the stage's home region: one stack per account, there.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("remedy.yaml"),
+        format!("regions: [us-east-1, eu-west-1]\n{STAGE}"),
+    )
+    .unwrap();
+    let (code, stderr) = run_in(
+        dir.path(),
+        &["deploy", "--stage", "dev", "--region", "eu-west-1"],
+    );
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains("--region eu-west-1: stage `dev` deploys one stack per account, in its home region us-east-1 (it remediates us-east-1, eu-west-1)"),
+        "{stderr}"
+    );
+}

@@ -22,7 +22,7 @@ use support::{remedy, stack_state, Emulator, Org, Workdir, MANAGEMENT_ACCOUNT, R
 
 fn config(engine: &str) -> String {
     format!(
-        "regions: [us-east-1, eu-west-1]\npackage: package.zip\nengine: {engine}\ncodebuild: {{project: remedy-deploy, region: us-east-1}}\nstages:\n  - name: dev\n    targets: {{ous: [/Workloads/Dev]}}\nrules:\n  S3-001: remediate\n"
+        "regions: [us-east-1, eu-west-1]\npackage: package.zip\nengine: {engine}\ncodebuild: {{project: remedy-deploy}}\nstages:\n  - name: dev\n    targets: {{ous: [/Workloads/Dev]}}\n  - name: prod\n    home_region: eu-west-1\n    targets: {{ous: [/Workloads/Dev]}}\nrules:\n  S3-001: remediate\n"
     )
 }
 
@@ -99,7 +99,7 @@ async fn publish_uploads_once_and_skips_what_is_there() {
     assert_eq!(
         keys.len(),
         6,
-        "package, config, release manifest in two regions: {keys:?}"
+        "package, config, release manifest in each stage's home region: {keys:?}"
     );
     assert_eq!(doc["uploaded"], 6, "{doc}");
     assert_eq!(doc["skipped"], 0);
@@ -159,8 +159,8 @@ async fn the_codebuild_engine_starts_one_build_per_target_and_reports_success() 
     assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
     let doc = run.json();
     assert_eq!(
-        doc["summary"]["created"], 4,
-        "two accounts × two regions: {doc}"
+        doc["summary"]["created"], 2,
+        "one stack per account, in the home region: {doc}"
     );
 
     let recorded = emulator.recording();
@@ -168,10 +168,10 @@ async fn the_codebuild_engine_starts_one_build_per_target_and_reports_success() 
         .iter()
         .filter(|r| r.action == "StartBuild")
         .collect();
-    assert_eq!(builds.len(), 4, "one build per account and region");
+    assert_eq!(builds.len(), 2, "one build per account, in its home region");
     let mut seen_regions = BTreeSet::new();
     for build in &builds {
-        // The project lives in us-east-1; the override names the region to deploy.
+        // The project runs in the stage's home region, which the override names.
         assert_eq!(build.region, "us-east-1");
         let body: serde_json::Value = serde_json::from_str(&build.body).unwrap();
         assert_eq!(body["projectName"], "remedy-deploy");
@@ -194,9 +194,16 @@ async fn the_codebuild_engine_starts_one_build_per_target_and_reports_success() 
         // The build reads the configuration from the project region's bucket.
         assert!(object_exists(&emulator, "us-east-1", &vars["REMEDY_CONFIG_KEY"]).await);
     }
-    assert_eq!(
-        seen_regions,
-        ["eu-west-1".to_owned(), "us-east-1".to_owned()].into()
+    assert_eq!(seen_regions, ["us-east-1".to_owned()].into());
+    // Nothing in the other covered region: the accounts were not reached there at all.
+    let elsewhere: Vec<&str> = recorded
+        .iter()
+        .filter(|r| r.region == "eu-west-1" && r.access_key != "testing")
+        .map(|r| r.action.as_str())
+        .collect();
+    assert!(
+        elsewhere.is_empty(),
+        "member calls in eu-west-1: {elsewhere:?}"
     );
     // Polled until done.
     assert!(recorded.iter().any(|r| r.action == "BatchGetBuilds"));
@@ -218,10 +225,10 @@ async fn a_stopped_build_is_a_failure_named_with_its_phase_and_logs() {
         parameters: Vec::new(),
         tags: Vec::new(),
         hash: "h".into(),
+        roles: 0,
     };
     let build = BuildProject {
         project: "remedy-deploy".into(),
-        project_region: None,
         stage: "dev".into(),
         artifact_account: MANAGEMENT_ACCOUNT.into(),
         package_key: "packages/0.zip".into(),
@@ -302,7 +309,8 @@ async fn in_account_deploys_its_own_account_only() {
     let published = remedy(&emulator, work.path(), &["publish", "--output", "json"]);
     assert_eq!(published.code, 0, "{}", published.stderr);
     let doc = published.json();
-    let hash = doc["hash"].as_str().unwrap().to_owned();
+    // The stage's hash, as the codebuild engine passes it (REMEDY_EXPECTED_HASH).
+    let hash = doc["stages"]["dev"].as_str().unwrap().to_owned();
     let key = |prefix: &str| -> String {
         doc["objects"]
             .as_array()
@@ -544,6 +552,8 @@ fn the_bootstrap_roles_are_scoped() {
                         "KeyListsHaveNoResource",
                         "SubscriptionsHaveNoResource",
                         "LogReadsHaveNoResource",
+                        // iam:GetAccountSummary authorizes on no resource type.
+                        "RoleQuotaHasNoResource",
                     ]
                     .contains(&sid.as_str())
                         || s.get("Condition").is_some(),

@@ -15,13 +15,13 @@ regions: [us-east-1, eu-west-1]
 role: {name: CloudConformity, external_id: "ext", execution_role: remedy-cloudformation}
 conformity: {account_id: "717210094962"}
 engine: direct
-codebuild: {project: remedy-deploy, region: us-east-1}
+codebuild: {project: remedy-deploy}
 stages:
   - name: dev
     targets: {ous: [/Workloads/Dev], accounts: ["111111111111"], exclude: ["222222222222"]}
     concurrency: 16
     failure_tolerance: 0
-    region_order: sequential
+    home_region: eu-west-1
   - name: prod
     approval: true
     engine: codebuild

@@ -221,14 +221,13 @@ async fn status_lists_every_target_with_its_version_hash_and_freshness() {
         .iter()
         .map(|a| ("dev".into(), a.clone(), REGION.into(), "current".into()))
         .collect();
-    for region in ["us-east-1", "eu-west-1"] {
-        expected.push((
-            "prod".into(),
-            prod[0].clone(),
-            region.into(),
-            "missing".into(),
-        ));
-    }
+    // prod covers two regions with one stack, in its home region (the first of them).
+    expected.push((
+        "prod".into(),
+        prod[0].clone(),
+        "us-east-1".into(),
+        "missing".into(),
+    ));
     assert_eq!(rows, expected);
     let first = &doc["targets"][0];
     assert_eq!(first["stack_status"], "CREATE_COMPLETE");
@@ -236,7 +235,7 @@ async fn status_lists_every_target_with_its_version_hash_and_freshness() {
     assert_eq!(first["hash"], hash.as_str());
     assert_eq!(
         doc["summary"],
-        serde_json::json!({"current": 2, "outdated": 0, "missing": 2, "unknown": 0})
+        serde_json::json!({"current": 2, "outdated": 0, "missing": 1, "unknown": 0})
     );
 
     // A changed configuration makes the deployed stacks outdated; the table says so.
@@ -279,4 +278,75 @@ async fn status_lists_every_target_with_its_version_hash_and_freshness() {
             "{t}"
         );
     }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn stacks_outside_the_home_region_are_strays_and_status_gives_the_topic_to_connect() {
+    let emulator = Emulator::start();
+    let mut org = Org::create(&emulator).await;
+    let account = org.account("dev-00", "/Workloads/Dev").await;
+    let layout = |home: &str| {
+        format!("home_region: {home}\nregions: [us-east-1, eu-west-1]\npackage: package.zip\nstages:\n  - name: dev\n    targets: {{ous: [/Workloads/Dev]}}\nrules:\n  S3-001: remediate\n")
+    };
+    // An earlier layout: the account's stack in eu-west-1.
+    let work = Workdir::new(&layout("eu-west-1"));
+    let first = remedy(&emulator, work.path(), &["deploy", "--stage", "dev"]);
+    assert_eq!(first.code, 0, "{}", first.stderr);
+
+    // The home region moves to us-east-1: the plan creates the stack there and names the
+    // one in eu-west-1 a stray (it is not touched).
+    work.write("remedy.yaml", &layout("us-east-1"));
+    let plan = remedy(
+        &emulator,
+        work.path(),
+        &["plan", "--stage", "dev", "--output", "json"],
+    );
+    assert_eq!(plan.code, 0, "{}\n{}", plan.stdout, plan.stderr);
+    let doc = plan.json();
+    assert_eq!(doc["targets"][0]["region"], "us-east-1");
+    assert_eq!(doc["targets"][0]["action"], "create");
+    assert_eq!(
+        doc["stray"],
+        serde_json::json!([{"account_id": account, "region": "eu-west-1", "stack_status": "CREATE_COMPLETE", "stage": "dev"}])
+    );
+    assert_eq!(doc["home_region"], "us-east-1");
+    assert_eq!(
+        doc["regions"],
+        serde_json::json!(["us-east-1", "eu-west-1"])
+    );
+    // One account's stack, and the fleet's (one account here).
+    assert_eq!(
+        doc["footprint"]["per_account"],
+        serde_json::json!({"functions": 2, "roles": 2, "queues": 3, "kms_keys": 1, "notification_topics": 0})
+    );
+    assert_eq!(doc["footprint"]["kms_keys_monthly_usd"], 1.0);
+    let text = remedy(&emulator, work.path(), &["plan", "--stage", "dev"]);
+    assert!(
+        text.stdout.contains("1 stray stack(s)") && text.stdout.contains("eu-west-1"),
+        "{}",
+        text.stdout
+    );
+
+    let deployed = remedy(&emulator, work.path(), &["deploy", "--stage", "dev"]);
+    assert_eq!(deployed.code, 0, "{}", deployed.stderr);
+    let status = remedy(&emulator, work.path(), &["status", "--output", "json"]);
+    assert_eq!(status.code, 0, "{}", status.stderr);
+    let doc = status.json();
+    assert_eq!(doc["stray"][0]["region"], "eu-west-1", "{doc}");
+    assert_eq!(doc["targets"][0]["state"], "current");
+    // The topic to give Conformity: the home stack's, and it exists.
+    let topic = doc["targets"][0]["findings_topic_arn"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(
+        topic,
+        format!("arn:aws:sns:us-east-1:{account}:remedy-findings")
+    );
+    let sns = aws_sdk_sns::Client::new(&emulator.account_config(&account, "us-east-1").await);
+    sns.get_topic_attributes()
+        .topic_arn(&topic)
+        .send()
+        .await
+        .expect("the topic exists");
 }

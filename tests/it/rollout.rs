@@ -1,6 +1,7 @@
 //! `remedy rollout` against the emulator: gates stop a non-interactive run with exit 3 and
 //! nothing behind them touched; approved gates deploy every stage; unassumable accounts
-//! fail a stage at its tolerance and are named; stages fan out over their regions.
+//! fail a stage at its tolerance and are named; each account gets one stack, in its stage's
+//! home region, covering every region of the stage.
 
 use crate::support;
 use crate::support::snapshot::{assert_snapshot, labels};
@@ -283,60 +284,109 @@ async fn unassumable_accounts_fail_prod_at_tolerance_0_and_the_rest_deploys_at_2
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn a_stage_fans_out_over_its_regions_one_region_after_the_other() {
+async fn one_stack_per_account_in_the_home_region_remediates_every_covered_region() {
     let emulator = Emulator::start();
     let mut org = Org::create(&emulator).await;
     let dev = org.accounts_in("dev", "/Workloads/Dev", 2).await;
+    let prod = org.accounts_in("prod", "/Workloads/Prod", 1).await;
     let work = Workdir::new(
-        "regions: [us-east-1]\npackage: package.zip\nstages:\n  - name: dev\n    regions: [us-east-1, eu-west-1]\n    region_order: sequential\n    concurrency: 4\n    targets: {ous: [/Workloads/Dev]}\nrules:\n  S3-001: remediate\n",
+        "regions: [us-east-1, eu-west-1]\npackage: package.zip\nstages:\n  - name: dev\n    concurrency: 4\n    targets: {ous: [/Workloads/Dev]}\n  - name: prod\n    home_region: eu-west-1\n    targets: {ous: [/Workloads/Prod]}\nrules:\n  S3-001: remediate\n",
     );
     emulator.start_recording();
     let run = remedy(&emulator, work.path(), &["rollout", "--output", "json"]);
     assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
     let doc = run.json();
-    let targets: Vec<(String, String)> = doc["stages"][0]["targets"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| {
-            assert_eq!(t["outcome"], "created", "{t}");
-            (
-                t["region"].as_str().unwrap().to_owned(),
-                t["account_id"].as_str().unwrap().to_owned(),
-            )
-        })
-        .collect();
+    let targets = |stage: usize| -> Vec<(String, String)> {
+        doc["stages"][stage]["targets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| {
+                assert_eq!(t["outcome"], "created", "{t}");
+                (
+                    t["account_id"].as_str().unwrap().to_owned(),
+                    t["region"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect()
+    };
     let mut sorted_dev = dev.clone();
     sorted_dev.sort();
-    let expected: Vec<(String, String)> = ["us-east-1", "eu-west-1"]
+    let expected: Vec<(String, String)> = sorted_dev
         .iter()
-        .flat_map(|r| sorted_dev.iter().map(move |a| (r.to_string(), a.clone())))
+        .map(|a| (a.clone(), "us-east-1".to_owned()))
         .collect();
     assert_eq!(
-        targets, expected,
-        "region by region, in the configured order"
+        targets(0),
+        expected,
+        "one target per account, in the home region"
+    );
+    assert_eq!(
+        targets(1),
+        [(prod[0].clone(), "eu-west-1".to_owned())],
+        "the stage's own home"
     );
 
-    for account in &dev {
-        for region in ["us-east-1", "eu-west-1"] {
-            let (status, _) = stack_state(&emulator, account, region)
-                .await
-                .expect("a stack");
-            assert_eq!(status, "CREATE_COMPLETE", "{account} {region}");
-        }
+    // The stacks are where the targets say, and nowhere else; each covers both regions.
+    for (account, home, elsewhere) in [
+        (&dev[0], "us-east-1", "eu-west-1"),
+        (&dev[1], "us-east-1", "eu-west-1"),
+        (&prod[0], "eu-west-1", "us-east-1"),
+    ] {
+        let (status, _) = stack_state(&emulator, account, home)
+            .await
+            .expect("a stack");
+        assert_eq!(status, "CREATE_COMPLETE", "{account} {home}");
+        assert_eq!(
+            stack_state(&emulator, account, elsewhere).await,
+            None,
+            "{account} {elsewhere}"
+        );
+        let config = emulator.account_config(account, home).await;
+        let stack = aws_sdk_cloudformation::Client::new(&config)
+            .describe_stacks()
+            .stack_name("remedy")
+            .send()
+            .await
+            .unwrap();
+        let stack = &stack.stacks()[0];
+        let covered = stack
+            .parameters()
+            .iter()
+            .find(|p| p.parameter_key() == Some("CoveredRegions"))
+            .and_then(|p| p.parameter_value());
+        assert_eq!(covered, Some("us-east-1,eu-west-1"), "{account}");
+        let roles = stack
+            .tags()
+            .iter()
+            .find(|t| t.key() == Some("remedy:roles"))
+            .and_then(|t| t.value());
+        assert_eq!(roles, Some("2"), "the orchestrator's role and S3-001's");
+        // The orchestrator's allow-list, as Lambda will hand it to the function.
+        let function = aws_sdk_lambda::Client::new(&config)
+            .get_function_configuration()
+            .function_name("AutoRemediateOrchestrator")
+            .send()
+            .await
+            .unwrap();
+        let variables = function.environment().and_then(|e| e.variables()).unwrap();
+        assert_eq!(
+            variables["REMEDY_REGIONS"], "us-east-1,eu-west-1",
+            "{account}"
+        );
     }
-    // Sequential: every stack of us-east-1 was created before the first of eu-west-1 (the
-    // security account's artifact stacks, published first, aside).
-    let regions: Vec<String> = emulator
+    // Member accounts were reached in their home region only (the security account's
+    // artifact buckets aside): one CreateStack per account.
+    let creates: Vec<String> = emulator
         .recording()
         .iter()
         .filter(|r| r.action == "CreateStack" && r.access_key != "testing")
         .map(|r| r.region.clone())
         .collect();
     assert_eq!(
-        regions,
-        ["us-east-1", "us-east-1", "eu-west-1", "eu-west-1"],
-        "{regions:?}"
+        creates,
+        ["us-east-1", "us-east-1", "eu-west-1"],
+        "{creates:?}"
     );
 }
 

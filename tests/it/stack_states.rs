@@ -146,6 +146,7 @@ async fn engine(
         parameters: Vec::new(),
         tags: vec![("remedy:hash".into(), hash.into())],
         hash: hash.into(),
+        roles: 0,
     };
     let options = EngineOptions {
         fix_rollback,

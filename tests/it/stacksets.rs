@@ -10,7 +10,7 @@ use support::{remedy, Emulator, Org, Workdir, MANAGEMENT_ACCOUNT, REGION};
 
 fn config(extra_stage: &str) -> String {
     format!(
-        r#"regions: [us-east-1]
+        r#"regions: [us-east-1, eu-west-1]
 package: package.zip
 role: {{name: CloudConformity, external_id: "ext-4242"}}
 engine: stacksets
@@ -124,7 +124,14 @@ async fn a_stage_is_one_stack_set_over_its_ous_and_each_account_is_reported() {
         p.get("DeploymentTargets.OrganizationalUnitIds.member.1"),
         Some(&dev_ou)
     );
+    // The stage covers two regions; its instances live in the home region alone.
     assert_eq!(p.get("Regions.member.1").map(String::as_str), Some(REGION));
+    assert_eq!(p.get("Regions.member.2"), None, "{p:?}");
+    assert!(
+        p.keys()
+            .all(|k| !k.starts_with("OperationPreferences.RegionOrder")),
+        "{p:?}"
+    );
     assert_eq!(
         p.get("OperationPreferences.MaxConcurrentCount")
             .map(String::as_str),
@@ -306,11 +313,11 @@ async fn a_changed_rule_set_updates_the_stack_set_for_every_account() {
     assert_eq!(instances.len(), 2);
 }
 
-/// This configuration's `remedy:hash`, as `remedy publish` names its release.
+/// The dev stage's `remedy:hash` under this configuration, as `remedy publish` names it.
 fn deployment_hash(emulator: &Emulator, work: &Workdir) -> String {
     let run = remedy(emulator, work.path(), &["publish", "--output", "json"]);
     assert_eq!(run.code, 0, "{}", run.stderr);
-    run.json()["hash"].as_str().unwrap().to_owned()
+    run.json()["stages"]["dev"].as_str().unwrap().to_owned()
 }
 
 #[test]

@@ -3,11 +3,11 @@
 //! target's outcome, plan action or status read from its own stack instance. Pure: it
 //! reads the SDK's status enums as plain data and calls nothing.
 
-use crate::core::config::RegionOrder;
 use crate::core::config::{too_many_ous, MAX_OUS_PER_OPERATION};
 use crate::core::decide::{Freshness, PlanAction};
-use crate::core::outcome::{InspectedTarget, PlannedTarget};
+use crate::core::outcome::{InspectedTarget, PlannedTarget, Stray};
 use crate::core::outcome::{Outcome, TargetResult};
+use crate::core::stack::findings_topic_arn;
 use crate::core::targets::Target;
 use aws_sdk_cloudformation::types::{StackInstanceDetailedStatus as Detailed, StackInstanceStatus};
 use std::collections::BTreeMap;
@@ -18,18 +18,18 @@ use std::time::Duration;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StageShape {
     pub ou_ids: Vec<String>,
-    pub regions: Vec<String>,
+    /// The stage's home region: the only region of its instances.
+    pub home: String,
     /// Accounts the stage lists by id (outside its OUs or not).
     pub accounts: Vec<String>,
     /// Accounts the stage excludes.
     pub exclude: Vec<String>,
     /// The accounts this run deploys, when narrowed (`deploy --account`).
     pub narrowed_to: Option<Vec<String>>,
-    /// The run deploys fewer accounts or regions than the stage has.
+    /// The run deploys fewer accounts than the stage has.
     pub narrowed: bool,
     pub concurrency: usize,
     pub failure_tolerance: usize,
-    pub region_order: RegionOrder,
     /// How many accounts the stage has (for the operation's timeout).
     pub account_count: usize,
 }
@@ -39,27 +39,20 @@ pub struct StageShape {
 pub struct Preferences {
     pub max_concurrent_count: i32,
     pub failure_tolerance_count: i32,
-    pub sequential_regions: bool,
-    pub region_order: Vec<String>,
+    /// The instances' one region: the home region.
+    pub regions: Vec<String>,
 }
 
-/// The stage's limits as StackSets counts: a stage's `concurrency` is targets in flight
-/// (accounts × regions), and StackSets applies its limits per region, so with regions in
-/// parallel each region gets its share, rounded down (at least one account at a time).
-/// Counts, not percentages: a percentage cannot go below 1 % of the accounts, which would
-/// run 10 of a 1,000-account stage at once where the stage says 8.
+/// The stage's limits as StackSets counts them: one instance per account, in the home region,
+/// so `concurrency` accounts in flight and `failure_tolerance` failures are the counts
+/// themselves (at least one account at a time). Counts, not percentages: a percentage cannot
+/// go below 1 % of the accounts, which would run 10 of a 1,000-account stage at once where
+/// the stage says 8.
 pub fn preferences(shape: &StageShape) -> Preferences {
-    let parallel_regions = match shape.region_order {
-        RegionOrder::Parallel => shape.regions.len().max(1),
-        RegionOrder::Sequential => 1,
-    };
-    let concurrent = (shape.concurrency / parallel_regions).max(1);
-    let tolerated = shape.failure_tolerance / parallel_regions;
     Preferences {
-        max_concurrent_count: i32::try_from(concurrent).unwrap_or(i32::MAX),
-        failure_tolerance_count: i32::try_from(tolerated).unwrap_or(i32::MAX),
-        sequential_regions: shape.region_order == RegionOrder::Sequential,
-        region_order: shape.regions.clone(),
+        max_concurrent_count: i32::try_from(shape.concurrency.max(1)).unwrap_or(i32::MAX),
+        failure_tolerance_count: i32::try_from(shape.failure_tolerance).unwrap_or(i32::MAX),
+        regions: vec![shape.home.clone()],
     }
 }
 
@@ -118,19 +111,13 @@ pub fn deployment_targets(shape: &StageShape) -> Result<Reach, String> {
     }
 }
 
-/// How long an operation may run: one target timeout per wave of concurrent accounts (and
-/// per region, when regions go one after another).
+/// How long an operation may run: one target timeout per wave of concurrent accounts.
 pub fn operation_timeout(shape: &StageShape, target_timeout: Duration) -> Duration {
     let waves = shape
         .account_count
         .max(1)
         .div_ceil(shape.concurrency.max(1));
-    let regions = if shape.region_order == RegionOrder::Sequential {
-        shape.regions.len().max(1)
-    } else {
-        1
-    };
-    target_timeout.saturating_mul(u32::try_from(waves * regions).unwrap_or(u32::MAX))
+    target_timeout.saturating_mul(u32::try_from(waves).unwrap_or(u32::MAX))
 }
 
 /// One stack instance, as ListStackInstances reports it.
@@ -141,6 +128,8 @@ pub struct Instance {
     /// `SUCCEEDED`, `FAILED`, `RUNNING`, `SKIPPED_SUSPENDED_ACCOUNT`, …
     pub detailed: Detailed,
     pub reason: Option<String>,
+    /// The instance's stack (its ARN), once it has one.
+    pub stack_id: Option<String>,
 }
 
 impl Instance {
@@ -165,6 +154,27 @@ pub struct Operations {
     pub failure: Option<String>,
     /// The run was interrupted and the operation stopped.
     pub stopped: bool,
+}
+
+/// The StackSet's instances of the targets' accounts outside the home region: strays of an
+/// earlier layout (StackSet instances exist only where a run created them).
+pub fn strays(targets: &[Target], home: &str, instances: &Instances) -> Vec<Stray> {
+    let accounts: std::collections::BTreeSet<&str> =
+        targets.iter().map(|t| t.account.id.as_str()).collect();
+    instances
+        .iter()
+        .filter(|((account, region), _)| region != home && accounts.contains(account.as_str()))
+        .map(|((account, region), instance)| Stray {
+            account_id: account.clone(),
+            region: region.clone(),
+            stack_status: Some(format!(
+                "stack instance {} ({})",
+                instance.status.as_str(),
+                instance.detailed.as_str()
+            )),
+            stage: None,
+        })
+        .collect()
 }
 
 /// Every target's result from its instance before and after the run.
@@ -308,6 +318,9 @@ pub fn inspect(
                 hash: hash.filter(|_| instance.is_some_and(|i| i.is_current())),
                 freshness: Some(freshness),
                 drift: None,
+                findings_topic: instance
+                    .and_then(|i| i.stack_id.as_deref())
+                    .and_then(findings_topic_arn),
                 reason: instance.filter(|i| !i.is_current()).map(|i| {
                     format!(
                         "stack instance {} ({}){}",
@@ -383,38 +396,23 @@ mod tests {
     fn shape() -> StageShape {
         StageShape {
             ou_ids: vec!["ou-ab12-cdefgh34".into()],
-            regions: vec!["us-east-1".into(), "eu-west-1".into()],
+            home: "eu-west-1".into(),
             accounts: vec![],
             exclude: vec![],
             narrowed_to: None,
             narrowed: false,
             concurrency: 16,
             failure_tolerance: 3,
-            region_order: RegionOrder::Parallel,
             account_count: 1000,
         }
     }
 
     #[test]
-    fn the_stage_limits_become_counts_per_region_that_never_exceed_them() {
-        // 16 in flight over two parallel regions: 8 per region; 3 failures: 1 per region.
+    fn the_stage_limits_are_the_operation_counts_in_the_home_region_only() {
+        // One instance per account: the stage's limits are StackSets' counts as they are.
         let p = preferences(&shape());
-        assert_eq!((p.max_concurrent_count, p.failure_tolerance_count), (8, 1));
-        assert!(!p.sequential_regions);
-        assert_eq!(p.region_order, ["us-east-1", "eu-west-1"]);
-        // One region after the other: each gets the stage's whole limits.
-        let sequential = StageShape {
-            concurrency: 55,
-            failure_tolerance: 29,
-            region_order: RegionOrder::Sequential,
-            ..shape()
-        };
-        let p = preferences(&sequential);
-        assert_eq!(
-            (p.max_concurrent_count, p.failure_tolerance_count),
-            (55, 29)
-        );
-        assert!(p.sequential_regions);
+        assert_eq!((p.max_concurrent_count, p.failure_tolerance_count), (16, 3));
+        assert_eq!(p.regions, ["eu-west-1"]);
         // Never zero accounts at a time.
         let narrow = StageShape {
             concurrency: 1,
@@ -536,14 +534,6 @@ mod tests {
         let t = Duration::from_secs(60);
         // 1,000 accounts, 16 at a time: 63 waves.
         assert_eq!(operation_timeout(&shape(), t), Duration::from_secs(63 * 60));
-        let sequential = StageShape {
-            region_order: RegionOrder::Sequential,
-            ..shape()
-        };
-        assert_eq!(
-            operation_timeout(&sequential, t),
-            Duration::from_secs(2 * 63 * 60)
-        );
     }
 
     fn target(account: &str, region: &str) -> Target {
@@ -562,7 +552,35 @@ mod tests {
             status: StackInstanceStatus::from(status),
             detailed: Detailed::from(detailed),
             reason: reason.map(str::to_owned),
+            stack_id: None,
         }
+    }
+
+    #[test]
+    fn instances_outside_the_home_region_are_strays_of_the_targets_accounts() {
+        let targets = [target("1", "us-east-1"), target("2", "us-east-1")];
+        let instances: Instances = [
+            (
+                ("1".to_owned(), "us-east-1".to_owned()),
+                instance("CURRENT", "SUCCEEDED", None),
+            ),
+            (
+                ("1".to_owned(), "eu-west-1".to_owned()),
+                instance("CURRENT", "SUCCEEDED", None),
+            ),
+            (
+                ("3".to_owned(), "eu-west-1".to_owned()),
+                instance("CURRENT", "SUCCEEDED", None),
+            ),
+        ]
+        .into_iter()
+        .collect();
+        let strays = strays(&targets, "us-east-1", &instances);
+        assert_eq!(strays.len(), 1, "{strays:?}");
+        assert_eq!(
+            (strays[0].account_id.as_str(), strays[0].region.as_str()),
+            ("1", "eu-west-1")
+        );
     }
 
     #[test]

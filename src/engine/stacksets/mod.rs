@@ -3,21 +3,21 @@
 //! the StackSet needs an update, each target's outcome from its instance) are plain
 //! functions in [`decide`], tested without AWS.
 //!
-//! Past the point where one process is the limit (thousands of accounts, many regions),
-//! StackSets runs the fan-out inside AWS. A stage is one service-managed StackSet,
-//! `<stack_name>-<stage>`, in the first configured region of the security account (a
+//! Past the point where one process is the limit (thousands of accounts), StackSets runs
+//! the fan-out inside AWS. A stage is one service-managed StackSet, `<stack_name>-<stage>`,
+//! in the stage's home region of the security account (a
 //! StackSets delegated administrator, `stacksets.call_as`), deployed over the stage's OUs:
 //!
 //! 1. DescribeStackSet and ListStackInstances: what is there (a no-op re-run stops here,
 //!    one call plus one per 100 instances for the whole stage);
 //! 2. CreateStackSet when it is missing, or UpdateStackSet when its `remedy:hash` differs;
-//! 3. CreateStackInstances when a target account or region has no instance yet;
+//! 3. CreateStackInstances (in the home region only) when a target account has no instance yet;
 //! 4. each operation polled (DescribeStackSetOperation) to its end, then
 //!    ListStackInstances once more: every target's result from its own instance.
 //!
 //! The operations carry the stage's limits as [`preferences`]: `MaxConcurrentCount` from
-//! `concurrency`, `FailureToleranceCount` from `failure_tolerance`, regions in
-//! parallel or in order. A first Ctrl-C stops the running operation (StopStackSetOperation:
+//! `concurrency`, `FailureToleranceCount` from `failure_tolerance` (one instance per
+//! account: the counts are the stage's own). A first Ctrl-C stops the running operation (StopStackSetOperation:
 //! StackSets starts no new account, those in flight finish) and the report follows.
 //!
 //! Must not: decide which targets a stage has ([`crate::core::targets`]); the instances StackSets
@@ -32,8 +32,8 @@ use crate::core::stop::Stop;
 use crate::core::targets::Target;
 use aws_sdk_cloudformation::types::{
     self as cfn_types, AccountFilterType, AutoDeployment, Capability, ConcurrencyMode,
-    DeploymentTargets, ManagedExecution, PermissionModels, RegionConcurrencyType,
-    StackSetOperationPreferences, StackSetOperationStatus,
+    DeploymentTargets, ManagedExecution, PermissionModels, StackSetOperationPreferences,
+    StackSetOperationStatus,
 };
 use aws_sdk_cloudformation::Client;
 use std::time::{Duration, Instant};
@@ -241,6 +241,7 @@ impl StackSetsEngine {
                             .cloned()
                             .unwrap_or_else(|| cfn_types::StackInstanceDetailedStatus::from("")),
                         reason: s.status_reason().map(str::to_owned),
+                        stack_id: s.stack_id().map(str::to_owned),
                     },
                 );
             }
@@ -297,7 +298,7 @@ impl StackSetsEngine {
             .capabilities(Capability::CapabilityIam)
             .set_parameters(Some(cfn::parameters(&self.parameters)))
             .set_tags(Some(cfn::tags(&self.tags)))
-            .operation_preferences(preferences_of(prefs, false))
+            .operation_preferences(preferences_of(prefs))
             .operation_id(token_for("update-set", &self.run_id))
             .call_as(self.call_as());
         update = match &self.template {
@@ -323,8 +324,8 @@ impl StackSetsEngine {
             .create_stack_instances()
             .stack_set_name(&self.stack_set_name)
             .deployment_targets(deployment_targets_of(reach))
-            .set_regions(Some(prefs.region_order.clone()))
-            .operation_preferences(preferences_of(prefs, true))
+            .set_regions(Some(prefs.regions.clone()))
+            .operation_preferences(preferences_of(prefs))
             .operation_id(token_for("create-instances", &self.run_id))
             .call_as(self.call_as())
             .send()
@@ -431,19 +432,13 @@ fn deployment_targets_of(reach: &Reach) -> DeploymentTargets {
         .build()
 }
 
-/// The operation preferences; the region order only where the operation names its regions.
-fn preferences_of(prefs: &Preferences, with_region_order: bool) -> StackSetOperationPreferences {
+/// The operation preferences (one region: no region order to give).
+fn preferences_of(prefs: &Preferences) -> StackSetOperationPreferences {
     StackSetOperationPreferences::builder()
         .max_concurrent_count(prefs.max_concurrent_count)
         .failure_tolerance_count(prefs.failure_tolerance_count)
         // remedy's concurrency does not shrink with failures (the runner's semantics):
         // StackSets' default (strict) would run failure_tolerance + 1 accounts at a time.
         .concurrency_mode(ConcurrencyMode::SoftFailureTolerance)
-        .region_concurrency_type(if prefs.sequential_regions {
-            RegionConcurrencyType::Sequential
-        } else {
-            RegionConcurrencyType::Parallel
-        })
-        .set_region_order(with_region_order.then(|| prefs.region_order.clone()))
         .build()
 }
