@@ -3,6 +3,9 @@
 //! - `*_IN_PROGRESS` (moto leaves a create whose resource fails in CREATE_IN_PROGRESS): the
 //!   deploy waits for it up to the target timeout and then fails with that reason; if the
 //!   stack settles meanwhile (here: is deleted) it decides again and deploys.
+//! - An account near its IAM role quota (GetAccountSummary from a recorded response): a
+//!   stack that would pass it is refused before anything is made; one that adds no role is
+//!   never held back.
 //! - `ROLLBACK_COMPLETE` and `UPDATE_ROLLBACK_FAILED`, which moto cannot produce: the direct
 //!   engine runs in this process with an HTTP client that answers the one request showing
 //!   that state from a recorded response (`tests/fixtures/cloudformation/`) and passes every
@@ -139,6 +142,7 @@ async fn engine(
     hash: &str,
     fix_rollback: bool,
 ) -> Arc<DirectEngine> {
+    let roles = template.matches("AWS::IAM::Role").count();
     let base = replay.sdk_config(emulator).await;
     let deployment = Deployment {
         stack_name: "remedy".into(),
@@ -146,7 +150,7 @@ async fn engine(
         parameters: Vec::new(),
         tags: vec![("remedy:hash".into(), hash.into())],
         hash: hash.into(),
-        roles: 0,
+        roles,
     };
     let options = EngineOptions {
         fix_rollback,
@@ -311,4 +315,83 @@ async fn update_rollback_failed_is_reported_with_its_resources_and_continued_wit
     let (status, _, resources) = read_back(&emulator, &account).await;
     assert_eq!(status, "UPDATE_COMPLETE");
     assert_eq!(resources, ["Second", "Topic"], "the update was applied");
+}
+
+// -- The IAM role quota ---------------------------------------------------------------
+
+const TWO_ROLES: &str = "Resources:\n  First:\n    Type: AWS::IAM::Role\n    Properties:\n      AssumeRolePolicyDocument: {Version: '2012-10-17', Statement: [{Effect: Allow, Principal: {Service: lambda.amazonaws.com}, Action: 'sts:AssumeRole'}]}\n  Second:\n    Type: AWS::IAM::Role\n    Properties:\n      AssumeRolePolicyDocument: {Version: '2012-10-17', Statement: [{Effect: Allow, Principal: {Service: lambda.amazonaws.com}, Action: 'sts:AssumeRole'}]}\n";
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_stack_that_would_pass_the_account_s_role_quota_is_refused_before_anything_is_made() {
+    let emulator = Emulator::start();
+    let mut org = Org::create(&emulator).await;
+    let account = org.account("dev-00", "/Workloads/Dev").await;
+    let replay = Replay::new();
+
+    // 999 of 1,000 roles (a recorded answer): two more do not fit. Nothing is created.
+    replay.answer(
+        "GetAccountSummary",
+        "iam/get-account-summary-near-the-role-quota.xml",
+    );
+    let refused = deploy(
+        &engine(&emulator, &replay, TWO_ROLES, "h1", false).await,
+        &account,
+    )
+    .await;
+    assert_eq!(refused.outcome, Outcome::Failed, "{refused:?}");
+    let reason = refused.reason.as_deref().unwrap();
+    assert!(
+        reason.contains(
+            "IAM role quota: the account has 999 of its 1000 roles and the stack needs 2 more"
+        ),
+        "{reason}"
+    );
+    assert_eq!(
+        actions(&replay.take_seen()),
+        ["DescribeStacks", "GetAccountSummary"],
+        "refused before CreateStack"
+    );
+    assert_eq!(stack_state(&emulator, &account, REGION).await, None);
+
+    // The emulator's own answer (a handful of roles): created, after the same check.
+    let created = deploy(
+        &engine(&emulator, &replay, TWO_ROLES, "h1", false).await,
+        &account,
+    )
+    .await;
+    assert_eq!(created.outcome, Outcome::Created, "{created:?}");
+    assert_eq!(
+        actions(&replay.take_seen()),
+        [
+            "DescribeStacks",
+            "GetAccountSummary",
+            "CreateStack",
+            "DescribeStacks"
+        ]
+    );
+
+    // An update that keeps its two roles adds none: however full the account (the recorded
+    // answer stays unused), it is not asked. The stack carries no role count tag here, so
+    // its roles are counted from its resources.
+    replay.answer(
+        "GetAccountSummary",
+        "iam/get-account-summary-near-the-role-quota.xml",
+    );
+    let updated = deploy(
+        &engine(&emulator, &replay, TWO_ROLES, "h2", false).await,
+        &account,
+    )
+    .await;
+    assert_ne!(updated.outcome, Outcome::Failed, "{updated:?}");
+    let seen = replay.take_seen();
+    assert!(
+        seen.iter().all(|(a, _)| a != "GetAccountSummary"),
+        "{seen:?}"
+    );
+    assert!(
+        seen.iter().any(|(a, _)| a == "ListStackResources"),
+        "{seen:?}"
+    );
+    let (_, hash) = stack_state(&emulator, &account, REGION).await.unwrap();
+    assert_eq!(hash, "h2");
 }
