@@ -59,6 +59,7 @@ fn decision_time() {
                 categories: vec!["security".into()],
             },
         ],
+        regions: Vec::new(),
     };
     let place = Place {
         account_id: "111111111111".into(),

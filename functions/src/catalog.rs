@@ -239,6 +239,23 @@ mod tests {
         }
     }
 
+    /// One stack per account runs every rule in every covered region with account-wide
+    /// roles: a scope on the home region's resources would refuse the others. (The stack
+    /// itself, `${AWS::StackId}`, does live in the home region, where it is read.)
+    #[test]
+    fn no_scope_is_limited_to_the_home_region() {
+        for rule in catalog() {
+            for scope in rule.scoped {
+                assert!(
+                    !scope.resource.contains("${AWS::Region}"),
+                    "{}: {} names the stack's region",
+                    rule.id,
+                    scope.resource
+                );
+            }
+        }
+    }
+
     #[test]
     fn modes_round_trip() {
         for mode in Mode::ALL {

@@ -1,13 +1,21 @@
 //! The orchestrator's decisions: what to do with one message. Pure: the orchestrator
 //! ([`crate::orchestrator`]) does the I/O around it.
 //!
-//! In order: refuse what is malformed or hostile (see [`crate::finding`]) or aimed at another
-//! region or account; ignore Conformity's test message and every `status` but `FAILURE`; then
-//! apply the rule's mode — `remediate` and `dry-run` invoke `AutoRemediate<ruleId>` (which
-//! reads its own mode), `notify` only notifies — and pick the notification topics whose route
-//! matches the finding's risk level and categories. A rule the deployment does not list is
-//! still invoked in `remediate` mode: a user's own `AutoRemediate<ruleId>` function is found
-//! the same way (and when none exists, the orchestrator reports the rule unsupported).
+//! In order: refuse what is malformed or hostile (see [`crate::finding`]) or aimed at a
+//! region this stack does not cover or at another account; ignore Conformity's test message
+//! and every `status` but `FAILURE`; then apply the rule's mode — `remediate` and `dry-run`
+//! invoke `AutoRemediate<ruleId>` (which reads its own mode), `notify` only notifies — and
+//! pick the notification topics whose route matches the finding's risk level and categories.
+//! A rule the deployment does not list is still invoked in `remediate` mode: a user's own
+//! `AutoRemediate<ruleId>` function is found the same way (and when none exists, the
+//! orchestrator reports the rule unsupported).
+//!
+//! Regions: one stack per account, in its home region, receives the findings of every
+//! region. The stack covers the regions of `REMEDY_REGIONS` ([`RuntimeConfig::regions`]; none
+//! listed: the orchestrator's own region only). A finding for a covered region or for
+//! Conformity's `global` is acted on; one for any other region is rejected
+//! ([`ReasonCode::OutsideRegions`]), never dropped silently. A finding that names no region
+//! is taken to be about the orchestrator's own region.
 
 use crate::catalog::Mode;
 use crate::finding::{Finding, Message};
@@ -22,6 +30,36 @@ pub struct RuntimeConfig {
     /// Notification routes (`REMEDY_NOTIFICATIONS`).
     #[serde(default)]
     pub routes: Vec<Route>,
+    /// The regions whose findings this stack acts on (`REMEDY_REGIONS`, see
+    /// [`parse_regions`]); empty: the orchestrator's own region only.
+    #[serde(default)]
+    pub regions: Vec<String>,
+}
+
+/// Conformity's region for findings about global services (IAM, Organizations, …): always
+/// covered.
+pub const GLOBAL: &str = "global";
+
+/// The covered regions from `REMEDY_REGIONS`: comma-separated region names (`us-east-1,eu-west-1`),
+/// blanks around them ignored, each kept once in order. Absent or empty: none, which means
+/// the orchestrator's own region only. A name that is not shaped like a region is an error:
+/// a mangled list must stop the function at its start, not reject every finding.
+pub fn parse_regions(text: Option<&str>) -> Result<Vec<String>, String> {
+    let mut regions: Vec<String> = Vec::new();
+    for name in text.unwrap_or_default().split(',').map(str::trim) {
+        if name.is_empty() {
+            continue;
+        }
+        if !crate::partition::is_region_name(name) {
+            return Err(format!(
+                "REMEDY_REGIONS: {name:?} is not a region name (expected e.g. us-east-1,eu-west-1)"
+            ));
+        }
+        if !regions.iter().any(|r| r == name) {
+            regions.push(name.to_owned());
+        }
+    }
+    Ok(regions)
 }
 
 /// A notification topic and the findings it wants. An empty list matches everything.
@@ -58,12 +96,44 @@ pub struct Place {
     pub region: String,
 }
 
+/// Why a finding was refused or skipped, as a stable code for the log line (`reason_code`)
+/// and queries over it; the `reason` beside it says it in words.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReasonCode {
+    /// Refused: not a finding remedy can read (size, UTF-8, JSON, `ruleId` shape).
+    Malformed,
+    /// Refused: the finding's region is not one this stack covers.
+    OutsideRegions,
+    /// Refused: the resource's ARN names another account.
+    ForeignAccount,
+    /// Skipped: Conformity's channel test message.
+    TestMessage,
+    /// Skipped: a `status` other than `FAILURE`.
+    NotFailure,
+    /// Skipped: the rule's mode is `notify` (the finding goes to the topics only).
+    NotifyMode,
+}
+
+impl ReasonCode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReasonCode::Malformed => "malformed",
+            ReasonCode::OutsideRegions => "outside_regions",
+            ReasonCode::ForeignAccount => "foreign_account",
+            ReasonCode::TestMessage => "test_message",
+            ReasonCode::NotFailure => "not_failure",
+            ReasonCode::NotifyMode => "notify_mode",
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Decision {
     /// Refused: logged, nothing invoked, never retried.
-    Reject(String),
+    Reject { code: ReasonCode, reason: String },
     /// Nothing to do (test message, a status other than FAILURE): logged.
-    Skip(String),
+    Skip { code: ReasonCode, reason: String },
     /// Act on the finding.
     Act {
         mode: Mode,
@@ -76,25 +146,34 @@ pub enum Decision {
 
 pub fn decide(message: &Message, config: &RuntimeConfig, place: &Place) -> Decision {
     let finding = match message {
-        Message::Test => return Decision::Skip("Conformity test message".into()),
+        Message::Test => {
+            return Decision::Skip {
+                code: ReasonCode::TestMessage,
+                reason: "Conformity test message".into(),
+            }
+        }
         Message::Finding(f) => f,
     };
-    if let Some(region) = finding.region.as_deref() {
-        if region != "global" && region != place.region {
-            return Decision::Reject(format!(
-                "finding is for region {region}, this orchestrator serves {}",
-                place.region
-            ));
-        }
+    if let Some(reason) = outside_regions(finding.region.as_deref(), config, place) {
+        return Decision::Reject {
+            code: ReasonCode::OutsideRegions,
+            reason,
+        };
     }
     if let Some(other) = foreign_account(finding, &place.account_id) {
-        return Decision::Reject(format!(
-            "resource belongs to account {other}, this orchestrator serves {}",
-            place.account_id
-        ));
+        return Decision::Reject {
+            code: ReasonCode::ForeignAccount,
+            reason: format!(
+                "resource belongs to account {other}, this orchestrator serves {}",
+                place.account_id
+            ),
+        };
     }
     if !finding.is_failure() {
-        return Decision::Skip(format!("status {}", finding.status));
+        return Decision::Skip {
+            code: ReasonCode::NotFailure,
+            reason: format!("status {}", finding.status),
+        };
     }
     let mode = config
         .rules
@@ -111,6 +190,36 @@ pub fn decide(message: &Message, config: &RuntimeConfig, place: &Place) -> Decis
             .map(|r| r.topic.clone())
             .collect(),
     }
+}
+
+/// The regions this stack covers: `REMEDY_REGIONS`, or the orchestrator's own region alone.
+pub fn covered_regions<'a>(config: &'a RuntimeConfig, place: &'a Place) -> &'a [String] {
+    if config.regions.is_empty() {
+        std::slice::from_ref(&place.region)
+    } else {
+        &config.regions
+    }
+}
+
+/// Why a finding for `region` is outside the covered regions, or `None` when it is covered
+/// (`global` always is; no region means the orchestrator's own).
+fn outside_regions(region: Option<&str>, config: &RuntimeConfig, place: &Place) -> Option<String> {
+    let covered = covered_regions(config, place);
+    let named = region.filter(|r| !r.is_empty());
+    let region = named.unwrap_or(&place.region);
+    if region == GLOBAL || covered.iter().any(|c| c == region) {
+        return None;
+    }
+    let list = covered.join(", ");
+    Some(match named {
+        Some(_) => {
+            format!("finding is for region {region}, outside this stack's regions ({list})")
+        }
+        None => format!(
+            "finding names no region, so it is taken to be about this orchestrator's own, \
+             {region}, which is outside this stack's regions ({list})"
+        ),
+    })
 }
 
 /// The account of a resource given as an ARN, when it is not ours.
@@ -159,11 +268,132 @@ mod tests {
                     categories: vec!["cost-optimisation".into()],
                 },
             ],
+            regions: Vec::new(),
         }
     }
 
     fn decide_text(text: &str) -> Decision {
         decide(&parse_text(text).unwrap(), &config(), &place())
+    }
+
+    fn covering(regions: &[&str]) -> RuntimeConfig {
+        RuntimeConfig {
+            regions: regions.iter().map(|r| r.to_string()).collect(),
+            ..config()
+        }
+    }
+
+    fn decide_in(regions: &[&str], region: Option<&str>) -> Decision {
+        let mut finding = serde_json::json!({"ruleId": "S3-001", "status": "FAILURE"});
+        if let Some(region) = region {
+            finding["region"] = region.into();
+        }
+        let message = parse_text(&finding.to_string()).unwrap();
+        decide(&message, &covering(regions), &place())
+    }
+
+    #[test]
+    fn covered_regions_and_global_are_acted_on() {
+        let both = ["us-east-1", "eu-west-1"];
+        for region in ["us-east-1", "eu-west-1", "global"] {
+            assert!(
+                matches!(decide_in(&both, Some(region)), Decision::Act { .. }),
+                "{region}"
+            );
+        }
+        // No region: the orchestrator's own (us-east-1), covered.
+        assert!(matches!(decide_in(&both, None), Decision::Act { .. }));
+        assert!(matches!(decide_in(&both, Some("")), Decision::Act { .. }));
+        // Nothing listed (an older stack): the orchestrator's own region only.
+        assert!(matches!(
+            decide_in(&[], Some("us-east-1")),
+            Decision::Act { .. }
+        ));
+        assert!(matches!(
+            decide_in(&[], Some("global")),
+            Decision::Act { .. }
+        ));
+    }
+
+    #[test]
+    fn other_regions_are_rejected_naming_the_region_and_the_covered_list() {
+        assert_eq!(
+            decide_in(&["us-east-1", "eu-west-1"], Some("ap-south-1")),
+            Decision::Reject {
+                code: ReasonCode::OutsideRegions,
+                reason: "finding is for region ap-south-1, outside this stack's regions \
+                         (us-east-1, eu-west-1)"
+                    .into()
+            }
+        );
+        assert_eq!(
+            decide_in(&[], Some("eu-west-1")),
+            Decision::Reject {
+                code: ReasonCode::OutsideRegions,
+                reason: "finding is for region eu-west-1, outside this stack's regions (us-east-1)"
+                    .into()
+            }
+        );
+        // Case and look-alikes are not the region.
+        for region in ["US-EAST-1", "us-east-1 ", "Global", "us-east-10"] {
+            assert!(
+                matches!(
+                    decide_in(&["us-east-1"], Some(region)),
+                    Decision::Reject {
+                        code: ReasonCode::OutsideRegions,
+                        ..
+                    }
+                ),
+                "{region:?}"
+            );
+        }
+        // No region, where the list leaves out the orchestrator's own: refused, saying so.
+        match decide_in(&["eu-west-1"], None) {
+            Decision::Reject {
+                code: ReasonCode::OutsideRegions,
+                reason,
+            } => assert!(
+                reason.contains("names no region") && reason.contains("us-east-1"),
+                "{reason}"
+            ),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn regions_from_the_environment() {
+        assert_eq!(parse_regions(None), Ok(vec![]));
+        assert_eq!(parse_regions(Some("")), Ok(vec![]));
+        assert_eq!(parse_regions(Some(" , ")), Ok(vec![]));
+        assert_eq!(
+            parse_regions(Some("us-east-1,eu-west-1")),
+            Ok(vec!["us-east-1".to_owned(), "eu-west-1".to_owned()])
+        );
+        assert_eq!(
+            parse_regions(Some(" us-east-1 , eu-west-1,us-east-1,")),
+            Ok(vec!["us-east-1".to_owned(), "eu-west-1".to_owned()])
+        );
+        for bad in ["us-east-1 eu-west-1", "us-east-1,global", "[\"us-east-1\"]"] {
+            let err = parse_regions(Some(bad)).unwrap_err();
+            assert!(err.contains("REMEDY_REGIONS"), "{bad}: {err}");
+        }
+    }
+
+    #[test]
+    fn reason_codes_are_snake_case() {
+        for code in [
+            ReasonCode::Malformed,
+            ReasonCode::OutsideRegions,
+            ReasonCode::ForeignAccount,
+            ReasonCode::TestMessage,
+            ReasonCode::NotFailure,
+            ReasonCode::NotifyMode,
+        ] {
+            assert_eq!(
+                serde_json::to_value(code).unwrap(),
+                serde_json::json!(code.as_str())
+            );
+        }
     }
 
     #[test]
@@ -213,18 +443,24 @@ mod tests {
     fn skips_and_rejections() {
         assert!(matches!(
             decide(&Message::Test, &config(), &place()),
-            Decision::Skip(_)
+            Decision::Skip {
+                code: ReasonCode::TestMessage,
+                ..
+            }
         ));
         assert_eq!(
             decide_text(r#"{"ruleId":"S3-001","status":"SUCCESS"}"#),
-            Decision::Skip("status SUCCESS".into())
+            Decision::Skip {
+                code: ReasonCode::NotFailure,
+                reason: "status SUCCESS".into()
+            }
         );
         assert!(
-            matches!(decide_text(r#"{"ruleId":"S3-001","status":"FAILURE","region":"eu-west-1"}"#), Decision::Reject(r) if r.contains("eu-west-1"))
+            matches!(decide_text(r#"{"ruleId":"S3-001","status":"FAILURE","region":"eu-west-1"}"#), Decision::Reject { code: ReasonCode::OutsideRegions, reason } if reason.contains("eu-west-1"))
         );
         assert!(matches!(
             decide_text(r#"{"ruleId":"SNS-001","status":"FAILURE","resource":"arn:aws:sns:us-east-1:222222222222:topic"}"#),
-            Decision::Reject(r) if r.contains("222222222222")
+            Decision::Reject { code: ReasonCode::ForeignAccount, reason } if reason.contains("222222222222")
         ));
         assert!(matches!(
             decide_text(

@@ -5,15 +5,19 @@
 //! orchestrator, `AutoRemediate<ruleId>` runs that catalog rule. A rule that fails returns
 //! an error, so the invoke carries a `FunctionError` that the orchestrator checks.
 //!
-//! Configuration comes from the environment the stack sets: `REMEDY_RULES` and
-//! `REMEDY_NOTIFICATIONS` (orchestrator), `REMEDY_MODE`, `REMEDY_SETTINGS` and
-//! `REMEDY_STACK_ID` (rules: the stack's ARN, whose resources the rules leave alone).
+//! Configuration comes from the environment the stack sets: `REMEDY_RULES`,
+//! `REMEDY_NOTIFICATIONS` and `REMEDY_REGIONS` (orchestrator: the regions the stack covers,
+//! comma-separated), `REMEDY_MODE`, `REMEDY_SETTINGS` and `REMEDY_STACK_ID` (rules: the
+//! stack's ARN, whose resources the rules leave alone).
+//!
+//! Every function runs in the stack's home region; a rule function acts in the region of the
+//! finding it is given ([`crate::runtime::context`]).
 
 use crate::catalog::Mode;
-use crate::dispatch::{Place, RuntimeConfig};
+use crate::dispatch::{parse_regions, Place, RuntimeConfig};
 use crate::finding::{parse_text, Message};
 use crate::orchestrator::Orchestrator;
-use crate::rule::{Context, Outcome, OwnStack, Report};
+use crate::rule::{Outcome, OwnStack, Report};
 use lambda_runtime::{service_fn, Error, LambdaEvent};
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -57,6 +61,7 @@ pub async fn run() -> Result<(), Error> {
             let config = RuntimeConfig {
                 rules: env_json("REMEDY_RULES")?.unwrap_or_default(),
                 routes: env_json("REMEDY_NOTIFICATIONS")?.unwrap_or_default(),
+                regions: parse_regions(std::env::var("REMEDY_REGIONS").ok().as_deref())?,
             };
             let lambda = aws_sdk_lambda::Client::new(&aws);
             let sns = aws_sdk_sns::Client::new(&aws);
@@ -90,10 +95,19 @@ pub async fn run() -> Result<(), Error> {
                 env_json("REMEDY_SETTINGS")?.unwrap_or_default();
             // One per process: the stack's resources are listed at most once per cold start.
             let stack = own_stack_from_env()?;
-            let (aws, settings, region, stack) = (&aws, &settings, &region, &stack);
+            let (aws, settings, stack) = (&aws, &settings, &stack);
             lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
-                let report =
-                    handle_rule(rule, mode, settings, aws, region, stack.clone(), &event).await;
+                let account_id = account_of(&event.context.invoked_function_arn);
+                let report = handle_rule(
+                    rule,
+                    mode,
+                    settings,
+                    aws,
+                    account_id,
+                    stack.clone(),
+                    &event.payload,
+                )
+                .await;
                 if report.outcome == Outcome::Failed {
                     // An error sets the invoke's FunctionError; the orchestrator checks it.
                     return Err(Error::from(
@@ -107,52 +121,49 @@ pub async fn run() -> Result<(), Error> {
     }
 }
 
-async fn handle_rule(
+/// What a rule function does with one invocation's `payload` (the finding the orchestrator
+/// sent): read it, check it is for this rule, and run the rule in the finding's region with
+/// the function's own credentials (`own`: the function's configuration, in its home region;
+/// `account_id`: the function's account). A finding this function cannot act on (another
+/// rule's, another partition's region) is `rejected`.
+pub async fn handle_rule(
     rule: &'static crate::catalog::RuleSpec,
     mode: Mode,
     settings: &BTreeMap<String, String>,
-    aws: &aws_config::SdkConfig,
-    region: &str,
+    own: &aws_config::SdkConfig,
+    account_id: String,
     stack: Option<Arc<OwnStack>>,
-    event: &LambdaEvent<Value>,
+    payload: &Value,
 ) -> Report {
-    let text = match &event.payload {
+    let text = match payload {
         Value::String(s) => s.clone(),
         other => other.to_string(),
     };
     let finding = match parse_text(&text) {
         Ok(Message::Finding(f)) => *f,
         Ok(Message::Test) => return Report::skipped("Conformity test message"),
-        Err(rejection) => {
-            return Report {
-                outcome: Outcome::Rejected,
-                actions: Vec::new(),
-                reason: Some(rejection.0),
-            };
-        }
+        Err(rejection) => return Report::rejected(rejection.0),
     };
     if finding.rule_id != rule.id {
-        return Report {
-            outcome: Outcome::Rejected,
-            actions: Vec::new(),
-            reason: Some(format!(
-                "{} received a finding for {}",
-                rule.function_name(),
-                finding.rule_id
-            )),
-        };
+        return Report::rejected(format!(
+            "{} received a finding for {}",
+            rule.function_name(),
+            finding.rule_id
+        ));
     }
     if mode == Mode::Notify {
         return Report::skipped("notify mode: nothing to fix");
     }
-    let ctx = Context {
+    let ctx = match crate::runtime::context(
         rule,
         finding,
-        settings: settings.clone(),
-        dry_run: mode == Mode::DryRun,
-        aws: aws.clone(),
-        account_id: account_of(&event.context.invoked_function_arn),
-        region: region.to_owned(),
+        settings.clone(),
+        mode == Mode::DryRun,
+        own,
+        account_id,
+    ) {
+        Ok(ctx) => ctx,
+        Err(reason) => return Report::rejected(reason),
     };
     crate::runtime::run_rule_for(&ctx, stack).await
 }

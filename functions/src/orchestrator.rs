@@ -1,6 +1,11 @@
 //! The orchestrator's I/O around [`crate::dispatch::decide`]: read the message, invoke
-//! `AutoRemediate<ruleId>` in this account and region, check the invoke's `FunctionError`,
-//! notify the routed topics, and log one JSON line per finding.
+//! `AutoRemediate<ruleId>` in this account and region (the rule acts in the finding's
+//! region), check the invoke's `FunctionError`, notify the routed topics, and log one JSON
+//! line per finding.
+//!
+//! The log line is also a CloudWatch Embedded Metric Format record: CloudWatch Logs turns
+//! every line into one `findings` count in the `remedy` namespace, by `rule` and `outcome`
+//! (rejections such as `outside_regions` included), so no finding goes uncounted.
 //!
 //! Batches: an SQS batch answers with `batchItemFailures` naming only the messages that may
 //! succeed on a retry (a failed invoke, a failed rule, a failed notification), so one bad
@@ -10,7 +15,7 @@
 //! Never logged: credentials, the environment, or anything but the finding's own fields.
 
 use crate::catalog::Mode;
-use crate::dispatch::{decide, Decision, Place, RuntimeConfig};
+use crate::dispatch::{decide, Decision, Place, ReasonCode, RuntimeConfig};
 use crate::finding::{parse_text, Finding, Message};
 use crate::rule::{describe_sdk_error, Outcome, Report};
 use aws_sdk_lambda::primitives::Blob;
@@ -36,6 +41,10 @@ pub struct Handled {
     pub outcome: Outcome,
     pub actions: Vec<String>,
     pub reason: Option<String>,
+    /// The orchestrator's reason as a stable code, when it refused or skipped the finding
+    /// itself (`outside_regions`, `foreign_account`, `malformed`, …); `None` when the rule
+    /// function's report decided the outcome.
+    pub reason_code: Option<ReasonCode>,
     /// Notification topics the finding was sent to.
     pub notified: Vec<String>,
     /// Whether a retry could succeed (SQS redelivers it; in the end, the dead-letter queue).
@@ -44,7 +53,7 @@ pub struct Handled {
 }
 
 impl Handled {
-    fn without_finding(outcome: Outcome, reason: String) -> Handled {
+    fn without_finding(outcome: Outcome, code: Option<ReasonCode>, reason: String) -> Handled {
         Handled {
             rule_id: None,
             resource: None,
@@ -52,6 +61,7 @@ impl Handled {
             outcome,
             actions: Vec::new(),
             reason: Some(reason),
+            reason_code: code,
             notified: Vec::new(),
             retry: false,
         }
@@ -64,6 +74,16 @@ impl Handled {
 pub const RULE_BUDGET: Duration = Duration::from_secs(65);
 
 impl Orchestrator {
+    /// The orchestrator of `place`, with clients built from `aws` (its own region's).
+    pub fn new(aws: &aws_config::SdkConfig, config: RuntimeConfig, place: Place) -> Orchestrator {
+        Orchestrator {
+            lambda: aws_sdk_lambda::Client::new(aws),
+            sns: aws_sdk_sns::Client::new(aws),
+            config,
+            place,
+        }
+    }
+
     /// Handles whatever Lambda delivered: an SQS batch, an SNS event, or a finding. With a
     /// `deadline` (the invocation's), an SQS batch stops starting messages it may not finish.
     pub async fn handle_event(&self, event: Value, deadline: Option<Instant>) -> Value {
@@ -124,7 +144,11 @@ impl Orchestrator {
     /// Handles one message from the topic.
     pub async fn handle_message(&self, text: &str) -> Handled {
         let handled = match parse_text(text) {
-            Err(rejection) => Handled::without_finding(Outcome::Rejected, rejection.0),
+            Err(rejection) => Handled::without_finding(
+                Outcome::Rejected,
+                Some(ReasonCode::Malformed),
+                rejection.0,
+            ),
             Ok(message) => self.act(&message).await,
         };
         log(&handled);
@@ -134,21 +158,27 @@ impl Orchestrator {
     async fn act(&self, message: &Message) -> Handled {
         let decision = decide(message, &self.config, &self.place);
         let Message::Finding(finding) = message else {
-            return Handled::without_finding(Outcome::Skipped, "Conformity test message".into());
+            return Handled::without_finding(
+                Outcome::Skipped,
+                Some(ReasonCode::TestMessage),
+                "Conformity test message".into(),
+            );
         };
         let mut handled = Handled {
             rule_id: Some(finding.rule_id.clone()),
             resource: finding.resource.clone(),
-            ..Handled::without_finding(Outcome::Skipped, String::new())
+            ..Handled::without_finding(Outcome::Skipped, None, String::new())
         };
         let (mode, function, topics) = match decision {
-            Decision::Reject(reason) => {
+            Decision::Reject { code, reason } => {
                 handled.outcome = Outcome::Rejected;
                 handled.reason = Some(reason);
+                handled.reason_code = Some(code);
                 return handled;
             }
-            Decision::Skip(reason) => {
+            Decision::Skip { code, reason } => {
                 handled.reason = Some(reason);
+                handled.reason_code = Some(code);
                 return handled;
             }
             Decision::Act {
@@ -161,6 +191,7 @@ impl Orchestrator {
         if mode == Mode::Notify {
             handled.reason =
                 Some("notify mode: the finding goes to the notification topics".into());
+            handled.reason_code = Some(ReasonCode::NotifyMode);
         } else {
             let report = self.invoke(&function, finding).await;
             handled.retry = report.outcome == Outcome::Failed;
@@ -348,10 +379,15 @@ fn unwrap_sns_envelope(body: &str) -> Cow<'_, str> {
 }
 
 /// One JSON line per finding on stdout, which Lambda sends to CloudWatch Logs as it is:
-/// queryable with Logs Insights (`fields rule_id, outcome | filter outcome = "failed"`).
+/// queryable with Logs Insights (`fields rule_id, outcome, reason_code | filter outcome =
+/// "rejected"`), and counted as a metric ([`log_line`]).
 fn log(handled: &Handled) {
     use std::io::Write;
-    match serde_json::to_string(handled) {
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+        .unwrap_or_default();
+    match log_line(handled, now_ms) {
         Ok(line) => {
             let mut out = std::io::stdout().lock();
             let _ = writeln!(out, "{line}");
@@ -360,9 +396,142 @@ fn log(handled: &Handled) {
     }
 }
 
+/// The metric namespace, name and dimensions of every log line.
+pub const METRIC_NAMESPACE: &str = "remedy";
+pub const METRIC_NAME: &str = "findings";
+/// The `rule` dimension of a message that named no (readable) rule.
+pub const NO_RULE: &str = "none";
+
+/// The log line of one handled message: its fields, and a CloudWatch Embedded Metric Format
+/// block (`_aws`) with the top-level `rule`, `outcome` and `findings: 1` it refers to, so
+/// that CloudWatch counts every outcome by rule (`remedy` / `findings`, dimensions `rule`
+/// and `outcome`). `timestamp_ms`: milliseconds since the epoch.
+pub fn log_line(handled: &Handled, timestamp_ms: u64) -> Result<Value, serde_json::Error> {
+    let mut line = serde_json::to_value(handled)?;
+    if let Value::Object(fields) = &mut line {
+        fields.insert(
+            "rule".into(),
+            json!(handled.rule_id.as_deref().unwrap_or(NO_RULE)),
+        );
+        fields.insert(METRIC_NAME.into(), json!(1));
+        fields.insert(
+            "_aws".into(),
+            json!({
+                "Timestamp": timestamp_ms,
+                "CloudWatchMetrics": [{
+                    "Namespace": METRIC_NAMESPACE,
+                    "Dimensions": [["rule", "outcome"]],
+                    "Metrics": [{"Name": METRIC_NAME, "Unit": "Count"}],
+                }],
+            }),
+        );
+    }
+    Ok(line)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn orchestrator(regions: &[&str]) -> Orchestrator {
+        let aws = aws_config::SdkConfig::builder()
+            .behavior_version(aws_config::BehaviorVersion::latest())
+            .region(aws_config::Region::new("us-east-1"))
+            .build();
+        Orchestrator::new(
+            &aws,
+            RuntimeConfig {
+                regions: regions.iter().map(|r| r.to_string()).collect(),
+                ..RuntimeConfig::default()
+            },
+            Place {
+                account_id: "111111111111".into(),
+                region: "us-east-1".into(),
+            },
+        )
+    }
+
+    /// What the orchestrator decides before any call: these messages never reach AWS.
+    #[tokio::test]
+    async fn a_finding_outside_the_regions_is_rejected_and_logged_with_its_code() {
+        let o = orchestrator(&["us-east-1", "eu-west-1"]);
+        let handled = o
+            .handle_message(r#"{"ruleId":"S3-001","status":"FAILURE","region":"ap-south-1"}"#)
+            .await;
+        assert_eq!(handled.outcome, Outcome::Rejected);
+        assert_eq!(handled.reason_code, Some(ReasonCode::OutsideRegions));
+        assert_eq!(
+            handled.reason.as_deref(),
+            Some(
+                "finding is for region ap-south-1, outside this stack's regions \
+                 (us-east-1, eu-west-1)"
+            )
+        );
+        assert!(!handled.retry, "a rejection is not retried");
+
+        let line = log_line(&handled, 1_700_000_000_000).unwrap();
+        assert_eq!(line["outcome"], "rejected");
+        assert_eq!(line["reason_code"], "outside_regions");
+        assert_eq!(line["rule"], "S3-001");
+        assert_eq!(line["rule_id"], "S3-001");
+        assert_eq!(line["findings"], 1);
+        assert_eq!(
+            line["_aws"],
+            json!({
+                "Timestamp": 1_700_000_000_000_u64,
+                "CloudWatchMetrics": [{
+                    "Namespace": "remedy",
+                    "Dimensions": [["rule", "outcome"]],
+                    "Metrics": [{"Name": "findings", "Unit": "Count"}]
+                }]
+            })
+        );
+    }
+
+    #[tokio::test]
+    async fn every_decision_line_is_counted() {
+        let o = orchestrator(&[]);
+        for (message, outcome, code) in [
+            ("not json", "rejected", json!("malformed")),
+            (
+                "Test Message from Cloud Conformity",
+                "skipped",
+                json!("test_message"),
+            ),
+            (
+                r#"{"ruleId":"S3-001","status":"SUCCESS","region":"us-east-1"}"#,
+                "skipped",
+                json!("not_failure"),
+            ),
+            (
+                r#"{"ruleId":"S3-001","status":"FAILURE","region":"eu-west-1"}"#,
+                "rejected",
+                json!("outside_regions"),
+            ),
+            (
+                r#"{"ruleId":"SNS-001","status":"FAILURE","resource":"arn:aws:sns:us-east-1:2:t"}"#,
+                "rejected",
+                json!("foreign_account"),
+            ),
+        ] {
+            let handled = o.handle_message(message).await;
+            let line = log_line(&handled, 1).unwrap();
+            assert_eq!(line["outcome"], outcome, "{message}");
+            assert_eq!(line["reason_code"], code, "{message}");
+            assert_eq!(line["findings"], 1, "{message}");
+            assert!(
+                line["rule"].is_string(),
+                "{message}: a dimension is never null"
+            );
+            assert_eq!(line["_aws"]["Timestamp"], 1, "{message}");
+            assert_eq!(
+                line["_aws"]["CloudWatchMetrics"][0]["Dimensions"],
+                json!([["rule", "outcome"]])
+            );
+        }
+        let unreadable = o.handle_message("not json").await;
+        assert_eq!(log_line(&unreadable, 1).unwrap()["rule"], NO_RULE);
+    }
 
     #[test]
     fn topic_arns_name_the_regions_partition() {

@@ -304,6 +304,16 @@ impl Report {
         ))
     }
 
+    /// A finding refused without acting on it (unreadable, another rule's, a region this
+    /// function cannot act in): never retried.
+    pub fn rejected(reason: impl Into<String>) -> Report {
+        Report {
+            outcome: Outcome::Rejected,
+            actions: Vec::new(),
+            reason: Some(reason.into()),
+        }
+    }
+
     pub fn failed(reason: impl Into<String>) -> Report {
         Report {
             outcome: Outcome::Failed,

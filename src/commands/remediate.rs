@@ -4,9 +4,12 @@
 //! The same code as in Lambda: the finding is read and checked (rejected → exit 2), the
 //! orchestrator's decision is taken with the configured modes, and the rule's fix runs with
 //! the account's assumed role (`role.name`, ExternalId) when `--account` is given, else with
-//! the caller's own credentials. The region is the finding's (`global` → the environment's).
-//! Remedy's own stack there (`stack_name`) is read first, so that its resources are left
-//! alone exactly as the deployed functions leave them.
+//! the caller's own credentials. The rule acts in the finding's region, as the deployed
+//! rule functions do (`remedy_functions::runtime::context`): `global` → the global region of
+//! the home region's partition; no region → the home region; another partition's region →
+//! rejected. The home region is where the account's stack lives: `home_region`, else the first
+//! of `regions` (the file's, else a stage's), else the environment's. Remedy's own stack there (`stack_name`) is read first, so that its
+//! resources are left alone exactly as the deployed functions leave them.
 //! Exit 0 for remediated/compliant/dry_run/skipped/unsupported, 1 failed, 2 rejected or
 //! unreadable. Output: the README's `{"rule_id", "outcome", "actions", "reason"}`.
 
@@ -18,7 +21,7 @@ use crate::report::{print_remediation as show, OutputFormat};
 use remedy_functions::catalog::Mode;
 use remedy_functions::dispatch::{decide, Decision, Place, RuntimeConfig};
 use remedy_functions::finding::{self, Message};
-use remedy_functions::rule::{Context, Outcome, Report};
+use remedy_functions::rule::{Outcome, Report};
 use std::path::Path;
 
 // The flags of `remedy remediate`.
@@ -61,11 +64,7 @@ pub async fn remediate(
     let message = match finding::parse(&bytes) {
         Ok(message) => message,
         Err(rejection) => {
-            let report = Report {
-                outcome: Outcome::Rejected,
-                actions: Vec::new(),
-                reason: Some(rejection.0),
-            };
+            let report = Report::rejected(rejection.0);
             show(None, &report, output);
             return Ok(exit::INVALID_INPUT);
         }
@@ -98,14 +97,22 @@ pub async fn remediate(
         return Ok(exit::OK);
     };
 
-    // Where to act: the finding's region, the named account (or our own).
-    let base = identity::load_base_config(config.regions.first().map(String::as_str)).await;
-    let region = finding
-        .region
-        .clone()
-        .filter(|r| r != "global")
+    // Where the stack lives (its home region), and where to act: the finding's region, in
+    // the named account (or our own).
+    let base = identity::load_base_config(config.any_region()).await;
+    let home = config
+        .any_region()
+        .map(str::to_owned)
         .or_else(|| base.region().map(|r| r.to_string()))
         .unwrap_or_else(|| identity::FALLBACK_REGION.to_owned());
+    let region = match remedy_functions::runtime::acting_region(finding.region.as_deref(), &home) {
+        Ok(region) => region,
+        Err(reason) => {
+            let report = Report::rejected(reason);
+            show(Some(&rule_id), &report, output);
+            return Ok(exit::INVALID_INPUT);
+        }
+    };
     let (aws, account_id) = match account {
         Some(id) => {
             let identity = Identity::new(
@@ -114,47 +121,45 @@ pub async fn remediate(
                 config.role.external_id.as_deref(),
                 &identity::new_run_id(),
             );
-            (identity.account_config(id, &region).await, id.to_owned())
+            (identity.account_config(id, &home).await, id.to_owned())
         }
         None => {
             let counts = crate::aws::retries::RetryCounts::default();
             let me = crate::aws::artifacts::caller_account(&base, &counts).await?;
             (
                 base.to_builder()
-                    .region(aws_config::Region::new(region.clone()))
+                    .region(aws_config::Region::new(home.clone()))
                     .build(),
                 me,
             )
         }
     };
 
+    // Asked for by hand: the finding's region is covered whatever the deployment covers.
     let runtime = RuntimeConfig {
         rules: [(rule_id.clone(), enabled.mode)].into_iter().collect(),
         routes: Vec::new(),
+        regions: vec![home.clone(), region],
     };
     let place = Place {
         account_id: account_id.clone(),
-        region: region.clone(),
+        region: home,
     };
     let report = match decide(&message, &runtime, &place) {
-        Decision::Reject(reason) => {
-            let report = Report {
-                outcome: Outcome::Rejected,
-                actions: Vec::new(),
-                reason: Some(reason),
-            };
+        Decision::Reject { reason, .. } => {
+            let report = Report::rejected(reason);
             show(Some(&rule_id), &report, output);
             return Ok(exit::INVALID_INPUT);
         }
-        Decision::Skip(reason) => Report::skipped(reason),
+        Decision::Skip { reason, .. } => Report::skipped(reason),
         Decision::Act {
             mode: Mode::Notify, ..
         } => Report::skipped(
             "notify mode: the orchestrator sends it to the notification topics; nothing to fix",
         ),
         Decision::Act { mode, .. } => {
-            // Remedy's own stack in that account and region: its resources are left alone,
-            // as the deployed functions leave them (they get REMEDY_STACK_ID).
+            // Remedy's own stack in that account's home region: its resources are left
+            // alone, as the deployed functions leave them (they get REMEDY_STACK_ID).
             let cfn = aws_sdk_cloudformation::Client::new(&aws);
             let stack = match crate::aws::cfn::describe(&cfn, &config.stack_name).await {
                 Ok(state) => state
@@ -172,16 +177,22 @@ pub async fn remediate(
                     return Ok(exit::FAILED);
                 }
             };
-            let ctx = Context {
-                rule: spec,
-                finding: (**finding).clone(),
-                settings: enabled.settings.clone(),
-                dry_run: force_dry_run || mode == Mode::DryRun,
-                aws,
+            match remedy_functions::runtime::context(
+                spec,
+                (**finding).clone(),
+                enabled.settings.clone(),
+                force_dry_run || mode == Mode::DryRun,
+                &aws,
                 account_id,
-                region,
-            };
-            remedy_functions::runtime::run_rule_for(&ctx, stack).await
+            ) {
+                Ok(ctx) => remedy_functions::runtime::run_rule_for(&ctx, stack).await,
+                // Checked above already (acting_region): the same answer.
+                Err(reason) => {
+                    let report = Report::rejected(reason);
+                    show(Some(&rule_id), &report, output);
+                    return Ok(exit::INVALID_INPUT);
+                }
+            }
         }
     };
     show(Some(&rule_id), &report, output);

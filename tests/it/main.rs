@@ -32,6 +32,7 @@ mod rules_iam;
 mod rules_kms;
 mod rules_rds;
 mod rules_redshift;
+mod rules_regions;
 mod rules_s3;
 mod stack_states;
 mod stacksets;

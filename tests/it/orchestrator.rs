@@ -25,6 +25,7 @@ fn orchestrator(emulator: &Emulator, routes: Vec<Route>) -> Orchestrator {
             .into_iter()
             .collect(),
             routes,
+            regions: Vec::new(),
         },
         place: Place {
             account_id: MANAGEMENT_ACCOUNT.into(),

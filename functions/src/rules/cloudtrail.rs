@@ -265,13 +265,14 @@ async fn enable_log_file_validation(
     .await
 }
 
-/// The region a bucket is in, from GetBucketLocation's `LocationConstraint`: absent or empty
-/// for us-east-1, `EU` for buckets made in eu-west-1 under its legacy name.
-pub fn bucket_region(location: Option<&str>) -> &str {
+/// The region a bucket is in, from GetBucketLocation's `LocationConstraint` as answered in
+/// `region`: absent or empty for the partition's first region (us-east-1 in `aws`), `EU`
+/// for buckets made in eu-west-1 under its legacy name.
+pub fn bucket_region<'a>(location: Option<&'a str>, region: &str) -> &'a str {
     match location.map(str::trim) {
-        None | Some("") => "us-east-1",
+        None | Some("") => crate::partition::global_region(region),
         Some("EU") => "eu-west-1",
-        Some(region) => region,
+        Some(located) => located,
     }
 }
 
@@ -286,7 +287,10 @@ async fn bucket_client(ctx: &Context, bucket: &str) -> Result<aws_sdk_s3::Client
         .send()
         .await
         .map_err(|e| RuleError::aws("GetBucketLocation", &e))?;
-    let region = bucket_region(location.location_constraint().map(|l| l.as_str()));
+    let region = bucket_region(
+        location.location_constraint().map(|l| l.as_str()),
+        &ctx.region,
+    );
     if ctx.aws.region().is_some_and(|r| r.as_ref() == region) {
         return Ok(s3);
     }
@@ -369,10 +373,16 @@ mod tests {
 
     #[test]
     fn bucket_regions_from_location_constraints() {
-        assert_eq!(bucket_region(None), "us-east-1");
-        assert_eq!(bucket_region(Some("")), "us-east-1");
-        assert_eq!(bucket_region(Some("EU")), "eu-west-1");
-        assert_eq!(bucket_region(Some("eu-west-1")), "eu-west-1");
-        assert_eq!(bucket_region(Some("ap-southeast-2")), "ap-southeast-2");
+        assert_eq!(bucket_region(None, "eu-west-1"), "us-east-1");
+        assert_eq!(bucket_region(Some(""), "us-east-1"), "us-east-1");
+        assert_eq!(bucket_region(Some("EU"), "us-east-1"), "eu-west-1");
+        assert_eq!(bucket_region(Some("eu-west-1"), "us-east-1"), "eu-west-1");
+        assert_eq!(
+            bucket_region(Some("ap-southeast-2"), "eu-west-1"),
+            "ap-southeast-2"
+        );
+        // Not us-east-1 outside the aws partition.
+        assert_eq!(bucket_region(None, "cn-northwest-1"), "cn-north-1");
+        assert_eq!(bucket_region(None, "us-gov-east-1"), "us-gov-west-1");
     }
 }

@@ -51,8 +51,10 @@ pub static RULES: &[RuleSpec] = &[
                 description: "The one region whose recorder records global resource types (IAM \
                               users, groups, roles, policies): recording them in every region \
                               would record each change once per region. Elsewhere a recorder \
-                              remedy creates or rewrites leaves them out. Set it to a region of \
-                              the partition the accounts are in (e.g. cn-north-1 in aws-cn).",
+                              remedy creates or rewrites leaves them out. A region of another \
+                              partition than the finding's (the default us-east-1, for accounts \
+                              in aws-cn or aws-us-gov) stands for that partition's global \
+                              region (cn-north-1, us-gov-west-1).",
             },
         ],
         iam_actions: &[
@@ -93,13 +95,15 @@ pub fn service_linked_role(account: &str, region: &str) -> String {
 }
 
 /// Whether the recorder of `region` records global resource types: only in the
-/// `global_resources_region` setting's region (blank: the default, us-east-1), so that each
-/// global resource is recorded once.
+/// `global_resources_region` setting's region, so that each global resource is recorded
+/// once. Blank, or a region of another partition than `region`'s (the default `us-east-1`
+/// seen from `cn-north-1`): the global region of `region`'s partition.
 pub fn records_global_types(region: &str, global_resources_region: Option<&str>) -> bool {
+    use crate::partition::{global_region, partition};
     let global = global_resources_region
         .map(str::trim)
-        .filter(|r| !r.is_empty())
-        .unwrap_or("us-east-1");
+        .filter(|r| !r.is_empty() && partition(r) == partition(region))
+        .unwrap_or(global_region(region));
     region == global
 }
 
@@ -460,6 +464,16 @@ mod tests {
         assert!(!records_global_types("eu-west-1", None));
         assert!(records_global_types("eu-west-1", Some("eu-west-1")));
         assert!(!records_global_types("us-east-1", Some("eu-west-1")));
+        // Another partition's region (the default, us-east-1, in aws-cn): that partition's
+        // global region records them.
+        assert!(records_global_types("cn-north-1", Some("us-east-1")));
+        assert!(!records_global_types("cn-northwest-1", Some("us-east-1")));
+        assert!(records_global_types(
+            "cn-northwest-1",
+            Some("cn-northwest-1")
+        ));
+        assert!(records_global_types("us-gov-west-1", None));
+        assert!(!records_global_types("us-gov-east-1", Some("us-east-1")));
 
         // Elsewhere: a new recorder leaves them out; an existing one recording them is kept.
         let plan = config_plan(&[], &[], &[], Some("config-logs"), ROLE, false).unwrap();
