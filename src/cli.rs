@@ -42,11 +42,11 @@ pub(crate) enum Command {
     Plan(commands::plan::Args),
     /// Deploy one stage, or the named accounts of it.
     Deploy(commands::deploy::Args),
-    /// Upload the package, the template and remedy.yaml to every region's artifact bucket.
+    /// Upload the package, the template and remedy.yaml to each stage's home-region artifact bucket.
     Publish(commands::publish::Args),
     /// Every stage in order, stopping at each unapproved gate.
     Rollout(commands::rollout::Args),
-    /// The fleet: per account and region, stack status, deployed version and hash.
+    /// The fleet: per account (home region), stack status, deployed version and hash, findings topic, strays.
     Status(commands::status::Args),
     /// Account Vending Machine hook: deploy one account at the stage its OU belongs to.
     Onboard(commands::onboard::Args),

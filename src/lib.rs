@@ -15,13 +15,15 @@
 //!    [`aws::package`] finds or builds the Lambda zip.
 //! 4. [`session`] connects: [`aws::identity`] loads the security account's credentials,
 //!    [`aws::org`] lists the OU tree once into a [`core::org`] snapshot, and
-//!    [`core::targets`] (pure) picks the stage's accounts from it.
-//! 5. [`aws::artifacts`] makes sure each region has the artifact bucket, package and
+//!    [`core::targets`] (pure) picks the stage's accounts from it; the stage's placement
+//!    (its home region and the regions it covers) comes from the config.
+//! 5. [`aws::artifacts`] makes sure the home region has the artifact bucket, package and
 //!    template.
-//! 6. [`engine::scheduler::run_each`] runs the targets (account × region) with bounded
-//!    concurrency, failure tolerance, sequential regions and Ctrl-C (a [`core::stop::Stop`]
+//! 6. [`engine::scheduler::run_each`] runs the targets (one per account, in the home region)
+//!    with bounded concurrency, failure tolerance and Ctrl-C (a [`core::stop::Stop`]
 //!    handed in); [`engine::direct`] deploys one target: assume, describe,
-//!    [`core::decide::decide`] (pure, over a [`core::stack::StackStatus`]), act through
+//!    [`core::decide::decide`] (pure, over a [`core::stack::StackStatus`]), the IAM role
+//!    quota when the stack adds roles, act through
 //!    [`aws::cfn`] (change set, delete, continue a rollback, wait; failures come back as a
 //!    typed `CfnError`), decide again. Its result is a [`core::outcome::TargetResult`]. The
 //!    stage's engine is an [`engine::StageEngine`], chosen once by `for_stage`.

@@ -501,7 +501,7 @@ validated_string!(
     }
 );
 
-/// How many account × region targets a stage runs at once (at least 1).
+/// How many accounts a stage deploys at once (at least 1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Concurrency(pub usize);
 
