@@ -17,7 +17,7 @@ use crate::core::config::{Config, Engine, Placement, Stage};
 use crate::core::error::Error;
 use crate::core::org::OrgSnapshot;
 use crate::core::stack::TemplateSource;
-use crate::core::stack::{HASH_TAG, ROLES_TAG, VERSION_TAG};
+use crate::core::stack::{HASH_TAG, VERSION_TAG};
 use crate::core::stack::{MANAGED_TAG, STAGE_TAG};
 use crate::core::stop::Stop;
 use crate::core::targets::{self, Resolution};
@@ -384,7 +384,6 @@ impl Session {
             (VERSION_TAG.into(), env!("CARGO_PKG_VERSION").into()),
             (MANAGED_TAG.into(), "true".into()),
             (STAGE_TAG.into(), stage.name.to_string()),
-            (ROLES_TAG.into(), self.rendered.footprint.roles.to_string()),
         ])
     }
 

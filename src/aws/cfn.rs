@@ -617,30 +617,6 @@ pub async fn first_failure(client: &Client, stack_name: &str) -> Option<String> 
     )
 }
 
-/// How many IAM roles the stack holds (ListStackResources, every page): for a stack
-/// deployed before remedy tagged the count (`remedy:roles`).
-pub async fn count_roles(client: &Client, stack_name: &str) -> Result<usize, CfnError> {
-    let mut roles = 0;
-    let mut pages = client
-        .list_stack_resources()
-        .stack_name(stack_name)
-        .into_paginator()
-        .send();
-    while let Some(page) = pages.next().await {
-        let page = page.map_err(|e| CfnError::of("ListStackResources", &e))?;
-        roles += page
-            .stack_resource_summaries()
-            .iter()
-            .filter(|r| r.resource_type() == Some("AWS::IAM::Role"))
-            .filter(|r| {
-                r.resource_status()
-                    .is_some_and(|s| s.as_str() != "DELETE_COMPLETE")
-            })
-            .count();
-    }
-    Ok(roles)
-}
-
 /// Every resource that failed in the stack's latest operation (its rollback included), one
 /// "Logical (Type): reason" each, oldest first.
 pub async fn failed_resources(client: &Client, stack_name: &str) -> Vec<String> {

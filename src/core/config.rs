@@ -128,7 +128,11 @@ pub(crate) struct CodeBuildConfig {
     #[serde(default = "default_project")]
     pub(crate) project: String,
     /// Gone: the project runs in each stage's home region.
-    #[serde(default, rename = "region")]
+    #[serde(
+        default,
+        rename = "region",
+        deserialize_with = "CodeBuildRegionGone::refuse"
+    )]
     _region: Option<CodeBuildRegionGone>,
 }
 
@@ -226,7 +230,11 @@ pub(crate) struct Stage {
     #[serde(default)]
     pub(crate) approval: bool,
     /// Gone: one stack per account, in its home region (refused at load with what replaced it).
-    #[serde(default, rename = "region_order")]
+    #[serde(
+        default,
+        rename = "region_order",
+        deserialize_with = "RegionOrderGone::refuse"
+    )]
     _region_order: Option<RegionOrderGone>,
     /// This stage's engine (default: the top-level `engine`).
     #[serde(default)]
@@ -246,6 +254,14 @@ macro_rules! gone_key {
             fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
                 // Refused while the value is read, so that the error carries its line.
                 d.deserialize_any(GoneVisitor($message)).map(|()| $name)
+            }
+        }
+
+        impl $name {
+            /// For `deserialize_with`: an empty value (`region_order:`) is refused too,
+            /// where `Option` alone would take it for an absent key.
+            fn refuse<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Self>, D::Error> {
+                $name::deserialize(d).map(Some)
             }
         }
     };
@@ -791,7 +807,11 @@ struct RawConfig {
     home_region: Option<Region>,
     #[serde(default)]
     regions: Vec<Region>,
-    #[serde(default, rename = "region_order")]
+    #[serde(
+        default,
+        rename = "region_order",
+        deserialize_with = "TopRegionOrderGone::refuse"
+    )]
     _region_order: Option<TopRegionOrderGone>,
     #[serde(default)]
     encryption: Encryption,
@@ -1430,6 +1450,9 @@ rules:
         assert!(e.message.contains("`region_order` is gone"), "{e}");
         let e = error(&format!("{MINIMAL}codebuild:\n  region: eu-west-1\n"));
         assert!(e.message.contains("`codebuild.region` is gone"), "{e}");
+        // An empty value is the key all the same.
+        let e = error(&format!("{MINIMAL}    region_order:\n"));
+        assert!(e.message.contains("`region_order` is gone"), "{e}");
     }
 
     #[test]

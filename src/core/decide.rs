@@ -134,14 +134,28 @@ pub struct RoleRoom {
     pub quota: usize,
 }
 
-/// Why an account cannot take the stack, if it cannot: IAM roles are account-wide, and a
-/// stack that needs `needed` roles where `deployed` of them exist already adds the
-/// difference to the account's `used`, which must stay within its `quota`.
-pub fn role_quota_refusal(room: RoleRoom, needed: usize, deployed: usize) -> Option<String> {
-    let added = needed.saturating_sub(deployed);
+/// The IAM roles a change adds to the account: roles the change set adds, and roles it
+/// replaces (CloudFormation makes the new one before it deletes the old). Counted, not
+/// compared as totals: a stack that swaps one rule for another keeps its role count but
+/// needs a free role while it updates.
+pub fn roles_added(changes: &[ResourceChange]) -> usize {
+    changes
+        .iter()
+        .filter(|c| c.resource_type == "AWS::IAM::Role")
+        .filter(|c| {
+            c.action == "Add"
+                || (c.action == "Modify"
+                    && matches!(c.replacement.as_deref(), Some("True") | Some("Conditional")))
+        })
+        .count()
+}
+
+/// Why an account cannot take `added` more roles, if it cannot: IAM roles are account-wide,
+/// and the account's `used` roles plus those must stay within its `quota`.
+pub fn role_quota_refusal(room: RoleRoom, added: usize) -> Option<String> {
     (room.used.saturating_add(added) > room.quota).then(|| {
         format!(
-            "IAM role quota: the account has {} of its {} roles and the stack needs {added} more ({needed} in all): raise the account's \"Roles per account\" quota (Service Quotas, IAM) or deploy fewer rules",
+            "IAM role quota: the account has {} of its {} roles and the stack needs {added} more: raise the account's \"Roles per account\" quota (Service Quotas, IAM) or deploy fewer rules",
             room.used, room.quota
         )
     })
@@ -180,19 +194,30 @@ pub fn plan_summary(actions: &[PlanAction]) -> String {
 #[cfg(test)]
 mod tests {
     #[test]
-    fn the_role_quota_counts_only_the_roles_a_deploy_adds() {
+    fn the_role_quota_counts_the_roles_a_deploy_adds() {
         let room = |used, quota| RoleRoom { used, quota };
         // A first deploy of 61 roles into an account with 950 of 1,000: refused, and why.
-        let refusal = role_quota_refusal(room(950, 1000), 61, 0).unwrap();
+        let refusal = role_quota_refusal(room(950, 1000), 61).unwrap();
         assert!(refusal.contains("950 of its 1000 roles"), "{refusal}");
         assert!(refusal.contains("61 more"), "{refusal}");
         // Exactly at the quota is allowed.
-        assert_eq!(role_quota_refusal(room(939, 1000), 61, 0), None);
-        // An update that keeps its 61 roles adds none, however full the account is.
-        assert_eq!(role_quota_refusal(room(1000, 1000), 61, 61), None);
-        // One that adds 10 rules to a full account is refused; fewer rules never are.
-        assert!(role_quota_refusal(room(995, 1000), 71, 61).is_some());
-        assert_eq!(role_quota_refusal(room(1000, 1000), 40, 61), None);
+        assert_eq!(role_quota_refusal(room(939, 1000), 61), None);
+        assert_eq!(role_quota_refusal(room(1000, 1000), 0), None);
+        // What a change set adds: new roles and replaced ones, not removed or modified in place.
+        let change = |action: &str, kind: &str, replacement: Option<&str>| ResourceChange {
+            action: action.into(),
+            logical_id: "X".into(),
+            resource_type: kind.into(),
+            replacement: replacement.map(str::to_owned),
+        };
+        let swap = [
+            change("Add", "AWS::IAM::Role", None),
+            change("Remove", "AWS::IAM::Role", None),
+            change("Modify", "AWS::IAM::Role", Some("True")),
+            change("Modify", "AWS::IAM::Role", Some("False")),
+            change("Add", "AWS::Lambda::Function", None),
+        ];
+        assert_eq!(roles_added(&swap), 2);
     }
 
     use super::*;

@@ -18,10 +18,6 @@ pub(crate) const MANAGED_TAG: &str = "remedy:managed";
 /// The stack tag naming the stage that deployed it.
 pub(crate) const STAGE_TAG: &str = "remedy:stage";
 
-/// The stack tag holding how many IAM roles the stack holds (the role quota check reads it
-/// instead of listing the stack's resources).
-pub(crate) const ROLES_TAG: &str = "remedy:roles";
-
 /// One resource change of a change set.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct ResourceChange {

@@ -18,12 +18,12 @@
 use crate::aws::cfn::{self, CfnError, StackRequest};
 use crate::aws::iam;
 use crate::aws::identity::{cloudformation_client, iam_client, Identity};
-use crate::core::decide::{decide, freshness, role_quota_refusal, update_kind};
+use crate::core::decide::{decide, freshness, role_quota_refusal, roles_added, update_kind};
 use crate::core::decide::{Action, Freshness, PlanAction};
 use crate::core::outcome::{InspectedTarget, PlannedTarget, Stray};
 use crate::core::outcome::{Outcome, Seen, TargetResult};
 use crate::core::stack::{findings_topic_arn, StackState, StackStatus, TemplateSource};
-use crate::core::stack::{HASH_TAG, ROLES_TAG, STAGE_TAG, VERSION_TAG};
+use crate::core::stack::{HASH_TAG, STAGE_TAG, VERSION_TAG};
 use crate::core::stop::Stop;
 use crate::core::targets::Target;
 use crate::core::util::humanize;
@@ -69,6 +69,8 @@ enum Applied {
     Settled(StackState),
     /// CloudFormation found nothing to change.
     NothingToDo,
+    /// Not run: the roles its change set adds would pass the account's role quota.
+    Refused(String),
 }
 
 impl Scheduled for PlannedTarget {
@@ -169,34 +171,30 @@ impl DirectEngine {
         }
     }
 
-    /// Why the account's IAM role quota cannot take this stack, if it cannot (None also
-    /// when the stack adds no role: no call then). IAM roles are account-wide: the stack's
-    /// roles count against the quota once per account, whatever the region.
-    async fn role_quota_refusal(
-        &self,
-        target: &Target,
-        client: &Client,
-        existing: Option<&StackState>,
-    ) -> Result<Option<String>, String> {
-        let deployed = match existing {
-            None => 0,
-            Some(stack) => match stack.tags.get(ROLES_TAG).and_then(|n| n.parse().ok()) {
-                Some(n) => n,
-                // Deployed before the count was tagged: count its roles.
-                None => cfn::count_roles(client, &self.stack_name)
-                    .await
-                    .map_err(|e| e.to_string())?,
-            },
-        };
-        if self.roles <= deployed {
-            return Ok(None);
+    /// Why the account's IAM role quota cannot take `added` more roles, if it cannot (no
+    /// call when nothing is added). IAM roles are account-wide: the stack's roles count
+    /// against the quota once per account, whatever the region. A quota that cannot be read
+    /// (an account bootstrap from before the check lacks `iam:GetAccountSummary`) is said in
+    /// the log and not held against the deploy: CloudFormation still enforces the quota.
+    async fn role_quota_refusal(&self, target: &Target, added: usize) -> Option<String> {
+        if added == 0 {
+            return None;
         }
         let config = self
             .identity
             .account_config(&target.account.id, &target.region)
             .await;
-        let room = iam::role_room(&iam_client(&config, self.identity.retries())).await?;
-        Ok(role_quota_refusal(room, self.roles, deployed))
+        match iam::role_room(&iam_client(&config, self.identity.retries())).await {
+            Ok(room) => role_quota_refusal(room, added),
+            Err(reason) => {
+                tracing::warn!(
+                    "{} {}: the IAM role quota could not be read ({reason}); going on without remedy's check (CloudFormation still enforces the quota; an account bootstrap from an earlier remedy lacks iam:GetAccountSummary: update it)",
+                    target.account.id,
+                    target.region
+                );
+                None
+            }
+        }
     }
 
     /// The change set `remedy plan --keep` leaves for this deployment, for `deploy` to run.
@@ -270,7 +268,6 @@ impl DirectEngine {
         let role_arn = self.execution_role_arn(target);
 
         let mut continued = false;
-        let mut quota_checked = false;
         let mut last_error: Option<String> = None;
         let mut existing = cfn::describe(&client, &self.stack_name)
             .await
@@ -346,36 +343,31 @@ impl DirectEngine {
                 ChangeSetType::Update => Outcome::Updated,
                 _ => Outcome::Created,
             };
-            if !quota_checked {
-                quota_checked = true;
-                match self
-                    .role_quota_refusal(target, &client, existing.as_ref())
-                    .await
-                {
-                    Ok(None) => {}
-                    Ok(Some(refusal)) => return Err((status, refusal)),
-                    Err(reason) => {
-                        return Err((
-                            status,
-                            format!("the IAM role quota could not be read: {reason}"),
-                        ))
-                    }
-                }
-            }
             let applied = if existing.is_none() {
                 // Nothing there: no kept plan can exist (a plan's change set would have made
-                // the stack, REVIEW_IN_PROGRESS), and nothing to review.
+                // the stack, REVIEW_IN_PROGRESS), and nothing to review. Every role is new.
+                if let Some(refusal) = self.role_quota_refusal(target, self.roles).await {
+                    return Err((status, refusal));
+                }
                 let request = self.request(template, &self.change_set_name, role_arn.as_deref());
                 cfn::create_stack(&client, &request, deadline)
                     .await
                     .map(Applied::Settled)
             } else {
-                self.apply(&client, template, kind, role_arn.as_deref(), deadline)
-                    .await
+                self.apply(
+                    &client,
+                    target,
+                    template,
+                    kind,
+                    role_arn.as_deref(),
+                    deadline,
+                )
+                .await
             };
             let state = match applied {
                 Ok(Applied::Settled(state)) => state,
                 Ok(Applied::NothingToDo) => return Ok((Outcome::Unchanged, status)),
+                Ok(Applied::Refused(refusal)) => return Err((status, refusal)),
                 Err(error) => {
                     // Another run may have started on the stack between our look and our
                     // change set (CloudFormation then refuses ours): wait for it and decide
@@ -421,11 +413,14 @@ impl DirectEngine {
         ))
     }
 
-    /// Runs the change set `plan --keep` computed for exactly this deployment, else one of
-    /// our own; an empty one (only the tags differ) becomes a tags-only UpdateStack.
+    /// Runs the change set `plan --keep` computed for exactly this deployment (its role
+    /// quota was checked when it was made), else one of our own, unless the roles it adds
+    /// would pass the account's quota; an empty one (only the tags differ) becomes a
+    /// tags-only UpdateStack.
     async fn apply(
         &self,
         client: &Client,
+        target: &Target,
         template: &TemplateSource,
         kind: ChangeSetType,
         role_arn: Option<&str>,
@@ -441,6 +436,11 @@ impl DirectEngine {
         let request = self.request(template, &self.change_set_name, role_arn);
         let computed = cfn::create_change_set(client, &request, kind, deadline).await?;
         if !computed.empty {
+            let added = roles_added(&computed.changes);
+            if let Some(refusal) = self.role_quota_refusal(target, added).await {
+                let _ = cfn::delete_change_set(client, &self.stack_name, &computed.id).await;
+                return Ok(Applied::Refused(refusal));
+            }
             return cfn::execute_change_set(client, &self.stack_name, &computed.id, deadline)
                 .await
                 .map(Applied::Settled);
@@ -514,20 +514,6 @@ impl DirectEngine {
                 return planned;
             }
         };
-        match self
-            .role_quota_refusal(&target, &client, existing.as_ref())
-            .await
-        {
-            Ok(None) => {}
-            Ok(Some(refusal)) => {
-                planned.reason = Some(refusal);
-                return planned;
-            }
-            Err(reason) => {
-                planned.reason = Some(format!("the IAM role quota could not be read: {reason}"));
-                return planned;
-            }
-        }
         let name = if keep {
             // A change set an earlier plan kept for this same hash is replaced, whatever its
             // state (a failed one would keep the name taken).
@@ -541,7 +527,16 @@ impl DirectEngine {
         let request = self.request(template, &name, role_arn.as_deref());
         let deadline = Instant::now() + self.target_timeout;
         let computed = cfn::create_change_set(&client, &request, kind.clone(), deadline).await;
-        let keep_it = keep && computed.as_ref().is_ok_and(|c| !c.empty);
+        // The roles the change set adds (new ones, and replacements: made before the old
+        // ones go) against the account's quota; a plan that would be refused is not kept.
+        let refusal = match &computed {
+            Ok(c) => {
+                self.role_quota_refusal(&target, roles_added(&c.changes))
+                    .await
+            }
+            Err(_) => None,
+        };
+        let keep_it = keep && refusal.is_none() && computed.as_ref().is_ok_and(|c| !c.empty);
         let created_stack = match &computed {
             Ok(c) => c.stack_id.clone(),
             Err(_) => None,
@@ -557,6 +552,10 @@ impl DirectEngine {
                         "CloudFormation reports no resource changes: only the stack's tags change"
                             .into(),
                     );
+                }
+                if let Some(refusal) = refusal {
+                    planned.action = PlanAction::Blocked;
+                    planned.reason = Some(refusal);
                 }
                 planned.changes = computed.changes;
                 if !keep_it {

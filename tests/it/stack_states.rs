@@ -4,8 +4,8 @@
 //!   deploy waits for it up to the target timeout and then fails with that reason; if the
 //!   stack settles meanwhile (here: is deleted) it decides again and deploys.
 //! - An account near its IAM role quota (GetAccountSummary from a recorded response): a
-//!   stack that would pass it is refused before anything is made; one that adds no role is
-//!   never held back.
+//!   deploy whose new or replaced roles would pass it is refused before anything is made;
+//!   one that adds no role is never held back.
 //! - `ROLLBACK_COMPLETE` and `UPDATE_ROLLBACK_FAILED`, which moto cannot produce: the direct
 //!   engine runs in this process with an HTTP client that answers the one request showing
 //!   that state from a recorded response (`tests/fixtures/cloudformation/`) and passes every
@@ -142,7 +142,7 @@ async fn engine(
     hash: &str,
     fix_rollback: bool,
 ) -> Arc<DirectEngine> {
-    let roles = template.matches("AWS::IAM::Role").count();
+    let role_count = template.matches("AWS::IAM::Role").count();
     let base = replay.sdk_config(emulator).await;
     let deployment = Deployment {
         stack_name: "remedy".into(),
@@ -150,7 +150,7 @@ async fn engine(
         parameters: Vec::new(),
         tags: vec![("remedy:hash".into(), hash.into())],
         hash: hash.into(),
-        roles,
+        roles: role_count,
     };
     let options = EngineOptions {
         fix_rollback,
@@ -319,22 +319,33 @@ async fn update_rollback_failed_is_reported_with_its_resources_and_continued_wit
 
 // -- The IAM role quota ---------------------------------------------------------------
 
-const TWO_ROLES: &str = "Resources:\n  First:\n    Type: AWS::IAM::Role\n    Properties:\n      AssumeRolePolicyDocument: {Version: '2012-10-17', Statement: [{Effect: Allow, Principal: {Service: lambda.amazonaws.com}, Action: 'sts:AssumeRole'}]}\n  Second:\n    Type: AWS::IAM::Role\n    Properties:\n      AssumeRolePolicyDocument: {Version: '2012-10-17', Statement: [{Effect: Allow, Principal: {Service: lambda.amazonaws.com}, Action: 'sts:AssumeRole'}]}\n";
+/// A template of lambda-trusted roles with these logical ids.
+fn roles(ids: &[&str]) -> String {
+    let mut t = String::from("Resources:\n");
+    for id in ids {
+        t.push_str(&format!("  {id}:\n    Type: AWS::IAM::Role\n    Properties:\n      AssumeRolePolicyDocument: {{Version: '2012-10-17', Statement: [{{Effect: Allow, Principal: {{Service: lambda.amazonaws.com}}, Action: 'sts:AssumeRole'}}]}}\n"));
+    }
+    t
+}
 
 #[tokio::test(flavor = "multi_thread")]
-async fn a_stack_that_would_pass_the_account_s_role_quota_is_refused_before_anything_is_made() {
+async fn a_deploy_that_would_pass_the_account_s_role_quota_is_refused_before_anything_is_made() {
     let emulator = Emulator::start();
     let mut org = Org::create(&emulator).await;
     let account = org.account("dev-00", "/Workloads/Dev").await;
     let replay = Replay::new();
+    let near_quota = || {
+        replay.answer(
+            "GetAccountSummary",
+            "iam/get-account-summary-near-the-role-quota.xml",
+        )
+    };
+    let two = roles(&["First", "Second"]);
 
     // 999 of 1,000 roles (a recorded answer): two more do not fit. Nothing is created.
-    replay.answer(
-        "GetAccountSummary",
-        "iam/get-account-summary-near-the-role-quota.xml",
-    );
+    near_quota();
     let refused = deploy(
-        &engine(&emulator, &replay, TWO_ROLES, "h1", false).await,
+        &engine(&emulator, &replay, &two, "h1", false).await,
         &account,
     )
     .await;
@@ -355,7 +366,7 @@ async fn a_stack_that_would_pass_the_account_s_role_quota_is_refused_before_anyt
 
     // The emulator's own answer (a handful of roles): created, after the same check.
     let created = deploy(
-        &engine(&emulator, &replay, TWO_ROLES, "h1", false).await,
+        &engine(&emulator, &replay, &two, "h1", false).await,
         &account,
     )
     .await;
@@ -370,15 +381,37 @@ async fn a_stack_that_would_pass_the_account_s_role_quota_is_refused_before_anyt
         ]
     );
 
-    // An update that keeps its two roles adds none: however full the account (the recorded
-    // answer stays unused), it is not asked. The stack carries no role count tag here, so
-    // its roles are counted from its resources.
-    replay.answer(
-        "GetAccountSummary",
-        "iam/get-account-summary-near-the-role-quota.xml",
+    // Two rules swapped for two others: the count stays at two, but CloudFormation makes
+    // the new roles before it deletes the old ones. Refused, the change set deleted, and
+    // the stack as it was.
+    near_quota();
+    let swapped = roles(&["Third", "Fourth"]);
+    let refused = deploy(
+        &engine(&emulator, &replay, &swapped, "h2", false).await,
+        &account,
+    )
+    .await;
+    assert_eq!(refused.outcome, Outcome::Failed, "{refused:?}");
+    assert!(
+        refused.reason.as_deref().unwrap().contains("needs 2 more"),
+        "{refused:?}"
     );
+    let seen = replay.take_seen();
+    assert!(
+        seen.iter().all(|(a, _)| a != "ExecuteChangeSet"),
+        "{seen:?}"
+    );
+    assert!(seen.iter().any(|(a, _)| a == "DeleteChangeSet"), "{seen:?}");
+    let (_, hash, resources) = read_back(&emulator, &account).await;
+    assert_eq!(
+        (hash.as_str(), resources),
+        ("h1", vec!["First".to_owned(), "Second".to_owned()])
+    );
+
+    // An update that adds no role (here: only the tags) never asks, however full the
+    // account (the recorded answer stays unused).
     let updated = deploy(
-        &engine(&emulator, &replay, TWO_ROLES, "h2", false).await,
+        &engine(&emulator, &replay, &two, "h3", false).await,
         &account,
     )
     .await;
@@ -388,10 +421,6 @@ async fn a_stack_that_would_pass_the_account_s_role_quota_is_refused_before_anyt
         seen.iter().all(|(a, _)| a != "GetAccountSummary"),
         "{seen:?}"
     );
-    assert!(
-        seen.iter().any(|(a, _)| a == "ListStackResources"),
-        "{seen:?}"
-    );
     let (_, hash) = stack_state(&emulator, &account, REGION).await.unwrap();
-    assert_eq!(hash, "h2");
+    assert_eq!(hash, "h3");
 }

@@ -156,6 +156,14 @@ pub struct Operations {
     pub stopped: bool,
 }
 
+/// Whether an update should name the home region and the stage's reach: only when the
+/// StackSet has instances both there and elsewhere (an earlier layout's). Without any in
+/// the home region, naming it would be refused, and the update reaches every instance.
+pub fn update_home_only(home: &str, instances: &Instances) -> bool {
+    let (here, elsewhere): (Vec<_>, Vec<_>) = instances.keys().partition(|(_, r)| r == home);
+    !here.is_empty() && !elsewhere.is_empty()
+}
+
 /// The StackSet's instances of the targets' accounts outside the home region: strays of an
 /// earlier layout (StackSet instances exist only where a run created them).
 pub fn strays(targets: &[Target], home: &str, instances: &Instances) -> Vec<Stray> {
@@ -554,6 +562,27 @@ mod tests {
             reason: reason.map(str::to_owned),
             stack_id: None,
         }
+    }
+
+    #[test]
+    fn an_update_names_the_home_region_only_when_strays_are_beside_home_instances() {
+        let of = |keys: &[(&str, &str)]| -> Instances {
+            keys.iter()
+                .map(|(a, r)| {
+                    (
+                        ((*a).to_owned(), (*r).to_owned()),
+                        instance("CURRENT", "SUCCEEDED", None),
+                    )
+                })
+                .collect()
+        };
+        assert!(!update_home_only("us-east-1", &of(&[("1", "us-east-1")])));
+        assert!(update_home_only(
+            "us-east-1",
+            &of(&[("1", "us-east-1"), ("1", "eu-west-1")])
+        ));
+        assert!(!update_home_only("us-east-1", &of(&[("1", "eu-west-1")])));
+        assert!(!update_home_only("us-east-1", &Instances::new()));
     }
 
     #[test]

@@ -157,7 +157,8 @@ impl StackSetsEngine {
                 ops.updated = true;
             }
             SetAction::Update { new_hash } => {
-                let id = self.update(&prefs).await?;
+                let scope = update_home_only(&shape.home, &before).then_some(reach);
+                let id = self.update(&prefs, scope).await?;
                 ops.updated = new_hash;
                 operated = true;
                 self.wait(&id, timeout, &mut ops).await?;
@@ -287,9 +288,17 @@ impl StackSetsEngine {
         })
     }
 
-    /// UpdateStackSet with neither DeploymentTargets nor Regions: every instance the
-    /// StackSet has (naming an OU or region without instances would be refused).
-    async fn update(&self, prefs: &Preferences) -> Result<String, String> {
+    /// UpdateStackSet. Without `home_only`, with neither DeploymentTargets nor Regions:
+    /// every instance the StackSet has (naming an OU or region without instances would be
+    /// refused). With it (instances of an earlier layout outside the home region exist
+    /// beside those in it): the home region and the stage's reach only, so that strays are
+    /// neither updated nor counted against the failure tolerance (StackSets marks them
+    /// OUTDATED).
+    async fn update(
+        &self,
+        prefs: &Preferences,
+        home_only: Option<&Reach>,
+    ) -> Result<String, String> {
         let mut update = self
             .client
             .update_stack_set()
@@ -301,6 +310,11 @@ impl StackSetsEngine {
             .operation_preferences(preferences_of(prefs))
             .operation_id(token_for("update-set", &self.run_id))
             .call_as(self.call_as());
+        if let Some(reach) = home_only {
+            update = update
+                .set_regions(Some(prefs.regions.clone()))
+                .deployment_targets(deployment_targets_of(reach));
+        }
         update = match &self.template {
             TemplateSource::Body(body) => update.template_body(body),
             TemplateSource::Url(url) => update.template_url(url),
