@@ -6,7 +6,7 @@ FAULTS_VENV := .venv-faults
 CHECKOV_VENV := .venv-checkov
 CARGO ?= cargo
 
-.PHONY: demo test venv faults-venv checkov-venv bench-venv bench build lint release-check bench-runtime clean-venv
+.PHONY: demo test venv faults-venv checkov-venv bench-venv bench bench-regions build lint release-check bench-runtime clean-venv
 
 ## The pinned emulator and template linter, in .venv (created if missing or outdated).
 venv: $(VENV)/.installed
@@ -64,6 +64,15 @@ bench: venv faults-venv bench-venv
 	$(CARGO) build --release --bin remedy --example testbed
 	PATH="$(CURDIR)/$(VENV)/bin:$(CURDIR)/$(FAULTS_VENV)/bin:$$PATH" $(VENV)/bin/python bench/bench.py \
 		--remedy $${CARGO_TARGET_DIR:-target}/release/remedy --aws $(CURDIR)/.venv-bench/bin/aws $(BENCH_ARGS)
+
+## One stack per account against a stack per region (BENCHMARKS.md): 1,000 accounts covering
+## three regions, BEFORE (an earlier release binary) and this one, in one run.
+bench-regions: venv faults-venv bench-venv
+	test -n "$(BEFORE)" || { echo "BEFORE=<path to an earlier remedy release binary>"; exit 2; }
+	$(CARGO) build --release --bin remedy --example testbed
+	PATH="$(CURDIR)/$(VENV)/bin:$(CURDIR)/$(FAULTS_VENV)/bin:$$PATH" $(VENV)/bin/python bench/bench.py \
+		--remedy $${CARGO_TARGET_DIR:-target}/release/remedy --before $(BEFORE) --accounts 1000 \
+		--out bench/regions.json $(BENCH_ARGS)
 
 ## The runtime's numbers (BENCHMARKS.md): decision time, package size, cold start. Release build.
 bench-runtime:

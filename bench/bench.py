@@ -251,6 +251,38 @@ def ceiling(emulator, accounts, template, parameters, workers=8, deploy=True):
     return time.perf_counter() - start
 
 
+def regions_layout(emulator, binaries, work, n, regions):
+    """A stage of `n` accounts covering `regions`, first deploy then no-op, for each binary
+    (name -> path) in turn, each from a fresh emulator: the layout before one stack per
+    account (a stack in every region) against the one after (one stack, in the home region)."""
+    rows = []
+    with open(os.path.join(work, "remedy.yaml"), "w") as f:
+        f.write(f"package: package.zip\nregions: [{', '.join(regions)}]\nstages:\n  - name: bench\n    concurrency: 16\n"
+                "    targets: {ous: [/Workloads/Bench]}\nrules:\n  S3-001: remediate\n")
+    for name, remedy in binaries.items():
+        emulator.reset()
+        emulator.seed(n)
+        emulator.start_recording()
+        wall, rss, doc = run_remedy(remedy, work, emulator.url, ["deploy", "--stage", "bench", "--yes", "--output", "json"])
+        calls = emulator.recorded_calls()
+        stacks = doc["summary"]["created"]
+        emulator.start_recording()
+        wall_noop, rss_noop, doc = run_remedy(remedy, work, emulator.url, ["deploy", "--stage", "bench", "--yes", "--output", "json"])
+        calls_noop = emulator.recorded_calls()
+        assert doc["summary"]["unchanged"] == stacks, doc["summary"]
+        per_target, _, _ = split_calls(calls)
+        noop_per_target, _, _ = split_calls(calls_noop)
+        rows.append({
+            "binary": name, "accounts": n, "regions": len(regions), "stacks": stacks,
+            "deploy_s": round(wall, 2), "deploy_calls_per_account": round(per_target / n, 2),
+            "noop_s": round(wall_noop, 2), "noop_calls_per_account": round(noop_per_target / n, 2),
+            "peak_rss_mb": round(max(rss, rss_noop), 1),
+            "calls": dict(sorted(calls.items(), key=lambda kv: -kv[1])),
+        })
+        print(json.dumps(rows[-1]), flush=True)
+    return rows
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--accounts", default="100,500,1000")
@@ -262,6 +294,9 @@ def main():
     ap.add_argument("--aws", default=shutil.which("aws") or "aws")
     ap.add_argument("--mitmdump", default=shutil.which("mitmdump") or "mitmdump")
     ap.add_argument("--out", default=os.path.join(ROOT, "bench", "results.json"))
+    ap.add_argument("--before", help="regions layout only: an earlier remedy binary, run beside --remedy")
+    ap.add_argument("--regions", default="us-east-1,eu-west-1,ap-southeast-2",
+                    help="regions layout: the regions the stage covers")
     args = ap.parse_args()
     args.remedy = os.path.abspath(args.remedy)
     args.aws = shutil.which(args.aws) or os.path.abspath(args.aws)
@@ -273,6 +308,22 @@ def main():
                            os.path.join(work, "package.zip")])
     rows = []
     emulator = Emulator(args.moto_python)
+    if args.before:
+        # `make bench-regions`: only the layout comparison, both binaries in one run.
+        try:
+            binaries = {"before": os.path.abspath(args.before), "after": args.remedy}
+            n = int(args.accounts.split(",")[-1])
+            layout = regions_layout(emulator, binaries, work, n, args.regions.split(","))
+        finally:
+            emulator.stop()
+        print(f"\n{'binary':>8} {'accounts':>8} {'stacks':>7} {'deploy s':>9} {'calls/acct':>10} {'no-op s':>8} {'no-op calls/acct':>16} {'RSS MB':>7}")
+        for r in layout:
+            print(f"{r['binary']:>8} {r['accounts']:>8} {r['stacks']:>7} {r['deploy_s']:>9} {r['deploy_calls_per_account']:>10} "
+                  f"{r['noop_s']:>8} {r['noop_calls_per_account']:>16} {r['peak_rss_mb']:>7}")
+        with open(args.out, "w") as f:
+            json.dump({"regions_layout": layout}, f, indent=2)
+        print(f"\nwritten to {args.out}")
+        return 0
     try:
         for n in [int(x) for x in args.accounts.split(",")]:
             config = (f"package: package.zip\nregions: [{REGION}]\nstages:\n  - name: bench\n    concurrency: 16\n"
