@@ -10,18 +10,31 @@
 //! the finding's region (IAM is global; remedy's own stack is read in the home region).
 //! Were a rule's clients built for the function's region, these tests would fail: the
 //! resource would not be found, or the twin in us-east-1 would be the one changed.
+//!
+//! Covered: EC2 security groups, EBS encryption by default, KMS, SQS, SNS, CloudTrail,
+//! GuardDuty, AWS Config, VPC flow logs, S3, RDS, Redshift, Kinesis, Lambda and API Gateway.
+//! S3's bucket names are one namespace and the emulator serves a bucket whatever region a
+//! request is signed for, so its test rests on the signature's region (as AWS does: a request
+//! signed for another region than the bucket's is refused). Not covered: CloudFormation
+//! (CFM-005) is regional, but the emulator has no UpdateTerminationProtection, so the rule
+//! cannot remediate in any region here (its decision is unit-tested in its module); IAM and
+//! Organizations are global.
 
 use crate::support;
 
 use aws_config::SdkConfig;
 use aws_sdk_ec2::types::{IpPermission, IpRange};
+use aws_sdk_s3::types::{BucketLocationConstraint, CreateBucketConfiguration};
 use aws_sdk_sqs::types::QueueAttributeName;
 use remedy_functions::catalog::Mode;
 use remedy_functions::dispatch::{Place, ReasonCode, RuntimeConfig};
 use remedy_functions::orchestrator::Orchestrator;
 use remedy_functions::rule::{Outcome, Report};
 use serde_json::{json, Value};
-use support::{finding, iam_action, rule_context, Emulator, Recorded, MANAGEMENT_ACCOUNT, REGION};
+use support::{
+    blocks_all_public_access, finding, iam_action, rule_context, Emulator, Recorded, Workdir,
+    MANAGEMENT_ACCOUNT, REGION,
+};
 
 /// Where the stack and its functions run.
 const HOME: &str = REGION;
@@ -554,6 +567,308 @@ async fn a_flow_log_is_created_in_the_findings_region() {
     assert_eq!(flow_logs(&emulator, OTHER).await, [vpc.as_str()]);
     assert!(flow_logs(&emulator, HOME).await.is_empty());
     let (report, _) = run_for(&emulator, "VPC-001", &vpc, OTHER, &[]).await;
+    done(&report, Outcome::Compliant);
+}
+
+// ---------------------------------------------------------------------------------------
+// S3: a bucket made in eu-west-1 (its LocationConstraint). Bucket names are one namespace,
+// so its home-region twin has a name of its own; the emulator serves a bucket whatever
+// region a request is signed for (AWS answers a request signed for the wrong region with
+// AuthorizationHeaderMalformed), so what tells a wrong client here is the signature's
+// region ([`acted_in`]).
+
+async fn bucket_in(emulator: &Emulator, region: &str, name: &str) -> aws_sdk_s3::Client {
+    let s3 = remedy::aws::identity::s3_client(&emulator.sdk_config(), region, &Default::default());
+    let mut create = s3.create_bucket().bucket(name);
+    if region != "us-east-1" {
+        create = create.create_bucket_configuration(
+            CreateBucketConfiguration::builder()
+                .location_constraint(BucketLocationConstraint::from(region))
+                .build(),
+        );
+    }
+    create.send().await.unwrap();
+    s3
+}
+
+async fn has_public_access_block(s3: &aws_sdk_s3::Client, bucket: &str) -> bool {
+    s3.get_public_access_block()
+        .bucket(bucket)
+        .send()
+        .await
+        .is_ok()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_buckets_public_access_is_blocked_with_calls_signed_for_its_region() {
+    let emulator = Emulator::start();
+    let here = bucket_in(&emulator, HOME, "site-home").await;
+    let there = bucket_in(&emulator, OTHER, "site-eu").await;
+    let location = there
+        .get_bucket_location()
+        .bucket("site-eu")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        location.location_constraint().map(|l| l.as_str()),
+        Some(OTHER)
+    );
+
+    fixed_in(&emulator, "S3-026", "site-eu", OTHER, &[]).await;
+    assert!(blocks_all_public_access(&there, "site-eu").await);
+    assert!(
+        !has_public_access_block(&here, "site-home").await,
+        "the home region's bucket is untouched"
+    );
+    let (report, _) = run_for(&emulator, "S3-026", "site-eu", OTHER, &[]).await;
+    done(&report, Outcome::Compliant);
+}
+
+// ---------------------------------------------------------------------------------------
+// RDS, Redshift, Kinesis, Lambda: the same name in both regions; only eu-west-1's is fixed.
+
+/// A client of `new`'s service in the home region and one in eu-west-1.
+fn twins<C>(emulator: &Emulator, new: impl Fn(&SdkConfig) -> C) -> (C, C) {
+    (
+        new(&config_in(emulator, HOME)),
+        new(&config_in(emulator, OTHER)),
+    )
+}
+
+/// `make` makes the same violation, under the same name, in the home region and in
+/// eu-west-1 (with clients of `new`'s service); the rule, run from the home region on a
+/// finding in eu-west-1, fixes eu-west-1's (`state` reads `fixed` there) and leaves the home
+/// region's as it was (`unfixed`); run again, it is compliant. Returns the fixing run's calls.
+async fn fixed_there_only<C, S: PartialEq + std::fmt::Debug>(
+    emulator: &Emulator,
+    (rule_id, resource): (&str, &str),
+    new: impl Fn(&SdkConfig) -> C,
+    make: impl AsyncFn(&C),
+    state: impl AsyncFn(&C) -> S,
+    (fixed, unfixed): (S, S),
+) -> Vec<Recorded> {
+    let (here, there) = twins(emulator, new);
+    make(&here).await;
+    make(&there).await;
+    let (report, calls) = run_for(emulator, rule_id, resource, OTHER, &[]).await;
+    done(&report, Outcome::Remediated);
+    acted_in(&calls, OTHER);
+    assert_eq!(state(&there).await, fixed, "{rule_id}: fixed in {OTHER}");
+    assert_eq!(
+        state(&here).await,
+        unfixed,
+        "{rule_id}: the home region's untouched"
+    );
+    let (report, _) = run_for(emulator, rule_id, resource, OTHER, &[]).await;
+    done(&report, Outcome::Compliant);
+    calls
+}
+
+async fn public_instance(rds: &aws_sdk_rds::Client) {
+    rds.create_db_instance()
+        .db_instance_identifier("orders-db")
+        .db_instance_class("db.t3.micro")
+        .engine("postgres")
+        .master_username("admin_user")
+        .master_user_password("a-long-enough-password")
+        .allocated_storage(20)
+        .publicly_accessible(true)
+        .send()
+        .await
+        .unwrap();
+}
+
+async fn instance_is_public(rds: &aws_sdk_rds::Client) -> Option<bool> {
+    let out = rds
+        .describe_db_instances()
+        .db_instance_identifier("orders-db")
+        .send()
+        .await
+        .unwrap();
+    out.db_instances()[0].publicly_accessible()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_db_instance_is_made_private_in_the_findings_region() {
+    let emulator = Emulator::start();
+    let (new, public) = (aws_sdk_rds::Client::new, (Some(false), Some(true)));
+    let rule = ("RDS-008", "orders-db");
+    fixed_there_only(
+        &emulator,
+        rule,
+        new,
+        public_instance,
+        instance_is_public,
+        public,
+    )
+    .await;
+}
+
+async fn public_cluster(redshift: &aws_sdk_redshift::Client) {
+    redshift
+        .create_cluster()
+        .cluster_identifier("warehouse")
+        .node_type("dc2.large")
+        .cluster_type("single-node")
+        .master_username("admin")
+        .master_user_password("Password1")
+        .publicly_accessible(true)
+        .send()
+        .await
+        .unwrap();
+}
+
+async fn cluster_is_public(redshift: &aws_sdk_redshift::Client) -> Option<bool> {
+    let out = redshift
+        .describe_clusters()
+        .cluster_identifier("warehouse")
+        .send()
+        .await
+        .unwrap();
+    out.clusters()[0].publicly_accessible()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_redshift_cluster_is_made_private_in_the_findings_region() {
+    let emulator = Emulator::start();
+    let (new, public) = (aws_sdk_redshift::Client::new, (Some(false), Some(true)));
+    let rule = ("RS-001", "warehouse");
+    fixed_there_only(
+        &emulator,
+        rule,
+        new,
+        public_cluster,
+        cluster_is_public,
+        public,
+    )
+    .await;
+}
+
+async fn stream(kinesis: &aws_sdk_kinesis::Client) {
+    kinesis
+        .create_stream()
+        .stream_name("clicks")
+        .shard_count(1)
+        .send()
+        .await
+        .unwrap();
+}
+
+async fn stream_encryption(kinesis: &aws_sdk_kinesis::Client) -> Option<String> {
+    let out = kinesis
+        .describe_stream_summary()
+        .stream_name("clicks")
+        .send()
+        .await
+        .unwrap();
+    let summary = out.stream_description_summary().unwrap();
+    summary.encryption_type().map(|e| e.as_str().to_owned())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_stream_is_encrypted_in_the_findings_region() {
+    let emulator = Emulator::start();
+    let (new, encryption) = (
+        aws_sdk_kinesis::Client::new,
+        (Some("KMS".to_owned()), Some("NONE".to_owned())),
+    );
+    let rule = ("Kinesis-001", "clicks");
+    fixed_there_only(&emulator, rule, new, stream, stream_encryption, encryption).await;
+}
+
+/// A function `exposed` whose policy lets everyone invoke it.
+async fn exposed_function(lambda: &aws_sdk_lambda::Client, role: &str) {
+    let work = Workdir::new("");
+    let zip = std::fs::read(work.path().join("package.zip")).unwrap();
+    lambda
+        .create_function()
+        .function_name("exposed")
+        .runtime(aws_sdk_lambda::types::Runtime::Providedal2023)
+        .handler("bootstrap")
+        .role(role)
+        .code(
+            aws_sdk_lambda::types::FunctionCode::builder()
+                .zip_file(zip.into())
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    lambda
+        .add_permission()
+        .function_name("exposed")
+        .statement_id("Everyone")
+        .action("lambda:InvokeFunction")
+        .principal("*")
+        .send()
+        .await
+        .unwrap();
+}
+
+async fn invocable_by_everyone(lambda: &aws_sdk_lambda::Client) -> bool {
+    let policy = lambda.get_policy().function_name("exposed").send().await;
+    policy.is_ok_and(|p| p.policy().unwrap_or_default().contains("Everyone"))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_functions_open_permission_is_removed_in_the_findings_region() {
+    let emulator = Emulator::start();
+    let trust = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
+    let role = aws_sdk_iam::Client::new(&emulator.sdk_config())
+        .create_role()
+        .role_name("fn-role")
+        .assume_role_policy_document(trust)
+        .send()
+        .await
+        .unwrap();
+    let role = role.role().unwrap().arn();
+    let make = async |lambda: &aws_sdk_lambda::Client| exposed_function(lambda, role).await;
+    let (new, open) = (aws_sdk_lambda::Client::new, (false, true));
+    let rule = ("Lambda-004", "exposed");
+    let calls = fixed_there_only(&emulator, rule, new, make, invocable_by_everyone, open).await;
+    // Its tags are read by an ARN the rule builds for the finding's region; the emulator
+    // finds a function by the name in an ARN whatever region it names, so the ARN is
+    // checked as it was sent.
+    let arn = format!("arn:aws:lambda:{OTHER}:{MANAGEMENT_ACCOUNT}:function:exposed");
+    assert!(
+        calls.iter().any(|c| c
+            .action
+            .ends_with(&format!("/tags/{}", arn.replace(':', "%3A")))),
+        "{calls:?}"
+    );
+}
+
+// ---------------------------------------------------------------------------------------
+// API Gateway: a REST API is known by its id, which only its own region has.
+
+async fn edge_api(apigateway: &aws_sdk_apigateway::Client) -> String {
+    let api = apigateway.create_rest_api().name("edge").send().await;
+    api.unwrap().id().unwrap().to_owned()
+}
+
+async fn endpoint_types(apigateway: &aws_sdk_apigateway::Client, id: &str) -> Vec<String> {
+    let api = apigateway.get_rest_api().rest_api_id(id).send().await;
+    let api = api.unwrap();
+    let types = api.endpoint_configuration().unwrap().types();
+    types.iter().map(|t| t.as_str().to_owned()).collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_rest_api_is_made_private_in_the_findings_region() {
+    let emulator = Emulator::start();
+    let (here, there) = twins(&emulator, aws_sdk_apigateway::Client::new);
+    let home_api = edge_api(&here).await;
+    let api = edge_api(&there).await;
+
+    // The API reported in the home region is not found there: nothing changes.
+    let (report, _) = run_for(&emulator, "AG-005", &api, HOME, &[]).await;
+    done(&report, Outcome::Failed);
+
+    fixed_in(&emulator, "AG-005", &api, OTHER, &[]).await;
+    assert_eq!(endpoint_types(&there, &api).await, ["PRIVATE"]);
+    assert_eq!(endpoint_types(&here, &home_api).await, ["EDGE"]);
+    let (report, _) = run_for(&emulator, "AG-005", &api, OTHER, &[]).await;
     done(&report, Outcome::Compliant);
 }
 
