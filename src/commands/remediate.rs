@@ -105,6 +105,16 @@ pub async fn remediate(
         .map(str::to_owned)
         .or_else(|| base.region().map(|r| r.to_string()))
         .unwrap_or_else(|| identity::FALLBACK_REGION.to_owned());
+    // The account's stack is in its stage's home region, which this command does not know
+    // (it makes no Organizations call): every stage's home region is looked in, in order.
+    let mut homes: Vec<String> = vec![home.clone()];
+    for stage in &config.stages {
+        if let Some(placement) = config.placement(stage, base.region().map(|r| r.as_ref())) {
+            if !homes.contains(&placement.home) {
+                homes.push(placement.home);
+            }
+        }
+    }
     let region = match remedy_functions::runtime::acting_region(finding.region.as_deref(), &home) {
         Ok(region) => region,
         Err(reason) => {
@@ -160,23 +170,35 @@ pub async fn remediate(
         Decision::Act { mode, .. } => {
             // Remedy's own stack in that account's home region: its resources are left
             // alone, as the deployed functions leave them (they get REMEDY_STACK_ID).
-            let cfn = aws_sdk_cloudformation::Client::new(&aws);
-            let stack = match crate::aws::cfn::describe(&cfn, &config.stack_name).await {
-                Ok(state) => state
-                    .and_then(|s| s.stack_id)
-                    .as_deref()
-                    .and_then(remedy_functions::rule::OwnStack::from_id)
-                    .map(std::sync::Arc::new),
-                Err(e) => {
-                    // Without it remedy's own resources could not be told apart: act on none.
-                    let report = Report::failed(format!(
-                        "cannot read remedy's stack {} to leave its resources alone: {e}",
-                        config.stack_name
-                    ));
-                    show(Some(&rule_id), &report, output);
-                    return Ok(exit::FAILED);
+            let mut stack = None;
+            for region in &homes {
+                let cfn = aws_sdk_cloudformation::Client::new(
+                    &aws.to_builder()
+                        .region(aws_config::Region::new(region.clone()))
+                        .build(),
+                );
+                match crate::aws::cfn::describe(&cfn, &config.stack_name).await {
+                    Ok(state) => {
+                        stack = state
+                            .and_then(|s| s.stack_id)
+                            .as_deref()
+                            .and_then(remedy_functions::rule::OwnStack::from_id)
+                            .map(std::sync::Arc::new);
+                    }
+                    Err(e) => {
+                        // Without it remedy's own resources could not be told apart: act on none.
+                        let report = Report::failed(format!(
+                            "cannot read remedy's stack {} in {region} to leave its resources alone: {e}",
+                            config.stack_name
+                        ));
+                        show(Some(&rule_id), &report, output);
+                        return Ok(exit::FAILED);
+                    }
                 }
-            };
+                if stack.is_some() {
+                    break;
+                }
+            }
             match remedy_functions::runtime::context(
                 spec,
                 (**finding).clone(),

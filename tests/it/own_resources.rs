@@ -30,7 +30,21 @@ async fn stack(
     emulator: &Emulator,
     name: &str,
 ) -> (String, std::collections::BTreeMap<String, String>) {
-    let cfn = aws_sdk_cloudformation::Client::new(&emulator.sdk_config());
+    stack_in(emulator, name, REGION).await
+}
+
+/// The same, in `region`.
+async fn stack_in(
+    emulator: &Emulator,
+    name: &str,
+    region: &str,
+) -> (String, std::collections::BTreeMap<String, String>) {
+    let config = emulator
+        .sdk_config()
+        .to_builder()
+        .region(aws_config::Region::new(region.to_owned()))
+        .build();
+    let cfn = aws_sdk_cloudformation::Client::new(&config);
     let id = cfn
         .create_stack()
         .stack_name(name)
@@ -249,4 +263,26 @@ async fn remediate_on_the_command_line_leaves_the_remedy_stacks_resources_alone(
         !open_ssh(theirs["Group"].clone()).await,
         "the other group fixed"
     );
+}
+
+/// The stack lives in its stage's home region, which `remedy remediate` does not know (no
+/// Organizations call): it looks in every stage's, and so still leaves remedy's own alone
+/// when a stage's `home_region` is not the file's.
+#[tokio::test(flavor = "multi_thread")]
+async fn remediate_finds_the_remedy_stack_in_a_stage_s_own_home_region() {
+    let emulator = Emulator::start();
+    let (_, ours) = stack_in(&emulator, "remedy", "eu-west-1").await;
+    let work = Workdir::new(
+        "home_region: us-east-1\nstages:\n  - name: dev\n    targets: {ous: [/Dev]}\n  - name: eu\n    home_region: eu-west-1\n    targets: {ous: [/Eu]}\nrules:\n  EC2-002: remediate\n",
+    );
+    let mut event = finding("EC2-002", &ours["Group"]);
+    event["region"] = "eu-west-1".into();
+    work.write("event.json", &event.to_string());
+    let run = remedy(
+        &emulator,
+        work.path(),
+        &["remediate", "--event", "event.json", "--output", "json"],
+    );
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert_eq!(run.json()["outcome"], "skipped", "{}", run.stdout);
 }
