@@ -6,6 +6,8 @@
 //!
 //! Must not: call AWS (the list is deliberately static: `remedy validate` works offline).
 
+use crate::core::util::edit_distance;
+
 /// Every region of the commercial, China, GovCloud and European Sovereign Cloud partitions.
 pub(crate) const KNOWN: &[&str] = &[
     "af-south-1",
@@ -61,25 +63,10 @@ pub(crate) fn is_known(region: &str) -> bool {
 pub(crate) fn closest(typo: &str) -> Option<&'static str> {
     KNOWN
         .iter()
-        .map(|r| (distance(typo, r), *r))
+        .map(|r| (edit_distance(typo, r), *r))
         .filter(|(d, _)| *d <= 3)
         .min()
         .map(|(_, r)| r)
-}
-
-/// Levenshtein distance over bytes (region names are ASCII).
-fn distance(a: &str, b: &str) -> usize {
-    let (a, b) = (a.as_bytes(), b.as_bytes());
-    let mut previous: Vec<usize> = (0..=b.len()).collect();
-    for (i, x) in a.iter().enumerate() {
-        let mut current = vec![i + 1];
-        for (j, y) in b.iter().enumerate() {
-            let substitution = previous[j] + usize::from(x != y);
-            current.push(substitution.min(previous[j + 1] + 1).min(current[j] + 1));
-        }
-        previous = current;
-    }
-    previous[b.len()]
 }
 
 #[cfg(test)]

@@ -9,6 +9,7 @@
 use crate::core::config::{Config, Stage};
 use crate::core::error::Error;
 use crate::core::org::{Account, OrgSnapshot};
+use crate::core::util::closest;
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 /// One account a stage deploys to.
@@ -61,9 +62,29 @@ pub(crate) fn resolve(
     let mut selected_units: Vec<&str> = Vec::new();
     for ou in &stage.targets.ous {
         let unit = find_unit(org, ou.as_str(), &children).ok_or_else(|| {
+            let paths = org.units.keys().map(|id| {
+                let path = org.path_of(id);
+                (id.as_str(), path)
+            });
+            // By path when a path was written, by id otherwise.
+            let near: Vec<String> = if ou.as_str().starts_with('/') {
+                let paths: Vec<String> = paths.map(|(_, p)| p).collect();
+                closest(
+                    ou.as_str(),
+                    paths.iter().map(|p| (p.as_str(), p.clone())),
+                    3,
+                )
+            } else {
+                closest(
+                    ou.as_str(),
+                    paths.map(|(id, p)| (id, format!("{id} ({p})"))),
+                    3,
+                )
+            };
             let message = format!(
-                "stage `{}`: OU `{ou}` does not exist in the organization",
-                stage.name
+                "stage `{}`: OU `{ou}` does not exist in the organization{}",
+                stage.name,
+                did_you_mean(&near)
             );
             Error::from(config.error_at(ou.as_str(), 1, message))
         })?;
@@ -120,21 +141,67 @@ pub(crate) fn resolve(
             consider(account, false);
         }
     }
+    let labelled = |a: &Account| format!("{} ({}, {})", a.id, a.name, org.path_of(&a.parent_id));
     for id in &stage.targets.accounts {
         let account = by_id.get(id.as_str()).ok_or_else(|| {
+            let near = closest(
+                id.as_str(),
+                org.accounts.iter().map(|a| (a.id.as_str(), labelled(a))),
+                2,
+            );
             let message = format!(
-                "stage `{}`: account {id} is not in the organization",
-                stage.name
+                "stage `{}`: account {id} is not in the organization{}",
+                stage.name,
+                did_you_mean(&near)
             );
             Error::from(config.error_at(id.as_str(), 1, message))
         })?;
         consider(account, true);
+    }
+    // An exclude must exclude something: an account the stage's OUs or accounts name. A
+    // typo there would otherwise deploy to the very account it meant to spare.
+    for (nth, id) in stage.targets.exclude.iter().enumerate() {
+        let of_stage = |a: &str| {
+            selected.contains(by_id.get(a).map_or("", |x| x.parent_id.as_str()))
+                || stage.targets.accounts.iter().any(|x| x.as_str() == a)
+        };
+        if of_stage(id.as_str()) {
+            continue;
+        }
+        let why = match by_id.get(id.as_str()) {
+            Some(account) => format!(
+                "is {}, which is not among the stage's OUs or accounts: it would exclude nothing",
+                labelled(account)
+            ),
+            None => "is not an account of the organization: it would exclude nothing".into(),
+        };
+        let candidates = org
+            .accounts
+            .iter()
+            .filter(|a| of_stage(&a.id))
+            .map(|a| (a.id.as_str(), labelled(a)));
+        let near = closest(id.as_str(), candidates, 2);
+        let message = format!(
+            "stage `{}`: exclude[{nth}]: {id} {why}{}",
+            stage.name,
+            did_you_mean(&near)
+        );
+        return Err(Error::from(config.error_at(id.as_str(), 1, message)));
     }
 
     Ok(Resolution {
         accounts: chosen.into_values().collect(),
         passed_over: passed_over.into_iter().collect(),
     })
+}
+
+/// "; did you mean …?" when there is something near, else nothing.
+fn did_you_mean(near: &[String]) -> String {
+    if near.is_empty() {
+        String::new()
+    } else {
+        format!(" (did you mean {}?)", near.join(" or "))
+    }
 }
 
 /// `remedy onboard`: the first stage (in configuration order) whose targets include
@@ -328,6 +395,38 @@ mod tests {
                 .contains("account 999999999999 is not in the organization"),
             "{e}"
         );
+        // Near misses are named.
+        let e = resolve_yaml("{ous: [/Workloads/Deev]}").unwrap_err();
+        assert!(
+            e.to_string().contains("(did you mean /Workloads/Dev?)"),
+            "{e}"
+        );
+        let e = resolve_yaml("{accounts: [\"111111111119\"]}").unwrap_err();
+        assert!(e.to_string().contains("did you mean 111111111111 ("), "{e}");
+    }
+
+    #[test]
+    fn an_exclude_that_excludes_nothing_is_an_input_error_with_the_closest_accounts() {
+        // Not in the organization: one digit off an account of the stage.
+        let e = resolve_yaml("{ous: [/Workloads/Dev], exclude: [\"111111111119\"]}").unwrap_err();
+        assert!(matches!(e, Error::Input(_)));
+        let text = e.to_string();
+        assert!(
+            text.contains("remedy.yaml:3: stage `dev`: exclude[0]: 111111111119 is not an account of the organization: it would exclude nothing (did you mean 111111111111 ("),
+            "{text}"
+        );
+        // In the organization, but not among the stage's OUs or accounts.
+        let e = resolve_yaml("{ous: [/Workloads/Dev], exclude: [\"222222222221\"]}").unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("is not among the stage's OUs or accounts"),
+            "{e}"
+        );
+        // Excluding an explicit account, or one of the OUs, is fine.
+        assert!(resolve_yaml(
+            "{ous: [/Workloads/Dev], accounts: [\"222222222221\"], exclude: [\"222222222221\"]}"
+        )
+        .is_ok());
     }
 
     #[test]

@@ -51,6 +51,42 @@ pub fn humanize(d: Duration) -> String {
     out
 }
 
+/// Levenshtein distance over bytes (for "did you mean": region names, account ids, OU
+/// paths — ASCII all).
+pub(crate) fn edit_distance(a: &str, b: &str) -> usize {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    let mut previous: Vec<usize> = (0..=b.len()).collect();
+    for (i, x) in a.iter().enumerate() {
+        let mut current = vec![i + 1];
+        for (j, y) in b.iter().enumerate() {
+            let substitution = previous[j] + usize::from(x != y);
+            current.push(substitution.min(previous[j + 1] + 1).min(current[j] + 1));
+        }
+        previous = current;
+    }
+    previous[b.len()]
+}
+
+/// Up to three of `candidates` (value, label) closest to `typo`, at most `max` edits away,
+/// nearest first: "did you mean" lists.
+pub(crate) fn closest<'a>(
+    typo: &str,
+    candidates: impl Iterator<Item = (&'a str, String)>,
+    max: usize,
+) -> Vec<String> {
+    let mut near: Vec<(usize, String)> = candidates
+        .map(|(value, label)| {
+            (
+                edit_distance(&typo.to_lowercase(), &value.to_lowercase()),
+                label,
+            )
+        })
+        .filter(|(d, _)| *d <= max)
+        .collect();
+    near.sort();
+    near.into_iter().take(3).map(|(_, label)| label).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -133,3 +133,62 @@ async fn an_unknown_ou_path_is_invalid_input_that_names_it() {
         run.stderr
     );
 }
+
+/// An exclude that names no account of the stage (a typo, or an account of another OU) is
+/// refused before anything is deployed, with the closest accounts of the stage: it would
+/// otherwise deploy to the very account it meant to spare.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_exclude_that_matches_nothing_stops_the_deploy_before_anything_is_made() {
+    let emulator = Emulator::start();
+    let mut org = Org::create(&emulator).await;
+    let dev = org.accounts_in("dev", "/Workloads/Dev", 3).await;
+    let prod = org.account("prod-00", "/Workloads/Prod").await;
+    // One digit off dev[0].
+    let last = dev[0].chars().last().unwrap();
+    let typo = format!(
+        "{}{}",
+        &dev[0][..11],
+        if last == '9' {
+            '0'
+        } else {
+            char::from(last as u8 + 1)
+        }
+    );
+    assert!(!dev.contains(&typo) && typo != prod);
+    for (exclude, expected) in [
+        (
+            typo.as_str(),
+            "is not an account of the organization: it would exclude nothing (did you mean",
+        ),
+        (
+            prod.as_str(),
+            "which is not among the stage's OUs or accounts",
+        ),
+    ] {
+        let work = Workdir::new(&format!(
+            "package: package.zip\nstages:\n  - name: dev\n    targets:\n      ous: [/Workloads/Dev]\n      exclude: [\"{exclude}\"]\nrules:\n  S3-001: remediate\n"
+        ));
+        emulator.start_recording();
+        let run = remedy(
+            &emulator,
+            work.path(),
+            &["deploy", "--stage", "dev", "--yes"],
+        );
+        assert_eq!(run.code, 2, "{}\n{}", run.stdout, run.stderr);
+        assert!(
+            run.stderr
+                .contains("remedy.yaml:6: stage `dev`: exclude[0]:")
+                && run.stderr.contains(expected),
+            "{}",
+            run.stderr
+        );
+        // Nothing deployed, nothing published: no CloudFormation or S3 call at all.
+        let writes: Vec<String> = emulator
+            .recording()
+            .iter()
+            .map(|r| r.action.clone())
+            .filter(|a| a.contains("Stack") || a.starts_with("PUT "))
+            .collect();
+        assert!(writes.is_empty(), "{writes:?}");
+    }
+}
