@@ -1,9 +1,11 @@
-//! `remedy template [--stage S]`: the rendered member-account template, on stdout.
+//! `remedy template [--stage S]`: the rendered member-account template, on stdout (YAML,
+//! or the same document as JSON with `--output json`).
 
 use super::Global;
 use crate::core::config::Config;
 use crate::core::error::{exit, Error};
 use crate::core::template;
+use crate::report::OutputFormat;
 
 // The flags of `remedy template`.
 #[derive(Debug, clap::Args)]
@@ -14,14 +16,14 @@ pub struct Args {
 
 pub fn run(args: Args, global: &Global) -> Result<i32, Error> {
     let config = Config::load(&global.config)?;
-    template(&config, args.stage.as_deref())
+    template(&config, args.stage.as_deref(), global.output)
 }
 
-pub fn template(config: &Config, stage: Option<&str>) -> Result<i32, Error> {
+pub fn template(config: &Config, stage: Option<&str>, output: OutputFormat) -> Result<i32, Error> {
     if let Some(stage) = stage {
         config.stage(stage)?;
     }
     let rendered = template::render(config).map_err(Error::Failed)?;
-    crate::report::print_template(&rendered.body);
+    crate::report::print_template(&rendered.body, output).map_err(Error::Failed)?;
     Ok(exit::OK)
 }

@@ -337,3 +337,49 @@ fn the_key_policy_names_sns_in_the_stacks_own_partition() {
         "sns.${AWS::Region}.${AWS::URLSuffix}"
     );
 }
+
+/// `--output json` prints the same document as JSON; a closed pipe (`| head -1`) ends the
+/// command quietly, with no panic and no error.
+#[test]
+fn the_template_as_json_and_into_a_closed_pipe() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("remedy.yaml"),
+        "stages:\n  - name: dev\n    targets: {accounts: [\"111111111111\"]}\nrules:\n  \"*\": dry-run\n",
+    )
+    .unwrap();
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_remedy"))
+            .current_dir(dir.path())
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let yaml = run(&["template", "--stage", "dev"]);
+    let json = run(&["--output", "json", "template", "--stage", "dev"]);
+    assert!(
+        json.status.success(),
+        "{}",
+        String::from_utf8_lossy(&json.stderr)
+    );
+    let from_json: serde_json::Value = serde_json::from_slice(&json.stdout).expect("JSON");
+    let from_yaml: serde_json::Value = serde_yaml::from_slice(&yaml.stdout).expect("YAML");
+    assert_eq!(from_json, from_yaml, "the same document");
+
+    // Every rule's template is ~125 KB: far more than a pipe holds once its reader is gone.
+    let out = Command::new("bash")
+        .current_dir(dir.path())
+        .arg("-c")
+        .arg(format!(
+            "{} template --stage dev | head -c 10 >/dev/null; echo ${{PIPESTATUS[0]}}",
+            env!("CARGO_BIN_EXE_remedy")
+        ))
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        "0",
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
