@@ -663,8 +663,17 @@ impl<'de> Deserialize<'de> for RuleKey {
             if id == "*" || find_rule(id).is_some() {
                 Ok(())
             } else {
+                let near = crate::core::util::closest(
+                    id,
+                    remedy_functions::catalog().map(|r| (r.id, format!("`{}`", r.id))),
+                    2,
+                );
+                let hint = match near.as_slice() {
+                    [] => String::new(),
+                    near => format!("did you mean {}? ", near.join(" or ")),
+                };
                 Err(format!(
-                    "unknown rule id `{id}` (run `remedy rules` for the catalog)"
+                    "unknown rule id `{id}` ({hint}run `remedy rules` for the catalog)"
                 ))
             }
         })?;
@@ -846,6 +855,26 @@ impl TryFrom<Vec<Stage>> for Stages {
     }
 }
 
+/// serde's "unknown field `concurency`, expected one of `name`, …", with the closest
+/// expected key named: "(did you mean `concurrency`?)".
+fn with_key_hint(message: String) -> String {
+    let Some((before, expected)) = message.split_once(", expected one of ") else {
+        return message;
+    };
+    let Some(unknown) = before
+        .rsplit_once("unknown field `")
+        .and_then(|(_, rest)| rest.strip_suffix('`'))
+    else {
+        return message;
+    };
+    let keys: Vec<&str> = expected.split(", ").map(|k| k.trim_matches('`')).collect();
+    let near = crate::core::util::closest(unknown, keys.iter().map(|k| (*k, format!("`{k}`"))), 3);
+    match near.first() {
+        Some(key) => format!("{message} (did you mean {key}?)"),
+        None => message,
+    }
+}
+
 /// A configuration error: where it is and what is wrong.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConfigError {
@@ -906,6 +935,7 @@ impl Config {
                 Some(i) if location.is_some() => text[..i].to_owned(),
                 _ => text,
             };
+            let message = with_key_hint(message);
             at(
                 location.as_ref().map(|l| l.line()),
                 location.as_ref().map(|l| l.column()),
@@ -1102,8 +1132,17 @@ impl Config {
             .find(|s| s.name.as_str() == name)
             .ok_or_else(|| {
                 let names: Vec<&str> = self.stages.iter().map(|s| s.name.as_str()).collect();
+                let near = crate::core::util::closest(
+                    name,
+                    names.iter().map(|n| (*n, format!("`{n}`"))),
+                    2,
+                );
+                let hint = match near.as_slice() {
+                    [] => String::new(),
+                    near => format!("did you mean {}? ", near.join(" or ")),
+                };
                 Error::Input(format!(
-                    "{}: no stage `{name}` (stages: {})",
+                    "{}: no stage `{name}` ({hint}stages: {})",
                     self.path.display(),
                     names.join(", ")
                 ))
@@ -1469,6 +1508,29 @@ rules:
         assert!(e.message.contains("unknown region `eu-west-7`"), "{e}");
         let e = error(&format!("regions: [global]\n{MINIMAL}"));
         assert!(e.message.contains("always remediated"), "{e}");
+    }
+
+    #[test]
+    fn near_misses_of_keys_rule_ids_and_stages_are_named() {
+        let e = error(&format!("{MINIMAL}    concurency: 3\n"));
+        assert_eq!(e.line, Some(4), "{e}");
+        assert!(e.message.contains("unknown field `concurency`"), "{e}");
+        assert!(e.message.ends_with("(did you mean `concurrency`?)"), "{e}");
+        let e = error(&format!("{MINIMAL}rules:\n  s3-001: remediate\n"));
+        assert!(
+            e.message
+                .contains("unknown rule id `s3-001` (did you mean `S3-001`? run `remedy rules`"),
+            "{e}"
+        );
+        let c = parse(MINIMAL).unwrap();
+        let e = c.stage("deev").unwrap_err().to_string();
+        assert!(
+            e.contains("no stage `deev` (did you mean `dev`? stages: dev)"),
+            "{e}"
+        );
+        // Nothing near: nothing guessed.
+        let e = c.stage("production").unwrap_err().to_string();
+        assert!(e.contains("no stage `production` (stages: dev)"), "{e}");
     }
 
     #[test]

@@ -67,8 +67,8 @@ pub(crate) fn edit_distance(a: &str, b: &str) -> usize {
     previous[b.len()]
 }
 
-/// Up to three of `candidates` (value, label) closest to `typo`, at most `max` edits away,
-/// nearest first: "did you mean" lists.
+/// Up to three of `candidates` (value, label) nearest to `typo` (case aside), all at the
+/// same smallest distance and at most `max` edits away: "did you mean" lists.
 pub(crate) fn closest<'a>(
     typo: &str,
     candidates: impl Iterator<Item = (&'a str, String)>,
@@ -84,7 +84,13 @@ pub(crate) fn closest<'a>(
         .filter(|(d, _)| *d <= max)
         .collect();
     near.sort();
-    near.into_iter().take(3).map(|(_, label)| label).collect()
+    // Only the nearest: `s3-001` means `S3-001`, not also `S3-002`.
+    let best = near.first().map(|(d, _)| *d);
+    near.into_iter()
+        .take_while(|(d, _)| Some(*d) == best)
+        .take(3)
+        .map(|(_, label)| label)
+        .collect()
 }
 
 #[cfg(test)]
