@@ -53,8 +53,8 @@ remedy() { "$target/remedy" --config demo/remedy.yaml "$@"; }
 
 echo; echo "==> remedy accounts --stage dev"
 remedy accounts --stage dev
-echo; echo "==> remedy rollout   (no one to approve the staging gate: it stops there, exit 3)"
-remedy rollout --report demo/rollout.md < /dev/null || echo "(exit $?)"
+echo; echo "==> remedy rollout --yes   (no one to approve the staging gate: it stops there, exit 3)"
+remedy rollout --yes --report demo/rollout.md < /dev/null || echo "(exit $?)"
 echo; echo "==> remedy deploy --stage dev   (again: nothing changed, so nothing is touched)"
 remedy deploy --stage dev --yes
 echo; echo "==> remedy plan --stage staging   (what the gate would let through)"

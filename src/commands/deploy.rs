@@ -8,7 +8,7 @@
 //! what the security account asked for.
 
 use super::Global;
-use super::{ask, finish_stage, interactive, run_stage, DeployOptions};
+use super::{ask, finish_stage, interactive, run_stage, unattended_check, DeployOptions};
 use crate::core::config::{is_account_id, Config};
 use crate::core::error::{exit, Error};
 use crate::core::stop::Stop;
@@ -119,21 +119,22 @@ pub async fn deploy(
         session.targets(&stage, &resolution)?
     };
 
-    // A pipeline has no one to answer, and must never block on stdin.
-    if !options.yes
-        && interactive()
-        && !ask(
-            &format!(
+    // A pipeline has no one to answer, and must never block on stdin: without a terminal a
+    // deploy that would change stacks needs --yes.
+    if !options.yes {
+        if interactive() {
+            let question = format!(
                 "Deploy stage `{}` to {} targets?",
                 stage.name,
                 targets.len()
-            ),
-            &session.stop,
-        )
-        .await?
-    {
-        crate::report::note("nothing deployed");
-        return Ok(exit::FAILED);
+            );
+            if !ask(&question, &session.stop).await? {
+                crate::report::note("declined: nothing deployed");
+                return Ok(exit::DECLINED);
+            }
+        } else {
+            unattended_check(&mut session, &stage, &targets).await?;
+        }
     }
 
     let report = run_stage(&mut session, &stage, targets, options.engine()).await?;

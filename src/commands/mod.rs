@@ -148,6 +148,43 @@ pub async fn deploy_stage(
     report
 }
 
+/// Without a terminal and without `--yes` (a pipeline that did not say it means to deploy),
+/// a stage goes on only if it would change nothing: its stacks are read as `status` reads
+/// them, and any target that is not current refuses the run (exit 2) with the hint — as
+/// terraform refuses an unattended apply without `-auto-approve`.
+pub async fn unattended_check(
+    session: &mut Session,
+    stage: &Stage,
+    targets: &[Target],
+) -> Result<(), Error> {
+    let options = EngineOptions {
+        fix_rollback: false,
+        target_timeout: crate::core::util::TARGET_TIMEOUT,
+    };
+    let engine = StageEngine::for_stage(session, stage, targets, options, Work::Status).await?;
+    let stop = session.stop.clone();
+    let run = engine
+        .status(
+            targets.to_vec(),
+            false,
+            Limits::reads_of(stage),
+            std::sync::Arc::new(crate::core::outcome::Silent),
+            &stop,
+        )
+        .await
+        .map_err(Error::Failed)?;
+    let changes = crate::core::decide::unattended_changes(run.results.iter().map(|r| r.freshness));
+    match changes {
+        None => Ok(()),
+        Some(changes) => Err(Error::Input(format!(
+            "stage `{}`: {changes} of {} targets, and there is no terminal to ask: add --yes to deploy without a question (`remedy plan --stage {}` shows what would change)",
+            stage.name,
+            targets.len(),
+            stage.name
+        ))),
+    }
+}
+
 /// Prints a one-stage command's report, writes `--report FILE`, and gives its exit code.
 pub fn finish_stage(
     report: &StageReport,

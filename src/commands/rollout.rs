@@ -5,7 +5,7 @@
 
 use super::plan::plan_targets;
 use super::Global;
-use super::{ask, interactive, run_stage, write_markdown, DeployOptions};
+use super::{ask, interactive, run_stage, unattended_check, write_markdown, DeployOptions};
 use crate::core::config::Config;
 use crate::core::config::Stage;
 use crate::core::decide::{plan_summary, PlanAction};
@@ -106,7 +106,11 @@ pub async fn rollout(
                 }
             }
             Gate::Approved => Ok(()),
-            Gate::Open if options.yes || !interactive => Ok(()),
+            Gate::Open if options.yes => Ok(()),
+            Gate::Open if !interactive => {
+                unattended_check(&mut session, stage, &targets).await?;
+                Ok(())
+            }
             Gate::Open => {
                 if ask(
                     &format!("Deploy stage `{name}` to {} targets?", targets.len()),

@@ -161,6 +161,34 @@ pub fn role_quota_refusal(room: RoleRoom, added: usize) -> Option<String> {
     })
 }
 
+/// What an unattended run without `--yes` would change, from each target's freshness
+/// (`None`: unread): `None` when nothing, else "2 would be created, 1 updated, 1 unread".
+pub fn unattended_changes(freshness: impl Iterator<Item = Option<Freshness>>) -> Option<String> {
+    let (mut missing, mut outdated, mut unread) = (0, 0, 0);
+    for f in freshness {
+        match f {
+            Some(Freshness::Current) => {}
+            Some(Freshness::Missing) => missing += 1,
+            Some(Freshness::Outdated) => outdated += 1,
+            None => unread += 1,
+        }
+    }
+    if missing + outdated + unread == 0 {
+        return None;
+    }
+    let mut parts = Vec::new();
+    if missing > 0 {
+        parts.push(format!("{missing} would be created"));
+    }
+    if outdated > 0 {
+        parts.push(format!("{outdated} updated"));
+    }
+    if unread > 0 {
+        parts.push(format!("{unread} could not be read"));
+    }
+    Some(parts.join(", "))
+}
+
 /// "412 targets: 400 unchanged, 10 update, 2 replace" (zero counts left out).
 pub fn plan_summary(actions: &[PlanAction]) -> String {
     let order = [
@@ -193,6 +221,20 @@ pub fn plan_summary(actions: &[PlanAction]) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn an_unattended_run_goes_on_only_when_nothing_would_change() {
+        use Freshness::*;
+        assert_eq!(
+            unattended_changes([Some(Current), Some(Current)].into_iter()),
+            None
+        );
+        assert_eq!(
+            unattended_changes([Some(Missing), Some(Current), Some(Outdated), None].into_iter())
+                .as_deref(),
+            Some("1 would be created, 1 updated, 1 could not be read")
+        );
+    }
+
     #[test]
     fn the_role_quota_counts_the_roles_a_deploy_adds() {
         let room = |used, quota| RoleRoom { used, quota };

@@ -11,6 +11,8 @@ pub(crate) mod exit {
     pub(crate) const FAILED: i32 = 1;
     pub(crate) const INVALID_INPUT: i32 = 2;
     pub(crate) const AWAITING_APPROVAL: i32 = 3;
+    /// Declined at a confirmation prompt: nothing deployed, nothing failed.
+    pub(crate) const DECLINED: i32 = 4;
     /// Stopped by Ctrl-C (128 + SIGINT).
     pub(crate) const INTERRUPTED: i32 = 130;
 }

@@ -101,7 +101,7 @@ pub fn exit_code(reports: &[StageReport]) -> i32 {
         exit::AWAITING_APPROVAL
     } else if reports.iter().any(|r| r.status == StageStatus::NotStarted) {
         // Declined at a confirmation: nothing failed, but the rollout did not finish.
-        exit::FAILED
+        exit::DECLINED
     } else {
         exit::OK
     }
@@ -208,6 +208,11 @@ mod tests {
         assert_eq!(
             exit_code(&[report(Failed, 3), report(NotStarted, 0)]),
             exit::FAILED
+        );
+        assert_eq!(
+            exit_code(&[report(Completed, 0), report(NotStarted, 0)]),
+            exit::DECLINED,
+            "declined at the prompt: not a failure"
         );
         assert!(proceeds_after(&report(Completed, 1)));
         assert!(!proceeds_after(&report(Failed, 1)));

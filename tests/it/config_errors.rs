@@ -133,16 +133,19 @@ fn no_stages() {
 fn unknown_stage_and_bad_account_flag() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("remedy.yaml"), STAGE).unwrap();
-    let (code, stderr) = run_in(dir.path(), &["deploy", "--stage", "qa"]);
+    let (code, stderr) = run_in(dir.path(), &["deploy", "--yes", "--stage", "qa"]);
     assert_eq!(code, 2);
     assert!(stderr.contains("no stage `qa` (stages: dev)"), "{stderr}");
-    let (code, stderr) = run_in(dir.path(), &["deploy", "--stage", "dev", "--account", "12"]);
+    let (code, stderr) = run_in(
+        dir.path(),
+        &["deploy", "--yes", "--stage", "dev", "--account", "12"],
+    );
     assert_eq!(code, 2);
     assert!(
         stderr.contains("--account 12: not a 12-digit AWS account id"),
         "{stderr}"
     );
-    let (code, _) = run_in(dir.path(), &["deploy"]);
+    let (code, _) = run_in(dir.path(), &["deploy", "--yes"]);
     assert_eq!(code, 2, "clap's usage errors are exit 2 too");
 }
 
@@ -154,7 +157,7 @@ fn a_missing_package_is_invalid_input() {
         format!("package: dist/none.zip\n{STAGE}"),
     )
     .unwrap();
-    let (code, stderr) = run_in(dir.path(), &["deploy", "--stage", "dev"]);
+    let (code, stderr) = run_in(dir.path(), &["deploy", "--yes", "--stage", "dev"]);
     assert_eq!(code, 2, "{stderr}");
     assert!(stderr.contains("dist/none.zip"), "{stderr}");
 }
@@ -248,7 +251,7 @@ fn the_region_layout_of_earlier_versions_and_unknown_regions() {
     .unwrap();
     let (code, stderr) = run_in(
         dir.path(),
-        &["deploy", "--stage", "dev", "--region", "eu-west-1"],
+        &["deploy", "--yes", "--stage", "dev", "--region", "eu-west-1"],
     );
     assert_eq!(code, 2, "{stderr}");
     assert!(

@@ -154,7 +154,7 @@ async fn the_codebuild_engine_starts_one_build_per_target_and_reports_success() 
     let run = remedy(
         &emulator,
         work.path(),
-        &["deploy", "--stage", "dev", "--output", "json"],
+        &["deploy", "--yes", "--stage", "dev", "--output", "json"],
     );
     assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
     let doc = run.json();

@@ -85,7 +85,7 @@ async fn deploys_the_stage_reads_back_and_reruns_unchanged() {
     let run = remedy(
         &emulator,
         work.path(),
-        &["deploy", "--stage", "dev", "--output", "json"],
+        &["deploy", "--yes", "--stage", "dev", "--output", "json"],
     );
     assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
     // The whole document: three created, CREATE_COMPLETE, no reason.
@@ -256,7 +256,7 @@ async fn deploys_the_stage_reads_back_and_reruns_unchanged() {
     let run = remedy(
         &emulator,
         work.path(),
-        &["deploy", "--stage", "dev", "--output", "json"],
+        &["deploy", "--yes", "--stage", "dev", "--output", "json"],
     );
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_snapshot("deploy-rerun-unchanged", &run.json(), &names);
@@ -291,6 +291,7 @@ async fn a_changed_rule_set_updates_and_only_named_accounts_are_deployed() {
         work.path(),
         &[
             "deploy",
+            "--yes",
             "--stage",
             "dev",
             "--account",
@@ -313,7 +314,7 @@ async fn a_changed_rule_set_updates_and_only_named_accounts_are_deployed() {
     let run = remedy(
         &emulator,
         work.path(),
-        &["deploy", "--stage", "dev", "--output", "json"],
+        &["deploy", "--yes", "--stage", "dev", "--output", "json"],
     );
     assert_eq!(run.code, 0, "{}", run.stderr);
     let doc = run.json();
@@ -335,7 +336,14 @@ async fn a_changed_rule_set_updates_and_only_named_accounts_are_deployed() {
     let run = remedy(
         &emulator,
         work.path(),
-        &["deploy", "--stage", "dev", "--account", "999999999999"],
+        &[
+            "deploy",
+            "--yes",
+            "--stage",
+            "dev",
+            "--account",
+            "999999999999",
+        ],
     );
     assert_eq!(run.code, 2, "{}", run.stderr);
     assert!(
@@ -357,7 +365,7 @@ async fn every_rule_deploys_through_a_template_url_once_per_account_in_the_home_
     let run = remedy(
         &emulator,
         work.path(),
-        &["deploy", "--stage", "dev", "--output", "json"],
+        &["deploy", "--yes", "--stage", "dev", "--output", "json"],
     );
     assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
     assert_eq!(
@@ -419,7 +427,14 @@ async fn an_account_whose_role_is_missing_fails_alone_and_is_named() {
     let first = remedy(
         &emulator,
         work.path(),
-        &["deploy", "--stage", "dev", "--account", &healthy[0]],
+        &[
+            "deploy",
+            "--yes",
+            "--stage",
+            "dev",
+            "--account",
+            &healthy[0],
+        ],
     );
     assert_eq!(first.code, 0, "{}", first.stderr);
     emulator.enforce_iam().await;
@@ -427,7 +442,7 @@ async fn an_account_whose_role_is_missing_fails_alone_and_is_named() {
     let run = remedy(
         &emulator,
         work.path(),
-        &["deploy", "--stage", "dev", "--output", "json"],
+        &["deploy", "--yes", "--stage", "dev", "--output", "json"],
     );
     assert_eq!(
         run.code, 1,
@@ -493,7 +508,7 @@ async fn an_account_whose_role_is_missing_fails_alone_and_is_named() {
     let run = remedy(
         &emulator,
         work.path(),
-        &["deploy", "--stage", "dev", "--output", "json"],
+        &["deploy", "--yes", "--stage", "dev", "--output", "json"],
     );
     assert_eq!(run.code, 1);
     let doc = run.json();
@@ -573,7 +588,7 @@ async fn every_account_is_assumed_once_past_the_sdk_identity_cache() {
     let run = remedy(
         &emulator,
         work.path(),
-        &["deploy", "--stage", "dev", "--output", "json"],
+        &["deploy", "--yes", "--stage", "dev", "--output", "json"],
     );
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(run.json()["summary"]["created"], 70);

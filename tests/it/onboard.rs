@@ -29,7 +29,11 @@ async fn onboard_deploys_only_the_vended_account_at_its_stage_once_its_role_appe
         .create_role_as(&vended, "VendingMachine", "OrganizationAccountAccessRole")
         .await;
     let work = Workdir::new(CONFIG);
-    let first = remedy(&emulator, work.path(), &["deploy", "--stage", "dev"]);
+    let first = remedy(
+        &emulator,
+        work.path(),
+        &["deploy", "--yes", "--stage", "dev"],
+    );
     assert_eq!(first.code, 0, "{}", first.stderr);
     emulator.enforce_iam().await;
 

@@ -47,7 +47,11 @@ async fn plan_reports_creates_and_updates_and_keep_hands_them_to_deploy() {
         );
     }
 
-    let deployed = remedy(&emulator, work.path(), &["deploy", "--stage", "dev"]);
+    let deployed = remedy(
+        &emulator,
+        work.path(),
+        &["deploy", "--yes", "--stage", "dev"],
+    );
     assert_eq!(deployed.code, 0, "{}", deployed.stderr);
     let before = stack_state(&emulator, &dev[0], REGION)
         .await
@@ -120,7 +124,7 @@ async fn plan_reports_creates_and_updates_and_keep_hands_them_to_deploy() {
     let deployed = remedy(
         &emulator,
         work.path(),
-        &["deploy", "--stage", "dev", "--output", "json"],
+        &["deploy", "--yes", "--stage", "dev", "--output", "json"],
     );
     assert_eq!(deployed.code, 0, "{}", deployed.stderr);
     assert_eq!(deployed.json()["summary"]["updated"], 2);
@@ -163,7 +167,7 @@ async fn plan_reports_creates_and_updates_and_keep_hands_them_to_deploy() {
     let again = remedy(
         &emulator,
         work.path(),
-        &["deploy", "--stage", "dev", "--output", "json"],
+        &["deploy", "--yes", "--stage", "dev", "--output", "json"],
     );
     assert_eq!(again.code, 0, "{}", again.stderr);
     let run = remedy(
@@ -190,7 +194,11 @@ async fn status_lists_every_target_with_its_version_hash_and_freshness() {
     let dev = org.accounts_in("dev", "/Workloads/Dev", 2).await;
     let prod = org.accounts_in("prod", "/Workloads/Prod", 1).await;
     let work = Workdir::new(&config("  S3-001: remediate\n"));
-    let deployed = remedy(&emulator, work.path(), &["deploy", "--stage", "dev"]);
+    let deployed = remedy(
+        &emulator,
+        work.path(),
+        &["deploy", "--yes", "--stage", "dev"],
+    );
     assert_eq!(deployed.code, 0, "{}", deployed.stderr);
     let (_, hash) = stack_state(&emulator, &dev[0], REGION)
         .await
@@ -290,7 +298,11 @@ async fn stacks_outside_the_home_region_are_strays_and_status_gives_the_topic_to
     };
     // An earlier layout: the account's stack in eu-west-1.
     let work = Workdir::new(&layout("eu-west-1"));
-    let first = remedy(&emulator, work.path(), &["deploy", "--stage", "dev"]);
+    let first = remedy(
+        &emulator,
+        work.path(),
+        &["deploy", "--yes", "--stage", "dev"],
+    );
     assert_eq!(first.code, 0, "{}", first.stderr);
 
     // The home region moves to us-east-1: the plan creates the stack there and names the
@@ -327,7 +339,11 @@ async fn stacks_outside_the_home_region_are_strays_and_status_gives_the_topic_to
         text.stdout
     );
 
-    let deployed = remedy(&emulator, work.path(), &["deploy", "--stage", "dev"]);
+    let deployed = remedy(
+        &emulator,
+        work.path(),
+        &["deploy", "--yes", "--stage", "dev"],
+    );
     assert_eq!(deployed.code, 0, "{}", deployed.stderr);
     let status = remedy(&emulator, work.path(), &["status", "--output", "json"]);
     assert_eq!(status.code, 0, "{}", status.stderr);

@@ -109,7 +109,14 @@ async fn gates_stop_an_unapproved_rollout_and_approvals_deploy_every_stage() {
     let run = remedy(
         &emulator,
         work.path(),
-        &["rollout", "--approve", "staging", "--output", "json"],
+        &[
+            "rollout",
+            "--yes",
+            "--approve",
+            "staging",
+            "--output",
+            "json",
+        ],
     );
     assert_eq!(run.code, 3, "{}", run.stderr);
     assert_snapshot("rollout-moves-to-the-next-gate", &run.json(), &names);
@@ -122,6 +129,7 @@ async fn gates_stop_an_unapproved_rollout_and_approvals_deploy_every_stage() {
         work.path(),
         &[
             "rollout",
+            "--yes",
             "--approve",
             "staging",
             "--approve",
@@ -152,6 +160,7 @@ async fn gates_stop_an_unapproved_rollout_and_approvals_deploy_every_stage() {
         work.path(),
         &[
             "rollout",
+            "--yes",
             "--from",
             "prod",
             "--approve",
@@ -162,7 +171,11 @@ async fn gates_stop_an_unapproved_rollout_and_approvals_deploy_every_stage() {
     );
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(statuses(&run.json()), pairs(&[("prod", "completed")]));
-    let run = remedy(&emulator, work.path(), &["rollout", "--approve", "qa"]);
+    let run = remedy(
+        &emulator,
+        work.path(),
+        &["rollout", "--yes", "--approve", "qa"],
+    );
     assert_eq!(run.code, 2);
     assert!(run.stderr.contains("--approve qa"), "{}", run.stderr);
 }
@@ -189,7 +202,11 @@ async fn unassumable_accounts_fail_prod_at_tolerance_0_and_the_rest_deploys_at_2
     }
     let work = Workdir::new(&prod_config(0));
     // The artifact stack is made before enforcement (its template goes inline).
-    let first = remedy(&emulator, work.path(), &["deploy", "--stage", "dev"]);
+    let first = remedy(
+        &emulator,
+        work.path(),
+        &["deploy", "--yes", "--stage", "dev"],
+    );
     assert_eq!(first.code, 0, "{}", first.stderr);
     emulator.enforce_iam().await;
 
@@ -198,6 +215,7 @@ async fn unassumable_accounts_fail_prod_at_tolerance_0_and_the_rest_deploys_at_2
         work.path(),
         &[
             "rollout",
+            "--yes",
             "--approve",
             "prod",
             "--output",
@@ -260,6 +278,7 @@ async fn unassumable_accounts_fail_prod_at_tolerance_0_and_the_rest_deploys_at_2
         work.path(),
         &[
             "rollout",
+            "--yes",
             "--from",
             "prod",
             "--approve",
@@ -293,7 +312,11 @@ async fn one_stack_per_account_in_the_home_region_remediates_every_covered_regio
         "regions: [us-east-1, eu-west-1]\npackage: package.zip\nstages:\n  - name: dev\n    concurrency: 4\n    targets: {ous: [/Workloads/Dev]}\n  - name: prod\n    home_region: eu-west-1\n    targets: {ous: [/Workloads/Prod]}\nrules:\n  S3-001: remediate\n",
     );
     emulator.start_recording();
-    let run = remedy(&emulator, work.path(), &["rollout", "--output", "json"]);
+    let run = remedy(
+        &emulator,
+        work.path(),
+        &["rollout", "--yes", "--output", "json"],
+    );
     assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
     let doc = run.json();
     let targets = |stage: usize| -> Vec<(String, String)> {
@@ -454,4 +477,58 @@ async fn an_operator_at_a_terminal_is_shown_the_gate_and_asked() {
             .expect("deployed");
         assert_eq!(status, "CREATE_COMPLETE");
     }
+}
+
+/// Without a terminal, a run that would change stacks needs `--yes` (exit 2, nothing made);
+/// one that changes nothing goes through; at a terminal, declining the deploy's question is
+/// its own exit (4), not a failure.
+#[tokio::test(flavor = "multi_thread")]
+async fn unattended_deploys_must_be_asked_for_and_declining_is_not_a_failure() {
+    let emulator = Emulator::start();
+    let mut org = Org::create(&emulator).await;
+    let dev = org.accounts_in("dev", "/Workloads/Dev", 2).await;
+    let work = Workdir::new(&three_stages("  S3-001: remediate\n"));
+
+    for args in [
+        &["deploy", "--stage", "dev"][..],
+        &["rollout", "--to", "dev"][..],
+    ] {
+        let run = remedy(&emulator, work.path(), args);
+        assert_eq!(run.code, 2, "{args:?}: {}\n{}", run.stdout, run.stderr);
+        assert!(
+            run.stderr.contains("stage `dev`: 2 would be created of 2 targets, and there is no terminal to ask: add --yes"),
+            "{}",
+            run.stderr
+        );
+        for account in &dev {
+            assert_eq!(
+                stack_state(&emulator, account, REGION).await,
+                None,
+                "{args:?}"
+            );
+        }
+    }
+
+    // At a terminal, declined: exit 4, nothing deployed.
+    let (code, out) = remedy_on_a_terminal(&emulator, work.path(), "deploy --stage dev", "n\n");
+    assert_eq!(code, 4, "{out}");
+    assert!(out.contains("declined: nothing deployed"), "{out}");
+    for account in &dev {
+        assert_eq!(stack_state(&emulator, account, REGION).await, None);
+    }
+
+    // Deployed with --yes; then the same unattended run without it changes nothing and goes on.
+    let yes = remedy(
+        &emulator,
+        work.path(),
+        &["deploy", "--stage", "dev", "--yes"],
+    );
+    assert_eq!(yes.code, 0, "{}", yes.stderr);
+    let again = remedy(
+        &emulator,
+        work.path(),
+        &["deploy", "--stage", "dev", "--output", "json"],
+    );
+    assert_eq!(again.code, 0, "{}", again.stderr);
+    assert_eq!(again.json()["summary"]["unchanged"], 2);
 }

@@ -63,6 +63,7 @@ async fn a_stack_in_progress_is_waited_for_until_the_target_timeout_or_until_it_
         work.path(),
         &[
             "deploy",
+            "--yes",
             "--stage",
             "dev",
             "--target-timeout",
@@ -86,6 +87,7 @@ async fn a_stack_in_progress_is_waited_for_until_the_target_timeout_or_until_it_
     let child = remedy_command(&emulator, work.path())
         .args([
             "deploy",
+            "--yes",
             "--stage",
             "dev",
             "--target-timeout",

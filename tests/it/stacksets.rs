@@ -95,7 +95,7 @@ async fn a_stage_is_one_stack_set_over_its_ous_and_each_account_is_reported() {
     let run = remedy(
         &emulator,
         work.path(),
-        &["deploy", "--stage", "dev", "--output", "json"],
+        &["deploy", "--yes", "--stage", "dev", "--output", "json"],
     );
     assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
     let doc = run.json();
@@ -192,7 +192,7 @@ async fn a_stage_is_one_stack_set_over_its_ous_and_each_account_is_reported() {
     let run = remedy(
         &emulator,
         work.path(),
-        &["deploy", "--stage", "dev", "--output", "json"],
+        &["deploy", "--yes", "--stage", "dev", "--output", "json"],
     );
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(run.json()["summary"]["unchanged"], 3, "{}", run.stdout);
@@ -243,7 +243,7 @@ async fn a_stage_is_one_stack_set_over_its_ous_and_each_account_is_reported() {
     let run = remedy(
         &emulator,
         work.path(),
-        &["deploy", "--stage", "dev", "--output", "json"],
+        &["deploy", "--yes", "--stage", "dev", "--output", "json"],
     );
     assert_eq!(run.code, 0, "{}", run.stderr);
     let doc = run.json();
@@ -269,7 +269,11 @@ async fn a_changed_rule_set_updates_the_stack_set_for_every_account() {
     let mut org = Org::create(&emulator).await;
     org.accounts_in("dev", "/Workloads/Dev", 2).await;
     let work = Workdir::new(&config(""));
-    let run = remedy(&emulator, work.path(), &["deploy", "--stage", "dev"]);
+    let run = remedy(
+        &emulator,
+        work.path(),
+        &["deploy", "--yes", "--stage", "dev"],
+    );
     assert_eq!(run.code, 0, "{}", run.stderr);
     let (first_hash, _) = stack_set(&emulator).await;
 
@@ -281,7 +285,7 @@ async fn a_changed_rule_set_updates_the_stack_set_for_every_account() {
     let run = remedy(
         &emulator,
         work.path(),
-        &["deploy", "--stage", "dev", "--output", "json"],
+        &["deploy", "--yes", "--stage", "dev", "--output", "json"],
     );
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(run.json()["summary"]["updated"], 2, "{}", run.stdout);
@@ -347,7 +351,11 @@ fn a_stacksets_stage_that_lists_and_excludes_accounts_is_refused_before_any_call
         "targets: {ous: [/Workloads/Dev], accounts: ['111111111111'], exclude: ['222222222222']}",
     ));
     emulator.start_recording();
-    let run = remedy(&emulator, work.path(), &["deploy", "--stage", "dev"]);
+    let run = remedy(
+        &emulator,
+        work.path(),
+        &["deploy", "--yes", "--stage", "dev"],
+    );
     assert_eq!(run.code, 2, "{}", run.stderr);
     assert!(run.stderr.contains("remedy.yaml:6"), "{}", run.stderr);
     assert!(run.stderr.contains("not both"), "{}", run.stderr);
@@ -363,7 +371,11 @@ async fn onboarding_into_a_stack_sets_stage_adds_that_account_alone() {
     let mut org = Org::create(&emulator).await;
     org.accounts_in("dev", "/Workloads/Dev", 2).await;
     let work = Workdir::new(&config(""));
-    let run = remedy(&emulator, work.path(), &["deploy", "--stage", "dev"]);
+    let run = remedy(
+        &emulator,
+        work.path(),
+        &["deploy", "--yes", "--stage", "dev"],
+    );
     assert_eq!(run.code, 0, "{}", run.stderr);
 
     let vended = org.account("dev-vended", "/Workloads/Dev").await;
@@ -418,7 +430,7 @@ async fn the_management_account_is_skipped_by_a_stack_sets_stage() {
     let run = remedy(
         &emulator,
         work.path(),
-        &["deploy", "--stage", "dev", "--output", "json"],
+        &["deploy", "--yes", "--stage", "dev", "--output", "json"],
     );
     assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
     let doc = run.json();
