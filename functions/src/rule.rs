@@ -231,9 +231,13 @@ impl Context {
         F: std::future::Future<Output = Result<(), RuleError>>,
     {
         if self.dry_run {
+            // Nothing was done: the actions, written as done, are said as what would have been.
             return Ok(Report {
                 outcome: Outcome::DryRun,
-                actions,
+                actions: actions
+                    .into_iter()
+                    .map(|a| format!("would have {a}"))
+                    .collect(),
                 reason: None,
             });
         }

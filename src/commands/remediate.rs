@@ -70,7 +70,11 @@ pub async fn remediate(
         }
     };
     let Message::Finding(finding) = &message else {
-        show(None, &Report::skipped("Conformity test message"), output);
+        show(
+            None,
+            &Report::skipped("Conformity test message: nothing to remediate"),
+            output,
+        );
         return Ok(exit::OK);
     };
     let rule_id = finding.rule_id.clone();

@@ -14,16 +14,13 @@ pub fn print_remediation(
         OutputFormat::Json => print_json(&RemediationDoc::new(rule_id, report)),
         OutputFormat::Text => {
             let mut out = std::io::stdout().lock();
-            let _ = writeln!(
-                out,
-                "{}: {}",
-                rule_id.unwrap_or("?"),
-                report.outcome.as_str()
-            );
+            // No rule: a Conformity test message or an unreadable event, named by its reason.
+            let subject = rule_id.or(report.reason.as_deref()).unwrap_or("the event");
+            let _ = writeln!(out, "{subject}: {}", report.outcome.as_str());
             for action in &report.actions {
                 let _ = writeln!(out, "  - {action}");
             }
-            if let Some(reason) = &report.reason {
+            if let Some(reason) = report.reason.as_ref().filter(|_| rule_id.is_some()) {
                 let _ = writeln!(out, "  ({reason})");
             }
         }

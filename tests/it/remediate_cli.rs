@@ -66,6 +66,16 @@ async fn remediates_in_the_named_account_through_its_role() {
     );
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(run.json()["outcome"], "dry_run");
+    // Said as what would have been done, not as done.
+    let actions = run.json()["actions"].clone();
+    assert!(
+        actions
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|a| a.as_str().unwrap().starts_with("would have ")),
+        "{actions}"
+    );
     assert!(is_public(&s3, "leaky").await);
 
     emulator.start_recording();
@@ -168,6 +178,18 @@ async fn outcomes_and_exit_codes() {
     assert_eq!((code, outcome_of.as_str()), (2, "rejected"), "{out}");
     let (code, outcome_of, _) = outcome("test.txt", "Test Message from Cloud Conformity");
     assert_eq!((code, outcome_of.as_str()), (0, "skipped"));
+    // In text: named as what it is, not `?: skipped`.
+    let run = remedy(
+        &emulator,
+        work.path(),
+        &["remediate", "--event", "test.txt"],
+    );
+    assert_eq!(
+        run.stdout.trim(),
+        "Conformity test message: nothing to remediate: skipped",
+        "{}",
+        run.stderr
+    );
     let (code, outcome_of, _) = outcome(
         "success.json",
         r#"{"ruleId":"S3-001","status":"SUCCESS","region":"us-east-1"}"#,

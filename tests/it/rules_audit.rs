@@ -99,8 +99,8 @@ async fn ct_001_makes_the_configured_trail_multi_region_and_logging() {
     assert_eq!(
         report.actions,
         [
-            format!("made trail {arn} multi-region"),
-            format!("started logging on trail {arn}")
+            format!("would have made trail {arn} multi-region"),
+            format!("would have started logging on trail {arn}")
         ]
     );
     assert_eq!(
@@ -785,7 +785,7 @@ async fn cfm_005_decides_on_the_stacks_protection() {
     assert_eq!(report.outcome, Outcome::DryRun, "{report:?}");
     assert_eq!(
         report.actions,
-        ["turned on termination protection for stack unprotected"]
+        ["would have turned on termination protection for stack unprotected"]
     );
     let (report, _) = run_checked(&emulator, finding("CFM-005", "protected"), &[], false).await;
     assert_eq!(report.outcome, Outcome::Compliant, "{report:?}");

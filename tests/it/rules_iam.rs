@@ -103,7 +103,9 @@ async fn the_named_key_is_deactivated_with_the_user_from_extradata() {
     assert_eq!(report.outcome, Outcome::DryRun, "{report:?}");
     assert_eq!(
         report.actions,
-        [format!("deactivated access key {old} of user deploy-bot")]
+        [format!(
+            "would have deactivated access key {old} of user deploy-bot"
+        )]
     );
     assert!(
         calls.iter().all(|c| c.action != "UpdateAccessKey"),
