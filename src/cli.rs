@@ -52,7 +52,7 @@ pub(crate) enum Command {
     Onboard(commands::onboard::Args),
     /// Run the embedded runtime on one Conformity event, in that account.
     Remediate(commands::remediate::Args),
-    /// The rule catalog: id, title, service, risk, IAM actions, default mode.
+    /// The rule catalog: id, service, risk, the configured mode and where it comes from, IAM actions, settings.
     Rules(commands::rules::Args),
     /// Write the Lambda artifact: a zip whose `bootstrap` is this binary.
     Package(commands::package::Args),

@@ -1,19 +1,71 @@
-//! `remedy rules`: the catalog (id, title, service, risk, IAM actions, default mode).
+//! `remedy rules [--stage S]`: the catalog (id, title, service, risk, IAM actions, settings)
+//! and, where `remedy.yaml` is there, each rule's configured mode and where it comes from
+//! (`rules.S3-001`, `rules."*"`), or that the configuration does not deploy it.
 
 use super::Global;
+use crate::core::config::Config;
 use crate::core::error::{exit, Error};
-use crate::report::{self, OutputFormat};
+use crate::report::{self, OutputFormat, RuleRow};
 
-// `remedy rules` has no flags of its own.
+// The flags of `remedy rules`.
 #[derive(Debug, clap::Args)]
-pub struct Args {}
-
-pub fn run(_args: Args, global: &Global) -> Result<i32, Error> {
-    rules(global.output)
+pub struct Args {
+    /// The stage whose modes to show (every stage deploys the top-level `rules` today).
+    #[arg(long)]
+    pub stage: Option<String>,
 }
 
-pub fn rules(output: OutputFormat) -> Result<i32, Error> {
-    let rules: Vec<_> = remedy_functions::catalog().collect();
-    report::print_rules(&rules, output);
+pub fn run(args: Args, global: &Global) -> Result<i32, Error> {
+    // The catalog alone when there is no configuration to read; a configuration that is
+    // there but invalid is an error, as for every other command.
+    let config = if global.config.exists() {
+        Some(Config::load(&global.config)?)
+    } else {
+        None
+    };
+    if let (Some(config), Some(stage)) = (&config, args.stage.as_deref()) {
+        config.stage(stage)?;
+    } else if let (None, Some(_)) = (&config, args.stage.as_deref()) {
+        return Err(Error::Input(format!(
+            "--stage: {} does not exist",
+            global.config.display()
+        )));
+    }
+    rules(config.as_ref(), global.output)
+}
+
+pub fn rules(config: Option<&Config>, output: OutputFormat) -> Result<i32, Error> {
+    let enabled = config.map(Config::enabled_rules);
+    let rows: Vec<RuleRow> = remedy_functions::catalog()
+        .map(|spec| {
+            let Some(enabled) = &enabled else {
+                return RuleRow {
+                    spec,
+                    mode: Some(spec.default_mode),
+                    from: "catalog default (no remedy.yaml)".into(),
+                    settings: spec
+                        .settings
+                        .iter()
+                        .filter_map(|s| Some((s.name.to_owned(), s.default?.to_owned())))
+                        .collect(),
+                };
+            };
+            match enabled.iter().find(|r| r.spec.id == spec.id) {
+                Some(rule) => RuleRow {
+                    spec,
+                    mode: Some(rule.mode),
+                    from: config.map(|c| c.mode_source(spec.id)).unwrap_or_default(),
+                    settings: rule.settings.clone().into_iter().collect(),
+                },
+                None => RuleRow {
+                    spec,
+                    mode: None,
+                    from: "not in rules: not deployed".into(),
+                    settings: Vec::new(),
+                },
+            }
+        })
+        .collect();
+    report::print_rules(&rows, output);
     Ok(exit::OK)
 }

@@ -1197,6 +1197,15 @@ impl Config {
         stage.engine.unwrap_or(self.engine)
     }
 
+    /// Where a deployed rule's mode comes from: its own key, or `"*"`.
+    pub(crate) fn mode_source(&self, rule_id: &str) -> String {
+        if self.rules.contains_key(rule_id) {
+            format!("rules.{rule_id}")
+        } else {
+            "rules.\"*\"".into()
+        }
+    }
+
     /// The catalog rules the stack deploys, in catalog order: those listed by id, and every
     /// other one when `*` is present. Settings get their declared defaults.
     pub(crate) fn enabled_rules(&self) -> Vec<EnabledRule> {

@@ -33,7 +33,7 @@ pub use progress::{progress, ProgressKind};
 pub use prompt::{ask, interactive, note};
 pub use publish::print_publish;
 pub use remediation::print_remediation;
-pub use rules::print_rules;
+pub use rules::{print_rules, RuleRow};
 pub use stage::{print_rollout, print_rollout_stage, print_stage};
 pub use status::print_status;
 pub use template::print_template;

@@ -26,6 +26,7 @@ mod remediate_cli;
 mod rollout;
 mod rules_apps;
 mod rules_audit;
+mod rules_cli;
 mod rules_ec2;
 mod rules_ec2_ports;
 mod rules_iam;
