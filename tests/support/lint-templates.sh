@@ -20,14 +20,18 @@ rules:
   "*": remediate
 YAML
 "$bin" --config "$work/remedy.yaml" template --stage lint > "$work/remediation-rendered.yaml"
+# The same with `encryption: aws-managed` (no key; SSE-SQS queues): linted and checked for
+# handler permissions too, not checkov (its unencrypted topics are the documented trade-off).
+{ echo "encryption: aws-managed"; cat "$work/remedy.yaml"; } > "$work/remedy-aws-managed.yaml"
+"$bin" --config "$work/remedy-aws-managed.yaml" template --stage lint > "$work/remediation-aws-managed.yaml"
 templates=(stacks/*.yaml "$work/remediation-rendered.yaml")
 shopt -s nullglob
 for t in pipeline/*.yaml; do
   case "$t" in *buildspec*) ;; *) templates+=("$t") ;; esac
 done
 echo "cfn-lint ${templates[*]}"
-cfn-lint --format parseable -- "${templates[@]}"
-echo "cfn-lint: ${#templates[@]} templates clean"
+cfn-lint --format parseable -- "${templates[@]}" "$work/remediation-aws-managed.yaml"
+echo "cfn-lint: $((${#templates[@]} + 1)) templates clean"
 
 # checkov, with the accepted findings of tests/checkov-skips.txt (one line of reason each).
 checkov="${CHECKOV:-checkov}"
@@ -45,8 +49,10 @@ py=.venv/bin/python
 
 # CloudFormation's handler permissions: the member stack is made by the execution role
 # (DeployPolicy), the artifact stack by the pipeline's build role with its own credentials.
-"$py" tests/support/check_handler_permissions.py --template "$work/remediation-rendered.yaml" \
-  --policy-template stacks/account-bootstrap.yaml --role StackExecutionRole
+for rendered in "$work/remediation-rendered.yaml" "$work/remediation-aws-managed.yaml"; do
+  "$py" tests/support/check_handler_permissions.py --template "$rendered" \
+    --policy-template stacks/account-bootstrap.yaml --role StackExecutionRole
+done
 "$py" tests/support/check_handler_permissions.py --template stacks/artifacts.yaml \
   --stack-name remedy-artifacts --handlers create,update,delete \
   --policy-template pipeline/pipeline.yaml --role BuildRole
