@@ -6,7 +6,7 @@
 //!
 //! Must not: call AWS (the list is deliberately static: `remedy validate` works offline).
 
-use crate::core::util::edit_distance;
+use crate::core::util;
 
 /// Every region of the commercial, China, GovCloud and European Sovereign Cloud partitions.
 pub(crate) const KNOWN: &[&str] = &[
@@ -59,14 +59,11 @@ pub(crate) fn is_known(region: &str) -> bool {
     KNOWN.contains(&region)
 }
 
-/// The known region closest to `typo` (by edit distance, at most 3 edits away).
-pub(crate) fn closest(typo: &str) -> Option<&'static str> {
-    KNOWN
-        .iter()
-        .map(|r| (edit_distance(typo, r), *r))
-        .filter(|(d, _)| *d <= 3)
-        .min()
-        .map(|(_, r)| r)
+/// The known region closest to `typo` (at most 3 edits away; the first by name on a tie).
+pub(crate) fn closest(typo: &str) -> Option<String> {
+    util::closest(typo, KNOWN.iter().map(|r| (*r, (*r).to_owned())), 3)
+        .into_iter()
+        .next()
 }
 
 #[cfg(test)]
@@ -81,8 +78,8 @@ mod tests {
 
     #[test]
     fn a_typo_finds_the_region_it_meant() {
-        assert_eq!(closest("us-esat-1"), Some("us-east-1"));
-        assert_eq!(closest("eu-west-9"), Some("eu-west-1"));
+        assert_eq!(closest("us-esat-1").as_deref(), Some("us-east-1"));
+        assert_eq!(closest("eu-west-9").as_deref(), Some("eu-west-1"));
         assert_eq!(closest("mars-north-1"), None);
     }
 }
