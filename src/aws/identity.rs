@@ -43,10 +43,38 @@ pub(crate) fn new_run_id() -> String {
     format!("{secs}-{:08x}", hasher.finish() as u32)
 }
 
-/// Loads the base config from the standard chain. When the environment has no region, the
-/// `fallback` (the first configured region) is used for global calls.
-pub(crate) async fn load_base_config(fallback: Option<&str>) -> SdkConfig {
-    let config = aws_config::defaults(BehaviorVersion::latest())
+/// `--profile` and `--region`, as the AWS CLI takes them: on top of the standard chain.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AwsSelection {
+    /// A profile of `~/.aws/config` or `~/.aws/credentials`: its credentials are used even
+    /// when the environment has keys (as `aws --profile` does), and its region when the
+    /// environment names none.
+    pub profile: Option<String>,
+    /// The region of remedy's own calls, over `AWS_REGION` and the profile's.
+    pub region: Option<String>,
+}
+
+/// Loads the base config from the standard chain, with `selection`'s profile and region
+/// over it. When neither they nor the environment name a region, the `fallback` (the first
+/// configured region) is used for global calls. A profile the files do not define is an
+/// input error (exit 2), before any call.
+pub(crate) async fn load_base_config(
+    selection: &AwsSelection,
+    fallback: Option<&str>,
+) -> Result<SdkConfig, crate::core::error::Error> {
+    let mut loader = aws_config::defaults(BehaviorVersion::latest());
+    if let Some(profile) = &selection.profile {
+        check_profile(profile).await?;
+        loader = loader.profile_name(profile).credentials_provider(
+            aws_config::profile::ProfileFileCredentialsProvider::builder()
+                .profile_name(profile)
+                .build(),
+        );
+    }
+    if let Some(region) = &selection.region {
+        loader = loader.region(Region::new(region.clone()));
+    }
+    let config = loader
         .retry_config(crate::aws::retries::retry_config())
         .identity_cache(
             // One partition per member account's credentials provider: the SDK's default
@@ -59,10 +87,37 @@ pub(crate) async fn load_base_config(fallback: Option<&str>) -> SdkConfig {
         .load()
         .await;
     if config.region().is_some() {
-        return config;
+        return Ok(config);
     }
     let region = fallback.unwrap_or(FALLBACK_REGION).to_owned();
-    config.to_builder().region(Region::new(region)).build()
+    Ok(config.to_builder().region(Region::new(region)).build())
+}
+
+/// `--profile NAME` must name a profile of the files the SDK reads (`AWS_CONFIG_FILE`,
+/// `AWS_SHARED_CREDENTIALS_FILE`, else `~/.aws/config` and `~/.aws/credentials`): one line
+/// naming it and the closest defined one, instead of a provider-chain error at the first call.
+async fn check_profile(name: &str) -> Result<(), crate::core::error::Error> {
+    use aws_types::os_shim_internal::{Env, Fs};
+    // The default files (the type is named only by a deprecated alias).
+    let profiles = aws_config::profile::load(&Fs::real(), &Env::real(), &Default::default(), None)
+        .await
+        .map_err(|e| {
+            crate::core::error::Error::Input(format!(
+                "--profile {name}: cannot read the AWS profile files: {e}"
+            ))
+        })?;
+    if profiles.get_profile(name).is_some() {
+        return Ok(());
+    }
+    let near =
+        crate::core::util::closest(name, profiles.profiles().map(|p| (p, format!("`{p}`"))), 3);
+    let hint = match near.as_slice() {
+        [] => String::new(),
+        near => format!(" (did you mean {}?)", near.join(" or ")),
+    };
+    Err(crate::core::error::Error::Input(format!(
+        "--profile {name}: no such profile in ~/.aws/config or ~/.aws/credentials (or AWS_CONFIG_FILE, AWS_SHARED_CREDENTIALS_FILE){hint}"
+    )))
 }
 
 /// Hands out per-account configs, assuming the role once per account for the run.
