@@ -12,6 +12,7 @@ mod config_errors;
 mod delivery;
 mod deploy;
 mod discovery;
+mod docs;
 mod faults;
 mod fuzz_parsers;
 mod house;
