@@ -114,10 +114,6 @@ const CREDENTIAL_BEARING_TARGETS: &[(&str, &str)] = &[
     ("aws_sigv4", "info"),
     ("aws_smithy_runtime::client::orchestrator", "info"),
     ("aws_config", "warn"),
-    // A provider that fails warns with the chain's dump; remedy's error says it in one
-    // line with the fix (aws::errors::credential_hint).
-    ("aws_config::profile::credentials", "error"),
-    ("aws_config::meta::credentials::chain", "error"),
 ];
 
 /// The level asked for, with the credential-bearing targets capped. A directive asking for

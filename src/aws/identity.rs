@@ -48,7 +48,6 @@ pub(crate) fn new_run_id() -> String {
 pub(crate) async fn load_base_config(fallback: Option<&str>) -> SdkConfig {
     let config = aws_config::defaults(BehaviorVersion::latest())
         .retry_config(crate::aws::retries::retry_config())
-        .timeout_config(crate::aws::retries::timeout_config())
         .identity_cache(
             // One partition per member account's credentials provider: the SDK's default
             // of 64 evicts arbitrary partitions past that, in-flight accounts' among them,
@@ -59,8 +58,6 @@ pub(crate) async fn load_base_config(fallback: Option<&str>) -> SdkConfig {
         )
         .load()
         .await;
-    // Credentials that cannot be loaded: one line with the cause and the fix.
-    let config = crate::aws::errors::explained(config, None);
     if config.region().is_some() {
         return config;
     }
@@ -231,9 +228,11 @@ impl ProvideCredentials for AssumeRole {
                 .send()
                 .await
                 .map_err(|e| {
-                    let call = format!("AssumeRole {}", self.role_arn);
-                    let reason = crate::aws::errors::reason(&call, &e);
-                    CredentialsError::provider_error(format!("{call}: {reason}"))
+                    CredentialsError::provider_error(format!(
+                        "AssumeRole {}: {}",
+                        self.role_arn,
+                        crate::aws::describe_sdk_error(&e)
+                    ))
                 })?;
             let c = assumed.credentials().ok_or_else(|| {
                 CredentialsError::provider_error("AssumeRole returned no credentials")
@@ -259,8 +258,7 @@ pub fn s3_client(config: &SdkConfig, region: &str, counts: &RetryCounts) -> aws_
         .region(Region::new(region.to_owned()))
         .force_path_style(config.endpoint_url().is_some())
         .retry_partition(retries::partition("s3"))
-        .interceptor(counts.counter())
-        .interceptor(retries::Reach);
+        .interceptor(counts.counter());
     aws_sdk_s3::Client::from_conf(builder.build())
 }
 
@@ -272,8 +270,7 @@ pub(crate) fn cloudformation_client(
     let builder = aws_sdk_cloudformation::config::Builder::from(config)
         .region(Region::new(region.to_owned()))
         .retry_partition(retries::partition("cloudformation"))
-        .interceptor(counts.counter())
-        .interceptor(retries::Reach);
+        .interceptor(counts.counter());
     aws_sdk_cloudformation::Client::from_conf(builder.build())
 }
 
@@ -283,8 +280,7 @@ pub(crate) fn organizations_client(
 ) -> aws_sdk_organizations::Client {
     let builder = aws_sdk_organizations::config::Builder::from(config)
         .retry_partition(retries::partition("organizations"))
-        .interceptor(counts.counter())
-        .interceptor(retries::Reach);
+        .interceptor(counts.counter());
     aws_sdk_organizations::Client::from_conf(builder.build())
 }
 
@@ -292,16 +288,14 @@ pub(crate) fn organizations_client(
 pub(crate) fn iam_client(config: &SdkConfig, counts: &RetryCounts) -> aws_sdk_iam::Client {
     let builder = aws_sdk_iam::config::Builder::from(config)
         .retry_partition(retries::partition("iam"))
-        .interceptor(counts.counter())
-        .interceptor(retries::Reach);
+        .interceptor(counts.counter());
     aws_sdk_iam::Client::from_conf(builder.build())
 }
 
 pub(crate) fn sts_client(config: &SdkConfig, counts: &RetryCounts) -> aws_sdk_sts::Client {
     let builder = aws_sdk_sts::config::Builder::from(config)
         .retry_partition(retries::partition("sts"))
-        .interceptor(counts.counter())
-        .interceptor(retries::Reach);
+        .interceptor(counts.counter());
     aws_sdk_sts::Client::from_conf(builder.build())
 }
 
@@ -311,40 +305,10 @@ pub(crate) fn codebuild_client(
 ) -> aws_sdk_codebuild::Client {
     let builder = aws_sdk_codebuild::config::Builder::from(config)
         .retry_partition(retries::partition("codebuild"))
-        .interceptor(counts.counter())
-        .interceptor(retries::Reach);
+        .interceptor(counts.counter());
     aws_sdk_codebuild::Client::from_conf(builder.build())
 }
 
 fn truncate(s: &str, max: usize) -> String {
     s.chars().take(max).collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::aws::errors::{humanize, Answer};
-
-    #[test]
-    fn a_role_not_ready_is_read_from_the_line_for_people() {
-        let answer = |code: Option<&str>, status: u16| {
-            Answer {
-            code: code.map(str::to_owned),
-            message: Some("User: arn:aws:iam::111111111111:user/ci is not authorized to perform: sts:AssumeRole on resource: arn:aws:iam::222222222222:role/R".into()),
-            status: Some(status),
-            ..Answer::default()
-        }
-        };
-        for (code, status) in [
-            (Some("AccessDenied"), 403),
-            (Some("InvalidClientTokenId"), 403),
-            (None, 500),
-            (None, 503),
-        ] {
-            let line = humanize("AssumeRole", &answer(code, status));
-            assert!(is_role_not_ready(&line), "{line}");
-        }
-        let line = humanize("DescribeStacks", &answer(Some("Throttling"), 400));
-        assert!(!is_role_not_ready(&line), "{line}");
-    }
 }

@@ -6,18 +6,18 @@
 use super::Global;
 use crate::core::config::Config;
 use crate::core::error::{exit, Error};
+use crate::core::stop::Stop;
 use crate::core::util::TARGET_TIMEOUT;
 use crate::engine::scheduler::Limits;
 use crate::engine::StageEngine;
-use crate::report::{self, ProgressKind};
+use crate::report::{self, OutputFormat, ProgressKind};
 use crate::session::{EngineOptions, Prepared, Session, Work};
 use std::path::Path;
 
 // The flags of `remedy status`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Only this stage [default: every stage].
-    #[arg(long, value_name = "STAGE")]
+    #[arg(long)]
     pub stage: Option<String>,
     /// Also run CloudFormation drift detection on every stack.
     #[arg(long)]
@@ -34,7 +34,8 @@ pub async fn run(args: Args, global: &Global) -> Result<i32, Error> {
         args.stage.as_deref(),
         args.drift,
         args.package.as_deref(),
-        global,
+        global.output,
+        global.stop.clone(),
     )
     .await
 }
@@ -44,16 +45,15 @@ pub async fn status(
     stage_name: Option<&str>,
     drift: bool,
     package: Option<&Path>,
-    global: &Global,
+    output: OutputFormat,
+    stop: Stop,
 ) -> Result<i32, Error> {
-    // `--output`, `--profile`/`--region` and Ctrl-C.
-    let (output, aws, stop) = (global.output, &global.aws, global.stop.clone());
     let stages = match stage_name {
         Some(name) => vec![config.stage(name)?.clone()],
         None => config.stages.clone(),
     };
     let prepared = Prepared::new(config, package)?;
-    let mut session = Session::connect(prepared, aws, stop).await?;
+    let mut session = Session::connect(prepared, stop).await?;
     let mut rows = Vec::new();
     let mut strays = Vec::new();
     for stage in &stages {

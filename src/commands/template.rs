@@ -10,8 +10,7 @@ use crate::report::OutputFormat;
 // The flags of `remedy template`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Check that this stage exists (every stage deploys the same template).
-    #[arg(long, value_name = "STAGE")]
+    #[arg(long)]
     pub stage: Option<String>,
 }
 

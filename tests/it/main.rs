@@ -7,12 +7,10 @@
 
 mod support;
 
-mod cli;
 mod config_errors;
 mod delivery;
 mod deploy;
 mod discovery;
-mod docs;
 mod faults;
 mod fuzz_parsers;
 mod house;

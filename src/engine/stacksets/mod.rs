@@ -24,7 +24,7 @@
 //! reports are matched against them.
 
 use crate::aws::cfn::{self, token_for, Backoff};
-use crate::aws::reason;
+use crate::aws::describe_sdk_error;
 use crate::core::config::CallAs;
 use crate::core::outcome::{Outcome, StageRun, TargetResult};
 use crate::core::stack::TemplateSource;
@@ -207,7 +207,7 @@ impl StackSetsEngine {
             Err(e) => Err(format!(
                 "DescribeStackSet {}: {}",
                 self.stack_set_name,
-                reason("DescribeStackSet", &e)
+                describe_sdk_error(&e)
             )),
         }
     }
@@ -224,7 +224,7 @@ impl StackSetsEngine {
                 .set_next_token(token.take())
                 .send()
                 .await
-                .map_err(|e| format!("ListStackInstances: {}", reason("ListStackInstances", &e)))?;
+                .map_err(|e| format!("ListStackInstances: {}", describe_sdk_error(&e)))?;
             for s in page.summaries() {
                 let (Some(account), Some(region)) = (s.account(), s.region()) else {
                     continue;
@@ -283,7 +283,7 @@ impl StackSetsEngine {
             format!(
                 "CreateStackSet {}: {}",
                 self.stack_set_name,
-                reason("CreateStackSet", &e)
+                describe_sdk_error(&e)
             )
         })
     }
@@ -323,7 +323,7 @@ impl StackSetsEngine {
             format!(
                 "UpdateStackSet {}: {}",
                 self.stack_set_name,
-                reason("UpdateStackSet", &e)
+                describe_sdk_error(&e)
             )
         })?;
         Ok(out
@@ -344,12 +344,7 @@ impl StackSetsEngine {
             .call_as(self.call_as())
             .send()
             .await
-            .map_err(|e| {
-                format!(
-                    "CreateStackInstances: {}",
-                    reason("CreateStackInstances", &e)
-                )
-            })?;
+            .map_err(|e| format!("CreateStackInstances: {}", describe_sdk_error(&e)))?;
         Ok(out
             .operation_id()
             .map(str::to_owned)
@@ -382,12 +377,7 @@ impl StackSetsEngine {
                 .call_as(self.call_as())
                 .send()
                 .await
-                .map_err(|e| {
-                    format!(
-                        "DescribeStackSetOperation: {}",
-                        reason("DescribeStackSetOperation", &e)
-                    )
-                })?;
+                .map_err(|e| format!("DescribeStackSetOperation: {}", describe_sdk_error(&e)))?;
             let operation = described.stack_set_operation();
             let status = operation
                 .and_then(|o| o.status())
@@ -439,10 +429,7 @@ impl StackSetsEngine {
             .send()
             .await
         {
-            tracing::warn!(
-                "StopStackSetOperation: {}",
-                reason("StopStackSetOperation", &e)
-            );
+            tracing::warn!("StopStackSetOperation: {}", describe_sdk_error(&e));
         }
     }
 }
