@@ -6,7 +6,7 @@ FAULTS_VENV := .venv-faults
 CHECKOV_VENV := .venv-checkov
 CARGO ?= cargo
 
-.PHONY: demo test venv faults-venv checkov-venv bench-venv bench bench-regions build lint release-check bench-runtime clean-venv
+.PHONY: demo test venv faults-venv checkov-venv bench-venv bench bench-regions build lint release release-check bench-runtime clean-venv
 
 ## The pinned emulator and template linter, in .venv (created if missing or outdated).
 venv: $(VENV)/.installed
@@ -46,9 +46,16 @@ test: venv faults-venv
 lint: venv checkov-venv
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" CHECKOV="$(CURDIR)/$(CHECKOV_VENV)/bin/checkov" ./tests/support/lint-templates.sh
 
-## The Lambda artifact as shipped: release build, zip under 20 MB, glibc <= 2.34.
-release-check:
+## The release zip (README.md, "Install"): dist/remedy-<version>-<arch>-linux.zip with the
+## release binary, its man page remedy.1, shell completions, the bootstrap stack, the example
+## configuration and the docs.
+release:
 	$(CARGO) build --release --bin remedy
+	./tests/support/release.sh
+
+## The artifacts as shipped: the release zip (man page, completions), and the Lambda zip
+## under 20 MB needing glibc <= 2.34.
+release-check: release
 	./tests/support/release-check.sh
 
 ## The awscli of the hand-written loop `make bench` compares with, in its own venv.

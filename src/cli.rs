@@ -9,11 +9,15 @@ use clap::{Parser, Subcommand};
 use std::io::IsTerminal;
 use std::path::PathBuf;
 
+/// The heading of the options every command takes.
+pub const GLOBAL: &str = "Global options";
+
 #[derive(Debug, Parser)]
 #[command(
     name = "remedy",
-    version,
-    about = "Roll Cloud Conformity auto-remediation out across an AWS Organization"
+    version = crate::VERSION_LONG,
+    about = "Roll Cloud Conformity auto-remediation out across an AWS Organization",
+    after_help = "Each command's --help ends with examples. Credentials: the AWS standard chain (environment, profile, SSO, instance or task role), or --profile."
 )]
 pub(crate) struct Cli {
     /// The configuration file.
@@ -21,12 +25,22 @@ pub(crate) struct Cli {
         long,
         global = true,
         default_value = "remedy.yaml",
-        value_name = "PATH"
+        value_name = "PATH",
+        help_heading = GLOBAL
     )]
     pub config: PathBuf,
     /// `json` prints exactly one JSON document on stdout; progress and logs go to stderr.
-    #[arg(long, global = true, value_enum, default_value_t = OutputFormat::Text)]
+    #[arg(long, global = true, value_enum, default_value_t = OutputFormat::Text, help_heading = GLOBAL)]
     pub output: OutputFormat,
+    /// The AWS profile (~/.aws/config, ~/.aws/credentials) whose credentials to use, even
+    /// over keys in the environment, as `aws --profile` does [default: the standard chain].
+    #[arg(long, global = true, value_name = "NAME", help_heading = GLOBAL)]
+    pub profile: Option<String>,
+    /// The region of remedy's own calls, and the home region of a stage whose file names
+    /// none (over AWS_REGION and the profile's). `deploy` refuses one that is not the
+    /// stage's home region.
+    #[arg(long, global = true, value_name = "REGION", help_heading = GLOBAL)]
+    pub region: Option<String>,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -35,27 +49,152 @@ pub(crate) struct Cli {
 #[derive(Debug, Subcommand)]
 pub(crate) enum Command {
     /// The resolved targets of a stage: account id, name, OU path.
+    #[command(after_help = examples::ACCOUNTS)]
     Accounts(commands::accounts::Args),
     /// The rendered member-account template, on stdout.
+    #[command(after_help = examples::TEMPLATE)]
     Template(commands::template::Args),
     /// Per target: create / update (with the change set's resource changes) / unchanged.
+    #[command(after_help = examples::PLAN)]
     Plan(commands::plan::Args),
     /// Deploy one stage, or the named accounts of it.
+    #[command(after_help = examples::DEPLOY)]
     Deploy(commands::deploy::Args),
     /// Upload the package, the template and remedy.yaml to each stage's home-region artifact bucket.
+    #[command(after_help = examples::PUBLISH)]
     Publish(commands::publish::Args),
     /// Every stage in order, stopping at each unapproved gate.
+    #[command(after_help = examples::ROLLOUT)]
     Rollout(commands::rollout::Args),
     /// The fleet: per account (home region), stack status, deployed version and hash, findings topic, strays.
+    #[command(after_help = examples::STATUS)]
     Status(commands::status::Args),
     /// Account Vending Machine hook: deploy one account at the stage its OU belongs to.
+    #[command(after_help = examples::ONBOARD)]
     Onboard(commands::onboard::Args),
     /// Run the embedded runtime on one Conformity event, in that account.
+    #[command(after_help = examples::REMEDIATE)]
     Remediate(commands::remediate::Args),
     /// The rule catalog: id, service, risk, the configured mode and where it comes from, IAM actions, settings.
+    #[command(after_help = examples::RULES)]
     Rules(commands::rules::Args),
     /// Write the Lambda artifact: a zip whose `bootstrap` is this binary.
+    #[command(after_help = examples::PACKAGE)]
     Package(commands::package::Args),
+    /// Print the shell completion script for bash, zsh, fish or PowerShell on stdout.
+    #[command(after_help = examples::COMPLETIONS)]
+    Completions(commands::completions::Args),
+    /// Print remedy's man page (roff) on stdout; `make release` ships it as remedy.1.
+    #[command(hide = true, after_help = examples::MANPAGE)]
+    Manpage(commands::manpage::Args),
+}
+
+/// The whole command line as clap sees it: for completions, the man page and the tests
+/// that every option has help and every command examples.
+pub fn command() -> clap::Command {
+    <Cli as clap::CommandFactory>::command()
+}
+
+/// The examples each subcommand's `--help` ends with. Every line that runs remedy parses
+/// (tests/it/cli.rs tries each).
+mod examples {
+    pub const ACCOUNTS: &str = "\
+Examples:
+  # The accounts stage `dev` deploys to: id, name, OU path
+  remedy accounts --stage dev
+  # As JSON, with the credentials of an AWS CLI profile
+  remedy --profile security accounts --stage prod --output json";
+
+    pub const TEMPLATE: &str = "\
+Examples:
+  # The member-account stack stage `dev` would deploy, in YAML
+  remedy template --stage dev > remedy-member.yaml
+  # The same document as JSON, from another configuration file
+  remedy template --config fleet/remedy.yaml --output json";
+
+    pub const PLAN: &str = "\
+Examples:
+  # What a deploy of `prod` would change, per account
+  remedy plan --stage prod
+  # Keep the change sets: the next `deploy --stage prod` executes exactly those
+  remedy plan --stage prod --keep
+  # For a pipeline to read
+  remedy plan --stage staging --output json";
+
+    pub const DEPLOY: &str = "\
+Examples:
+  # Deploy `dev`, shown the plan and asked before anything changes
+  remedy deploy --stage dev
+  # Two accounts of `prod`, unattended, with a Markdown summary
+  remedy deploy --stage prod --account 111111111111 --account 222222222222 --yes --report report.md
+  # With an AWS CLI profile, in the stage's home region
+  remedy --profile security --region eu-west-1 deploy --stage dev --yes --output json";
+
+    pub const PUBLISH: &str = "\
+Examples:
+  # Package, template and remedy.yaml into each stage's home-region artifact bucket
+  remedy publish
+  # ... and make this release the one new accounts get
+  remedy publish --promote --package dist/remedy-lambda.zip";
+
+    pub const ROLLOUT: &str = "\
+Examples:
+  # Every stage in order, through the gates of staging and prod
+  remedy rollout --approve staging --approve prod
+  # In a pipeline: from staging on, stopping at an unapproved gate (exit 3)
+  remedy rollout --from staging --yes --output json --report rollout.md";
+
+    pub const STATUS: &str = "\
+Examples:
+  # Every stage's accounts: stack status, version, current/outdated/missing, strays
+  remedy status
+  # What a deploy of `prod` would still change, with CloudFormation drift detection
+  remedy status --stage prod --state outdated --state missing --drift
+  # Each account's findings topic, for Conformity's SNS channel
+  remedy status --output json";
+
+    pub const ONBOARD: &str = "\
+Examples:
+  # A vended account: the first stage whose OUs hold it, that account alone
+  remedy onboard --account 333333333333
+  # Give the vending machine longer to create the account's role
+  remedy onboard --account 333333333333 --wait 30m --report onboard.md";
+
+    pub const REMEDIATE: &str = "\
+Examples:
+  # What the rule would do with this finding, changing nothing
+  remedy remediate --event finding.json --dry-run
+  # Fix it in a member account, through role.name there
+  remedy remediate --event finding.json --account 111111111111";
+
+    pub const RULES: &str = "\
+Examples:
+  # The catalog, with the modes remedy.yaml gives
+  remedy rules
+  # As JSON, for the stage `prod`
+  remedy rules --stage prod --output json";
+
+    pub const PACKAGE: &str = "\
+Examples:
+  # The Lambda zip, at dist/remedy-lambda.zip
+  remedy package
+  # Elsewhere (then `package:` in remedy.yaml, or --package, points at it)
+  remedy package --out build/remedy-lambda.zip";
+
+    pub const COMPLETIONS: &str = "\
+Examples:
+  # bash, in this shell (or add the line to ~/.bashrc)
+  source <(remedy completions bash)
+  # zsh, in a folder of $fpath
+  remedy completions zsh > ~/.zfunc/_remedy
+  # fish
+  remedy completions fish > ~/.config/fish/completions/remedy.fish";
+
+    pub const MANPAGE: &str = "\
+Examples:
+  # Write the man page and read it
+  remedy manpage > remedy.1
+  remedy manpage | man -l -";
 }
 
 /// Runs the CLI and returns the process exit code. Started by Lambda (the same binary is
@@ -114,6 +253,10 @@ const CREDENTIAL_BEARING_TARGETS: &[(&str, &str)] = &[
     ("aws_sigv4", "info"),
     ("aws_smithy_runtime::client::orchestrator", "info"),
     ("aws_config", "warn"),
+    // A provider that fails warns with the chain's dump; remedy's error says it in one
+    // line with the fix (aws::errors::credential_hint).
+    ("aws_config::profile::credentials", "error"),
+    ("aws_config::meta::credentials::chain", "error"),
 ];
 
 /// The level asked for, with the credential-bearing targets capped. A directive asking for
@@ -165,13 +308,22 @@ async fn run(cli: Cli, stop: crate::core::stop::Stop) -> Result<i32, Error> {
     let global = commands::Global {
         config: cli.config,
         output: cli.output,
+        aws: commands::AwsSelection {
+            profile: cli.profile,
+            region: cli.region,
+        },
         stop,
     };
     match cli.command {
         Command::Accounts(args) => commands::accounts::run(args, &global).await,
         Command::Template(args) => commands::template::run(args, &global),
         Command::Plan(args) => commands::plan::run(args, &global).await,
-        Command::Deploy(args) => commands::deploy::run(args, &global).await,
+        Command::Deploy(mut args) => {
+            // The global --region is also deploy's home-region check (account bootstraps
+            // pass it).
+            args.scope.region = global.aws.region.clone();
+            commands::deploy::run(args, &global).await
+        }
         Command::Publish(args) => commands::publish::run(args, &global).await,
         Command::Rollout(args) => commands::rollout::run(args, &global).await,
         Command::Status(args) => commands::status::run(args, &global).await,
@@ -179,5 +331,7 @@ async fn run(cli: Cli, stop: crate::core::stop::Stop) -> Result<i32, Error> {
         Command::Remediate(args) => commands::remediate::run(args, &global).await,
         Command::Rules(args) => commands::rules::run(args, &global),
         Command::Package(args) => commands::package::run(args, &global),
+        Command::Completions(args) => commands::completions::run(args, command()),
+        Command::Manpage(args) => commands::manpage::run(args, command()),
     }
 }

@@ -46,6 +46,14 @@
 //! thin modules under [`aws`] and [`engine`] that decide nothing beyond retrying; only
 //! [`report`] knows terminals, colours, progress and JSON shapes.
 
+/// remedy's version (`Cargo.toml`).
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+/// The commit remedy was built from (`git rev-parse --short HEAD` at build time, see
+/// `build.rs`), or `unknown` when it was built outside a git clone.
+pub const COMMIT: &str = env!("REMEDY_COMMIT");
+/// `0.1.0 (abc1234)`: what `remedy --version` prints after the name, and what reports carry.
+pub const VERSION_LONG: &str = concat!(env!("CARGO_PKG_VERSION"), " (", env!("REMEDY_COMMIT"), ")");
+
 pub mod aws;
 pub mod cli;
 pub(crate) mod commands;

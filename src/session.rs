@@ -10,7 +10,7 @@
 //! Must not: decide targets (that is `core::targets`) or stage order (`core::rollout`).
 
 use crate::aws::artifacts;
-use crate::aws::identity::{self, Identity};
+use crate::aws::identity::{self, AwsSelection, Identity};
 use crate::aws::org;
 use crate::aws::package::Package;
 use crate::core::config::{Config, Engine, Placement, Stage};
@@ -95,14 +95,19 @@ pub struct Session {
 }
 
 impl Session {
-    /// Loads the security account's credentials, asks who they are, and lists the OU tree.
-    pub async fn connect(prepared: Prepared, stop: Stop) -> Result<Session, Error> {
+    /// Loads the security account's credentials (the standard chain, with `--profile` and
+    /// `--region` over it), asks who they are, and lists the OU tree.
+    pub async fn connect(
+        prepared: Prepared,
+        aws: &AwsSelection,
+        stop: Stop,
+    ) -> Result<Session, Error> {
         let Prepared {
             config,
             rendered,
             package,
         } = prepared;
-        let base = identity::load_base_config(config.any_region()).await;
+        let base = identity::load_base_config(aws, config.any_region()).await?;
         let run_id = identity::new_run_id();
         let identity = Arc::new(Identity::new(
             base.clone(),
@@ -138,6 +143,7 @@ impl Session {
     pub async fn in_account(
         prepared: Prepared,
         artifact_account: &str,
+        aws: &AwsSelection,
         stop: Stop,
     ) -> Result<Session, Error> {
         let Prepared {
@@ -145,7 +151,7 @@ impl Session {
             rendered,
             package,
         } = prepared;
-        let base = identity::load_base_config(config.any_region()).await;
+        let base = identity::load_base_config(aws, config.any_region()).await?;
         let run_id = identity::new_run_id();
         let identity = Arc::new(Identity::own(base.clone(), &run_id));
         let own = artifacts::caller_account(&base, identity.retries()).await?;
@@ -412,8 +418,9 @@ impl Session {
     }
 }
 
-/// `--region R` (kept for account bootstraps that still pass it): R must be the stage's
-/// home region, the only region it deploys.
+/// `deploy` with the global `--region R` (account bootstraps pass it): R must be the stage's
+/// home region, the only region it deploys. (R is also the region of remedy's own calls, so
+/// a stage whose file names no region has R as its home region.)
 pub fn check_home_region(
     placement: &Placement,
     region: Option<&str>,

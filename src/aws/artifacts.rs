@@ -9,9 +9,9 @@
 //! Must not: touch member accounts.
 
 use crate::aws::cfn;
-use crate::aws::describe_sdk_error;
 use crate::aws::identity::{cloudformation_client, s3_client};
 use crate::aws::package::Package;
+use crate::aws::reason;
 use crate::aws::retries::RetryCounts;
 use crate::core::decide::{decide, Action};
 use crate::core::error::Error;
@@ -150,7 +150,7 @@ pub async fn caller_account(base: &SdkConfig, counts: &RetryCounts) -> Result<St
     let me = sts.get_caller_identity().send().await.map_err(|e| {
         Error::Failed(format!(
             "who am I (GetCallerIdentity): {}",
-            describe_sdk_error(&e)
+            reason("GetCallerIdentity", &e)
         ))
     })?;
     me.account()
@@ -282,7 +282,7 @@ async fn upload_if_missing(
         Err(e) => {
             return Err(Error::Failed(format!(
                 "s3://{bucket}/{key} (HeadObject): {}",
-                describe_sdk_error(&e)
+                reason("HeadObject", &e)
             )))
         }
     }
@@ -311,7 +311,7 @@ async fn put(
         .body(stream)
         .send()
         .await
-        .map_err(|e| fail("PutObject", describe_sdk_error(&e)))?;
+        .map_err(|e| fail("PutObject", reason("PutObject", &e)))?;
     Ok(())
 }
 

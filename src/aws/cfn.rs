@@ -5,7 +5,6 @@
 //! polling and the SDK's own retries, these functions only translate AWS answers into
 //! plain values and one-line reasons.
 
-use crate::aws::describe_sdk_error;
 use crate::core::stack::{ResourceChange, StackState, StackStatus, TemplateSource};
 use aws_sdk_cloudformation::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_cloudformation::types::{
@@ -36,10 +35,9 @@ pub enum CfnError {
 
 impl CfnError {
     /// The error of one call, classified.
-    pub fn of<E, R>(call: &'static str, err: &SdkError<E, R>) -> CfnError
+    pub fn of<E>(call: &'static str, err: &SdkError<E>) -> CfnError
     where
         E: std::error::Error + ProvideErrorMetadata + 'static,
-        R: crate::aws::RawResponse + std::fmt::Debug + 'static,
     {
         let service = err.as_service_error();
         match kind_of(
@@ -49,7 +47,7 @@ impl CfnError {
             Kind::NotFound => CfnError::NotFound { call },
             Kind::NoChanges => CfnError::NoChanges,
             Kind::Other => {
-                let reason = describe_sdk_error(err);
+                let reason = crate::aws::reason(call, err);
                 if crate::aws::identity::is_role_not_ready(&reason) {
                     CfnError::RoleNotReady { call, reason }
                 } else {

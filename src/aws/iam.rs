@@ -3,7 +3,7 @@
 //!
 //! Must not: decide whether the stack fits (that is `core::decide::role_quota_refusal`).
 
-use crate::aws::describe_sdk_error;
+use crate::aws::reason;
 use crate::core::decide::RoleRoom;
 use aws_sdk_iam::types::SummaryKeyType;
 
@@ -13,7 +13,7 @@ pub(crate) async fn role_room(client: &aws_sdk_iam::Client) -> Result<RoleRoom, 
         .get_account_summary()
         .send()
         .await
-        .map_err(|e| format!("GetAccountSummary: {}", describe_sdk_error(&e)))?;
+        .map_err(|e| format!("GetAccountSummary: {}", reason("GetAccountSummary", &e)))?;
     let map = summary.summary_map();
     let value = |key: SummaryKeyType| {
         map.and_then(|m| m.get(&key))

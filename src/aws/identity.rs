@@ -43,11 +43,40 @@ pub(crate) fn new_run_id() -> String {
     format!("{secs}-{:08x}", hasher.finish() as u32)
 }
 
-/// Loads the base config from the standard chain. When the environment has no region, the
-/// `fallback` (the first configured region) is used for global calls.
-pub(crate) async fn load_base_config(fallback: Option<&str>) -> SdkConfig {
-    let config = aws_config::defaults(BehaviorVersion::latest())
+/// `--profile` and `--region`, as the AWS CLI takes them: on top of the standard chain.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AwsSelection {
+    /// A profile of `~/.aws/config` or `~/.aws/credentials`: its credentials are used even
+    /// when the environment has keys (as `aws --profile` does), and its region when the
+    /// environment names none.
+    pub profile: Option<String>,
+    /// The region of remedy's own calls, over `AWS_REGION` and the profile's.
+    pub region: Option<String>,
+}
+
+/// Loads the base config from the standard chain, with `selection`'s profile and region
+/// over it. When neither they nor the environment name a region, the `fallback` (the first
+/// configured region) is used for global calls. A profile the files do not define is an
+/// input error (exit 2), before any call.
+pub(crate) async fn load_base_config(
+    selection: &AwsSelection,
+    fallback: Option<&str>,
+) -> Result<SdkConfig, crate::core::error::Error> {
+    let mut loader = aws_config::defaults(BehaviorVersion::latest());
+    if let Some(profile) = &selection.profile {
+        check_profile(profile).await?;
+        loader = loader.profile_name(profile).credentials_provider(
+            aws_config::profile::ProfileFileCredentialsProvider::builder()
+                .profile_name(profile)
+                .build(),
+        );
+    }
+    if let Some(region) = &selection.region {
+        loader = loader.region(Region::new(region.clone()));
+    }
+    let config = loader
         .retry_config(crate::aws::retries::retry_config())
+        .timeout_config(crate::aws::retries::timeout_config())
         .identity_cache(
             // One partition per member account's credentials provider: the SDK's default
             // of 64 evicts arbitrary partitions past that, in-flight accounts' among them,
@@ -58,11 +87,40 @@ pub(crate) async fn load_base_config(fallback: Option<&str>) -> SdkConfig {
         )
         .load()
         .await;
+    // Credentials that cannot be loaded: one line with the cause and the fix.
+    let config = crate::aws::errors::explained(config, selection.profile.as_deref());
     if config.region().is_some() {
-        return config;
+        return Ok(config);
     }
     let region = fallback.unwrap_or(FALLBACK_REGION).to_owned();
-    config.to_builder().region(Region::new(region)).build()
+    Ok(config.to_builder().region(Region::new(region)).build())
+}
+
+/// `--profile NAME` must name a profile of the files the SDK reads (`AWS_CONFIG_FILE`,
+/// `AWS_SHARED_CREDENTIALS_FILE`, else `~/.aws/config` and `~/.aws/credentials`): one line
+/// naming it and the closest defined one, instead of a provider-chain error at the first call.
+async fn check_profile(name: &str) -> Result<(), crate::core::error::Error> {
+    use aws_types::os_shim_internal::{Env, Fs};
+    // The default files (the type is named only by a deprecated alias).
+    let profiles = aws_config::profile::load(&Fs::real(), &Env::real(), &Default::default(), None)
+        .await
+        .map_err(|e| {
+            crate::core::error::Error::Input(format!(
+                "--profile {name}: cannot read the AWS profile files: {e}"
+            ))
+        })?;
+    if profiles.get_profile(name).is_some() {
+        return Ok(());
+    }
+    let near =
+        crate::core::util::closest(name, profiles.profiles().map(|p| (p, format!("`{p}`"))), 3);
+    let hint = match near.as_slice() {
+        [] => String::new(),
+        near => format!(" (did you mean {}?)", near.join(" or ")),
+    };
+    Err(crate::core::error::Error::Input(format!(
+        "--profile {name}: no such profile in ~/.aws/config or ~/.aws/credentials (or AWS_CONFIG_FILE, AWS_SHARED_CREDENTIALS_FILE){hint}"
+    )))
 }
 
 /// Hands out per-account configs, assuming the role once per account for the run.
@@ -228,11 +286,9 @@ impl ProvideCredentials for AssumeRole {
                 .send()
                 .await
                 .map_err(|e| {
-                    CredentialsError::provider_error(format!(
-                        "AssumeRole {}: {}",
-                        self.role_arn,
-                        crate::aws::describe_sdk_error(&e)
-                    ))
+                    let call = format!("AssumeRole {}", self.role_arn);
+                    let reason = crate::aws::errors::reason(&call, &e);
+                    CredentialsError::provider_error(format!("{call}: {reason}"))
                 })?;
             let c = assumed.credentials().ok_or_else(|| {
                 CredentialsError::provider_error("AssumeRole returned no credentials")
@@ -258,7 +314,8 @@ pub fn s3_client(config: &SdkConfig, region: &str, counts: &RetryCounts) -> aws_
         .region(Region::new(region.to_owned()))
         .force_path_style(config.endpoint_url().is_some())
         .retry_partition(retries::partition("s3"))
-        .interceptor(counts.counter());
+        .interceptor(counts.counter())
+        .interceptor(retries::Reach);
     aws_sdk_s3::Client::from_conf(builder.build())
 }
 
@@ -270,7 +327,8 @@ pub(crate) fn cloudformation_client(
     let builder = aws_sdk_cloudformation::config::Builder::from(config)
         .region(Region::new(region.to_owned()))
         .retry_partition(retries::partition("cloudformation"))
-        .interceptor(counts.counter());
+        .interceptor(counts.counter())
+        .interceptor(retries::Reach);
     aws_sdk_cloudformation::Client::from_conf(builder.build())
 }
 
@@ -280,7 +338,8 @@ pub(crate) fn organizations_client(
 ) -> aws_sdk_organizations::Client {
     let builder = aws_sdk_organizations::config::Builder::from(config)
         .retry_partition(retries::partition("organizations"))
-        .interceptor(counts.counter());
+        .interceptor(counts.counter())
+        .interceptor(retries::Reach);
     aws_sdk_organizations::Client::from_conf(builder.build())
 }
 
@@ -288,14 +347,16 @@ pub(crate) fn organizations_client(
 pub(crate) fn iam_client(config: &SdkConfig, counts: &RetryCounts) -> aws_sdk_iam::Client {
     let builder = aws_sdk_iam::config::Builder::from(config)
         .retry_partition(retries::partition("iam"))
-        .interceptor(counts.counter());
+        .interceptor(counts.counter())
+        .interceptor(retries::Reach);
     aws_sdk_iam::Client::from_conf(builder.build())
 }
 
 pub(crate) fn sts_client(config: &SdkConfig, counts: &RetryCounts) -> aws_sdk_sts::Client {
     let builder = aws_sdk_sts::config::Builder::from(config)
         .retry_partition(retries::partition("sts"))
-        .interceptor(counts.counter());
+        .interceptor(counts.counter())
+        .interceptor(retries::Reach);
     aws_sdk_sts::Client::from_conf(builder.build())
 }
 
@@ -305,10 +366,40 @@ pub(crate) fn codebuild_client(
 ) -> aws_sdk_codebuild::Client {
     let builder = aws_sdk_codebuild::config::Builder::from(config)
         .retry_partition(retries::partition("codebuild"))
-        .interceptor(counts.counter());
+        .interceptor(counts.counter())
+        .interceptor(retries::Reach);
     aws_sdk_codebuild::Client::from_conf(builder.build())
 }
 
 fn truncate(s: &str, max: usize) -> String {
     s.chars().take(max).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::aws::errors::{humanize, Answer};
+
+    #[test]
+    fn a_role_not_ready_is_read_from_the_line_for_people() {
+        let answer = |code: Option<&str>, status: u16| {
+            Answer {
+            code: code.map(str::to_owned),
+            message: Some("User: arn:aws:iam::111111111111:user/ci is not authorized to perform: sts:AssumeRole on resource: arn:aws:iam::222222222222:role/R".into()),
+            status: Some(status),
+            ..Answer::default()
+        }
+        };
+        for (code, status) in [
+            (Some("AccessDenied"), 403),
+            (Some("InvalidClientTokenId"), 403),
+            (None, 500),
+            (None, 503),
+        ] {
+            let line = humanize("AssumeRole", &answer(code, status));
+            assert!(is_role_not_ready(&line), "{line}");
+        }
+        let line = humanize("DescribeStacks", &answer(Some("Throttling"), 400));
+        assert!(!is_role_not_ready(&line), "{line}");
+    }
 }

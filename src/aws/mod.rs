@@ -5,11 +5,12 @@
 
 pub(crate) mod artifacts;
 pub(crate) mod cfn;
+pub(crate) mod errors;
 pub(crate) mod iam;
 pub mod identity;
 pub(crate) mod org;
 pub mod package;
 pub mod retries;
 
-/// One-line descriptions of SDK errors (the runtime's, shared).
-pub(crate) use remedy_functions::rule::{describe_sdk_error, RawResponse};
+/// One-line descriptions of SDK errors for people: `errors::reason(operation, &error)`.
+pub(crate) use errors::reason;

@@ -8,7 +8,7 @@
 //! Must not: decide what is a target — that is [`crate::core::targets`], a pure function over the
 //! [`OrgSnapshot`] this module returns.
 
-use crate::aws::describe_sdk_error;
+use crate::aws::reason;
 use crate::core::error::Error;
 use crate::core::org::{Account, OrgSnapshot, OrgUnit};
 use aws_sdk_organizations::Client;
@@ -24,7 +24,7 @@ pub async fn discover(client: &Client) -> Result<OrgSnapshot, Error> {
         .describe_organization()
         .send()
         .await
-        .map_err(|e| fail("DescribeOrganization", describe_sdk_error(&e)))?;
+        .map_err(|e| fail("DescribeOrganization", reason("DescribeOrganization", &e)))?;
     let organization = org.organization();
     let organization_id = organization
         .and_then(|o| o.id())
@@ -38,7 +38,7 @@ pub async fn discover(client: &Client) -> Result<OrgSnapshot, Error> {
     let mut roots = Vec::new();
     let mut pages = client.list_roots().into_paginator().send();
     while let Some(page) = pages.next().await {
-        let page = page.map_err(|e| fail("ListRoots", describe_sdk_error(&e)))?;
+        let page = page.map_err(|e| fail("ListRoots", reason("ListRoots", &e)))?;
         roots.extend(page.roots().iter().cloned());
     }
 
@@ -92,8 +92,12 @@ async fn list_children(
             .send();
         let mut units = Vec::new();
         while let Some(page) = pages.next().await {
-            let page =
-                page.map_err(|e| fail("ListOrganizationalUnitsForParent", describe_sdk_error(&e)))?;
+            let page = page.map_err(|e| {
+                fail(
+                    "ListOrganizationalUnitsForParent",
+                    reason("ListOrganizationalUnitsForParent", &e),
+                )
+            })?;
             for ou in page.organizational_units() {
                 units.push(OrgUnit {
                     id: ou.id().unwrap_or_default().to_owned(),
@@ -113,7 +117,8 @@ async fn list_children(
             .send();
         let mut accounts = Vec::new();
         while let Some(page) = pages.next().await {
-            let page = page.map_err(|e| fail("ListAccountsForParent", describe_sdk_error(&e)))?;
+            let page = page
+                .map_err(|e| fail("ListAccountsForParent", reason("ListAccountsForParent", &e)))?;
             for account in page.accounts() {
                 accounts.push(Account {
                     id: account.id().unwrap_or_default().to_owned(),

@@ -7,6 +7,7 @@
 //! refuses (exit 2) when this configuration and package would deploy something other than
 //! what the security account asked for.
 
+use super::AwsSelection;
 use super::Global;
 use super::{ask, finish_stage, interactive, run_stage, unattended_check, DeployOptions};
 use crate::core::config::{is_account_id, Config};
@@ -19,7 +20,8 @@ use crate::session::{check_home_region, Prepared, Session};
 // The flags of `remedy deploy`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    #[arg(long)]
+    /// The stage to deploy (a `name` of `stages` in the configuration).
+    #[arg(long, value_name = "STAGE")]
     pub stage: String,
     #[command(flatten)]
     pub scope: Scope,
@@ -35,6 +37,7 @@ pub async fn run(args: Args, global: &Global) -> Result<i32, Error> {
         &args.scope,
         &args.options,
         global.output,
+        &global.aws,
         global.stop.clone(),
     )
     .await
@@ -46,9 +49,10 @@ pub struct Scope {
     /// Deploy only these accounts of the stage (repeatable).
     #[arg(long = "account", value_name = "ID")]
     pub accounts: Vec<String>,
-    /// The stage's home region, checked (account bootstraps of earlier versions pass it):
-    /// any other region is refused. Each account has one stack, in the home region.
-    #[arg(long = "region", value_name = "REGION", hide = true)]
+    /// The global `--region` (`remedy --region R deploy …`; account bootstraps pass it),
+    /// checked against the stage's home region: any other region is refused. Each account
+    /// has one stack, in the home region. Set from the global option, not a flag of its own.
+    #[arg(skip)]
     pub region: Option<String>,
     /// Deploy to the account these credentials belong to (inside it, e.g. its CodeBuild
     /// project): no Organizations call, no role to assume.
@@ -68,6 +72,7 @@ pub async fn deploy(
     scope: &Scope,
     options: &DeployOptions,
     output: OutputFormat,
+    aws: &AwsSelection,
     stop: Stop,
 ) -> Result<i32, Error> {
     let only_accounts = &scope.accounts;
@@ -98,9 +103,9 @@ pub async fn deploy(
     // -- Who we are, and which accounts the stage means.
     let mut session = match (scope.in_account, scope.artifact_account.as_deref()) {
         (true, Some(artifact_account)) => {
-            Session::in_account(prepared, artifact_account, stop).await?
+            Session::in_account(prepared, artifact_account, aws, stop).await?
         }
-        _ => Session::connect(prepared, stop).await?,
+        _ => Session::connect(prepared, aws, stop).await?,
     };
     check_home_region(&session.placement(&stage)?, scope.region.as_deref(), &stage)?;
     if let Some(expected) = &scope.expect_hash {

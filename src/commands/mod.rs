@@ -5,7 +5,9 @@
 //! modules), or format output (that is [`crate::report`]).
 
 pub mod accounts;
+pub mod completions;
 pub mod deploy;
+pub mod manpage;
 pub mod onboard;
 pub mod package;
 pub mod plan;
@@ -16,6 +18,7 @@ pub mod rules;
 pub mod status;
 pub mod template;
 
+pub use crate::aws::identity::AwsSelection;
 use crate::core::config::Stage;
 use crate::core::error::Error;
 use crate::core::outcome::StageReport;
@@ -28,11 +31,13 @@ use crate::session::{EngineOptions, Session, Work};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-/// The flags every command takes (`--config`, `--output`).
+/// The flags every command takes (`--config`, `--output`, `--profile`, `--region`).
 #[derive(Debug, Clone)]
 pub struct Global {
     pub config: PathBuf,
     pub output: crate::report::OutputFormat,
+    /// `--profile` and `--region`, for every command that loads AWS credentials.
+    pub aws: AwsSelection,
     /// Ctrl-C, for the commands that run stages (never, for the others).
     pub stop: crate::core::stop::Stop,
 }

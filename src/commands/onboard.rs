@@ -6,6 +6,7 @@
 //! deployed yet. It deploys the configuration and build at hand, so run it from the
 //! revision the pipeline last promoted.
 
+use super::AwsSelection;
 use super::Global;
 use super::{deploy_stage, finish_stage, DeployOptions};
 use crate::core::config::{is_account_id, Config};
@@ -22,6 +23,7 @@ use std::time::{Duration, Instant};
 // The flags of `remedy onboard`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
+    /// The vended account (12 digits): deployed at the first stage whose targets hold it.
     #[arg(long, value_name = "ID")]
     pub account: String,
     /// How long to wait for the account's role to become usable.
@@ -39,6 +41,7 @@ pub async fn run(args: Args, global: &Global) -> Result<i32, Error> {
         args.wait,
         &args.options,
         global.output,
+        &global.aws,
         global.stop.clone(),
     )
     .await
@@ -50,6 +53,7 @@ pub async fn onboard(
     wait: Duration,
     options: &DeployOptions,
     output: OutputFormat,
+    aws: &AwsSelection,
     stop: Stop,
 ) -> Result<i32, Error> {
     if !is_account_id(account) {
@@ -58,7 +62,7 @@ pub async fn onboard(
         )));
     }
     let prepared = Prepared::new(config, options.package.as_deref())?;
-    let mut session = Session::connect(prepared, stop).await?;
+    let mut session = Session::connect(prepared, aws, stop).await?;
     // Organizations' CreateAccount puts a new account in the root; the vending machine moves
     // it to its OU moments later. An account still in the root that no stage targets is
     // looked for again until --wait runs out; anywhere else, no stage is an answer at once.

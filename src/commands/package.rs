@@ -9,6 +9,7 @@ use std::path::Path;
 // The flags of `remedy package`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
+    /// Where to write the zip (its folder is created).
     #[arg(long, default_value = "dist/remedy-lambda.zip", value_name = "PATH")]
     pub out: std::path::PathBuf,
 }

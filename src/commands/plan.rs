@@ -13,11 +13,10 @@ use crate::core::config::{Config, Stage};
 use crate::core::decide::PlanAction;
 use crate::core::error::{exit, Error};
 use crate::core::outcome::{Layout, PlannedTarget, Run, Stray};
-use crate::core::stop::Stop;
 use crate::core::targets::Target;
 use crate::engine::scheduler::Limits;
 use crate::engine::StageEngine;
-use crate::report::{self, OutputFormat, ProgressKind};
+use crate::report::{self, ProgressKind};
 use crate::session::{EngineOptions, Prepared, Session, Work};
 use std::path::Path;
 use std::time::Duration;
@@ -25,7 +24,8 @@ use std::time::Duration;
 // The flags of `remedy plan`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    #[arg(long)]
+    /// The stage to plan (a `name` of `stages` in the configuration).
+    #[arg(long, value_name = "STAGE")]
     pub stage: String,
     /// Keep the change sets: `deploy` then executes them.
     #[arg(long)]
@@ -46,8 +46,7 @@ pub async fn run(args: Args, global: &Global) -> Result<i32, Error> {
         args.keep,
         args.package.as_deref(),
         args.target_timeout,
-        global.output,
-        global.stop.clone(),
+        global,
     )
     .await
 }
@@ -99,9 +98,10 @@ pub async fn plan(
     keep: bool,
     package: Option<&Path>,
     target_timeout: Duration,
-    output: OutputFormat,
-    stop: Stop,
+    global: &Global,
 ) -> Result<i32, Error> {
+    // `--output`, `--profile`/`--region` and Ctrl-C.
+    let (output, aws, stop) = (global.output, &global.aws, global.stop.clone());
     let stage = config.stage(stage_name)?.clone();
     if keep && !config.stage_engine(&stage).has_change_sets() {
         return Err(Error::Input(format!(
@@ -109,7 +109,7 @@ pub async fn plan(
         )));
     }
     let prepared = Prepared::new(config, package)?;
-    let mut session = Session::connect(prepared, stop).await?;
+    let mut session = Session::connect(prepared, aws, stop).await?;
     let resolution = session.resolve(&stage)?;
     let targets = session.targets(&stage, &resolution)?;
     let accounts = targets.len();

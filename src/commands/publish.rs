@@ -5,6 +5,7 @@
 //! manifest `releases/<hash>.json` naming them. `--promote` also points
 //! `releases/promoted.json` at this release: what the onboarding hook deploys.
 
+use super::AwsSelection;
 use super::Global;
 use crate::core::config::Config;
 use crate::core::error::{exit, Error};
@@ -31,6 +32,7 @@ pub async fn run(args: Args, global: &Global) -> Result<i32, Error> {
         args.package.as_deref(),
         args.promote,
         global.output,
+        &global.aws,
         global.stop.clone(),
     )
     .await
@@ -41,10 +43,11 @@ pub async fn publish(
     package: Option<&Path>,
     promote: bool,
     output: OutputFormat,
+    aws: &AwsSelection,
     stop: Stop,
 ) -> Result<i32, Error> {
     let prepared = Prepared::new(config, package)?;
-    let mut session = Session::connect(prepared, stop).await?;
+    let mut session = Session::connect(prepared, aws, stop).await?;
     // Every stage's home region: where its stacks, StackSet or CodeBuild projects read them.
     let mut regions = Vec::new();
     let mut stage_hashes = std::collections::BTreeMap::new();

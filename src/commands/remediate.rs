@@ -13,6 +13,7 @@
 //! Exit 0 for remediated/compliant/dry_run/skipped/unsupported, 1 failed, 2 rejected or
 //! unreadable. Output: the README's `{"rule_id", "outcome", "actions", "reason"}`.
 
+use super::AwsSelection;
 use super::Global;
 use crate::aws::identity::{self, Identity};
 use crate::core::config::{is_account_id, Config};
@@ -27,10 +28,14 @@ use std::path::Path;
 // The flags of `remedy remediate`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    #[arg(long)]
+    /// A file holding one Conformity finding (the SNS message's JSON).
+    #[arg(long, value_name = "FILE")]
     pub event: std::path::PathBuf,
-    #[arg(long)]
+    /// Act in this member account, through `role.name` there [default: the credentials' own
+    /// account].
+    #[arg(long, value_name = "ID")]
     pub account: Option<String>,
+    /// Decide and report, change nothing, whatever the rule's configured mode.
     #[arg(long)]
     pub dry_run: bool,
 }
@@ -43,6 +48,7 @@ pub async fn run(args: Args, global: &Global) -> Result<i32, Error> {
         args.account.as_deref(),
         args.dry_run,
         global.output,
+        &global.aws,
     )
     .await
 }
@@ -53,6 +59,7 @@ pub async fn remediate(
     account: Option<&str>,
     force_dry_run: bool,
     output: OutputFormat,
+    aws: &AwsSelection,
 ) -> Result<i32, Error> {
     if let Some(id) = account.filter(|id| !is_account_id(id)) {
         return Err(Error::Input(format!(
@@ -103,7 +110,7 @@ pub async fn remediate(
 
     // Where the stack lives (its home region), and where to act: the finding's region, in
     // the named account (or our own).
-    let base = identity::load_base_config(config.any_region()).await;
+    let base = identity::load_base_config(aws, config.any_region()).await?;
     let home = config
         .any_region()
         .map(str::to_owned)

@@ -12,9 +12,8 @@ use crate::core::decide::{plan_summary, PlanAction};
 use crate::core::error::Error;
 use crate::core::outcome::{StageReport, StageStatus};
 use crate::core::rollout::{check_approvals, exit_code, gate, proceeds_after, select_stages, Gate};
-use crate::core::stop::Stop;
 use crate::core::targets::Target;
-use crate::report::{self, OutputFormat};
+use crate::report;
 use crate::session::{Prepared, Session};
 
 // The flags of `remedy rollout`.
@@ -41,8 +40,7 @@ pub async fn run(args: Args, global: &Global) -> Result<i32, Error> {
         args.to.as_deref(),
         &args.approve,
         &args.options,
-        global.output,
-        global.stop.clone(),
+        global,
     )
     .await
 }
@@ -53,14 +51,15 @@ pub async fn rollout(
     to: Option<&str>,
     approvals: &[String],
     options: &DeployOptions,
-    output: OutputFormat,
-    stop: Stop,
+    global: &Global,
 ) -> Result<i32, Error> {
+    // `--output`, `--profile`/`--region` and Ctrl-C.
+    let (output, aws, stop) = (global.output, &global.aws, global.stop.clone());
     // -- Input checks: no AWS call before these pass.
     let stages = select_stages(&config, from, to)?.to_vec();
     check_approvals(&config, approvals)?;
     let prepared = Prepared::new(config, options.package.as_deref())?;
-    let mut session = Session::connect(prepared, stop).await?;
+    let mut session = Session::connect(prepared, aws, stop).await?;
     // Every stage's targets are resolved before the first deploys: an OU that does not
     // exist is exit 2 with nothing done.
     let mut planned: Vec<Vec<Target>> = Vec::new();

@@ -6,18 +6,18 @@
 use super::Global;
 use crate::core::config::Config;
 use crate::core::error::{exit, Error};
-use crate::core::stop::Stop;
 use crate::core::util::TARGET_TIMEOUT;
 use crate::engine::scheduler::Limits;
 use crate::engine::StageEngine;
-use crate::report::{self, OutputFormat, ProgressKind};
+use crate::report::{self, ProgressKind};
 use crate::session::{EngineOptions, Prepared, Session, Work};
 use std::path::Path;
 
 // The flags of `remedy status`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    #[arg(long)]
+    /// Only this stage [default: every stage].
+    #[arg(long, value_name = "STAGE")]
     pub stage: Option<String>,
     /// Also run CloudFormation drift detection on every stack.
     #[arg(long)]
@@ -34,8 +34,7 @@ pub async fn run(args: Args, global: &Global) -> Result<i32, Error> {
         args.stage.as_deref(),
         args.drift,
         args.package.as_deref(),
-        global.output,
-        global.stop.clone(),
+        global,
     )
     .await
 }
@@ -45,15 +44,16 @@ pub async fn status(
     stage_name: Option<&str>,
     drift: bool,
     package: Option<&Path>,
-    output: OutputFormat,
-    stop: Stop,
+    global: &Global,
 ) -> Result<i32, Error> {
+    // `--output`, `--profile`/`--region` and Ctrl-C.
+    let (output, aws, stop) = (global.output, &global.aws, global.stop.clone());
     let stages = match stage_name {
         Some(name) => vec![config.stage(name)?.clone()],
         None => config.stages.clone(),
     };
     let prepared = Prepared::new(config, package)?;
-    let mut session = Session::connect(prepared, stop).await?;
+    let mut session = Session::connect(prepared, aws, stop).await?;
     let mut rows = Vec::new();
     let mut strays = Vec::new();
     for stage in &stages {

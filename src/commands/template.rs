@@ -10,7 +10,8 @@ use crate::report::OutputFormat;
 // The flags of `remedy template`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    #[arg(long)]
+    /// Check that this stage exists (every stage deploys the same template).
+    #[arg(long, value_name = "STAGE")]
     pub stage: Option<String>,
 }
 

@@ -12,8 +12,8 @@
 //! Must not: decide which targets exist or in what order they run ([`crate::engine::scheduler`]).
 
 use crate::aws::cfn::{self, Backoff};
-use crate::aws::describe_sdk_error;
 use crate::aws::identity::{cloudformation_client, Identity};
+use crate::aws::reason;
 use crate::core::decide::{decide, Action};
 use crate::core::outcome::{Outcome, TargetResult};
 use crate::core::targets::Target;
@@ -143,7 +143,7 @@ impl CodeBuildEngine {
             .map_err(|e| {
                 (
                     status.clone(),
-                    format!("StartBuild {}: {}", self.project, describe_sdk_error(&e)),
+                    format!("StartBuild {}: {}", self.project, reason("StartBuild", &e)),
                 )
             })?;
         let id = started
@@ -162,7 +162,7 @@ impl CodeBuildEngine {
                 .map_err(|e| {
                     (
                         status.clone(),
-                        format!("BatchGetBuilds: {}", describe_sdk_error(&e)),
+                        format!("BatchGetBuilds: {}", reason("BatchGetBuilds", &e)),
                     )
                 })?;
             let Some(build) = out.builds().first() else {
@@ -177,7 +177,7 @@ impl CodeBuildEngine {
                         let stopped = client.stop_build().id(&id).send().await;
                         let what = match stopped {
                             Ok(_) => "stopped".to_owned(),
-                            Err(e) => format!("StopBuild failed: {}", describe_sdk_error(&e)),
+                            Err(e) => format!("StopBuild failed: {}", reason("StopBuild", &e)),
                         };
                         return Err((
                             status,

@@ -606,7 +606,7 @@ impl DirectEngine {
                 "{} {}: DeleteStack after plan: {}",
                 target.account.id,
                 target.region,
-                crate::aws::describe_sdk_error(&reason)
+                crate::aws::reason("DeleteStack", &reason)
             );
         }
     }

@@ -27,7 +27,7 @@ mod template;
 
 pub use accounts::print_accounts;
 pub use markdown::markdown;
-pub use output::OutputFormat;
+pub use output::{print_bytes, OutputFormat};
 pub use plan::print_plan;
 pub use progress::{progress, ProgressKind};
 pub use prompt::{ask, interactive, note};

@@ -12,6 +12,13 @@ pub enum OutputFormat {
     Json,
 }
 
+/// Writes `bytes` on stdout as they are (a completion script, a man page); a closed pipe
+/// ends it quietly.
+pub fn print_bytes(bytes: &[u8]) {
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(bytes).and_then(|()| out.flush());
+}
+
 /// Writes one JSON document on stdout.
 pub fn print_json<T: Serialize>(value: &T) {
     match serde_json::to_string_pretty(value) {

@@ -259,3 +259,158 @@ fn the_region_layout_of_earlier_versions_and_unknown_regions() {
         "{stderr}"
     );
 }
+
+// ---------------------------------------------------------------------------------------
+// Errors a person can act on: what stands between remedy and AWS (an endpoint that cannot
+// be reached, credentials that cannot be loaded, an answer that is not AWS's) is one line
+// naming the cause and the fix, at once.
+
+/// `remedy accounts --stage dev` with only `env` (no credentials, no endpoint unless
+/// given), HOME an empty folder: exit code, stderr, and how long it took.
+fn accounts_with(env: &[(&str, &str)]) -> (i32, String, std::time::Duration) {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("remedy.yaml"), STAGE).unwrap();
+    let mut command = Command::new(env!("CARGO_BIN_EXE_remedy"));
+    command
+        .current_dir(dir.path())
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("HOME", dir.path())
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .args(["accounts", "--stage", "dev"]);
+    for (key, value) in env {
+        let value = value.replace("{dir}", &dir.path().display().to_string());
+        if let Some(file) = key.strip_prefix("file:") {
+            let path = dir.path().join(file);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, value).unwrap();
+        } else {
+            command.env(key, value);
+        }
+    }
+    let started = std::time::Instant::now();
+    let out = command.output().expect("run remedy");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+        started.elapsed(),
+    )
+}
+
+/// [`accounts_with`] keys, against `endpoint`.
+fn accounts_at(endpoint: &str) -> (i32, String, std::time::Duration) {
+    accounts_with(&[
+        ("AWS_ENDPOINT_URL", endpoint),
+        ("AWS_ACCESS_KEY_ID", "testing"),
+        ("AWS_SECRET_ACCESS_KEY", "testing"),
+    ])
+}
+
+/// The one line remedy ended with: the whole of stderr, nothing else (no SDK dump, no WARN).
+fn the_one_line(stderr: &str) -> &str {
+    let lines: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert_eq!(lines.len(), 1, "one line expected:\n{stderr}");
+    assert!(lines[0].starts_with("error: "), "{stderr}");
+    lines[0]
+}
+
+fn closed_port() -> u16 {
+    // Bound, then released: nothing listens there.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap().port()
+}
+
+#[test]
+fn an_unreachable_endpoint_fails_at_once_naming_its_address() {
+    let port = closed_port();
+    let endpoint = format!("http://127.0.0.1:{port}");
+    let (code, stderr, took) = accounts_at(&endpoint);
+    assert_eq!(code, 1, "{stderr}");
+    let line = the_one_line(&stderr);
+    assert!(
+        line.contains(&format!("cannot connect to {endpoint}: Connection refused")),
+        "{line}"
+    );
+    // Not retried: ten attempts with backoff took ~20-30 s before.
+    assert!(took < std::time::Duration::from_secs(10), "took {took:?}");
+}
+
+#[test]
+fn an_error_page_instead_of_an_answer_is_its_status_endpoint_and_title() {
+    // A proxy's HTML page where AWS's answer should be (403: not retried).
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let endpoint = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        use std::io::{Read, Write};
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { return };
+            let mut request = [0u8; 65536];
+            let _ = stream.read(&mut request);
+            let page = "<html>\r\n<head><title>403 Forbidden</title></head>\r\n<body><h1>Forbidden</h1>\r\n<p>by the corporate proxy</p></body></html>\r\n";
+            let _ = write!(
+                stream,
+                "HTTP/1.1 403 Forbidden\r\nContent-Type: text/html\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{page}",
+                page.len()
+            );
+        }
+    });
+    let (code, stderr, _) = accounts_at(&endpoint);
+    assert_eq!(code, 1, "{stderr}");
+    let line = the_one_line(&stderr);
+    assert!(
+        line.contains(&format!("HTTP 403 from {endpoint} (403 Forbidden)")),
+        "{line}"
+    );
+    assert!(!line.contains('<'), "{line}");
+}
+
+#[test]
+fn no_credentials_an_unknown_profile_or_an_expired_sso_session_is_one_line_with_the_fix() {
+    let endpoint = format!("http://127.0.0.1:{}", closed_port());
+    // Nothing anywhere: the standard chain's dump, before.
+    let (code, stderr, _) = accounts_with(&[("AWS_ENDPOINT_URL", &endpoint)]);
+    assert_eq!(code, 1, "{stderr}");
+    let line = the_one_line(&stderr);
+    assert!(line.contains("no AWS credentials"), "{line}");
+    assert!(line.contains("`aws configure`"), "{line}");
+
+    // AWS_PROFILE naming a profile no file defines (another one does exist).
+    let (code, stderr, _) = accounts_with(&[
+        ("AWS_ENDPOINT_URL", &endpoint),
+        ("AWS_PROFILE", "nope"),
+        (
+            "file:.aws/config",
+            "[profile security]\nregion = us-east-1\n",
+        ),
+    ]);
+    assert_eq!(code, 1, "{stderr}");
+    let line = the_one_line(&stderr);
+    assert!(
+        line.contains("AWS profile `nope` is not in ~/.aws/config"),
+        "{line}"
+    );
+    assert!(line.contains("aws configure --profile nope"), "{line}");
+
+    // An SSO profile whose cached token has expired.
+    let cache = "{\"accessToken\":\"x\",\"expiresAt\":\"2020-01-01T00:00:00Z\",\"region\":\"us-east-1\",\"startUrl\":\"https://example.awsapps.com/start\"}";
+    let (code, stderr, _) = accounts_with(&[
+        ("AWS_ENDPOINT_URL", &endpoint),
+        ("AWS_PROFILE", "security"),
+        (
+            "file:.aws/config",
+            "[profile security]\nsso_session = corp\nsso_account_id = 111111111111\nsso_role_name = Admin\nregion = us-east-1\n[sso-session corp]\nsso_start_url = https://example.awsapps.com/start\nsso_region = us-east-1\n",
+        ),
+        // The SDK's cache file of session `corp`: SHA-1 of its name.
+        (
+            "file:.aws/sso/cache/ee0bfd2552fbd840c02cc48b6e823320543c450f.json",
+            cache,
+        ),
+    ]);
+    assert_eq!(code, 1, "{stderr}");
+    let line = the_one_line(&stderr);
+    assert!(
+        line.contains("the SSO session of AWS profile `security` has expired or was never started: run `aws sso login --profile security`"),
+        "{line}"
+    );
+}

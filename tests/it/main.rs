@@ -7,10 +7,12 @@
 
 mod support;
 
+mod cli;
 mod config_errors;
 mod delivery;
 mod deploy;
 mod discovery;
+mod docs;
 mod faults;
 mod fuzz_parsers;
 mod house;

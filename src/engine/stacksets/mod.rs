@@ -24,7 +24,7 @@
 //! reports are matched against them.
 
 use crate::aws::cfn::{self, token_for, Backoff};
-use crate::aws::describe_sdk_error;
+use crate::aws::reason;
 use crate::core::config::CallAs;
 use crate::core::outcome::{Outcome, StageRun, TargetResult};
 use crate::core::stack::TemplateSource;
@@ -207,7 +207,7 @@ impl StackSetsEngine {
             Err(e) => Err(format!(
                 "DescribeStackSet {}: {}",
                 self.stack_set_name,
-                describe_sdk_error(&e)
+                reason("DescribeStackSet", &e)
             )),
         }
     }
@@ -224,7 +224,7 @@ impl StackSetsEngine {
                 .set_next_token(token.take())
                 .send()
                 .await
-                .map_err(|e| format!("ListStackInstances: {}", describe_sdk_error(&e)))?;
+                .map_err(|e| format!("ListStackInstances: {}", reason("ListStackInstances", &e)))?;
             for s in page.summaries() {
                 let (Some(account), Some(region)) = (s.account(), s.region()) else {
                     continue;
@@ -283,7 +283,7 @@ impl StackSetsEngine {
             format!(
                 "CreateStackSet {}: {}",
                 self.stack_set_name,
-                describe_sdk_error(&e)
+                reason("CreateStackSet", &e)
             )
         })
     }
@@ -323,7 +323,7 @@ impl StackSetsEngine {
             format!(
                 "UpdateStackSet {}: {}",
                 self.stack_set_name,
-                describe_sdk_error(&e)
+                reason("UpdateStackSet", &e)
             )
         })?;
         Ok(out
@@ -344,7 +344,12 @@ impl StackSetsEngine {
             .call_as(self.call_as())
             .send()
             .await
-            .map_err(|e| format!("CreateStackInstances: {}", describe_sdk_error(&e)))?;
+            .map_err(|e| {
+                format!(
+                    "CreateStackInstances: {}",
+                    reason("CreateStackInstances", &e)
+                )
+            })?;
         Ok(out
             .operation_id()
             .map(str::to_owned)
@@ -377,7 +382,12 @@ impl StackSetsEngine {
                 .call_as(self.call_as())
                 .send()
                 .await
-                .map_err(|e| format!("DescribeStackSetOperation: {}", describe_sdk_error(&e)))?;
+                .map_err(|e| {
+                    format!(
+                        "DescribeStackSetOperation: {}",
+                        reason("DescribeStackSetOperation", &e)
+                    )
+                })?;
             let operation = described.stack_set_operation();
             let status = operation
                 .and_then(|o| o.status())
@@ -429,7 +439,10 @@ impl StackSetsEngine {
             .send()
             .await
         {
-            tracing::warn!("StopStackSetOperation: {}", describe_sdk_error(&e));
+            tracing::warn!(
+                "StopStackSetOperation: {}",
+                reason("StopStackSetOperation", &e)
+            );
         }
     }
 }
