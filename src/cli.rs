@@ -232,7 +232,7 @@ pub fn main() -> i32 {
     ) {
         // Needs the runtime: the listener is a task.
         let _guard = runtime.enter();
-        crate::interrupt::install()
+        crate::interrupt::install(crate::report::note)
     } else {
         crate::core::stop::Stop::never()
     };
@@ -283,13 +283,14 @@ fn log_filter(asked: &str) -> tracing_subscriber::EnvFilter {
 }
 
 fn init_logging() {
-    // Logs go to stderr; RUST_LOG (or REMEDY_LOG) sets the level, warnings by default.
+    // Logs go to stderr, each line above the progress bar while one is live (never through
+    // it); RUST_LOG (or REMEDY_LOG) sets the level, warnings by default.
     let filter = std::env::var("REMEDY_LOG")
         .or_else(|_| std::env::var("RUST_LOG"))
         .unwrap_or_else(|_| "warn".into());
     let _ = tracing_subscriber::fmt()
         .with_env_filter(log_filter(&filter))
-        .with_writer(std::io::stderr)
+        .with_writer(crate::report::LogWriter)
         .with_ansi(std::io::stderr().is_terminal())
         .try_init();
 }

@@ -41,6 +41,9 @@ pub struct TargetResult {
     pub outcome: Outcome,
     pub stack_status: Option<String>,
     pub reason: Option<String>,
+    /// Skipped before anything was done to it (the run was interrupted, or the stage
+    /// stopped): the text report folds these into one line.
+    pub not_started: bool,
 }
 
 impl TargetResult {
@@ -57,6 +60,15 @@ impl TargetResult {
             outcome,
             stack_status,
             reason,
+            not_started: false,
+        }
+    }
+
+    /// A target never started (the run was interrupted, or the stage stopped), and why.
+    pub(crate) fn not_started(target: &Target, reason: String) -> Self {
+        TargetResult {
+            not_started: true,
+            ..TargetResult::new(target, Outcome::Skipped, None, Some(reason))
         }
     }
 }
@@ -74,8 +86,12 @@ pub(crate) struct Seen<'a> {
     pub(crate) reason: Option<&'a str>,
 }
 
-/// Observes a stage while it runs (progress bars, log lines).
+/// Observes a stage while it runs (progress bars, log lines): every target is `finished`
+/// exactly once; those that ran were `started` before (a target never started, e.g. skipped
+/// after an interrupt, is only `finished`).
 pub(crate) trait Progress: Send + Sync {
+    /// A target begins (it is in flight until it is `finished`).
+    fn started(&self, _target: &Target) {}
     fn finished(&self, seen: &Seen<'_>);
 }
 
@@ -258,14 +274,13 @@ impl StageReport {
             unchanged: run.count(Outcome::Unchanged),
             failed: run.count(Outcome::Failed),
             skipped: run.count(Outcome::Skipped),
+    /// Stopped by Ctrl-C with no target failed (the JSON keeps `failed` and says
+    /// `"interrupted": true`).
+    Interrupted,
         };
         StageReport {
             stage: stage.to_owned(),
-            status: if run.tolerance_exceeded || run.interrupted {
-                StageStatus::Failed
-            } else {
-                StageStatus::Completed
-            },
+            status: stage_status(run.tolerance_exceeded, run.interrupted, summary.failed),
             summary,
             targets: run
                 .results
@@ -278,6 +293,8 @@ impl StageReport {
                     reason: r.reason.clone(),
                 })
                 .collect(),
+    /// Skipped before anything was done to it (interrupted, or the stage stopped).
+    pub(crate) not_started: bool,
             retries: BTreeMap::new(),
             elapsed,
             note: None,
@@ -293,4 +310,35 @@ pub(crate) struct Upload {
     pub(crate) bucket: String,
     pub(crate) key: String,
     pub(crate) uploaded: bool,
+}
+                    not_started: r.not_started,
+/// A run's status: failed when more targets failed than tolerated, or when it was
+/// interrupted and a target failed; `interrupted` when Ctrl-C stopped it and none failed.
+fn stage_status(tolerance_exceeded: bool, interrupted: bool, failed: usize) -> StageStatus {
+    if tolerance_exceeded || (interrupted && failed > 0) {
+        StageStatus::Failed
+    } else if interrupted {
+        StageStatus::Interrupted
+    } else {
+        StageStatus::Completed
+    }
+}
+
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_interrupted_run_without_a_failure_is_interrupted_not_failed() {
+        assert_eq!(stage_status(false, true, 0), StageStatus::Interrupted);
+        assert_eq!(stage_status(false, true, 1), StageStatus::Failed);
+        assert_eq!(stage_status(true, false, 3), StageStatus::Failed);
+        assert_eq!(
+            stage_status(false, false, 1),
+            StageStatus::Completed,
+            "within tolerance"
+        );
+        assert_eq!(stage_status(false, false, 0), StageStatus::Completed);
+    }
 }

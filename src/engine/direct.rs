@@ -7,7 +7,8 @@
 //! a missing stack is made with CreateStack (one call; nothing to review); a change set
 //! updates the stack (the one `remedy plan --keep` left for this hash, when there is one)
 //! or creates it over a plan's `REVIEW_IN_PROGRESS` stack; a stack another run is
-//! deploying is waited for; a
+//! deploying is waited for (until the first Ctrl-C, when this run has not touched it yet:
+//! then the target is skipped at once); a
 //! `ROLLBACK_COMPLETE` stack is deleted first; `UPDATE_ROLLBACK_FAILED` is continued with
 //! `--fix-rollback`. Everything is bounded by the target timeout. Failures carry the API
 //! error or the failed resources' reasons.
@@ -56,12 +57,22 @@ pub struct DirectEngine {
     execution_role: Option<String>,
     /// The IAM roles one stack holds (the role quota check).
     roles: usize,
-    /// Ctrl-C: a role that is not ready yet is not waited for after it.
+    /// Ctrl-C: a role that is not ready yet, or a stack another operation holds, is not
+    /// waited for after it.
     stop: Stop,
 }
 
 /// Why a target failed: the stack status if known, and the reason.
 type Failure = (Option<StackStatus>, String);
+
+/// How a deploy that did not fail ended.
+enum Deployed {
+    /// With this outcome and the stack's status.
+    Done(Outcome, Option<StackStatus>),
+    /// Stopped at the first Ctrl-C while only waiting for another operation's stack, before
+    /// remedy did anything to it: skipped, with the status it was waiting on and why.
+    StoodDown(Option<StackStatus>, String),
+}
 
 /// What applying a change did.
 enum Applied {
@@ -250,9 +261,13 @@ impl DirectEngine {
 
     pub async fn deploy(self: Arc<Self>, target: Target) -> TargetResult {
         match self.try_deploy(&target).await {
-            Ok((outcome, status)) => {
+            Ok(Deployed::Done(outcome, status)) => {
                 let status = status.map(|s| s.to_string());
                 TargetResult::new(&target, outcome, status, None)
+            }
+            Ok(Deployed::StoodDown(status, reason)) => {
+                let status = status.map(|s| s.to_string());
+                TargetResult::new(&target, Outcome::Skipped, status, Some(reason))
             }
             Err((status, reason)) => {
                 let status = status.map(|s| s.to_string());
@@ -261,13 +276,16 @@ impl DirectEngine {
         }
     }
 
-    async fn try_deploy(&self, target: &Target) -> Result<(Outcome, Option<StackStatus>), Failure> {
+    async fn try_deploy(&self, target: &Target) -> Result<Deployed, Failure> {
         let deadline = Instant::now() + self.target_timeout;
         let client = self.target_client(target).await;
         let template = self.template(&target.region).map_err(|r| (None, r))?;
         let role_arn = self.execution_role_arn(target);
 
         let mut continued = false;
+        // Whether this run has asked anything of the stack yet (a wait after that is no
+        // longer only someone else's operation).
+        let mut acted = false;
         let mut last_error: Option<String> = None;
         let mut existing = cfn::describe(&client, &self.stack_name)
             .await
@@ -275,7 +293,7 @@ impl DirectEngine {
         for _ in 0..MAX_ROUNDS {
             let status = existing.as_ref().map(|s| s.status.clone());
             let kind = match decide(existing.as_ref(), &self.hash, self.fix_rollback) {
-                Action::Unchanged => return Ok((Outcome::Unchanged, status)),
+                Action::Unchanged => return Ok(Deployed::Done(Outcome::Unchanged, status)),
                 Action::Create => ChangeSetType::Create,
                 Action::Update => ChangeSetType::Update,
                 Action::Wait => {
@@ -286,9 +304,24 @@ impl DirectEngine {
                         target.region,
                         status.as_ref().map(StackStatus::as_str).unwrap_or_default()
                     );
-                    existing = cfn::wait_while_busy(&client, &self.stack_name, deadline)
-                        .await
-                        .map_err(|e| (status, self.timed_out(e)))?;
+                    let wait = cfn::wait_while_busy(&client, &self.stack_name, deadline);
+                    existing = if acted {
+                        wait.await
+                    } else {
+                        // Nothing of ours runs on it: the first Ctrl-C ends the wait at once
+                        // (the grace is for operations this run started).
+                        tokio::select! {
+                            waited = wait => waited,
+                            () = self.stop.first() => {
+                                let held = status.as_ref().map(StackStatus::as_str).unwrap_or("busy");
+                                let reason = format!(
+                                    "stopped waiting at Ctrl-C: the stack is {held}, held by another operation; nothing was deployed (the next run waits for it)"
+                                );
+                                return Ok(Deployed::StoodDown(status, reason));
+                            }
+                        }
+                    }
+                    .map_err(|e| (status, self.timed_out(e)))?;
                     continue;
                 }
                 Action::Recreate => {
@@ -297,6 +330,7 @@ impl DirectEngine {
                         .as_ref()
                         .and_then(|s| s.stack_id.clone())
                         .unwrap_or_else(|| self.stack_name.clone());
+                    acted = true;
                     cfn::delete_stack(&client, &id, role_arn.as_deref(), deadline)
                         .await
                         .map_err(|r| {
@@ -313,6 +347,7 @@ impl DirectEngine {
                 }
                 Action::ContinueRollback if !continued => {
                     continued = true;
+                    acted = true;
                     let settled = cfn::continue_update_rollback(
                         &client,
                         &self.stack_name,
@@ -343,6 +378,7 @@ impl DirectEngine {
                 ChangeSetType::Update => Outcome::Updated,
                 _ => Outcome::Created,
             };
+            acted = true;
             let applied = if existing.is_none() {
                 // Nothing there: no kept plan can exist (a plan's change set would have made
                 // the stack, REVIEW_IN_PROGRESS), and nothing to review. Every role is new.
@@ -366,7 +402,7 @@ impl DirectEngine {
             };
             let state = match applied {
                 Ok(Applied::Settled(state)) => state,
-                Ok(Applied::NothingToDo) => return Ok((Outcome::Unchanged, status)),
+                Ok(Applied::NothingToDo) => return Ok(Deployed::Done(Outcome::Unchanged, status)),
                 Ok(Applied::Refused(refusal)) => return Err((status, refusal)),
                 Err(error) => {
                     // Another run may have started on the stack between our look and our
@@ -391,7 +427,7 @@ impl DirectEngine {
                 }
             };
             return match state.status {
-                status if status.is_success() => Ok((outcome, Some(status))),
+                status if status.is_success() => Ok(Deployed::Done(outcome, Some(status))),
                 status => {
                     let cause = cfn::first_failure(&client, &self.stack_name)
                         .await

@@ -79,7 +79,10 @@ impl Scheduled for TargetResult {
     }
 
     fn unfinished(target: &Target, outcome: Outcome, reason: String) -> Self {
-        TargetResult::new(target, outcome, None, Some(reason))
+        match outcome {
+            Outcome::Skipped => TargetResult::not_started(target, reason),
+            _ => TargetResult::new(target, outcome, None, Some(reason)),
+        }
     }
 }
 
@@ -150,6 +153,7 @@ where
             pending.push(target);
             break;
         }
+        progress.started(&target);
         let run = work(target.clone());
         let i = index;
         started[i] = true;
@@ -308,6 +312,13 @@ mod tests {
 
     struct Recorder(Mutex<Vec<String>>);
     impl Progress for Recorder {
+        fn started(&self, t: &Target) {
+            self.0
+                .lock()
+                .unwrap()
+                .push(format!("{}:started", t.account.id));
+        }
+
         fn finished(&self, r: &Seen<'_>) {
             self.0
                 .lock()
@@ -359,11 +370,24 @@ mod tests {
             }
         })
         .await;
-        assert_eq!(
-            progress.0.lock().unwrap().len(),
-            n,
-            "every target reported once"
-        );
+        let seen = progress.0.lock().unwrap();
+        let finished = seen.iter().filter(|s| !s.ends_with(":started")).count();
+        assert_eq!(finished, n, "every target reported once");
+        // Every target that ran was started before it finished; none started twice.
+        for r in &run.results {
+            let started = seen
+                .iter()
+                .position(|s| *s == format!("{}:started", r.account_id));
+            let done = seen
+                .iter()
+                .position(|s| *s == format!("{}:{}", r.account_id, r.outcome.as_str()));
+            match r.outcome {
+                Outcome::Skipped => assert_eq!(started, None, "{r:?} never ran"),
+                _ => assert!(started.is_some() && started < done, "{r:?}: {seen:?}"),
+            }
+            assert_eq!(r.not_started, r.outcome == Outcome::Skipped);
+        }
+        drop(seen);
         (run, peak.load(Ordering::SeqCst))
     }
 
@@ -427,11 +451,13 @@ mod tests {
         })
         .await;
         assert!(run.interrupted);
-        assert_eq!(
-            progress.0.lock().unwrap().len(),
-            10,
-            "every target reported once"
-        );
+        let seen = progress.0.lock().unwrap().clone();
+        let (started, finished): (Vec<&String>, Vec<&String>) =
+            seen.iter().partition(|s| s.ends_with(":started"));
+        assert_eq!(finished.len(), 10, "every target reported once: {seen:?}");
+        assert_eq!(started.len(), 4, "targets 0 to 3 ran: {seen:?}");
+        assert!(run.results[4..].iter().all(|r| r.not_started));
+        assert!(run.results[..4].iter().all(|r| !r.not_started));
         let outcomes: Vec<Outcome> = run.results.iter().map(|r| r.outcome).collect();
         assert_eq!(&outcomes[..3], [Outcome::Created; 3]);
         assert_eq!(outcomes[3], Outcome::Failed, "{:?}", run.results[3]);
@@ -481,6 +507,6 @@ mod tests {
         );
         assert!(run.interrupted);
         assert!(run.results.iter().all(|r| r.outcome == Outcome::Failed));
-        assert_eq!(progress.0.lock().unwrap().len(), 4);
+        assert_eq!(progress.0.lock().unwrap().len(), 8, "4 started, 4 finished");
     }
 }

@@ -26,6 +26,11 @@ pub struct StageDoc<'a> {
     pub retries: BTreeMap<&'a str, u64>,
 }
 
+    /// `true` when Ctrl-C stopped the stage (its `status` is then `failed`, as the contract
+    /// has it; the text and Markdown reports say `interrupted` when no target failed);
+    /// absent otherwise.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub interrupted: bool,
 #[derive(Debug, Serialize)]
 pub struct SummaryDoc {
     pub created: usize,
@@ -76,12 +81,14 @@ impl<'a> StageDoc<'a> {
                 .collect(),
         }
     }
+            interrupted: report.interrupted,
 }
 
 pub fn stage_status(status: StageStatus) -> &'static str {
     match status {
         StageStatus::Completed => "completed",
-        StageStatus::Failed => "failed",
+        // The contract's statuses stay four; `interrupted: true` says why.
+        StageStatus::Failed | StageStatus::Interrupted => "failed",
         StageStatus::AwaitingApproval => "awaiting_approval",
         StageStatus::NotStarted => "not_started",
     }

@@ -1,10 +1,12 @@
 //! The Markdown summary `--report FILE` writes.
 
-use super::stage::{retries_line, summary_line};
-use crate::core::outcome::{StageReport, StageStatus, TargetReport};
+use super::stage::{attention, folded_line, retries_line, summary_line};
+use crate::core::outcome::{StageReport, StageStatus};
 
-/// The Markdown summary `--report FILE` writes: per stage its status, counts, duration and
-/// the targets that failed or were skipped, with their reasons. For a CodePipeline artefact
+/// The Markdown summary `--report FILE` writes: per stage its status (`interrupted` when
+/// Ctrl-C stopped it and nothing failed), counts, duration, the targets that failed or were
+/// skipped for a reason of their own (failed first), and the untouched ones counted per
+/// reason. For a CodePipeline artefact
 /// or a chat message.
 pub fn markdown(title: &str, reports: &[StageReport]) -> String {
     let cell = |s: &str| s.replace('|', "\\|").replace(['\n', '\r'], " ");
@@ -47,14 +49,10 @@ pub fn markdown(title: &str, reports: &[StageReport]) -> String {
                 retries_line(&r.retries)
             ));
         }
-        let attention: Vec<&TargetReport> = r
-            .targets
-            .iter()
-            .filter(|t| matches!(t.outcome, "failed" | "skipped"))
-            .collect();
-        if !attention.is_empty() {
+        let (rows, folded) = attention(r);
+        if !rows.is_empty() {
             md.push_str("\n| account | region | outcome | stack status | reason |\n| --- | --- | --- | --- | --- |\n");
-            for t in attention {
+            for t in rows {
                 md.push_str(&format!(
                     "| {} | {} | {} | {} | {} |\n",
                     t.account_id,
@@ -65,23 +63,27 @@ pub fn markdown(title: &str, reports: &[StageReport]) -> String {
                 ));
             }
         }
+        if !folded.is_empty() {
+            md.push('\n');
+            for (n, reason) in folded {
+                md.push_str(&format!("- {}\n", cell(&folded_line(n, reason))));
+            }
+        }
     }
     md
 }
 
 fn status_word(status: StageStatus) -> &'static str {
     match status {
-        StageStatus::Completed => "completed",
         StageStatus::Failed => "failed",
-        StageStatus::AwaitingApproval => "awaiting approval",
-        StageStatus::NotStarted => "not started",
+        other => super::stage::status_word(other),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::outcome::Summary;
+    use crate::core::outcome::{Summary, TargetReport};
     use std::collections::BTreeMap;
     use std::time::Duration;
 
@@ -93,6 +95,7 @@ mod tests {
             outcome: "failed",
             stack_status: Some("ROLLBACK_COMPLETE".into()),
             reason: Some("Topic | Queue\nfailed".into()),
+            not_started: false,
         };
         let dev = StageReport {
             stage: "dev".into(),
@@ -139,6 +142,57 @@ mod tests {
             md.matches("111111111111").count(),
             1,
             "only the failed target is listed"
+        );
+    }
+
+    #[test]
+    fn an_interrupted_stage_without_failures_is_interrupted_and_its_untouched_targets_one_line() {
+        let untouched = |id: &str| TargetReport {
+            account_id: id.into(),
+            region: "us-east-1".into(),
+            outcome: "skipped",
+            stack_status: None,
+            reason: Some("not started: the run was interrupted (Ctrl-C)".into()),
+            not_started: true,
+        };
+        let created = TargetReport {
+            outcome: "created",
+            reason: None,
+            not_started: false,
+            ..untouched("000000000001")
+        };
+        let dev = StageReport {
+            stage: "dev".into(),
+            status: StageStatus::Interrupted,
+            summary: Summary {
+                created: 1,
+                skipped: 2,
+                ..Summary::default()
+            },
+            targets: vec![
+                created,
+                untouched("000000000002"),
+                untouched("000000000003"),
+            ],
+            retries: BTreeMap::new(),
+            elapsed: Duration::from_secs(2),
+            note: None,
+            interrupted: true,
+        };
+        let md = markdown("remedy deploy", &[dev]);
+        assert!(
+            md.contains("| dev | interrupted | 3 | 1 | 0 | 0 | 0 | 2 |"),
+            "{md}"
+        );
+        assert!(md.contains("## dev — interrupted"), "{md}");
+        assert!(
+            md.contains("\n- 2 targets not started: the run was interrupted (Ctrl-C)\n"),
+            "{md}"
+        );
+        assert!(!md.contains("000000000002"), "folded, not listed: {md}");
+        assert!(
+            !md.contains("| dev | failed") && !md.contains("— failed"),
+            "{md}"
         );
     }
 }

@@ -29,7 +29,7 @@ pub use accounts::print_accounts;
 pub use markdown::markdown;
 pub use output::{print_bytes, OutputFormat};
 pub use plan::print_plan;
-pub use progress::{progress, ProgressKind};
+pub use progress::{progress, LogWriter, ProgressKind};
 pub use prompt::{ask, interactive, note};
 pub use publish::print_publish;
 pub use remediation::print_remediation;

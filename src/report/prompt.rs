@@ -33,7 +33,8 @@ pub async fn ask(question: &str, stop: &Stop) -> Result<bool, crate::core::error
     }
 }
 
-/// A line for the operator on stderr (stdout stays the report's).
+/// A line for the operator on stderr (stdout stays the report's), above the progress bar
+/// while one is live.
 pub fn note(message: &str) {
-    let _ = writeln!(std::io::stderr().lock(), "{message}");
+    super::progress::to_stderr(format!("{message}\n").as_bytes());
 }

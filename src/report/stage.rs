@@ -30,50 +30,87 @@ pub fn print_rollout(reports: &[StageReport], format: OutputFormat) {
 }
 
 pub(super) fn print_stage_text(report: &StageReport) {
-    let mut out = std::io::stdout().lock();
-    let status = match report.status {
+    let _ = std::io::stdout()
+        .lock()
+        .write_all(stage_text(report).as_bytes());
+}
+
+/// The stage's word in the text and Markdown reports.
+pub(super) fn status_word(status: StageStatus) -> &'static str {
+    match status {
         StageStatus::Completed => "completed",
         StageStatus::Failed => "FAILED",
+        StageStatus::Interrupted => "interrupted",
         StageStatus::AwaitingApproval => "awaiting approval",
         StageStatus::NotStarted => "not started",
-    };
-    if let Some(note) = &report.note {
-        let _ = writeln!(out, "stage {}: {status} — {note}", report.stage);
-        return;
     }
-    let attention: Vec<&TargetReport> = report
-        .targets
-        .iter()
-        .filter(|t| matches!(t.outcome, "failed" | "skipped"))
-        .collect();
-    if !attention.is_empty() {
-        let _ = writeln!(
-            out,
-            "{:<14} {:<16} {:<10} {:<22} REASON",
+}
+
+/// The targets that need attention, failed first, then skipped for a reason of their own;
+/// and the untouched ones (never started), counted per reason: "41 targets not started:
+/// the run was interrupted (Ctrl-C)".
+pub(super) fn attention(report: &StageReport) -> (Vec<&TargetReport>, Vec<(usize, &str)>) {
+    let listed = |outcome: &'static str| {
+        report
+            .targets
+            .iter()
+            .filter(move |t| t.outcome == outcome && !t.not_started)
+    };
+    let rows = listed("failed").chain(listed("skipped")).collect();
+    let mut folded: Vec<(usize, &str)> = Vec::new();
+    for t in report.targets.iter().filter(|t| t.not_started) {
+        let reason = t.reason.as_deref().unwrap_or("not started");
+        match folded.iter_mut().find(|(_, r)| *r == reason) {
+            Some((n, _)) => *n += 1,
+            None => folded.push((1, reason)),
+        }
+    }
+    (rows, folded)
+}
+
+/// "41 targets not started: the run was interrupted (Ctrl-C)"
+pub(super) fn folded_line(n: usize, reason: &str) -> String {
+    let targets = if n == 1 { "target" } else { "targets" };
+    format!("{n} {targets} {reason}")
+}
+
+fn stage_text(report: &StageReport) -> String {
+    let mut out = String::new();
+    let status = status_word(report.status);
+    if let Some(note) = &report.note {
+        out.push_str(&format!("stage {}: {status} — {note}\n", report.stage));
+        return out;
+    }
+    let (rows, folded) = attention(report);
+    if !rows.is_empty() {
+        out.push_str(&format!(
+            "{:<14} {:<16} {:<10} {:<22} REASON\n",
             "ACCOUNT", "REGION", "OUTCOME", "STACK STATUS"
-        );
-        for t in attention {
-            let _ = writeln!(
-                out,
-                "{:<14} {:<16} {:<10} {:<22} {}",
+        ));
+        for t in rows {
+            out.push_str(&format!(
+                "{:<14} {:<16} {:<10} {:<22} {}\n",
                 t.account_id,
                 t.region,
                 t.outcome,
                 t.stack_status.as_deref().unwrap_or("-"),
                 t.reason.as_deref().unwrap_or("")
-            );
+            ));
         }
     }
-    let _ = writeln!(
-        out,
-        "stage {}: {status} — {} ({:.1}s)",
+    for (n, reason) in folded {
+        out.push_str(&format!("{}\n", folded_line(n, reason)));
+    }
+    out.push_str(&format!(
+        "stage {}: {status} — {} ({:.1}s)\n",
         report.stage,
         summary_line(report),
         report.elapsed.as_secs_f64()
-    );
+    ));
     if !report.retries.is_empty() {
-        let _ = writeln!(out, "  retries: {}", retries_line(&report.retries));
+        out.push_str(&format!("  retries: {}\n", retries_line(&report.retries)));
     }
+    out
 }
 
 /// "CloudFormation.DescribeStacks 12, STS.AssumeRole 3"
@@ -97,4 +134,107 @@ pub(super) fn summary_line(report: &StageReport) -> String {
         s.failed,
         s.skipped
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::outcome::Summary;
+    use std::time::Duration;
+
+    fn target(
+        id: &str,
+        outcome: &'static str,
+        reason: Option<&str>,
+        not_started: bool,
+    ) -> TargetReport {
+        TargetReport {
+            account_id: id.into(),
+            region: "us-east-1".into(),
+            outcome,
+            stack_status: None,
+            reason: reason.map(str::to_owned),
+            not_started,
+        }
+    }
+
+    #[test]
+    fn an_interrupted_report_lists_failures_first_and_folds_the_untouched_targets() {
+        let interrupted = "not started: the run was interrupted (Ctrl-C)";
+        let mut targets = vec![
+            target("000000000001", "created", None, false),
+            target(
+                "000000000002",
+                "skipped",
+                Some("stopped waiting at Ctrl-C"),
+                false,
+            ),
+            target(
+                "000000000003",
+                "failed",
+                Some("stack ended ROLLBACK_COMPLETE"),
+                false,
+            ),
+        ];
+        for i in 4..45 {
+            targets.push(target(
+                &format!("{i:012}"),
+                "skipped",
+                Some(interrupted),
+                true,
+            ));
+        }
+        let report = StageReport {
+            stage: "fleet".into(),
+            status: StageStatus::Failed,
+            summary: Summary {
+                created: 1,
+                failed: 1,
+                skipped: 42,
+                ..Summary::default()
+            },
+            targets,
+            retries: BTreeMap::new(),
+            elapsed: Duration::from_secs(3),
+            note: None,
+            interrupted: true,
+        };
+        let text = stage_text(&report);
+        let lines: Vec<&str> = text.lines().collect();
+        assert!(lines[0].starts_with("ACCOUNT"), "{text}");
+        assert!(
+            lines[1].starts_with("000000000003   us-east-1        failed"),
+            "{text}"
+        );
+        assert!(
+            lines[2].starts_with("000000000002   us-east-1        skipped"),
+            "{text}"
+        );
+        assert_eq!(
+            lines[3],
+            "41 targets not started: the run was interrupted (Ctrl-C)"
+        );
+        assert!(
+            lines[4].starts_with("stage fleet: FAILED — 44 targets: 1 created"),
+            "{text}"
+        );
+        assert_eq!(lines.len(), 5, "{text}");
+
+        // No failure: interrupted, not FAILED.
+        let calm = StageReport {
+            status: StageStatus::Interrupted,
+            targets: report.targets[3..].to_vec(),
+            ..report
+        };
+        let text = stage_text(&calm);
+        assert_eq!(
+            text.lines().next(),
+            Some("41 targets not started: the run was interrupted (Ctrl-C)")
+        );
+        assert!(
+            text.contains("stage fleet: interrupted — 41 targets"),
+            "{text}"
+        );
+        assert!(!text.contains("FAILED"), "{text}");
+    }
 }

@@ -2,6 +2,8 @@
 //! the one in flight finish, prints and writes the partial report (every target in it, the
 //! untouched ones skipped as not started) and exits 130; the next run converges. A second
 //! SIGINT abandons the targets in flight at once, and the report still lists every target.
+//! A target only waiting for a stack another operation holds is not given the grace: the
+//! first SIGINT ends its wait at once, and the stage, with no failure, is `interrupted`.
 
 use crate::support;
 
@@ -27,6 +29,20 @@ fn interrupted_run(
     args: &[&str],
     times: usize,
 ) -> (i32, String, String) {
+    let (code, stdout, stderr, _) = interrupted_when(emulator, dir, args, times, "[dev] 1/");
+    (code, stdout, stderr)
+}
+
+/// Starts `remedy ARGS`, sends SIGINT `times` times once a line of stderr starts with
+/// `trigger` (or contains it, for a log line), and returns (exit code, stdout, stderr, the
+/// time from the first SIGINT to the exit).
+fn interrupted_when(
+    emulator: &Emulator,
+    dir: &std::path::Path,
+    args: &[&str],
+    times: usize,
+    trigger: &str,
+) -> (i32, String, String, std::time::Duration) {
     let mut child = remedy_command(emulator, dir)
         .args(args)
         .stdout(Stdio::piped())
@@ -36,11 +52,13 @@ fn interrupted_run(
     let stderr = child.stderr.take().unwrap();
     let mut lines = BufReader::new(stderr).lines();
     let mut seen = String::new();
+    let mut interrupted = None;
     for line in lines.by_ref() {
         let line = line.unwrap();
         seen.push_str(&line);
         seen.push('\n');
-        if line.starts_with("[dev] 1/") {
+        if line.starts_with(trigger) || line.contains(trigger) {
+            interrupted = Some(std::time::Instant::now());
             for _ in 0..times {
                 sigint(&child);
                 std::thread::sleep(std::time::Duration::from_millis(50));
@@ -53,10 +71,12 @@ fn interrupted_run(
         seen.push('\n');
     }
     let out = child.wait_with_output().unwrap();
+    let took = interrupted.expect("the trigger line came").elapsed();
     (
         out.status.code().unwrap_or(-1),
         String::from_utf8_lossy(&out.stdout).into_owned(),
         seen,
+        took,
     )
 }
 
@@ -88,7 +108,9 @@ async fn ctrl_c_stops_new_targets_reports_everything_and_the_next_run_converges(
         "{stderr}"
     );
     let doc: serde_json::Value = serde_json::from_str(&stdout).expect("the partial report");
+    // The contract's status, and why: nothing failed, the operator stopped it.
     assert_eq!(doc["status"], "failed");
+    assert_eq!(doc["interrupted"], true, "{doc}");
     let targets = doc["targets"].as_array().unwrap();
     assert_eq!(targets.len(), 6, "every target is in the report");
     let created = targets.iter().filter(|t| t["outcome"] == "created").count();
@@ -109,7 +131,15 @@ async fn ctrl_c_stops_new_targets_reports_everything_and_the_next_run_converges(
         );
     }
     let md = std::fs::read_to_string(work.path().join("report.md")).unwrap();
-    assert!(md.contains("| dev | failed | 6 |"), "{md}");
+    assert!(md.contains("| dev | interrupted | 6 |"), "{md}");
+    assert!(
+        md.contains(&format!(
+            "- {} target{} not started: the run was interrupted (Ctrl-C)",
+            skipped.len(),
+            if skipped.len() == 1 { "" } else { "s" }
+        )),
+        "the untouched targets in one line: {md}"
+    );
 
     // The next run converges: what was deployed is unchanged, the rest is created.
     let again = remedy(
@@ -196,4 +226,74 @@ async fn ctrl_c_during_plan_plans_nothing_new_and_leaves_no_review_stack_behind(
             "{account} keeps a stack after an interrupted plan"
         );
     }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_first_ctrl_c_ends_a_wait_for_another_operations_stack_at_once() {
+    let emulator = Emulator::start();
+    let mut org = Org::create(&emulator).await;
+    let dev = org.accounts_in("dev", "/Workloads/Dev", 3).await;
+    let work = Workdir::new(CONFIG);
+    // Another operation holds the first account's stack (and would for longer than the
+    // 120 s grace): the deploy waits for it, up to its 10-minute target timeout.
+    crate::progress::stuck_stack(&emulator, &dev[0]).await;
+
+    let (code, stdout, stderr, took) = interrupted_when(
+        &emulator,
+        work.path(),
+        &[
+            "deploy",
+            "--stage",
+            "dev",
+            "--yes",
+            "--target-timeout",
+            "10m",
+        ],
+        1,
+        "held by another operation; waiting for it",
+    );
+    assert_eq!(code, 130, "{stdout}\n{stderr}");
+    assert!(
+        took < std::time::Duration::from_secs(30),
+        "the wait held the grace: {took:?}\n{stderr}"
+    );
+    // The text report: nothing failed, so `interrupted`; the target that stood down is
+    // listed with its reason, the untouched ones are one line.
+    assert!(
+        stdout.contains("stage dev: interrupted — 3 targets: "),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("FAILED"), "{stdout}");
+    let row = stdout
+        .lines()
+        .find(|l| l.starts_with(dev[0].as_str()))
+        .unwrap_or_else(|| panic!("the waiting target is listed: {stdout}"));
+    assert!(
+        row.contains("skipped")
+            && row.contains("CREATE_IN_PROGRESS")
+            && row.contains("stopped waiting at Ctrl-C"),
+        "{row}"
+    );
+    // Targets run in account order: those before it were created, those after it untouched.
+    let created: usize = stdout
+        .split("3 targets: ")
+        .nth(1)
+        .and_then(|rest| rest.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("{stdout}"));
+    let untouched = 2 - created;
+    let folded = format!(
+        "{untouched} target{} not started: the run was interrupted (Ctrl-C)",
+        if untouched == 1 { "" } else { "s" }
+    );
+    assert_eq!(
+        stdout.contains(&folded),
+        untouched > 0,
+        "{folded}: {stdout}"
+    );
+    // Nothing of ours touched the held stack.
+    let (status, _) = support::stack_state(&emulator, &dev[0], REGION)
+        .await
+        .expect("still there");
+    assert_eq!(status, "CREATE_IN_PROGRESS");
 }

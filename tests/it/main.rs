@@ -24,6 +24,7 @@ mod onboard;
 mod orchestrator;
 mod own_resources;
 mod plan_status;
+mod progress;
 mod remediate_cli;
 mod rollout;
 mod rules_apps;

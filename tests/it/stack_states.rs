@@ -11,6 +11,7 @@
 //!   that state from a recorded response (`tests/fixtures/cloudformation/`) and passes every
 //!   other request to the emulator, so what the engine then does really happens there.
 
+use crate::progress::stuck_stack;
 use crate::support;
 
 use remedy::aws::identity::Identity;
@@ -27,28 +28,6 @@ use support::replay::Replay;
 use support::{remedy, remedy_command, stack_state, Emulator, Org, Workdir, REGION};
 
 const CONFIG: &str = "regions: [us-east-1]\npackage: package.zip\nstages:\n  - name: dev\n    targets: {ous: [/Workloads/Dev]}\nrules:\n  S3-001: remediate\n";
-
-/// Leaves a stack called `remedy` in CREATE_IN_PROGRESS: moto stops a create at a resource
-/// that fails (a permission on a function that does not exist) and never rolls back.
-async fn stuck_stack(emulator: &Emulator, account: &str) {
-    let cfn = aws_sdk_cloudformation::Client::new(&emulator.account_config(account, REGION).await);
-    let _ = cfn
-        .create_stack()
-        .stack_name("remedy")
-        .template_body(r#"{"Resources":{"P":{"Type":"AWS::Lambda::Permission","Properties":{"FunctionName":"missing","Action":"lambda:InvokeFunction","Principal":"sns.amazonaws.com"}}}}"#)
-        .send()
-        .await;
-    let out = cfn
-        .describe_stacks()
-        .stack_name("remedy")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(
-        out.stacks()[0].stack_status().map(|s| s.as_str()),
-        Some("CREATE_IN_PROGRESS")
-    );
-}
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_stack_in_progress_is_waited_for_until_the_target_timeout_or_until_it_settles() {

@@ -197,17 +197,18 @@ pub fn outcomes(
         .map(|target| {
             let key = (target.account.id.clone(), target.region.clone());
             let Some(instance) = after.get(&key) else {
-                let reason = if ops.stopped {
-                    "not started: the run was interrupted (Ctrl-C); the StackSet operation was stopped".to_owned()
-                } else {
-                    format!(
-                        "StackSets made no stack instance here{}",
-                        ops.failure
-                            .as_ref()
-                            .map(|f| format!(" (operation {f})"))
-                            .unwrap_or_default()
-                    )
-                };
+                if ops.stopped {
+                    // Never started: skipped, as the scheduler reports its untouched targets.
+                    let reason = "not started: the run was interrupted (Ctrl-C); the StackSet operation was stopped";
+                    return TargetResult::not_started(target, reason.to_owned());
+                }
+                let reason = format!(
+                    "StackSets made no stack instance here{}",
+                    ops.failure
+                        .as_ref()
+                        .map(|f| format!(" (operation {f})"))
+                        .unwrap_or_default()
+                );
                 return TargetResult::new(target, Outcome::Failed, None, Some(reason));
             };
             // `stack_status` is a stack's status (the README's JSON); StackSets reports the
@@ -722,6 +723,12 @@ mod tests {
             stopped: true,
         };
         let results = outcomes(&targets, &before, &after, &ops);
+        assert_eq!(
+            results[5].outcome,
+            Outcome::Skipped,
+            "not started is skipped, not failed"
+        );
+        assert!(results[5].not_started);
         assert_eq!(results[0].outcome, Outcome::Updated);
         assert!(results[5]
             .reason
