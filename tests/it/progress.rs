@@ -135,8 +135,7 @@ async fn the_bar_counts_what_the_summary_counts_and_log_lines_stay_whole_above_i
     );
     let bar = lines
         .iter()
-        .filter(|l| l.starts_with("dev ["))
-        .next_back()
+        .rfind(|l| l.starts_with("dev ["))
         .unwrap_or_else(|| panic!("no progress bar in:\n{shown}"));
     assert!(bar.contains("] 5/5 · "), "{bar}");
     assert!(
