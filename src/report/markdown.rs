@@ -6,8 +6,7 @@ use crate::core::outcome::{StageReport, StageStatus};
 /// The Markdown summary `--report FILE` writes: per stage its status (`interrupted` when
 /// Ctrl-C stopped it and nothing failed), counts, duration, the targets that failed or were
 /// skipped for a reason of their own (failed first), and the untouched ones counted per
-/// reason. For a CodePipeline artefact
-/// or a chat message.
+/// reason. For a CodePipeline artefact or a chat message.
 pub fn markdown(title: &str, reports: &[StageReport]) -> String {
     let cell = |s: &str| s.replace('|', "\\|").replace(['\n', '\r'], " ");
     let mut md = format!("# {title}\n\n");
