@@ -43,6 +43,9 @@ pub struct Config {
     /// The regions whose findings the stacks remediate, unless a stage says otherwise;
     /// empty: `[home_region]`.
     pub(crate) regions: Vec<String>,
+    /// Regions AWS opened after this release, accepted as known (in the partition their
+    /// name says).
+    pub(crate) extra_regions: Vec<String>,
     /// How the stack encrypts the findings topic and queues.
     pub(crate) encryption: Encryption,
     pub(crate) role: RoleConfig,
@@ -434,18 +437,15 @@ validated_string!(
 );
 
 validated_string!(
-    /// An AWS region name such as `us-east-1`, one AWS has.
+    /// An AWS region name such as `us-east-1`. Whether AWS has it, and in the partition of
+    /// the rest, is checked once the whole file is read (`extra_regions` may list it):
+    /// [`Config::check_regions`].
     Region,
     |s| {
         if s == crate::core::region::GLOBAL {
             Err("`global` is not a region to list: findings for global services are always remediated, in the partition's global region".into())
         } else if !is_region(s) {
             Err(format!("`{s}` is not an AWS region name (e.g. us-east-1)"))
-        } else if !crate::core::region::is_known(s) {
-            match crate::core::region::closest(s) {
-                Some(near) => Err(format!("unknown region `{s}` (did you mean {near}?)")),
-                None => Err(format!("unknown region `{s}`")),
-            }
         } else {
             Ok(())
         }
@@ -816,6 +816,8 @@ struct RawConfig {
     home_region: Option<Region>,
     #[serde(default)]
     regions: Vec<Region>,
+    #[serde(default)]
+    extra_regions: Vec<Region>,
     #[serde(
         default,
         rename = "region_order",
@@ -873,6 +875,261 @@ fn with_key_hint(message: String) -> String {
         Some(key) => format!("{message} (did you mean {key}?)"),
         None => message,
     }
+}
+
+// ---------------------------------------------------------------------------------------
+// Indentation. YAML reads a key indented one space too few or too many as something else (a
+// sibling, a continuation of the value above, a syntax error lines later), so the parser's
+// error names a missing field of the stage or a later line. Before reporting it, the file's
+// indentation is read on its own: a key between two levels, or under a key that already has
+// a value, or level with an empty key whose value it was meant to be.
+
+/// A key at the wrong indentation, and what its neighbours say it should be.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Misindented {
+    /// 1-based line of the key.
+    line: usize,
+    key: String,
+    indent: usize,
+    /// Why: the neighbour it should line up with, or be under.
+    neighbour: Neighbour,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Neighbour {
+    /// Its siblings (the keys of the mapping it belongs to) are at `indent`.
+    Siblings {
+        key: String,
+        line: usize,
+        indent: usize,
+    },
+    /// It is level with `key:`, which has no value: meant to be under it.
+    Under {
+        key: String,
+        line: usize,
+        indent: usize,
+    },
+}
+
+impl Misindented {
+    /// `entry`, which should line up with `sibling`.
+    fn among(entry: &Entry, sibling: &Entry) -> Misindented {
+        Misindented {
+            line: entry.line,
+            key: entry.key.clone(),
+            indent: entry.indent,
+            neighbour: Neighbour::Siblings {
+                key: sibling.key.clone(),
+                line: sibling.line,
+                indent: sibling.indent,
+            },
+        }
+    }
+
+    fn explain(&self) -> String {
+        let (key, indent) = (&self.key, self.indent);
+        match &self.neighbour {
+            Neighbour::Siblings { key: other, line, indent: theirs } => format!(
+                "`{key}` is indented {indent} spaces, its siblings at {theirs} (`{other}`, line {line}): align it with them"
+            ),
+            Neighbour::Under { key: parent, line, indent: theirs } => format!(
+                "`{key}` is indented {indent} spaces, level with `{parent}` (line {line}, at {theirs}), which is left empty: to be one of `{parent}`'s keys it is indented more than {theirs}"
+            ),
+        }
+    }
+}
+
+/// One line of the file as indentation sees it.
+struct Entry {
+    line: usize,
+    /// Column (0-based) of the key, or of the `-` of a sequence item.
+    indent: usize,
+    key: String,
+    /// `key:` with nothing after it: a block follows (or nothing: an empty value).
+    opens: bool,
+}
+
+/// The mis-indented key that explains a parse error, if the file has one: the first key
+/// between two levels or under a key with a value; else, when the error names keys
+/// (`missing field `targets``, "list `ous` or `accounts`"), one of them level with an
+/// empty key just above it.
+fn misindented(source: &str, message: &str) -> Option<Misindented> {
+    let entries = entries(source);
+    let mut levels: Vec<&Entry> = Vec::new();
+    for entry in &entries {
+        let mut popped: Option<&Entry> = None;
+        while levels.last().is_some_and(|top| top.indent > entry.indent) {
+            popped = levels.pop();
+        }
+        let is_item = entry.key == "-";
+        match levels.last() {
+            // A key at the column of a sequence's dashes: the sibling of the key the
+            // sequence belongs to (`stages:` then `- name:` at its column), else misplaced.
+            Some(top) if top.indent == entry.indent && top.key == "-" && !is_item => {
+                let below = levels.len().checked_sub(2).and_then(|i| levels.get(i));
+                match (below, popped) {
+                    (Some(key), _) if key.indent == entry.indent => {
+                        levels.truncate(levels.len() - 2);
+                    }
+                    (_, Some(sibling)) => {
+                        return Some(Misindented::among(entry, sibling));
+                    }
+                    _ => {
+                        levels.pop();
+                    }
+                }
+            }
+            // The first item of a sequence at its key's column: the key stays open.
+            Some(top) if top.indent == entry.indent && is_item && top.key != "-" && top.opens => {}
+            Some(top) if top.indent == entry.indent => {
+                levels.pop();
+            }
+            Some(top) if !top.opens || popped.is_some() => {
+                // Deeper than a key with a value, or between two levels.
+                let sibling = popped.unwrap_or(top);
+                return Some(Misindented::among(entry, sibling));
+            }
+            _ => {}
+        }
+        levels.push(entry);
+    }
+    // Keys the error names, level with an empty key right above them.
+    let named: Vec<&str> = message.split('`').skip(1).step_by(2).collect();
+    entries.windows(2).find_map(|pair| {
+        let (empty, key) = (&pair[0], &pair[1]);
+        (empty.opens
+            && key.indent == empty.indent
+            && key.key != "-"
+            && named.contains(&key.key.as_str()))
+        .then(|| Misindented {
+            line: key.line,
+            key: key.key.clone(),
+            indent: key.indent,
+            neighbour: Neighbour::Under {
+                key: empty.key.clone(),
+                line: empty.line,
+                indent: empty.indent,
+            },
+        })
+    })
+}
+
+/// The file's keys and sequence items with their indentation, skipping comments, blank
+/// lines, the inside of flow collections (`{…}`, `[…]` over several lines) and block
+/// scalars (`|`, `>`).
+fn entries(source: &str) -> Vec<Entry> {
+    let mut out = Vec::new();
+    let mut depth = 0usize;
+    let mut block_scalar: Option<usize> = None;
+    for (i, raw) in source.lines().enumerate() {
+        let indent = raw.len() - raw.trim_start_matches(' ').len();
+        let text = strip_comment(raw[indent..].trim_end());
+        if text.is_empty() || text == "---" || text == "..." {
+            continue;
+        }
+        if let Some(parent) = block_scalar {
+            if indent > parent {
+                continue;
+            }
+            block_scalar = None;
+        }
+        let inside_flow = depth > 0;
+        depth = flow_depth(text, depth);
+        if inside_flow {
+            continue;
+        }
+        let (indent, text) = match text.strip_prefix('-') {
+            Some(rest) if rest.is_empty() || rest.starts_with(' ') => {
+                // An item holds what follows it, on its line or below.
+                out.push(Entry {
+                    line: i + 1,
+                    indent,
+                    key: "-".into(),
+                    opens: true,
+                });
+                let item = rest.trim_start();
+                (indent + 1 + (rest.len() - item.len()), item)
+            }
+            _ => (indent, text),
+        };
+        if let Some((key, value)) = split_key(text) {
+            let value = value.trim();
+            if value.starts_with('|') || value.starts_with('>') {
+                block_scalar = Some(indent);
+            }
+            out.push(Entry {
+                line: i + 1,
+                indent,
+                key: key.trim_matches(['"', '\'']).to_owned(),
+                opens: value.is_empty(),
+            });
+        }
+    }
+    out
+}
+
+/// `key: value` → (`key`, `value`) when `text` starts with a plain or quoted key.
+fn split_key(text: &str) -> Option<(&str, &str)> {
+    let end = match text.chars().next()? {
+        quote @ ('"' | '\'') => text[1..].find(quote)? + 2,
+        '{' | '[' | '&' | '*' | '!' | '|' | '>' | '%' | '@' | '`' => return None,
+        _ => text
+            .find(": ")
+            .or_else(|| text.ends_with(':').then(|| text.len() - 1))?,
+    };
+    let rest = text[end..].strip_prefix(':')?;
+    (rest.is_empty() || rest.starts_with(' ')).then(|| (&text[..end], rest))
+}
+
+/// `text` without a trailing ` # comment` (a `#` in quotes is kept).
+fn strip_comment(text: &str) -> &str {
+    let mut quote: Option<char> = None;
+    let mut previous = ' ';
+    for (i, c) in text.char_indices() {
+        match (quote, c) {
+            (Some(q), c) if c == q => quote = None,
+            (None, '"' | '\'') => quote = Some(c),
+            (None, '#') if previous.is_whitespace() => return text[..i].trim_end(),
+            _ => {}
+        }
+        previous = c;
+    }
+    text
+}
+
+/// The flow-collection depth after `text`, from `depth` before it.
+fn flow_depth(text: &str, mut depth: usize) -> usize {
+    let mut quote: Option<char> = None;
+    for c in text.chars() {
+        match (quote, c) {
+            (Some(q), c) if c == q => quote = None,
+            (None, '"' | '\'') => quote = Some(c),
+            (None, '[' | '{') => depth += 1,
+            (None, ']' | '}') => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    depth
+}
+
+/// The parser's message without its " at line L column C" positions (the error has its own).
+fn without_positions(message: &str) -> String {
+    let mut out = message.to_owned();
+    while let Some(start) = out.find(" at line ") {
+        let rest = &out[start + " at line ".len()..];
+        let end = rest
+            .find(" column ")
+            .map(|c| {
+                let after = &rest[c + " column ".len()..];
+                c + " column ".len()
+                    + after
+                        .find(|ch: char| !ch.is_ascii_digit())
+                        .unwrap_or(after.len())
+            })
+            .unwrap_or(0);
+        out.replace_range(start..start + " at line ".len() + end, "");
+    }
+    out
 }
 
 /// A configuration error: where it is and what is wrong.
@@ -936,6 +1193,19 @@ impl Config {
                 _ => text,
             };
             let message = with_key_hint(message);
+            // A key at the wrong indentation shows up as a missing field, an empty stage or
+            // a YAML syntax error elsewhere: name the key's own line instead.
+            if let Some(wrong) = misindented(&source, &message) {
+                return at(
+                    Some(wrong.line),
+                    Some(wrong.indent + 1),
+                    format!(
+                        "{} (read as: {})",
+                        wrong.explain(),
+                        without_positions(&message)
+                    ),
+                );
+            }
             at(
                 location.as_ref().map(|l| l.line()),
                 location.as_ref().map(|l| l.column()),
@@ -953,6 +1223,7 @@ impl Config {
             }),
             home_region: raw.home_region.map(|r| r.0),
             regions: raw.regions.into_iter().map(|r| r.0).collect(),
+            extra_regions: raw.extra_regions.into_iter().map(|r| r.0).collect(),
             encryption: raw.encryption,
             role: raw.role,
             conformity: raw.conformity,
@@ -970,6 +1241,7 @@ impl Config {
 
     /// Checks that span several nodes: they locate their line in the source.
     fn check_cross_node(&self) -> Result<(), ConfigError> {
+        self.check_regions()?;
         let mut seen = std::collections::HashSet::new();
         for (i, stage) in self.stages.iter().enumerate() {
             if !seen.insert(stage.name.as_str()) {
@@ -1105,19 +1377,118 @@ impl Config {
     /// The 1-based line of the `nth` occurrence of `needle` as a whole scalar (bare or
     /// quoted), if any.
     pub(crate) fn locate(&self, needle: &str, nth: usize) -> Option<usize> {
+        self.locate_at(needle, nth).map(|(line, _)| line)
+    }
+
+    /// The 1-based line and column of the `nth` occurrence of `needle` as a whole scalar
+    /// (bare or quoted; a comment's words are not one), if any.
+    pub(crate) fn locate_at(&self, needle: &str, nth: usize) -> Option<(usize, usize)> {
         let is_boundary =
             |c: Option<char>| c.is_none_or(|c| c.is_whitespace() || "\"'[],:{}#".contains(c));
         self.source
             .lines()
             .enumerate()
-            .filter(|(_, line)| {
-                line.match_indices(needle).any(|(i, _)| {
-                    is_boundary(line[..i].chars().next_back())
-                        && is_boundary(line[i + needle.len()..].chars().next())
-                })
+            .flat_map(|(i, line)| {
+                let code = match line.find(" #") {
+                    _ if line.trim_start().starts_with('#') => "",
+                    Some(comment) => &line[..comment],
+                    None => line,
+                };
+                code.match_indices(needle)
+                    .filter(|(at, _)| {
+                        is_boundary(code[..*at].chars().next_back())
+                            && is_boundary(code[at + needle.len()..].chars().next())
+                    })
+                    .map(|(at, _)| (i + 1, code[..at].chars().count() + 1))
+                    .collect::<Vec<_>>()
             })
             .nth(nth.saturating_sub(1))
-            .map(|(i, _)| i + 1)
+    }
+
+    /// Every region the file names is one AWS has (shipped, or in `extra_regions`), and a
+    /// stage's home and covered regions are in one partition, every stage's in the same
+    /// one: the security account's credentials reach one partition. At the region's line,
+    /// with its key path.
+    fn check_regions(&self) -> Result<(), ConfigError> {
+        use crate::core::region;
+        let at = |region: &str, key: String, message: String| {
+            let location = self.locate_at(region, 1);
+            ConfigError {
+                file: self.path.clone(),
+                line: location.map(|(line, _)| line),
+                column: location.map(|(_, column)| column),
+                message: format!("{key}: {message}"),
+            }
+        };
+        // Every region named, with its key path.
+        let mut named: Vec<(String, &str)> = Vec::new();
+        if let Some(home) = &self.home_region {
+            named.push(("home_region".into(), home));
+        }
+        named.extend(
+            self.regions
+                .iter()
+                .enumerate()
+                .map(|(i, r)| (format!("regions[{i}]"), r.as_str())),
+        );
+        for (i, stage) in self.stages.iter().enumerate() {
+            if let Some(home) = &stage.home_region {
+                named.push((format!("stages[{i}].home_region"), home.as_str()));
+            }
+            for (j, r) in stage.regions.iter().flatten().enumerate() {
+                named.push((format!("stages[{i}].regions[{j}]"), r.as_str()));
+            }
+        }
+        for (key, name) in &named {
+            if !region::is_known(name, &self.extra_regions) {
+                let hint = match region::closest(name, &self.extra_regions) {
+                    Some(near) => format!(" (did you mean {near}?)"),
+                    None => String::new(),
+                };
+                return Err(at(
+                    name,
+                    key.clone(),
+                    format!("unknown region `{name}`{hint}; a region AWS opened after this release of remedy: list it in `extra_regions`"),
+                ));
+            }
+        }
+        // One partition: each stage's home region's, and the first stage's for them all.
+        let mut first: Option<(String, &str)> = None;
+        for (i, stage) in self.stages.iter().enumerate() {
+            let Some(placement) = self.placement(stage, None) else {
+                continue;
+            };
+            let home = region::partition_of(&placement.home);
+            let (first_stage, first_partition) = first
+                .get_or_insert_with(|| (stage.name.to_string(), home))
+                .clone();
+            if home != first_partition {
+                return Err(at(
+                    &placement.home,
+                    format!("stages[{i}]"),
+                    format!(
+                        "the home region {} is in partition {home}, stage `{first_stage}`'s in {first_partition}: one run's credentials reach one partition; run remedy once per partition, with a configuration each",
+                        placement.home
+                    ),
+                ));
+            }
+            if let Some(other) = placement
+                .covered
+                .iter()
+                .find(|r| region::partition_of(r) != home)
+            {
+                return Err(at(
+                    other,
+                    format!("stages[{i}]"),
+                    format!(
+                        "region `{other}` is in partition {}, the stage's home region {} in {home}: a stack remediates the regions of its own partition only",
+                        region::partition_of(other),
+                        placement.home
+                    ),
+                ));
+            }
+        }
+        Ok(())
     }
 
     /// The file's text, as read (published for the `codebuild` engine's builds).
@@ -1517,6 +1888,134 @@ rules:
         assert!(e.message.contains("unknown region `eu-west-7`"), "{e}");
         let e = error(&format!("regions: [global]\n{MINIMAL}"));
         assert!(e.message.contains("always remediated"), "{e}");
+    }
+
+    #[test]
+    fn a_region_opened_after_this_release_is_accepted_once_listed_in_extra_regions() {
+        let e = error(&format!("regions: [us-east-1, xx-new-1]\n{MINIMAL}"));
+        assert_eq!((e.line, e.column), (Some(1), Some(22)), "{e}");
+        assert!(
+            e.message
+                .starts_with("regions[1]: unknown region `xx-new-1`"),
+            "{e}"
+        );
+        assert!(e.message.contains("list it in `extra_regions`"), "{e}");
+        let c = parse(&format!(
+            "extra_regions: [xx-new-1]\nregions: [us-east-1, xx-new-1]\n{MINIMAL}"
+        ))
+        .unwrap();
+        assert_eq!(c.extra_regions, ["xx-new-1"]);
+        assert_eq!(c.regions, ["us-east-1", "xx-new-1"]);
+        // A typo of it still names it; a malformed one is refused at its line.
+        let e = error(&format!(
+            "extra_regions: [xx-new-1]\nhome_region: xx-nwe-1\n{MINIMAL}"
+        ));
+        assert!(e.message.contains("(did you mean xx-new-1?)"), "{e}");
+        let e = error(&format!("extra_regions: [NEW]\n{MINIMAL}"));
+        assert_eq!(e.line, Some(1), "{e}");
+        assert!(e.message.contains("not an AWS region name"), "{e}");
+    }
+
+    #[test]
+    fn regions_of_another_partition_than_the_home_regions_are_refused() {
+        // A stage covering a China region from a commercial home region.
+        let e = error(&format!(
+            "home_region: us-east-1\nregions: [us-east-1, cn-north-1]\n{MINIMAL}"
+        ));
+        assert_eq!(e.line, Some(2), "{e}");
+        assert!(
+            e.message.contains("stages[0]: region `cn-north-1` is in partition aws-cn, the stage's home region us-east-1 in aws"),
+            "{e}"
+        );
+        // Two stages in two partitions: one run, one set of credentials.
+        let e = error("stages:\n  - name: dev\n    targets: {accounts: [\"111111111111\"]}\n    home_region: us-east-1\n  - name: gov\n    targets: {accounts: [\"222222222222\"]}\n    home_region: us-gov-west-1\n");
+        assert_eq!(e.line, Some(7), "{e}");
+        assert!(e.message.contains("stages[1]: the home region us-gov-west-1 is in partition aws-us-gov, stage `dev`'s in aws"), "{e}");
+        // One partition throughout is fine, China's too; a new region keeps its partition.
+        parse(&format!("regions: [cn-north-1, cn-northwest-1]\n{MINIMAL}")).unwrap();
+        let e = error(&format!(
+            "extra_regions: [cn-south-9]\nregions: [us-east-1, cn-south-9]\n{MINIMAL}"
+        ));
+        assert!(
+            e.message.contains("`cn-south-9` is in partition aws-cn"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn a_misindented_key_is_reported_at_its_own_line() {
+        // `ous` level with `targets:`: YAML reads an empty `targets` and a stage key `ous`.
+        let e = error("stages:\n  - name: dev\n    targets:\n    ous: [/Workloads/Dev]\n");
+        assert_eq!((e.line, e.column), (Some(4), Some(5)), "{e}");
+        assert!(
+            e.message.starts_with("`ous` is indented 4 spaces, level with `targets` (line 3, at 4), which is left empty"),
+            "{e}"
+        );
+        assert!(
+            e.message
+                .contains("(read as: stages[0]: the stage has no targets"),
+            "{e}"
+        );
+        // One space too few or too many among its siblings: a YAML error a line later, before.
+        for (yaml, line, spaces) in [
+            ("stages:\n  - name: dev\n    targets:\n      accounts: [\"111111111111\"]\n     ous: [/A]\n", 5, 5),
+            ("stages:\n  - name: dev\n    targets:\n      accounts: [\"111111111111\"]\n       ous: [/A]\n", 5, 7),
+        ] {
+            let e = error(yaml);
+            assert_eq!(e.line, Some(line), "{e}");
+            assert!(
+                e.message.starts_with(&format!("`ous` is indented {spaces} spaces, its siblings at 6 (`accounts`, line 4)")),
+                "{e}"
+            );
+            assert!(!e.message.contains("at line"), "{e}");
+        }
+        // A stage key at the dashes' column, or between the dashes and the keys; one space
+        // more than `name: dev` (YAML reads `dev targets` as the name); a stage key back at
+        // the dashes' column after a nested block.
+        for (yaml, line, start) in [
+            (
+                "stages:\n  - name: dev\n  targets:\n    ous: [/A]\n",
+                3,
+                "`targets` is indented 2 spaces, its siblings at 4 (`name`, line 2)",
+            ),
+            (
+                "stages:\n  - name: dev\n   targets:\n      ous: [/A]\n",
+                3,
+                "`targets` is indented 3 spaces, its siblings at 4 (`name`, line 2)",
+            ),
+            (
+                "stages:\n  - name: dev\n     targets:\n      ous: [/A]\n",
+                3,
+                "`targets` is indented 5 spaces, its siblings at 4 (`name`, line 2)",
+            ),
+            (
+                "stages:\n  - name: dev\n    targets:\n      ous: [/A]\n  approval: true\n",
+                5,
+                "`approval` is indented 2 spaces, its siblings at 4 (`targets`, line 3)",
+            ),
+        ] {
+            let e = error(yaml);
+            assert_eq!(e.line, Some(line), "{e}");
+            assert!(e.message.starts_with(start), "{e}");
+        }
+    }
+
+    #[test]
+    fn well_indented_files_are_never_blamed_on_indentation() {
+        // Another error in a file whose indentation is right: reported as it is.
+        let e = error("stages:\n- name: dev\n  targets:\n    ous: [/A]\n- name: prod\n  targets: {accounts: [\"111111111111\"],\n            ous: [/B]}\n  concurency: 2\nrules:\n  \"*\": notify\n  S3-001:\n    mode: remedate\n");
+        assert_eq!(e.line, Some(8), "{e}");
+        assert!(e.message.contains("unknown field `concurency`"), "{e}");
+        for example in [
+            include_str!("../../examples/remedy.yaml"),
+            "notifications:\n  topics:\n    - name: ops # the team\n      email: [\"a@b.c\"]\nstages:\n  - name: dev\n    targets:\n      ous:\n        - /A\n        - /B\n",
+        ] {
+            assert_eq!(misindented(example, "missing field `targets`"), None, "{example}");
+        }
+        assert_eq!(
+            without_positions("did not find expected key at line 5 column 6, while parsing a block mapping at line 3 column 5"),
+            "did not find expected key, while parsing a block mapping"
+        );
     }
 
     #[test]

@@ -260,6 +260,49 @@ fn the_region_layout_of_earlier_versions_and_unknown_regions() {
     );
 }
 
+#[test]
+fn regions_are_checked_per_partition_and_a_new_one_is_listed_in_extra_regions() {
+    // A region of another partition than the stage's home region.
+    rejects(
+        &format!("home_region: us-east-1\nregions: [eu-west-1, cn-north-1]\n{STAGE}"),
+        "remedy.yaml:2:22: stages[0]: region `cn-north-1` is in partition aws-cn, the stage's home region us-east-1 in aws",
+    );
+    // A region this release does not ship: refused, saying how to accept it …
+    rejects(
+        &format!("regions: [us-east-1, xx-new-1]\n{STAGE}"),
+        "remedy.yaml:1:22: regions[1]: unknown region `xx-new-1`; a region AWS opened after this release of remedy: list it in `extra_regions`",
+    );
+    // … and accepted once listed: the template covers it.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("remedy.yaml"),
+        format!("extra_regions: [xx-new-1]\nregions: [us-east-1, xx-new-1]\n{STAGE}"),
+    )
+    .unwrap();
+    let (code, stderr) = run_in(dir.path(), &["template", "--stage", "dev"]);
+    assert_eq!(code, 0, "{stderr}");
+}
+
+#[test]
+fn a_misindented_key_is_reported_at_its_own_line_not_as_a_missing_field() {
+    // `ous` one level too shallow: YAML reads `targets:` as empty and `ous` as the stage's.
+    // Before: "remedy.yaml:2:5: stages[0]: the stage has no targets".
+    rejects(
+        "stages:\n  - name: dev\n    targets:\n    ous: [/Workloads/Dev]\n",
+        "remedy.yaml:4:5: `ous` is indented 4 spaces, level with `targets` (line 3, at 4), which is left empty",
+    );
+    // One space short of its sibling: before, a YAML error about line 5's column only.
+    rejects(
+        "stages:\n  - name: dev\n    targets:\n      accounts: [\"111111111111\"]\n     ous: [/Workloads/Dev]\n",
+        "remedy.yaml:5:6: `ous` is indented 5 spaces, its siblings at 6 (`accounts`, line 4)",
+    );
+    // A stage key at the dashes' column. Before: "remedy.yaml:2:5: stages[0]: missing field `targets`".
+    rejects(
+        "stages:\n  - name: dev\n  targets:\n    accounts: [\"111111111111\"]\n",
+        "remedy.yaml:3:3: `targets` is indented 2 spaces, its siblings at 4 (`name`, line 2)",
+    );
+}
+
 // ---------------------------------------------------------------------------------------
 // Errors a person can act on: what stands between remedy and AWS (an endpoint that cannot
 // be reached, credentials that cannot be loaded, an answer that is not AWS's) is one line
