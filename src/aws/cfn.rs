@@ -62,17 +62,22 @@ impl CfnError {
     }
 }
 
+/// The longest line a `CfnError` reads as: the call, and its reason.
+const MAX_LINE: usize = crate::aws::errors::MAX_REASON + 100;
+
+/// One line, whatever CloudFormation's words (a stack event's reason may hold newlines).
 impl std::fmt::Display for CfnError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            CfnError::NotFound { call } => write!(f, "{call}: the stack does not exist"),
-            CfnError::NoChanges => f.write_str("no updates are to be performed"),
-            CfnError::TimedOut { still } => write!(f, "{still} when the wait timed out"),
-            CfnError::Failed(reason) => f.write_str(reason),
+        let text = match self {
+            CfnError::NotFound { call } => format!("{call}: the stack does not exist"),
+            CfnError::NoChanges => "no updates are to be performed".to_owned(),
+            CfnError::TimedOut { still } => format!("{still} when the wait timed out"),
+            CfnError::Failed(reason) => reason.clone(),
             CfnError::RoleNotReady { call, reason } | CfnError::Call { call, reason } => {
-                write!(f, "{call}: {reason}")
+                format!("{call}: {reason}")
             }
-        }
+        };
+        f.write_str(&crate::aws::errors::line_of(&text, MAX_LINE))
     }
 }
 
@@ -734,6 +739,23 @@ impl Default for Backoff {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_error_reads_as_one_bounded_line() {
+        let failed = CfnError::Failed(format!(
+            "Resource handler returned message: \"Invalid request\n(Service: Lambda)\" {}",
+            "x".repeat(1000)
+        ));
+        let text = failed.to_string();
+        assert!(!text.contains('\n'), "{text}");
+        assert!(text.chars().count() <= MAX_LINE, "{}", text.len());
+        assert!(
+            text.starts_with(
+                "Resource handler returned message: \"Invalid request (Service: Lambda)\""
+            ),
+            "{text}"
+        );
+    }
 
     #[test]
     fn error_answers_are_classified_by_code_and_only_then_by_message() {

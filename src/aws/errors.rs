@@ -109,11 +109,18 @@ pub(crate) fn humanize(operation: &str, answer: &Answer) -> String {
 
 /// One line, at most [`MAX_REASON`] characters (an ellipsis says it was cut).
 fn bounded(text: &str) -> String {
+    line_of(text, MAX_REASON)
+}
+
+/// `text` as one line of at most `max` characters: tags dropped, whitespace (newlines
+/// included) folded, an ellipsis where it was cut. What every reason a report or status
+/// line carries goes through.
+pub(crate) fn line_of(text: &str, max: usize) -> String {
     let line = one_line(text, usize::MAX);
-    if line.chars().count() <= MAX_REASON {
+    if line.chars().count() <= max {
         return line;
     }
-    let mut cut: String = line.chars().take(MAX_REASON - 1).collect();
+    let mut cut: String = line.chars().take(max.saturating_sub(1)).collect();
     cut.push('…');
     cut
 }
@@ -793,6 +800,13 @@ mod tests {
             text,
             "cannot connect to http://127.0.0.1:9: Connection refused (os error 111)"
         );
+    }
+
+    #[test]
+    fn a_line_is_one_line_bounded_and_free_of_markup() {
+        assert_eq!(line_of("a\n  b\r\n<b>c</b>", 100), "a b c");
+        assert_eq!(line_of("abcdef", 4), "abc…");
+        assert_eq!(line_of("abc", 3), "abc");
     }
 
     #[test]
