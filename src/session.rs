@@ -78,12 +78,21 @@ pub struct Session {
     pub base: SdkConfig,
     pub snapshot: OrgSnapshot,
     pub security_account: String,
+    /// Who runs remedy (GetCallerIdentity's ARN): the reports' audit trail.
+    pub caller_arn: String,
+    /// When this run began (seconds since the Unix epoch).
+    started: u64,
     pub identity: Arc<Identity>,
     /// The release's hash: template, package and the parameters every stage shares (what
     /// `publish` names a release by). A stage's stacks carry [`Session::stage_hash`].
     pub hash: String,
     /// The template source per region published so far.
     templates: BTreeMap<String, TemplateSource>,
+    /// The regions whose artifact bucket has the package (a plan publishes only the
+    /// template: its change sets never read the package).
+    packages: std::collections::BTreeSet<String>,
+    /// Every object this run put in (or found already in) an artifact bucket, in order.
+    pub written: Vec<crate::core::outcome::Upload>,
     /// `deploy --in-account`: the account these credentials belong to (no role, no
     /// Organizations, nothing published from here).
     own_account: Option<String>,
@@ -107,6 +116,7 @@ impl Session {
             rendered,
             package,
         } = prepared;
+        let started = now_seconds();
         let base = identity::load_base_config(aws, config.any_region()).await?;
         let run_id = identity::new_run_id();
         let identity = Arc::new(Identity::new(
@@ -117,7 +127,7 @@ impl Session {
         ));
         let counts = identity.retries();
         let snapshot = org::discover(&identity::organizations_client(&base, counts)).await?;
-        let security_account = artifacts::caller_account(&base, counts).await?;
+        let (security_account, caller_arn) = artifacts::caller_identity(&base, counts).await?;
         let parameters = template::parameters(&config, &security_account, &package.key(), &[]);
         let hash = template::deployment_hash(&rendered, &parameters, &package.sha256);
         Ok(Session {
@@ -128,9 +138,13 @@ impl Session {
             base,
             snapshot,
             security_account,
+            caller_arn,
+            started,
             identity,
             hash,
             templates: BTreeMap::new(),
+            packages: Default::default(),
+            written: Vec::new(),
             own_account: None,
             retries_reported: BTreeMap::new(),
             stop,
@@ -151,10 +165,11 @@ impl Session {
             rendered,
             package,
         } = prepared;
+        let started = now_seconds();
         let base = identity::load_base_config(aws, config.any_region()).await?;
         let run_id = identity::new_run_id();
         let identity = Arc::new(Identity::own(base.clone(), &run_id));
-        let own = artifacts::caller_account(&base, identity.retries()).await?;
+        let (own, caller_arn) = artifacts::caller_identity(&base, identity.retries()).await?;
         let parameters = template::parameters(&config, artifact_account, &package.key(), &[]);
         let hash = template::deployment_hash(&rendered, &parameters, &package.sha256);
         Ok(Session {
@@ -165,9 +180,13 @@ impl Session {
             base,
             snapshot: OrgSnapshot::default(),
             security_account: artifact_account.to_owned(),
+            caller_arn,
+            started,
             identity,
             hash,
             templates: BTreeMap::new(),
+            packages: Default::default(),
+            written: Vec::new(),
             own_account: Some(own),
             retries_reported: BTreeMap::new(),
             stop,
@@ -230,7 +249,7 @@ impl Session {
         &mut self,
         regions: &[String],
     ) -> Result<Vec<crate::core::outcome::Upload>, Error> {
-        let mut uploads = self.publish_recorded(regions).await?;
+        let mut uploads = self.publish_recorded(regions, true).await?;
         uploads.extend(self.publish_config(regions).await?);
         Ok(uploads)
     }
@@ -254,6 +273,22 @@ impl Session {
                     stage.name
                 ))
             })
+    }
+
+    /// The audit trail of this run so far: who, which build, which template and
+    /// configuration, from the start of the run until now.
+    pub fn audit(&self) -> crate::core::outcome::Audit {
+        use crate::core::util::{rfc3339, sha256_hex};
+        crate::core::outcome::Audit {
+            started_at: rfc3339(self.started),
+            finished_at: rfc3339(now_seconds()),
+            caller_arn: self.caller_arn.clone(),
+            version: crate::VERSION,
+            commit: crate::COMMIT,
+            release_hash: self.hash.clone(),
+            template_hash: self.rendered.body_digest(),
+            config_hash: sha256_hex(&[self.config.source().as_bytes()]),
+        }
     }
 
     /// The stack parameters of `stage`'s stacks: the release's, and its covered regions.
@@ -288,17 +323,21 @@ impl Session {
 
     /// Makes sure the artifact bucket, package and template exist in each of `regions`
     /// (those not published yet in this run).
-    pub async fn publish(&mut self, regions: &[String]) -> Result<(), Error> {
-        self.publish_recorded(regions).await.map(|_| ())
+    /// With `package` false (a plan), only what change sets read: the template.
+    pub async fn publish(&mut self, regions: &[String], package: bool) -> Result<(), Error> {
+        self.publish_recorded(regions, package).await.map(|_| ())
     }
 
     async fn publish_recorded(
         &mut self,
         regions: &[String],
+        package: bool,
     ) -> Result<Vec<crate::core::outcome::Upload>, Error> {
         let missing: Vec<String> = regions
             .iter()
-            .filter(|r| !self.templates.contains_key(*r))
+            .filter(|r| {
+                !self.templates.contains_key(*r) || (package && !self.packages.contains(*r))
+            })
             .cloned()
             .collect();
         if missing.is_empty() {
@@ -319,11 +358,15 @@ impl Session {
             &self.security_account,
             &self.snapshot.organization_id,
             &missing,
-            &self.package,
+            package.then_some(&self.package),
             &self.rendered,
         )
         .await?;
         self.templates.extend(published.templates);
+        if package {
+            self.packages.extend(missing);
+        }
+        self.written.extend(published.uploads.iter().cloned());
         Ok(published.uploads)
     }
 
@@ -520,7 +563,7 @@ impl StageEngine {
         };
         let regions = [home.clone()];
         if work != Work::Status && !session.stop.interrupted() {
-            session.publish(&regions).await?;
+            session.publish(&regions, work == Work::Deploy).await?;
             if kind == Engine::Codebuild && work == Work::Deploy {
                 session.publish_config(&regions).await?;
             }
@@ -537,4 +580,12 @@ impl StageEngine {
             },
         })
     }
+}
+
+/// Seconds since the Unix epoch (0 on a clock before it).
+fn now_seconds() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
 }

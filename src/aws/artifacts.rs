@@ -66,30 +66,37 @@ fn template_key(template: &RenderedTemplate) -> String {
     format!("templates/{}.yaml", template.body_digest())
 }
 
-/// Makes sure every region has the artifact bucket, the package and (when too large to
-/// send inline) the template.
+/// Makes sure every region has the artifact bucket, the package (unless `package` is
+/// `None`: a plan's change sets never read it) and (when too large to send inline) the
+/// template. A plan whose template fits inline needs nothing: no bucket, no object.
 pub async fn publish(
     base: &SdkConfig,
     counts: &RetryCounts,
     account_id: &str,
     organization_id: &str,
     regions: &[String],
-    package: &Package,
+    package: Option<&Package>,
     template: &RenderedTemplate,
 ) -> Result<Published, Error> {
     let per_region = regions.iter().map(|region| async move {
+        let mut uploads = Vec::new();
+        if package.is_none() && template.fits_inline() {
+            let source = template_source(account_id, region, template);
+            return Ok::<_, Error>((region.clone(), source, uploads));
+        }
         ensure_artifact_stack(base, counts, region, organization_id).await?;
         let s3 = s3_client(base, region, counts);
         let bucket = bucket_name(account_id, region);
-        let mut uploads = Vec::new();
-        let key = package.key();
-        let uploaded = upload_if_missing(&s3, &bucket, &key, Body::File(&package.path)).await?;
-        uploads.push(Upload {
-            region: region.clone(),
-            bucket: bucket.clone(),
-            key,
-            uploaded,
-        });
+        if let Some(package) = package {
+            let key = package.key();
+            let uploaded = upload_if_missing(&s3, &bucket, &key, Body::File(&package.path)).await?;
+            uploads.push(Upload {
+                region: region.clone(),
+                bucket: bucket.clone(),
+                key,
+                uploaded,
+            });
+        }
         if !template.fits_inline() {
             let key = template_key(template);
             let uploaded =
@@ -146,6 +153,16 @@ pub async fn put_text(
 
 /// The caller's account (the security account), from STS.
 pub async fn caller_account(base: &SdkConfig, counts: &RetryCounts) -> Result<String, Error> {
+    caller_identity(base, counts)
+        .await
+        .map(|(account, _)| account)
+}
+
+/// Who the credentials are: the account and the caller's ARN (the audit trail's "who").
+pub async fn caller_identity(
+    base: &SdkConfig,
+    counts: &RetryCounts,
+) -> Result<(String, String), Error> {
     let sts = crate::aws::identity::sts_client(base, counts);
     let me = sts.get_caller_identity().send().await.map_err(|e| {
         Error::Failed(format!(
@@ -153,9 +170,11 @@ pub async fn caller_account(base: &SdkConfig, counts: &RetryCounts) -> Result<St
             reason("GetCallerIdentity", &e)
         ))
     })?;
-    me.account()
+    let account = me
+        .account()
         .map(str::to_owned)
-        .ok_or_else(|| Error::Failed("GetCallerIdentity returned no account".into()))
+        .ok_or_else(|| Error::Failed("GetCallerIdentity returned no account".into()))?;
+    Ok((account, me.arn().unwrap_or_default().to_owned()))
 }
 
 async fn ensure_artifact_stack(

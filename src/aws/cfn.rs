@@ -140,6 +140,20 @@ pub async fn describe(client: &Client, stack_name: &str) -> Result<Option<StackS
     }
 }
 
+/// The template the stack was deployed with, as it was given (`TemplateStage=Original`):
+/// what `plan` and the deploy prompt read remedy's rules back from.
+pub async fn original_template(client: &Client, stack_name: &str) -> Result<String, CfnError> {
+    let out = client
+        .get_template()
+        .stack_name(stack_name)
+        .template_stage(aws_sdk_cloudformation::types::TemplateStage::Original)
+        .send()
+        .await
+        .map_err(|e| CfnError::of("GetTemplate", &e))?;
+    out.template_body
+        .ok_or_else(|| CfnError::Failed("GetTemplate returned no template body".into()))
+}
+
 /// Brings the stack's tags (and so `remedy:hash`) up to date when its resources already
 /// match: UpdateStack with the previous template and parameters. `Ok(None)` when
 /// CloudFormation has nothing to update.

@@ -9,7 +9,7 @@
 
 use super::AwsSelection;
 use super::Global;
-use super::{ask, finish_stage, interactive, run_stage, unattended_check, DeployOptions};
+use super::{confirm, finish_stage, run_stage, DeployOptions};
 use crate::core::config::{is_account_id, Config};
 use crate::core::error::{exit, Error};
 use crate::core::stop::Stop;
@@ -125,27 +125,24 @@ pub async fn deploy(
     };
 
     // A pipeline has no one to answer, and must never block on stdin: without a terminal a
-    // deploy that would change stacks needs --yes.
+    // deploy that would change stacks needs --yes. On a terminal the question shows what
+    // would change.
     if !options.yes {
-        if interactive() {
-            let question = format!(
-                "Deploy stage `{}` to {} targets?",
-                stage.name,
-                targets.len()
-            );
-            if !ask(&question, &session.stop).await? {
-                crate::report::note("declined: nothing deployed");
-                return Ok(exit::DECLINED);
-            }
-        } else {
-            unattended_check(&mut session, &stage, &targets).await?;
+        let question = format!(
+            "Deploy stage `{}` to {} targets?",
+            stage.name,
+            targets.len()
+        );
+        if !confirm(&mut session, &stage, &targets, &question).await? {
+            crate::report::note("declined: nothing deployed");
+            return Ok(exit::DECLINED);
         }
     }
 
     let report = run_stage(&mut session, &stage, targets, options.engine()).await?;
     finish_stage(
+        &session,
         &report,
-        &session.stop,
         output,
         options.report.as_deref(),
         &format!("remedy deploy --stage {stage_name}"),

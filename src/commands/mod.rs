@@ -20,8 +20,10 @@ pub mod template;
 
 pub use crate::aws::identity::AwsSelection;
 use crate::core::config::Stage;
+use crate::core::decide::Freshness;
 use crate::core::error::Error;
 use crate::core::outcome::StageReport;
+use crate::core::semantic;
 use crate::core::targets::Target;
 use crate::engine::scheduler::Limits;
 use crate::engine::StageEngine;
@@ -153,15 +155,21 @@ pub async fn deploy_stage(
     report
 }
 
-/// Without a terminal and without `--yes` (a pipeline that did not say it means to deploy),
-/// a stage goes on only if it would change nothing: its stacks are read as `status` reads
-/// them, and any target that is not current refuses the run (exit 2) with the hint — as
-/// terraform refuses an unattended apply without `-auto-approve`.
-pub async fn unattended_check(
+/// The question before a stage deploys, when `--yes` was not given. On a terminal: the
+/// stage's stacks are read as `status` reads them (and, for the updates, the deployed rules
+/// from one template per deployed hash), the operator sees what would change — counts, rule
+/// changes, which rules will remediate — and answers `question`; a stage that would change
+/// nothing goes on without a question. Without a terminal (a pipeline that did not say it
+/// means to deploy) a stage goes on only if it would change nothing, else the run is
+/// refused (exit 2) with the hint, as terraform refuses an unattended apply without
+/// `-auto-approve`. `Ok(false)`: declined.
+pub async fn confirm(
     session: &mut Session,
     stage: &Stage,
     targets: &[Target],
-) -> Result<(), Error> {
+    question: &str,
+) -> Result<bool, Error> {
+    let interactive = interactive();
     let options = EngineOptions {
         fix_rollback: false,
         target_timeout: crate::core::util::TARGET_TIMEOUT,
@@ -178,28 +186,79 @@ pub async fn unattended_check(
         )
         .await
         .map_err(Error::Failed)?;
-    let changes = crate::core::decide::unattended_changes(run.results.iter().map(|r| r.freshness));
-    match changes {
-        None => Ok(()),
-        Some(changes) => Err(Error::Input(format!(
-            "stage `{}`: {changes} of {} targets, and there is no terminal to ask: add --yes to deploy without a question (`remedy plan --stage {}` shows what would change)",
-            stage.name,
-            targets.len(),
-            stage.name
-        ))),
+    if !interactive {
+        let changes =
+            crate::core::decide::unattended_changes(run.results.iter().map(|r| r.freshness));
+        return match changes {
+            None => Ok(true),
+            Some(changes) => Err(Error::Input(format!(
+                "stage `{}`: {changes} of {} targets, and there is no terminal to ask: add --yes to deploy without a question (`remedy plan --stage {}` shows what would change)",
+                stage.name,
+                targets.len(),
+                stage.name
+            ))),
+        };
     }
+    let desired = semantic::model(&session.rendered.body);
+    let mut by_hash: std::collections::BTreeMap<String, Target> = Default::default();
+    for (row, target) in run.results.iter().zip(targets) {
+        if let (Some(Freshness::Outdated), Some(hash)) = (row.freshness, row.hash.as_ref()) {
+            by_hash
+                .entry(hash.clone())
+                .or_insert_with(|| target.clone());
+        }
+    }
+    let templates = engine
+        .deployed_templates(by_hash.into_iter().collect(), Limits::reads_of(stage))
+        .await;
+    let diffs: std::collections::BTreeMap<&str, Vec<semantic::Change>> = templates
+        .iter()
+        .filter_map(|(hash, body)| {
+            let deployed = semantic::model(body.as_ref().ok()?)?;
+            Some((hash.as_str(), semantic::diff(&deployed, desired.as_ref()?)))
+        })
+        .collect();
+    let rows: Vec<(semantic::Step, Option<&[semantic::Change]>)> = run
+        .results
+        .iter()
+        .map(|r| match r.freshness {
+            Some(Freshness::Missing) => (semantic::Step::Create, None),
+            Some(Freshness::Current) => (semantic::Step::Unchanged, None),
+            Some(Freshness::Outdated) => (
+                semantic::Step::Update,
+                r.hash
+                    .as_deref()
+                    .and_then(|h| diffs.get(h))
+                    .map(Vec::as_slice),
+            ),
+            None => (semantic::Step::Other, None),
+        })
+        .collect();
+    let preview = semantic::Preview::new(&rows, desired.as_ref());
+    if preview.nothing_changes() {
+        report::note(&format!(
+            "stage `{}`: {} targets, nothing to change",
+            stage.name,
+            targets.len()
+        ));
+        return Ok(true);
+    }
+    report::note(&report::preview_text(stage.name.as_str(), &preview));
+    ask(question, &session.stop).await
 }
 
 /// Prints a one-stage command's report, writes `--report FILE`, and gives its exit code.
 pub fn finish_stage(
+    session: &Session,
     report: &StageReport,
-    stop: &crate::core::stop::Stop,
     output: report::OutputFormat,
     markdown: Option<&Path>,
     title: &str,
 ) -> Result<i32, Error> {
-    report::print_stage(report, output);
-    write_markdown(markdown, title, std::slice::from_ref(report))?;
+    let stop = &session.stop;
+    let audit = session.audit();
+    report::print_stage(report, Some(&audit), output);
+    write_markdown(markdown, title, std::slice::from_ref(report), Some(&audit))?;
     Ok(if report.interrupted || stop.interrupted() {
         crate::core::error::exit::INTERRUPTED
     } else if report.summary.failed > 0 {
@@ -215,6 +274,7 @@ pub fn write_markdown(
     path: Option<&Path>,
     title: &str,
     reports: &[StageReport],
+    audit: Option<&crate::core::outcome::Audit>,
 ) -> Result<(), Error> {
     let Some(path) = path else {
         return Ok(());
@@ -223,7 +283,7 @@ pub fn write_markdown(
         std::fs::create_dir_all(dir)
             .map_err(|e| Error::Failed(format!("--report {}: {e}", path.display())))?;
     }
-    std::fs::write(path, report::markdown(title, reports))
+    std::fs::write(path, report::markdown(title, reports, audit))
         .map_err(|e| Error::Failed(format!("--report {}: {e}", path.display())))
 }
 

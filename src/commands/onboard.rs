@@ -131,8 +131,8 @@ pub async fn onboard(
         }
     };
     finish_stage(
+        &session,
         &report,
-        &session.stop,
         output,
         options.report.as_deref(),
         &format!("remedy onboard --account {account}"),

@@ -12,7 +12,8 @@ use super::Global;
 use crate::core::config::{Config, Stage};
 use crate::core::decide::PlanAction;
 use crate::core::error::{exit, Error};
-use crate::core::outcome::{Layout, PlannedTarget, Run, Stray};
+use crate::core::outcome::{Explained, Layout, PlannedTarget, Run, Stray};
+use crate::core::semantic;
 use crate::core::targets::Target;
 use crate::engine::scheduler::Limits;
 use crate::engine::StageEngine;
@@ -68,10 +69,22 @@ pub async fn plan_targets(
         fix_rollback: false,
         target_timeout,
     };
+    report::note(&format!(
+        "planning stage `{}`: {} targets (a change set each, deleted again{})",
+        stage.name,
+        targets.len(),
+        if keep { " unless kept" } else { "" }
+    ));
     let engine = StageEngine::for_stage(session, stage, &targets, options, Work::Plan).await?;
     let progress = report::progress(stage.name.as_str(), targets.len(), ProgressKind::Plan);
     let found = if strays && !session.stop.interrupted() {
         let elsewhere: Vec<String> = session.placement(stage)?.elsewhere().cloned().collect();
+        if !elsewhere.is_empty() {
+            report::note(&format!(
+                "looking for stray stacks in {} (covered regions other than the home region)",
+                elsewhere.join(", ")
+            ));
+        }
         engine
             .strays(&targets, &elsewhere, Limits::reads_of(stage), &session.stop)
             .await
@@ -79,7 +92,8 @@ pub async fn plan_targets(
     } else {
         Vec::new()
     };
-    let run = engine
+    let all = targets.clone();
+    let mut run = engine
         .plan(
             targets,
             keep,
@@ -89,7 +103,41 @@ pub async fn plan_targets(
         )
         .await
         .map_err(Error::Failed)?;
+    explain_updates(session, stage, &engine, &all, &mut run.results).await;
     Ok((run, found))
+}
+
+/// Says each update's changes in remedy's terms: one GetTemplate per distinct deployed
+/// `remedy:hash` among the updates (a fleet on one release reads one template).
+async fn explain_updates(
+    session: &Session,
+    stage: &Stage,
+    engine: &StageEngine,
+    targets: &[Target],
+    planned: &mut [PlannedTarget],
+) {
+    let Some(desired) = semantic::model(&session.rendered.body) else {
+        return;
+    };
+    let mut by_hash: std::collections::BTreeMap<String, Target> = Default::default();
+    for p in planned.iter().filter(|p| semantic::is_update(p.action)) {
+        let (Some(hash), Some(target)) = (
+            p.deployed_hash.as_ref(),
+            targets.iter().find(|t| t.account.id == p.account_id),
+        ) else {
+            continue;
+        };
+        by_hash
+            .entry(hash.clone())
+            .or_insert_with(|| target.clone());
+    }
+    if by_hash.is_empty() || session.stop.interrupted() {
+        return;
+    }
+    let templates = engine
+        .deployed_templates(by_hash.into_iter().collect(), Limits::reads_of(stage))
+        .await;
+    crate::core::outcome::explain(planned, &templates, &desired);
 }
 
 pub async fn plan(
@@ -123,7 +171,12 @@ pub async fn plan(
         accounts,
         strays,
     };
-    report::print_plan(stage_name, &run.results, keep, &layout, output);
+    let explained = Explained::new(
+        &run.results,
+        semantic::model(&session.rendered.body),
+        session.written.clone(),
+    );
+    report::print_plan(stage_name, &run.results, keep, &layout, &explained, output);
     Ok(if run.interrupted {
         exit::INTERRUPTED
     } else if run.results.iter().any(|p| p.action == PlanAction::Blocked) {

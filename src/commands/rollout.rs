@@ -5,13 +5,14 @@
 
 use super::plan::plan_targets;
 use super::Global;
-use super::{ask, interactive, run_stage, unattended_check, write_markdown, DeployOptions};
+use super::{ask, confirm, interactive, run_stage, write_markdown, DeployOptions};
 use crate::core::config::Config;
 use crate::core::config::Stage;
-use crate::core::decide::{plan_summary, PlanAction};
+use crate::core::decide::PlanAction;
 use crate::core::error::Error;
 use crate::core::outcome::{StageReport, StageStatus};
 use crate::core::rollout::{check_approvals, exit_code, gate, proceeds_after, select_stages, Gate};
+use crate::core::semantic::{self, Change, Preview, Step};
 use crate::core::targets::Target;
 use crate::report;
 use crate::session::{Prepared, Session};
@@ -90,12 +91,8 @@ pub async fn rollout(
             Gate::Ask => {
                 let preview =
                     preview(&mut session, stage, &targets, options.target_timeout).await?;
-                if ask(
-                    &format!("Approve stage `{name}` ({preview})?"),
-                    &session.stop,
-                )
-                .await?
-                {
+                report::note(&report::preview_text(name, &preview));
+                if ask(&format!("Approve stage `{name}`?"), &session.stop).await? {
                     Ok(())
                 } else {
                     Err((
@@ -106,17 +103,9 @@ pub async fn rollout(
             }
             Gate::Approved => Ok(()),
             Gate::Open if options.yes => Ok(()),
-            Gate::Open if !interactive => {
-                unattended_check(&mut session, stage, &targets).await?;
-                Ok(())
-            }
             Gate::Open => {
-                if ask(
-                    &format!("Deploy stage `{name}` to {} targets?", targets.len()),
-                    &session.stop,
-                )
-                .await?
-                {
+                let question = format!("Deploy stage `{name}` to {} targets?", targets.len());
+                if confirm(&mut session, stage, &targets, &question).await? {
                     Ok(())
                 } else {
                     Err((StageStatus::NotStarted, "declined at the prompt".to_owned()))
@@ -148,8 +137,14 @@ pub async fn rollout(
         reports.push(report);
     }
 
-    report::print_rollout(&reports, output);
-    write_markdown(options.report.as_deref(), "remedy rollout", &reports)?;
+    let audit = session.audit();
+    report::print_rollout(&reports, Some(&audit), output);
+    write_markdown(
+        options.report.as_deref(),
+        "remedy rollout",
+        &reports,
+        Some(&audit),
+    )?;
     Ok(if session.stop.interrupted() {
         crate::core::error::exit::INTERRUPTED
     } else {
@@ -157,14 +152,14 @@ pub async fn rollout(
     })
 }
 
-/// A gate's question: the stage's plan, as `remedy plan` sums it up (change sets computed
-/// and deleted again), each target bounded by the run's `--target-timeout`.
+/// A gate's question: the stage's plan (change sets computed and deleted again, each
+/// target bounded by the run's `--target-timeout`), with the updates in remedy's terms.
 async fn preview(
     session: &mut Session,
     stage: &Stage,
     targets: &[Target],
     target_timeout: std::time::Duration,
-) -> Result<String, Error> {
+) -> Result<Preview, Error> {
     let (run, _) = plan_targets(
         session,
         stage,
@@ -174,6 +169,21 @@ async fn preview(
         false,
     )
     .await?;
-    let actions: Vec<PlanAction> = run.results.iter().map(|p| p.action).collect();
-    Ok(plan_summary(&actions))
+    let rows: Vec<(Step, Option<&[Change]>)> = run
+        .results
+        .iter()
+        .map(|p| {
+            let step = match p.action {
+                PlanAction::Create | PlanAction::Recreate => Step::Create,
+                PlanAction::Update | PlanAction::Replace => Step::Update,
+                PlanAction::Unchanged => Step::Unchanged,
+                PlanAction::Blocked | PlanAction::Skipped => Step::Other,
+            };
+            (step, p.semantic.as_deref())
+        })
+        .collect();
+    Ok(Preview::new(
+        &rows,
+        semantic::model(&session.rendered.body).as_ref(),
+    ))
 }

@@ -13,6 +13,9 @@ pub struct Args {
     /// The stage whose modes to show (every stage deploys the top-level `rules` today).
     #[arg(long)]
     pub stage: Option<String>,
+    /// Every column at full width (the table otherwise fits 100 columns, or $COLUMNS).
+    #[arg(long)]
+    pub wide: bool,
 }
 
 pub fn run(args: Args, global: &Global) -> Result<i32, Error> {
@@ -31,10 +34,10 @@ pub fn run(args: Args, global: &Global) -> Result<i32, Error> {
             global.config.display()
         )));
     }
-    rules(config.as_ref(), global.output)
+    rules(config.as_ref(), args.wide, global.output)
 }
 
-pub fn rules(config: Option<&Config>, output: OutputFormat) -> Result<i32, Error> {
+pub fn rules(config: Option<&Config>, wide: bool, output: OutputFormat) -> Result<i32, Error> {
     let enabled = config.map(Config::enabled_rules);
     let rows: Vec<RuleRow> = remedy_functions::catalog()
         .map(|spec| {
@@ -66,6 +69,6 @@ pub fn rules(config: Option<&Config>, output: OutputFormat) -> Result<i32, Error
             }
         })
         .collect();
-    report::print_rules(&rows, output);
+    report::print_rules(&rows, wide, output);
     Ok(exit::OK)
 }

@@ -25,15 +25,26 @@ pub struct Args {
     /// The Lambda zip this build would deploy (for the current/outdated comparison).
     #[arg(long, value_name = "PATH")]
     pub package: Option<std::path::PathBuf>,
+    /// Only the targets in this state (repeatable); the summary still counts every target.
+    #[arg(long = "state", value_enum, value_name = "STATE")]
+    pub states: Vec<crate::report::State>,
+    /// Every column at full width (the table otherwise fits 100 columns, or $COLUMNS).
+    #[arg(long)]
+    pub wide: bool,
 }
 
 pub async fn run(args: Args, global: &Global) -> Result<i32, Error> {
     let config = Config::load(&global.config)?;
+    let view = report::StatusView {
+        states: args.states,
+        wide: args.wide,
+    };
     status(
         config,
         args.stage.as_deref(),
         args.drift,
         args.package.as_deref(),
+        &view,
         global,
     )
     .await
@@ -44,6 +55,7 @@ pub async fn status(
     stage_name: Option<&str>,
     drift: bool,
     package: Option<&Path>,
+    view: &report::StatusView,
     global: &Global,
 ) -> Result<i32, Error> {
     // `--output`, `--profile`/`--region` and Ctrl-C.
@@ -88,7 +100,7 @@ pub async fn status(
             .map_err(Error::Failed)?;
         strays.extend(found);
     }
-    report::print_status(&rows, &strays, output);
+    report::print_status(&rows, &strays, view, output);
     Ok(if session.stop.interrupted() {
         exit::INTERRUPTED
     } else if rows.iter().any(|(_, r)| r.freshness.is_none()) {

@@ -189,6 +189,36 @@ pub fn unattended_changes(freshness: impl Iterator<Item = Option<Freshness>>) ->
     Some(parts.join(", "))
 }
 
+/// A plan's counts per action (`plan --output json`'s `summary`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PlanCounts {
+    pub create: usize,
+    pub update: usize,
+    pub replace: usize,
+    pub recreate: usize,
+    pub unchanged: usize,
+    pub blocked: usize,
+    pub skipped: usize,
+}
+
+impl PlanCounts {
+    pub fn of(actions: &[PlanAction]) -> PlanCounts {
+        let mut c = PlanCounts::default();
+        for a in actions {
+            *match a {
+                PlanAction::Create => &mut c.create,
+                PlanAction::Update => &mut c.update,
+                PlanAction::Replace => &mut c.replace,
+                PlanAction::Recreate => &mut c.recreate,
+                PlanAction::Unchanged => &mut c.unchanged,
+                PlanAction::Blocked => &mut c.blocked,
+                PlanAction::Skipped => &mut c.skipped,
+            } += 1;
+        }
+        c
+    }
+}
+
 /// "412 targets: 400 unchanged, 10 update, 2 replace" (zero counts left out).
 pub fn plan_summary(actions: &[PlanAction]) -> String {
     let order = [

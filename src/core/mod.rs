@@ -11,6 +11,7 @@ pub(crate) mod org;
 pub mod outcome;
 pub(crate) mod region;
 pub(crate) mod rollout;
+pub(crate) mod semantic;
 pub mod stack;
 pub mod stop;
 pub mod targets;

@@ -125,11 +125,18 @@ impl StageRun {
 #[derive(Debug, Clone)]
 pub(crate) struct PlannedTarget {
     pub(crate) account_id: String,
+    pub(crate) account_name: String,
     pub(crate) region: String,
     pub(crate) action: PlanAction,
     pub(crate) stack_status: Option<String>,
     pub(crate) changes: Vec<ResourceChange>,
     pub(crate) reason: Option<String>,
+    /// The `remedy:hash` the stack carries now (none when it has no stack).
+    pub(crate) deployed_hash: Option<String>,
+    /// An update's changes in remedy's terms (rules, modes, settings, role actions), when
+    /// the deployed template could be read; else why not in `semantic_note`.
+    pub(crate) semantic: Option<Vec<crate::core::semantic::Change>>,
+    pub(crate) semantic_note: Option<String>,
 }
 
 /// What `remedy status` found for one target.
@@ -163,6 +170,42 @@ pub(crate) struct Layout {
 
 /// A remedy stack outside its account's home region (an earlier layout, or a changed
 /// `home_region`): reported by `plan` and `status`, never deployed to.
+/// An account as a report names it: id and name.
+pub(crate) type AccountRef = (String, String);
+
+/// What a plan adds to its targets' rows: what the stacks will run, the updates grouped by
+/// identical changes in remedy's terms (account id and name of each member), and what the
+/// plan wrote to S3.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Explained {
+    pub(crate) desired: Option<crate::core::semantic::Model>,
+    pub(crate) groups: Vec<(Vec<AccountRef>, Vec<crate::core::semantic::Change>)>,
+    pub(crate) writes: Vec<Upload>,
+}
+
+impl Explained {
+    /// The plan's updates grouped by their changes in remedy's terms (those whose deployed
+    /// template could not be read are left out: their rows say why).
+    pub(crate) fn new(
+        planned: &[PlannedTarget],
+        desired: Option<crate::core::semantic::Model>,
+        writes: Vec<Upload>,
+    ) -> Explained {
+        let items: Vec<(AccountRef, Vec<crate::core::semantic::Change>)> = planned
+            .iter()
+            .filter_map(|p| {
+                let changes = p.semantic.clone()?;
+                Some(((p.account_id.clone(), p.account_name.clone()), changes))
+            })
+            .collect();
+        Explained {
+            desired,
+            groups: crate::core::semantic::group(&items),
+            writes,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Stray {
     pub(crate) account_id: String,
@@ -181,11 +224,15 @@ impl PlannedTarget {
     ) -> Self {
         PlannedTarget {
             account_id: target.account.id.clone(),
+            account_name: target.account.name.clone(),
             region: target.region.clone(),
             action,
             stack_status: None,
             changes: Vec::new(),
             reason,
+            deployed_hash: None,
+            semantic: None,
+            semantic_note: None,
         }
     }
 }
@@ -230,6 +277,9 @@ pub(crate) struct StageReport {
 pub(crate) enum StageStatus {
     Completed,
     Failed,
+    /// Stopped by Ctrl-C with no target failed (the JSON keeps `failed` and says
+    /// `"interrupted": true`).
+    Interrupted,
     AwaitingApproval,
     NotStarted,
 }
@@ -246,10 +296,13 @@ pub(crate) struct Summary {
 #[derive(Debug, Clone)]
 pub(crate) struct TargetReport {
     pub(crate) account_id: String,
+    pub(crate) account_name: String,
     pub(crate) region: String,
     pub(crate) outcome: &'static str,
     pub(crate) stack_status: Option<String>,
     pub(crate) reason: Option<String>,
+    /// Skipped before anything was done to it (interrupted, or the stage stopped).
+    pub(crate) not_started: bool,
 }
 
 impl StageReport {
@@ -274,9 +327,6 @@ impl StageReport {
             unchanged: run.count(Outcome::Unchanged),
             failed: run.count(Outcome::Failed),
             skipped: run.count(Outcome::Skipped),
-    /// Stopped by Ctrl-C with no target failed (the JSON keeps `failed` and says
-    /// `"interrupted": true`).
-    Interrupted,
         };
         StageReport {
             stage: stage.to_owned(),
@@ -287,14 +337,14 @@ impl StageReport {
                 .iter()
                 .map(|r| TargetReport {
                     account_id: r.account_id.clone(),
+                    account_name: r.account_name.clone(),
                     region: r.region.clone(),
                     outcome: r.outcome.as_str(),
                     stack_status: r.stack_status.clone(),
                     reason: r.reason.clone(),
+                    not_started: r.not_started,
                 })
                 .collect(),
-    /// Skipped before anything was done to it (interrupted, or the stage stopped).
-    pub(crate) not_started: bool,
             retries: BTreeMap::new(),
             elapsed,
             note: None,
@@ -303,15 +353,6 @@ impl StageReport {
     }
 }
 
-/// One object `publish` made sure of.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Upload {
-    pub(crate) region: String,
-    pub(crate) bucket: String,
-    pub(crate) key: String,
-    pub(crate) uploaded: bool,
-}
-                    not_started: r.not_started,
 /// A run's status: failed when more targets failed than tolerated, or when it was
 /// interrupted and a target failed; `interrupted` when Ctrl-C stopped it and none failed.
 fn stage_status(tolerance_exceeded: bool, interrupted: bool, failed: usize) -> StageStatus {
@@ -324,6 +365,65 @@ fn stage_status(tolerance_exceeded: bool, interrupted: bool, failed: usize) -> S
     }
 }
 
+/// One object `publish` made sure of.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Upload {
+    pub(crate) region: String,
+    pub(crate) bucket: String,
+    pub(crate) key: String,
+    pub(crate) uploaded: bool,
+}
+
+/// Fills in each update's changes in remedy's terms from the deployed templates, one per
+/// `remedy:hash` (`templates`): the same hash is the same template, so the diff is computed
+/// once per deployment and shared. A template that could not be read, or that is not
+/// remedy's, leaves a note instead.
+pub(crate) fn explain(
+    planned: &mut [PlannedTarget],
+    templates: &BTreeMap<String, Result<String, String>>,
+    desired: &crate::core::semantic::Model,
+) {
+    let mut diffs: BTreeMap<&str, Result<Vec<crate::core::semantic::Change>, String>> =
+        BTreeMap::new();
+    for (hash, template) in templates {
+        let diff_of = match template {
+            Ok(body) => crate::core::semantic::model(body)
+                .map(|deployed| crate::core::semantic::diff(&deployed, desired))
+                .ok_or_else(|| "the deployed template is not one remedy can read".to_owned()),
+            Err(reason) => Err(format!("the deployed template could not be read: {reason}")),
+        };
+        diffs.insert(hash.as_str(), diff_of);
+    }
+    for p in planned
+        .iter_mut()
+        .filter(|p| crate::core::semantic::is_update(p.action))
+    {
+        match p.deployed_hash.as_deref().and_then(|h| diffs.get(h)) {
+            Some(Ok(changes)) => p.semantic = Some(changes.clone()),
+            Some(Err(note)) => p.semantic_note = Some(note.clone()),
+            None => {}
+        }
+    }
+}
+
+/// Who ran what, and when: the audit trail the JSON reports (`run`) and the Markdown
+/// summary carry, so that a report alone says which build and which configuration did it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Audit {
+    /// RFC 3339, UTC.
+    pub(crate) started_at: String,
+    pub(crate) finished_at: String,
+    /// The security account's caller (GetCallerIdentity).
+    pub(crate) caller_arn: String,
+    pub(crate) version: &'static str,
+    pub(crate) commit: &'static str,
+    /// The release's `remedy:hash` (template, shared parameters, package).
+    pub(crate) release_hash: String,
+    /// SHA-256 of the rendered member template.
+    pub(crate) template_hash: String,
+    /// SHA-256 of `remedy.yaml` as read.
+    pub(crate) config_hash: String,
+}
 
 #[cfg(test)]
 mod tests {

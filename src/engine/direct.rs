@@ -513,6 +513,10 @@ impl DirectEngine {
             }
         };
         planned.stack_status = existing.as_ref().map(|s| s.status.to_string());
+        planned.deployed_hash = existing
+            .as_ref()
+            .and_then(|s| s.tag(HASH_TAG))
+            .map(str::to_owned);
         let kind = match decide(existing.as_ref(), &self.hash, false) {
             Action::Unchanged => {
                 planned.action = PlanAction::Unchanged;
@@ -682,6 +686,17 @@ impl DirectEngine {
             Err(error) => row.reason = Some(error.to_string()),
         }
         row
+    }
+
+    /// The template the target's stack runs now (for the diff in remedy's terms).
+    pub(crate) async fn deployed_template(
+        self: Arc<Self>,
+        target: Target,
+    ) -> Result<String, String> {
+        let client = self.target_client(&target).await;
+        cfn::original_template(&client, &self.stack_name)
+            .await
+            .map_err(|e| e.to_string())
     }
 
     /// remedy stacks of the target's account in `regions` (the covered regions that are

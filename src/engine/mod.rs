@@ -18,6 +18,7 @@ use codebuild::CodeBuildEngine;
 use direct::DirectEngine;
 use scheduler::{run_each, Limits, Scheduled};
 use stacksets::{Reach, StackSetsEngine, StageShape};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -170,6 +171,39 @@ impl StageEngine {
                 let (_, instances) = engine.look().await?;
                 Ok(stacksets::strays(targets, &shape.0.home, &instances))
             }
+        }
+    }
+
+    /// The deployed template of each distinct deployment among `by_hash` (one target that
+    /// runs it, per `remedy:hash`), read at most `limits`' concurrency at a time: what the
+    /// diff in remedy's terms compares with. StackSets stages answer for none (their
+    /// instances' templates are the StackSet's, not read here).
+    pub(crate) async fn deployed_templates(
+        &self,
+        by_hash: Vec<(String, Target)>,
+        limits: Limits,
+    ) -> BTreeMap<String, Result<String, String>> {
+        match self {
+            StageEngine::Direct(reads) | StageEngine::CodeBuild { reads, .. } => {
+                use futures::stream::StreamExt;
+                futures::stream::iter(by_hash)
+                    .map(|(hash, target)| {
+                        let reads = reads.clone();
+                        async move { (hash, reads.deployed_template(target).await) }
+                    })
+                    .buffer_unordered(limits.concurrency.max(1))
+                    .collect()
+                    .await
+            }
+            StageEngine::StackSets { .. } => by_hash
+                .into_iter()
+                .map(|(hash, _)| {
+                    (
+                        hash,
+                        Err("a StackSets stage: compare the StackSet's template".to_owned()),
+                    )
+                })
+                .collect(),
         }
     }
 

@@ -2,6 +2,7 @@
 
 use super::json::AccountsDoc;
 use super::output::{print_json, OutputFormat};
+use super::table::Table;
 use crate::core::targets::Resolution;
 use std::io::Write;
 
@@ -11,10 +12,11 @@ pub fn print_accounts(stage: &str, resolution: &Resolution, format: OutputFormat
         OutputFormat::Json => print_json(&AccountsDoc::new(stage, resolution)),
         OutputFormat::Text => {
             let mut out = std::io::stdout().lock();
-            let _ = writeln!(out, "{:<14} {:<32} OU PATH", "ACCOUNT", "NAME");
+            let mut table = Table::new(["ACCOUNT", "NAME", "OU PATH"]);
             for a in &resolution.accounts {
-                let _ = writeln!(out, "{:<14} {:<32} {}", a.id, a.name, a.ou_path);
+                table.row([a.id.clone(), a.name.clone(), a.ou_path.clone()]);
             }
+            let _ = write!(out, "{}", table.render(None));
             for (id, why) in &resolution.passed_over {
                 let _ = writeln!(out, "# {id} passed over: {why}");
             }

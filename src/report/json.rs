@@ -5,8 +5,10 @@
 
 use crate::core::decide::Freshness;
 use crate::core::outcome::{
-    InspectedTarget, Layout, PlannedTarget, StageReport, StageStatus, Stray, Upload,
+    Audit, Explained, InspectedTarget, Layout, PlannedTarget, StageReport, StageStatus, Stray,
+    Upload,
 };
+use crate::core::semantic::{Change, Model};
 use crate::core::stack::ResourceChange;
 use crate::core::targets::{Resolution, TargetAccount};
 use crate::core::template::Footprint;
@@ -24,13 +26,16 @@ pub struct StageDoc<'a> {
     /// Retries per `Service.Operation` while the stage ran; absent when there were none.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub retries: BTreeMap<&'a str, u64>,
-}
-
     /// `true` when Ctrl-C stopped the stage (its `status` is then `failed`, as the contract
     /// has it; the text and Markdown reports say `interrupted` when no target failed);
     /// absent otherwise.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub interrupted: bool,
+    /// The audit trail (deploy and onboard; in a rollout, once for the whole run).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub run: Option<RunDoc<'a>>,
+}
+
 #[derive(Debug, Serialize)]
 pub struct SummaryDoc {
     pub created: usize,
@@ -43,6 +48,7 @@ pub struct SummaryDoc {
 #[derive(Debug, Serialize)]
 pub struct TargetDoc<'a> {
     pub account_id: &'a str,
+    pub account_name: &'a str,
     pub region: &'a str,
     /// `created`, `updated`, `unchanged`, `failed` or `skipped`.
     pub outcome: &'a str,
@@ -68,6 +74,7 @@ impl<'a> StageDoc<'a> {
                 .iter()
                 .map(|t| TargetDoc {
                     account_id: &t.account_id,
+                    account_name: &t.account_name,
                     region: &t.region,
                     outcome: t.outcome,
                     stack_status: t.stack_status.as_deref(),
@@ -79,9 +86,39 @@ impl<'a> StageDoc<'a> {
                 .iter()
                 .map(|(api, n)| (api.as_str(), *n))
                 .collect(),
+            interrupted: report.interrupted,
+            run: None,
         }
     }
-            interrupted: report.interrupted,
+}
+
+/// The audit trail of a run (`run` in deploy, rollout and onboard documents): when, who,
+/// which build, which template and configuration.
+#[derive(Debug, Serialize)]
+pub struct RunDoc<'a> {
+    pub started_at: &'a str,
+    pub finished_at: &'a str,
+    pub caller_arn: &'a str,
+    pub remedy_version: &'a str,
+    pub commit: &'a str,
+    pub release_hash: &'a str,
+    pub template_sha256: &'a str,
+    pub config_sha256: &'a str,
+}
+
+impl<'a> RunDoc<'a> {
+    pub fn new(a: &'a Audit) -> RunDoc<'a> {
+        RunDoc {
+            started_at: &a.started_at,
+            finished_at: &a.finished_at,
+            caller_arn: &a.caller_arn,
+            remedy_version: a.version,
+            commit: a.commit,
+            release_hash: &a.release_hash,
+            template_sha256: &a.template_hash,
+            config_sha256: &a.config_hash,
+        }
+    }
 }
 
 pub fn stage_status(status: StageStatus) -> &'static str {
@@ -98,12 +135,16 @@ pub fn stage_status(status: StageStatus) -> &'static str {
 #[derive(Debug, Serialize)]
 pub struct RolloutDoc<'a> {
     pub stages: Vec<StageDoc<'a>>,
+    /// The audit trail of the run.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub run: Option<RunDoc<'a>>,
 }
 
 impl<'a> RolloutDoc<'a> {
     pub fn new(reports: &'a [StageReport]) -> RolloutDoc<'a> {
         RolloutDoc {
             stages: reports.iter().map(StageDoc::new).collect(),
+            run: None,
         }
     }
 }
@@ -155,9 +196,15 @@ impl<'a> AccountsDoc<'a> {
 #[derive(Debug, Serialize)]
 pub struct PlanDoc<'a> {
     pub stage: &'a str,
-    /// "412 targets: 400 unchanged, 10 update, 2 replace".
-    pub summary: String,
+    /// Targets per action: create, update, replace, recreate, unchanged, blocked, skipped.
+    pub summary: PlanCountsDoc,
     pub kept: bool,
+    /// What the stage's stacks will run: each rule id by mode.
+    pub deploys: ModesDoc<'a>,
+    /// The updates grouped by identical changes in remedy's terms, the largest group first.
+    pub groups: Vec<GroupDoc<'a>>,
+    /// What the plan itself wrote: artifacts its change sets read (never the package).
+    pub writes: Vec<UploadDoc<'a>>,
     /// Where each account's one stack lives.
     pub home_region: &'a str,
     /// The regions whose findings the stacks remediate (besides `global`).
@@ -233,12 +280,134 @@ impl<'a> StrayDoc<'a> {
 #[derive(Debug, Serialize)]
 pub struct PlannedDoc<'a> {
     pub account_id: &'a str,
+    pub account_name: &'a str,
     pub region: &'a str,
     /// `create`, `update`, `replace`, `recreate`, `unchanged`, `blocked` or `skipped`.
     pub action: &'static str,
     pub stack_status: Option<&'a str>,
     pub changes: Vec<ChangeDoc<'a>>,
     pub reason: Option<&'a str>,
+    /// The `remedy:hash` the stack carries now.
+    pub deployed_hash: Option<&'a str>,
+    /// An update's changes in remedy's terms; null when not an update or not readable
+    /// (`semantic_note` says why).
+    pub semantic: Option<Vec<SemanticDoc<'a>>>,
+    pub semantic_note: Option<&'a str>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct PlanCountsDoc {
+    pub create: usize,
+    pub update: usize,
+    pub replace: usize,
+    pub recreate: usize,
+    pub unchanged: usize,
+    pub blocked: usize,
+    pub skipped: usize,
+}
+
+impl PlanCountsDoc {
+    pub fn new(c: crate::core::decide::PlanCounts) -> PlanCountsDoc {
+        PlanCountsDoc {
+            create: c.create,
+            update: c.update,
+            replace: c.replace,
+            recreate: c.recreate,
+            unchanged: c.unchanged,
+            blocked: c.blocked,
+            skipped: c.skipped,
+        }
+    }
+}
+
+/// One change in remedy's terms: `kind` is `rule_added`, `rule_removed`, `mode`, `setting`,
+/// `actions_added`, `actions_removed` or `notifications`; `text` says it in one line.
+#[derive(Debug, Serialize)]
+pub struct SemanticDoc<'a> {
+    pub kind: &'static str,
+    pub rule: Option<&'a str>,
+    pub text: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub from: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub to: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub actions: Option<&'a [String]>,
+}
+
+impl<'a> SemanticDoc<'a> {
+    pub fn new(c: &'a Change) -> SemanticDoc<'a> {
+        let mut doc = SemanticDoc {
+            kind: c.kind(),
+            rule: c.rule(),
+            text: c.to_string(),
+            key: None,
+            from: None,
+            to: None,
+            actions: None,
+        };
+        match c {
+            Change::RuleAdded { mode, .. } => doc.to = Some(mode.as_str()),
+            Change::RuleRemoved { mode, .. } => doc.from = Some(mode.as_str()),
+            Change::Mode { from, to, .. } => {
+                (doc.from, doc.to) = (Some(from.as_str()), Some(to.as_str()))
+            }
+            Change::Setting { key, from, to, .. } => {
+                doc.key = Some(key);
+                (doc.from, doc.to) = (from.as_deref(), to.as_deref());
+            }
+            Change::ActionsAdded { actions, .. } | Change::ActionsRemoved { actions, .. } => {
+                doc.actions = Some(actions);
+            }
+            Change::Notifications => {}
+        }
+        doc
+    }
+}
+
+/// Targets with the same changes in remedy's terms.
+#[derive(Debug, Serialize)]
+pub struct GroupDoc<'a> {
+    pub targets: usize,
+    pub accounts: Vec<AccountRefDoc<'a>>,
+    pub changes: Vec<SemanticDoc<'a>>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct AccountRefDoc<'a> {
+    pub account_id: &'a str,
+    pub account_name: &'a str,
+}
+
+/// The rule ids a stack runs, by mode.
+#[derive(Debug, Serialize)]
+pub struct ModesDoc<'a> {
+    pub remediate: Vec<&'a str>,
+    pub dry_run: Vec<&'a str>,
+    pub notify: Vec<&'a str>,
+}
+
+impl<'a> ModesDoc<'a> {
+    pub fn new(model: Option<&'a Model>) -> ModesDoc<'a> {
+        let of = |mode: &str| -> Vec<&'a str> {
+            model
+                .map(|m| {
+                    m.rules
+                        .iter()
+                        .filter(|(_, r)| r.mode == mode)
+                        .map(|(id, _)| id.as_str())
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
+        ModesDoc {
+            remediate: of("remediate"),
+            dry_run: of("dry-run"),
+            notify: of("notify"),
+        }
+    }
 }
 
 #[derive(Debug, Serialize)]
@@ -252,10 +421,10 @@ pub struct ChangeDoc<'a> {
 impl<'a> PlanDoc<'a> {
     pub fn new(
         stage: &'a str,
-        summary: String,
         kept: bool,
         planned: &'a [PlannedTarget],
         layout: &'a Layout,
+        explained: &'a Explained,
     ) -> PlanDoc<'a> {
         let change = |c: &'a ResourceChange| ChangeDoc {
             action: &c.action,
@@ -263,10 +432,37 @@ impl<'a> PlanDoc<'a> {
             resource_type: &c.resource_type,
             replacement: c.replacement.as_deref(),
         };
+        let actions: Vec<_> = planned.iter().map(|p| p.action).collect();
         PlanDoc {
             stage,
-            summary,
+            summary: PlanCountsDoc::new(crate::core::decide::PlanCounts::of(&actions)),
             kept,
+            deploys: ModesDoc::new(explained.desired.as_ref()),
+            groups: explained
+                .groups
+                .iter()
+                .map(|(members, changes)| GroupDoc {
+                    targets: members.len(),
+                    accounts: members
+                        .iter()
+                        .map(|(id, name)| AccountRefDoc {
+                            account_id: id,
+                            account_name: name,
+                        })
+                        .collect(),
+                    changes: changes.iter().map(SemanticDoc::new).collect(),
+                })
+                .collect(),
+            writes: explained
+                .writes
+                .iter()
+                .map(|u| UploadDoc {
+                    region: &u.region,
+                    bucket: &u.bucket,
+                    key: &u.key,
+                    uploaded: u.uploaded,
+                })
+                .collect(),
             home_region: &layout.home,
             regions: &layout.covered,
             footprint: FootprintDoc::new(layout),
@@ -275,11 +471,18 @@ impl<'a> PlanDoc<'a> {
                 .iter()
                 .map(|p| PlannedDoc {
                     account_id: &p.account_id,
+                    account_name: &p.account_name,
                     region: &p.region,
                     action: p.action.as_str(),
                     stack_status: p.stack_status.as_deref(),
                     changes: p.changes.iter().map(change).collect(),
                     reason: p.reason.as_deref(),
+                    deployed_hash: p.deployed_hash.as_deref(),
+                    semantic: p
+                        .semantic
+                        .as_ref()
+                        .map(|c| c.iter().map(SemanticDoc::new).collect()),
+                    semantic_note: p.semantic_note.as_deref(),
                 })
                 .collect(),
         }
@@ -332,8 +535,14 @@ pub fn state(row: &InspectedTarget) -> &'static str {
 }
 
 impl<'a> StatusDoc<'a> {
-    pub fn new(rows: &'a [(String, InspectedTarget)], strays: &'a [Stray]) -> StatusDoc<'a> {
-        let count = |word: &str| rows.iter().filter(|(_, r)| state(r) == word).count();
+    /// `shown`: the rows in the asked states (`status --state`); `all`: every row, which the
+    /// summary counts.
+    pub fn new(
+        shown: &'a [(String, InspectedTarget)],
+        strays: &'a [Stray],
+        all: &[(String, InspectedTarget)],
+    ) -> StatusDoc<'a> {
+        let count = |word: &str| all.iter().filter(|(_, r)| state(r) == word).count();
         StatusDoc {
             summary: StatusCountsDoc {
                 current: count("current"),
@@ -341,7 +550,7 @@ impl<'a> StatusDoc<'a> {
                 missing: count("missing"),
                 unknown: count("unknown"),
             },
-            targets: rows
+            targets: shown
                 .iter()
                 .map(|(stage, r)| StatusRowDoc {
                     stage,

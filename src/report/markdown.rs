@@ -1,15 +1,28 @@
 //! The Markdown summary `--report FILE` writes.
 
 use super::stage::{attention, folded_line, retries_line, summary_line};
-use crate::core::outcome::{StageReport, StageStatus};
+use crate::core::outcome::{Audit, StageReport, StageStatus};
 
 /// The Markdown summary `--report FILE` writes: per stage its status (`interrupted` when
 /// Ctrl-C stopped it and nothing failed), counts, duration, the targets that failed or were
 /// skipped for a reason of their own (failed first), and the untouched ones counted per
 /// reason. For a CodePipeline artefact or a chat message.
-pub fn markdown(title: &str, reports: &[StageReport]) -> String {
+pub fn markdown(title: &str, reports: &[StageReport], audit: Option<&Audit>) -> String {
     let cell = |s: &str| s.replace('|', "\\|").replace(['\n', '\r'], " ");
     let mut md = format!("# {title}\n\n");
+    if let Some(a) = audit {
+        md.push_str(&format!(
+            "- started {}, finished {}\n- by `{}`\n- remedy {} (commit {}), release `{}`\n- template sha256 `{}`, configuration sha256 `{}`\n\n",
+            a.started_at,
+            a.finished_at,
+            a.caller_arn,
+            a.version,
+            a.commit,
+            a.release_hash,
+            a.template_hash,
+            a.config_hash
+        ));
+    }
     md.push_str("| stage | status | targets | created | updated | unchanged | failed | skipped | duration |\n");
     md.push_str("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n");
     for r in reports {
@@ -50,11 +63,12 @@ pub fn markdown(title: &str, reports: &[StageReport]) -> String {
         }
         let (rows, folded) = attention(r);
         if !rows.is_empty() {
-            md.push_str("\n| account | region | outcome | stack status | reason |\n| --- | --- | --- | --- | --- |\n");
+            md.push_str("\n| account | name | region | outcome | stack status | reason |\n| --- | --- | --- | --- | --- | --- |\n");
             for t in rows {
                 md.push_str(&format!(
-                    "| {} | {} | {} | {} | {} |\n",
+                    "| {} | {} | {} | {} | {} | {} |\n",
                     t.account_id,
+                    cell(&t.account_name),
                     t.region,
                     t.outcome,
                     t.stack_status.as_deref().unwrap_or("-"),
@@ -90,6 +104,7 @@ mod tests {
     fn markdown_lists_stages_counts_and_failed_targets() {
         let failed = TargetReport {
             account_id: "111111111111".into(),
+            account_name: "payments-prod".into(),
             region: "us-east-1".into(),
             outcome: "failed",
             stack_status: Some("ROLLBACK_COMPLETE".into()),
@@ -122,15 +137,35 @@ mod tests {
             StageStatus::AwaitingApproval,
             "approval required: run again with --approve prod".into(),
         );
-        let md = markdown("remedy rollout", &[dev, prod]);
+        let audit = Audit {
+            started_at: "2026-12-06T05:00:00Z".into(),
+            finished_at: "2026-12-06T05:01:02Z".into(),
+            caller_arn: "arn:aws:sts::999999999999:assumed-role/Deployer/ci".into(),
+            version: "0.1.0",
+            commit: "abc1234",
+            release_hash: "r".repeat(32),
+            template_hash: "t".repeat(64),
+            config_hash: "c".repeat(64),
+        };
+        let md = markdown("remedy rollout", &[dev, prod], Some(&audit));
         assert!(md.starts_with("# remedy rollout\n"), "{md}");
+        // The audit trail: when, who, which build, which template and configuration.
+        for needed in [
+            "started 2026-12-06T05:00:00Z, finished 2026-12-06T05:01:02Z",
+            "by `arn:aws:sts::999999999999:assumed-role/Deployer/ci`",
+            "remedy 0.1.0 (commit abc1234)",
+            &"t".repeat(64),
+            &"c".repeat(64),
+        ] {
+            assert!(md.contains(needed), "{needed}: {md}");
+        }
         assert!(
             md.contains("| dev | completed | 2 | 1 | 0 | 0 | 1 | 0 | 12.3s |"),
             "{md}"
         );
         assert!(md.contains("| prod | awaiting approval | 0 |"), "{md}");
         assert!(
-            md.contains("| 111111111111 | us-east-1 | failed | ROLLBACK_COMPLETE | Topic \\| Queue failed |"),
+            md.contains("| 111111111111 | payments-prod | us-east-1 | failed | ROLLBACK_COMPLETE | Topic \\| Queue failed |"),
             "{md}"
         );
         assert!(
@@ -148,6 +183,7 @@ mod tests {
     fn an_interrupted_stage_without_failures_is_interrupted_and_its_untouched_targets_one_line() {
         let untouched = |id: &str| TargetReport {
             account_id: id.into(),
+            account_name: format!("name-{id}"),
             region: "us-east-1".into(),
             outcome: "skipped",
             stack_status: None,
@@ -178,7 +214,7 @@ mod tests {
             note: None,
             interrupted: true,
         };
-        let md = markdown("remedy deploy", &[dev]);
+        let md = markdown("remedy deploy", &[dev], None);
         assert!(
             md.contains("| dev | interrupted | 3 | 1 | 0 | 0 | 0 | 2 |"),
             "{md}"

@@ -4,7 +4,7 @@
 //! The bar's line is drawn from one [`Tally`], read under one lock: `done/total`, a count per
 //! outcome (only those that happened), the targets in flight, and an ETA from the observed
 //! durations of finished targets ([`eta`]: none before the first one finished). Failed
-//! targets, log lines ([`LogWriter`], the process's tracing writer) and notes (`report::note`) are
+//! targets, log lines ([`LogWriter`], the process's tracing writer) and notes (the prompt's `note`) are
 //! printed above the bar while it is live, never through it.
 
 use crate::core::outcome::{Outcome, Progress, Seen};
@@ -13,7 +13,7 @@ use crate::core::util::humanize;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressState, ProgressStyle};
 use std::collections::HashMap;
 use std::io::{IsTerminal, Write};
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -267,7 +267,9 @@ impl Drop for BarProgress {
 
 /// The bar on screen, if any: where log lines and notes go while it is live.
 mod live {
-    use super::*;
+    use indicatif::ProgressBar;
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::sync::{Mutex, MutexGuard};
 
     static LIVE: Mutex<Option<(u64, ProgressBar)>> = Mutex::new(None);
     static NEXT: AtomicU64 = AtomicU64::new(1);
@@ -298,7 +300,7 @@ mod live {
 }
 
 /// Writes `bytes` to stderr: above the live bar (hidden, written, drawn again), or plainly.
-/// Notes (`report::note`) and log lines go through here.
+/// Notes (the prompt's `note`) and log lines go through here.
 pub(super) fn to_stderr(bytes: &[u8]) {
     let write = || {
         let mut err = std::io::stderr().lock();

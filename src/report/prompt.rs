@@ -38,3 +38,59 @@ pub async fn ask(question: &str, stop: &Stop) -> Result<bool, crate::core::error
 pub fn note(message: &str) {
     super::progress::to_stderr(format!("{message}\n").as_bytes());
 }
+
+/// What a deploy of `stage` would do, in the lines printed before its question.
+pub fn preview_text(stage: &str, p: &crate::core::semantic::Preview) -> String {
+    let mut counts = vec![
+        format!("{} create", p.create),
+        format!("{} update", p.update),
+        format!("{} unchanged", p.unchanged),
+    ];
+    if p.other > 0 {
+        counts.push(format!("{} unread or busy", p.other));
+    }
+    let noun = if p.accounts == 1 {
+        "account"
+    } else {
+        "accounts"
+    };
+    let mut lines = vec![format!(
+        "stage `{stage}`: {} {noun} — {}",
+        p.accounts,
+        counts.join(", ")
+    )];
+    if !p.rule_changes.is_empty() {
+        lines.push("  rule changes:".to_owned());
+        for (change, n) in &p.rule_changes {
+            let noun = if *n == 1 { "account" } else { "accounts" };
+            lines.push(format!("    {change} ({n} {noun})"));
+        }
+    }
+    if p.other_changes > 0 {
+        lines.push(format!(
+            "  {} other change(s) (settings, role actions, notification routes): `remedy plan --stage {stage}` lists them",
+            p.other_changes
+        ));
+    }
+    if p.unexplained > 0 {
+        lines.push(format!(
+            "  {} update(s) whose deployed rules could not be read",
+            p.unexplained
+        ));
+    }
+    lines.push(if p.remediating.is_empty() {
+        "  no rule will remediate (dry-run and notify only)".to_owned()
+    } else {
+        format!(
+            "  will REMEDIATE ({} {}): {}",
+            p.remediating.len(),
+            if p.remediating.len() == 1 {
+                "rule"
+            } else {
+                "rules"
+            },
+            p.remediating.join(", ")
+        )
+    });
+    lines.join("\n")
+}

@@ -3,6 +3,7 @@
 //! configured `mode` (null: not deployed), where it comes from, and its settings.
 
 use super::output::{print_json, OutputFormat};
+use super::table::{width_for, Table};
 use remedy_functions::catalog::Mode;
 use std::io::Write;
 
@@ -18,7 +19,7 @@ pub struct RuleRow {
 }
 
 /// `remedy rules`: the catalog, with the configured modes.
-pub fn print_rules(rows: &[RuleRow], output: OutputFormat) {
+pub fn print_rules(rows: &[RuleRow], wide: bool, output: OutputFormat) {
     match output {
         OutputFormat::Json => {
             let docs: Vec<serde_json::Value> = rows
@@ -43,40 +44,29 @@ pub fn print_rules(rows: &[RuleRow], output: OutputFormat) {
             print_json(&docs);
         }
         OutputFormat::Text => {
-            let mut out = std::io::stdout().lock();
-            let width = |f: &dyn Fn(&RuleRow) -> usize, title: &str| {
-                rows.iter().map(f).max().unwrap_or(0).max(title.len())
-            };
-            let (id, service, risk, mode) = (
-                width(&|r| r.spec.id.len(), "RULE"),
-                width(&|r| r.spec.service.len(), "SERVICE"),
-                width(&|r| r.spec.risk.as_str().len(), "RISK"),
-                width(&|r| r.mode.map_or(1, |m| m.as_str().len()), "MODE"),
-            );
-            let _ = writeln!(
-                out,
-                "{:<id$}  {:<service$}  {:<risk$}  {:<mode$}  FROM / TITLE",
-                "RULE", "SERVICE", "RISK", "MODE"
-            );
-            let indent = " ".repeat(id + service + risk + mode + 8);
+            let mut table = Table::new([
+                "RULE", "SERVICE", "RISK", "MODE", "FROM", "SETTINGS", "IAM", "TITLE",
+            ])
+            .keep_whole(&[0, 1, 2, 3, 4]);
             for r in rows {
-                let _ = writeln!(
-                    out,
-                    "{:<id$}  {:<service$}  {:<risk$}  {:<mode$}  {}",
-                    r.spec.id,
-                    r.spec.service,
-                    r.spec.risk.as_str(),
-                    r.mode.map_or("-", |m| m.as_str()),
-                    r.from
-                );
-                let _ = writeln!(out, "{indent}{}", r.spec.title);
-                let _ = writeln!(out, "{indent}IAM: {}", r.spec.iam_actions.join(", "));
-                if !r.settings.is_empty() {
-                    let settings: Vec<String> =
-                        r.settings.iter().map(|(k, v)| format!("{k}={v}")).collect();
-                    let _ = writeln!(out, "{indent}settings: {}", settings.join(", "));
-                }
+                let settings: Vec<String> =
+                    r.settings.iter().map(|(k, v)| format!("{k}={v}")).collect();
+                table.row([
+                    r.spec.id.to_owned(),
+                    r.spec.service.to_owned(),
+                    r.spec.risk.as_str().to_owned(),
+                    r.mode.map_or("-", |m| m.as_str()).to_owned(),
+                    r.from.clone(),
+                    settings.join(", "),
+                    r.spec.iam_actions.join(", "),
+                    r.spec.title.to_owned(),
+                ]);
             }
+            let _ = write!(
+                std::io::stdout().lock(),
+                "{}",
+                table.render(width_for(wide))
+            );
         }
     }
 }

@@ -1,16 +1,20 @@
 //! A stage's report: `remedy deploy`, `onboard`, and each stage of `rollout` — a table of
 //! the targets that need attention and a summary line, or the JSON stage document.
 
-use super::json::{RolloutDoc, StageDoc};
+use super::json::{RolloutDoc, RunDoc, StageDoc};
 use super::output::{print_json, OutputFormat};
-use crate::core::outcome::{StageReport, StageStatus, TargetReport};
+use crate::core::outcome::{Audit, StageReport, StageStatus, TargetReport};
 use std::collections::BTreeMap;
 use std::io::Write;
 
 /// Prints a stage's report on stdout.
-pub fn print_stage(report: &StageReport, format: OutputFormat) {
+pub fn print_stage(report: &StageReport, audit: Option<&Audit>, format: OutputFormat) {
     match format {
-        OutputFormat::Json => print_json(&StageDoc::new(report)),
+        OutputFormat::Json => {
+            let mut doc = StageDoc::new(report);
+            doc.run = audit.map(RunDoc::new);
+            print_json(&doc)
+        }
         OutputFormat::Text => print_stage_text(report),
     }
 }
@@ -23,9 +27,11 @@ pub fn print_rollout_stage(report: &StageReport, format: OutputFormat) {
     }
 }
 
-pub fn print_rollout(reports: &[StageReport], format: OutputFormat) {
+pub fn print_rollout(reports: &[StageReport], audit: Option<&Audit>, format: OutputFormat) {
     if format == OutputFormat::Json {
-        print_json(&RolloutDoc::new(reports));
+        let mut doc = RolloutDoc::new(reports);
+        doc.run = audit.map(RunDoc::new);
+        print_json(&doc);
     }
 }
 
@@ -83,20 +89,25 @@ fn stage_text(report: &StageReport) -> String {
     }
     let (rows, folded) = attention(report);
     if !rows.is_empty() {
-        out.push_str(&format!(
-            "{:<14} {:<16} {:<10} {:<22} REASON\n",
-            "ACCOUNT", "REGION", "OUTCOME", "STACK STATUS"
-        ));
+        let mut table = super::table::Table::new([
+            "ACCOUNT",
+            "NAME",
+            "REGION",
+            "OUTCOME",
+            "STACK STATUS",
+            "REASON",
+        ]);
         for t in rows {
-            out.push_str(&format!(
-                "{:<14} {:<16} {:<10} {:<22} {}\n",
-                t.account_id,
-                t.region,
-                t.outcome,
-                t.stack_status.as_deref().unwrap_or("-"),
-                t.reason.as_deref().unwrap_or("")
-            ));
+            table.row([
+                t.account_id.clone(),
+                t.account_name.clone(),
+                t.region.clone(),
+                t.outcome.to_owned(),
+                t.stack_status.clone().unwrap_or_else(|| "-".into()),
+                t.reason.clone().unwrap_or_default(),
+            ]);
         }
+        out.push_str(&table.render(None));
     }
     for (n, reason) in folded {
         out.push_str(&format!("{}\n", folded_line(n, reason)));
@@ -150,6 +161,7 @@ mod tests {
     ) -> TargetReport {
         TargetReport {
             account_id: id.into(),
+            account_name: format!("name-{id}"),
             region: "us-east-1".into(),
             outcome,
             stack_status: None,
@@ -202,12 +214,15 @@ mod tests {
         let text = stage_text(&report);
         let lines: Vec<&str> = text.lines().collect();
         assert!(lines[0].starts_with("ACCOUNT"), "{text}");
-        assert!(
-            lines[1].starts_with("000000000003   us-east-1        failed"),
+        let cells = |line: &str| line.split_whitespace().map(str::to_owned).collect::<Vec<_>>();
+        assert_eq!(
+            cells(lines[1])[..4],
+            ["000000000003", "name-000000000003", "us-east-1", "failed"],
             "{text}"
         );
-        assert!(
-            lines[2].starts_with("000000000002   us-east-1        skipped"),
+        assert_eq!(
+            cells(lines[2])[..4],
+            ["000000000002", "name-000000000002", "us-east-1", "skipped"],
             "{text}"
         );
         assert_eq!(

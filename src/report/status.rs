@@ -2,21 +2,60 @@
 
 use super::json::{state, StatusDoc};
 use super::output::{print_json, OutputFormat};
+use super::table::{width_for, Table};
 use crate::core::outcome::{InspectedTarget, Stray};
 use std::io::Write;
 
+/// A target's state, as `status --state` names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum State {
+    Current,
+    Outdated,
+    Missing,
+    Unknown,
+}
+
+impl State {
+    fn as_str(self) -> &'static str {
+        match self {
+            State::Current => "current",
+            State::Outdated => "outdated",
+            State::Missing => "missing",
+            State::Unknown => "unknown",
+        }
+    }
+}
+
+/// How `status` shows its rows: which states (all when empty), and at full width or not.
+#[derive(Debug, Clone, Default)]
+pub struct StatusView {
+    pub states: Vec<State>,
+    pub wide: bool,
+}
+
 /// `remedy status`: per target the deployed stack and how it compares with this build, and
-/// the strays (`--output json` adds each account's findings topic).
-pub fn print_status(rows: &[(String, InspectedTarget)], strays: &[Stray], format: OutputFormat) {
+/// the strays (`--output json` adds each account's findings topic). The summary counts every
+/// target; the rows are those in the asked states.
+pub fn print_status(
+    rows: &[(String, InspectedTarget)],
+    strays: &[Stray],
+    view: &StatusView,
+    format: OutputFormat,
+) {
     let count = |word: &str| rows.iter().filter(|(_, r)| state(r) == word).count();
+    let shown: Vec<(String, InspectedTarget)> = rows
+        .iter()
+        .filter(|(_, r)| {
+            view.states.is_empty() || view.states.iter().any(|s| s.as_str() == state(r))
+        })
+        .cloned()
+        .collect();
     match format {
-        OutputFormat::Json => print_json(&StatusDoc::new(rows, strays)),
+        OutputFormat::Json => print_json(&StatusDoc::new(&shown, strays, rows)),
         OutputFormat::Text => {
             let mut out = std::io::stdout().lock();
             let drift = rows.iter().any(|(_, r)| r.drift.is_some());
-            let _ = writeln!(
-                out,
-                "{:<10} {:<14} {:<24} {:<16} {:<26} {:<9} {:<14} {:<9}{}",
+            let mut headers = vec![
                 "STAGE",
                 "ACCOUNT",
                 "NAME",
@@ -25,32 +64,35 @@ pub fn print_status(rows: &[(String, InspectedTarget)], strays: &[Stray], format
                 "VERSION",
                 "HASH",
                 "STATE",
-                if drift { " DRIFT" } else { "" }
-            );
-            for (stage, r) in rows {
-                let _ = writeln!(
-                    out,
-                    "{:<10} {:<14} {:<24} {:<16} {:<26} {:<9} {:<14} {:<9}{}{}",
-                    stage,
-                    r.account_id,
-                    r.account_name.chars().take(24).collect::<String>(),
-                    r.region,
-                    r.stack_status.as_deref().unwrap_or("-"),
-                    r.version.as_deref().unwrap_or("-"),
+            ];
+            if drift {
+                headers.push("DRIFT");
+            }
+            headers.push("DETAIL");
+            let mut table = Table::of(&headers).keep_whole(&[1, 7]);
+            for (stage, r) in &shown {
+                let mut cells = vec![
+                    stage.clone(),
+                    r.account_id.clone(),
+                    r.account_name.clone(),
+                    r.region.clone(),
+                    r.stack_status.clone().unwrap_or_else(|| "-".into()),
+                    r.version.clone().unwrap_or_else(|| "-".into()),
                     r.hash
                         .as_deref()
                         .map(|h| h.chars().take(12).collect::<String>())
                         .unwrap_or_else(|| "-".into()),
-                    state(r),
-                    r.drift
-                        .as_deref()
-                        .map(|d| format!(" {d}"))
-                        .unwrap_or_default(),
-                    r.reason
-                        .as_deref()
-                        .map(|d| format!(" ({d})"))
-                        .unwrap_or_default(),
-                );
+                    state(r).to_owned(),
+                ];
+                if drift {
+                    cells.push(r.drift.clone().unwrap_or_else(|| "-".into()));
+                }
+                cells.push(r.reason.as_deref().map(one_line).unwrap_or_default());
+                table.row(cells);
+            }
+            let _ = write!(out, "{}", table.render(width_for(view.wide)));
+            if shown.len() < rows.len() {
+                let _ = writeln!(out, "({} of {} targets shown)", shown.len(), rows.len());
             }
             let _ = writeln!(
                 out,
@@ -64,4 +106,9 @@ pub fn print_status(rows: &[(String, InspectedTarget)], strays: &[Stray], format
             super::plan::print_strays(&mut out, strays);
         }
     }
+}
+
+/// A reason on one line: its first line, whitespace runs folded.
+fn one_line(reason: &str) -> String {
+    reason.split_whitespace().collect::<Vec<_>>().join(" ")
 }

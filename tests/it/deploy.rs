@@ -91,6 +91,34 @@ async fn deploys_the_stage_reads_back_and_reruns_unchanged() {
     // The whole document: three created, CREATE_COMPLETE, no reason.
     let names = labels("dev", &dev);
     assert_snapshot("deploy-first-run", &run.json(), &names);
+    // The audit trail the snapshot redacts: who, which build, which template and config.
+    let audit = &run.json()["run"];
+    assert!(
+        audit["caller_arn"]
+            .as_str()
+            .is_some_and(|a| a.starts_with("arn:aws:")),
+        "{audit}"
+    );
+    assert_eq!(audit["commit"], remedy::COMMIT, "{audit}");
+    assert_eq!(
+        audit["remedy_version"],
+        env!("CARGO_PKG_VERSION"),
+        "{audit}"
+    );
+    let config_sha = {
+        use sha2::Digest;
+        let text = std::fs::read(work.path().join("remedy.yaml")).unwrap();
+        format!("{:x}", sha2::Sha256::digest(text))
+    };
+    assert_eq!(audit["config_sha256"], config_sha.as_str(), "{audit}");
+    let (started, finished) = (
+        audit["started_at"].as_str().unwrap_or_default(),
+        audit["finished_at"].as_str().unwrap_or_default(),
+    );
+    assert!(
+        started.ends_with('Z') && started.len() == 20 && started <= finished,
+        "{audit}"
+    );
 
     // Every AssumeRole carried the ExternalId and the run's session name, and only the
     // stage's accounts were assumed.

@@ -174,6 +174,8 @@ async fn every_call_of_a_deploy_is_allowed_by_the_roles_our_templates_install() 
         "cloudformation:CreateStack",
         "cloudformation:DescribeStacks",
         "cloudformation:CreateChangeSet",
+        // The plan reads the deployed rules back for its diff in remedy's terms.
+        "cloudformation:GetTemplate",
         "iam:PassRole",
     ] {
         assert!(

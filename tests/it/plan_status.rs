@@ -70,7 +70,54 @@ async fn plan_reports_creates_and_updates_and_keep_hands_them_to_deploy() {
     assert_eq!(run.code, 0, "{}", run.stderr);
     let doc = run.json();
     assert_eq!(actions(&doc), ["update", "update"]);
-    assert_eq!(doc["summary"], "2 targets: 2 update");
+    assert_eq!(doc["summary"]["update"], 2, "{doc}");
+    assert_eq!(doc["summary"]["create"], 0, "{doc}");
+    assert_eq!(doc["summary"]["unchanged"], 0, "{doc}");
+    // In remedy's terms: the rule added, read back from the deployed template; both
+    // targets run the same deployment, so one group of two with their names.
+    let semantic: Vec<&str> = doc["targets"][0]["semantic"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{doc}"))
+        .iter()
+        .map(|c| c["text"].as_str().unwrap())
+        .collect();
+    assert_eq!(semantic, ["EC2-002: added (dry-run)"], "{doc}");
+    assert_eq!(doc["groups"].as_array().map(Vec::len), Some(1), "{doc}");
+    assert_eq!(doc["groups"][0]["targets"], 2, "{doc}");
+    assert_eq!(doc["groups"][0]["changes"][0]["kind"], "rule_added");
+    assert!(
+        doc["groups"][0]["accounts"][0]["account_name"]
+            .as_str()
+            .is_some_and(|n| !n.is_empty()),
+        "{doc}"
+    );
+    assert_eq!(doc["deploys"]["remediate"], serde_json::json!(["S3-001"]));
+    assert_eq!(doc["deploys"]["dry_run"], serde_json::json!(["EC2-002"]));
+    // The plan uploaded no package: only the template its change sets read, if any.
+    assert!(
+        doc["writes"].as_array().unwrap().iter().all(|w| w["key"]
+            .as_str()
+            .is_some_and(|k| k.starts_with("templates/"))),
+        "{doc}"
+    );
+    // A mode change and a setting, in the words the operator reads.
+    work.write(
+        "remedy.yaml",
+        &config("  S3-001: dry-run\n  EC2-002: dry-run\n"),
+    );
+    let text = remedy(&emulator, work.path(), &["plan", "--stage", "dev"]);
+    assert_eq!(text.code, 0, "{}", text.stderr);
+    assert!(
+        text.stdout.contains("2 targets (")
+            && text.stdout.contains("S3-001: remediate → dry-run")
+            && text.stdout.contains("EC2-002: added (dry-run)"),
+        "{}",
+        text.stdout
+    );
+    work.write(
+        "remedy.yaml",
+        &config("  S3-001: remediate\n  EC2-002: dry-run\n"),
+    );
     let changes = doc["targets"][1]["changes"].as_array().unwrap();
     assert!(
         changes
@@ -268,6 +315,38 @@ async fn status_lists_every_target_with_its_version_hash_and_freshness() {
         "{}",
         run.stdout
     );
+    // The table fits 100 columns, without trailing spaces.
+    assert!(
+        run.stdout
+            .lines()
+            .all(|l| l == l.trim_end() && l.chars().count() <= 100),
+        "{}",
+        run.stdout
+    );
+    // --state keeps the rows in that state; the summary still counts every target.
+    let only = remedy(
+        &emulator,
+        work.path(),
+        &["status", "--state", "missing", "--output", "json"],
+    );
+    assert_eq!(only.code, 0, "{}", only.stderr);
+    let doc = only.json();
+    let states: Vec<&str> = doc["targets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["state"].as_str().unwrap())
+        .collect();
+    assert_eq!(states, ["missing"], "{doc}");
+    assert_eq!(doc["summary"]["outdated"], 2, "{doc}");
+    let text = remedy(&emulator, work.path(), &["status", "--state", "missing"]);
+    assert!(
+        text.stdout.contains("(1 of 3 targets shown)") && !text.stdout.contains(&dev[0]),
+        "{}",
+        text.stdout
+    );
+    let bad = remedy(&emulator, work.path(), &["status", "--state", "stale"]);
+    assert_eq!(bad.code, 2, "{}", bad.stderr);
     // --drift asks CloudFormation per stack; moto has no drift detection, and that answer
     // is reported per target without failing the others or the command.
     let drift = remedy(
@@ -365,4 +444,66 @@ async fn stacks_outside_the_home_region_are_strays_and_status_gives_the_topic_to
         .send()
         .await
         .expect("the topic exists");
+}
+
+/// A plan writes only what its change sets read: nothing when the template goes inline (no
+/// bucket, no object), the template alone when it is too large to (never the package, which
+/// change sets do not read) — and says so.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_plan_uploads_no_package_and_says_what_it_wrote() {
+    let emulator = Emulator::start();
+    let mut org = Org::create(&emulator).await;
+    org.accounts_in("dev", "/Workloads/Dev", 1).await;
+    let s3 = remedy::aws::identity::s3_client(&emulator.sdk_config(), REGION, &Default::default());
+    let bucket = format!("remedy-artifacts-{}-{REGION}", support::MANAGEMENT_ACCOUNT);
+
+    // One rule: the template goes inline; the plan makes no bucket.
+    let work = Workdir::new(&config("  S3-001: remediate\n"));
+    let run = remedy(&emulator, work.path(), &["plan", "--stage", "dev"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stdout
+            .contains("plan wrote nothing but its change sets (deleted again)"),
+        "{}",
+        run.stdout
+    );
+    assert!(s3.list_objects_v2().bucket(&bucket).send().await.is_err());
+
+    // Every rule: too large to go inline; the template is uploaded, the package is not.
+    work.write("remedy.yaml", &config("  \"*\": dry-run\n"));
+    let run = remedy(
+        &emulator,
+        work.path(),
+        &["plan", "--stage", "dev", "--output", "json"],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let doc = run.json();
+    let objects = s3
+        .list_objects_v2()
+        .bucket(&bucket)
+        .send()
+        .await
+        .expect("the artifact bucket exists");
+    let keys: Vec<&str> = objects.contents().iter().filter_map(|o| o.key()).collect();
+    assert_eq!(keys.len(), 1, "{keys:?}");
+    assert!(keys[0].starts_with("templates/"), "{keys:?}");
+    assert_eq!(doc["writes"][0]["key"], keys[0], "{doc}");
+    assert_eq!(doc["writes"][0]["uploaded"], true, "{doc}");
+
+    // The deploy after it uploads the package.
+    let deployed = remedy(
+        &emulator,
+        work.path(),
+        &["deploy", "--stage", "dev", "--yes"],
+    );
+    assert_eq!(deployed.code, 0, "{}", deployed.stderr);
+    let objects = s3.list_objects_v2().bucket(&bucket).send().await.unwrap();
+    assert!(
+        objects
+            .contents()
+            .iter()
+            .filter_map(|o| o.key())
+            .any(|k| k.starts_with("packages/")),
+        "{objects:?}"
+    );
 }

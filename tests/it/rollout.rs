@@ -265,11 +265,21 @@ async fn unassumable_accounts_fail_prod_at_tolerance_0_and_the_rest_deploys_at_2
     }
     let md = std::fs::read_to_string(work.path().join("report.md")).unwrap();
     for account in &missing {
+        // Each failed account in its row, with its name.
         assert!(
-            md.contains(&format!("| {account} | us-east-1 | failed |")),
+            md.lines()
+                .any(|l| l.starts_with(&format!("| {account} | prod-"))
+                    && l.contains("| us-east-1 | failed |")),
             "{md}"
         );
     }
+    // The audit trail: who ran it, with which build and configuration.
+    assert!(md.contains("- by `arn:aws:"), "{md}");
+    assert!(
+        md.contains(&format!("- remedy {} (commit ", env!("CARGO_PKG_VERSION"))),
+        "{md}"
+    );
+    assert!(md.contains("configuration sha256 `"), "{md}");
 
     // At tolerance 2 the same two fail and the rest of prod deploys; still exit 1.
     work.write("remedy.yaml", &prod_config(2));
@@ -454,10 +464,13 @@ async fn an_operator_at_a_terminal_is_shown_the_gate_and_asked() {
         "n\n",
     );
     assert_eq!(code, 3, "{out}");
+    // The gate shows the stage's plan before its question: counts, and what will remediate.
     assert!(
-        out.contains("Approve stage `staging` (2 targets: 2 create)?"),
+        out.contains("stage `staging`: 2 accounts — 2 create, 0 update, 0 unchanged"),
         "{out}"
     );
+    assert!(out.contains("will REMEDIATE (1 rule): S3-001"), "{out}");
+    assert!(out.contains("Approve stage `staging`?"), "{out}");
     assert!(out.contains("not approved at the prompt"), "{out}");
     for account in &staging {
         assert_eq!(stack_state(&emulator, account, REGION).await, None);
@@ -509,10 +522,19 @@ async fn unattended_deploys_must_be_asked_for_and_declining_is_not_a_failure() {
         }
     }
 
-    // At a terminal, declined: exit 4, nothing deployed.
+    // At a terminal, declined: exit 4, nothing deployed. The question comes after what
+    // the deploy would do.
     let (code, out) = remedy_on_a_terminal(&emulator, work.path(), "deploy --stage dev", "n\n");
     assert_eq!(code, 4, "{out}");
     assert!(out.contains("declined: nothing deployed"), "{out}");
+    let summary = out
+        .find("stage `dev`: 2 accounts — 2 create, 0 update, 0 unchanged")
+        .unwrap_or_else(|| panic!("{out}"));
+    let question = out
+        .find("Deploy stage `dev` to 2 targets? [y/N]")
+        .unwrap_or_else(|| panic!("{out}"));
+    assert!(summary < question, "{out}");
+    assert!(out.contains("will REMEDIATE (1 rule): S3-001"), "{out}");
     for account in &dev {
         assert_eq!(stack_state(&emulator, account, REGION).await, None);
     }
@@ -531,4 +553,25 @@ async fn unattended_deploys_must_be_asked_for_and_declining_is_not_a_failure() {
     );
     assert_eq!(again.code, 0, "{}", again.stderr);
     assert_eq!(again.json()["summary"]["unchanged"], 2);
+
+    // A promotion: the question names the mode change and the accounts it touches.
+    work.write(
+        "remedy.yaml",
+        &three_stages("  S3-001: dry-run\n  EC2-002: remediate\n"),
+    );
+    let (code, out) = remedy_on_a_terminal(&emulator, work.path(), "deploy --stage dev", "n\n");
+    assert_eq!(code, 4, "{out}");
+    assert!(
+        out.contains("stage `dev`: 2 accounts — 0 create, 2 update, 0 unchanged"),
+        "{out}"
+    );
+    assert!(
+        out.contains("S3-001: remediate → dry-run (2 accounts)"),
+        "{out}"
+    );
+    assert!(
+        out.contains("EC2-002: added (remediate) (2 accounts)"),
+        "{out}"
+    );
+    assert!(out.contains("will REMEDIATE (1 rule): EC2-002"), "{out}");
 }

@@ -66,7 +66,16 @@ fn the_configured_mode_its_source_and_settings_are_shown() {
         "dry-run",
         "{header}\n{trusted}"
     );
-    assert!(text.contains("settings: trail_name=OrgTrail"), "{text}");
+    // The settings in full with --wide (the default fits 100 columns, truncating with …).
+    let (_, wide, _) = rules(dir.path(), &["--wide"]);
+    let ct = wide.lines().find(|l| l.starts_with("CT-001 ")).unwrap();
+    assert!(ct.contains(" trail_name=OrgTrail "), "{ct}");
+    assert!(wide.lines().any(|l| l.chars().count() > 100), "{wide}");
+    assert!(
+        text.lines()
+            .all(|l| l == l.trim_end() && l.chars().count() <= 100),
+        "every line fits 100 columns, no trailing spaces:\n{text}"
+    );
 
     // Not listed and no "*": not deployed.
     std::fs::write(

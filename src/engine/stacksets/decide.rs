@@ -284,15 +284,14 @@ pub fn plan(
                 }
                 _ => PlanAction::Update,
             };
-            PlannedTarget {
-                account_id: t.account.id.clone(),
-                region: t.region.clone(),
+            let mut planned = PlannedTarget::without_changes(
+                t,
                 action,
-                stack_status: None,
-                changes: Vec::new(),
-                reason: (action == PlanAction::Update)
+                (action == PlanAction::Update)
                     .then(|| "the StackSet's template, parameters or tags change (StackSets has no change-set preview)".to_owned()),
-            }
+            );
+            planned.deployed_hash = set_hash.flatten().map(str::to_owned);
+            planned
         })
         .collect()
 }
@@ -723,13 +722,13 @@ mod tests {
             stopped: true,
         };
         let results = outcomes(&targets, &before, &after, &ops);
+        assert_eq!(results[0].outcome, Outcome::Updated);
         assert_eq!(
             results[5].outcome,
             Outcome::Skipped,
             "not started is skipped, not failed"
         );
         assert!(results[5].not_started);
-        assert_eq!(results[0].outcome, Outcome::Updated);
         assert!(results[5]
             .reason
             .as_deref()

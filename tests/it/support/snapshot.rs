@@ -3,7 +3,7 @@
 //!
 //! What varies from run to run is redacted first: account ids (random in the emulator)
 //! become their names (`<dev-00>`), hashes and the tool version become `<hash>` and
-//! `<version>`, retry counts are left out, and arrays of targets are sorted by their redacted text (their order is
+//! `<version>`, the run's times, commit and caller `<time>`, `<commit>` and `<caller>`, retry counts are left out, and arrays of targets are sorted by their redacted text (their order is
 //! asserted by hand where it matters).
 //!
 //! A snapshot is written, not compared, when `REMEDY_BLESS=1`; review the diff, then commit.
@@ -58,8 +58,16 @@ fn redact(value: &Value, accounts: &[(String, String)]) -> Value {
                 .filter(|(key, _)| key.as_str() != "retries")
                 .map(|(key, v)| {
                     let v = match key.as_str() {
-                        "hash" if v.is_string() => Value::from("<hash>"),
-                        "version" if v.is_string() => Value::from("<version>"),
+                        "hash" | "release_hash" | "template_sha256" | "config_sha256"
+                        | "deployed_hash"
+                            if v.is_string() =>
+                        {
+                            Value::from("<hash>")
+                        }
+                        "version" | "remedy_version" if v.is_string() => Value::from("<version>"),
+                        "started_at" | "finished_at" if v.is_string() => Value::from("<time>"),
+                        "commit" if v.is_string() => Value::from("<commit>"),
+                        "caller_arn" if v.is_string() => Value::from("<caller>"),
                         _ => redact(v, accounts),
                     };
                     (key.clone(), v)
