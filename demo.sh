@@ -23,7 +23,8 @@ echo "==> seeding an organization"
 "$target/examples/testbed" stub-package demo/package.zip
 
 cat > demo/remedy.yaml <<'YAML'
-# The demo's configuration: see ../README.md for every key.
+# The demo's configuration: docs/configuration.md has every key. (The test bed names
+# remedy's role CloudConformity, the default; in a real organization give it another name.)
 stack_name: remedy
 package: package.zip
 regions: [us-east-1]
