@@ -35,7 +35,10 @@ use std::sync::Arc;
 /// What a run deploys, checked without AWS.
 pub struct Prepared {
     pub config: Config,
+    /// The release's template: the top-level `rules` alone.
     pub rendered: RenderedTemplate,
+    /// Each stage's template, by stage name (its `rules` overlay applied).
+    pub stage_templates: BTreeMap<String, RenderedTemplate>,
     pub package: Package,
 }
 
@@ -44,6 +47,14 @@ impl Prepared {
     /// config, else this binary zipped).
     pub fn new(config: Config, package_override: Option<&Path>) -> Result<Prepared, Error> {
         let rendered = template::render(&config).map_err(Error::Failed)?;
+        let mut stage_templates = BTreeMap::new();
+        for stage in &config.stages {
+            let own = match stage.rules {
+                Some(_) => template::render_for(&config, Some(stage)).map_err(Error::Failed)?,
+                None => rendered.clone(),
+            };
+            stage_templates.insert(stage.name.to_string(), own);
+        }
         let package = match package_override.or(config.package.as_deref()) {
             Some(path) => Package::prebuilt(path)?,
             None => Package::from_current_exe()?,
@@ -51,6 +62,7 @@ impl Prepared {
         Ok(Prepared {
             config,
             rendered,
+            stage_templates,
             package,
         })
     }
@@ -86,8 +98,10 @@ pub struct Session {
     /// The release's hash: template, package and the parameters every stage shares (what
     /// `publish` names a release by). A stage's stacks carry [`Session::stage_hash`].
     pub hash: String,
-    /// The template source per region published so far.
-    templates: BTreeMap<String, TemplateSource>,
+    /// Each stage's template, by stage name.
+    stage_templates: BTreeMap<String, RenderedTemplate>,
+    /// The template source per region and template digest published so far.
+    templates: BTreeMap<(String, String), TemplateSource>,
     /// The regions whose artifact bucket has the package (a plan publishes only the
     /// template: its change sets never read the package).
     packages: std::collections::BTreeSet<String>,
@@ -114,6 +128,7 @@ impl Session {
         let Prepared {
             config,
             rendered,
+            stage_templates,
             package,
         } = prepared;
         let started = now_seconds();
@@ -142,6 +157,7 @@ impl Session {
             started,
             identity,
             hash,
+            stage_templates,
             templates: BTreeMap::new(),
             packages: Default::default(),
             written: Vec::new(),
@@ -163,6 +179,7 @@ impl Session {
         let Prepared {
             config,
             rendered,
+            stage_templates,
             package,
         } = prepared;
         let started = now_seconds();
@@ -184,6 +201,7 @@ impl Session {
             started,
             identity,
             hash,
+            stage_templates,
             templates: BTreeMap::new(),
             packages: Default::default(),
             written: Vec::new(),
@@ -244,13 +262,25 @@ impl Session {
         .await
     }
 
-    /// Everything that was uploaded to make `regions` deployable (publish and config).
+    /// Everything that was uploaded to make `stages` deployable (each stage's template and
+    /// the package in its home region, and the configuration), for `remedy publish`.
     pub async fn publish_all(
         &mut self,
-        regions: &[String],
+        stages: &[Stage],
     ) -> Result<Vec<crate::core::outcome::Upload>, Error> {
-        let mut uploads = self.publish_recorded(regions, true).await?;
-        uploads.extend(self.publish_config(regions).await?);
+        let mut uploads = Vec::new();
+        let mut regions = Vec::new();
+        for stage in stages {
+            let home = self.placement(stage)?.home;
+            uploads.extend(
+                self.publish_recorded(stage, std::slice::from_ref(&home), true)
+                    .await?,
+            );
+            regions.push(home);
+        }
+        regions.sort();
+        regions.dedup();
+        uploads.extend(self.publish_config(&regions).await?);
         Ok(uploads)
     }
 
@@ -277,7 +307,8 @@ impl Session {
 
     /// The audit trail of this run so far: who, which build, which template and
     /// configuration, from the start of the run until now.
-    pub fn audit(&self) -> crate::core::outcome::Audit {
+    /// `stage`: whose template the run deployed (none: a rollout's, the release's).
+    pub fn audit(&self, stage: Option<&Stage>) -> crate::core::outcome::Audit {
         use crate::core::util::{rfc3339, sha256_hex};
         crate::core::outcome::Audit {
             started_at: rfc3339(self.started),
@@ -286,7 +317,10 @@ impl Session {
             version: crate::VERSION,
             commit: crate::COMMIT,
             release_hash: self.hash.clone(),
-            template_hash: self.rendered.body_digest(),
+            template_hash: stage
+                .map(|s| self.rendered_for(s))
+                .unwrap_or(&self.rendered)
+                .body_digest(),
             config_hash: sha256_hex(&[self.config.source().as_bytes()]),
         }
     }
@@ -306,10 +340,17 @@ impl Session {
     pub fn stage_hash(&self, stage: &Stage) -> Result<String, Error> {
         let parameters = self.stage_parameters(stage)?;
         Ok(template::deployment_hash(
-            &self.rendered,
+            self.rendered_for(stage),
             &parameters,
             &self.package.sha256,
         ))
+    }
+
+    /// The template `stage`'s stacks run (its `rules` overlay applied).
+    pub fn rendered_for(&self, stage: &Stage) -> &RenderedTemplate {
+        self.stage_templates
+            .get(stage.name.as_str())
+            .unwrap_or(&self.rendered)
     }
 
     pub fn resolve(&self, stage: &Stage) -> Result<Resolution, Error> {
@@ -324,19 +365,30 @@ impl Session {
     /// Makes sure the artifact bucket, package and template exist in each of `regions`
     /// (those not published yet in this run).
     /// With `package` false (a plan), only what change sets read: the template.
-    pub async fn publish(&mut self, regions: &[String], package: bool) -> Result<(), Error> {
-        self.publish_recorded(regions, package).await.map(|_| ())
+    pub async fn publish(
+        &mut self,
+        stage: &Stage,
+        regions: &[String],
+        package: bool,
+    ) -> Result<(), Error> {
+        self.publish_recorded(stage, regions, package)
+            .await
+            .map(|_| ())
     }
 
     async fn publish_recorded(
         &mut self,
+        stage: &Stage,
         regions: &[String],
         package: bool,
     ) -> Result<Vec<crate::core::outcome::Upload>, Error> {
+        let rendered = self.rendered_for(stage).clone();
+        let digest = rendered.body_digest();
         let missing: Vec<String> = regions
             .iter()
             .filter(|r| {
-                !self.templates.contains_key(*r) || (package && !self.packages.contains(*r))
+                !self.templates.contains_key(&((*r).clone(), digest.clone()))
+                    || (package && !self.packages.contains(*r))
             })
             .cloned()
             .collect();
@@ -346,9 +398,8 @@ impl Session {
         if self.own_account.is_some() {
             // Inside a member account: `remedy publish` put everything there already.
             for region in missing {
-                let source =
-                    artifacts::template_source(&self.security_account, &region, &self.rendered);
-                self.templates.insert(region, source);
+                let source = artifacts::template_source(&self.security_account, &region, &rendered);
+                self.templates.insert((region, digest.clone()), source);
             }
             return Ok(Vec::new());
         }
@@ -359,10 +410,15 @@ impl Session {
             &self.snapshot.organization_id,
             &missing,
             package.then_some(&self.package),
-            &self.rendered,
+            &rendered,
         )
         .await?;
-        self.templates.extend(published.templates);
+        self.templates.extend(
+            published
+                .templates
+                .into_iter()
+                .map(|(region, source)| ((region, digest.clone()), source)),
+        );
         if package {
             self.packages.extend(missing);
         }
@@ -402,11 +458,12 @@ impl Session {
     ) -> Result<StackSetsEngine, Error> {
         // As published for the home region (a URL when too big to pass inline); `status`
         // publishes nothing and only reads.
+        let rendered = self.rendered_for(stage);
         let template = self
             .templates
-            .get(home_region)
+            .get(&(home_region.to_owned(), rendered.body_digest()))
             .cloned()
-            .unwrap_or_else(|| TemplateSource::Body(self.rendered.body.clone()));
+            .unwrap_or_else(|| TemplateSource::Body(rendered.body.clone()));
         Ok(StackSetsEngine {
             client: identity::cloudformation_client(
                 &self.base,
@@ -440,11 +497,16 @@ impl Session {
     fn deployment(&self, stage: &Stage) -> Result<Deployment, Error> {
         Ok(Deployment {
             stack_name: self.config.stack_name.clone(),
-            templates: self.templates.clone(),
+            templates: self
+                .templates
+                .iter()
+                .filter(|((_, digest), _)| *digest == self.rendered_for(stage).body_digest())
+                .map(|((region, _), source)| (region.clone(), source.clone()))
+                .collect(),
             parameters: self.stage_parameters(stage)?,
             tags: self.stack_tags(stage)?,
             hash: self.stage_hash(stage)?,
-            roles: self.rendered.footprint.roles,
+            roles: self.rendered_for(stage).footprint.roles,
         })
     }
 
@@ -563,7 +625,9 @@ impl StageEngine {
         };
         let regions = [home.clone()];
         if work != Work::Status && !session.stop.interrupted() {
-            session.publish(&regions, work == Work::Deploy).await?;
+            session
+                .publish(stage, &regions, work == Work::Deploy)
+                .await?;
             if kind == Engine::Codebuild && work == Work::Deploy {
                 session.publish_config(&regions).await?;
             }

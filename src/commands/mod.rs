@@ -199,7 +199,7 @@ pub async fn confirm(
             ))),
         };
     }
-    let desired = semantic::model(&session.rendered.body);
+    let desired = semantic::model(&session.rendered_for(stage).body);
     let mut by_hash: std::collections::BTreeMap<String, Target> = Default::default();
     for (row, target) in run.results.iter().zip(targets) {
         if let (Some(Freshness::Outdated), Some(hash)) = (row.freshness, row.hash.as_ref()) {
@@ -256,7 +256,7 @@ pub fn finish_stage(
     title: &str,
 ) -> Result<i32, Error> {
     let stop = &session.stop;
-    let audit = session.audit();
+    let audit = session.audit(session.config.stage(&report.stage).ok());
     report::print_stage(report, Some(&audit), output);
     write_markdown(markdown, title, std::slice::from_ref(report), Some(&audit))?;
     Ok(if report.interrupted || stop.interrupted() {

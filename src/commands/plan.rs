@@ -116,7 +116,7 @@ async fn explain_updates(
     targets: &[Target],
     planned: &mut [PlannedTarget],
 ) {
-    let Some(desired) = semantic::model(&session.rendered.body) else {
+    let Some(desired) = semantic::model(&session.rendered_for(stage).body) else {
         return;
     };
     let mut by_hash: std::collections::BTreeMap<String, Target> = Default::default();
@@ -167,13 +167,13 @@ pub async fn plan(
     let layout = Layout {
         home: placement.home,
         covered: placement.covered,
-        footprint: session.rendered.footprint,
+        footprint: session.rendered_for(&stage).footprint,
         accounts,
         strays,
     };
     let explained = Explained::new(
         &run.results,
-        semantic::model(&session.rendered.body),
+        semantic::model(&session.rendered_for(&stage).body),
         session.written.clone(),
     );
     report::print_plan(stage_name, &run.results, keep, &layout, &explained, output);

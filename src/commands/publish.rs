@@ -58,7 +58,8 @@ pub async fn publish(
     regions.sort();
     regions.dedup();
 
-    let mut uploads = session.publish_all(&regions).await?;
+    let stages = session.config.stages.clone();
+    let mut uploads = session.publish_all(&stages).await?;
     let manifest = serde_json::json!({
         "hash": session.hash,
         "version": env!("CARGO_PKG_VERSION"),

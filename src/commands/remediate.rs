@@ -38,12 +38,18 @@ pub struct Args {
     /// Decide and report, change nothing, whatever the rule's configured mode.
     #[arg(long)]
     pub dry_run: bool,
+    /// Use this stage's modes (the top-level `rules` overlaid by its own) and look for the
+    /// stack in its home region first [default: the top-level `rules`].
+    #[arg(long, value_name = "STAGE")]
+    pub stage: Option<String>,
 }
 
 pub async fn run(args: Args, global: &Global) -> Result<i32, Error> {
     let config = Config::load(&global.config)?;
+    let stage = args.stage.as_deref().map(|s| config.stage(s)).transpose()?;
     remediate(
         &config,
+        stage,
         &args.event,
         args.account.as_deref(),
         args.dry_run,
@@ -55,6 +61,7 @@ pub async fn run(args: Args, global: &Global) -> Result<i32, Error> {
 
 pub async fn remediate(
     config: &Config,
+    stage: Option<&crate::core::config::Stage>,
     event: &Path,
     account: Option<&str>,
     force_dry_run: bool,
@@ -96,7 +103,7 @@ pub async fn remediate(
         return Ok(exit::OK);
     };
     let Some(enabled) = config
-        .enabled_rules()
+        .stage_rules(stage)
         .into_iter()
         .find(|r| r.spec.id == rule_id)
     else {
@@ -118,7 +125,14 @@ pub async fn remediate(
         .unwrap_or_else(|| identity::FALLBACK_REGION.to_owned());
     // The account's stack is in its stage's home region, which this command does not know
     // (it makes no Organizations call): every stage's home region is looked in, in order.
-    let mut homes: Vec<String> = vec![home.clone()];
+    let mut homes: Vec<String> = stage
+        .and_then(|s| config.placement(s, base.region().map(|r| r.as_ref())))
+        .map(|p| p.home)
+        .into_iter()
+        .collect();
+    if !homes.contains(&home) {
+        homes.push(home.clone());
+    }
     for stage in &config.stages {
         if let Some(placement) = config.placement(stage, base.region().map(|r| r.as_ref())) {
             if !homes.contains(&placement.home) {

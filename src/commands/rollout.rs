@@ -137,7 +137,7 @@ pub async fn rollout(
         reports.push(report);
     }
 
-    let audit = session.audit();
+    let audit = session.audit(None);
     report::print_rollout(&reports, Some(&audit), output);
     write_markdown(
         options.report.as_deref(),
@@ -184,6 +184,6 @@ async fn preview(
         .collect();
     Ok(Preview::new(
         &rows,
-        semantic::model(&session.rendered.body).as_ref(),
+        semantic::model(&session.rendered_for(stage).body).as_ref(),
     ))
 }

@@ -10,7 +10,7 @@ use crate::report::{self, OutputFormat, RuleRow};
 // The flags of `remedy rules`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The stage whose modes to show (every stage deploys the top-level `rules` today).
+    /// The stage whose effective modes to show: the top-level `rules` overlaid by its own.
     #[arg(long)]
     pub stage: Option<String>,
     /// Every column at full width (the table otherwise fits 100 columns, or $COLUMNS).
@@ -34,11 +34,21 @@ pub fn run(args: Args, global: &Global) -> Result<i32, Error> {
             global.config.display()
         )));
     }
-    rules(config.as_ref(), args.wide, global.output)
+    let stage = match (&config, args.stage.as_deref()) {
+        (Some(config), Some(name)) => Some(config.stage(name)?.clone()),
+        _ => None,
+    };
+    rules(config.as_ref(), stage.as_ref(), args.wide, global.output)
 }
 
-pub fn rules(config: Option<&Config>, wide: bool, output: OutputFormat) -> Result<i32, Error> {
-    let enabled = config.map(Config::enabled_rules);
+/// The catalog with the modes `stage` deploys (none: the top-level `rules` alone).
+pub fn rules(
+    config: Option<&Config>,
+    stage: Option<&crate::core::config::Stage>,
+    wide: bool,
+    output: OutputFormat,
+) -> Result<i32, Error> {
+    let enabled = config.map(|c| c.stage_rules(stage));
     let rows: Vec<RuleRow> = remedy_functions::catalog()
         .map(|spec| {
             let Some(enabled) = &enabled else {
@@ -57,7 +67,9 @@ pub fn rules(config: Option<&Config>, wide: bool, output: OutputFormat) -> Resul
                 Some(rule) => RuleRow {
                     spec,
                     mode: Some(rule.mode),
-                    from: config.map(|c| c.mode_source(spec.id)).unwrap_or_default(),
+                    from: config
+                        .map(|c| c.mode_source(stage, spec.id))
+                        .unwrap_or_default(),
                     settings: rule.settings.clone().into_iter().collect(),
                 },
                 None => RuleRow {

@@ -1,5 +1,6 @@
-//! `remedy template [--stage S]`: the rendered member-account template, on stdout (YAML,
-//! or the same document as JSON with `--output json`).
+//! `remedy template [--stage S]`: the rendered member-account template (a stage's: its
+//! `rules` overlay applied), on stdout (YAML, or the same document as JSON with `--output
+//! json`).
 
 use super::Global;
 use crate::core::config::Config;
@@ -10,7 +11,8 @@ use crate::report::OutputFormat;
 // The flags of `remedy template`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Check that this stage exists (every stage deploys the same template).
+    /// The template this stage's stacks run (its `rules` overlay applied); default: the
+    /// top-level `rules` alone.
     #[arg(long, value_name = "STAGE")]
     pub stage: Option<String>,
 }
@@ -21,10 +23,8 @@ pub fn run(args: Args, global: &Global) -> Result<i32, Error> {
 }
 
 pub fn template(config: &Config, stage: Option<&str>, output: OutputFormat) -> Result<i32, Error> {
-    if let Some(stage) = stage {
-        config.stage(stage)?;
-    }
-    let rendered = template::render(config).map_err(Error::Failed)?;
+    let stage = stage.map(|name| config.stage(name)).transpose()?;
+    let rendered = template::render_for(config, stage).map_err(Error::Failed)?;
     crate::report::print_template(&rendered.body, output).map_err(Error::Failed)?;
     Ok(exit::OK)
 }

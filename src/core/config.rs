@@ -242,6 +242,10 @@ pub(crate) struct Stage {
     /// This stage's engine (default: the top-level `engine`).
     #[serde(default)]
     pub(crate) engine: Option<Engine>,
+    /// Overlays the top-level `rules` for this stage (same syntax, `"*"` included): a rule's
+    /// mode is the stage's entry for it, else the stage's `"*"`, else the top level's.
+    #[serde(default)]
+    pub(crate) rules: Option<Rules>,
 }
 
 /// A key that an earlier version took: whatever its value, loading fails at its line with
@@ -629,7 +633,8 @@ fn default_concurrency() -> Concurrency {
 // every other catalog rule. Settings are checked against the rule's declared settings while
 // the node is read, so an unknown setting names its own line.
 
-struct Rules(BTreeMap<String, RuleConfig>);
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Rules(pub(crate) BTreeMap<String, RuleConfig>);
 
 impl<'de> Deserialize<'de> for Rules {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -1568,31 +1573,46 @@ impl Config {
         stage.engine.unwrap_or(self.engine)
     }
 
-    /// Where a deployed rule's mode comes from: its own key, or `"*"`.
-    pub(crate) fn mode_source(&self, rule_id: &str) -> String {
-        if self.rules.contains_key(rule_id) {
-            format!("rules.{rule_id}")
-        } else {
-            "rules.\"*\"".into()
+    /// Where a deployed rule's mode comes from, in `stage` (none: the top level alone): the
+    /// stage's own key, the stage's `"*"`, the top-level key or the top-level `"*"`.
+    pub(crate) fn mode_source(&self, stage: Option<&Stage>, rule_id: &str) -> String {
+        let overlay = stage.and_then(|s| s.rules.as_ref().map(|r| (s, r)));
+        match overlay {
+            Some((s, r)) if r.0.contains_key(rule_id) => {
+                format!("stages.{}.rules.{rule_id}", s.name)
+            }
+            Some((s, r)) if r.0.contains_key("*") => format!("stages.{}.rules.\"*\"", s.name),
+            _ if self.rules.contains_key(rule_id) => format!("rules.{rule_id}"),
+            _ => "rules.\"*\"".into(),
         }
     }
 
-    /// The catalog rules the stack deploys, in catalog order: those listed by id, and every
-    /// other one when `*` is present. Settings get their declared defaults.
-    pub(crate) fn enabled_rules(&self) -> Vec<EnabledRule> {
-        let wildcard = self.rules.get("*");
+    /// The catalog rules `stage`'s stacks deploy (none: the top level alone), in catalog
+    /// order. A rule's mode: the stage's entry for it, else the stage's `"*"`, else the
+    /// top-level entry, else the top-level `"*"`; a rule none of them names is not deployed.
+    /// Its settings: the declared defaults, then the top level's, then the stage's.
+    pub(crate) fn stage_rules(&self, stage: Option<&Stage>) -> Vec<EnabledRule> {
+        let empty = BTreeMap::new();
+        let overlay = stage
+            .and_then(|s| s.rules.as_ref())
+            .map(|r| &r.0)
+            .unwrap_or(&empty);
         remedy_functions::catalog()
             .filter_map(|spec| {
-                let configured = self.rules.get(spec.id).or(wildcard)?;
+                let top = self.rules.get(spec.id).or(self.rules.get("*"));
+                let own = overlay.get(spec.id).or(overlay.get("*"));
+                let mode = own.or(top)?.mode;
                 let mut settings: BTreeMap<String, String> = spec
                     .settings
                     .iter()
                     .filter_map(|s| Some((s.name.to_owned(), s.default?.to_owned())))
                     .collect();
-                settings.extend(configured.settings.clone());
+                for layer in [top, own].into_iter().flatten() {
+                    settings.extend(layer.settings.clone());
+                }
                 Some(EnabledRule {
                     spec,
-                    mode: configured.mode,
+                    mode,
                     settings,
                 })
             })
@@ -1708,7 +1728,7 @@ mod tests {
         assert_eq!(c.stages[0].concurrency, Concurrency(16));
         assert_eq!(c.stages[0].failure_tolerance, 0);
         assert!(!c.stages[0].approval);
-        assert!(c.enabled_rules().is_empty());
+        assert!(c.stage_rules(None).is_empty());
     }
 
     #[test]
@@ -1752,7 +1772,7 @@ rules:
         assert_eq!(placement(0).covered, vec!["us-east-1", "eu-west-1"]);
         assert_eq!(placement(1).home, "us-west-2");
         assert_eq!(placement(1).covered, vec!["us-west-2"]);
-        let rules = c.enabled_rules();
+        let rules = c.stage_rules(None);
         assert_eq!(rules.len(), remedy_functions::catalog().count());
         let mode_of = |id: &str| rules.iter().find(|r| r.spec.id == id).unwrap().mode;
         assert_eq!(mode_of("S3-001"), Mode::Remediate);
@@ -1763,8 +1783,95 @@ rules:
     #[test]
     fn rules_absent_from_the_list_are_not_deployed() {
         let c = parse(&format!("{MINIMAL}rules:\n  S3-001: remediate\n")).unwrap();
-        let ids: Vec<&str> = c.enabled_rules().iter().map(|r| r.spec.id).collect();
+        let ids: Vec<&str> = c.stage_rules(None).iter().map(|r| r.spec.id).collect();
         assert_eq!(ids, vec!["S3-001"]);
+    }
+
+    #[test]
+    fn a_stage_overlays_the_top_level_rules() {
+        let c = parse(concat!(
+            "stages:\n",
+            "  - name: dev\n",
+            "    targets: {accounts: [\"111111111111\"]}\n",
+            "    rules: {\"*\": remediate}\n",
+            "  - name: prod\n",
+            "    targets: {accounts: [\"222222222222\"]}\n",
+            "    rules:\n",
+            "      \"*\": dry-run\n",
+            "      CT-001: {mode: notify, settings: {trail_name: ProdTrail}}\n",
+            "  - name: qa\n",
+            "    targets: {accounts: [\"333333333333\"]}\n",
+            "rules:\n",
+            "  S3-001: remediate\n",
+            "  CT-001: {mode: remediate, settings: {trail_name: OrgTrail}}\n",
+        ))
+        .unwrap();
+        let stage = |name: &str| c.stages.iter().find(|s| s.name.as_str() == name).unwrap();
+        let rule = |stage: Option<&Stage>, id: &str| {
+            c.stage_rules(stage)
+                .into_iter()
+                .find(|r| r.spec.id == id)
+                .map(|r| (r.mode, r.settings.get("trail_name").cloned()))
+        };
+        // dev's "*" enables every rule, in remediate; the top level's settings stay.
+        assert_eq!(
+            c.stage_rules(Some(stage("dev"))).len(),
+            remedy_functions::catalog().count()
+        );
+        assert_eq!(
+            rule(Some(stage("dev")), "KMS-002").map(|r| r.0),
+            Some(Mode::Remediate)
+        );
+        assert_eq!(
+            rule(Some(stage("dev")), "CT-001"),
+            Some((Mode::Remediate, Some("OrgTrail".into())))
+        );
+        // prod's "*" beats the top level's own entry; its own entry beats its "*".
+        assert_eq!(
+            rule(Some(stage("prod")), "S3-001").map(|r| r.0),
+            Some(Mode::DryRun)
+        );
+        assert_eq!(
+            rule(Some(stage("prod")), "CT-001"),
+            Some((Mode::Notify, Some("ProdTrail".into())))
+        );
+        // A stage without an overlay deploys the top level's rules, and only those.
+        let qa: Vec<&str> = c
+            .stage_rules(Some(stage("qa")))
+            .iter()
+            .map(|r| r.spec.id)
+            .collect();
+        assert_eq!(
+            qa,
+            c.stage_rules(None)
+                .iter()
+                .map(|r| r.spec.id)
+                .collect::<Vec<_>>()
+        );
+        assert_eq!(rule(Some(stage("qa")), "KMS-002"), None);
+        // Where each mode comes from.
+        assert_eq!(
+            c.mode_source(Some(stage("prod")), "CT-001"),
+            "stages.prod.rules.CT-001"
+        );
+        assert_eq!(
+            c.mode_source(Some(stage("prod")), "S3-001"),
+            "stages.prod.rules.\"*\""
+        );
+        assert_eq!(c.mode_source(Some(stage("qa")), "S3-001"), "rules.S3-001");
+        assert_eq!(c.mode_source(None, "S3-001"), "rules.S3-001");
+    }
+
+    #[test]
+    fn a_stage_overlay_is_checked_like_the_top_level_rules() {
+        let e = error(
+            "stages:\n  - name: dev\n    targets: {accounts: [\"111111111111\"]}\n    rules:\n      S3-001: remedate\n",
+        );
+        assert_eq!(e.line, Some(5), "{e}");
+        assert!(e.message.contains("stages[0].rules.S3-001"), "{e}");
+        let e = error("stages:\n  - name: dev\n    targets: {accounts: [\"111111111111\"]}\n    rules:\n      s3-001: remediate\n");
+        assert_eq!(e.line, Some(5), "{e}");
+        assert!(e.message.contains("did you mean `S3-001`"), "{e}");
     }
 
     fn error(yaml: &str) -> ConfigError {

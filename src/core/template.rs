@@ -8,7 +8,7 @@
 //!
 //! Must not: call AWS or read files other than what is compiled in.
 
-use crate::core::config::{Config, EnabledRule, Encryption};
+use crate::core::config::{Config, EnabledRule, Encryption, Stage};
 use crate::core::stack::MANAGED_TAG;
 use crate::core::util::{sha256_hex, short_hash};
 use serde_yaml::{Mapping, Value};
@@ -83,7 +83,13 @@ impl RenderedTemplate {
 
 /// Renders the member-account template for the config's enabled rules.
 pub fn render(config: &Config) -> Result<RenderedTemplate, String> {
-    let rules = config.enabled_rules();
+    render_for(config, None)
+}
+
+/// The member template `stage`'s stacks run: the top-level `rules` overlaid by the stage's
+/// (none: the top level alone). A stage without an overlay renders the same body.
+pub fn render_for(config: &Config, stage: Option<&Stage>) -> Result<RenderedTemplate, String> {
+    let rules = config.stage_rules(stage);
     let mut doc: Value = serde_yaml::from_str(BASE_TEMPLATE)
         .map_err(|e| format!("stacks/remediation.yaml does not parse: {e}"))?;
     let resources = doc
@@ -435,6 +441,33 @@ mod tests {
         assert_eq!(
             deployment_hash(&t, &p, "aaa"),
             "55cc4537753e8163e16e28136ef55e17"
+        );
+    }
+
+    #[test]
+    fn a_stage_with_its_own_rules_renders_its_own_template() {
+        let c = Config::parse(
+            Path::new("remedy.yaml"),
+            "stages:\n  - name: dev\n    targets: {accounts: [\"111111111111\"]}\n  - name: prod\n    targets: {accounts: [\"222222222222\"]}\n    rules: {S3-001: dry-run}\nrules:\n  S3-001: remediate\n".into(),
+        )
+        .unwrap();
+        let release = render(&c).unwrap();
+        let dev = render_for(&c, Some(&c.stages[0])).unwrap();
+        let prod = render_for(&c, Some(&c.stages[1])).unwrap();
+        assert_eq!(dev.body, release.body, "no overlay: the release's template");
+        assert_ne!(prod.body, release.body);
+        let mode = |t: &RenderedTemplate| {
+            resources(t)["RuleS3001Function"]["Properties"]["Environment"]["Variables"]
+                ["REMEDY_MODE"]
+                .as_str()
+                .map(str::to_owned)
+        };
+        assert_eq!(mode(&dev).as_deref(), Some("remediate"));
+        assert_eq!(mode(&prod).as_deref(), Some("dry-run"));
+        let p = parameters(&c, "999999999999", "k", &[]);
+        assert_ne!(
+            deployment_hash(&dev, &p, "a"),
+            deployment_hash(&prod, &p, "a")
         );
     }
 

@@ -214,7 +214,11 @@ mod tests {
         let text = stage_text(&report);
         let lines: Vec<&str> = text.lines().collect();
         assert!(lines[0].starts_with("ACCOUNT"), "{text}");
-        let cells = |line: &str| line.split_whitespace().map(str::to_owned).collect::<Vec<_>>();
+        let cells = |line: &str| {
+            line.split_whitespace()
+                .map(str::to_owned)
+                .collect::<Vec<_>>()
+        };
         assert_eq!(
             cells(lines[1])[..4],
             ["000000000003", "name-000000000003", "us-east-1", "failed"],

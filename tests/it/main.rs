@@ -40,4 +40,5 @@ mod rules_regions;
 mod rules_s3;
 mod stack_states;
 mod stacksets;
+mod stage_modes;
 mod template;
