@@ -171,11 +171,23 @@ pub async fn plan(
         accounts,
         strays,
     };
-    let explained = Explained::new(
+    let mut explained = Explained::new(
         &run.results,
         semantic::model(&session.rendered_for(&stage).body),
         session.written.clone(),
     );
+    explained.sources = session
+        .config
+        .stage_rules(Some(&stage))
+        .iter()
+        .map(|r| {
+            (
+                r.spec.id.to_owned(),
+                r.mode.as_str().to_owned(),
+                session.config.mode_source(Some(&stage), r.spec.id),
+            )
+        })
+        .collect();
     report::print_plan(stage_name, &run.results, keep, &layout, &explained, output);
     Ok(if run.interrupted {
         exit::INTERRUPTED

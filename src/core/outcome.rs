@@ -181,6 +181,8 @@ pub(crate) struct Explained {
     pub(crate) desired: Option<crate::core::semantic::Model>,
     pub(crate) groups: Vec<(Vec<AccountRef>, Vec<crate::core::semantic::Change>)>,
     pub(crate) writes: Vec<Upload>,
+    /// Each deployed rule's effective mode and where it comes from (`stages.prod.rules."*"`).
+    pub(crate) sources: Vec<(String, String, String)>,
 }
 
 impl Explained {
@@ -202,6 +204,7 @@ impl Explained {
             desired,
             groups: crate::core::semantic::group(&items),
             writes,
+            sources: Vec::new(),
         }
     }
 }

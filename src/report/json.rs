@@ -201,6 +201,9 @@ pub struct PlanDoc<'a> {
     pub kept: bool,
     /// What the stage's stacks will run: each rule id by mode.
     pub deploys: ModesDoc<'a>,
+    /// Each deployed rule's effective mode in this stage and where it comes from
+    /// (`rules.S3-001`, `stages.prod.rules."*"`).
+    pub rules: Vec<RuleModeDoc<'a>>,
     /// The updates grouped by identical changes in remedy's terms, the largest group first.
     pub groups: Vec<GroupDoc<'a>>,
     /// What the plan itself wrote: artifacts its change sets read (never the package).
@@ -367,6 +370,14 @@ impl<'a> SemanticDoc<'a> {
     }
 }
 
+/// A rule's effective mode in a stage, and the key it comes from.
+#[derive(Debug, Serialize)]
+pub struct RuleModeDoc<'a> {
+    pub id: &'a str,
+    pub mode: &'a str,
+    pub from: &'a str,
+}
+
 /// Targets with the same changes in remedy's terms.
 #[derive(Debug, Serialize)]
 pub struct GroupDoc<'a> {
@@ -438,6 +449,11 @@ impl<'a> PlanDoc<'a> {
             summary: PlanCountsDoc::new(crate::core::decide::PlanCounts::of(&actions)),
             kept,
             deploys: ModesDoc::new(explained.desired.as_ref()),
+            rules: explained
+                .sources
+                .iter()
+                .map(|(id, mode, from)| RuleModeDoc { id, mode, from })
+                .collect(),
             groups: explained
                 .groups
                 .iter()

@@ -8,6 +8,7 @@ use crate::support;
 use remedy_functions::catalog::Mode;
 use remedy_functions::dispatch::{Place, RuntimeConfig};
 use remedy_functions::orchestrator::Orchestrator;
+use serde_json::json;
 use std::collections::BTreeMap;
 use support::{finding, remedy, Emulator, Org, Workdir, REGION};
 
@@ -113,6 +114,23 @@ async fn dev_remediates_what_prod_reports_for_the_same_finding() {
     assert_eq!(doc["summary"]["update"], 1, "{doc}");
     assert_eq!(
         doc["targets"][0]["semantic"][0]["text"], "S3-001: dry-run → remediate",
+        "{doc}"
+    );
+    // Each rule's effective mode in prod and the key it comes from.
+    let from = |id: &str| {
+        doc["rules"]
+            .as_array()
+            .and_then(|r| r.iter().find(|r| r["id"] == id))
+            .map(|r| (r["mode"].clone(), r["from"].clone()))
+    };
+    assert_eq!(
+        from("S3-001"),
+        Some((json!("remediate"), json!("stages.prod.rules.S3-001"))),
+        "{doc}"
+    );
+    assert_eq!(
+        from("KMS-002"),
+        Some((json!("dry-run"), json!("stages.prod.rules.\"*\""))),
         "{doc}"
     );
     let dev_plan = remedy(
