@@ -317,6 +317,13 @@ impl Session {
             version: crate::VERSION,
             commit: crate::COMMIT,
             release_hash: self.hash.clone(),
+            stage_hashes: self
+                .config
+                .stages
+                .iter()
+                .filter(|s| stage.is_none_or(|only| only.name == s.name))
+                .filter_map(|s| Some((s.name.to_string(), self.stage_hash(s).ok()?)))
+                .collect(),
             template_hash: stage
                 .map(|s| self.rendered_for(s))
                 .unwrap_or(&self.rendered)

@@ -100,11 +100,19 @@ fn cause_of(err: &(dyn std::error::Error + 'static)) -> String {
 pub(crate) fn humanize(operation: &str, answer: &Answer) -> String {
     let message = answer.message.as_deref().map(|m| one_line(m, MAX_REASON));
     let message = message.as_deref().unwrap_or_default();
-    let text = match answer.code.as_deref() {
-        Some(code) => with_code(&by_code(operation, code, message), code),
-        None => without_code(answer),
-    };
-    bounded(&text)
+    match answer.code.as_deref() {
+        // The code always survives the cut: it is what a reader searches AWS's docs for.
+        Some(code) => {
+            let text = by_code(operation, code, message);
+            if text.contains(code) {
+                bounded(&text)
+            } else {
+                let room = MAX_REASON.saturating_sub(code.chars().count() + 3);
+                with_code(&line_of(&text, room), code)
+            }
+        }
+        None => bounded(&without_code(answer)),
+    }
 }
 
 /// One line, at most [`MAX_REASON`] characters (an ellipsis says it was cut).
@@ -186,7 +194,7 @@ fn by_code(operation: &str, code: &str, message: &str) -> String {
             "the credentials have expired: renew them (`aws sso login --profile …`, or fresh keys) and run again".into()
         }
         "InvalidClientTokenId" | "UnrecognizedClientException" | "InvalidAccessKeyId" => {
-            "AWS does not know the access key (deleted, mistyped, or of another partition): check the credentials remedy runs with (`aws sts get-caller-identity`)".into()
+            "AWS does not take the credentials here: the access key is unknown (deleted, mistyped, another partition's), or the region is one the account has not enabled (opt-in regions answer this way); check `aws sts get-caller-identity` and the account's enabled regions".into()
         }
         "SignatureDoesNotMatch" | "InvalidSignatureException" => {
             "the request's signature does not match: the secret key is not the access key's, or this machine's clock is off".into()
@@ -248,12 +256,23 @@ fn access_denied(operation: &str, message: &str) -> String {
             "cannot assume {role}: check `role.name` (the role must exist in the account), `role.external_id`, and that the role's trust policy trusts the security account"
         );
     }
+    // A Deny (an SCP, a boundary, an explicit Deny statement) is not mended by granting.
+    let denied = !why.starts_with("no policy") && !why.starts_with("the resource's");
+    let fix = |action: &str| {
+        if denied {
+            format!("lift that Deny for {action} (granting it to the role does not help)")
+        } else {
+            format!("grant {action} to the role remedy runs with")
+        }
+    };
     match (action, resource) {
         (Some(action), Some(resource)) => format!(
-            "access denied: the caller may not {action} on {resource} ({why}); grant {action} to the role remedy runs with"
+            "access denied: the caller may not {action} on {resource} ({why}); {}",
+            fix(&action)
         ),
         (Some(action), None) => format!(
-            "access denied: the caller may not {action} ({why}); grant {action} to the role remedy runs with"
+            "access denied: the caller may not {action} ({why}); {}",
+            fix(&action)
         ),
         _ if message.is_empty() => format!(
             "access denied to {operation}: the caller's policies (or an SCP) do not allow it"
@@ -551,7 +570,8 @@ mod tests {
             ),
         );
         assert!(
-            text.contains("may not organizations:ListRoots (a service control policy"),
+            text.contains("may not organizations:ListRoots (a service control policy")
+                && text.contains("granting it to the role does not help"),
             "{text}"
         );
         // No action in the message: the operation is named.
@@ -730,6 +750,10 @@ mod tests {
             ),
         );
         assert!(text.ends_with("(InvalidClientTokenId)"), "{text}");
+        assert!(
+            text.contains("region is one the account has not enabled"),
+            "{text}"
+        );
     }
 
     #[test]
@@ -785,7 +809,8 @@ mod tests {
         );
         one_short_line(&text);
         assert!(text.starts_with("first second x"), "{text}");
-        assert!(text.ends_with('…'), "{text}");
+        // Cut before AWS's code, which always ends the line.
+        assert!(text.ends_with("… (SomethingNew)"), "{text}");
         let text = humanize(
             "X",
             &Answer {

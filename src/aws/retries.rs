@@ -11,12 +11,13 @@
 //!   its retries per `Service.Operation` into the run's [`RetryCounts`] (a value the
 //!   `Identity` (in `aws::identity`) owns and hands to each client it builds; no global);
 //!   the session reads them for each stage's report.
-//! - A connection that cannot be made (refused, a name that does not resolve, no TLS
-//!   handshake, no connection within [`CONNECT_TIMEOUT`]) is not retried: the same address
-//!   refuses the next attempt too, and ten attempts of backoff hid it for ~30 s. [`Reach`]
-//!   names the endpoint in that error (and in any error answer, for `aws::errors`). A
-//!   request on a connection that was made and then lost is retried like throttling and
-//!   HTTP 5xx.
+//! - A connection the endpoint refuses is not retried: nothing listens at that address, the
+//!   next attempt is refused too, and ten attempts of backoff hid it for ~30 s. [`Reach`]
+//!   names the endpoint in that error (and in any error answer, for `aws::errors`). A name
+//!   that does not resolve, a TLS handshake that fails, no connection within
+//!   [`CONNECT_TIMEOUT`], and a connection lost mid-request are retried like throttling and
+//!   HTTP 5xx: on a large run against AWS these are the network's hiccups, and failing a
+//!   target on the first one would be worse than the wait.
 //!
 //! Must not: decide anything beyond retrying.
 
@@ -237,13 +238,16 @@ fn unreachable<E>(endpoint: String, cause: String) -> OrchestratorError<E> {
     ))
 }
 
-/// Why no connection was made, when that is what `error` is: hyper's "connect" errors
-/// (refused, DNS, TLS handshake, the connect timeout). `None` for a connection lost after
-/// it was made (retried).
+/// Why no connection was made, when the endpoint refused it (hyper's "connect" error with a
+/// refused connection at its root). `None` for anything else — a name that does not
+/// resolve, a TLS handshake, the connect timeout, a connection lost after it was made —
+/// which the standard retries handle.
 fn not_connected(error: &ConnectorError) -> Option<String> {
     let connect = find_source::<hyper_util::client::legacy::Error>(error)
         .is_some_and(hyper_util::client::legacy::Error::is_connect);
-    if !connect {
+    let refused = find_source::<std::io::Error>(error)
+        .is_some_and(|e| e.kind() == std::io::ErrorKind::ConnectionRefused);
+    if !(connect && refused) {
         return None;
     }
     // The innermost cause says it best ("Connection refused (os error 111)", "failed to
@@ -304,6 +308,12 @@ mod tests {
         // A connection lost mid-request is not a connect error: left to the retries.
         let reset = std::io::Error::from(std::io::ErrorKind::ConnectionReset);
         assert_eq!(not_connected(&ConnectorError::io(Box::new(reset))), None);
+        // Nor is a connect timeout or a name that does not resolve (no refusal at the root).
+        let timeout = std::io::Error::from(std::io::ErrorKind::TimedOut);
+        assert_eq!(
+            not_connected(&ConnectorError::timeout(Box::new(timeout))),
+            None
+        );
     }
 
     #[test]

@@ -428,6 +428,9 @@ pub(crate) struct Audit {
     pub(crate) config_hash: String,
 }
 
+    /// The `remedy:hash` each stage's stacks carry (its template, covered regions and
+    /// package): what an auditor matches against the stacks' tags.
+    pub(crate) stage_hashes: BTreeMap<String, String>,
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -102,6 +102,8 @@ pub struct RunDoc<'a> {
     pub remedy_version: &'a str,
     pub commit: &'a str,
     pub release_hash: &'a str,
+    /// The `remedy:hash` each stage's stacks carry.
+    pub stage_hashes: &'a BTreeMap<String, String>,
     pub template_sha256: &'a str,
     pub config_sha256: &'a str,
 }
@@ -115,6 +117,7 @@ impl<'a> RunDoc<'a> {
             remedy_version: a.version,
             commit: a.commit,
             release_hash: &a.release_hash,
+            stage_hashes: &a.stage_hashes,
             template_sha256: &a.template_hash,
             config_sha256: &a.config_hash,
         }

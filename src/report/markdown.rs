@@ -12,13 +12,18 @@ pub fn markdown(title: &str, reports: &[StageReport], audit: Option<&Audit>) -> 
     let mut md = format!("# {title}\n\n");
     if let Some(a) = audit {
         md.push_str(&format!(
-            "- started {}, finished {}\n- by `{}`\n- remedy {} (commit {}), release `{}`\n- template sha256 `{}`, configuration sha256 `{}`\n\n",
+            "- started {}, finished {}\n- by `{}`\n- remedy {} (commit {}), release `{}`\n- stacks' remedy:hash: {}\n- template sha256 `{}`, configuration sha256 `{}`\n\n",
             a.started_at,
             a.finished_at,
             a.caller_arn,
             a.version,
             a.commit,
             a.release_hash,
+            a.stage_hashes
+                .iter()
+                .map(|(stage, hash)| format!("{} `{hash}`", cell(stage)))
+                .collect::<Vec<_>>()
+                .join(", "),
             a.template_hash,
             a.config_hash
         ));
@@ -144,6 +149,7 @@ mod tests {
             version: "0.1.0",
             commit: "abc1234",
             release_hash: "r".repeat(32),
+            stage_hashes: [("dev".to_owned(), "d".repeat(32))].into_iter().collect(),
             template_hash: "t".repeat(64),
             config_hash: "c".repeat(64),
         };
@@ -154,6 +160,7 @@ mod tests {
             "started 2026-12-06T05:00:00Z, finished 2026-12-06T05:01:02Z",
             "by `arn:aws:sts::999999999999:assumed-role/Deployer/ci`",
             "remedy 0.1.0 (commit abc1234)",
+            &format!("stacks' remedy:hash: dev `{}`", "d".repeat(32)),
             &"t".repeat(64),
             &"c".repeat(64),
         ] {

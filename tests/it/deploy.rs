@@ -6,7 +6,7 @@ use crate::support;
 use crate::support::snapshot::{assert_snapshot, labels};
 
 use std::collections::{BTreeMap, BTreeSet};
-use support::{remedy, Emulator, Org, Workdir, MANAGEMENT_ACCOUNT, REGION};
+use support::{remedy, stack_state, Emulator, Org, Workdir, MANAGEMENT_ACCOUNT, REGION};
 
 async fn function_names(emulator: &Emulator, account: &str, region: &str) -> BTreeSet<String> {
     let lambda = aws_sdk_lambda::Client::new(&emulator.account_config(account, region).await);
@@ -92,7 +92,7 @@ async fn deploys_the_stage_reads_back_and_reruns_unchanged() {
     let names = labels("dev", &dev);
     assert_snapshot("deploy-first-run", &run.json(), &names);
     // The audit trail the snapshot redacts: who, which build, which template and config.
-    let audit = &run.json()["run"];
+    let audit = run.json()["run"].clone();
     assert!(
         audit["caller_arn"]
             .as_str()
@@ -148,6 +148,11 @@ async fn deploys_the_stage_reads_back_and_reruns_unchanged() {
             r.params
         );
     }
+    // The hash an auditor matches against the stacks' remedy:hash tag.
+    let (_, deployed) = stack_state(&emulator, &dev[0], REGION)
+        .await
+        .expect("deployed");
+    assert_eq!(audit["stage_hashes"]["dev"], deployed.as_str(), "{audit}");
 
     // A first deploy costs four calls per target: AssumeRole, DescribeStacks (missing),
     // CreateStack, DescribeStacks (settled); no change set for a stack that did not exist.
