@@ -69,6 +69,12 @@ pub(crate) enum Command {
     /// The fleet: per account (home region), stack status, deployed version and hash, findings topic, strays.
     #[command(after_help = examples::STATUS)]
     Status(commands::status::Args),
+    /// Kill switch: switch rules to `notify` in the named accounts within a minute, without a stack update.
+    #[command(after_help = examples::PAUSE)]
+    Pause(commands::pause::PauseArgs),
+    /// Undo `pause`: the rules remediate again in the named accounts (asks first, or --yes).
+    #[command(after_help = examples::RESUME)]
+    Resume(commands::pause::ResumeArgs),
     /// Account Vending Machine hook: deploy one account at the stage its OU belongs to.
     #[command(after_help = examples::ONBOARD)]
     Onboard(commands::onboard::Args),
@@ -153,6 +159,22 @@ Examples:
   # Each account's findings topic, for Conformity's SNS channel
   remedy status --output json";
 
+    pub const PAUSE: &str = "\
+Examples:
+  # Stop remediating everywhere: every rule, every stage's accounts, notify only
+  remedy pause
+  # One rule in one stage
+  remedy pause --rule EC2-002 --stage prod
+  # Two rules in one account, as JSON
+  remedy pause --rule S3-001 --rule EC2-002 --stage prod --account 111111111111 --output json";
+
+    pub const RESUME: &str = "\
+Examples:
+  # Remediate again everywhere, after a question
+  remedy resume
+  # One rule in one stage, unattended
+  remedy resume --rule EC2-002 --stage prod --yes";
+
     pub const ONBOARD: &str = "\
 Examples:
   # A vended account: the first stage whose OUs hold it, that account alone
@@ -229,6 +251,8 @@ pub fn main() -> i32 {
             | Command::Onboard(_)
             | Command::Plan(_)
             | Command::Status(_)
+            | Command::Pause(_)
+            | Command::Resume(_)
     ) {
         // Needs the runtime: the listener is a task.
         let _guard = runtime.enter();
@@ -329,6 +353,8 @@ async fn run(cli: Cli, stop: crate::core::stop::Stop) -> Result<i32, Error> {
         Command::Rollout(args) => commands::rollout::run(args, &global).await,
         Command::Status(args) => commands::status::run(args, &global).await,
         Command::Onboard(args) => commands::onboard::run(args, &global).await,
+        Command::Pause(args) => commands::pause::pause(args, &global).await,
+        Command::Resume(args) => commands::pause::resume(args, &global).await,
         Command::Remediate(args) => commands::remediate::run(args, &global).await,
         Command::Rules(args) => commands::rules::run(args, &global),
         Command::Package(args) => commands::package::run(args, &global),

@@ -113,6 +113,9 @@ pub enum ReasonCode {
     NotFailure,
     /// Skipped: the rule's mode is `notify` (the finding goes to the topics only).
     NotifyMode,
+    /// Notified, not remediated: the rule is paused in this account (`remedy pause`, the
+    /// kill switch; [`crate::pause`]).
+    Paused,
 }
 
 impl ReasonCode {
@@ -124,6 +127,7 @@ impl ReasonCode {
             ReasonCode::TestMessage => "test_message",
             ReasonCode::NotFailure => "not_failure",
             ReasonCode::NotifyMode => "notify_mode",
+            ReasonCode::Paused => "paused",
         }
     }
 }

@@ -65,7 +65,13 @@ pub async fn run() -> Result<(), Error> {
             };
             let lambda = aws_sdk_lambda::Client::new(&aws);
             let sns = aws_sdk_sns::Client::new(&aws);
+            // The kill switch: one per process, so its one-minute cache spans invocations.
+            let pause = std::env::var(crate::pause::PARAMETER_ENV)
+                .ok()
+                .filter(|p| !p.trim().is_empty())
+                .map(|p| Arc::new(crate::pause::PauseSwitch::new(&aws, p)));
             let (lambda, sns) = (&lambda, &sns);
+            let pause = &pause;
             let (config, region) = (&config, &region);
             lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
                 let orchestrator = Orchestrator {
@@ -76,6 +82,7 @@ pub async fn run() -> Result<(), Error> {
                         account_id: account_of(&event.context.invoked_function_arn),
                         region: region.clone(),
                     },
+                    pause: pause.clone(),
                 };
                 let deadline = deadline_of(event.context.deadline);
                 Ok::<Value, Error>(

@@ -16,6 +16,7 @@ pub mod finding;
 pub mod lambda;
 pub mod orchestrator;
 pub mod partition;
+pub mod pause;
 pub mod rule;
 pub mod rules;
 pub mod runtime;

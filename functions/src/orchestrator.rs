@@ -30,6 +30,9 @@ pub struct Orchestrator {
     pub sns: aws_sdk_sns::Client,
     pub config: RuntimeConfig,
     pub place: Place,
+    /// The kill switch (`REMEDY_PAUSE_PARAMETER`), shared by the process's invocations so
+    /// that it is read at most once a minute; `None`: nothing is ever paused.
+    pub pause: Option<std::sync::Arc<crate::pause::PauseSwitch>>,
 }
 
 /// What happened to one message; logged as one JSON line.
@@ -81,6 +84,19 @@ impl Orchestrator {
             sns: aws_sdk_sns::Client::new(aws),
             config,
             place,
+            pause: None,
+        }
+    }
+
+    /// Whether the kill switch pauses `rule_id`. Read only for a finding that would run its
+    /// rule (a `notify` rule changes nothing either way).
+    async fn is_paused(&self, rule_id: &str, mode: Mode) -> bool {
+        match (&self.pause, mode) {
+            (Some(switch), Mode::Remediate | Mode::DryRun) => {
+                // Boxed: keeps the handler's future shallow enough for the compiler's layout.
+                Box::pin(switch.paused()).await.covers(rule_id)
+            }
+            _ => false,
         }
     }
 
@@ -187,11 +203,20 @@ impl Orchestrator {
                 notify,
             } => (mode, function, notify),
         };
+        // The kill switch (`remedy pause`): a paused rule is handled as `notify`.
+        let paused = self.is_paused(&finding.rule_id, mode).await;
+        let mode = if paused { Mode::Notify } else { mode };
         handled.mode = Some(mode);
         if mode == Mode::Notify {
             handled.reason =
                 Some("notify mode: the finding goes to the notification topics".into());
             handled.reason_code = Some(ReasonCode::NotifyMode);
+            if paused {
+                handled.reason = Some(
+                    "paused (remedy pause): the finding goes to the notification topics, nothing is changed".into(),
+                );
+                handled.reason_code = Some(ReasonCode::Paused);
+            }
         } else {
             let report = self.invoke(&function, finding).await;
             handled.retry = report.outcome == Outcome::Failed;

@@ -343,6 +343,15 @@ pub(crate) fn organizations_client(
     aws_sdk_organizations::Client::from_conf(builder.build())
 }
 
+/// The kill switch's parameter (`remedy pause`), in the config's region.
+pub(crate) fn ssm_client(config: &SdkConfig, counts: &RetryCounts) -> aws_sdk_ssm::Client {
+    let builder = aws_sdk_ssm::config::Builder::from(config)
+        .retry_partition(retries::partition("ssm"))
+        .interceptor(counts.counter())
+        .interceptor(retries::Reach);
+    aws_sdk_ssm::Client::from_conf(builder.build())
+}
+
 /// IAM is global: the region only picks the partition's endpoint.
 pub(crate) fn iam_client(config: &SdkConfig, counts: &RetryCounts) -> aws_sdk_iam::Client {
     let builder = aws_sdk_iam::config::Builder::from(config)

@@ -11,6 +11,7 @@ pub mod identity;
 pub(crate) mod org;
 pub mod package;
 pub mod retries;
+pub(crate) mod ssm;
 
 /// One-line descriptions of SDK errors for people: `errors::reason(operation, &error)`.
 pub(crate) use errors::reason;

@@ -10,6 +10,7 @@ pub mod deploy;
 pub mod manpage;
 pub mod onboard;
 pub mod package;
+pub mod pause;
 pub mod plan;
 pub mod publish;
 pub mod remediate;

@@ -80,10 +80,13 @@ pub async fn status(
         let progress = report::progress(stage.name.as_str(), targets.len(), ProgressKind::Status);
         let targets_for_strays = targets.clone();
         let stop = session.stop.clone();
-        let run = engine
+        let mut run = engine
             .status(targets, drift, Limits::reads_of(stage), progress, &stop)
             .await
             .map_err(Error::Failed)?;
+        if !run.interrupted {
+            super::pause::read_into(&session, stage, &mut run.results).await;
+        }
         rows.extend(run.results.into_iter().map(|r| (stage.name.to_string(), r)));
         if run.interrupted {
             break;

@@ -9,6 +9,7 @@ pub(crate) mod decide;
 pub mod error;
 pub(crate) mod org;
 pub mod outcome;
+pub(crate) mod pause;
 pub(crate) mod region;
 pub(crate) mod rollout;
 pub(crate) mod semantic;

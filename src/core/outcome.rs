@@ -154,6 +154,10 @@ pub(crate) struct InspectedTarget {
     pub(crate) reason: Option<String>,
     /// The topic to give Conformity for this account (the stack's findings topic).
     pub(crate) findings_topic: Option<String>,
+    /// The kill switch: the rules paused in this account (`*`: every rule), empty when
+    /// none; `pause_error` when the parameter could not be read.
+    pub(crate) paused: Vec<String>,
+    pub(crate) pause_error: Option<String>,
 }
 
 /// Where a stage's stacks live and what they add up to: the plan's footprint and strays.
@@ -254,6 +258,8 @@ impl InspectedTarget {
             drift: None,
             reason,
             findings_topic: None,
+            paused: Vec::new(),
+            pause_error: None,
         }
     }
 }

@@ -148,6 +148,7 @@ pub fn render_for(config: &Config, stage: Option<&Stage>) -> Result<RenderedTemp
             })));
         }
     }
+    kill_switch(resources, &config.stack_name)?;
     if config.encryption == Encryption::AwsManaged {
         without_customer_key(resources)?;
     }
@@ -155,6 +156,32 @@ pub fn render_for(config: &Config, stage: Option<&Stage>) -> Result<RenderedTemp
 
     let body = serde_yaml::to_string(&doc).map_err(|e| format!("cannot write template: {e}"))?;
     Ok(RenderedTemplate { body, footprint })
+}
+
+/// The kill switch (issue 16, `remedy pause`): the orchestrator reads
+/// `/<stack_name>/paused` in its own account and region (`REMEDY_PAUSE_PARAMETER`), and may
+/// read that one parameter and no other (a name that begins with `/` follows `parameter`
+/// in the ARN with no second slash).
+fn kill_switch(resources: &mut Mapping, stack_name: &str) -> Result<(), String> {
+    let name = remedy_functions::pause::parameter_name(stack_name);
+    resources
+        .get_mut("Orchestrator")
+        .and_then(|o| o.get_mut("Properties"))
+        .and_then(|p| p.get_mut("Environment"))
+        .and_then(|e| e.get_mut("Variables"))
+        .and_then(Value::as_mapping_mut)
+        .ok_or("stacks/remediation.yaml: Orchestrator has no Environment.Variables")?
+        .insert(
+            remedy_functions::pause::PARAMETER_ENV.into(),
+            name.clone().into(),
+        );
+    orchestrator_statements(resources)?.push(yaml(serde_json::json!({
+        "Sid": "ReadKillSwitch",
+        "Effect": "Allow",
+        "Action": "ssm:GetParameter",
+        "Resource": {"Fn::Sub": format!("arn:${{AWS::Partition}}:ssm:${{AWS::Region}}:${{AWS::AccountId}}:parameter{name}")}
+    })));
+    Ok(())
 }
 
 /// The orchestrator role's policy statements, to add to or remove from.

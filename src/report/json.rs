@@ -152,6 +152,77 @@ impl<'a> RolloutDoc<'a> {
     }
 }
 
+/// `remedy pause` and `remedy resume`: per account, what is paused after the run.
+#[derive(Debug, Serialize)]
+pub struct SwitchDoc<'a> {
+    /// `pause` or `resume`.
+    pub action: &'static str,
+    /// The SSM parameter written in each account's home region (`/<stack_name>/paused`).
+    pub parameter: &'a str,
+    pub summary: SwitchCountsDoc,
+    pub targets: Vec<SwitchRowDoc<'a>>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct SwitchCountsDoc {
+    pub changed: usize,
+    pub unchanged: usize,
+    pub failed: usize,
+    pub skipped: usize,
+}
+
+#[derive(Debug, Serialize)]
+pub struct SwitchRowDoc<'a> {
+    pub stage: &'a str,
+    pub account_id: &'a str,
+    pub account_name: &'a str,
+    pub region: &'a str,
+    /// `changed`, `unchanged`, `failed` or `skipped`.
+    pub outcome: &'static str,
+    /// The paused rules before the run (`["*"]`: every rule); null when not read.
+    pub paused_before: Option<Vec<String>>,
+    /// The paused rules after it; null when the parameter was not written.
+    pub paused: Option<Vec<String>>,
+    pub reason: Option<&'a str>,
+}
+
+impl<'a> SwitchDoc<'a> {
+    pub fn new(
+        switch: crate::core::pause::Switch,
+        parameter: &'a str,
+        rows: &'a [crate::core::pause::SwitchedTarget],
+    ) -> SwitchDoc<'a> {
+        use crate::core::pause::SwitchOutcome;
+        let count = |o: SwitchOutcome| rows.iter().filter(|r| r.outcome == o).count();
+        let list = |p: &Option<remedy_functions::pause::Paused>| {
+            p.as_ref().map(|p| p.0.iter().cloned().collect::<Vec<_>>())
+        };
+        SwitchDoc {
+            action: switch.as_str(),
+            parameter,
+            summary: SwitchCountsDoc {
+                changed: count(SwitchOutcome::Changed),
+                unchanged: count(SwitchOutcome::Unchanged),
+                failed: count(SwitchOutcome::Failed),
+                skipped: count(SwitchOutcome::Skipped),
+            },
+            targets: rows
+                .iter()
+                .map(|r| SwitchRowDoc {
+                    stage: &r.stage,
+                    account_id: &r.account_id,
+                    account_name: &r.account_name,
+                    region: &r.region,
+                    outcome: r.outcome.as_str(),
+                    paused_before: list(&r.before),
+                    paused: list(&r.after),
+                    reason: r.reason.as_deref(),
+                })
+                .collect(),
+        }
+    }
+}
+
 /// `remedy accounts`.
 #[derive(Debug, Serialize)]
 pub struct AccountsDoc<'a> {
@@ -541,6 +612,14 @@ pub struct StatusRowDoc<'a> {
     pub reason: Option<&'a str>,
     /// The topic to give Conformity's SNS channel for this account.
     pub findings_topic_arn: Option<&'a str>,
+    /// The rules `remedy pause` paused in this account (`["*"]`: every rule); absent when
+    /// none are.
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    pub paused: &'a [String],
+    /// Why the kill switch's parameter could not be read (the orchestrator then treats
+    /// every rule as paused); absent when it was read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub paused_error: Option<&'a str>,
 }
 
 /// A status row's state word.
@@ -583,6 +662,8 @@ impl<'a> StatusDoc<'a> {
                     drift: r.drift.as_deref(),
                     reason: r.reason.as_deref(),
                     findings_topic_arn: r.findings_topic.as_deref(),
+                    paused: &r.paused,
+                    paused_error: r.pause_error.as_deref(),
                 })
                 .collect(),
             stray: strays.iter().map(StrayDoc::new).collect(),

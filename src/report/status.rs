@@ -68,6 +68,12 @@ pub fn print_status(
             if drift {
                 headers.push("DRIFT");
             }
+            let paused = rows
+                .iter()
+                .any(|(_, r)| !r.paused.is_empty() || r.pause_error.is_some());
+            if paused {
+                headers.push("PAUSED");
+            }
             headers.push("DETAIL");
             let mut table = Table::of(&headers).keep_whole(&[1, 7]);
             for (stage, r) in &shown {
@@ -86,6 +92,13 @@ pub fn print_status(
                 ];
                 if drift {
                     cells.push(r.drift.clone().unwrap_or_else(|| "-".into()));
+                }
+                if paused {
+                    cells.push(match (&r.pause_error, r.paused.is_empty()) {
+                        (Some(_), _) => "?".into(),
+                        (None, true) => "-".into(),
+                        (None, false) => r.paused.join(","),
+                    });
                 }
                 cells.push(r.reason.as_deref().map(one_line).unwrap_or_default());
                 table.row(cells);

@@ -167,6 +167,13 @@ async fn every_call_of_a_deploy_is_allowed_by_the_roles_our_templates_install() 
     assert_eq!(plan.code, 0, "{}", plan.stderr);
     let status = remedy(&emulator, work.path(), &["status", "--stage", "dev"]);
     assert_eq!(status.code, 0, "{}", status.stderr);
+    // The kill switch: pause writes the parameter, status reads it, resume deletes it.
+    let pause = remedy(&emulator, work.path(), &["pause", "--rule", "S3-001"]);
+    assert_eq!(pause.code, 0, "{}", pause.stderr);
+    let status = remedy(&emulator, work.path(), &["status", "--stage", "dev"]);
+    assert_eq!(status.code, 0, "{}", status.stderr);
+    let resume = remedy(&emulator, work.path(), &["resume", "--yes"]);
+    assert_eq!(resume.code, 0, "{}", resume.stderr);
     let calls = emulator.recording();
 
     let (member, security) = check_closure(&emulator, &calls, &dev, (&pipeline(), "DeployRole"));
@@ -177,6 +184,9 @@ async fn every_call_of_a_deploy_is_allowed_by_the_roles_our_templates_install() 
         // The plan reads the deployed rules back for its diff in remedy's terms.
         "cloudformation:GetTemplate",
         "iam:PassRole",
+        "ssm:GetParameter",
+        "ssm:PutParameter",
+        "ssm:DeleteParameter",
     ] {
         assert!(
             member.iter().any(|a| a == needed),
@@ -256,6 +266,13 @@ fn the_evaluator_refuses_what_the_bootstrap_does_not_grant() {
     let to_lambda =
         Request::new("iam:PassRole", execution).with("iam:PassedToService", "lambda.amazonaws.com");
     assert!(allows(&role, &to_lambda).is_err());
+
+    // The kill switch: that one parameter, not another.
+    let switch = "arn:aws:ssm:eu-west-1:111111111111:parameter/remedy/paused";
+    assert!(allows(&role, &Request::new("ssm:PutParameter", switch)).is_ok());
+    let other = "arn:aws:ssm:eu-west-1:111111111111:parameter/remedy/other";
+    assert!(allows(&role, &Request::new("ssm:PutParameter", other)).is_err());
+    assert!(allows(&role, &Request::new("ssm:GetParametersByPath", switch)).is_err());
 
     assert!(wildcard("arn:aws:s3:::b-*/*", "arn:aws:s3:::b-1/k"));
     assert!(!wildcard("arn:aws:s3:::b-*/*", "arn:aws:s3:::b-1"));

@@ -23,6 +23,7 @@ mod no_secrets;
 mod onboard;
 mod orchestrator;
 mod own_resources;
+mod pause;
 mod plan_status;
 mod progress;
 mod remediate_cli;

@@ -31,6 +31,7 @@ fn orchestrator(emulator: &Emulator, routes: Vec<Route>) -> Orchestrator {
             account_id: MANAGEMENT_ACCOUNT.into(),
             region: REGION.into(),
         },
+        pause: None,
     }
 }
 
@@ -71,7 +72,7 @@ async fn function(emulator: &Emulator, name: &str) {
 }
 
 /// A queue subscribed to `topic`, returning its URL.
-async fn subscribed_queue(emulator: &Emulator, topic: &str) -> String {
+pub(crate) async fn subscribed_queue(emulator: &Emulator, topic: &str) -> String {
     let aws = emulator.sdk_config();
     let sns = aws_sdk_sns::Client::new(&aws);
     let sqs = aws_sdk_sqs::Client::new(&aws);
@@ -105,7 +106,7 @@ async fn subscribed_queue(emulator: &Emulator, topic: &str) -> String {
     url
 }
 
-async fn received(emulator: &Emulator, url: &str) -> Vec<Value> {
+pub(crate) async fn received(emulator: &Emulator, url: &str) -> Vec<Value> {
     let sqs = aws_sdk_sqs::Client::new(&emulator.sdk_config());
     let out = sqs
         .receive_message()

@@ -419,7 +419,7 @@ async fn one_stack_per_account_in_the_home_region_remediates_every_covered_regio
 
 /// Runs `remedy ARGS` on a pseudo-terminal (util-linux `script`), typing `input`: what an
 /// operator at a terminal sees and answers. Output is stdout and stderr together.
-fn remedy_on_a_terminal(
+pub(crate) fn remedy_on_a_terminal(
     emulator: &Emulator,
     dir: &std::path::Path,
     args: &str,

@@ -88,6 +88,7 @@ async fn dev_remediates_what_prod_reports_for_the_same_finding() {
                 account_id: account.clone(),
                 region: REGION.into(),
             },
+            pause: None,
         };
         let handled = o
             .handle_message(&finding("S3-001", "some-bucket").to_string())

@@ -326,6 +326,8 @@ pub fn inspect(
                 hash: hash.filter(|_| instance.is_some_and(|i| i.is_current())),
                 freshness: Some(freshness),
                 drift: None,
+                paused: Vec::new(),
+                pause_error: None,
                 findings_topic: instance
                     .and_then(|i| i.stack_id.as_deref())
                     .and_then(findings_topic_arn),

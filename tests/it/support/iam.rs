@@ -423,6 +423,17 @@ pub fn requests_of(call: &super::Recorded, account: &str, stack: &str) -> Vec<Re
                 format!("arn:aws:codebuild:{region}:{account}:project/{project}"),
             ));
         }
+        // The kill switch's parameter (JSON protocol: `Name` in the body). A name that
+        // begins with `/` follows `parameter` with no second slash.
+        "ssm" => {
+            let body: serde_json::Value = serde_json::from_str(&call.body).unwrap_or_default();
+            let name = body["Name"].as_str().unwrap_or_default();
+            let name = name.strip_prefix('/').unwrap_or(name);
+            requests.push(Request::new(
+                &action,
+                format!("arn:aws:ssm:{region}:{account}:parameter/{name}"),
+            ));
+        }
         "sts" if operation == "GetCallerIdentity" => {} // needs no permission
         "sts" => {
             let role = call.params.get("RoleArn").cloned().unwrap_or_default();
