@@ -428,15 +428,15 @@ pub(crate) struct Audit {
     pub(crate) commit: &'static str,
     /// The release's `remedy:hash` (template, shared parameters, package).
     pub(crate) release_hash: String,
+    /// The `remedy:hash` each stage's stacks carry (its template, covered regions and
+    /// package): what an auditor matches against the stacks' tags.
+    pub(crate) stage_hashes: BTreeMap<String, String>,
     /// SHA-256 of the rendered member template.
     pub(crate) template_hash: String,
     /// SHA-256 of `remedy.yaml` as read.
     pub(crate) config_hash: String,
 }
 
-    /// The `remedy:hash` each stage's stacks carry (its template, covered regions and
-    /// package): what an auditor matches against the stacks' tags.
-    pub(crate) stage_hashes: BTreeMap<String, String>,
 #[cfg(test)]
 mod tests {
     use super::*;
