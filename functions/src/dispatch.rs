@@ -98,8 +98,11 @@ pub struct Place {
 
 /// Why a finding was refused or skipped, as a stable code for the log line (`reason_code`)
 /// and queries over it; the `reason` beside it says it in words.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+///
+/// The codes are the DESIGN's (`dry_run`, `notify`, `grace`, `outside_regions`,
+/// `unsupported`, `rejected:<why>`, …); two that name no finding to remediate keep their own
+/// (`test_message`, `not_failure`). Serialized as [`ReasonCode::as_str`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ReasonCode {
     /// Refused: not a finding remedy can read (size, UTF-8, JSON, `ruleId` shape).
     Malformed,
@@ -113,20 +116,43 @@ pub enum ReasonCode {
     NotFailure,
     /// Skipped: the rule's mode is `notify` (the finding goes to the topics only).
     NotifyMode,
+    /// Not changed: the rule ran in `dry-run` and reported what it would do.
+    DryRun,
+    /// Deferred: the rule has a grace period; the finding was re-queued with that delay and
+    /// is acted on when it comes back.
+    Grace,
+    /// Not acted on: no `AutoRemediate<ruleId>` function (or no catalog rule) for it.
+    Unsupported,
+    /// Refused by the rule function itself (another rule's finding, a region it cannot act
+    /// in).
+    RejectedByRule,
+    /// Not acted on by `remedy remediate`: the configuration does not enable the rule.
+    NotEnabled,
     /// Notified, not remediated: the rule is paused in this account (`remedy pause`, the
     /// kill switch; [`crate::pause`]).
     Paused,
 }
 
+impl Serialize for ReasonCode {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
 impl ReasonCode {
     pub fn as_str(self) -> &'static str {
         match self {
-            ReasonCode::Malformed => "malformed",
+            ReasonCode::Malformed => "rejected:malformed",
             ReasonCode::OutsideRegions => "outside_regions",
-            ReasonCode::ForeignAccount => "foreign_account",
+            ReasonCode::ForeignAccount => "rejected:foreign_account",
             ReasonCode::TestMessage => "test_message",
             ReasonCode::NotFailure => "not_failure",
-            ReasonCode::NotifyMode => "notify_mode",
+            ReasonCode::NotifyMode => "notify",
+            ReasonCode::DryRun => "dry_run",
+            ReasonCode::Grace => "grace",
+            ReasonCode::Unsupported => "unsupported",
+            ReasonCode::RejectedByRule => "rejected:rule",
+            ReasonCode::NotEnabled => "not_enabled",
             ReasonCode::Paused => "paused",
         }
     }
@@ -392,12 +418,24 @@ mod tests {
             ReasonCode::TestMessage,
             ReasonCode::NotFailure,
             ReasonCode::NotifyMode,
+            ReasonCode::DryRun,
+            ReasonCode::Grace,
+            ReasonCode::Unsupported,
+            ReasonCode::RejectedByRule,
+            ReasonCode::NotEnabled,
         ] {
             assert_eq!(
                 serde_json::to_value(code).unwrap(),
                 serde_json::json!(code.as_str())
             );
         }
+        // The DESIGN's names, where the old ones differed.
+        assert_eq!(ReasonCode::Malformed.as_str(), "rejected:malformed");
+        assert_eq!(
+            ReasonCode::ForeignAccount.as_str(),
+            "rejected:foreign_account"
+        );
+        assert_eq!(ReasonCode::NotifyMode.as_str(), "notify");
     }
 
     #[test]

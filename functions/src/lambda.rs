@@ -7,8 +7,9 @@
 //!
 //! Configuration comes from the environment the stack sets: `REMEDY_RULES`,
 //! `REMEDY_NOTIFICATIONS` and `REMEDY_REGIONS` (orchestrator: the regions the stack covers,
-//! comma-separated), `REMEDY_MODE`, `REMEDY_SETTINGS` and `REMEDY_STACK_ID` (rules: the
-//! stack's ARN, whose resources the rules leave alone).
+//! comma-separated; `REMEDY_GRACE` and `REMEDY_FINDINGS_QUEUE`: grace periods in seconds by
+//! rule, and the queue to re-queue their findings to), `REMEDY_MODE`, `REMEDY_SETTINGS` and
+//! `REMEDY_STACK_ID` (rules: the stack's ARN, whose resources the rules leave alone).
 //!
 //! Every function runs in the stack's home region; a rule function acts in the region of the
 //! finding it is given ([`crate::runtime::context`]).
@@ -65,12 +66,21 @@ pub async fn run() -> Result<(), Error> {
             };
             let lambda = aws_sdk_lambda::Client::new(&aws);
             let sns = aws_sdk_sns::Client::new(&aws);
+            let grace = crate::orchestrator::Grace {
+                seconds: crate::orchestrator::Grace::parse_table(
+                    std::env::var("REMEDY_GRACE").ok().as_deref(),
+                )?,
+                queue_url: std::env::var("REMEDY_FINDINGS_QUEUE")
+                    .ok()
+                    .filter(|u| !u.trim().is_empty()),
+                sqs: Some(aws_sdk_sqs::Client::new(&aws)),
+            };
             // The kill switch: one per process, so its one-minute cache spans invocations.
             let pause = std::env::var(crate::pause::PARAMETER_ENV)
                 .ok()
                 .filter(|p| !p.trim().is_empty())
                 .map(|p| Arc::new(crate::pause::PauseSwitch::new(&aws, p)));
-            let (lambda, sns) = (&lambda, &sns);
+            let (lambda, sns, grace) = (&lambda, &sns, &grace);
             let pause = &pause;
             let (config, region) = (&config, &region);
             lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
@@ -82,6 +92,7 @@ pub async fn run() -> Result<(), Error> {
                         account_id: account_of(&event.context.invoked_function_arn),
                         region: region.clone(),
                     },
+                    grace: grace.clone(),
                     pause: pause.clone(),
                 };
                 let deadline = deadline_of(event.context.deadline);

@@ -30,9 +30,56 @@ pub struct Orchestrator {
     pub sns: aws_sdk_sns::Client,
     pub config: RuntimeConfig,
     pub place: Place,
+    /// Grace periods, and where to re-queue a finding to wait them out.
+    pub grace: Grace,
     /// The kill switch (`REMEDY_PAUSE_PARAMETER`), shared by the process's invocations so
     /// that it is read at most once a minute; `None`: nothing is ever paused.
     pub pause: Option<std::sync::Arc<crate::pause::PauseSwitch>>,
+}
+
+/// The message attribute a re-queued finding carries: its grace period is over.
+pub const GRACED_ATTRIBUTE: &str = "remedy-graced";
+
+/// Rules with a grace period (`REMEDY_GRACE`: `{"EC2-002": 600}`, seconds, at most
+/// [`MAX_GRACE_SECONDS`]) and the findings queue to re-queue their findings to
+/// (`REMEDY_FINDINGS_QUEUE`, its URL). A finding for such a rule in `remediate` mode is sent
+/// back to the queue with `DelaySeconds` = its grace and the [`GRACED_ATTRIBUTE`] attribute,
+/// instead of being acted on; when it comes back with the attribute, it is acted on (the
+/// rule's own check first: a resource fixed meanwhile is `compliant`). `dry-run` and
+/// `notify` change nothing, so they are never delayed.
+#[derive(Debug, Clone, Default)]
+pub struct Grace {
+    pub seconds: std::collections::BTreeMap<String, u32>,
+    pub queue_url: Option<String>,
+    pub sqs: Option<aws_sdk_sqs::Client>,
+}
+
+/// SQS's longest `DelaySeconds`: 15 minutes.
+pub const MAX_GRACE_SECONDS: u32 = 900;
+
+impl Grace {
+    /// The grace of `rule_id` in seconds, when it has one.
+    pub fn of(&self, rule_id: &str) -> Option<u32> {
+        self.seconds.get(rule_id).copied().filter(|s| *s > 0)
+    }
+
+    /// `REMEDY_GRACE` read and checked: a value above 900 s (SQS's limit) is an error, so a
+    /// mangled table stops the function at its start rather than fail every finding.
+    pub fn parse_table(
+        text: Option<&str>,
+    ) -> Result<std::collections::BTreeMap<String, u32>, String> {
+        let Some(text) = text.filter(|t| !t.trim().is_empty()) else {
+            return Ok(Default::default());
+        };
+        let table: std::collections::BTreeMap<String, u32> =
+            serde_json::from_str(text).map_err(|e| format!("REMEDY_GRACE: {e}"))?;
+        if let Some((rule, secs)) = table.iter().find(|(_, s)| **s > MAX_GRACE_SECONDS) {
+            return Err(format!(
+                "REMEDY_GRACE: {rule}: {secs} s is longer than SQS's {MAX_GRACE_SECONDS} s delay"
+            ));
+        }
+        Ok(table)
+    }
 }
 
 /// What happened to one message; logged as one JSON line.
@@ -44,9 +91,10 @@ pub struct Handled {
     pub outcome: Outcome,
     pub actions: Vec<String>,
     pub reason: Option<String>,
-    /// The orchestrator's reason as a stable code, when it refused or skipped the finding
-    /// itself (`outside_regions`, `foreign_account`, `malformed`, …); `None` when the rule
-    /// function's report decided the outcome.
+    /// Why the finding was not remediated, as a stable code: the orchestrator's own
+    /// (`outside_regions`, `rejected:malformed`, `notify`, `grace`, …) or the rule
+    /// function's outcome (`dry_run`, `unsupported`, `rejected:rule`, see
+    /// [`reason_code_of`]); `None` when it was remediated, compliant or failed.
     pub reason_code: Option<ReasonCode>,
     /// Notification topics the finding was sent to.
     pub notified: Vec<String>,
@@ -84,6 +132,7 @@ impl Orchestrator {
             sns: aws_sdk_sns::Client::new(aws),
             config,
             place,
+            grace: Grace::default(),
             pause: None,
         }
     }
@@ -129,7 +178,16 @@ impl Orchestrator {
                         .get("body")
                         .and_then(Value::as_str)
                         .unwrap_or_default();
-                    let handled = self.handle_message(&unwrap_sns_envelope(body)).await;
+                    // Lambda's SQS record: `messageAttributes.<name>.stringValue`.
+                    let graced = record
+                        .pointer(&format!(
+                            "/messageAttributes/{GRACED_ATTRIBUTE}/stringValue"
+                        ))
+                        .and_then(Value::as_str)
+                        .is_some_and(|v| !v.is_empty());
+                    let handled = self
+                        .handle_message_graced(&unwrap_sns_envelope(body), graced)
+                        .await;
                     if handled.retry && !id.is_empty() {
                         failures.push(json!({ "itemIdentifier": id }));
                     }
@@ -159,19 +217,25 @@ impl Orchestrator {
 
     /// Handles one message from the topic.
     pub async fn handle_message(&self, text: &str) -> Handled {
+        self.handle_message_graced(text, false).await
+    }
+
+    /// Handles one message; `graced`: it was re-queued after its rule's grace period, so it
+    /// is acted on now.
+    pub async fn handle_message_graced(&self, text: &str, graced: bool) -> Handled {
         let handled = match parse_text(text) {
             Err(rejection) => Handled::without_finding(
                 Outcome::Rejected,
                 Some(ReasonCode::Malformed),
                 rejection.0,
             ),
-            Ok(message) => self.act(&message).await,
+            Ok(message) => self.act(&message, text, graced).await,
         };
         log(&handled);
         handled
     }
 
-    async fn act(&self, message: &Message) -> Handled {
+    async fn act(&self, message: &Message, text: &str, graced: bool) -> Handled {
         let decision = decide(message, &self.config, &self.place);
         let Message::Finding(finding) = message else {
             return Handled::without_finding(
@@ -207,6 +271,28 @@ impl Orchestrator {
         let paused = self.is_paused(&finding.rule_id, mode).await;
         let mode = if paused { Mode::Notify } else { mode };
         handled.mode = Some(mode);
+        let grace = self
+            .grace
+            .of(&finding.rule_id)
+            .filter(|_| mode == Mode::Remediate);
+        if let (Some(seconds), false) = (grace, graced) {
+            // Notified when it comes back and is acted on, not twice.
+            match self.requeue(text, seconds).await {
+                Ok(()) => {
+                    handled.reason = Some(format!(
+                        "grace period: re-queued for {seconds} s; acted on when it comes back"
+                    ));
+                    handled.reason_code = Some(ReasonCode::Grace);
+                }
+                Err(reason) => {
+                    handled.outcome = Outcome::Failed;
+                    handled.retry = true;
+                    handled.reason =
+                        Some(format!("re-queueing for the grace period failed: {reason}"));
+                }
+            }
+            return handled;
+        }
         if mode == Mode::Notify {
             handled.reason =
                 Some("notify mode: the finding goes to the notification topics".into());
@@ -223,6 +309,10 @@ impl Orchestrator {
             handled.outcome = report.outcome;
             handled.actions = report.actions;
             handled.reason = report.reason;
+            handled.reason_code = reason_code_of(report.outcome);
+            if let (Some(seconds), Some(reason)) = (grace, handled.reason.as_mut()) {
+                *reason = format!("after a {seconds} s grace period: {reason}");
+            }
         }
         for topic in topics {
             match self.notify(&topic, finding, &handled).await {
@@ -239,6 +329,29 @@ impl Orchestrator {
             }
         }
         handled
+    }
+
+    /// Sends the finding's text back to the findings queue, to arrive again after
+    /// `seconds`, marked with [`GRACED_ATTRIBUTE`]. The body is the finding itself, which
+    /// reads back as a raw-delivery SQS body does.
+    async fn requeue(&self, text: &str, seconds: u32) -> Result<(), String> {
+        let (Some(sqs), Some(url)) = (&self.grace.sqs, &self.grace.queue_url) else {
+            return Err("REMEDY_FINDINGS_QUEUE is not set".into());
+        };
+        let attribute = aws_sdk_sqs::types::MessageAttributeValue::builder()
+            .data_type("String")
+            .string_value(seconds.to_string())
+            .build()
+            .map_err(|e| e.to_string())?;
+        sqs.send_message()
+            .queue_url(url)
+            .message_body(text)
+            .delay_seconds(i32::try_from(seconds.min(MAX_GRACE_SECONDS)).unwrap_or(900))
+            .message_attributes(GRACED_ATTRIBUTE, attribute)
+            .send()
+            .await
+            .map_err(|e| describe_sdk_error(&e))?;
+        Ok(())
     }
 
     /// Invokes the rule function by name — never an ARN, so only this account and region —
@@ -363,6 +476,18 @@ pub fn notification(finding: &Finding, handled: &Handled) -> Value {
         "actions": handled.actions,
         "reason": handled.reason,
     })
+}
+
+/// The reason code of a rule function's outcome, when it did not remediate: `dry_run`,
+/// `unsupported`, `rejected:rule`. `remediated`, `compliant` (nothing to fix), `failed` (an
+/// error, with its reason) and a rule's own `skipped` carry none.
+pub fn reason_code_of(outcome: Outcome) -> Option<ReasonCode> {
+    match outcome {
+        Outcome::DryRun => Some(ReasonCode::DryRun),
+        Outcome::Unsupported => Some(ReasonCode::Unsupported),
+        Outcome::Rejected => Some(ReasonCode::RejectedByRule),
+        Outcome::Remediated | Outcome::Compliant | Outcome::Skipped | Outcome::Failed => None,
+    }
 }
 
 /// A rule function's answer. remedy's rules return a [`Report`]; a user's own function may
@@ -517,7 +642,7 @@ mod tests {
     async fn every_decision_line_is_counted() {
         let o = orchestrator(&[]);
         for (message, outcome, code) in [
-            ("not json", "rejected", json!("malformed")),
+            ("not json", "rejected", json!("rejected:malformed")),
             (
                 "Test Message from Cloud Conformity",
                 "skipped",
@@ -536,7 +661,7 @@ mod tests {
             (
                 r#"{"ruleId":"SNS-001","status":"FAILURE","resource":"arn:aws:sns:us-east-1:2:t"}"#,
                 "rejected",
-                json!("foreign_account"),
+                json!("rejected:foreign_account"),
             ),
         ] {
             let handled = o.handle_message(message).await;
@@ -556,6 +681,45 @@ mod tests {
         }
         let unreadable = o.handle_message("not json").await;
         assert_eq!(log_line(&unreadable, 1).unwrap()["rule"], NO_RULE);
+    }
+
+    #[test]
+    fn the_grace_table_from_the_environment() {
+        assert_eq!(Grace::parse_table(None), Ok(Default::default()));
+        assert_eq!(Grace::parse_table(Some(" ")), Ok(Default::default()));
+        let table = Grace::parse_table(Some(r#"{"EC2-002":600,"S3-001":0}"#)).unwrap();
+        let grace = Grace {
+            seconds: table,
+            ..Grace::default()
+        };
+        assert_eq!(grace.of("EC2-002"), Some(600));
+        assert_eq!(grace.of("S3-001"), None, "0: none");
+        assert_eq!(grace.of("S3-012"), None);
+        for bad in [r#"{"EC2-002":901}"#, r#"{"EC2-002":"10m"}"#, "[600]"] {
+            let err = Grace::parse_table(Some(bad)).unwrap_err();
+            assert!(err.starts_with("REMEDY_GRACE"), "{bad}: {err}");
+        }
+    }
+
+    /// A graced rule whose queue is unknown is not acted on early: the finding fails and is
+    /// retried (SQS redelivers it), never remediated without its grace period.
+    #[tokio::test]
+    async fn a_grace_period_without_a_queue_is_a_retry_not_an_early_fix() {
+        let mut o = orchestrator(&[]);
+        o.config.rules.insert("S3-001".into(), Mode::Remediate);
+        o.grace.seconds.insert("S3-001".into(), 60);
+        let handled = o
+            .handle_message(r#"{"ruleId":"S3-001","status":"FAILURE","region":"us-east-1"}"#)
+            .await;
+        assert_eq!(handled.outcome, Outcome::Failed, "{handled:?}");
+        assert!(handled.retry);
+        assert!(
+            handled
+                .reason
+                .as_deref()
+                .is_some_and(|r| r.contains("REMEDY_FINDINGS_QUEUE")),
+            "{handled:?}"
+        );
     }
 
     #[test]

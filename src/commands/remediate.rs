@@ -11,7 +11,10 @@
 //! of `regions` (the file's, else a stage's), else the environment's. Remedy's own stack there (`stack_name`) is read first, so that its
 //! resources are left alone exactly as the deployed functions leave them.
 //! Exit 0 for remediated/compliant/dry_run/skipped/unsupported, 1 failed, 2 rejected or
-//! unreadable. Output: the README's `{"rule_id", "outcome", "actions", "reason"}`.
+//! unreadable. Output: the README's `{"rule_id", "outcome", "actions", "reason"}`, and
+//! `reason_code` when the finding was not remediated (`dry_run`, `notify`, `unsupported`,
+//! `outside_regions`, `rejected:malformed`, …, as the orchestrator logs them). A rule's
+//! `grace` does not apply here: asked for by hand, the finding is acted on at once.
 
 use super::AwsSelection;
 use super::Global;
@@ -20,7 +23,7 @@ use crate::core::config::{is_account_id, Config};
 use crate::core::error::{exit, Error};
 use crate::report::{print_remediation as show, OutputFormat};
 use remedy_functions::catalog::Mode;
-use remedy_functions::dispatch::{decide, Decision, Place, RuntimeConfig};
+use remedy_functions::dispatch::{decide, Decision, Place, ReasonCode, RuntimeConfig};
 use remedy_functions::finding::{self, Message};
 use remedy_functions::rule::{Outcome, Report};
 use std::path::Path;
@@ -79,7 +82,7 @@ pub async fn remediate(
         Ok(message) => message,
         Err(rejection) => {
             let report = Report::rejected(rejection.0);
-            show(None, &report, output);
+            show(None, &report, Some(ReasonCode::Malformed), output);
             return Ok(exit::INVALID_INPUT);
         }
     };
@@ -87,6 +90,7 @@ pub async fn remediate(
         show(
             None,
             &Report::skipped("Conformity test message: nothing to remediate"),
+            Some(ReasonCode::TestMessage),
             output,
         );
         return Ok(exit::OK);
@@ -99,7 +103,12 @@ pub async fn remediate(
             actions: Vec::new(),
             reason: Some(format!("{rule_id} is not in remedy's catalog")),
         };
-        show(Some(&rule_id), &report, output);
+        show(
+            Some(&rule_id),
+            &report,
+            Some(ReasonCode::Unsupported),
+            output,
+        );
         return Ok(exit::OK);
     };
     let Some(enabled) = config
@@ -111,7 +120,12 @@ pub async fn remediate(
             "{rule_id} is not enabled in {}",
             config.path.display()
         ));
-        show(Some(&rule_id), &report, output);
+        show(
+            Some(&rule_id),
+            &report,
+            Some(ReasonCode::NotEnabled),
+            output,
+        );
         return Ok(exit::OK);
     };
 
@@ -144,7 +158,12 @@ pub async fn remediate(
         Ok(region) => region,
         Err(reason) => {
             let report = Report::rejected(reason);
-            show(Some(&rule_id), &report, output);
+            show(
+                Some(&rule_id),
+                &report,
+                Some(ReasonCode::OutsideRegions),
+                output,
+            );
             return Ok(exit::INVALID_INPUT);
         }
     };
@@ -180,17 +199,20 @@ pub async fn remediate(
         account_id: account_id.clone(),
         region: home,
     };
-    let report = match decide(&message, &runtime, &place) {
-        Decision::Reject { reason, .. } => {
+    let (report, code) = match decide(&message, &runtime, &place) {
+        Decision::Reject { code, reason } => {
             let report = Report::rejected(reason);
-            show(Some(&rule_id), &report, output);
+            show(Some(&rule_id), &report, Some(code), output);
             return Ok(exit::INVALID_INPUT);
         }
-        Decision::Skip { reason, .. } => Report::skipped(reason),
+        Decision::Skip { code, reason } => (Report::skipped(reason), Some(code)),
         Decision::Act {
             mode: Mode::Notify, ..
-        } => Report::skipped(
-            "notify mode: the orchestrator sends it to the notification topics; nothing to fix",
+        } => (
+            Report::skipped(
+                "notify mode: the orchestrator sends it to the notification topics; nothing to fix",
+            ),
+            Some(ReasonCode::NotifyMode),
         ),
         Decision::Act { mode, .. } => {
             // Remedy's own stack in that account's home region: its resources are left
@@ -216,7 +238,7 @@ pub async fn remediate(
                             "cannot read remedy's stack {} in {region} to leave its resources alone: {e}",
                             config.stack_name
                         ));
-                        show(Some(&rule_id), &report, output);
+                        show(Some(&rule_id), &report, None, output);
                         return Ok(exit::FAILED);
                     }
                 }
@@ -232,17 +254,26 @@ pub async fn remediate(
                 &aws,
                 account_id,
             ) {
-                Ok(ctx) => remedy_functions::runtime::run_rule_for(&ctx, stack).await,
+                Ok(ctx) => {
+                    let report = remedy_functions::runtime::run_rule_for(&ctx, stack).await;
+                    let code = remedy_functions::orchestrator::reason_code_of(report.outcome);
+                    (report, code)
+                }
                 // Checked above already (acting_region): the same answer.
                 Err(reason) => {
                     let report = Report::rejected(reason);
-                    show(Some(&rule_id), &report, output);
+                    show(
+                        Some(&rule_id),
+                        &report,
+                        Some(ReasonCode::OutsideRegions),
+                        output,
+                    );
                     return Ok(exit::INVALID_INPUT);
                 }
             }
         }
     };
-    show(Some(&rule_id), &report, output);
+    show(Some(&rule_id), &report, code, output);
     Ok(if report.outcome == Outcome::Failed {
         exit::FAILED
     } else {

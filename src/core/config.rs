@@ -385,6 +385,8 @@ impl Placement {
 pub(crate) struct RuleConfig {
     pub(crate) mode: Mode,
     pub(crate) settings: BTreeMap<String, String>,
+    /// `grace`: seconds the orchestrator waits before acting (0 ..= 900); `None`: not given.
+    pub(crate) grace: Option<u32>,
 }
 
 /// A rule that the stack deploys: its catalog entry, mode and settings (defaults filled in).
@@ -393,6 +395,8 @@ pub(crate) struct EnabledRule {
     pub(crate) spec: &'static RuleSpec,
     pub(crate) mode: Mode,
     pub(crate) settings: BTreeMap<String, String>,
+    /// The grace period in seconds (0: none): the stage's entry's, else the top level's.
+    pub(crate) grace: u32,
 }
 
 // ---------------------------------------------------------------------------------------
@@ -701,32 +705,64 @@ impl<'de> DeserializeSeed<'de> for RuleConfigSeed {
 impl<'de> Visitor<'de> for RuleConfigSeed {
     type Value = RuleConfig;
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("a mode (remediate, dry-run, notify) or {mode: …, settings: {…}}")
+        f.write_str("a mode (remediate, dry-run, notify) or {mode: …, settings: {…}, grace: …}")
     }
     fn visit_str<E: de::Error>(self, v: &str) -> Result<RuleConfig, E> {
         Ok(RuleConfig {
             mode: v.parse().map_err(E::custom)?,
             settings: BTreeMap::new(),
+            grace: None,
         })
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RuleConfig, A::Error> {
         let mut mode = None;
         let mut settings = None;
+        let mut grace = None;
         while let Some(key) = map.next_key::<String>()? {
             match key.as_str() {
                 "mode" => mode = Some(map.next_value::<ModeValue>()?.0),
                 "settings" => {
                     settings = Some(map.next_value_seed(SettingsSeed { spec: self.spec })?);
                 }
+                "grace" => grace = Some(map.next_value::<GraceValue>()?.0),
                 other => {
-                    return Err(de::Error::unknown_field(other, &["mode", "settings"]));
+                    return Err(de::Error::unknown_field(
+                        other,
+                        &["mode", "settings", "grace"],
+                    ));
                 }
             }
         }
         Ok(RuleConfig {
             mode: mode.ok_or_else(|| de::Error::missing_field("mode"))?,
             settings: settings.unwrap_or_default(),
+            grace,
         })
+    }
+}
+
+/// The longest `grace`: SQS delays a message by at most 15 minutes.
+pub(crate) const MAX_GRACE_SECONDS: u32 = 900;
+
+/// A rule's `grace` (`10m`, `90s`, `600`; `0`: none), checked while its own node is read.
+struct GraceValue(u32);
+
+fn grace_seconds(text: &str) -> Result<u32, String> {
+    let duration = crate::commands::parse_duration(text).map_err(|e| format!("grace: {e}"))?;
+    u32::try_from(duration.as_secs())
+        .ok()
+        .filter(|s| *s <= MAX_GRACE_SECONDS)
+        .ok_or_else(|| {
+            format!("grace: `{text}` is longer than 15m (SQS delays a message by at most 900 s)")
+        })
+}
+
+impl<'de> Deserialize<'de> for GraceValue {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = checked_scalar(d, |s| grace_seconds(s).map(drop))?;
+        grace_seconds(&text)
+            .map(GraceValue)
+            .map_err(de::Error::custom)
     }
 }
 
@@ -1590,7 +1626,8 @@ impl Config {
     /// The catalog rules `stage`'s stacks deploy (none: the top level alone), in catalog
     /// order. A rule's mode: the stage's entry for it, else the stage's `"*"`, else the
     /// top-level entry, else the top-level `"*"`; a rule none of them names is not deployed.
-    /// Its settings: the declared defaults, then the top level's, then the stage's.
+    /// Its settings: the declared defaults, then the top level's, then the stage's. Its
+    /// `grace`: the first of those layers (stage first) that gives one.
     pub(crate) fn stage_rules(&self, stage: Option<&Stage>) -> Vec<EnabledRule> {
         let empty = BTreeMap::new();
         let overlay = stage
@@ -1610,10 +1647,16 @@ impl Config {
                 for layer in [top, own].into_iter().flatten() {
                     settings.extend(layer.settings.clone());
                 }
+                let grace = [own, top]
+                    .into_iter()
+                    .flatten()
+                    .find_map(|layer| layer.grace)
+                    .unwrap_or(0);
                 Some(EnabledRule {
                     spec,
                     mode,
                     settings,
+                    grace,
                 })
             })
             .collect()

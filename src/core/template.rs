@@ -114,6 +114,23 @@ pub fn render_for(config: &Config, stage: Option<&Stage>) -> Result<RenderedTemp
         serde_json::Value::Object(table).to_string().into(),
     );
 
+    // Grace periods (issue 16): {"EC2-002": 600}, and the queue their findings wait in.
+    let grace: serde_json::Map<String, serde_json::Value> = rules
+        .iter()
+        .filter(|r| r.grace > 0)
+        .map(|r| (r.spec.id.to_owned(), r.grace.into()))
+        .collect();
+    let graces = !grace.is_empty();
+    if graces {
+        variables.insert(
+            "REMEDY_GRACE".into(),
+            serde_json::Value::Object(grace).to_string().into(),
+        );
+        variables.insert(
+            "REMEDY_FINDINGS_QUEUE".into(),
+            yaml(serde_json::json!({"Ref": "FindingsQueue"})),
+        );
+    }
     variables.insert(
         "REMEDY_NOTIFICATIONS".into(),
         serde_json::Value::Array(notification_routes(config))
@@ -142,6 +159,25 @@ pub fn render_for(config: &Config, stage: Option<&Stage>) -> Result<RenderedTemp
         if config.encryption == Encryption::CustomerKey {
             statements.push(yaml(serde_json::json!({
                 "Sid": "EncryptNotifications",
+                "Effect": "Allow",
+                "Action": ["kms:GenerateDataKey", "kms:Decrypt"],
+                "Resource": {"Fn::GetAtt": ["FindingsKey", "Arn"]}
+            })));
+        }
+    }
+    if graces {
+        // Re-queueing a finding for its grace period: SendMessage on the findings queue only,
+        // and (the queue being encrypted with the stack's key) the data key to encrypt it.
+        let statements = orchestrator_statements(resources)?;
+        statements.push(yaml(serde_json::json!({
+            "Sid": "RequeueForGrace",
+            "Effect": "Allow",
+            "Action": "sqs:SendMessage",
+            "Resource": {"Fn::GetAtt": ["FindingsQueue", "Arn"]}
+        })));
+        if config.encryption == Encryption::CustomerKey {
+            statements.push(yaml(serde_json::json!({
+                "Sid": "EncryptRequeued",
                 "Effect": "Allow",
                 "Action": ["kms:GenerateDataKey", "kms:Decrypt"],
                 "Resource": {"Fn::GetAtt": ["FindingsKey", "Arn"]}
@@ -496,6 +532,67 @@ mod tests {
             deployment_hash(&dev, &p, "a"),
             deployment_hash(&prod, &p, "a")
         );
+    }
+
+    /// Issue 16, point 3: the grace table reaches the orchestrator, with SendMessage on the
+    /// findings queue (and the key's data key) only when some rule has a grace period; a
+    /// stage's overlay may give its own or lift it (`grace: 0`).
+    #[test]
+    fn a_grace_period_reaches_the_orchestrator_with_send_on_its_queue_only() {
+        let c = Config::parse(
+            Path::new("remedy.yaml"),
+            "stages:\n  - name: dev\n    targets: {accounts: [\"111111111111\"]}\n  - name: prod\n    targets: {accounts: [\"222222222222\"]}\n    rules: {S3-001: {mode: remediate, grace: 0}, S3-012: {mode: remediate, grace: 90s}}\nrules:\n  S3-001: {mode: remediate, grace: 10m}\n  S3-012: remediate\n".into(),
+        )
+        .unwrap();
+        let orchestrator = |t: &RenderedTemplate| {
+            let res = resources(t);
+            let variables = res["Orchestrator"]["Properties"]["Environment"]["Variables"].clone();
+            let statements = res["OrchestratorRole"]["Properties"]["Policies"][0]["PolicyDocument"]
+                ["Statement"]
+                .clone();
+            (variables, statements)
+        };
+        let sid = |statements: &Value, sid: &str| {
+            statements
+                .as_sequence()
+                .unwrap()
+                .iter()
+                .find(|s| s["Sid"].as_str() == Some(sid))
+                .cloned()
+        };
+        let (variables, statements) = orchestrator(&render(&c).unwrap());
+        assert_eq!(variables["REMEDY_GRACE"], Value::from(r#"{"S3-001":600}"#));
+        let queue: Value = serde_yaml::from_str("{Ref: FindingsQueue}").unwrap();
+        assert_eq!(variables["REMEDY_FINDINGS_QUEUE"], queue);
+        let send = sid(&statements, "RequeueForGrace").expect("SendMessage");
+        assert_eq!(send["Action"], Value::from("sqs:SendMessage"));
+        let arn: Value = serde_yaml::from_str("{Fn::GetAtt: [FindingsQueue, Arn]}").unwrap();
+        assert_eq!(send["Resource"], arn);
+        let key = sid(&statements, "EncryptRequeued").expect("the data key");
+        let key_arn: Value = serde_yaml::from_str("{Fn::GetAtt: [FindingsKey, Arn]}").unwrap();
+        assert_eq!(key["Resource"], key_arn);
+
+        // prod: S3-001's grace lifted, S3-012's own.
+        let (variables, _) = orchestrator(&render_for(&c, Some(&c.stages[1])).unwrap());
+        assert_eq!(variables["REMEDY_GRACE"], Value::from(r#"{"S3-012":90}"#));
+
+        // No grace anywhere: no table, no SendMessage.
+        let (variables, statements) =
+            orchestrator(&render(&config("  S3-001: remediate\n")).unwrap());
+        assert!(variables.get("REMEDY_GRACE").is_none());
+        assert!(variables.get("REMEDY_FINDINGS_QUEUE").is_none());
+        assert!(sid(&statements, "RequeueForGrace").is_none());
+        assert!(sid(&statements, "EncryptRequeued").is_none());
+
+        // SSE-SQS: no key of the stack's to ask for.
+        let managed = Config::parse(
+            Path::new("remedy.yaml"),
+            "encryption: aws-managed\nstages:\n  - name: dev\n    targets: {accounts: [\"111111111111\"]}\nrules:\n  S3-001: {mode: remediate, grace: 1m}\n".into(),
+        )
+        .unwrap();
+        let (_, statements) = orchestrator(&render(&managed).unwrap());
+        assert!(sid(&statements, "RequeueForGrace").is_some());
+        assert!(sid(&statements, "EncryptRequeued").is_none());
     }
 
     fn config(rules: &str) -> Config {

@@ -724,18 +724,23 @@ pub struct RemediationDoc<'a> {
     pub outcome: remedy_functions::rule::Outcome,
     pub actions: &'a [String],
     pub reason: Option<&'a str>,
+    /// Why the finding was not remediated (`dry_run`, `notify`, `unsupported`,
+    /// `rejected:<why>`, …), as the orchestrator's log line says it; null when it was.
+    pub reason_code: Option<remedy_functions::dispatch::ReasonCode>,
 }
 
 impl<'a> RemediationDoc<'a> {
     pub fn new(
         rule_id: Option<&'a str>,
         report: &'a remedy_functions::rule::Report,
+        reason_code: Option<remedy_functions::dispatch::ReasonCode>,
     ) -> RemediationDoc<'a> {
         RemediationDoc {
             rule_id,
             outcome: report.outcome,
             actions: &report.actions,
             reason: report.reason.as_deref(),
+            reason_code,
         }
     }
 }

@@ -8,10 +8,11 @@ use std::io::Write;
 pub fn print_remediation(
     rule_id: Option<&str>,
     report: &remedy_functions::rule::Report,
+    reason_code: Option<remedy_functions::dispatch::ReasonCode>,
     format: OutputFormat,
 ) {
     match format {
-        OutputFormat::Json => print_json(&RemediationDoc::new(rule_id, report)),
+        OutputFormat::Json => print_json(&RemediationDoc::new(rule_id, report, reason_code)),
         OutputFormat::Text => {
             let mut out = std::io::stdout().lock();
             // No rule: a Conformity test message or an unreadable event, named by its reason.

@@ -457,3 +457,30 @@ fn no_credentials_an_unknown_profile_or_an_expired_sso_session_is_one_line_with_
         "{line}"
     );
 }
+
+/// Issue 16, point 3: `grace` is a duration of at most 15 minutes (SQS's longest delay),
+/// pinned to its own node, at the top level and in a stage's overlay.
+#[test]
+fn bad_grace() {
+    rejects(
+        &format!("{STAGE}rules:\n  S3-001: {{mode: remediate, grace: 20m}}\n"),
+        "remedy.yaml:5:36: rules.S3-001.grace: grace: `20m` is longer than 15m",
+    );
+    rejects(
+        &format!("{STAGE}rules:\n  S3-001: {{mode: remediate, grace: 901}}\n"),
+        "remedy.yaml:5:36: rules.S3-001.grace: grace: `901` is longer than 15m",
+    );
+    rejects(
+        &format!("{STAGE}rules:\n  S3-001:\n    mode: remediate\n    grace: soon\n"),
+        "remedy.yaml:7:12: rules.S3-001.grace: grace: `soon` is not a duration",
+    );
+    rejects(
+        "stages:\n  - name: dev\n    targets: {accounts: [\"111111111111\"]}\n    rules:\n      S3-001: {mode: remediate, grace: -5m}\n",
+        "remedy.yaml:5:40: stages[0].rules.S3-001.grace: grace: `-5m` is not a duration",
+    );
+    // A mode string has no grace: the table form is the only place for it.
+    rejects(
+        &format!("{STAGE}rules:\n  S3-001: {{mode: remediate, grace: 5m, graces: 1}}\n"),
+        "unknown field `graces`, expected one of `mode`, `settings`, `grace`",
+    );
+}

@@ -121,24 +121,11 @@ async fn a_rule_function_answers_through_the_runtime_api() {
     );
     let (key, secret) = emulator.keys();
     let _function = Killed(
-        Command::new(env!("CARGO_BIN_EXE_remedy"))
-            .env_clear()
-            .env("AWS_LAMBDA_RUNTIME_API", &address)
-            .env("AWS_LAMBDA_FUNCTION_NAME", "AutoRemediateS3-026")
-            .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256")
-            .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
-            .env("AWS_LAMBDA_LOG_STREAM_NAME", "test")
-            .env(
-                "AWS_LAMBDA_LOG_GROUP_NAME",
-                "/aws/lambda/AutoRemediateS3-026",
-            )
+        lambda_process(&emulator.endpoint, "AutoRemediateS3-026", &address)
             .env("REMEDY_MODE", "remediate")
-            .env("AWS_REGION", REGION)
-            .env("AWS_ENDPOINT_URL", &emulator.endpoint)
             .env("AWS_ACCESS_KEY_ID", key)
             .env("AWS_SECRET_ACCESS_KEY", secret)
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
             .spawn()
             .unwrap(),
     );
@@ -188,31 +175,13 @@ async fn a_rule_function_answers_through_the_runtime_api() {
 #[tokio::test(flavor = "multi_thread")]
 async fn the_deployed_orchestrator_acts_for_every_covered_region_and_counts_the_rest() {
     let emulator = Emulator::start();
-    let mut org = Org::create(&emulator).await;
-    let account = org.account("dev-00", "/Workloads/Dev").await;
-    let work = Workdir::new(
-        "regions: [us-east-1, eu-west-1]\npackage: package.zip\nstages:\n  - name: dev\n    targets: {ous: [/Workloads/Dev]}\nrules:\n  S3-026: remediate\n",
-    );
-    let deployed = remedy(
+    let account = deployed_account(
         &emulator,
-        work.path(),
-        &["deploy", "--stage", "dev", "--yes"],
-    );
-    assert_eq!(deployed.code, 0, "{}", deployed.stderr);
+        "regions: [us-east-1, eu-west-1]\nrules:\n  S3-026: remediate\n",
+    )
+    .await;
 
-    // The orchestrator's environment, as CloudFormation set it in the home region.
-    let config = emulator.account_config(&account, REGION).await;
-    let function = aws_sdk_lambda::Client::new(&config)
-        .get_function_configuration()
-        .function_name("AutoRemediateOrchestrator")
-        .send()
-        .await
-        .unwrap();
-    let variables = function
-        .environment()
-        .and_then(|e| e.variables())
-        .unwrap()
-        .clone();
+    let variables = orchestrator_environment(&emulator, &account).await;
     assert_eq!(variables["REMEDY_REGIONS"], "us-east-1,eu-west-1");
 
     // One SQS batch: a finding in each covered region, and one in a region not covered.
@@ -231,37 +200,9 @@ async fn the_deployed_orchestrator_acts_for_every_covered_region_and_counts_the_
         vec![batch.to_string()],
         format!("arn:aws:lambda:{REGION}:{account}:function:AutoRemediateOrchestrator"),
     );
-    // The member account's own credentials, as the function's role would give them.
-    let assumed = aws_sdk_sts::Client::new(&emulator.sdk_config())
-        .assume_role()
-        .role_arn(format!("arn:aws:iam::{account}:role/CloudConformity"))
-        .role_session_name("orchestrator")
-        .send()
-        .await
-        .unwrap();
-    let creds = assumed.credentials().unwrap().clone();
+    let creds = member_credentials(&emulator, &account).await;
     emulator.start_recording();
-    let mut command = Command::new(env!("CARGO_BIN_EXE_remedy"));
-    command
-        .env_clear()
-        .envs(&variables)
-        .env("AWS_LAMBDA_RUNTIME_API", &address)
-        .env("AWS_LAMBDA_FUNCTION_NAME", "AutoRemediateOrchestrator")
-        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256")
-        .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
-        .env("AWS_LAMBDA_LOG_STREAM_NAME", "test")
-        .env(
-            "AWS_LAMBDA_LOG_GROUP_NAME",
-            "/aws/lambda/AutoRemediateOrchestrator",
-        )
-        .env("AWS_REGION", REGION)
-        .env("AWS_ENDPOINT_URL", &emulator.endpoint)
-        .env("AWS_ACCESS_KEY_ID", creds.access_key_id())
-        .env("AWS_SECRET_ACCESS_KEY", creds.secret_access_key())
-        .env("AWS_SESSION_TOKEN", creds.session_token())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null());
-    let mut orchestrator = Killed(command.spawn().unwrap());
+    let mut orchestrator = start_orchestrator(&emulator, &variables, &creds, &address);
 
     assert!(next_call(&calls).path.ends_with("/invocation/next"));
     let answer = next_call(&calls);
@@ -336,4 +277,287 @@ async fn the_deployed_orchestrator_acts_for_every_covered_region_and_counts_the_
         metrics["Dimensions"][0],
         serde_json::json!(["rule", "outcome"])
     );
+}
+
+/// The `remedy` binary started as Lambda starts the function `name`'s `bootstrap`: the
+/// Runtime API at `address`, the function's name and the region; no other environment
+/// (credentials and configuration are the caller's to add). Its stderr is discarded.
+fn lambda_process(endpoint: &str, name: &str, address: &str) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_remedy"));
+    command
+        .env_clear()
+        .env("AWS_LAMBDA_RUNTIME_API", address)
+        .env("AWS_LAMBDA_FUNCTION_NAME", name)
+        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256")
+        .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+        .env("AWS_LAMBDA_LOG_STREAM_NAME", "test")
+        .env("AWS_LAMBDA_LOG_GROUP_NAME", format!("/aws/lambda/{name}"))
+        .env("AWS_REGION", REGION)
+        .env("AWS_ENDPOINT_URL", endpoint)
+        .stderr(Stdio::null());
+    command
+}
+
+/// One member account (OU /Workloads/Dev) with remedy deployed by `remedy deploy --stage dev`
+/// from a configuration of `rest` (its rules, regions, …) and a one-stage layout.
+async fn deployed_account(emulator: &Emulator, rest: &str) -> String {
+    let mut org = Org::create(emulator).await;
+    let account = org.account("dev-00", "/Workloads/Dev").await;
+    let work = Workdir::new(&format!(
+        "package: package.zip\nstages:\n  - name: dev\n    targets: {{ous: [/Workloads/Dev]}}\n{rest}"
+    ));
+    let deployed = remedy(
+        emulator,
+        work.path(),
+        &["deploy", "--stage", "dev", "--yes"],
+    );
+    assert_eq!(deployed.code, 0, "{}", deployed.stderr);
+    account
+}
+
+/// The orchestrator's environment, as CloudFormation set it in the account's home region.
+async fn orchestrator_environment(
+    emulator: &Emulator,
+    account: &str,
+) -> std::collections::HashMap<String, String> {
+    let config = emulator.account_config(account, REGION).await;
+    aws_sdk_lambda::Client::new(&config)
+        .get_function_configuration()
+        .function_name("AutoRemediateOrchestrator")
+        .send()
+        .await
+        .unwrap()
+        .environment()
+        .and_then(|e| e.variables())
+        .unwrap()
+        .clone()
+}
+
+/// The member account's own credentials, as the function's role would give them.
+async fn member_credentials(emulator: &Emulator, account: &str) -> aws_sdk_sts::types::Credentials {
+    let assumed = aws_sdk_sts::Client::new(&emulator.sdk_config())
+        .assume_role()
+        .role_arn(format!("arn:aws:iam::{account}:role/CloudConformity"))
+        .role_session_name("orchestrator")
+        .send()
+        .await
+        .unwrap();
+    assumed.credentials().unwrap().clone()
+}
+
+/// Starts the deployed orchestrator as Lambda starts it: `variables` (its environment as
+/// CloudFormation set it), the member account's `creds`, the Runtime API at `address`.
+fn start_orchestrator(
+    emulator: &Emulator,
+    variables: &std::collections::HashMap<String, String>,
+    creds: &aws_sdk_sts::types::Credentials,
+    address: &str,
+) -> Killed {
+    let mut command = lambda_process(&emulator.endpoint, "AutoRemediateOrchestrator", address);
+    command
+        .envs(variables)
+        .env("AWS_ACCESS_KEY_ID", creds.access_key_id())
+        .env("AWS_SECRET_ACCESS_KEY", creds.secret_access_key())
+        .env("AWS_SESSION_TOKEN", creds.session_token())
+        .stdout(Stdio::piped());
+    Killed(command.spawn().unwrap())
+}
+
+/// Hands `event` to a freshly started orchestrator; its answer and its log lines.
+fn orchestrate_once(
+    emulator: &Emulator,
+    variables: &std::collections::HashMap<String, String>,
+    creds: &aws_sdk_sts::types::Credentials,
+    account: &str,
+    event: serde_json::Value,
+) -> (serde_json::Value, Vec<serde_json::Value>) {
+    let (address, calls) = runtime_api(
+        vec![event.to_string()],
+        format!("arn:aws:lambda:{REGION}:{account}:function:AutoRemediateOrchestrator"),
+    );
+    let mut orchestrator = start_orchestrator(emulator, variables, creds, &address);
+    assert!(next_call(&calls).path.ends_with("/invocation/next"));
+    let answer = next_call(&calls);
+    assert!(answer.path.ends_with("/response"), "{answer:?}");
+    let _ = orchestrator.0.kill();
+    let mut stdout = String::new();
+    orchestrator
+        .0
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut stdout)
+        .unwrap();
+    let lines = stdout
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .filter(|l: &serde_json::Value| l.get("_aws").is_some())
+        .collect();
+    (serde_json::from_str(&answer.body).unwrap(), lines)
+}
+
+/// Issue 16, point 3: a rule with `grace` is not acted on at once. The deployed orchestrator
+/// re-queues the finding to its own findings queue with that delay (read back: invisible
+/// until the delay is over, then there with the `remedy-graced` attribute); on its second
+/// arrival it invokes the rule, whose own check finds the resource fixed in between:
+/// `compliant`, nothing changed. Both steps are logged.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_graced_finding_is_requeued_and_a_resource_fixed_meanwhile_is_left_alone() {
+    let emulator = Emulator::start();
+    let account = deployed_account(
+        &emulator,
+        "rules:\n  S3-026: {mode: remediate, grace: 3s}\n  S3-001: remediate\n",
+    )
+    .await;
+
+    let config = emulator.account_config(&account, REGION).await;
+    let variables = orchestrator_environment(&emulator, &account).await;
+    // Only the rule with a grace period is in the table.
+    assert_eq!(variables["REMEDY_GRACE"], r#"{"S3-026":3}"#);
+    let sqs = aws_sdk_sqs::Client::new(&config);
+    let queue = sqs
+        .get_queue_url()
+        .queue_name("remedy-findings")
+        .send()
+        .await
+        .unwrap()
+        .queue_url()
+        .unwrap()
+        .to_owned();
+    // The queue's URL as CloudFormation gives it (the emulator names AWS's host, not its own).
+    let url = variables["REMEDY_FINDINGS_QUEUE"].clone();
+    assert!(
+        url.ends_with(&format!("/{account}/remedy-findings")),
+        "{url}"
+    );
+
+    let s3 = remedy::aws::identity::s3_client(&config, REGION, &Default::default());
+    s3.create_bucket().bucket("exposed").send().await.unwrap();
+    let text = finding("S3-026", "exposed").to_string();
+    // As SNS delivers it to the queue without raw delivery: an envelope.
+    let envelope = serde_json::json!({"Type": "Notification", "Message": text});
+    let creds = member_credentials(&emulator, &account).await;
+
+    // First arrival: re-queued, not acted on.
+    emulator.start_recording();
+    let (answer, lines) = orchestrate_once(
+        &emulator,
+        &variables,
+        &creds,
+        &account,
+        serde_json::json!({"Records": [{"messageId": "first", "eventSource": "aws:sqs",
+                                        "awsRegion": REGION, "body": envelope.to_string()}]}),
+    );
+    let sent_at = std::time::Instant::now();
+    assert_eq!(answer, serde_json::json!({"batchItemFailures": []}));
+    let recorded = emulator.recording();
+    assert!(
+        !recorded.iter().any(|r| r.action.contains("invocations")),
+        "nothing invoked before the grace period is over: {recorded:?}"
+    );
+    let sends: Vec<serde_json::Value> = recorded
+        .iter()
+        .filter(|r| r.action.contains("SendMessage"))
+        .map(|r| serde_json::from_str(&r.body).unwrap())
+        .collect();
+    assert_eq!(sends.len(), 1, "{recorded:?}");
+    assert_eq!(sends[0]["QueueUrl"], url.as_str());
+    assert_eq!(sends[0]["DelaySeconds"], 3);
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert_eq!(lines[0]["reason_code"], "grace", "{lines:?}");
+    assert_eq!(lines[0]["outcome"], "skipped");
+    assert_eq!(lines[0]["rule_id"], "S3-026");
+
+    // Read back: not visible during the delay; then the finding itself, marked graced.
+    let receive = || {
+        sqs.receive_message()
+            .queue_url(&queue)
+            .message_attribute_names("All")
+            .max_number_of_messages(10)
+            .send()
+    };
+    let early = receive().await.unwrap();
+    assert!(early.messages().is_empty(), "delayed: {early:?}");
+    let mut message = None;
+    while message.is_none() && sent_at.elapsed() < Duration::from_secs(30) {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        message = receive().await.unwrap().messages().first().cloned();
+    }
+    let message = message.expect("the re-queued finding arrives after its delay");
+    assert!(
+        sent_at.elapsed() >= Duration::from_secs(2),
+        "arrived after {:?}",
+        sent_at.elapsed()
+    );
+    assert_eq!(message.body(), Some(text.as_str()));
+    let graced = message
+        .message_attributes()
+        .and_then(|a| a.get("remedy-graced"))
+        .and_then(|a| a.string_value())
+        .map(str::to_owned);
+    assert_eq!(graced.as_deref(), Some("3"));
+
+    // Meanwhile someone fixed the bucket.
+    s3.put_public_access_block()
+        .bucket("exposed")
+        .public_access_block_configuration(
+            aws_sdk_s3::types::PublicAccessBlockConfiguration::builder()
+                .block_public_acls(true)
+                .ignore_public_acls(true)
+                .block_public_policy(true)
+                .restrict_public_buckets(true)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+
+    // Second arrival, as Lambda hands an SQS message with attributes: acted on now.
+    emulator.start_recording();
+    let (answer, lines) = orchestrate_once(
+        &emulator,
+        &variables,
+        &creds,
+        &account,
+        serde_json::json!({"Records": [{"messageId": "second", "eventSource": "aws:sqs",
+            "awsRegion": REGION, "body": message.body().unwrap(),
+            "messageAttributes": {"remedy-graced": {"stringValue": "3", "dataType": "String",
+                                                    "stringListValues": [], "binaryListValues": []}}}]}),
+    );
+    assert_eq!(answer, serde_json::json!({"batchItemFailures": []}));
+    let recorded = emulator.recording();
+    assert!(
+        !recorded.iter().any(|r| r.action.contains("SendMessage")),
+        "not re-queued twice: {recorded:?}"
+    );
+    let invoked: Vec<&str> = recorded
+        .iter()
+        .filter(|r| r.action.contains("AutoRemediateS3-026/invocations"))
+        .map(|r| r.body.as_str())
+        .collect();
+    assert_eq!(invoked.len(), 1, "{recorded:?}");
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert_ne!(lines[0]["reason_code"], "grace", "{lines:?}");
+
+    // The rule function, given what the orchestrator sent it: its own check runs first.
+    let (address, calls) = runtime_api(
+        vec![invoked[0].to_owned()],
+        format!("arn:aws:lambda:{REGION}:{account}:function:AutoRemediateS3-026"),
+    );
+    let _rule = Killed(
+        lambda_process(&emulator.endpoint, "AutoRemediateS3-026", &address)
+            .env("REMEDY_MODE", "remediate")
+            .env("AWS_ACCESS_KEY_ID", creds.access_key_id())
+            .env("AWS_SECRET_ACCESS_KEY", creds.secret_access_key())
+            .env("AWS_SESSION_TOKEN", creds.session_token())
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    assert!(next_call(&calls).path.ends_with("/invocation/next"));
+    let answer = next_call(&calls);
+    assert!(answer.path.ends_with("/response"), "{answer:?}");
+    let report: serde_json::Value = serde_json::from_str(&answer.body).unwrap();
+    assert_eq!(report["outcome"], "compliant", "{report}");
+    assert_eq!(report["actions"], serde_json::json!([]), "{report}");
 }

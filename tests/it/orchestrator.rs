@@ -32,6 +32,7 @@ fn orchestrator(emulator: &Emulator, routes: Vec<Route>) -> Orchestrator {
             region: REGION.into(),
         },
         pause: None,
+        grace: Default::default(),
     }
 }
 

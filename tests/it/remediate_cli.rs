@@ -219,3 +219,113 @@ async fn outcomes_and_exit_codes() {
     assert_eq!(run.code, 2, "an unreadable event is invalid input");
     assert!(run.stderr.contains("nowhere.json"), "{}", run.stderr);
 }
+
+/// Every finding that is not remediated says why, as the orchestrator's log line does
+/// (issue 16, point 6): `reason_code` in the JSON, null when the finding was remediated.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_json_says_why_a_finding_was_not_remediated() {
+    let emulator = Emulator::start();
+    let mut org = Org::create(&emulator).await;
+    let account = org.account("dev-00", "/Dev").await;
+    let s3 = public_bucket(&emulator, &account, "leaky").await;
+    let work = Workdir::new(
+        "role: {name: CloudConformity, external_id: ext-7}\nstages:\n  - name: dev\n    targets: {ous: [/Dev]}\nrules:\n  S3-001: remediate\n  S3-026: notify\n",
+    );
+    let reason_of = |file: &str, body: &str, extra: &[&str]| {
+        work.write(file, body);
+        let mut args = vec!["remediate", "--event", file, "--output", "json"];
+        args.extend_from_slice(extra);
+        let run = remedy(&emulator, work.path(), &args);
+        let doc = run.json();
+        (
+            run.code,
+            doc["outcome"].as_str().unwrap_or_default().to_owned(),
+            doc["reason_code"].clone(),
+            run.stdout,
+        )
+    };
+    let leaky = finding("S3-001", "leaky").to_string();
+    for (file, body, extra, code, outcome, reason_code) in [
+        (
+            "hostile.json",
+            r#"{"ruleId":"S3-001;rm -rf","status":"FAILURE"}"#.to_owned(),
+            vec![],
+            2,
+            "rejected",
+            serde_json::json!("rejected:malformed"),
+        ),
+        (
+            "foreign.json",
+            serde_json::json!({"ruleId": "S3-001", "status": "FAILURE", "region": REGION,
+                               "resource": "arn:aws:sns:us-east-1:222222222222:t"})
+            .to_string(),
+            vec![],
+            2,
+            "rejected",
+            serde_json::json!("rejected:foreign_account"),
+        ),
+        (
+            "other-partition.json",
+            serde_json::json!({"ruleId": "S3-001", "status": "FAILURE", "region": "cn-north-1",
+                               "resource": "leaky"})
+            .to_string(),
+            vec![],
+            2,
+            "rejected",
+            serde_json::json!("outside_regions"),
+        ),
+        (
+            "custom.json",
+            r#"{"ruleId":"Custom-001","status":"FAILURE","region":"us-east-1"}"#.to_owned(),
+            vec![],
+            0,
+            "unsupported",
+            serde_json::json!("unsupported"),
+        ),
+        (
+            "notify.json",
+            finding("S3-026", "leaky").to_string(),
+            vec![],
+            0,
+            "skipped",
+            serde_json::json!("notify"),
+        ),
+        (
+            "dry-run.json",
+            leaky.clone(),
+            vec!["--account", account.as_str(), "--dry-run"],
+            0,
+            "dry_run",
+            serde_json::json!("dry_run"),
+        ),
+        (
+            "test.txt",
+            "Test Message from Cloud Conformity".to_owned(),
+            vec![],
+            0,
+            "skipped",
+            serde_json::json!("test_message"),
+        ),
+        (
+            "remediate.json",
+            leaky.clone(),
+            vec!["--account", account.as_str()],
+            0,
+            "remediated",
+            serde_json::Value::Null,
+        ),
+    ] {
+        let (got_code, got_outcome, got_reason, out) = reason_of(file, &body, &extra);
+        assert_eq!(
+            (got_code, got_outcome.as_str(), &got_reason),
+            (code, outcome, &reason_code),
+            "{file}: {out}"
+        );
+        // The key is always there, null or not: a consumer reads one shape.
+        assert!(out.contains("\"reason_code\""), "{file}: {out}");
+    }
+    assert!(
+        !is_public(&s3, "leaky").await,
+        "the last one was remediated"
+    );
+}

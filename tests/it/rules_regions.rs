@@ -936,7 +936,7 @@ async fn the_orchestrator_covers_its_regions_and_invokes_at_home() {
             Outcome::Unsupported,
             "{region}: {handled:?}"
         );
-        assert_eq!(handled.reason_code, None);
+        assert_eq!(handled.reason_code, Some(ReasonCode::Unsupported));
         let calls = emulator.recording();
         assert!(!calls.is_empty());
         assert!(
