@@ -53,15 +53,29 @@ fn interrupted_when(
     let mut lines = BufReader::new(stderr).lines();
     let mut seen = String::new();
     let mut interrupted = None;
-    for line in lines.by_ref() {
+    while let Some(line) = lines.next() {
         let line = line.unwrap();
         seen.push_str(&line);
         seen.push('\n');
         if line.starts_with(trigger) || line.contains(trigger) {
             interrupted = Some(std::time::Instant::now());
-            for _ in 0..times {
-                sigint(&child);
-                std::thread::sleep(std::time::Duration::from_millis(50));
+            sigint(&child);
+            if times > 1 {
+                // The next Ctrl-C as soon as remedy has taken the first (its "interrupted:"
+                // line), while the target that started after the trigger is still in flight:
+                // a fixed pause could land after it finished (an update takes ~100 ms here).
+                for line in lines.by_ref() {
+                    let line = line.unwrap();
+                    seen.push_str(&line);
+                    seen.push('\n');
+                    if line.starts_with("interrupted:") {
+                        break;
+                    }
+                }
+                for _ in 1..times {
+                    sigint(&child);
+                    std::thread::sleep(std::time::Duration::from_millis(50));
+                }
             }
             break;
         }
