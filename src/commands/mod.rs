@@ -75,48 +75,9 @@ impl DeployOptions {
     }
 }
 
-/// The longest wait any option accepts.
-const MAX_DURATION: Duration = Duration::from_secs(7 * 24 * 3600);
-
-/// `90s`, `30m`, `1h30m`, or plain seconds; at most a week.
-pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    let parsed = parse_duration_unbounded(text)?;
-    if parsed > MAX_DURATION {
-        return Err(format!("`{text}` is longer than a week"));
-    }
-    Ok(parsed)
-}
-
-fn parse_duration_unbounded(text: &str) -> Result<Duration, String> {
-    let bad = || format!("`{text}` is not a duration (write e.g. 90s, 30m, 1h30m)");
-    if let Ok(secs) = text.parse::<u64>() {
-        return Ok(Duration::from_secs(secs));
-    }
-    let mut total = 0u64;
-    let mut number = String::new();
-    for c in text.chars() {
-        if c.is_ascii_digit() {
-            number.push(c);
-            continue;
-        }
-        let unit = match c {
-            'h' => 3600,
-            'm' => 60,
-            's' => 1,
-            _ => return Err(bad()),
-        };
-        let n: u64 = number.parse().map_err(|_| bad())?;
-        total = n
-            .checked_mul(unit)
-            .and_then(|v| total.checked_add(v))
-            .ok_or_else(bad)?;
-        number.clear();
-    }
-    if !number.is_empty() || text.is_empty() {
-        return Err(bad());
-    }
-    Ok(Duration::from_secs(total))
-}
+/// `90s`, `30m`, `1h30m`, or plain seconds; at most a week (the parser every duration
+/// option and the configuration's `grace` share).
+pub use crate::core::util::parse_duration;
 
 /// Runs one stage's targets through the stage's engine: publishes what it needs, then
 /// deploys under the stage's limits.

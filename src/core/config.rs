@@ -748,7 +748,7 @@ pub(crate) const MAX_GRACE_SECONDS: u32 = 900;
 struct GraceValue(u32);
 
 fn grace_seconds(text: &str) -> Result<u32, String> {
-    let duration = crate::commands::parse_duration(text).map_err(|e| format!("grace: {e}"))?;
+    let duration = crate::core::util::parse_duration(text).map_err(|e| format!("grace: {e}"))?;
     u32::try_from(duration.as_secs())
         .ok()
         .filter(|s| *s <= MAX_GRACE_SECONDS)

@@ -93,26 +93,47 @@ pub(crate) fn closest<'a>(
         .collect()
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+/// The longest wait any option accepts.
+const MAX_DURATION: Duration = Duration::from_secs(7 * 24 * 3600);
 
-    #[test]
-    fn sha256_matches_the_standard_vector_whatever_the_parts() {
-        let abc = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
-        assert_eq!(sha256_hex(&[b"abc"]), abc);
-        assert_eq!(sha256_hex(&[b"a", b"", b"bc"]), abc);
-        assert_eq!(short_hash(&[b"abc"]), abc[..32]);
+/// `90s`, `30m`, `1h30m`, or plain seconds; at most a week.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let parsed = parse_duration_unbounded(text)?;
+    if parsed > MAX_DURATION {
+        return Err(format!("`{text}` is longer than a week"));
     }
+    Ok(parsed)
+}
 
-    #[test]
-    fn the_default_target_timeout_is_written_once() {
-        assert_eq!(
-            crate::commands::parse_duration(TARGET_TIMEOUT_ARG),
-            Ok(TARGET_TIMEOUT)
-        );
-        assert_eq!(humanize(TARGET_TIMEOUT), TARGET_TIMEOUT_ARG);
+fn parse_duration_unbounded(text: &str) -> Result<Duration, String> {
+    let bad = || format!("`{text}` is not a duration (write e.g. 90s, 30m, 1h30m)");
+    if let Ok(secs) = text.parse::<u64>() {
+        return Ok(Duration::from_secs(secs));
     }
+    let mut total = 0u64;
+    let mut number = String::new();
+    for c in text.chars() {
+        if c.is_ascii_digit() {
+            number.push(c);
+            continue;
+        }
+        let unit = match c {
+            'h' => 3600,
+            'm' => 60,
+            's' => 1,
+            _ => return Err(bad()),
+        };
+        let n: u64 = number.parse().map_err(|_| bad())?;
+        total = n
+            .checked_mul(unit)
+            .and_then(|v| total.checked_add(v))
+            .ok_or_else(bad)?;
+        number.clear();
+    }
+    if !number.is_empty() || text.is_empty() {
+        return Err(bad());
+    }
+    Ok(Duration::from_secs(total))
 }
 
 /// `seconds` since the Unix epoch as an RFC 3339 UTC time, `2026-12-06T05:10:12Z` (the
@@ -138,8 +159,22 @@ pub(crate) fn rfc3339(seconds: u64) -> String {
 }
 
 #[cfg(test)]
-mod time_tests {
-    use super::rfc3339;
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sha256_matches_the_standard_vector_whatever_the_parts() {
+        let abc = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
+        assert_eq!(sha256_hex(&[b"abc"]), abc);
+        assert_eq!(sha256_hex(&[b"a", b"", b"bc"]), abc);
+        assert_eq!(short_hash(&[b"abc"]), abc[..32]);
+    }
+
+    #[test]
+    fn the_default_target_timeout_is_written_once() {
+        assert_eq!(parse_duration(TARGET_TIMEOUT_ARG), Ok(TARGET_TIMEOUT));
+        assert_eq!(humanize(TARGET_TIMEOUT), TARGET_TIMEOUT_ARG);
+    }
 
     #[test]
     fn timestamps_are_rfc3339_utc() {
