@@ -1415,6 +1415,32 @@ impl Config {
         }
     }
 
+    /// An error about `needle` in stage `stage`: at its first occurrence from the stage's
+    /// `name` on (the same account or OU may be named by several stages), else at its first
+    /// occurrence in the file.
+    pub(crate) fn error_in_stage(&self, stage: &str, needle: &str, message: String) -> ConfigError {
+        let from = self
+            .source
+            .lines()
+            .position(|l| {
+                let l = l.trim_start().trim_start_matches("- ").trim_start();
+                l.strip_prefix("name:")
+                    .map(|v| v.trim().trim_matches(['"', '\'']) == stage)
+                    .unwrap_or(false)
+            })
+            .map_or(1, |i| i + 1);
+        let line = (1..)
+            .map_while(|n| self.locate(needle, n))
+            .find(|line| *line >= from)
+            .or_else(|| self.locate(needle, 1));
+        ConfigError {
+            file: self.path.clone(),
+            line,
+            column: None,
+            message,
+        }
+    }
+
     /// The 1-based line of the `nth` occurrence of `needle` as a whole scalar (bare or
     /// quoted), if any.
     pub(crate) fn locate(&self, needle: &str, nth: usize) -> Option<usize> {

@@ -86,7 +86,7 @@ pub(crate) fn resolve(
                 stage.name,
                 did_you_mean(&near)
             );
-            Error::from(config.error_at(ou.as_str(), 1, message))
+            Error::from(config.error_in_stage(stage.name.as_str(), ou.as_str(), message))
         })?;
         // The unit and everything below it.
         let mut stack = vec![unit];
@@ -154,7 +154,7 @@ pub(crate) fn resolve(
                 stage.name,
                 did_you_mean(&near)
             );
-            Error::from(config.error_at(id.as_str(), 1, message))
+            Error::from(config.error_in_stage(stage.name.as_str(), id.as_str(), message))
         })?;
         consider(account, true);
     }
@@ -186,7 +186,11 @@ pub(crate) fn resolve(
             stage.name,
             did_you_mean(&near)
         );
-        return Err(Error::from(config.error_at(id.as_str(), 1, message)));
+        return Err(Error::from(config.error_in_stage(
+            stage.name.as_str(),
+            id.as_str(),
+            message,
+        )));
     }
 
     Ok(Resolution {
@@ -427,6 +431,23 @@ mod tests {
             "{ous: [/Workloads/Dev], accounts: [\"222222222221\"], exclude: [\"222222222221\"]}"
         )
         .is_ok());
+    }
+
+    #[test]
+    fn an_error_points_at_its_own_stage_when_two_name_the_same_id() {
+        let yaml = "stages:\n  - name: dev\n    targets: {accounts: [\"111111111119\"]}\n  - name: prod\n    targets:\n      ous: [/Workloads/Prod]\n      exclude: [\"111111111119\"]\n";
+        let config = Config::parse(Path::new("remedy.yaml"), yaml.into()).unwrap();
+        let text = resolve(&config, &config.stages[1], &org())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            text.contains("remedy.yaml:7: stage `prod`: exclude[0]"),
+            "{text}"
+        );
+        let text = resolve(&config, &config.stages[0], &org())
+            .unwrap_err()
+            .to_string();
+        assert!(text.contains("remedy.yaml:3: stage `dev`"), "{text}");
     }
 
     #[test]
