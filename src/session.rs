@@ -502,12 +502,13 @@ impl Session {
 
     /// What `stage` deploys, with the templates published so far.
     fn deployment(&self, stage: &Stage) -> Result<Deployment, Error> {
+        let digest = self.rendered_for(stage).body_digest();
         Ok(Deployment {
             stack_name: self.config.stack_name.clone(),
             templates: self
                 .templates
                 .iter()
-                .filter(|((_, digest), _)| *digest == self.rendered_for(stage).body_digest())
+                .filter(|((_, published), _)| *published == digest)
                 .map(|((region, _), source)| (region.clone(), source.clone()))
                 .collect(),
             parameters: self.stage_parameters(stage)?,

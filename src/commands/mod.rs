@@ -173,13 +173,10 @@ pub async fn confirm(
     let templates = engine
         .deployed_templates(by_hash.into_iter().collect(), Limits::reads_of(stage))
         .await;
-    let diffs: std::collections::BTreeMap<&str, Vec<semantic::Change>> = templates
-        .iter()
-        .filter_map(|(hash, body)| {
-            let deployed = semantic::model(body.as_ref().ok()?)?;
-            Some((hash.as_str(), semantic::diff(&deployed, desired.as_ref()?)))
-        })
-        .collect();
+    let diffs = desired
+        .as_ref()
+        .map(|desired| semantic::diffs_by_hash(&templates, desired))
+        .unwrap_or_default();
     let rows: Vec<(semantic::Step, Option<&[semantic::Change]>)> = run
         .results
         .iter()
@@ -191,6 +188,7 @@ pub async fn confirm(
                 r.hash
                     .as_deref()
                     .and_then(|h| diffs.get(h))
+                    .and_then(|d| d.as_ref().ok())
                     .map(Vec::as_slice),
             ),
             None => (semantic::Step::Other, None),

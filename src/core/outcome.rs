@@ -392,17 +392,7 @@ pub(crate) fn explain(
     templates: &BTreeMap<String, Result<String, String>>,
     desired: &crate::core::semantic::Model,
 ) {
-    let mut diffs: BTreeMap<&str, Result<Vec<crate::core::semantic::Change>, String>> =
-        BTreeMap::new();
-    for (hash, template) in templates {
-        let diff_of = match template {
-            Ok(body) => crate::core::semantic::model(body)
-                .map(|deployed| crate::core::semantic::diff(&deployed, desired))
-                .ok_or_else(|| "the deployed template is not one remedy can read".to_owned()),
-            Err(reason) => Err(format!("the deployed template could not be read: {reason}")),
-        };
-        diffs.insert(hash.as_str(), diff_of);
-    }
+    let diffs = crate::core::semantic::diffs_by_hash(templates, desired);
     for p in planned
         .iter_mut()
         .filter(|p| crate::core::semantic::is_update(p.action))

@@ -278,13 +278,40 @@ pub fn diff(deployed: &Model, desired: &Model) -> Vec<Change> {
     changes
 }
 
+impl Model {
+    /// The rule ids deployed in `mode` (`remediate`, `dry-run`, `notify`), in id order.
+    pub fn ids_in(&self, mode: &str) -> Vec<&str> {
+        self.rules
+            .iter()
+            .filter(|(_, r)| r.mode == mode)
+            .map(|(id, _)| id.as_str())
+            .collect()
+    }
+}
+
 /// The rules `model` remediates with (mode `remediate`), in id order.
 pub fn remediating(model: &Model) -> Vec<&str> {
-    model
-        .rules
+    model.ids_in("remediate")
+}
+
+/// Each deployed template (by `remedy:hash`) against `desired`: its changes in remedy's
+/// terms, or why there are none to tell (unreadable, or not a template remedy made). The one
+/// diff per deployment that `plan` and the deploy question share.
+pub fn diffs_by_hash(
+    templates: &BTreeMap<String, Result<String, String>>,
+    desired: &Model,
+) -> BTreeMap<String, Result<Vec<Change>, String>> {
+    templates
         .iter()
-        .filter(|(_, r)| r.mode == "remediate")
-        .map(|(id, _)| id.as_str())
+        .map(|(hash, template)| {
+            let changes = match template {
+                Ok(body) => model(body)
+                    .map(|deployed| diff(&deployed, desired))
+                    .ok_or_else(|| "the deployed template is not one remedy can read".to_owned()),
+                Err(reason) => Err(format!("the deployed template could not be read: {reason}")),
+            };
+            (hash.clone(), changes)
+        })
         .collect()
 }
 

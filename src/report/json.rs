@@ -476,17 +476,7 @@ pub struct ModesDoc<'a> {
 
 impl<'a> ModesDoc<'a> {
     pub fn new(model: Option<&'a Model>) -> ModesDoc<'a> {
-        let of = |mode: &str| -> Vec<&'a str> {
-            model
-                .map(|m| {
-                    m.rules
-                        .iter()
-                        .filter(|(_, r)| r.mode == mode)
-                        .map(|(id, _)| id.as_str())
-                        .collect()
-                })
-                .unwrap_or_default()
-        };
+        let of = |mode: &str| model.map(|m| m.ids_in(mode)).unwrap_or_default();
         ModesDoc {
             remediate: of("remediate"),
             dry_run: of("dry-run"),

@@ -153,14 +153,7 @@ fn print_semantic(out: &mut impl Write, planned: &[PlannedTarget], explained: &E
 
 /// "the stacks run 12 rules: 3 remediate (S3-001, EC2-002, KMS-001), 9 dry-run".
 pub(crate) fn modes_line(desired: &crate::core::semantic::Model) -> String {
-    let of = |mode: &str| -> Vec<&str> {
-        desired
-            .rules
-            .iter()
-            .filter(|(_, r)| r.mode == mode)
-            .map(|(id, _)| id.as_str())
-            .collect()
-    };
+    let of = |mode: &str| desired.ids_in(mode);
     let remediate = of("remediate");
     let mut parts = Vec::new();
     if !remediate.is_empty() {
