@@ -102,7 +102,7 @@ pub struct Place {
 /// The codes are the DESIGN's (`dry_run`, `notify`, `grace`, `outside_regions`,
 /// `unsupported`, `rejected:<why>`, …); two that name no finding to remediate keep their own
 /// (`test_message`, `not_failure`). Serialized as [`ReasonCode::as_str`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum ReasonCode {
     /// Refused: not a finding remedy can read (size, UTF-8, JSON, `ruleId` shape).
     Malformed,
@@ -131,17 +131,20 @@ pub enum ReasonCode {
     /// Notified, not remediated: the rule is paused in this account (`remedy pause`, the
     /// kill switch; [`crate::pause`]).
     Paused,
+    /// Skipped: an exception in force matches the finding (`exception:<id>`;
+    /// [`crate::exceptions`]).
+    Exception(String),
 }
 
 impl Serialize for ReasonCode {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(self.as_str())
+        s.serialize_str(&self.as_str())
     }
 }
 
 impl ReasonCode {
-    pub fn as_str(self) -> &'static str {
-        match self {
+    pub fn as_str(&self) -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(match self {
             ReasonCode::Malformed => "rejected:malformed",
             ReasonCode::OutsideRegions => "outside_regions",
             ReasonCode::ForeignAccount => "rejected:foreign_account",
@@ -154,7 +157,8 @@ impl ReasonCode {
             ReasonCode::RejectedByRule => "rejected:rule",
             ReasonCode::NotEnabled => "not_enabled",
             ReasonCode::Paused => "paused",
-        }
+            ReasonCode::Exception(id) => return format!("exception:{id}").into(),
+        })
     }
 }
 

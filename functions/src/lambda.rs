@@ -8,7 +8,8 @@
 //! Configuration comes from the environment the stack sets: `REMEDY_RULES`,
 //! `REMEDY_NOTIFICATIONS` and `REMEDY_REGIONS` (orchestrator: the regions the stack covers,
 //! comma-separated; `REMEDY_GRACE` and `REMEDY_FINDINGS_QUEUE`: grace periods in seconds by
-//! rule, and the queue to re-queue their findings to), `REMEDY_MODE`, `REMEDY_SETTINGS` and
+//! rule, and the queue to re-queue their findings to; `REMEDY_EXCEPTIONS`: the exceptions
+//! this stack carries, see [`crate::exceptions`]), `REMEDY_MODE`, `REMEDY_SETTINGS` and
 //! `REMEDY_STACK_ID` (rules: the stack's ARN, whose resources the rules leave alone).
 //!
 //! Every function runs in the stack's home region; a rule function acts in the region of the
@@ -80,6 +81,13 @@ pub async fn run() -> Result<(), Error> {
                 .ok()
                 .filter(|p| !p.trim().is_empty())
                 .map(|p| Arc::new(crate::pause::PauseSwitch::new(&aws, p)));
+            let exceptions = crate::orchestrator::Exceptions {
+                list: crate::exceptions::parse_table(
+                    std::env::var(crate::exceptions::ENV).ok().as_deref(),
+                )?,
+                aws: Some(aws.clone()),
+            };
+            let exceptions = &exceptions;
             let (lambda, sns, grace) = (&lambda, &sns, &grace);
             let pause = &pause;
             let (config, region) = (&config, &region);
@@ -94,6 +102,7 @@ pub async fn run() -> Result<(), Error> {
                     },
                     grace: grace.clone(),
                     pause: pause.clone(),
+                    exceptions: exceptions.clone(),
                 };
                 let deadline = deadline_of(event.context.deadline);
                 Ok::<Value, Error>(

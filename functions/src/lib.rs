@@ -12,6 +12,7 @@
 
 pub mod catalog;
 pub mod dispatch;
+pub mod exceptions;
 pub mod finding;
 pub mod lambda;
 pub mod orchestrator;

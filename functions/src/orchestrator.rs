@@ -35,6 +35,18 @@ pub struct Orchestrator {
     /// The kill switch (`REMEDY_PAUSE_PARAMETER`), shared by the process's invocations so
     /// that it is read at most once a minute; `None`: nothing is ever paused.
     pub pause: Option<std::sync::Arc<crate::pause::PauseSwitch>>,
+    /// The exceptions this stack carries (`REMEDY_EXCEPTIONS`), and how to read a
+    /// resource's tags for those that name tags.
+    pub exceptions: Exceptions,
+}
+
+/// A stack's exceptions ([`crate::exceptions`]) and the configuration tag lookups are made
+/// with (the Resource Groups Tagging API, in the finding's region); without one, an
+/// exception that names tags is never matched.
+#[derive(Debug, Clone, Default)]
+pub struct Exceptions {
+    pub list: Vec<crate::exceptions::Exception>,
+    pub aws: Option<aws_config::SdkConfig>,
 }
 
 /// The message attribute a re-queued finding carries: its grace period is over.
@@ -134,7 +146,79 @@ impl Orchestrator {
             place,
             grace: Grace::default(),
             pause: None,
+            exceptions: Exceptions::default(),
         }
+    }
+
+    /// The first exception in force that matches `finding`, its tags checked when it names
+    /// some. `Err`: the tags could not be read, so whether an exception applies is unknown
+    /// and nothing may be changed yet.
+    async fn exception_for(
+        &self,
+        finding: &Finding,
+    ) -> Result<Option<&crate::exceptions::Exception>, String> {
+        let today = crate::exceptions::day_of(
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_secs())
+                .unwrap_or_default(),
+        );
+        for exception in crate::exceptions::candidates(
+            &self.exceptions.list,
+            finding,
+            &self.place.account_id,
+            today,
+        ) {
+            if exception.tags.is_empty() || Box::pin(self.has_tags(finding, exception)).await? {
+                return Ok(Some(exception));
+            }
+        }
+        Ok(None)
+    }
+
+    /// Whether the finding's resource carries every tag `exception` names: the Resource
+    /// Groups Tagging API in the finding's region (`tag:GetResources`, its `TagFilters`
+    /// — resources satisfying all of them — built from those tags) lists an ARN that names
+    /// the resource ([`crate::exceptions::arn_names`]) with those tags. A resource the API
+    /// does not list (not tagged so, or of a type it does not cover) does not match.
+    async fn has_tags(
+        &self,
+        finding: &Finding,
+        exception: &crate::exceptions::Exception,
+    ) -> Result<bool, String> {
+        use aws_sdk_resourcegroupstagging::types::TagFilter;
+        let (Some(aws), Some(resource)) = (&self.exceptions.aws, finding.resource.as_deref())
+        else {
+            return Ok(false);
+        };
+        let region = crate::runtime::acting_region(finding.region.as_deref(), &self.place.region)?;
+        let client = aws_sdk_resourcegroupstagging::Client::from_conf(
+            aws_sdk_resourcegroupstagging::config::Builder::from(aws)
+                .region(aws_config::Region::new(region))
+                .build(),
+        );
+        let mut request = client.get_resources().resources_per_page(100);
+        for (key, value) in &exception.tags {
+            request = request.tag_filters(TagFilter::builder().key(key).values(value).build());
+        }
+        let mut pages = request.into_paginator().send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| format!("GetResources: {}", describe_sdk_error(&e)))?;
+            for mapping in page.resource_tag_mapping_list() {
+                let named = mapping
+                    .resource_arn()
+                    .is_some_and(|arn| crate::exceptions::arn_names(arn, resource));
+                if named {
+                    let tags = mapping
+                        .tags()
+                        .iter()
+                        .map(|t| (t.key().to_owned(), t.value().to_owned()))
+                        .collect();
+                    return Ok(crate::exceptions::tags_match(&exception.tags, &tags));
+                }
+            }
+        }
+        Ok(false)
     }
 
     /// Whether the kill switch pauses `rule_id`. Read only for a finding that would run its
@@ -267,6 +351,27 @@ impl Orchestrator {
                 notify,
             } => (mode, function, notify),
         };
+        // An exception in force: skipped, nothing invoked, nobody notified.
+        match self.exception_for(finding).await {
+            Ok(Some(exception)) => {
+                handled.mode = Some(mode);
+                handled.reason = Some(format!(
+                    "exception {} (until {}): not remediated",
+                    exception.id, exception.expires
+                ));
+                handled.reason_code = Some(ReasonCode::Exception(exception.id.clone()));
+                return handled;
+            }
+            Ok(None) => {}
+            Err(reason) => {
+                handled.outcome = Outcome::Failed;
+                handled.retry = true;
+                handled.reason = Some(format!(
+                    "whether an exception applies is unknown, so nothing was changed: {reason}"
+                ));
+                return handled;
+            }
+        }
         // The kill switch (`remedy pause`): a paused rule is handled as `notify`.
         let paused = self.is_paused(&finding.rule_id, mode).await;
         let mode = if paused { Mode::Notify } else { mode };

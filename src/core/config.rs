@@ -55,6 +55,8 @@ pub struct Config {
     pub(crate) rules: BTreeMap<String, RuleConfig>,
     /// Where the orchestrator sends findings, by risk level and category.
     pub(crate) notifications: Notifications,
+    /// Findings not to remediate, each with its reason, owner and expiry (`exceptions:`).
+    pub(crate) exceptions: Vec<ExceptionEntry>,
     /// How stages deploy unless they say otherwise.
     pub(crate) engine: Engine,
     /// The `codebuild` engine's project in each member account.
@@ -151,6 +153,84 @@ impl Default for CodeBuildConfig {
 fn default_project() -> String {
     "remedy-deploy".into()
 }
+
+/// One `exceptions:` entry: which findings (rules, and any of accounts, OUs, regions,
+/// resource globs, tags) are not remediated, why, whose decision it is, and until when.
+/// Each field checks itself while read (file:line); a duplicate id, a region AWS does not
+/// have, and dates against today are checked over the whole file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ExceptionEntry {
+    pub(crate) id: ExceptionId,
+    /// Rule ids, or `"*"`.
+    pub(crate) rules: ExceptionRules,
+    #[serde(default)]
+    pub(crate) accounts: Vec<AccountId>,
+    #[serde(default)]
+    pub(crate) ous: Vec<OuRef>,
+    #[serde(default)]
+    pub(crate) regions: Vec<Region>,
+    /// Globs (`*`, `?`) over the finding's resource id or ARN.
+    #[serde(default)]
+    pub(crate) resources: Vec<ResourceGlob>,
+    /// Tag key → value the resource must carry (all of them).
+    #[serde(default)]
+    pub(crate) tags: BTreeMap<TagKey, TagValue>,
+    pub(crate) reason: Sentence,
+    pub(crate) owner: Sentence,
+    /// The last day it applies (`YYYY-MM-DD`, UTC): at most a year ahead, and not passed
+    /// when the file is loaded ([`Config::check_exception_dates`]).
+    pub(crate) expires: ExpiryDate,
+}
+
+impl ExceptionEntry {
+    /// The exception as a stack carries it, for `accounts` (resolved from the file's
+    /// `accounts` and `ous`; empty: every account that carries it).
+    pub(crate) fn carried(&self, accounts: Vec<String>) -> remedy_functions::exceptions::Exception {
+        remedy_functions::exceptions::Exception {
+            id: self.id.0.clone(),
+            rules: self.rules.0.clone(),
+            accounts,
+            regions: self.regions.iter().map(|r| r.0.clone()).collect(),
+            resources: self.resources.iter().map(|r| r.0.clone()).collect(),
+            tags: self
+                .tags
+                .iter()
+                .map(|(k, v)| (k.0.clone(), v.0.clone()))
+                .collect(),
+            expires: self.expires.0.clone(),
+        }
+    }
+
+    /// Whether it is scoped to some accounts or OUs (resolved when deploying).
+    pub(crate) fn is_scoped(&self) -> bool {
+        !self.accounts.is_empty() || !self.ous.is_empty()
+    }
+}
+
+/// An exception's `rules`: at least one, each a catalog rule id or `"*"`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ExceptionRules(pub(crate) Vec<String>);
+
+impl<'de> Deserialize<'de> for ExceptionRules {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let keys: Vec<RuleKey> = Vec::deserialize(d)?;
+        if keys.is_empty() {
+            return Err(de::Error::custom(
+                "`rules` is empty: name the rule ids the exception covers, or \"*\"",
+            ));
+        }
+        Ok(ExceptionRules(keys.into_iter().map(|k| k.0).collect()))
+    }
+}
+
+/// The most bytes of exceptions one stack carries (compact JSON, in the orchestrator's
+/// environment): Lambda allows 4 KB of environment in all, and the rule table, routes and
+/// regions need the rest.
+pub(crate) const MAX_EXCEPTIONS_BYTES: usize = 2048;
+
+/// The longest an exception may be set for.
+pub(crate) const MAX_EXCEPTION_DAYS: i64 = 366;
 
 /// `notifications:` — topics the stack creates, and which findings each receives.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -525,6 +605,81 @@ validated_string!(
     }
 );
 
+validated_string!(
+    /// An exception's id: letters, digits, `-`, `_` and `.`, at most 64 (it is the reason
+    /// code `exception:<id>`).
+    ExceptionId,
+    |s| {
+        if (1..=64).contains(&s.len()) && s.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)) {
+            Ok(())
+        } else {
+            Err(format!("exception id `{s}` must be 1-64 letters, digits, `-`, `_` or `.`"))
+        }
+    }
+);
+
+validated_string!(
+    /// A glob over a resource id or ARN: no spaces, at most 1024 characters.
+    ResourceGlob,
+    |s| {
+        if s.is_empty() || s.len() > 1024 || s.chars().any(char::is_whitespace) {
+            Err(format!("`{s}` is not a resource glob (a resource id or ARN, `*` and `?` as wildcards, no spaces)"))
+        } else if s.chars().all(|c| c == '*') {
+            Err("a resource glob of `*` alone matches every resource: leave `resources` out instead".into())
+        } else {
+            Ok(())
+        }
+    }
+);
+
+validated_string!(
+    /// A tag key: 1-128 characters.
+    TagKey,
+    |s| {
+        if s.is_empty() || s.chars().count() > 128 {
+            Err(format!("tag key `{s}` must be 1-128 characters"))
+        } else {
+            Ok(())
+        }
+    }
+);
+
+validated_string!(
+    /// A tag value: at most 256 characters.
+    TagValue,
+    |s| {
+        if s.chars().count() > 256 {
+            Err("a tag value is at most 256 characters".into())
+        } else {
+            Ok(())
+        }
+    }
+);
+
+validated_string!(
+    /// Words a person wrote (an exception's reason or owner): not blank.
+    Sentence,
+    |s| {
+        if s.trim().is_empty() {
+            Err("must not be empty".into())
+        } else {
+            Ok(())
+        }
+    }
+);
+
+validated_string!(
+    /// A date, `YYYY-MM-DD`.
+    ExpiryDate,
+    |s| {
+        if remedy_functions::exceptions::parse_date(s).is_some() {
+            Ok(())
+        } else {
+            Err(format!("`{s}` is not a date (write YYYY-MM-DD, e.g. 2027-03-31)"))
+        }
+    }
+);
+
 /// How many accounts a stage deploys at once (at least 1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Concurrency(pub usize);
@@ -876,6 +1031,8 @@ struct RawConfig {
     rules: Option<Rules>,
     #[serde(default)]
     notifications: Notifications,
+    #[serde(default)]
+    exceptions: Vec<ExceptionEntry>,
     #[serde(default)]
     engine: Engine,
     #[serde(default)]
@@ -1271,6 +1428,7 @@ impl Config {
             stages: raw.stages.0,
             rules: raw.rules.map(|r| r.0).unwrap_or_default(),
             notifications: raw.notifications,
+            exceptions: raw.exceptions,
             engine: raw.engine,
             codebuild: raw.codebuild,
             stacksets: raw.stacksets,
@@ -1283,6 +1441,7 @@ impl Config {
     /// Checks that span several nodes: they locate their line in the source.
     fn check_cross_node(&self) -> Result<(), ConfigError> {
         self.check_regions()?;
+        self.check_exceptions()?;
         let mut seen = std::collections::HashSet::new();
         for (i, stage) in self.stages.iter().enumerate() {
             if !seen.insert(stage.name.as_str()) {
@@ -1441,6 +1600,86 @@ impl Config {
         }
     }
 
+    /// `exceptions:` over the whole file: ids are unique, and what one stack could carry
+    /// (every exception, at worst) fits in the orchestrator's environment.
+    fn check_exceptions(&self) -> Result<(), ConfigError> {
+        let mut seen = std::collections::HashSet::new();
+        for (i, exception) in self.exceptions.iter().enumerate() {
+            let id = exception.id.as_str();
+            if !seen.insert(id) {
+                return Err(self.error_at(
+                    id,
+                    2,
+                    format!("exceptions[{i}].id: duplicate exception id `{id}`"),
+                ));
+            }
+        }
+        let all: Vec<remedy_functions::exceptions::Exception> = self
+            .exceptions
+            .iter()
+            .map(|e| e.carried(Vec::new()))
+            .collect();
+        let bytes = serde_json::to_string(&all).map(|t| t.len()).unwrap_or(0);
+        if bytes > MAX_EXCEPTIONS_BYTES {
+            return Err(ConfigError {
+                file: self.path.clone(),
+                line: self
+                    .source
+                    .lines()
+                    .position(|l| l.starts_with("exceptions:"))
+                    .map(|i| i + 1),
+                column: None,
+                message: format!(
+                    "exceptions: {bytes} bytes once written for a stack, more than the {MAX_EXCEPTIONS_BYTES} remedy keeps for them in the orchestrator's environment (Lambda allows 4 KB in all): use resource globs to cover several resources in one exception, or fewer, broader exceptions"
+                ),
+            });
+        }
+        Ok(())
+    }
+
+    /// Each exception's `expires` against `today` (days since 1970-01-01, UTC): not passed
+    /// (an expired exception is removed or renewed, never left to look in force) and at
+    /// most [`MAX_EXCEPTION_DAYS`] ahead. Every command that deploys or runs checks it;
+    /// `remedy exceptions` lists expired ones instead.
+    pub(crate) fn check_exception_dates(&self, today: i64) -> Result<(), ConfigError> {
+        use remedy_functions::exceptions::{date_of, parse_date};
+        for (i, exception) in self.exceptions.iter().enumerate() {
+            let text = exception.expires.as_str();
+            let Some(last) = parse_date(text) else {
+                continue;
+            };
+            let problem = if last < today {
+                format!(
+                    "exceptions[{i}].expires: exception `{}` expired on {text} (today is {}): remove it, or renew it with its owner ({}) and a new date",
+                    exception.id,
+                    date_of(today),
+                    exception.owner
+                )
+            } else if last > today + MAX_EXCEPTION_DAYS {
+                format!(
+                    "exceptions[{i}].expires: {text} is more than a year ahead (at most {}): an exception is reviewed at least yearly",
+                    date_of(today + MAX_EXCEPTION_DAYS)
+                )
+            } else {
+                continue;
+            };
+            // The same date may be written by several exceptions: this one's occurrence.
+            let nth = self.exceptions[..i]
+                .iter()
+                .filter(|e| e.expires == exception.expires)
+                .count()
+                + 1;
+            let location = self.locate_at(text, nth);
+            return Err(ConfigError {
+                file: self.path.clone(),
+                line: location.map(|(line, _)| line),
+                column: location.map(|(_, column)| column),
+                message: problem,
+            });
+        }
+        Ok(())
+    }
+
     /// The 1-based line of the `nth` occurrence of `needle` as a whole scalar (bare or
     /// quoted), if any.
     pub(crate) fn locate(&self, needle: &str, nth: usize) -> Option<usize> {
@@ -1504,6 +1743,11 @@ impl Config {
             }
             for (j, r) in stage.regions.iter().flatten().enumerate() {
                 named.push((format!("stages[{i}].regions[{j}]"), r.as_str()));
+            }
+        }
+        for (i, exception) in self.exceptions.iter().enumerate() {
+            for (j, r) in exception.regions.iter().enumerate() {
+                named.push((format!("exceptions[{i}].regions[{j}]"), r.as_str()));
             }
         }
         for (key, name) in &named {

@@ -33,6 +33,7 @@ fn orchestrator(emulator: &Emulator, routes: Vec<Route>) -> Orchestrator {
         },
         pause: None,
         grace: Default::default(),
+        exceptions: Default::default(),
     }
 }
 
