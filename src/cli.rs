@@ -78,6 +78,9 @@ pub(crate) enum Command {
     /// Account Vending Machine hook: deploy one account at the stage its OU belongs to.
     #[command(after_help = examples::ONBOARD)]
     Onboard(commands::onboard::Args),
+    /// The exceptions in the file, with their state: active, expiring, expired (offline).
+    #[command(after_help = examples::EXCEPTIONS)]
+    Exceptions(commands::exceptions::Args),
     /// Run the embedded runtime on one Conformity event, in that account.
     #[command(after_help = examples::REMEDIATE)]
     Remediate(commands::remediate::Args),
@@ -110,6 +113,13 @@ Examples:
   remedy accounts --stage dev
   # As JSON, with the credentials of an AWS CLI profile
   remedy --profile security accounts --stage prod --output json";
+
+    pub const EXCEPTIONS: &str = "\
+Examples:
+  # Every exception, its state and the days it has left
+  remedy exceptions
+  # Those that have expired or end within two weeks, as JSON (a scheduled reminder)
+  remedy exceptions --expiring 14d --output json";
 
     pub const TEMPLATE: &str = "\
 Examples:
@@ -341,6 +351,7 @@ async fn run(cli: Cli, stop: crate::core::stop::Stop) -> Result<i32, Error> {
     };
     match cli.command {
         Command::Accounts(args) => commands::accounts::run(args, &global).await,
+        Command::Exceptions(args) => commands::exceptions::run(args, &global).await,
         Command::Template(args) => commands::template::run(args, &global),
         Command::Plan(args) => commands::plan::run(args, &global).await,
         Command::Deploy(mut args) => {

@@ -21,12 +21,12 @@ use crate::core::stack::{HASH_TAG, VERSION_TAG};
 use crate::core::stack::{MANAGED_TAG, STAGE_TAG};
 use crate::core::stop::Stop;
 use crate::core::targets::{self, Resolution};
-use crate::core::targets::{at_home, Target};
+use crate::core::targets::{at_home, Target, TargetAccount};
 use crate::core::template::{self, RenderedTemplate};
 use crate::engine::codebuild::{BuildProject, CodeBuildEngine};
 use crate::engine::direct::DirectEngine;
 use crate::engine::stacksets::{deployment_targets, Reach, StackSetsEngine, StageShape};
-use crate::engine::{Deployment, StageEngine};
+use crate::engine::{Deployment, StageEngine, Variant};
 use aws_config::SdkConfig;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -110,6 +110,10 @@ pub struct Session {
     /// `deploy --in-account`: the account these credentials belong to (no role, no
     /// Organizations, nothing published from here).
     own_account: Option<String>,
+    /// `deploy --in-account` in a CodeBuild project: this account's exceptions as the
+    /// security account resolved them (`REMEDY_EXCEPTIONS`; the build cannot list the
+    /// organization's OUs).
+    own_exceptions: Option<String>,
     /// Retries already in a stage report (the next stage reports those after).
     /// The retry counts at the last stage report.
     retries_reported: BTreeMap<String, u64>,
@@ -142,6 +146,9 @@ impl Session {
         ));
         let counts = identity.retries();
         let snapshot = org::discover(&identity::organizations_client(&base, counts)).await?;
+        if let Some(error) = crate::core::exceptions::unknown_ou(&config, &snapshot) {
+            return Err(error.into());
+        }
         let (security_account, caller_arn) = artifacts::caller_identity(&base, counts).await?;
         let parameters = template::parameters(&config, &security_account, &package.key(), &[]);
         let hash = template::deployment_hash(&rendered, &parameters, &package.sha256);
@@ -162,6 +169,7 @@ impl Session {
             packages: Default::default(),
             written: Vec::new(),
             own_account: None,
+            own_exceptions: None,
             retries_reported: BTreeMap::new(),
             stop,
         })
@@ -206,6 +214,7 @@ impl Session {
             packages: Default::default(),
             written: Vec::new(),
             own_account: Some(own),
+            own_exceptions: None,
             retries_reported: BTreeMap::new(),
             stop,
         })
@@ -342,6 +351,70 @@ impl Session {
         ))
     }
 
+    /// `deploy --in-account`: deploy these exceptions (`REMEDY_EXCEPTIONS`, as the
+    /// security account resolved them) rather than resolve them here.
+    pub fn set_own_exceptions(&mut self, exceptions: String) {
+        self.own_exceptions = Some(exceptions);
+    }
+
+    /// The `Exceptions` parameter of `account`'s stack in `stage` ([`crate::core::exceptions`]);
+    /// `None` when the file has no exceptions (the template has no such parameter).
+    pub fn account_exceptions(&self, stage: &Stage, account: &TargetAccount) -> Option<String> {
+        if self.config.exceptions.is_empty() {
+            return None;
+        }
+        if let Some(own) = &self.own_exceptions {
+            return Some(own.clone());
+        }
+        let today = remedy_functions::exceptions::day_of(now_seconds());
+        Some(crate::core::exceptions::to_json(
+            &crate::core::exceptions::for_account(
+                &self.config,
+                stage,
+                account,
+                &self.snapshot,
+                today,
+            ),
+        ))
+    }
+
+    /// `account`'s stack in `stage`, where it differs from the stage's other stacks (its
+    /// own exceptions): its parameters, tags and hash.
+    pub fn account_variant(
+        &self,
+        stage: &Stage,
+        account: &TargetAccount,
+    ) -> Result<Option<Variant>, Error> {
+        let Some(exceptions) = self.account_exceptions(stage, account) else {
+            return Ok(None);
+        };
+        let mut parameters = self.stage_parameters(stage)?;
+        let Some(slot) = parameters.iter_mut().find(|(k, _)| k == "Exceptions") else {
+            return Ok(None);
+        };
+        if slot.1 == exceptions {
+            return Ok(None);
+        }
+        slot.1 = exceptions.clone();
+        let hash =
+            template::deployment_hash(self.rendered_for(stage), &parameters, &self.package.sha256);
+        let tags = self.tags_with(stage, &hash);
+        Ok(Some(Variant {
+            parameters,
+            tags,
+            hash,
+            exceptions,
+        }))
+    }
+
+    /// The `remedy:hash` `account`'s stack in `stage` is deployed with.
+    pub fn account_hash(&self, stage: &Stage, account: &TargetAccount) -> Result<String, Error> {
+        match self.account_variant(stage, account)? {
+            Some(variant) => Ok(variant.hash),
+            None => self.stage_hash(stage),
+        }
+    }
+
     /// The `remedy:hash` of `stage`'s stacks: template, parameters (covered regions included)
     /// and package.
     pub fn stage_hash(&self, stage: &Stage) -> Result<String, Error> {
@@ -438,6 +511,7 @@ impl Session {
     fn codebuild_engine(
         &self,
         stage: &Stage,
+        targets: &[Target],
         options: EngineOptions,
     ) -> Result<Arc<CodeBuildEngine>, Error> {
         let build = BuildProject {
@@ -449,7 +523,7 @@ impl Session {
         };
         Ok(Arc::new(CodeBuildEngine::new(
             self.identity.clone(),
-            self.deployment(stage)?,
+            self.deployment(stage, targets)?,
             build,
             options,
         )))
@@ -461,8 +535,24 @@ impl Session {
         &self,
         stage: &Stage,
         home_region: &str,
+        targets: &[Target],
         options: EngineOptions,
     ) -> Result<StackSetsEngine, Error> {
+        // One set of parameters for every instance: the stage's exceptions, each scoped one
+        // with the accounts it applies to (the orchestrator matches its own account).
+        let mut parameters = self.stage_parameters(stage)?;
+        if let Some(slot) = parameters.iter_mut().find(|(k, _)| k == "Exceptions") {
+            let accounts: Vec<TargetAccount> = targets.iter().map(|t| t.account.clone()).collect();
+            slot.1 = crate::core::exceptions::to_json(&crate::core::exceptions::for_stage(
+                &self.config,
+                stage,
+                &accounts,
+                &self.snapshot,
+                remedy_functions::exceptions::day_of(now_seconds()),
+            ));
+        }
+        let hash =
+            template::deployment_hash(self.rendered_for(stage), &parameters, &self.package.sha256);
         // As published for the home region (a URL when too big to pass inline); `status`
         // publishes nothing and only reads.
         let rendered = self.rendered_for(stage);
@@ -480,9 +570,9 @@ impl Session {
             stack_set_name: format!("{}-{}", self.config.stack_name, stage.name),
             call_as: self.config.stacksets.call_as,
             template,
-            parameters: self.stage_parameters(stage)?,
-            tags: self.stack_tags(stage)?,
-            hash: self.stage_hash(stage)?,
+            tags: self.tags_with(stage, &hash),
+            parameters,
+            hash,
             run_id: self.run_id.clone(),
             target_timeout: options.target_timeout,
             management_account: self.snapshot.management_account_id.clone(),
@@ -492,18 +582,34 @@ impl Session {
 
     /// The tags of a stage's stacks (and StackSet): `remedy:hash` among them.
     fn stack_tags(&self, stage: &Stage) -> Result<Vec<(String, String)>, Error> {
-        Ok(vec![
-            (HASH_TAG.into(), self.stage_hash(stage)?),
+        Ok(self.tags_with(stage, &self.stage_hash(stage)?))
+    }
+
+    fn tags_with(&self, stage: &Stage, hash: &str) -> Vec<(String, String)> {
+        vec![
+            (HASH_TAG.into(), hash.to_owned()),
             (VERSION_TAG.into(), env!("CARGO_PKG_VERSION").into()),
             (MANAGED_TAG.into(), "true".into()),
             (STAGE_TAG.into(), stage.name.to_string()),
-        ])
+        ]
     }
 
-    /// What `stage` deploys, with the templates published so far.
-    fn deployment(&self, stage: &Stage) -> Result<Deployment, Error> {
+    /// What `stage` deploys to `targets`, with the templates published so far.
+    fn deployment(&self, stage: &Stage, targets: &[Target]) -> Result<Deployment, Error> {
         let digest = self.rendered_for(stage).body_digest();
+        let mut variants = BTreeMap::new();
+        for target in targets {
+            if let Some(variant) = self.account_variant(stage, &target.account)? {
+                variants.insert(target.account.id.clone(), variant);
+            }
+        }
         Ok(Deployment {
+            exceptions: self
+                .stage_parameters(stage)?
+                .into_iter()
+                .find(|(k, _)| k == "Exceptions")
+                .map(|(_, v)| v),
+            variants,
             stack_name: self.config.stack_name.clone(),
             templates: self
                 .templates
@@ -519,10 +625,15 @@ impl Session {
     }
 
     /// The direct engine for `stage`.
-    fn engine(&self, stage: &Stage, options: EngineOptions) -> Result<Arc<DirectEngine>, Error> {
+    fn engine(
+        &self,
+        stage: &Stage,
+        targets: &[Target],
+        options: EngineOptions,
+    ) -> Result<Arc<DirectEngine>, Error> {
         Ok(Arc::new(DirectEngine::new(
             self.identity.clone(),
-            self.deployment(stage)?,
+            self.deployment(stage, targets)?,
             &self.run_id,
             options,
             self.config.role.execution_role.clone(),
@@ -641,13 +752,13 @@ impl StageEngine {
             }
         }
         Ok(match chosen {
-            Chosen::Direct => StageEngine::Direct(session.engine(stage, options)?),
+            Chosen::Direct => StageEngine::Direct(session.engine(stage, targets, options)?),
             Chosen::CodeBuild => StageEngine::CodeBuild {
-                builds: session.codebuild_engine(stage, options)?,
-                reads: session.engine(stage, options)?,
+                builds: session.codebuild_engine(stage, targets, options)?,
+                reads: session.engine(stage, targets, options)?,
             },
             Chosen::StackSets { shape } => StageEngine::StackSets {
-                engine: Box::new(session.stacksets_engine(stage, &home, options)?),
+                engine: Box::new(session.stacksets_engine(stage, &home, targets, options)?),
                 shape: *shape,
             },
         })

@@ -66,10 +66,13 @@ impl Exception {
                 .as_deref()
                 .is_some_and(|r| self.regions.iter().any(|w| w == r));
         let resource_ok = self.resources.is_empty()
-            || [finding.resource.as_deref(), finding.resource_name.as_deref()]
-                .into_iter()
-                .flatten()
-                .any(|r| self.resources.iter().any(|g| glob(g, r)));
+            || [
+                finding.resource.as_deref(),
+                finding.resource_name.as_deref(),
+            ]
+            .into_iter()
+            .flatten()
+            .any(|r| self.resources.iter().any(|g| glob(g, r)));
         rule_ok && account_ok && region_ok && resource_ok
     }
 }
@@ -239,7 +242,10 @@ mod tests {
             assert_eq!(parse_date(&date_of(days)), Some(days), "{days}");
         }
         assert_eq!(date_of(20_793), "2026-12-06");
-        assert_eq!(parse_date("2028-02-29"), Some(parse_date("2028-03-01").unwrap() - 1));
+        assert_eq!(
+            parse_date("2028-02-29"),
+            Some(parse_date("2028-03-01").unwrap() - 1)
+        );
         for bad in [
             "2027-02-29",
             "2026-13-01",
@@ -289,12 +295,36 @@ mod tests {
             Some("legacy-site")
         );
         assert!(first_match(&list, &f, "222222222222", today).is_none());
-        assert!(first_match(&list, &finding("S3-002", "us-east-1", "site-www"), "111111111111", today).is_none());
-        assert!(first_match(&list, &finding("S3-001", "eu-west-1", "site-www"), "111111111111", today).is_none());
-        assert!(first_match(&list, &finding("S3-001", "us-east-1", "app"), "111111111111", today).is_none());
+        assert!(first_match(
+            &list,
+            &finding("S3-002", "us-east-1", "site-www"),
+            "111111111111",
+            today
+        )
+        .is_none());
+        assert!(first_match(
+            &list,
+            &finding("S3-001", "eu-west-1", "site-www"),
+            "111111111111",
+            today
+        )
+        .is_none());
+        assert!(first_match(
+            &list,
+            &finding("S3-001", "us-east-1", "app"),
+            "111111111111",
+            today
+        )
+        .is_none());
         let last_day = parse_date("2026-12-31").unwrap();
-        assert!(first_match(&list, &f, "111111111111", last_day).is_some(), "applies through its date");
-        assert!(first_match(&list, &f, "111111111111", last_day + 1).is_none(), "expired");
+        assert!(
+            first_match(&list, &f, "111111111111", last_day).is_some(),
+            "applies through its date"
+        );
+        assert!(
+            first_match(&list, &f, "111111111111", last_day + 1).is_none(),
+            "expired"
+        );
         let mangled = Exception {
             expires: "someday".into(),
             ..e.clone()
@@ -319,19 +349,31 @@ mod tests {
         assert!(!tags_match(&wanted, &tags));
         assert!(arn_names("arn:aws:s3:::site", "site"));
         assert!(arn_names("arn:aws:s3:::site", "arn:aws:s3:::site"));
-        assert!(arn_names("arn:aws:ec2:us-east-1:1:security-group/sg-1", "sg-1"));
+        assert!(arn_names(
+            "arn:aws:ec2:us-east-1:1:security-group/sg-1",
+            "sg-1"
+        ));
         assert!(arn_names("arn:aws:sns:us-east-1:1:topic", "topic"));
         assert!(!arn_names("arn:aws:s3:::site-2", "site"));
-        assert!(!arn_names("arn:aws:ec2:us-east-1:1:security-group/sg-12", "sg-1"));
+        assert!(!arn_names(
+            "arn:aws:ec2:us-east-1:1:security-group/sg-12",
+            "sg-1"
+        ));
     }
 
     #[test]
     fn the_table_from_the_environment() {
         assert_eq!(parse_table(None), Ok(vec![]));
         assert_eq!(parse_table(Some(" ")), Ok(vec![]));
-        let list = parse_table(Some(r#"[{"id":"a","expires":"2027-01-01","tags":{"k":"v"}}]"#)).unwrap();
+        let list = parse_table(Some(
+            r#"[{"id":"a","expires":"2027-01-01","tags":{"k":"v"}}]"#,
+        ))
+        .unwrap();
         assert_eq!(list[0].tags["k"], "v");
         assert!(parse_table(Some("{}")).unwrap_err().starts_with(ENV));
-        assert!(parse_table(Some(r#"[{"id":"a"}]"#)).is_err(), "expires is required");
+        assert!(
+            parse_table(Some(r#"[{"id":"a"}]"#)).is_err(),
+            "expires is required"
+        );
     }
 }

@@ -150,9 +150,7 @@ impl Orchestrator {
         }
     }
 
-    /// The first exception in force that matches `finding`, its tags checked when it names
-    /// some. `Err`: the tags could not be read, so whether an exception applies is unknown
-    /// and nothing may be changed yet.
+    /// The first exception in force that matches `finding` ([`matching_exception`]).
     async fn exception_for(
         &self,
         finding: &Finding,
@@ -163,62 +161,14 @@ impl Orchestrator {
                 .map(|d| d.as_secs())
                 .unwrap_or_default(),
         );
-        for exception in crate::exceptions::candidates(
+        matching_exception(
             &self.exceptions.list,
+            self.exceptions.aws.as_ref(),
             finding,
-            &self.place.account_id,
+            &self.place,
             today,
-        ) {
-            if exception.tags.is_empty() || Box::pin(self.has_tags(finding, exception)).await? {
-                return Ok(Some(exception));
-            }
-        }
-        Ok(None)
-    }
-
-    /// Whether the finding's resource carries every tag `exception` names: the Resource
-    /// Groups Tagging API in the finding's region (`tag:GetResources`, its `TagFilters`
-    /// — resources satisfying all of them — built from those tags) lists an ARN that names
-    /// the resource ([`crate::exceptions::arn_names`]) with those tags. A resource the API
-    /// does not list (not tagged so, or of a type it does not cover) does not match.
-    async fn has_tags(
-        &self,
-        finding: &Finding,
-        exception: &crate::exceptions::Exception,
-    ) -> Result<bool, String> {
-        use aws_sdk_resourcegroupstagging::types::TagFilter;
-        let (Some(aws), Some(resource)) = (&self.exceptions.aws, finding.resource.as_deref())
-        else {
-            return Ok(false);
-        };
-        let region = crate::runtime::acting_region(finding.region.as_deref(), &self.place.region)?;
-        let client = aws_sdk_resourcegroupstagging::Client::from_conf(
-            aws_sdk_resourcegroupstagging::config::Builder::from(aws)
-                .region(aws_config::Region::new(region))
-                .build(),
-        );
-        let mut request = client.get_resources().resources_per_page(100);
-        for (key, value) in &exception.tags {
-            request = request.tag_filters(TagFilter::builder().key(key).values(value).build());
-        }
-        let mut pages = request.into_paginator().send();
-        while let Some(page) = pages.next().await {
-            let page = page.map_err(|e| format!("GetResources: {}", describe_sdk_error(&e)))?;
-            for mapping in page.resource_tag_mapping_list() {
-                let named = mapping
-                    .resource_arn()
-                    .is_some_and(|arn| crate::exceptions::arn_names(arn, resource));
-                if named {
-                    let tags = mapping
-                        .tags()
-                        .iter()
-                        .map(|t| (t.key().to_owned(), t.value().to_owned()))
-                        .collect();
-                    return Ok(crate::exceptions::tags_match(&exception.tags, &tags));
-                }
-            }
-        }
-        Ok(false)
+        )
+        .await
     }
 
     /// Whether the kill switch pauses `rule_id`. Read only for a finding that would run its
@@ -682,6 +632,75 @@ pub fn log_line(handled: &Handled, timestamp_ms: u64) -> Result<Value, serde_jso
         );
     }
     Ok(line)
+}
+
+/// The first exception of `list` in force on `today` that matches `finding` in `place`'s
+/// account, its tags checked when it names some (with `aws`; without, such an exception
+/// never matches). `Err`: the tags could not be read, so whether an exception applies is
+/// unknown and nothing may be changed yet. `remedy remediate` asks the same.
+pub async fn matching_exception<'e>(
+    list: &'e [crate::exceptions::Exception],
+    aws: Option<&aws_config::SdkConfig>,
+    finding: &Finding,
+    place: &Place,
+    today: i64,
+) -> Result<Option<&'e crate::exceptions::Exception>, String> {
+    for exception in crate::exceptions::candidates(list, finding, &place.account_id, today) {
+        if exception.tags.is_empty() {
+            return Ok(Some(exception));
+        }
+        if let Some(aws) = aws {
+            if Box::pin(has_tags(aws, finding, exception, &place.region)).await? {
+                return Ok(Some(exception));
+            }
+        }
+    }
+    Ok(None)
+}
+
+/// Whether the finding's resource carries every tag `exception` names: the Resource
+/// Groups Tagging API in the finding's region (`tag:GetResources`, its `TagFilters`
+/// — resources satisfying all of them — built from those tags) lists an ARN that names
+/// the resource ([`crate::exceptions::arn_names`]) with those tags. A resource the API
+/// does not list (not tagged so, or of a type it does not cover) does not match.
+async fn has_tags(
+    aws: &aws_config::SdkConfig,
+    finding: &Finding,
+    exception: &crate::exceptions::Exception,
+    home_region: &str,
+) -> Result<bool, String> {
+    use aws_sdk_resourcegroupstagging::types::TagFilter;
+    let Some(resource) = finding.resource.as_deref() else {
+        return Ok(false);
+    };
+    let region = crate::runtime::acting_region(finding.region.as_deref(), home_region)?;
+    let client = aws_sdk_resourcegroupstagging::Client::from_conf(
+        aws_sdk_resourcegroupstagging::config::Builder::from(aws)
+            .region(aws_config::Region::new(region))
+            .build(),
+    );
+    let mut request = client.get_resources().resources_per_page(100);
+    for (key, value) in &exception.tags {
+        request = request.tag_filters(TagFilter::builder().key(key).values(value).build());
+    }
+    let mut pages = request.into_paginator().send();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| format!("GetResources: {}", describe_sdk_error(&e)))?;
+        for mapping in page.resource_tag_mapping_list() {
+            let named = mapping
+                .resource_arn()
+                .is_some_and(|arn| crate::exceptions::arn_names(arn, resource));
+            if named {
+                let tags = mapping
+                    .tags()
+                    .iter()
+                    .map(|t| (t.key().to_owned(), t.value().to_owned()))
+                    .collect();
+                return Ok(crate::exceptions::tags_match(&exception.tags, &tags));
+            }
+        }
+    }
+    Ok(false)
 }
 
 #[cfg(test)]

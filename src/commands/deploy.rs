@@ -30,7 +30,7 @@ pub struct Args {
 }
 
 pub async fn run(args: Args, global: &Global) -> Result<i32, Error> {
-    let config = Config::load(&global.config)?;
+    let config = super::load_config(&global.config)?;
     deploy(
         config,
         &args.stage,
@@ -108,12 +108,12 @@ pub async fn deploy(
         _ => Session::connect(prepared, aws, stop).await?,
     };
     check_home_region(&session.placement(&stage)?, scope.region.as_deref(), &stage)?;
-    if let Some(expected) = &scope.expect_hash {
-        let hash = session.stage_hash(&stage)?;
-        if *expected != hash {
-            return Err(Error::Input(format!(
-                "--expect-hash {expected}: this configuration and package deploy {hash} to stage `{stage_name}` (they differ from what was published)"
-            )));
+    if session.is_in_account() {
+        // The account's exceptions as the security account resolved them (a codebuild
+        // engine's build passes them; the build cannot list the organization's OUs).
+        if let Ok(given) = std::env::var(remedy_functions::exceptions::ENV) {
+            remedy_functions::exceptions::parse_table(Some(&given)).map_err(Error::Input)?;
+            session.set_own_exceptions(given);
         }
     }
     let targets = if session.is_in_account() {
@@ -123,6 +123,18 @@ pub async fn deploy(
         narrow_to(&mut resolution, only_accounts, stage_name)?;
         session.targets(&stage, &resolution)?
     };
+    if let Some(expected) = &scope.expect_hash {
+        // Each account's stack has its own hash (its exceptions): every target's must be it.
+        for target in &targets {
+            let hash = session.account_hash(&stage, &target.account)?;
+            if *expected != hash {
+                return Err(Error::Input(format!(
+                    "--expect-hash {expected}: this configuration and package deploy {hash} to account {} in stage `{stage_name}` (they differ from what was published)",
+                    target.account.id
+                )));
+            }
+        }
+    }
 
     // A pipeline has no one to answer, and must never block on stdin: without a terminal a
     // deploy that would change stacks needs --yes. On a terminal the question shows what

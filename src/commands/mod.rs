@@ -7,6 +7,7 @@
 pub mod accounts;
 pub mod completions;
 pub mod deploy;
+pub mod exceptions;
 pub mod manpage;
 pub mod onboard;
 pub mod package;
@@ -33,6 +34,25 @@ pub use crate::report::{ask, interactive};
 use crate::session::{EngineOptions, Session, Work};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
+
+/// Today, in days since 1970-01-01 (UTC), as the exceptions' dates are compared.
+pub fn today() -> i64 {
+    remedy_functions::exceptions::day_of(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or_default(),
+    )
+}
+
+/// The configuration as every command that deploys or runs remediations reads it: parsed
+/// and checked ([`Config::load`]), and no exception expired or set more than a year ahead
+/// (`remedy exceptions` reads it without that check, to list the expired ones).
+pub fn load_config(path: &Path) -> Result<crate::core::config::Config, Error> {
+    let config = crate::core::config::Config::load(path)?;
+    config.check_exception_dates(today())?;
+    Ok(config)
+}
 
 /// The flags every command takes (`--config`, `--output`, `--profile`, `--region`).
 #[derive(Debug, Clone)]

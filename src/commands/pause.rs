@@ -11,7 +11,7 @@
 use super::deploy::narrow_to;
 use super::Global;
 use crate::aws::identity::ssm_client;
-use crate::core::config::{is_account_id, Config};
+use crate::core::config::is_account_id;
 use crate::core::error::{exit, Error};
 use crate::core::outcome::{Outcome, Seen};
 use crate::core::pause::{next, Switch, SwitchOutcome, SwitchedTarget};
@@ -62,7 +62,7 @@ pub async fn resume(args: ResumeArgs, global: &Global) -> Result<i32, Error> {
 
 async fn switch(kind: Switch, scope: &Scope, yes: bool, global: &Global) -> Result<i32, Error> {
     // -- Input checks: no AWS call before these pass.
-    let config = Config::load(&global.config)?;
+    let config = super::load_config(&global.config)?;
     let stages = match scope.stage.as_deref() {
         Some(name) => vec![config.stage(name)?.clone()],
         None => config.stages.clone(),

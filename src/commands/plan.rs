@@ -40,7 +40,10 @@ pub struct Args {
 }
 
 pub async fn run(args: Args, global: &Global) -> Result<i32, Error> {
-    let config = Config::load(&global.config)?;
+    let config = super::load_config(&global.config)?;
+    for warning in crate::core::exceptions::expiring_warnings(&config, super::today()) {
+        report::note(&warning);
+    }
     plan(
         config,
         &args.stage,

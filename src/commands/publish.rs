@@ -26,7 +26,7 @@ pub struct Args {
 }
 
 pub async fn run(args: Args, global: &Global) -> Result<i32, Error> {
-    let config = Config::load(&global.config)?;
+    let config = super::load_config(&global.config)?;
     publish(
         config,
         args.package.as_deref(),

@@ -48,7 +48,7 @@ pub struct Args {
 }
 
 pub async fn run(args: Args, global: &Global) -> Result<i32, Error> {
-    let config = Config::load(&global.config)?;
+    let config = super::load_config(&global.config)?;
     let stage = args.stage.as_deref().map(|s| config.stage(s)).transpose()?;
     remediate(
         &config,
@@ -199,7 +199,50 @@ pub async fn remediate(
         account_id: account_id.clone(),
         region: home,
     };
-    let (report, code) = match decide(&message, &runtime, &place) {
+    let decision = decide(&message, &runtime, &place);
+    if matches!(decision, Decision::Act { .. }) {
+        // The file's exceptions, as the orchestrator applies them (tags read in the
+        // account); those scoped by OU cannot be resolved here (no Organizations call).
+        let (exceptions, by_ou) = crate::core::exceptions::for_local(config, super::today());
+        if !by_ou.is_empty() {
+            crate::report::note(&format!(
+                "note: exceptions scoped by OU are not applied by remedy remediate (it does not list the organization): {}",
+                by_ou.join(", ")
+            ));
+        }
+        match remedy_functions::orchestrator::matching_exception(
+            &exceptions,
+            Some(&aws),
+            finding,
+            &place,
+            super::today(),
+        )
+        .await
+        {
+            Ok(Some(exception)) => {
+                let report = Report::skipped(format!(
+                    "exception {} (until {}): not remediated",
+                    exception.id, exception.expires
+                ));
+                show(
+                    Some(&rule_id),
+                    &report,
+                    Some(ReasonCode::Exception(exception.id.clone())),
+                    output,
+                );
+                return Ok(exit::OK);
+            }
+            Ok(None) => {}
+            Err(reason) => {
+                let report = Report::failed(format!(
+                    "whether an exception applies is unknown, so nothing was changed: {reason}"
+                ));
+                show(Some(&rule_id), &report, None, output);
+                return Ok(exit::FAILED);
+            }
+        }
+    }
+    let (report, code) = match decision {
         Decision::Reject { code, reason } => {
             let report = Report::rejected(reason);
             show(Some(&rule_id), &report, Some(code), output);

@@ -34,7 +34,7 @@ pub struct Args {
 }
 
 pub async fn run(args: Args, global: &Global) -> Result<i32, Error> {
-    let config = Config::load(&global.config)?;
+    let config = super::load_config(&global.config)?;
     rollout(
         config,
         args.from.as_deref(),

@@ -7,6 +7,7 @@
 pub mod config;
 pub(crate) mod decide;
 pub mod error;
+pub(crate) mod exceptions;
 pub(crate) mod org;
 pub mod outcome;
 pub(crate) mod pause;

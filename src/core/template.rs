@@ -102,13 +102,7 @@ pub fn render_for(config: &Config, stage: Option<&Stage>) -> Result<RenderedTemp
         .iter()
         .map(|r| (r.spec.id.to_owned(), r.mode.as_str().into()))
         .collect();
-    let variables = resources
-        .get_mut("Orchestrator")
-        .and_then(|o| o.get_mut("Properties"))
-        .and_then(|p| p.get_mut("Environment"))
-        .and_then(|e| e.get_mut("Variables"))
-        .and_then(Value::as_mapping_mut)
-        .ok_or("stacks/remediation.yaml: Orchestrator has no Environment.Variables")?;
+    let variables = orchestrator_variables(resources)?;
     variables.insert(
         "REMEDY_RULES".into(),
         serde_json::Value::Object(table).to_string().into(),
@@ -185,6 +179,16 @@ pub fn render_for(config: &Config, stage: Option<&Stage>) -> Result<RenderedTemp
         }
     }
     kill_switch(resources, &config.stack_name)?;
+    if !config.exceptions.is_empty() {
+        exceptions(
+            &mut doc,
+            config.exceptions.iter().any(|e| !e.tags.is_empty()),
+        )?;
+    }
+    let resources = doc
+        .get_mut("Resources")
+        .and_then(Value::as_mapping_mut)
+        .ok_or("stacks/remediation.yaml has no Resources")?;
     if config.encryption == Encryption::AwsManaged {
         without_customer_key(resources)?;
     }
@@ -200,17 +204,10 @@ pub fn render_for(config: &Config, stage: Option<&Stage>) -> Result<RenderedTemp
 /// in the ARN with no second slash).
 fn kill_switch(resources: &mut Mapping, stack_name: &str) -> Result<(), String> {
     let name = remedy_functions::pause::parameter_name(stack_name);
-    resources
-        .get_mut("Orchestrator")
-        .and_then(|o| o.get_mut("Properties"))
-        .and_then(|p| p.get_mut("Environment"))
-        .and_then(|e| e.get_mut("Variables"))
-        .and_then(Value::as_mapping_mut)
-        .ok_or("stacks/remediation.yaml: Orchestrator has no Environment.Variables")?
-        .insert(
-            remedy_functions::pause::PARAMETER_ENV.into(),
-            name.clone().into(),
-        );
+    orchestrator_variables(resources)?.insert(
+        remedy_functions::pause::PARAMETER_ENV.into(),
+        name.clone().into(),
+    );
     orchestrator_statements(resources)?.push(yaml(serde_json::json!({
         "Sid": "ReadKillSwitch",
         "Effect": "Allow",
@@ -218,6 +215,58 @@ fn kill_switch(resources: &mut Mapping, stack_name: &str) -> Result<(), String> 
         "Resource": {"Fn::Sub": format!("arn:${{AWS::Partition}}:ssm:${{AWS::Region}}:${{AWS::AccountId}}:parameter{name}")}
     })));
     Ok(())
+}
+
+/// The most characters the `Exceptions` parameter takes: what one stack carries is checked
+/// against a tighter budget when the file is loaded (`MAX_EXCEPTIONS_BYTES`).
+pub const EXCEPTIONS_MAX_LENGTH: usize = 4096;
+
+/// Exceptions (issue 16): the stack's own list comes in the `Exceptions` parameter (one per
+/// account, so that an account's stack carries only its exceptions while every stack of a
+/// stage shares one template) and reaches the orchestrator as `REMEDY_EXCEPTIONS`. When an
+/// exception names tags, the orchestrator may list resources by tag (`tag:GetResources`,
+/// which has no resource-level permissions: `*`).
+fn exceptions(doc: &mut Value, tags: bool) -> Result<(), String> {
+    doc.get_mut("Parameters")
+        .and_then(Value::as_mapping_mut)
+        .ok_or("stacks/remediation.yaml has no Parameters")?
+        .insert(
+            "Exceptions".into(),
+            yaml(serde_json::json!({
+                "Type": "String",
+                "Default": "[]",
+                "MaxLength": EXCEPTIONS_MAX_LENGTH,
+                "Description": "The exceptions this account's stack carries (JSON, written by remedy from remedy.yaml's exceptions: list)."
+            })),
+        );
+    let resources = doc
+        .get_mut("Resources")
+        .and_then(Value::as_mapping_mut)
+        .ok_or("stacks/remediation.yaml has no Resources")?;
+    orchestrator_variables(resources)?.insert(
+        remedy_functions::exceptions::ENV.into(),
+        yaml(serde_json::json!({"Ref": "Exceptions"})),
+    );
+    if tags {
+        orchestrator_statements(resources)?.push(yaml(serde_json::json!({
+            "Sid": "ReadTagsForExceptions",
+            "Effect": "Allow",
+            "Action": "tag:GetResources",
+            "Resource": "*"
+        })));
+    }
+    Ok(())
+}
+
+/// The orchestrator's environment variables, to add to.
+fn orchestrator_variables(resources: &mut Mapping) -> Result<&mut Mapping, String> {
+    resources
+        .get_mut("Orchestrator")
+        .and_then(|o| o.get_mut("Properties"))
+        .and_then(|p| p.get_mut("Environment"))
+        .and_then(|e| e.get_mut("Variables"))
+        .and_then(Value::as_mapping_mut)
+        .ok_or_else(|| "stacks/remediation.yaml: Orchestrator has no Environment.Variables".into())
 }
 
 /// The orchestrator role's policy statements, to add to or remove from.
@@ -330,6 +379,10 @@ pub fn parameters(
     ];
     if !covered.is_empty() {
         parameters.push(("CoveredRegions".into(), covered.join(",")));
+    }
+    if !config.exceptions.is_empty() {
+        // None by default: each account's own come from `core::exceptions`.
+        parameters.push(("Exceptions".into(), "[]".into()));
     }
     parameters
 }

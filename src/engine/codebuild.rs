@@ -45,7 +45,8 @@ pub struct CodeBuildEngine {
     artifact_account: String,
     package_key: String,
     config_key: String,
-    hash: String,
+    /// The stack name, and each account's hash and exceptions.
+    deployment: Deployment,
     target_timeout: Duration,
     /// Passed on to the build: continue an `UPDATE_ROLLBACK_FAILED` stack's rollback.
     fix_rollback: bool,
@@ -64,13 +65,13 @@ impl CodeBuildEngine {
     ) -> CodeBuildEngine {
         CodeBuildEngine {
             identity,
-            stack_name: deployment.stack_name,
+            stack_name: deployment.stack_name.clone(),
             project: build.project,
             stage: build.stage,
             artifact_account: build.artifact_account,
             package_key: build.package_key,
             config_key: build.config_key,
-            hash: deployment.hash,
+            deployment,
             target_timeout: options.target_timeout,
             fix_rollback: options.fix_rollback,
         }
@@ -86,21 +87,29 @@ impl CodeBuildEngine {
     }
 
     /// The environment overrides a build gets: what `remedy deploy --in-account` reads.
-    pub(crate) fn environment(&self, region: &str) -> Vec<(&'static str, String)> {
-        vec![
+    pub(crate) fn environment(&self, target: &Target) -> Vec<(&'static str, String)> {
+        let region = target.region.as_str();
+        let part = self.deployment.part(&target.account.id);
+        let mut environment = vec![
             ("REMEDY_STAGE", self.stage.clone()),
             ("REMEDY_REGION", region.to_owned()),
             ("REMEDY_ARTIFACT_ACCOUNT", self.artifact_account.clone()),
             ("REMEDY_PACKAGE_KEY", self.package_key.clone()),
             ("REMEDY_CONFIG_KEY", self.config_key.clone()),
-            ("REMEDY_EXPECTED_HASH", self.hash.clone()),
+            ("REMEDY_EXPECTED_HASH", part.hash.to_owned()),
             ("REMEDY_FIX_ROLLBACK", self.fix_rollback.to_string()),
             // The build's own waits end before ours does.
             (
                 "REMEDY_TARGET_TIMEOUT",
                 format!("{}s", (self.target_timeout.as_secs() * 9 / 10).max(60)),
             ),
-        ]
+        ];
+        // The account's exceptions, resolved here where the organization is known (the
+        // build cannot list it): `deploy --in-account` deploys them as given.
+        if let Some(exceptions) = part.exceptions {
+            environment.push((remedy_functions::exceptions::ENV, exceptions.to_owned()));
+        }
+        environment
     }
 
     async fn try_deploy(&self, target: &Target) -> Result<(Outcome, Option<String>), Failure> {
@@ -115,7 +124,7 @@ impl CodeBuildEngine {
             .await
             .map_err(|e| (None, e.to_string()))?;
         let status = before.as_ref().map(|s| s.status.to_string());
-        if decide(before.as_ref(), &self.hash, false) == Action::Unchanged {
+        if decide(before.as_ref(), self.deployment.part(account).hash, false) == Action::Unchanged {
             return Ok((Outcome::Unchanged, status));
         }
 
@@ -123,7 +132,7 @@ impl CodeBuildEngine {
         let config = self.identity.account_config(account, &target.region).await;
         let client = crate::aws::identity::codebuild_client(&config, self.identity.retries());
         let overrides = self
-            .environment(&target.region)
+            .environment(target)
             .into_iter()
             .map(|(name, value)| {
                 EnvironmentVariable::builder()

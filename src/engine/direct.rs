@@ -43,10 +43,8 @@ pub struct DirectEngine {
     stack_name: String,
     /// The template per region (inline body, or the URL of the uploaded one).
     templates: BTreeMap<String, TemplateSource>,
-    parameters: Vec<(String, String)>,
-    /// Stack tags, `remedy:hash` among them.
-    tags: Vec<(String, String)>,
-    hash: String,
+    /// Parameters, tags (`remedy:hash` among them) and hash, per account.
+    deployment: Deployment,
     /// This run's change set name (`remedy-<run id>`).
     change_set_name: String,
     /// Continue the rollback of `UPDATE_ROLLBACK_FAILED` stacks.
@@ -158,26 +156,16 @@ impl DirectEngine {
         execution_role: Option<String>,
         stop: Stop,
     ) -> DirectEngine {
-        let Deployment {
-            stack_name,
-            templates,
-            parameters,
-            tags,
-            hash,
-            roles,
-        } = deployment;
         DirectEngine {
             identity,
-            stack_name,
-            templates,
-            parameters,
-            tags,
-            hash,
+            stack_name: deployment.stack_name.clone(),
+            templates: deployment.templates.clone(),
+            roles: deployment.roles,
+            deployment,
             change_set_name: format!("remedy-{run_id}"),
             fix_rollback: options.fix_rollback,
             target_timeout: options.target_timeout,
             execution_role,
-            roles,
             stop,
         }
     }
@@ -209,8 +197,13 @@ impl DirectEngine {
     }
 
     /// The change set `remedy plan --keep` leaves for this deployment, for `deploy` to run.
-    pub(crate) fn kept_change_set_name(&self) -> String {
-        format!("remedy-plan-{}", self.hash)
+    pub(crate) fn kept_change_set_name(&self, target: &Target) -> String {
+        format!("remedy-plan-{}", self.hash(target))
+    }
+
+    /// The hash `target`'s stack is deployed with.
+    fn hash(&self, target: &Target) -> &str {
+        self.deployment.part(&target.account.id).hash
     }
 
     fn client(&self, config: &aws_config::SdkConfig, region: &str) -> Client {
@@ -233,6 +226,7 @@ impl DirectEngine {
 
     fn request<'a>(
         &'a self,
+        target: &Target,
         template: &'a TemplateSource,
         name: &'a str,
         role_arn: Option<&'a str>,
@@ -240,8 +234,8 @@ impl DirectEngine {
         StackRequest {
             stack_name: &self.stack_name,
             template,
-            parameters: &self.parameters,
-            tags: &self.tags,
+            parameters: self.deployment.part(&target.account.id).parameters,
+            tags: self.deployment.part(&target.account.id).tags,
             change_set_name: name,
             role_arn,
         }
@@ -292,7 +286,7 @@ impl DirectEngine {
             .map_err(|e| (None, e.to_string()))?;
         for _ in 0..MAX_ROUNDS {
             let status = existing.as_ref().map(|s| s.status.clone());
-            let kind = match decide(existing.as_ref(), &self.hash, self.fix_rollback) {
+            let kind = match decide(existing.as_ref(), self.hash(target), self.fix_rollback) {
                 Action::Unchanged => return Ok(Deployed::Done(Outcome::Unchanged, status)),
                 Action::Create => ChangeSetType::Create,
                 Action::Update => ChangeSetType::Update,
@@ -385,7 +379,8 @@ impl DirectEngine {
                 if let Some(refusal) = self.role_quota_refusal(target, self.roles).await {
                     return Err((status, refusal));
                 }
-                let request = self.request(template, &self.change_set_name, role_arn.as_deref());
+                let request =
+                    self.request(target, template, &self.change_set_name, role_arn.as_deref());
                 cfn::create_stack(&client, &request, deadline)
                     .await
                     .map(Applied::Settled)
@@ -463,13 +458,14 @@ impl DirectEngine {
         deadline: Instant,
     ) -> Result<Applied, CfnError> {
         let kept =
-            cfn::available_change_set(client, &self.stack_name, &self.kept_change_set_name()).await;
+            cfn::available_change_set(client, &self.stack_name, &self.kept_change_set_name(target))
+                .await;
         if let Some(id) = kept {
             return cfn::execute_change_set(client, &self.stack_name, &id, deadline)
                 .await
                 .map(Applied::Settled);
         }
-        let request = self.request(template, &self.change_set_name, role_arn);
+        let request = self.request(target, template, &self.change_set_name, role_arn);
         let computed = cfn::create_change_set(client, &request, kind, deadline).await?;
         if !computed.empty {
             let added = roles_added(&computed.changes);
@@ -517,7 +513,7 @@ impl DirectEngine {
             .as_ref()
             .and_then(|s| s.tag(HASH_TAG))
             .map(str::to_owned);
-        let kind = match decide(existing.as_ref(), &self.hash, false) {
+        let kind = match decide(existing.as_ref(), self.hash(&target), false) {
             Action::Unchanged => {
                 planned.action = PlanAction::Unchanged;
                 return planned;
@@ -557,14 +553,14 @@ impl DirectEngine {
         let name = if keep {
             // A change set an earlier plan kept for this same hash is replaced, whatever its
             // state (a failed one would keep the name taken).
-            let name = self.kept_change_set_name();
+            let name = self.kept_change_set_name(&target);
             let _ = cfn::delete_change_set(&client, &self.stack_name, &name).await;
             name
         } else {
             format!("{}-plan", self.change_set_name)
         };
         let role_arn = self.execution_role_arn(&target);
-        let request = self.request(template, &name, role_arn.as_deref());
+        let request = self.request(&target, template, &name, role_arn.as_deref());
         let deadline = Instant::now() + self.target_timeout;
         let computed = cfn::create_change_set(&client, &request, kind.clone(), deadline).await;
         // The roles the change set adds (new ones, and replacements: made before the old
@@ -660,7 +656,7 @@ impl DirectEngine {
         let mut row = InspectedTarget::unread(&target, None);
         match cfn::describe(&client, &self.stack_name).await {
             Ok(existing) => {
-                row.freshness = Some(freshness(existing.as_ref(), &self.hash));
+                row.freshness = Some(freshness(existing.as_ref(), self.hash(&target)));
                 if let Some(StackState {
                     status,
                     tags,

@@ -12,7 +12,7 @@ pub(crate) mod stacksets;
 use crate::core::outcome::{InspectedTarget, PlannedTarget, Progress, Run, StageRun, Stray};
 use crate::core::stop::Stop;
 use crate::core::targets::Target;
-pub use deployment::{Deployment, EngineOptions};
+pub use deployment::{Deployment, EngineOptions, Part, Variant};
 
 use codebuild::CodeBuildEngine;
 use direct::DirectEngine;

@@ -12,6 +12,7 @@
 //! `json`: the wire types of every JSON document.
 
 mod accounts;
+mod exceptions;
 pub mod json;
 mod markdown;
 mod output;
@@ -28,6 +29,7 @@ mod table;
 mod template;
 
 pub use accounts::print_accounts;
+pub use exceptions::{print_exceptions, ExceptionRow};
 pub use markdown::markdown;
 pub use output::{print_bytes, OutputFormat};
 pub use pause::print_switch;

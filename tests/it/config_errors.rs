@@ -484,3 +484,109 @@ fn bad_grace() {
         "unknown field `graces`, expected one of `mode`, `settings`, `grace`",
     );
 }
+
+/// A date `days` from today (UTC), as `expires` takes it.
+fn in_days(days: i64) -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    remedy_functions::exceptions::date_of(remedy_functions::exceptions::day_of(now) + days)
+}
+
+/// `exceptions:` with one entry whose `key: value` line replaces the default's (or is
+/// added): the entry's lines start at line 6 (`- id:`), each key on its own line.
+fn exception_with(key: &str, value: &str) -> String {
+    let expires = in_days(30);
+    let mut fields = vec![
+        ("id", "legacy-site".to_owned()),
+        ("rules", "[S3-001]".to_owned()),
+        ("reason", "CDN migration".to_owned()),
+        ("owner", "web@example.com".to_owned()),
+        ("expires", expires),
+    ];
+    match fields.iter_mut().find(|(k, _)| *k == key) {
+        Some(field) => field.1 = value.to_owned(),
+        None => fields.insert(
+            2,
+            (Box::leak(key.to_owned().into_boxed_str()), value.to_owned()),
+        ),
+    }
+    let mut yaml = format!("{STAGE}rules: {{S3-001: remediate}}\nexceptions:\n");
+    for (i, (k, v)) in fields.iter().enumerate() {
+        let lead = if i == 0 { "  - " } else { "    " };
+        yaml.push_str(&format!("{lead}{k}: {v}\n"));
+    }
+    yaml
+}
+
+/// Issue 16, point 2: each key of an exception is checked at its own line; an expired one,
+/// one more than a year ahead and a duplicate id are errors too.
+#[test]
+fn bad_exceptions() {
+    // Lines: 6 id, 7 rules, 8 an added key (else reason), 10 expires.
+    rejects(&exception_with("id", "\"has space\""), "remedy.yaml:6:");
+    rejects(
+        &exception_with("id", "\"has space\""),
+        "exceptions[0].id: exception id `has space` must be 1-64",
+    );
+    rejects(
+        &exception_with("rules", "[]"),
+        "remedy.yaml:6:5: exceptions[0]: `rules` is empty",
+    );
+    rejects(&exception_with("rules", "[S3-999]"), "exceptions[0].rules");
+    rejects(&exception_with("accounts", "[\"1234\"]"), "remedy.yaml:8:");
+    rejects(
+        &exception_with("accounts", "[\"1234\"]"),
+        "exceptions[0].accounts[0]: `1234` is not a 12-digit AWS account id",
+    );
+    rejects(
+        &exception_with("ous", "[Workloads]"),
+        "exceptions[0].ous[0]: `Workloads` is neither an OU path",
+    );
+    rejects(
+        &exception_with("regions", "[us-east-9]"),
+        "exceptions[0].regions[0]",
+    );
+    rejects(
+        &exception_with("resources", "[\"*\"]"),
+        "exceptions[0].resources[0]: a resource glob of `*` alone",
+    );
+    rejects(&exception_with("resources", "[\"a b\"]"), "remedy.yaml:8:");
+    rejects(&exception_with("tags", "{\"\": x}"), "exceptions[0].tags");
+    rejects(
+        &exception_with("reason", "\"  \""),
+        "exceptions[0].reason: must not be empty",
+    );
+    rejects(
+        &exception_with("owner", "\"\""),
+        "exceptions[0].owner: must not be empty",
+    );
+    rejects(
+        &exception_with("expires", "next-week"),
+        "exceptions[0].expires: `next-week` is not a date",
+    );
+    rejects(&exception_with("color", "blue"), "remedy.yaml:8:");
+    // Required keys.
+    rejects(
+        &exception_with("id", "x").replace("    owner: web@example.com\n", ""),
+        "missing field `owner`",
+    );
+    // Dates against today: expired, or more than a year ahead, at the date's line.
+    let expired = in_days(-1);
+    rejects(
+        &exception_with("expires", &expired),
+        &format!("remedy.yaml:10:14: exceptions[0].expires: exception `legacy-site` expired on {expired}"),
+    );
+    rejects(
+        &exception_with("expires", &in_days(400)),
+        "remedy.yaml:10:14: exceptions[0].expires: ",
+    );
+    // Two entries with one id.
+    let one = exception_with("id", "legacy-site");
+    let twice = format!("{one}{}", one.split("exceptions:\n").nth(1).unwrap());
+    rejects(
+        &twice,
+        "exceptions[1].id: duplicate exception id `legacy-site`",
+    );
+}

@@ -226,6 +226,8 @@ async fn a_stopped_build_is_a_failure_named_with_its_phase_and_logs() {
         tags: Vec::new(),
         hash: "h".into(),
         roles: 0,
+        exceptions: None,
+        variants: Default::default(),
     };
     let build = BuildProject {
         project: "remedy-deploy".into(),

@@ -132,6 +132,8 @@ async fn engine(
         tags: vec![("remedy:hash".into(), hash.into())],
         hash: hash.into(),
         roles: role_count,
+        exceptions: None,
+        variants: Default::default(),
     };
     let options = EngineOptions {
         fix_rollback,
