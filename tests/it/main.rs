@@ -13,6 +13,7 @@ mod delivery;
 mod deploy;
 mod discovery;
 mod docs;
+mod exceptions;
 mod faults;
 mod fuzz_parsers;
 mod house;

@@ -8,7 +8,11 @@ use support::{finding, group_grant, remedy, Emulator, Org, Workdir, ALL_USERS, R
 
 const CONFIG: &str = "role: {name: CloudConformity, external_id: ext-7}\nstages:\n  - name: dev\n    targets: {ous: [/Dev]}\nrules:\n  S3-001: remediate\n  S3-026: dry-run\n";
 
-async fn public_bucket(emulator: &Emulator, account: &str, name: &str) -> aws_sdk_s3::Client {
+pub(crate) async fn public_bucket(
+    emulator: &Emulator,
+    account: &str,
+    name: &str,
+) -> aws_sdk_s3::Client {
     let s3 = remedy::aws::identity::s3_client(
         &emulator.account_config(account, REGION).await,
         REGION,
@@ -31,7 +35,7 @@ async fn public_bucket(emulator: &Emulator, account: &str, name: &str) -> aws_sd
     s3
 }
 
-async fn is_public(s3: &aws_sdk_s3::Client, name: &str) -> bool {
+pub(crate) async fn is_public(s3: &aws_sdk_s3::Client, name: &str) -> bool {
     let acl = s3.get_bucket_acl().bucket(name).send().await.unwrap();
     acl.grants().iter().any(|g| {
         g.grantee()

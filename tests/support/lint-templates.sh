@@ -21,6 +21,11 @@ rules:
   # A grace period: the orchestrator's SendMessage (and data key) statements are linted too.
   S3-001: {mode: remediate, grace: 10m}
 YAML
+# An exception that names tags: the Exceptions parameter and tag:GetResources are linted too.
+cat >> "$work/remedy.yaml" <<YAML
+exceptions:
+  - {id: lint, rules: [S3-001], tags: {team: web}, reason: Lint, owner: lint@example.com, expires: $(date -u -d '+30 days' +%F)}
+YAML
 "$bin" --config "$work/remedy.yaml" template --stage lint > "$work/remediation-rendered.yaml"
 # The same with `encryption: aws-managed` (no key; SSE-SQS queues): linted and checked for
 # handler permissions too, not checkov (its unencrypted topics are the documented trade-off).
