@@ -54,6 +54,13 @@ pub fn load_config(path: &Path) -> Result<crate::core::config::Config, Error> {
     Ok(config)
 }
 
+/// `plan` and `rollout`: a warning on stderr for each exception that ends within 14 days.
+pub fn warn_expiring_exceptions(config: &crate::core::config::Config) {
+    for warning in crate::core::exceptions::expiring_warnings(config, today()) {
+        report::note(&warning);
+    }
+}
+
 /// The flags every command takes (`--config`, `--output`, `--profile`, `--region`).
 #[derive(Debug, Clone)]
 pub struct Global {

@@ -41,9 +41,7 @@ pub struct Args {
 
 pub async fn run(args: Args, global: &Global) -> Result<i32, Error> {
     let config = super::load_config(&global.config)?;
-    for warning in crate::core::exceptions::expiring_warnings(&config, super::today()) {
-        report::note(&warning);
-    }
+    super::warn_expiring_exceptions(&config);
     plan(
         config,
         &args.stage,

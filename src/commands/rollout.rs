@@ -35,6 +35,7 @@ pub struct Args {
 
 pub async fn run(args: Args, global: &Global) -> Result<i32, Error> {
     let config = super::load_config(&global.config)?;
+    super::warn_expiring_exceptions(&config);
     rollout(
         config,
         args.from.as_deref(),

@@ -2,6 +2,7 @@
 //! exits 2 before any AWS call. AWS_ENDPOINT_URL points at a closed port, so a command that
 //! reached AWS would fail differently (exit 1, a connection error).
 
+use crate::support::in_days;
 use std::path::Path;
 use std::process::Command;
 
@@ -483,15 +484,6 @@ fn bad_grace() {
         &format!("{STAGE}rules:\n  S3-001: {{mode: remediate, grace: 5m, graces: 1}}\n"),
         "unknown field `graces`, expected one of `mode`, `settings`, `grace`",
     );
-}
-
-/// A date `days` from today (UTC), as `expires` takes it.
-fn in_days(days: i64) -> String {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs();
-    remedy_functions::exceptions::date_of(remedy_functions::exceptions::day_of(now) + days)
 }
 
 /// `exceptions:` with one entry whose `key: value` line replaces the default's (or is

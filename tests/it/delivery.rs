@@ -149,7 +149,14 @@ async fn the_codebuild_engine_starts_one_build_per_target_and_reports_success() 
     for account in &dev {
         create_project(&emulator, account).await;
     }
-    let work = Workdir::new(&config("codebuild"));
+    // An exception for dev[0] alone: its build is handed its own list (the build cannot
+    // list OUs), and its own hash.
+    let expires = support::in_days(30);
+    let work = Workdir::new(&format!(
+        "{}exceptions:\n  - {{id: site, rules: [S3-001], accounts: [\"{}\"], resources: [\"site-*\"], reason: r, owner: o, expires: {expires}}}\n",
+        config("codebuild"),
+        dev[0]
+    ));
     emulator.start_recording();
     let run = remedy(
         &emulator,
@@ -170,6 +177,7 @@ async fn the_codebuild_engine_starts_one_build_per_target_and_reports_success() 
         .collect();
     assert_eq!(builds.len(), 2, "one build per account, in its home region");
     let mut seen_regions = BTreeSet::new();
+    let mut handed = BTreeSet::new();
     for build in &builds {
         // The project runs in the stage's home region, which the override names.
         assert_eq!(build.region, "us-east-1");
@@ -191,10 +199,22 @@ async fn the_codebuild_engine_starts_one_build_per_target_and_reports_success() 
         assert_eq!(vars["REMEDY_EXPECTED_HASH"].len(), 32);
         assert!(vars["REMEDY_PACKAGE_KEY"].starts_with("packages/"));
         seen_regions.insert(vars["REMEDY_REGION"].clone());
+        handed.insert((
+            vars["REMEDY_EXCEPTIONS"].contains("\"site\""),
+            vars["REMEDY_EXPECTED_HASH"].clone(),
+        ));
         // The build reads the configuration from the project region's bucket.
         assert!(object_exists(&emulator, "us-east-1", &vars["REMEDY_CONFIG_KEY"]).await);
     }
     assert_eq!(seen_regions, ["us-east-1".to_owned()].into());
+    let lists: Vec<bool> = handed.iter().map(|(listed, _)| *listed).collect();
+    let hashes: BTreeSet<&String> = handed.iter().map(|(_, hash)| hash).collect();
+    assert_eq!(lists.len(), 2, "{handed:?}");
+    assert!(
+        lists.contains(&true) && lists.contains(&false),
+        "{handed:?}"
+    );
+    assert_eq!(hashes.len(), 2, "each account its own hash: {handed:?}");
     // Nothing in the other covered region: the accounts were not reached there at all.
     let elsewhere: Vec<&str> = recorded
         .iter()

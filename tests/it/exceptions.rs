@@ -7,20 +7,11 @@ use crate::support;
 
 use remedy_functions::catalog::Mode;
 use remedy_functions::dispatch::{Place, ReasonCode, RuntimeConfig};
-use remedy_functions::exceptions::{date_of, day_of, Exception};
+use remedy_functions::exceptions::Exception;
 use remedy_functions::orchestrator::{Exceptions, Orchestrator};
 use remedy_functions::rule::Outcome;
 use std::collections::BTreeMap;
-use support::{finding, remedy, Emulator, Org, Workdir, REGION};
-
-/// A date `days` from today (UTC).
-fn in_days(days: i64) -> String {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs();
-    date_of(day_of(now) + days)
-}
+use support::{finding, in_days, remedy, Emulator, Org, Workdir, REGION};
 
 /// The exceptions `account`'s stack carries: its `Exceptions` parameter, and the
 /// orchestrator's `REMEDY_EXCEPTIONS`, which must say the same.
@@ -65,9 +56,9 @@ async fn each_account_carries_only_its_own_exceptions() {
     let mut org = Org::create(&emulator).await;
     let dev = org.accounts_in("dev", "/Workloads/Dev", 2).await;
     let legacy = org.account("legacy", "/Workloads/Dev/Legacy").await;
-    let expires = in_days(60);
+    let (expires, soon) = (in_days(60), in_days(5));
     let config = format!(
-        "regions: [us-east-1]\npackage: package.zip\nstages:\n  - name: dev\n    targets: {{ous: [/Workloads/Dev]}}\nrules:\n  S3-001: remediate\nexceptions:\n  - id: one-account\n    rules: [S3-001]\n    accounts: [\"{first}\"]\n    resources: [\"site-*\"]\n    reason: Public website\n    owner: web@example.com\n    expires: {expires}\n  - id: legacy-ou\n    rules: [\"*\"]\n    ous: [/Workloads/Dev/Legacy]\n    reason: Legacy workloads\n    owner: ops@example.com\n    expires: {expires}\n  - id: everywhere\n    rules: [S3-001]\n    tags: {{remedy-exception: website}}\n    reason: Tagged websites\n    owner: web@example.com\n    expires: {expires}\n  - id: other-rule\n    rules: [EC2-002]\n    reason: Not deployed here\n    owner: ops@example.com\n    expires: {expires}\n",
+        "regions: [us-east-1]\npackage: package.zip\nstages:\n  - name: dev\n    targets: {{ous: [/Workloads/Dev]}}\nrules:\n  S3-001: remediate\nexceptions:\n  - id: one-account\n    rules: [S3-001]\n    accounts: [\"{first}\"]\n    resources: [\"site-*\"]\n    reason: Public website\n    owner: web@example.com\n    expires: {expires}\n  - id: legacy-ou\n    rules: [\"*\"]\n    ous: [/Workloads/Dev/Legacy]\n    reason: Legacy workloads\n    owner: ops@example.com\n    expires: {expires}\n  - id: everywhere\n    rules: [S3-001]\n    tags: {{remedy-exception: website}}\n    reason: Tagged websites\n    owner: web@example.com\n    expires: {soon}\n  - id: other-rule\n    rules: [EC2-002]\n    reason: Not deployed here\n    owner: ops@example.com\n    expires: {expires}\n",
         first = dev[0]
     );
     let work = Workdir::new(&config);
@@ -108,6 +99,19 @@ async fn each_account_carries_only_its_own_exceptions() {
         &["plan", "--stage", "dev", "--output", "json"],
     );
     assert_eq!(plan.code, 0, "{}", plan.stderr);
+    // The one ending within two weeks is named, with its owner and date.
+    assert!(
+        plan.stderr.contains(&format!(
+            "warning: exception `everywhere` (owner: web@example.com) ends on {soon} (5 days left)"
+        )),
+        "{}",
+        plan.stderr
+    );
+    assert!(
+        !plan.stderr.contains("exception `one-account`"),
+        "{}",
+        plan.stderr
+    );
     let doc = plan.json();
     assert_eq!(doc["summary"]["update"], 1, "{doc}");
     assert_eq!(doc["summary"]["unchanged"], 2, "{doc}");

@@ -451,3 +451,49 @@ async fn the_management_account_is_skipped_by_a_stack_sets_stage() {
         "{skipped}"
     );
 }
+
+/// One set of parameters serves every instance: the stage's exceptions, each scoped one
+/// with the accounts it applies to (the orchestrator matches its own account).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_stack_set_carries_the_stages_exceptions_with_their_accounts() {
+    let emulator = Emulator::start();
+    let mut org = Org::create(&emulator).await;
+    let dev = org.accounts_in("dev", "/Workloads/Dev", 2).await;
+    let expires = support::in_days(30);
+    let work = Workdir::new(&format!(
+        "{}exceptions:\n  - {{id: one, rules: [S3-001], accounts: [\"{}\"], reason: r, owner: o, expires: {expires}}}\n  - {{id: elsewhere, rules: [S3-001], ous: [/Workloads/Prod], reason: r, owner: o, expires: {expires}}}\n",
+        config(""),
+        dev[0]
+    ));
+    let run = remedy(
+        &emulator,
+        work.path(),
+        &["deploy", "--yes", "--stage", "dev"],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let cfn = aws_sdk_cloudformation::Client::new(&emulator.sdk_config());
+    let set = cfn
+        .describe_stack_set()
+        .stack_set_name("remedy-dev")
+        .send()
+        .await
+        .unwrap();
+    let parameter = set
+        .stack_set()
+        .unwrap()
+        .parameters()
+        .iter()
+        .find(|p| p.parameter_key() == Some("Exceptions"))
+        .and_then(|p| p.parameter_value())
+        .unwrap_or_default()
+        .to_owned();
+    let carried: Vec<remedy_functions::exceptions::Exception> =
+        serde_json::from_str(&parameter).unwrap_or_else(|e| panic!("{parameter}: {e}"));
+    assert_eq!(
+        carried.len(),
+        1,
+        "an OU with none of the stage's accounts: left out: {parameter}"
+    );
+    assert_eq!(carried[0].id, "one");
+    assert_eq!(carried[0].accounts, [dev[0].clone()]);
+}

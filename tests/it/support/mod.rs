@@ -376,3 +376,12 @@ pub async fn blocks_all_public_access(s3: &aws_sdk_s3::Client, bucket: &str) -> 
     .iter()
     .all(|v| *v == Some(true))
 }
+
+/// A date `days` from today (UTC), as an exception's `expires` takes it.
+pub fn in_days(days: i64) -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or_default();
+    remedy_functions::exceptions::date_of(remedy_functions::exceptions::day_of(now) + days)
+}
