@@ -47,12 +47,16 @@ impl Prepared {
     /// config, else this binary zipped).
     pub fn new(config: Config, package_override: Option<&Path>) -> Result<Prepared, Error> {
         let rendered = template::render(&config).map_err(Error::Failed)?;
+        let too_big = |e: String| Error::Input(format!("{}: {e}", config.path.display()));
+        template::check_environment(&config, &rendered).map_err(too_big)?;
         let mut stage_templates = BTreeMap::new();
         for stage in &config.stages {
             let own = match stage.rules {
                 Some(_) => template::render_for(&config, Some(stage)).map_err(Error::Failed)?,
                 None => rendered.clone(),
             };
+            template::check_environment(&config, &own)
+                .map_err(|e| too_big(format!("stage `{}`: {e}", stage.name)))?;
             stage_templates.insert(stage.name.to_string(), own);
         }
         let package = match package_override.or(config.package.as_deref()) {
@@ -550,6 +554,16 @@ impl Session {
                 &self.snapshot,
                 remedy_functions::exceptions::day_of(now_seconds()),
             ));
+            // The accounts make it grow with the OUs: within the same budget as one account's.
+            let budget = crate::core::config::MAX_EXCEPTIONS_BYTES;
+            if slot.1.len() > budget {
+                return Err(Error::Input(format!(
+                    "{}: stage `{}`: its StackSet would carry {} bytes of exceptions with the accounts each applies to, more than the {budget} its orchestrators keep for them: scope those exceptions by resource or tag rather than by OU, or deploy the stage with `engine: direct` (each account's stack carries only its own)",
+                    self.config.path.display(),
+                    stage.name,
+                    slot.1.len()
+                )));
+            }
         }
         let hash =
             template::deployment_hash(self.rendered_for(stage), &parameters, &self.package.sha256);

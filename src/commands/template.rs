@@ -25,6 +25,8 @@ pub fn run(args: Args, global: &Global) -> Result<i32, Error> {
 pub fn template(config: &Config, stage: Option<&str>, output: OutputFormat) -> Result<i32, Error> {
     let stage = stage.map(|name| config.stage(name)).transpose()?;
     let rendered = template::render_for(config, stage).map_err(Error::Failed)?;
+    template::check_environment(config, &rendered)
+        .map_err(|e| Error::Input(format!("{}: {e}", config.path.display())))?;
     crate::report::print_template(&rendered.body, output).map_err(Error::Failed)?;
     Ok(exit::OK)
 }

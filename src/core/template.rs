@@ -217,6 +217,54 @@ fn kill_switch(resources: &mut Mapping, stack_name: &str) -> Result<(), String> 
     Ok(())
 }
 
+/// Lambda's limit on one function's environment: 4 KB for all its variables together.
+pub const LAMBDA_ENVIRONMENT_BYTES: usize = 4096;
+
+/// What a `Ref` in the orchestrator's environment (a queue URL, a table name) is counted as:
+/// more than any of them can be.
+const REF_BYTES: usize = 256;
+
+/// The orchestrator's environment in `rendered`, at its largest (each `Ref` counted at
+/// [`REF_BYTES`], the exceptions at everything the file's exceptions make for one account),
+/// against Lambda's 4 KB: the rule table grows with the catalog, `grace` and the routes with
+/// the file, and CloudFormation would only find out in the middle of an update.
+pub fn check_environment(config: &Config, rendered: &RenderedTemplate) -> Result<(), String> {
+    let doc: Value = serde_yaml::from_str(&rendered.body)
+        .map_err(|e| format!("the rendered template does not parse: {e}"))?;
+    let exceptions: Vec<remedy_functions::exceptions::Exception> = config
+        .exceptions
+        .iter()
+        .map(|e| e.carried(Vec::new()))
+        .collect();
+    let exceptions_bytes = serde_json::to_string(&exceptions).map_or(0, |t| t.len());
+    let variables: serde_json::Map<String, serde_json::Value> = doc
+        .get("Resources")
+        .and_then(|r| r.get("Orchestrator"))
+        .and_then(|o| o.get("Properties"))
+        .and_then(|p| p.get("Environment"))
+        .and_then(|e| e.get("Variables"))
+        .and_then(Value::as_mapping)
+        .into_iter()
+        .flatten()
+        .map(|(k, v)| {
+            let key = k.as_str().unwrap_or_default().to_owned();
+            let value = match v.as_str() {
+                Some(text) => text.to_owned(),
+                None if key == remedy_functions::exceptions::ENV => "x".repeat(exceptions_bytes),
+                None => "x".repeat(REF_BYTES),
+            };
+            (key, serde_json::Value::String(value))
+        })
+        .collect();
+    let bytes = serde_json::Value::Object(variables).to_string().len();
+    if bytes > LAMBDA_ENVIRONMENT_BYTES {
+        return Err(format!(
+            "the orchestrator's environment would take up to {bytes} bytes (the rule table, grace periods, notification routes and exceptions), more than the {LAMBDA_ENVIRONMENT_BYTES} Lambda allows: enable fewer rules with `grace`, or fewer or shorter exceptions"
+        ));
+    }
+    Ok(())
+}
+
 /// The most characters the `Exceptions` parameter takes: what one stack carries is checked
 /// against a tighter budget when the file is loaded (`MAX_EXCEPTIONS_BYTES`).
 pub const EXCEPTIONS_MAX_LENGTH: usize = 4096;

@@ -582,3 +582,32 @@ fn bad_exceptions() {
         "exceptions[1].id: duplicate exception id `legacy-site`",
     );
 }
+
+/// Lambda allows 4 KB of environment per function: a file whose rule table, grace periods
+/// and exceptions would not fit in the orchestrator's is refused before any AWS call, not
+/// in the middle of a CloudFormation update.
+#[test]
+fn an_orchestrator_environment_over_lambdas_limit() {
+    let expires = in_days(30);
+    let mut yaml =
+        format!("{STAGE}rules:\n  \"*\": {{mode: remediate, grace: 10m}}\nexceptions:\n");
+    for i in 0..8 {
+        yaml.push_str(&format!(
+            "  - {{id: e{i}, rules: [S3-001], resources: [\"arn:aws:s3:::{}-{i}\"], reason: r, owner: o, expires: {expires}}}\n",
+            "a".repeat(150)
+        ));
+    }
+    rejects(
+        &yaml,
+        "remedy.yaml: the orchestrator's environment would take up to",
+    );
+    // The same exceptions with fewer graced rules fit.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("remedy.yaml"),
+        yaml.replace("\"*\": {mode: remediate, grace: 10m}", "S3-001: remediate"),
+    )
+    .unwrap();
+    let (code, stderr) = run_in(dir.path(), &["template", "--stage", "dev"]);
+    assert_eq!(code, 0, "{stderr}");
+}
