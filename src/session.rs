@@ -539,14 +539,15 @@ impl Session {
         &self,
         stage: &Stage,
         home_region: &str,
-        targets: &[Target],
         options: EngineOptions,
     ) -> Result<StackSetsEngine, Error> {
         // One set of parameters for every instance: the stage's exceptions, each scoped one
         // with the accounts it applies to (the orchestrator matches its own account).
         let mut parameters = self.stage_parameters(stage)?;
         if let Some(slot) = parameters.iter_mut().find(|(k, _)| k == "Exceptions") {
-            let accounts: Vec<TargetAccount> = targets.iter().map(|t| t.account.clone()).collect();
+            // Over the whole stage, not this run's targets: a narrowed run (`--account`,
+            // `onboard`) must find the StackSet's parameters as a full run left them.
+            let accounts = self.resolve(stage)?.accounts;
             slot.1 = crate::core::exceptions::to_json(&crate::core::exceptions::for_stage(
                 &self.config,
                 stage,
@@ -772,7 +773,7 @@ impl StageEngine {
                 reads: session.engine(stage, targets, options)?,
             },
             Chosen::StackSets { shape } => StageEngine::StackSets {
-                engine: Box::new(session.stacksets_engine(stage, &home, targets, options)?),
+                engine: Box::new(session.stacksets_engine(stage, &home, options)?),
                 shape: *shape,
             },
         })

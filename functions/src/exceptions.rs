@@ -65,14 +65,13 @@ impl Exception {
                 .region
                 .as_deref()
                 .is_some_and(|r| self.regions.iter().any(|w| w == r));
+        // The resource id or ARN only: `resourceName` is a type label in Conformity's
+        // findings ("S3 Bucket"), which a glob would match across every resource.
         let resource_ok = self.resources.is_empty()
-            || [
-                finding.resource.as_deref(),
-                finding.resource_name.as_deref(),
-            ]
-            .into_iter()
-            .flatten()
-            .any(|r| self.resources.iter().any(|g| glob(g, r)));
+            || finding
+                .resource
+                .as_deref()
+                .is_some_and(|r| self.resources.iter().any(|g| glob(g, r)));
         rule_ok && account_ok && region_ok && resource_ok
     }
 }
@@ -121,19 +120,38 @@ pub fn tags_match(wanted: &BTreeMap<String, String>, tags: &BTreeMap<String, Str
 }
 
 /// Whether the ARN a tag lookup returned is the finding's resource: the same ARN, or an ARN
-/// whose resource part is the finding's id (`arn:aws:s3:::bucket` for `bucket`,
-/// `…:security-group/sg-1` for `sg-1`).
-pub fn arn_names(arn: &str, resource: &str) -> bool {
+/// of one of `services` (the services the finding's rule acts on: an SNS topic named like a
+/// bucket is not the bucket) whose resource part is the finding's id
+/// (`arn:aws:s3:::bucket` for `bucket`, `…:security-group/sg-1` for `sg-1`).
+pub fn arn_names(arn: &str, resource: &str, services: &[&str]) -> bool {
     if arn == resource {
         return true;
     }
-    let Some(tail) = arn.splitn(6, ':').nth(5) else {
+    let parts: Vec<&str> = arn.splitn(6, ':').collect();
+    let (Some(service), Some(tail)) = (parts.get(2), parts.get(5)) else {
         return false;
     };
-    tail == resource
-        || tail
-            .rsplit_once(['/', ':'])
-            .is_some_and(|(_, id)| id == resource)
+    services.contains(service)
+        && (*tail == resource
+            || tail
+                .rsplit_once(['/', ':'])
+                .is_some_and(|(_, id)| id == resource))
+}
+
+/// The services (IAM action prefixes: `s3`, `ec2`, …) the rule `rule_id` acts on, from the
+/// catalog; none for a rule remedy does not have.
+pub fn services_of(rule_id: &str) -> Vec<&'static str> {
+    let mut services: Vec<&'static str> = crate::catalog::find_rule(rule_id)
+        .map(|spec| {
+            spec.iam_actions
+                .iter()
+                .filter_map(|a| a.split_once(':').map(|(service, _)| service))
+                .collect()
+        })
+        .unwrap_or_default();
+    services.sort_unstable();
+    services.dedup();
+    services
 }
 
 /// `*` matches any run of characters (`/` and `:` included), `?` any one; everything else
@@ -347,18 +365,29 @@ mod tests {
         assert!(tags_match(&wanted, &tags));
         tags.insert("env".into(), "prod".into());
         assert!(!tags_match(&wanted, &tags));
-        assert!(arn_names("arn:aws:s3:::site", "site"));
-        assert!(arn_names("arn:aws:s3:::site", "arn:aws:s3:::site"));
+        let s3 = services_of("S3-001");
+        assert!(s3.contains(&"s3"), "{s3:?}");
+        assert!(arn_names("arn:aws:s3:::site", "site", &s3));
+        assert!(arn_names("arn:aws:s3:::site", "arn:aws:s3:::site", &s3));
         assert!(arn_names(
             "arn:aws:ec2:us-east-1:1:security-group/sg-1",
-            "sg-1"
+            "sg-1",
+            &["ec2"]
         ));
-        assert!(arn_names("arn:aws:sns:us-east-1:1:topic", "topic"));
-        assert!(!arn_names("arn:aws:s3:::site-2", "site"));
+        assert!(arn_names(
+            "arn:aws:sns:us-east-1:1:topic",
+            "topic",
+            &["sns"]
+        ));
+        // Another service's resource with the same name is not the finding's.
+        assert!(!arn_names("arn:aws:sns:us-east-1:1:site", "site", &s3));
+        assert!(!arn_names("arn:aws:s3:::site-2", "site", &s3));
         assert!(!arn_names(
             "arn:aws:ec2:us-east-1:1:security-group/sg-12",
-            "sg-1"
+            "sg-1",
+            &["ec2"]
         ));
+        assert!(services_of("XYZ-999").is_empty());
     }
 
     #[test]

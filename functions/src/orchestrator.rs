@@ -634,9 +634,9 @@ pub fn log_line(handled: &Handled, timestamp_ms: u64) -> Result<Value, serde_jso
     Ok(line)
 }
 
-/// The first exception of `list` in force on `today` that matches `finding` in `place`'s
-/// account, its tags checked when it names some (with `aws`; without, such an exception
-/// never matches). `Err`: the tags could not be read, so whether an exception applies is
+/// An exception of `list` in force on `today` that matches `finding` in `place`'s account:
+/// the first that names no tags, else the first whose tags the resource carries (read with
+/// `aws`; without, such an exception never matches). `Err`: the tags could not be read, so whether an exception applies is
 /// unknown and nothing may be changed yet. `remedy remediate` asks the same.
 pub async fn matching_exception<'e>(
     list: &'e [crate::exceptions::Exception],
@@ -645,10 +645,13 @@ pub async fn matching_exception<'e>(
     place: &Place,
     today: i64,
 ) -> Result<Option<&'e crate::exceptions::Exception>, String> {
-    for exception in crate::exceptions::candidates(list, finding, &place.account_id, today) {
-        if exception.tags.is_empty() {
-            return Ok(Some(exception));
-        }
+    let candidates = crate::exceptions::candidates(list, finding, &place.account_id, today);
+    // Those without tags first: they need no call, and a tag lookup that fails must not
+    // hide one that applies anyway.
+    if let Some(exception) = candidates.iter().find(|e| e.tags.is_empty()) {
+        return Ok(Some(exception));
+    }
+    for exception in candidates {
         if let Some(aws) = aws {
             if Box::pin(has_tags(aws, finding, exception, &place.region)).await? {
                 return Ok(Some(exception));
@@ -673,6 +676,7 @@ async fn has_tags(
     let Some(resource) = finding.resource.as_deref() else {
         return Ok(false);
     };
+    let services = crate::exceptions::services_of(&finding.rule_id);
     let region = crate::runtime::acting_region(finding.region.as_deref(), home_region)?;
     let client = aws_sdk_resourcegroupstagging::Client::from_conf(
         aws_sdk_resourcegroupstagging::config::Builder::from(aws)
@@ -689,7 +693,7 @@ async fn has_tags(
         for mapping in page.resource_tag_mapping_list() {
             let named = mapping
                 .resource_arn()
-                .is_some_and(|arn| crate::exceptions::arn_names(arn, resource));
+                .is_some_and(|arn| crate::exceptions::arn_names(arn, resource, &services));
             if named {
                 let tags = mapping
                     .tags()

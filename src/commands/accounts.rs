@@ -17,7 +17,7 @@ pub struct Args {
 }
 
 pub async fn run(args: Args, global: &Global) -> Result<i32, Error> {
-    let config = super::load_config(&global.config)?;
+    let config = super::load_config_to_read(&global.config)?;
     accounts(&config, &args.stage, global.output, &global.aws).await
 }
 

@@ -54,6 +54,17 @@ pub fn load_config(path: &Path) -> Result<crate::core::config::Config, Error> {
     Ok(config)
 }
 
+/// The configuration for the commands that only read or switch (`status`, `pause`,
+/// `resume`, `accounts`, `rules`, `template`): an expired exception is a warning there, not
+/// an error, so that the kill switch never waits on an exception's renewal.
+pub fn load_config_to_read(path: &Path) -> Result<crate::core::config::Config, Error> {
+    let config = crate::core::config::Config::load(path)?;
+    if let Err(e) = config.check_exception_dates(today()) {
+        report::note(&format!("warning: {e}"));
+    }
+    Ok(config)
+}
+
 /// `plan` and `rollout`: a warning on stderr for each exception that ends within 14 days.
 pub fn warn_expiring_exceptions(config: &crate::core::config::Config) {
     for warning in crate::core::exceptions::expiring_warnings(config, today()) {

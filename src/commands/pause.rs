@@ -62,7 +62,7 @@ pub async fn resume(args: ResumeArgs, global: &Global) -> Result<i32, Error> {
 
 async fn switch(kind: Switch, scope: &Scope, yes: bool, global: &Global) -> Result<i32, Error> {
     // -- Input checks: no AWS call before these pass.
-    let config = super::load_config(&global.config)?;
+    let config = super::load_config_to_read(&global.config)?;
     let stages = match scope.stage.as_deref() {
         Some(name) => vec![config.stage(name)?.clone()],
         None => config.stages.clone(),

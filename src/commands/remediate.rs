@@ -202,28 +202,44 @@ pub async fn remediate(
     let decision = decide(&message, &runtime, &place);
     if matches!(decision, Decision::Act { .. }) {
         // The file's exceptions, as the orchestrator applies them (tags read in the
-        // account); those scoped by OU cannot be resolved here (no Organizations call).
+        // account). Those an OU scopes cannot be resolved here (no Organizations call): one
+        // that matches otherwise holds the fix back, as it may apply to this account.
         let (exceptions, by_ou) = crate::core::exceptions::for_local(config, super::today());
-        if !by_ou.is_empty() {
-            crate::report::note(&format!(
-                "note: exceptions scoped by OU are not applied by remedy remediate (it does not list the organization): {}",
-                by_ou.join(", ")
-            ));
-        }
-        match remedy_functions::orchestrator::matching_exception(
+        let today = super::today();
+        let matched = match remedy_functions::orchestrator::matching_exception(
             &exceptions,
             Some(&aws),
             finding,
             &place,
-            super::today(),
+            today,
         )
         .await
         {
-            Ok(Some(exception)) => {
-                let report = Report::skipped(format!(
-                    "exception {} (until {}): not remediated",
-                    exception.id, exception.expires
-                ));
+            Ok(Some(exception)) => Ok(Some((exception, false))),
+            Ok(None) => remedy_functions::orchestrator::matching_exception(
+                &by_ou,
+                Some(&aws),
+                finding,
+                &place,
+                today,
+            )
+            .await
+            .map(|e| e.map(|e| (e, true))),
+            Err(reason) => Err(reason),
+        };
+        match matched {
+            Ok(Some((exception, by_ou))) => {
+                let report = Report::skipped(if by_ou {
+                    format!(
+                        "exception {} (until {}) is scoped by OU, which remedy remediate does not resolve: it may apply to this account, so nothing was changed",
+                        exception.id, exception.expires
+                    )
+                } else {
+                    format!(
+                        "exception {} (until {}): not remediated",
+                        exception.id, exception.expires
+                    )
+                });
                 show(
                     Some(&rule_id),
                     &report,

@@ -22,7 +22,7 @@ pub fn run(args: Args, global: &Global) -> Result<i32, Error> {
     // The catalog alone when there is no configuration to read; a configuration that is
     // there but invalid is an error, as for every other command.
     let config = if global.config.exists() {
-        Some(super::load_config(&global.config)?)
+        Some(super::load_config_to_read(&global.config)?)
     } else {
         None
     };

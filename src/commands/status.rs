@@ -34,7 +34,7 @@ pub struct Args {
 }
 
 pub async fn run(args: Args, global: &Global) -> Result<i32, Error> {
-    let config = super::load_config(&global.config)?;
+    let config = super::load_config_to_read(&global.config)?;
     let view = report::StatusView {
         states: args.states,
         wide: args.wide,

@@ -18,7 +18,7 @@ pub struct Args {
 }
 
 pub fn run(args: Args, global: &Global) -> Result<i32, Error> {
-    let config = super::load_config(&global.config)?;
+    let config = super::load_config_to_read(&global.config)?;
     template(&config, args.stage.as_deref(), global.output)
 }
 

@@ -202,6 +202,24 @@ impl ExceptionEntry {
         }
     }
 
+    /// Why its `tags` could never work, if they could not: more than the tagging API's 50
+    /// tag filters, or only rules on IAM resources, which that API does not list.
+    fn tags_problem(&self) -> Option<String> {
+        if self.tags.len() > MAX_EXCEPTION_TAGS {
+            return Some(format!(
+                "{} tags, more than the {MAX_EXCEPTION_TAGS} the Resource Groups Tagging API filters on",
+                self.tags.len()
+            ));
+        }
+        let iam_only = !self.tags.is_empty()
+            && self.rules.0.iter().all(|r| {
+                remedy_functions::catalog::find_rule(r).is_some_and(|spec| spec.service == "IAM")
+            });
+        iam_only.then(|| {
+            "a tag exception for IAM rules would never match: the Resource Groups Tagging API, which the orchestrator reads tags with, does not list IAM users and roles (name the resources instead)".to_owned()
+        })
+    }
+
     /// Whether it is scoped to some accounts or OUs (resolved when deploying).
     pub(crate) fn is_scoped(&self) -> bool {
         !self.accounts.is_empty() || !self.ous.is_empty()
@@ -228,6 +246,9 @@ impl<'de> Deserialize<'de> for ExceptionRules {
 /// environment): Lambda allows 4 KB of environment in all, and the rule table, routes and
 /// regions need the rest.
 pub(crate) const MAX_EXCEPTIONS_BYTES: usize = 2048;
+
+/// The most tags one exception names: GetResources takes at most 50 tag filters.
+pub(crate) const MAX_EXCEPTION_TAGS: usize = 50;
 
 /// The longest an exception may be set for.
 pub(crate) const MAX_EXCEPTION_DAYS: i64 = 366;
@@ -1612,6 +1633,9 @@ impl Config {
                     2,
                     format!("exceptions[{i}].id: duplicate exception id `{id}`"),
                 ));
+            }
+            if let Some(problem) = exception.tags_problem() {
+                return Err(self.error_at(id, 1, format!("exceptions[{i}].tags: {problem}")));
             }
         }
         let all: Vec<remedy_functions::exceptions::Exception> = self

@@ -34,7 +34,7 @@ pub enum State {
 pub fn state(expires: &str, today: i64, window: i64) -> State {
     match parse_date(expires) {
         Some(last) if last < today => State::Expired,
-        Some(last) if last - today < window => State::Expiring,
+        Some(last) if last - today <= window => State::Expiring,
         Some(_) => State::Active,
         None => State::Expired,
     }
@@ -144,9 +144,10 @@ pub(crate) fn for_stage(
 }
 
 /// The exceptions `remedy remediate` can decide on its own, which makes no Organizations
-/// call: those that name no OU, with their accounts as written; and the ids of those an OU
-/// scopes (told apart on stderr: whether they apply is not known there).
-pub(crate) fn for_local(config: &Config, today: i64) -> (Vec<Exception>, Vec<String>) {
+/// call: those that name no OU, with their accounts as written; and those an OU scopes, for
+/// any account (whether the account is under the OUs is not known there: one that matches
+/// otherwise holds the fix back).
+pub(crate) fn for_local(config: &Config, today: i64) -> (Vec<Exception>, Vec<Exception>) {
     let mut known = Vec::new();
     let mut by_ou = Vec::new();
     for e in &config.exceptions {
@@ -156,7 +157,8 @@ pub(crate) fn for_local(config: &Config, today: i64) -> (Vec<Exception>, Vec<Str
         if e.ous.is_empty() {
             known.push(e.carried(e.accounts.iter().map(|a| a.to_string()).collect()));
         } else {
-            by_ou.push(e.id.to_string());
+            // In any account: whether this one is under the OUs is not known there.
+            by_ou.push(e.carried(Vec::new()));
         }
     }
     (known, by_ou)
@@ -189,14 +191,22 @@ pub fn to_json(list: &[Exception]) -> String {
     serde_json::to_string(list).unwrap_or_else(|_| "[]".into())
 }
 
-/// The first exception OU id that is not in the organization (a path is matched as
-/// written: an OU path that no account is under matches none). Checked before anything is
-/// deployed: a mistyped id would leave the findings it meant to spare remediated.
+/// The first exception OU (path or id) that is not in the organization. Checked before
+/// anything is deployed: a mistyped one would leave the findings it meant to spare
+/// remediated.
 pub(crate) fn unknown_ou(config: &Config, org: &OrgSnapshot) -> Option<ConfigError> {
+    let paths: std::collections::HashSet<String> =
+        org.units.keys().map(|id| org.path_of(id)).collect();
     config.exceptions.iter().enumerate().find_map(|(i, e)| {
         e.ous.iter().enumerate().find_map(|(j, ou)| {
             let reference = ou.as_str();
-            (!reference.starts_with('/') && !org.units.contains_key(reference)).then(|| {
+            let known = if reference.starts_with('/') {
+                let path = reference.trim_end_matches('/');
+                path.is_empty() || paths.contains(path)
+            } else {
+                org.units.contains_key(reference)
+            };
+            (!known).then(|| {
                 config.error_at(
                     reference,
                     1,
@@ -228,8 +238,9 @@ mod tests {
         let today = parse_date("2026-12-06").unwrap_or_default();
         assert_eq!(state("2026-12-05", today, EXPIRING_DAYS), State::Expired);
         assert_eq!(state("2026-12-06", today, EXPIRING_DAYS), State::Expiring);
-        assert_eq!(state("2026-12-19", today, EXPIRING_DAYS), State::Expiring);
-        assert_eq!(state("2026-12-20", today, EXPIRING_DAYS), State::Active);
+        assert_eq!(state("2026-12-20", today, EXPIRING_DAYS), State::Expiring);
+        assert_eq!(state("2026-12-21", today, EXPIRING_DAYS), State::Active);
+        assert_eq!(state("2026-12-06", today, 0), State::Expiring);
         assert_eq!(state("not a date", today, EXPIRING_DAYS), State::Expired);
         assert_eq!(days_left("2026-12-20", today), Some(14));
     }

@@ -225,8 +225,9 @@ pub const LAMBDA_ENVIRONMENT_BYTES: usize = 4096;
 const REF_BYTES: usize = 256;
 
 /// The orchestrator's environment in `rendered`, at its largest (each `Ref` counted at
-/// [`REF_BYTES`], the exceptions at everything the file's exceptions make for one account),
-/// against Lambda's 4 KB: the rule table grows with the catalog, `grace` and the routes with
+/// [`REF_BYTES`], the exceptions as everything the file's exceptions make for one account),
+/// measured as Lambda measures it (the compact JSON of the variables, quotes escaped)
+/// against its 4 KB: the rule table grows with the catalog, `grace` and the routes with
 /// the file, and CloudFormation would only find out in the middle of an update.
 pub fn check_environment(config: &Config, rendered: &RenderedTemplate) -> Result<(), String> {
     let doc: Value = serde_yaml::from_str(&rendered.body)
@@ -236,7 +237,8 @@ pub fn check_environment(config: &Config, rendered: &RenderedTemplate) -> Result
         .iter()
         .map(|e| e.carried(Vec::new()))
         .collect();
-    let exceptions_bytes = serde_json::to_string(&exceptions).map_or(0, |t| t.len());
+    // The list itself: as a variable's value its quotes are escaped, as Lambda counts them.
+    let exceptions_json = serde_json::to_string(&exceptions).unwrap_or_default();
     let variables: serde_json::Map<String, serde_json::Value> = doc
         .get("Resources")
         .and_then(|r| r.get("Orchestrator"))
@@ -250,7 +252,7 @@ pub fn check_environment(config: &Config, rendered: &RenderedTemplate) -> Result
             let key = k.as_str().unwrap_or_default().to_owned();
             let value = match v.as_str() {
                 Some(text) => text.to_owned(),
-                None if key == remedy_functions::exceptions::ENV => "x".repeat(exceptions_bytes),
+                None if key == remedy_functions::exceptions::ENV => exceptions_json.clone(),
                 None => "x".repeat(REF_BYTES),
             };
             (key, serde_json::Value::String(value))

@@ -611,3 +611,13 @@ fn an_orchestrator_environment_over_lambdas_limit() {
     let (code, stderr) = run_in(dir.path(), &["template", "--stage", "dev"]);
     assert_eq!(code, 0, "{stderr}");
 }
+
+/// A tag exception the tagging API could never match (IAM users and roles are not listed
+/// by it) is refused at its entry.
+#[test]
+fn a_tag_exception_for_iam_rules() {
+    rejects(
+        &exception_with("tags", "{team: web}").replace("rules: [S3-001]", "rules: [IAM-001]"),
+        "exceptions[0].tags: a tag exception for IAM rules would never match",
+    );
+}

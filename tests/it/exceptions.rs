@@ -148,6 +148,23 @@ async fn each_account_carries_only_its_own_exceptions() {
         "{}",
         bad.stderr
     );
+    // A path too: a typo would leave the findings it meant to spare remediated.
+    work.write(
+        "remedy.yaml",
+        &config.replace("/Workloads/Dev/Legacy]", "/Workloads/Dev/Legasy]"),
+    );
+    let bad = remedy(
+        &emulator,
+        work.path(),
+        &["deploy", "--stage", "dev", "--yes"],
+    );
+    assert_eq!(bad.code, 2, "{}", bad.stderr);
+    assert!(
+        bad.stderr
+            .contains("OU `/Workloads/Dev/Legasy` does not exist"),
+        "{}",
+        bad.stderr
+    );
 }
 
 /// An orchestrator of `account` with `list`, every rule in `notify` mode (nothing to
@@ -210,6 +227,21 @@ async fn the_orchestrator_skips_what_an_exception_in_force_matches() {
         .await
         .unwrap();
 
+    // A topic named like the untagged bucket, carrying the tag: not the bucket.
+    let sns = aws_sdk_sns::Client::new(&aws);
+    sns.create_topic()
+        .name("plain-site")
+        .tags(
+            aws_sdk_sns::types::Tag::builder()
+                .key("remedy-exception")
+                .value("website")
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+
     let by_glob = Exception {
         resources: vec!["legacy-*".into()],
         ..exception("by-glob", in_days(10))
@@ -256,7 +288,8 @@ async fn the_orchestrator_skips_what_an_exception_in_force_matches() {
         Some(ReasonCode::Exception("by-tag".into())),
         "{handled:?}"
     );
-    // Untagged, expired, or another account's: handled as the rule's mode says.
+    // Untagged (a same-named topic's tag does not count), expired, or another account's:
+    // handled as the rule's mode says.
     for resource in ["plain-site", "old-bucket"] {
         let handled = decide(resource).await;
         assert_eq!(
@@ -335,7 +368,16 @@ fn exceptions_lists_each_with_its_state_and_expiring_narrows() {
         "{}",
         text.stdout
     );
-    let refused = remedy(&emulator, work.path(), &["template", "--stage", "dev"]);
+    // A command that deploys or remediates refuses the file at the date's line; one that
+    // reads or switches (the kill switch above all) only warns.
+    let read = remedy(&emulator, work.path(), &["template", "--stage", "dev"]);
+    assert_eq!(read.code, 0, "{}", read.stderr);
+    assert!(read.stderr.contains("warning: "), "{}", read.stderr);
+    let refused = remedy(
+        &emulator,
+        work.path(),
+        &["deploy", "--stage", "dev", "--yes"],
+    );
     assert_eq!(refused.code, 2, "{}", refused.stderr);
     assert!(
         refused.stderr.contains(&format!(
@@ -402,12 +444,13 @@ async fn remediate_by_hand_respects_an_exception() {
     let account = org.account("dev-00", "/Dev").await;
     let s3 = public_bucket(&emulator, &account, "legacy-site").await;
     public_bucket(&emulator, &account, "app-data").await;
+    public_bucket(&emulator, &account, "ou-site").await;
     let work = Workdir::new(&format!(
-        "regions: [us-east-1]\nstages:\n  - name: dev\n    targets: {{ous: [/Dev]}}\nrules:\n  S3-001: remediate\nexceptions:\n  - {{id: legacy-web, rules: [S3-001], accounts: [\"{account}\"], resources: [\"legacy-*\"], reason: Public site, owner: web@example.com, expires: {}}}\n",
+        "regions: [us-east-1]\nstages:\n  - name: dev\n    targets: {{ous: [/Dev]}}\nrules:\n  S3-001: remediate\nexceptions:\n  - {{id: legacy-web, rules: [S3-001], accounts: [\"{account}\"], resources: [\"legacy-*\"], reason: Public site, owner: web@example.com, expires: {0}}}\n  - {{id: by-ou, rules: [S3-001], ous: [/Dev], resources: [\"ou-*\"], reason: Team sites, owner: web@example.com, expires: {0}}}\n",
         in_days(20)
     ));
     let mut outcomes = Vec::new();
-    for bucket in ["legacy-site", "app-data"] {
+    for bucket in ["legacy-site", "app-data", "ou-site"] {
         work.write("finding.json", &finding("S3-001", bucket).to_string());
         let run = remedy(
             &emulator,
@@ -433,7 +476,12 @@ async fn remediate_by_hand_respects_an_exception() {
                 serde_json::json!("skipped"),
                 serde_json::json!("exception:legacy-web")
             ),
-            (serde_json::json!("remediated"), serde_json::Value::Null)
+            (serde_json::json!("remediated"), serde_json::Value::Null),
+            // Scoped by OU, which remediate does not resolve: held back, not fixed.
+            (
+                serde_json::json!("skipped"),
+                serde_json::json!("exception:by-ou")
+            )
         ]
     );
     assert!(
@@ -441,4 +489,5 @@ async fn remediate_by_hand_respects_an_exception() {
         "the excepted bucket was left alone"
     );
     assert!(!is_public(&s3, "app-data").await);
+    assert!(is_public(&s3, "ou-site").await);
 }

@@ -459,6 +459,7 @@ async fn a_stack_set_carries_the_stages_exceptions_with_their_accounts() {
     let emulator = Emulator::start();
     let mut org = Org::create(&emulator).await;
     let dev = org.accounts_in("dev", "/Workloads/Dev", 2).await;
+    org.accounts_in("prod", "/Workloads/Prod", 1).await;
     let expires = support::in_days(30);
     let work = Workdir::new(&format!(
         "{}exceptions:\n  - {{id: one, rules: [S3-001], accounts: [\"{}\"], reason: r, owner: o, expires: {expires}}}\n  - {{id: elsewhere, rules: [S3-001], ous: [/Workloads/Prod], reason: r, owner: o, expires: {expires}}}\n",
