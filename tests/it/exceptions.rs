@@ -131,40 +131,30 @@ async fn each_account_carries_only_its_own_exceptions() {
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(carried(&emulator, &dev[0]).await[0].resources, ["www-*"]);
 
-    // An OU id the organization does not have: refused at its line before any stack.
-    work.write(
-        "remedy.yaml",
-        &config.replace("/Workloads/Dev/Legacy]", "ou-zz99-nothere1]"),
-    );
-    let bad = remedy(
-        &emulator,
-        work.path(),
-        &["deploy", "--stage", "dev", "--yes"],
-    );
-    assert_eq!(bad.code, 2, "{}", bad.stderr);
-    assert!(
-        bad.stderr
-            .contains("remedy.yaml:18: exceptions[1].ous[0]: OU `ou-zz99-nothere1` does not exist"),
-        "{}",
-        bad.stderr
-    );
-    // A path too: a typo would leave the findings it meant to spare remediated.
-    work.write(
-        "remedy.yaml",
-        &config.replace("/Workloads/Dev/Legacy]", "/Workloads/Dev/Legasy]"),
-    );
-    let bad = remedy(
-        &emulator,
-        work.path(),
-        &["deploy", "--stage", "dev", "--yes"],
-    );
-    assert_eq!(bad.code, 2, "{}", bad.stderr);
-    assert!(
-        bad.stderr
-            .contains("OU `/Workloads/Dev/Legasy` does not exist"),
-        "{}",
-        bad.stderr
-    );
+    // An OU id or path the organization does not have: refused at its line before any
+    // stack (a typo would leave the findings it meant to spare remediated).
+    for (ou, expected) in [
+        (
+            "ou-zz99-nothere1",
+            "remedy.yaml:18: exceptions[1].ous[0]: OU `ou-zz99-nothere1` does not exist",
+        ),
+        (
+            "/Workloads/Dev/Legasy",
+            "remedy.yaml:18: exceptions[1].ous[0]: OU `/Workloads/Dev/Legasy` does not exist",
+        ),
+    ] {
+        work.write(
+            "remedy.yaml",
+            &config.replace("/Workloads/Dev/Legacy]", &format!("{ou}]")),
+        );
+        let bad = remedy(
+            &emulator,
+            work.path(),
+            &["deploy", "--stage", "dev", "--yes"],
+        );
+        assert_eq!(bad.code, 2, "{}", bad.stderr);
+        assert!(bad.stderr.contains(expected), "{}", bad.stderr);
+    }
 }
 
 /// An orchestrator of `account` with `list`, every rule in `notify` mode (nothing to
