@@ -429,7 +429,7 @@ mod tests {
             ReasonCode::NotEnabled,
         ] {
             assert_eq!(
-                serde_json::to_value(code).unwrap(),
+                serde_json::to_value(&code).unwrap(),
                 serde_json::json!(code.as_str())
             );
         }

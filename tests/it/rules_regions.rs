@@ -918,7 +918,7 @@ async fn the_orchestrator_covers_its_regions_and_invokes_at_home() {
         .handle_message(&finding_in("S3-012", "b", "ap-south-1").to_string())
         .await;
     assert_eq!(
-        (handled.outcome, handled.reason_code),
+        (handled.outcome, handled.reason_code.clone()),
         (Outcome::Rejected, Some(ReasonCode::OutsideRegions)),
         "{handled:?}"
     );
