@@ -2,7 +2,8 @@
 //! hour a rule's findings are notified, not remediated (`rate_limited`); concurrent
 //! invocations never admit more than the limit between them (the counter item read back);
 //! a rule whose fixes fail `max_failures_per_hour` times notifies only (`circuit_open`); a
-//! table that cannot be used changes nothing.
+//! table that cannot be used changes nothing. The stack carries the table, and the
+//! orchestrator may only read and update its items.
 
 use crate::support;
 
@@ -12,14 +13,16 @@ use remedy_functions::dispatch::{Place, ReasonCode, Route, RuntimeConfig};
 use remedy_functions::limits::{self, Counter, Limit, Limits, Verdict};
 use remedy_functions::orchestrator::{log_line, Orchestrator};
 use remedy_functions::rule::Outcome;
+use serde_json::Value;
 use std::sync::Arc;
-use support::{finding, Emulator, MANAGEMENT_ACCOUNT, REGION};
+use support::{finding, remedy, Emulator, Org, Workdir, MANAGEMENT_ACCOUNT, REGION};
 
 const TABLE: &str = "remedy-counters";
 const RULE: &str = "S3-012";
 const INBOX_TOPIC: &str = "remedy-notify-all";
 
-/// The counters table: a string key, on-demand, items expiring by their TTL attribute.
+/// The counters table as `stacks/remediation.yaml` declares it (moto's CloudFormation makes
+/// it too: `the_stack_carries_the_counters_table`).
 async fn counters_table(aws: &aws_config::SdkConfig) {
     use aws_sdk_dynamodb::types::{
         AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
@@ -128,6 +131,14 @@ fn routes(notify: bool) -> Vec<Route> {
         risk_levels: vec![],
         categories: vec![],
     }]
+}
+
+/// `aws` pointed at a port nothing listens on (9), without retries: every call fails at once.
+fn unreachable(aws: &aws_config::SdkConfig) -> aws_config::SdkConfig {
+    aws.to_builder()
+        .endpoint_url("http://127.0.0.1:9")
+        .retry_config(aws_config::retry::RetryConfig::disabled())
+        .build()
 }
 
 fn invokes(calls: &[support::Recorded]) -> usize {
@@ -256,13 +267,8 @@ async fn a_rule_whose_fixes_keep_failing_opens_its_circuit() {
         max_failures_per_hour: 3,
     };
     // Lambda unreachable: every fix fails (GetFunction cannot be called).
-    let unreachable = aws
-        .to_builder()
-        .endpoint_url("http://127.0.0.1:9")
-        .retry_config(aws_config::retry::RetryConfig::disabled())
-        .build();
     let mut o = orchestrator(&emulator, Some(limit), false);
-    o.lambda = aws_sdk_lambda::Client::new(&unreachable);
+    o.lambda = aws_sdk_lambda::Client::new(&unreachable(&aws));
     for i in 0..3 {
         let handled = o
             .handle_message(&finding(RULE, &format!("bucket-{i}")).to_string())
@@ -311,14 +317,12 @@ async fn a_rule_whose_fixes_keep_failing_opens_its_circuit() {
 async fn a_counter_that_cannot_be_used_changes_nothing() {
     let emulator = Emulator::start();
     function(&emulator, &format!("AutoRemediate{RULE}")).await;
-    let unreachable = emulator
-        .sdk_config()
-        .to_builder()
-        .endpoint_url("http://127.0.0.1:9")
-        .retry_config(aws_config::retry::RetryConfig::disabled())
-        .build();
     let mut o = orchestrator(&emulator, None, false);
-    o.limits = Limits::new(&unreachable, TABLE.into(), Default::default());
+    o.limits = Limits::new(
+        &unreachable(&emulator.sdk_config()),
+        TABLE.into(),
+        Default::default(),
+    );
     emulator.start_recording();
     let handled = o
         .handle_message(&finding(RULE, "bucket-0").to_string())
@@ -333,4 +337,191 @@ async fn a_counter_that_cannot_be_used_changes_nothing() {
         "{handled:?}"
     );
     assert_eq!(invokes(&emulator.recording()), 0);
+}
+
+fn config(extra_rules: &str) -> String {
+    format!(
+        "regions: [us-east-1]\npackage: package.zip\nstages:\n  - name: dev\n    targets: {{ous: [/Workloads/Dev]}}\n  - name: prod\n    targets: {{ous: [/Workloads/Prod]}}\n    rules: {{S3-012: {{mode: remediate, max_per_hour: 200}}}}\nrules:\n  S3-012: {{mode: remediate, max_per_hour: 3, max_failures_per_hour: 2}}\n  S3-001: remediate\n{extra_rules}"
+    )
+}
+
+fn template(work: &Workdir, stage: &str) -> Value {
+    let run: support::Run = std::process::Command::new(env!("CARGO_BIN_EXE_remedy"))
+        .current_dir(work.path())
+        .args(["template", "--stage", stage, "--output", "json"])
+        .output()
+        .unwrap()
+        .into();
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    run.json()
+}
+
+#[test]
+fn the_orchestrator_may_only_read_and_update_its_counters() {
+    let work = Workdir::new(&config("  EC2-002: {mode: dry-run, max_per_hour: 7}\n"));
+    let doc = template(&work, "dev");
+    let resources = &doc["Resources"];
+    let table = &resources["CountersTable"];
+    assert_eq!(table["Type"], "AWS::DynamoDB::Table");
+    let p = &table["Properties"];
+    assert_eq!(p["TableName"]["Fn::Sub"], "${AWS::StackName}-counters");
+    assert_eq!(p["BillingMode"], "PAY_PER_REQUEST");
+    assert_eq!(
+        p["TimeToLiveSpecification"],
+        serde_json::json!({"AttributeName": limits::TTL_ATTRIBUTE, "Enabled": true})
+    );
+    assert_eq!(
+        p["KeySchema"],
+        serde_json::json!([{"AttributeName": limits::KEY_ATTRIBUTE, "KeyType": "HASH"}])
+    );
+
+    let variables = &resources["Orchestrator"]["Properties"]["Environment"]["Variables"];
+    assert_eq!(
+        variables[limits::TABLE_ENV],
+        serde_json::json!({"Ref": "CountersTable"})
+    );
+    // Only what differs from the defaults, and only for remediating rules.
+    assert_eq!(variables[limits::LIMITS_ENV], r#"{"S3-012":[3,2]}"#);
+    // The stage's own value wins; the top level's other key stays.
+    let prod = template(&work, "prod");
+    assert_eq!(
+        prod["Resources"]["Orchestrator"]["Properties"]["Environment"]["Variables"]
+            [limits::LIMITS_ENV],
+        r#"{"S3-012":[200,2]}"#
+    );
+    // Defaults everywhere: no table of limits at all.
+    let plain = Workdir::new(
+        "stages:\n  - name: dev\n    targets: {accounts: [\"111111111111\"]}\nrules:\n  S3-012: remediate\n",
+    );
+    let plain = template(&plain, "dev");
+    assert!(
+        plain["Resources"]["Orchestrator"]["Properties"]["Environment"]["Variables"]
+            .get(limits::LIMITS_ENV)
+            .is_none()
+    );
+
+    // Least privilege: one statement in one role names DynamoDB: item reads and updates
+    // on the stack's own table.
+    let dynamodb: Vec<(&String, &Value)> = resources
+        .as_object()
+        .unwrap()
+        .iter()
+        .filter(|(_, r)| r["Type"] == "AWS::IAM::Role" && r.to_string().contains("dynamodb:"))
+        .collect();
+    assert_eq!(dynamodb.len(), 1, "{dynamodb:?}");
+    assert_eq!(dynamodb[0].0, "OrchestratorRole");
+    let statements = dynamodb[0].1["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+        .as_array()
+        .unwrap();
+    let counting: Vec<&Value> = statements
+        .iter()
+        .filter(|s| s.to_string().contains("dynamodb:"))
+        .collect();
+    assert_eq!(counting.len(), 1, "{counting:?}");
+    assert_eq!(
+        counting[0]["Action"],
+        serde_json::json!(["dynamodb:GetItem", "dynamodb:UpdateItem"])
+    );
+    assert_eq!(
+        counting[0]["Resource"],
+        serde_json::json!({"Fn::GetAtt": ["CountersTable", "Arn"]})
+    );
+}
+
+/// A deploy makes the table (moto's CloudFormation creates it), and every call the
+/// orchestrator makes to it is allowed by the orchestrator's role as rendered, on the
+/// table's ARN (tests/it/support/iam.rs: on AWS's terms, which moto does not apply).
+#[tokio::test(flavor = "multi_thread")]
+async fn the_stack_carries_the_counters_table_and_the_orchestrator_may_use_it() {
+    use support::iam::{allows, requests_of, Template};
+    let emulator = Emulator::start();
+    let mut org = Org::create(&emulator).await;
+    let dev = org.accounts_in("dev", "/Workloads/Dev", 1).await;
+    let work = Workdir::new(&config(""));
+    let run = remedy(
+        &emulator,
+        work.path(),
+        &["deploy", "--yes", "--stage", "dev"],
+    );
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+
+    let account = &dev[0];
+    let member = emulator.account_config(account, REGION).await;
+    let dynamodb = aws_sdk_dynamodb::Client::new(&member);
+    let table = dynamodb
+        .describe_table()
+        .table_name(TABLE)
+        .send()
+        .await
+        .expect("the stack's counters table");
+    assert_eq!(
+        table.table().and_then(|t| t.table_name()),
+        Some(TABLE),
+        "{table:?}"
+    );
+
+    // The orchestrator's calls, made in the member account.
+    let orchestrator = Orchestrator {
+        limits: Limits::new(
+            &member,
+            TABLE.into(),
+            [(RULE.to_owned(), Limit::default())].into_iter().collect(),
+        ),
+        ..Orchestrator::new(
+            &member,
+            RuntimeConfig::default(),
+            Place {
+                account_id: account.clone(),
+                region: REGION.into(),
+            },
+        )
+    };
+    emulator.start_recording();
+    assert_eq!(
+        orchestrator.limits.admit(RULE, limits::now()).await,
+        Ok(Verdict::Go)
+    );
+    assert_eq!(
+        orchestrator
+            .limits
+            .record_failure(RULE, limits::now())
+            .await,
+        Ok(1)
+    );
+    let calls: Vec<support::Recorded> = emulator
+        .recording()
+        .into_iter()
+        .filter(|c| c.service == "dynamodb")
+        .collect();
+    let actions: Vec<&str> = calls.iter().map(|c| c.action.as_str()).collect();
+    assert_eq!(actions, ["GetItem", "UpdateItem", "UpdateItem"]);
+
+    let rendered = work.path().join("rendered.yaml");
+    let body = std::process::Command::new(env!("CARGO_BIN_EXE_remedy"))
+        .current_dir(work.path())
+        .args(["template", "--stage", "dev"])
+        .output()
+        .unwrap()
+        .stdout;
+    std::fs::write(&rendered, body).unwrap();
+    let role = Template::load(
+        &rendered,
+        &[
+            ("AWS::AccountId", account.as_str()),
+            ("AWS::Region", REGION),
+            ("AWS::StackName", "remedy"),
+            ("ArtifactAccountId", MANAGEMENT_ACCOUNT),
+            ("ArtifactKey", "packages/0.zip"),
+        ],
+    )
+    .role_statements("OrchestratorRole");
+    for call in &calls {
+        for request in requests_of(call, account, "remedy") {
+            assert!(
+                request.resource.ends_with(":table/remedy-counters"),
+                "{request:?}"
+            );
+            allows(&role, &request).unwrap_or_else(|e| panic!("{request:?}: {e}"));
+        }
+    }
 }
