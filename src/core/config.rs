@@ -2010,8 +2010,10 @@ const GENERATED_SUFFIX: usize = 12;
 
 /// Every name `stacks/remediation.yaml` (as rendered) derives from the stack's name `stack`,
 /// with the limit AWS puts on it: the queues (SQS: 80), the topics (SNS: 256), the key's
-/// alias (KMS: 256, `alias/` included). With `generated_roles`, also the roles CloudFormation
-/// names `<stack>-<logical id>-<12 characters>` (IAM: 64): the bootstrap's execution role may
+/// alias (KMS: 256, `alias/` included), the rate limits' table (DynamoDB: 255, never the
+/// tightest: a stack name is at most 128 characters of `[A-Za-z0-9-]`, all a table name
+/// allows). With `generated_roles`, also the roles CloudFormation names
+/// `<stack>-<logical id>-<12 characters>` (IAM: 64): the bootstrap's execution role may
 /// manage `role/<stack_name>-*` only, so those names must not be shortened by CloudFormation.
 /// (StackSets deploy with their own execution role: there the roles' names may be cut.)
 pub(crate) fn derived_names(
@@ -2026,6 +2028,7 @@ pub(crate) fn derived_names(
         name("SQS queue", format!("{stack}-delivery-dlq"), 80),
         name("SNS topic", format!("{stack}-findings"), 256),
         name("KMS alias", format!("alias/{stack}-findings"), 256),
+        name("DynamoDB table", format!("{stack}-counters"), 255),
     ];
     for topic in topics {
         names.push(name("SNS topic", format!("{stack}-notify-{topic}"), 256));
