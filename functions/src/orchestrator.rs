@@ -908,6 +908,14 @@ mod tests {
     }
 
     #[test]
+    fn a_held_back_finding_says_when_its_hour_turns() {
+        // 2026-12-06T16:59:59Z, 17:00:00Z, and 23:30:00Z (the turn is midnight).
+        assert_eq!(until_the_hour_turns(1_796_576_399), "17:00 UTC");
+        assert_eq!(until_the_hour_turns(1_796_576_400), "18:00 UTC");
+        assert_eq!(until_the_hour_turns(1_796_599_800), "00:00 UTC");
+    }
+
+    #[test]
     fn topic_arns_name_the_regions_partition() {
         for (region, arn) in [
             ("us-east-1", "arn:aws:sns:us-east-1:1:t"),
