@@ -18,8 +18,9 @@ pub struct RuleModel {
     pub settings: BTreeMap<String, String>,
     /// The actions its role allows, its own log writes left out.
     pub actions: BTreeSet<String>,
-    /// Its rate limit and breaker (`max_per_hour`, `max_failures_per_hour`); `None` in a
-    /// stack without the counters table (before rate limits, nothing was limited).
+    /// Its rate limit and breaker (`max_per_hour`, `max_failures_per_hour`) when it
+    /// remediates; `None` when it does not (only fixes are counted), and in a stack without
+    /// the counters table (before rate limits, nothing was limited).
     pub limit: Option<(u32, u32)>,
 }
 
@@ -148,8 +149,8 @@ pub fn model(template: &str) -> Option<Model> {
     let orchestrator = variables(resources.get("Orchestrator")?)?;
     let table: BTreeMap<String, String> =
         serde_json::from_str(orchestrator.get("REMEDY_RULES")?.as_str()?).ok()?;
-    // Rate limits: every rule of a stack with the counters table has one (the defaults
-    // unless `REMEDY_LIMITS` names it).
+    // Rate limits: every remediating rule of a stack with the counters table has one (the
+    // defaults unless `REMEDY_LIMITS` names it).
     let limits = orchestrator
         .get(remedy_functions::limits::TABLE_ENV)
         .map(|_| {
@@ -168,10 +169,13 @@ pub fn model(template: &str) -> Option<Model> {
     let mut rules: BTreeMap<String, RuleModel> = table
         .into_iter()
         .map(|(rule, mode)| {
-            let limit = limits.as_ref().map(|table| {
-                let l = table.get(&rule).copied().unwrap_or_default();
-                (l.max_per_hour, l.max_failures_per_hour)
-            });
+            let limit = limits
+                .as_ref()
+                .filter(|_| mode == "remediate")
+                .map(|table| {
+                    let l = table.get(&rule).copied().unwrap_or_default();
+                    (l.max_per_hour, l.max_failures_per_hour)
+                });
             (
                 rule,
                 RuleModel {
@@ -292,6 +296,8 @@ pub fn diff(deployed: &Model, desired: &Model) -> Vec<Change> {
                         });
                     }
                 }
+                // A rule that starts or stops remediating says so in its mode change.
+                let same_mode = old.mode == new.mode;
                 let keys = ["max_per_hour", "max_failures_per_hour"];
                 let values = |l: Option<(u32, u32)>| {
                     let (max, failures) = l.unzip();
@@ -302,7 +308,7 @@ pub fn diff(deployed: &Model, desired: &Model) -> Vec<Change> {
                     .zip(values(old.limit))
                     .zip(values(new.limit))
                 {
-                    if from != to {
+                    if same_mode && from != to {
                         changes.push(Change::Limit {
                             rule: rule.clone(),
                             key,
@@ -528,10 +534,11 @@ mod tests {
     /// stack from before the counters table had none.
     #[test]
     fn a_changed_rate_limit_is_named() {
-        let old = model_of("  S3-001: remediate\n  EC2-002: remediate\n");
+        let old = model_of("  S3-001: remediate\n  EC2-002: remediate\n  CT-001: dry-run\n");
         assert_eq!(old.rules["S3-001"].limit, Some((50, 5)));
+        assert_eq!(old.rules["CT-001"].limit, None, "a dry run is not counted");
         let new = model_of(
-            "  S3-001: {mode: remediate, max_per_hour: 10}\n  EC2-002: {mode: remediate, max_failures_per_hour: 1}\n",
+            "  S3-001: {mode: remediate, max_per_hour: 10}\n  EC2-002: {mode: remediate, max_failures_per_hour: 1}\n  CT-001: dry-run\n",
         );
         let shown: Vec<String> = diff(&old, &new).iter().map(|c| c.to_string()).collect();
         assert_eq!(
