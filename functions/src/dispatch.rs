@@ -131,6 +131,13 @@ pub enum ReasonCode {
     /// Notified, not remediated: the rule is paused in this account (`remedy pause`, the
     /// kill switch; [`crate::pause`]).
     Paused,
+    /// Notified, not remediated: the rule made its `max_per_hour` fixes in this account
+    /// this UTC hour ([`crate::limits`]).
+    RateLimited,
+    /// Notified, not remediated: the rule's fixes failed `max_failures_per_hour` times in
+    /// this account this UTC hour, so it paused itself until the hour turns
+    /// ([`crate::limits`]).
+    CircuitOpen,
     /// Skipped: an exception in force matches the finding (`exception:<id>`;
     /// [`crate::exceptions`]).
     Exception(String),
@@ -157,6 +164,8 @@ impl ReasonCode {
             ReasonCode::RejectedByRule => "rejected:rule",
             ReasonCode::NotEnabled => "not_enabled",
             ReasonCode::Paused => "paused",
+            ReasonCode::RateLimited => "rate_limited",
+            ReasonCode::CircuitOpen => "circuit_open",
             ReasonCode::Exception(id) => return format!("exception:{id}").into(),
         })
     }
@@ -427,12 +436,16 @@ mod tests {
             ReasonCode::Unsupported,
             ReasonCode::RejectedByRule,
             ReasonCode::NotEnabled,
+            ReasonCode::RateLimited,
+            ReasonCode::CircuitOpen,
         ] {
             assert_eq!(
                 serde_json::to_value(&code).unwrap(),
                 serde_json::json!(code.as_str())
             );
         }
+        assert_eq!(ReasonCode::RateLimited.as_str(), "rate_limited");
+        assert_eq!(ReasonCode::CircuitOpen.as_str(), "circuit_open");
         // The DESIGN's names, where the old ones differed.
         assert_eq!(ReasonCode::Malformed.as_str(), "rejected:malformed");
         assert_eq!(

@@ -9,7 +9,9 @@
 //! `REMEDY_NOTIFICATIONS` and `REMEDY_REGIONS` (orchestrator: the regions the stack covers,
 //! comma-separated; `REMEDY_GRACE` and `REMEDY_FINDINGS_QUEUE`: grace periods in seconds by
 //! rule, and the queue to re-queue their findings to; `REMEDY_EXCEPTIONS`: the exceptions
-//! this stack carries, see [`crate::exceptions`]), `REMEDY_MODE`, `REMEDY_SETTINGS` and
+//! this stack carries, see [`crate::exceptions`]; `REMEDY_COUNTERS_TABLE` and
+//! `REMEDY_LIMITS`: the rate limits' table and the rules' limits, see [`crate::limits`]),
+//! `REMEDY_MODE`, `REMEDY_SETTINGS` and
 //! `REMEDY_STACK_ID` (rules: the stack's ARN, whose resources the rules leave alone).
 //!
 //! Every function runs in the stack's home region; a rule function acts in the region of the
@@ -87,7 +89,21 @@ pub async fn run() -> Result<(), Error> {
                 )?,
                 aws: Some(aws.clone()),
             };
-            let exceptions = &exceptions;
+            // Rate limits: the stack's counters table, and the rules' limits.
+            let limits = match std::env::var(crate::limits::TABLE_ENV)
+                .ok()
+                .filter(|t| !t.trim().is_empty())
+            {
+                Some(table) => crate::limits::Limits::new(
+                    &aws,
+                    table,
+                    crate::limits::parse_table(
+                        std::env::var(crate::limits::LIMITS_ENV).ok().as_deref(),
+                    )?,
+                ),
+                None => crate::limits::Limits::default(),
+            };
+            let (exceptions, limits) = (&exceptions, &limits);
             let (lambda, sns, grace) = (&lambda, &sns, &grace);
             let pause = &pause;
             let (config, region) = (&config, &region);
@@ -103,6 +119,7 @@ pub async fn run() -> Result<(), Error> {
                     grace: grace.clone(),
                     pause: pause.clone(),
                     exceptions: exceptions.clone(),
+                    limits: limits.clone(),
                 };
                 let deadline = deadline_of(event.context.deadline);
                 Ok::<Value, Error>(

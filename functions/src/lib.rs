@@ -15,6 +15,7 @@ pub mod dispatch;
 pub mod exceptions;
 pub mod finding;
 pub mod lambda;
+pub mod limits;
 pub mod orchestrator;
 pub mod partition;
 pub mod pause;

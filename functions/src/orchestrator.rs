@@ -38,6 +38,9 @@ pub struct Orchestrator {
     /// The exceptions this stack carries (`REMEDY_EXCEPTIONS`), and how to read a
     /// resource's tags for those that name tags.
     pub exceptions: Exceptions,
+    /// Rate limits and the circuit breaker (`REMEDY_COUNTERS_TABLE`, `REMEDY_LIMITS`;
+    /// [`crate::limits`]); without a table nothing is limited.
+    pub limits: crate::limits::Limits,
 }
 
 /// A stack's exceptions ([`crate::exceptions`]) and the configuration tag lookups are made
@@ -147,6 +150,7 @@ impl Orchestrator {
             grace: Grace::default(),
             pause: None,
             exceptions: Exceptions::default(),
+            limits: crate::limits::Limits::default(),
         }
     }
 
@@ -359,14 +363,44 @@ impl Orchestrator {
                 handled.reason_code = Some(ReasonCode::Paused);
             }
         } else {
-            let report = self.invoke(&function, finding).await;
-            handled.retry = report.outcome == Outcome::Failed;
-            handled.outcome = report.outcome;
-            handled.actions = report.actions;
-            handled.reason = report.reason;
-            handled.reason_code = reason_code_of(report.outcome);
-            if let (Some(seconds), Some(reason)) = (grace, handled.reason.as_mut()) {
-                *reason = format!("after a {seconds} s grace period: {reason}");
+            // Rate limit and circuit breaker: only a fix is counted (a dry run changes
+            // nothing); past either, the finding is notified, not remediated.
+            let held = match mode {
+                Mode::Remediate => Box::pin(self.held_back(&finding.rule_id)).await,
+                _ => Ok(None),
+            };
+            match held {
+                Err(reason) => {
+                    // Fail closed: nothing changed, retried (and notified) later.
+                    handled.outcome = Outcome::Failed;
+                    handled.retry = true;
+                    handled.reason = Some(format!(
+                        "the rate-limit counters cannot be used, so nothing was changed: {reason}"
+                    ));
+                    return handled;
+                }
+                Ok(Some((code, reason))) => {
+                    handled.mode = Some(Mode::Notify);
+                    handled.reason = Some(reason);
+                    handled.reason_code = Some(code);
+                }
+                Ok(None) => {
+                    let report = self.invoke(&function, finding).await;
+                    handled.retry = report.outcome == Outcome::Failed;
+                    handled.outcome = report.outcome;
+                    handled.actions = report.actions;
+                    handled.reason = report.reason;
+                    handled.reason_code = reason_code_of(report.outcome);
+                    if report.outcome == Outcome::Failed && mode == Mode::Remediate {
+                        let note = Box::pin(self.count_failure(&finding.rule_id)).await;
+                        if let (Some(note), Some(reason)) = (note, handled.reason.as_mut()) {
+                            *reason = format!("{reason}; {note}");
+                        }
+                    }
+                    if let (Some(seconds), Some(reason)) = (grace, handled.reason.as_mut()) {
+                        *reason = format!("after a {seconds} s grace period: {reason}");
+                    }
+                }
             }
         }
         for topic in topics {
@@ -384,6 +418,47 @@ impl Orchestrator {
             }
         }
         handled
+    }
+
+    /// Whether the counters hold a fix of `rule_id` back: its reason code and why, or
+    /// `None` when it may go ahead (and was counted). `Err`: a counter could not be used.
+    async fn held_back(&self, rule_id: &str) -> Result<Option<(ReasonCode, String)>, String> {
+        let now = crate::limits::now();
+        let until = until_the_hour_turns(now);
+        Ok(match self.limits.admit(rule_id, now).await? {
+            crate::limits::Verdict::Go => None,
+            crate::limits::Verdict::RateLimited { max_per_hour } => Some((
+                ReasonCode::RateLimited,
+                format!(
+                    "rate limited: {rule_id} made its {max_per_hour} fixes this hour in this account; notified, not remediated, until {until}"
+                ),
+            )),
+            crate::limits::Verdict::CircuitOpen { failures } => Some((
+                ReasonCode::CircuitOpen,
+                format!(
+                    "circuit open: {rule_id}'s fixes failed {failures} times this hour in this account; notified, not remediated, until {until}"
+                ),
+            )),
+        })
+    }
+
+    /// Counts a failed fix of `rule_id`; what to add to the finding's reason: that the
+    /// breaker opened with it, or that the failure could not be counted.
+    async fn count_failure(&self, rule_id: &str) -> Option<String> {
+        let now = crate::limits::now();
+        match self.limits.record_failure(rule_id, now).await {
+            Ok(failures) if crate::limits::circuit_open(failures, self.limits.of(rule_id)) => {
+                Some(format!(
+                    "{failures} failed fixes this hour: the circuit is open, {rule_id} notifies until {}",
+                    until_the_hour_turns(now)
+                ))
+            }
+            Ok(_) => None,
+            Err(e) => {
+                tracing::warn!(rule = rule_id, "cannot count a failed fix: {e}");
+                Some(format!("the failure could not be counted ({e})"))
+            }
+        }
     }
 
     /// Sends the finding's text back to the findings queue, to arrive again after
@@ -504,6 +579,11 @@ impl Orchestrator {
             .map_err(|e| describe_sdk_error(&e))?;
         Ok(())
     }
+}
+
+/// The next full UTC hour after `now` (epoch seconds), as `HH:00 UTC`.
+fn until_the_hour_turns(now: u64) -> String {
+    format!("{:02}:00 UTC", (crate::limits::hour_of(now) + 1) % 24)
 }
 
 /// The ARN of a notification topic of this account and region, in the region's partition.
@@ -848,6 +928,14 @@ mod tests {
                 .is_some_and(|r| r.contains("REMEDY_FINDINGS_QUEUE")),
             "{handled:?}"
         );
+    }
+
+    #[test]
+    fn a_held_back_finding_says_when_its_hour_turns() {
+        // 2026-12-06T16:59:59Z, 17:00:00Z, and 23:30:00Z (the turn is midnight).
+        assert_eq!(until_the_hour_turns(1_796_576_399), "17:00 UTC");
+        assert_eq!(until_the_hour_turns(1_796_576_400), "18:00 UTC");
+        assert_eq!(until_the_hour_turns(1_796_599_800), "00:00 UTC");
     }
 
     #[test]

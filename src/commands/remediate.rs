@@ -14,7 +14,9 @@
 //! unreadable. Output: the README's `{"rule_id", "outcome", "actions", "reason"}`, and
 //! `reason_code` when the finding was not remediated (`dry_run`, `notify`, `unsupported`,
 //! `outside_regions`, `rejected:malformed`, …, as the orchestrator logs them). A rule's
-//! `grace` does not apply here: asked for by hand, the finding is acted on at once.
+//! `grace` does not apply here: asked for by hand, the finding is acted on at once; nor do
+//! its rate limit and circuit breaker (`max_per_hour`, `max_failures_per_hour`): a fix by
+//! hand is neither held back nor counted.
 
 use super::AwsSelection;
 use super::Global;

@@ -488,6 +488,11 @@ pub(crate) struct RuleConfig {
     pub(crate) settings: BTreeMap<String, String>,
     /// `grace`: seconds the orchestrator waits before acting (0 ..= 900); `None`: not given.
     pub(crate) grace: Option<u32>,
+    /// `max_per_hour`: fixes per account and UTC hour (1 ..= 10000); `None`: not given.
+    pub(crate) max_per_hour: Option<u32>,
+    /// `max_failures_per_hour`: failed fixes per account and UTC hour before the rule
+    /// pauses itself there (1 ..= 10000); `None`: not given.
+    pub(crate) max_failures_per_hour: Option<u32>,
 }
 
 /// A rule that the stack deploys: its catalog entry, mode and settings (defaults filled in).
@@ -498,6 +503,9 @@ pub(crate) struct EnabledRule {
     pub(crate) settings: BTreeMap<String, String>,
     /// The grace period in seconds (0: none): the stage's entry's, else the top level's.
     pub(crate) grace: u32,
+    /// The rate limit and the circuit breaker's threshold, each the stage's entry's, else
+    /// the top level's, else the default (50 and 5).
+    pub(crate) limit: remedy_functions::limits::Limit,
 }
 
 // ---------------------------------------------------------------------------------------
@@ -881,19 +889,24 @@ impl<'de> DeserializeSeed<'de> for RuleConfigSeed {
 impl<'de> Visitor<'de> for RuleConfigSeed {
     type Value = RuleConfig;
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("a mode (remediate, dry-run, notify) or {mode: …, settings: {…}, grace: …}")
+        f.write_str(
+            "a mode (remediate, dry-run, notify) or {mode: …, settings: {…}, grace: …, max_per_hour: …, max_failures_per_hour: …}",
+        )
     }
     fn visit_str<E: de::Error>(self, v: &str) -> Result<RuleConfig, E> {
         Ok(RuleConfig {
             mode: v.parse().map_err(E::custom)?,
             settings: BTreeMap::new(),
             grace: None,
+            max_per_hour: None,
+            max_failures_per_hour: None,
         })
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RuleConfig, A::Error> {
         let mut mode = None;
         let mut settings = None;
         let mut grace = None;
+        let (mut max_per_hour, mut max_failures_per_hour) = (None, None);
         while let Some(key) = map.next_key::<String>()? {
             match key.as_str() {
                 "mode" => mode = Some(map.next_value::<ModeValue>()?.0),
@@ -901,10 +914,23 @@ impl<'de> Visitor<'de> for RuleConfigSeed {
                     settings = Some(map.next_value_seed(SettingsSeed { spec: self.spec })?);
                 }
                 "grace" => grace = Some(map.next_value::<GraceValue>()?.0),
+                "max_per_hour" => {
+                    max_per_hour = Some(map.next_value_seed(LimitSeed("max_per_hour"))?);
+                }
+                "max_failures_per_hour" => {
+                    max_failures_per_hour =
+                        Some(map.next_value_seed(LimitSeed("max_failures_per_hour"))?);
+                }
                 other => {
                     return Err(de::Error::unknown_field(
                         other,
-                        &["mode", "settings", "grace"],
+                        &[
+                            "mode",
+                            "settings",
+                            "grace",
+                            "max_per_hour",
+                            "max_failures_per_hour",
+                        ],
                     ));
                 }
             }
@@ -913,7 +939,36 @@ impl<'de> Visitor<'de> for RuleConfigSeed {
             mode: mode.ok_or_else(|| de::Error::missing_field("mode"))?,
             settings: settings.unwrap_or_default(),
             grace,
+            max_per_hour,
+            max_failures_per_hour,
         })
+    }
+}
+
+/// A rule's `max_per_hour` or `max_failures_per_hour` (the key it is read under): a whole
+/// number within 1 ..= [`remedy_functions::limits::MAX_LIMIT`], checked while its own node
+/// is read. `0` is refused rather than read as "never" or "no limit": a rule that must not
+/// fix is `notify`, and an unlimited rule is what the limit exists to prevent.
+struct LimitSeed(&'static str);
+
+fn limit_value(key: &str, text: &str) -> Result<u32, String> {
+    use remedy_functions::limits::MAX_LIMIT;
+    text.parse::<u32>()
+        .ok()
+        .filter(|n| (1..=MAX_LIMIT).contains(n))
+        .ok_or_else(|| {
+            format!(
+                "{key}: `{text}` is not a whole number from 1 to {MAX_LIMIT} (a rule that must not fix is `notify`)"
+            )
+        })
+}
+
+impl<'de> DeserializeSeed<'de> for LimitSeed {
+    type Value = u32;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<u32, D::Error> {
+        let key = self.0;
+        let text = checked_scalar(d, |s| limit_value(key, s).map(drop))?;
+        limit_value(key, &text).map_err(de::Error::custom)
     }
 }
 
@@ -1921,7 +1976,8 @@ impl Config {
     /// order. A rule's mode: the stage's entry for it, else the stage's `"*"`, else the
     /// top-level entry, else the top-level `"*"`; a rule none of them names is not deployed.
     /// Its settings: the declared defaults, then the top level's, then the stage's. Its
-    /// `grace`: the first of those layers (stage first) that gives one.
+    /// `grace`, `max_per_hour` and `max_failures_per_hour`: each from the first of those
+    /// layers (stage first) that gives one.
     pub(crate) fn stage_rules(&self, stage: Option<&Stage>) -> Vec<EnabledRule> {
         let empty = BTreeMap::new();
         let overlay = stage
@@ -1941,16 +1997,23 @@ impl Config {
                 for layer in [top, own].into_iter().flatten() {
                     settings.extend(layer.settings.clone());
                 }
-                let grace = [own, top]
-                    .into_iter()
-                    .flatten()
-                    .find_map(|layer| layer.grace)
-                    .unwrap_or(0);
+                let layers = || [own, top].into_iter().flatten();
+                let grace = layers().find_map(|layer| layer.grace).unwrap_or(0);
+                let defaults = remedy_functions::limits::Limit::default();
+                let limit = remedy_functions::limits::Limit {
+                    max_per_hour: layers()
+                        .find_map(|layer| layer.max_per_hour)
+                        .unwrap_or(defaults.max_per_hour),
+                    max_failures_per_hour: layers()
+                        .find_map(|layer| layer.max_failures_per_hour)
+                        .unwrap_or(defaults.max_failures_per_hour),
+                };
                 Some(EnabledRule {
                     spec,
                     mode,
                     settings,
                     grace,
+                    limit,
                 })
             })
             .collect()
@@ -1971,8 +2034,10 @@ const GENERATED_SUFFIX: usize = 12;
 
 /// Every name `stacks/remediation.yaml` (as rendered) derives from the stack's name `stack`,
 /// with the limit AWS puts on it: the queues (SQS: 80), the topics (SNS: 256), the key's
-/// alias (KMS: 256, `alias/` included). With `generated_roles`, also the roles CloudFormation
-/// names `<stack>-<logical id>-<12 characters>` (IAM: 64): the bootstrap's execution role may
+/// alias (KMS: 256, `alias/` included), the rate limits' table (DynamoDB: 255, never the
+/// tightest: a stack name is at most 128 characters of `[A-Za-z0-9-]`, all a table name
+/// allows). With `generated_roles`, also the roles CloudFormation names
+/// `<stack>-<logical id>-<12 characters>` (IAM: 64): the bootstrap's execution role may
 /// manage `role/<stack_name>-*` only, so those names must not be shortened by CloudFormation.
 /// (StackSets deploy with their own execution role: there the roles' names may be cut.)
 pub(crate) fn derived_names(
@@ -1987,6 +2052,7 @@ pub(crate) fn derived_names(
         name("SQS queue", format!("{stack}-delivery-dlq"), 80),
         name("SNS topic", format!("{stack}-findings"), 256),
         name("KMS alias", format!("alias/{stack}-findings"), 256),
+        name("DynamoDB table", format!("{stack}-counters"), 255),
     ];
     for topic in topics {
         names.push(name("SNS topic", format!("{stack}-notify-{topic}"), 256));

@@ -18,6 +18,10 @@ pub struct RuleModel {
     pub settings: BTreeMap<String, String>,
     /// The actions its role allows, its own log writes left out.
     pub actions: BTreeSet<String>,
+    /// Its rate limit and breaker (`max_per_hour`, `max_failures_per_hour`) when it
+    /// remediates; `None` when it does not (only fixes are counted), and in a stack without
+    /// the counters table (before rate limits, nothing was limited).
+    pub limit: Option<(u32, u32)>,
 }
 
 /// What one remedy stack does.
@@ -58,6 +62,13 @@ pub enum Change {
         rule: String,
         actions: Vec<String>,
     },
+    /// `max_per_hour` or `max_failures_per_hour` (`key`); `None`: not limited.
+    Limit {
+        rule: String,
+        key: &'static str,
+        from: Option<String>,
+        to: Option<String>,
+    },
     Notifications,
 }
 
@@ -70,7 +81,8 @@ impl Change {
             | Change::Mode { rule, .. }
             | Change::Setting { rule, .. }
             | Change::ActionsAdded { rule, .. }
-            | Change::ActionsRemoved { rule, .. } => Some(rule),
+            | Change::ActionsRemoved { rule, .. }
+            | Change::Limit { rule, .. } => Some(rule),
             Change::Notifications => None,
         }
     }
@@ -84,6 +96,7 @@ impl Change {
             Change::Setting { .. } => "setting",
             Change::ActionsAdded { .. } => "actions_added",
             Change::ActionsRemoved { .. } => "actions_removed",
+            Change::Limit { .. } => "limit",
             Change::Notifications => "notifications",
         }
     }
@@ -108,6 +121,15 @@ impl std::fmt::Display for Change {
             Change::ActionsRemoved { rule, actions } => {
                 write!(f, "{rule}: role loses {}", actions.join(", "))
             }
+            Change::Limit {
+                rule,
+                key,
+                from,
+                to,
+            } => {
+                let or_none = |v: &Option<String>| v.clone().unwrap_or_else(|| "none".into());
+                write!(f, "{rule}.{key}: {} → {}", or_none(from), or_none(to))
+            }
             Change::Notifications => f.write_str("notification routes change"),
         }
     }
@@ -127,6 +149,18 @@ pub fn model(template: &str) -> Option<Model> {
     let orchestrator = variables(resources.get("Orchestrator")?)?;
     let table: BTreeMap<String, String> =
         serde_json::from_str(orchestrator.get("REMEDY_RULES")?.as_str()?).ok()?;
+    // Rate limits: every remediating rule of a stack with the counters table has one (the
+    // defaults unless `REMEDY_LIMITS` names it).
+    let limits = orchestrator
+        .get(remedy_functions::limits::TABLE_ENV)
+        .map(|_| {
+            remedy_functions::limits::parse_table(
+                orchestrator
+                    .get(remedy_functions::limits::LIMITS_ENV)
+                    .and_then(Value::as_str),
+            )
+            .unwrap_or_default()
+        });
     let notifications = orchestrator
         .get("REMEDY_NOTIFICATIONS")
         .and_then(Value::as_str)
@@ -135,10 +169,18 @@ pub fn model(template: &str) -> Option<Model> {
     let mut rules: BTreeMap<String, RuleModel> = table
         .into_iter()
         .map(|(rule, mode)| {
+            let limit = limits
+                .as_ref()
+                .filter(|_| mode == "remediate")
+                .map(|table| {
+                    let l = table.get(&rule).copied().unwrap_or_default();
+                    (l.max_per_hour, l.max_failures_per_hour)
+                });
             (
                 rule,
                 RuleModel {
                     mode,
+                    limit,
                     ..RuleModel::default()
                 },
             )
@@ -251,6 +293,27 @@ pub fn diff(deployed: &Model, desired: &Model) -> Vec<Change> {
                             key: key.clone(),
                             from: from.cloned(),
                             to: to.cloned(),
+                        });
+                    }
+                }
+                // A rule that starts or stops remediating says so in its mode change.
+                let same_mode = old.mode == new.mode;
+                let keys = ["max_per_hour", "max_failures_per_hour"];
+                let values = |l: Option<(u32, u32)>| {
+                    let (max, failures) = l.unzip();
+                    [max.map(|v| v.to_string()), failures.map(|v| v.to_string())]
+                };
+                for ((key, from), to) in keys
+                    .into_iter()
+                    .zip(values(old.limit))
+                    .zip(values(new.limit))
+                {
+                    if same_mode && from != to {
+                        changes.push(Change::Limit {
+                            rule: rule.clone(),
+                            key,
+                            from,
+                            to,
                         });
                     }
                 }
@@ -465,6 +528,35 @@ mod tests {
             ]
         );
         assert!(diff(&new, &new).is_empty());
+    }
+
+    /// Issue 16, point 5: a rate limit or breaker that changes is said in remedy's terms; a
+    /// stack from before the counters table had none.
+    #[test]
+    fn a_changed_rate_limit_is_named() {
+        let old = model_of("  S3-001: remediate\n  EC2-002: remediate\n  CT-001: dry-run\n");
+        assert_eq!(old.rules["S3-001"].limit, Some((50, 5)));
+        assert_eq!(old.rules["CT-001"].limit, None, "a dry run is not counted");
+        let new = model_of(
+            "  S3-001: {mode: remediate, max_per_hour: 10}\n  EC2-002: {mode: remediate, max_failures_per_hour: 1}\n  CT-001: dry-run\n",
+        );
+        let shown: Vec<String> = diff(&old, &new).iter().map(|c| c.to_string()).collect();
+        assert_eq!(
+            shown,
+            vec![
+                "EC2-002.max_failures_per_hour: 5 → 1",
+                "S3-001.max_per_hour: 50 → 10",
+            ]
+        );
+        let mut before = old.clone();
+        for rule in before.rules.values_mut() {
+            rule.limit = None;
+        }
+        let shown: Vec<String> = diff(&before, &old).iter().map(|c| c.to_string()).collect();
+        assert!(
+            shown.contains(&"S3-001.max_per_hour: none → 50".to_owned()),
+            "{shown:?}"
+        );
     }
 
     #[test]

@@ -125,6 +125,21 @@ pub fn render_for(config: &Config, stage: Option<&Stage>) -> Result<RenderedTemp
             yaml(serde_json::json!({"Ref": "FindingsQueue"})),
         );
     }
+    // Rate limits (issue 16): {"EC2-002": [10, 2]} for the remediating rules whose limits
+    // are not the defaults (the runtime has the same defaults; the environment's 4 KB stay
+    // for what differs).
+    let limits: serde_json::Map<String, serde_json::Value> = rules
+        .iter()
+        .filter(|r| r.mode == remedy_functions::Mode::Remediate)
+        .filter(|r| r.limit != remedy_functions::limits::Limit::default())
+        .map(|r| (r.spec.id.to_owned(), serde_json::json!(r.limit)))
+        .collect();
+    if !limits.is_empty() {
+        variables.insert(
+            remedy_functions::limits::LIMITS_ENV.into(),
+            serde_json::Value::Object(limits).to_string().into(),
+        );
+    }
     variables.insert(
         "REMEDY_NOTIFICATIONS".into(),
         serde_json::Value::Array(notification_routes(config))

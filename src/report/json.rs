@@ -398,7 +398,8 @@ impl PlanCountsDoc {
 }
 
 /// One change in remedy's terms: `kind` is `rule_added`, `rule_removed`, `mode`, `setting`,
-/// `actions_added`, `actions_removed` or `notifications`; `text` says it in one line.
+/// `actions_added`, `actions_removed`, `limit` (`key`: `max_per_hour` or
+/// `max_failures_per_hour`) or `notifications`; `text` says it in one line.
 #[derive(Debug, Serialize)]
 pub struct SemanticDoc<'a> {
     pub kind: &'static str,
@@ -437,6 +438,10 @@ impl<'a> SemanticDoc<'a> {
             }
             Change::ActionsAdded { actions, .. } | Change::ActionsRemoved { actions, .. } => {
                 doc.actions = Some(actions);
+            }
+            Change::Limit { key, from, to, .. } => {
+                doc.key = Some(key);
+                (doc.from, doc.to) = (from.as_deref(), to.as_deref());
             }
             Change::Notifications => {}
         }

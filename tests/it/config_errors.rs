@@ -459,6 +459,36 @@ fn no_credentials_an_unknown_profile_or_an_expired_sso_session_is_one_line_with_
     );
 }
 
+/// Issue 16, point 5: `max_per_hour` and `max_failures_per_hour` are whole numbers from 1
+/// to 10000, each checked at its own node (file:line:column and key path).
+#[test]
+fn bad_rate_limits() {
+    rejects(
+        &format!("{STAGE}rules:\n  S3-001: {{mode: remediate, max_per_hour: 0}}\n"),
+        "remedy.yaml:5:43: rules.S3-001.max_per_hour: max_per_hour: `0` is not a whole number from 1 to 10000",
+    );
+    rejects(
+        &format!("{STAGE}rules:\n  S3-001:\n    mode: remediate\n    max_per_hour: 10001\n"),
+        "remedy.yaml:7:19: rules.S3-001.max_per_hour: max_per_hour: `10001` is not a whole number from 1 to 10000",
+    );
+    rejects(
+        &format!("{STAGE}rules:\n  S3-001:\n    mode: remediate\n    max_failures_per_hour: many\n"),
+        "remedy.yaml:7:28: rules.S3-001.max_failures_per_hour: max_failures_per_hour: `many` is not a whole number",
+    );
+    rejects(
+        "stages:\n  - name: dev\n    targets: {accounts: [\"111111111111\"]}\n    rules:\n      S3-001: {mode: remediate, max_failures_per_hour: -1}\n",
+        "remedy.yaml:5:56: stages[0].rules.S3-001.max_failures_per_hour: max_failures_per_hour: `-1` is not a whole number",
+    );
+    rejects(
+        &format!("{STAGE}rules:\n  S3-001: {{mode: remediate, max_per_hour: 2.5}}\n"),
+        "remedy.yaml:5:43: rules.S3-001.max_per_hour: max_per_hour: `2.5`",
+    );
+    rejects(
+        &format!("{STAGE}rules:\n  S3-001: {{mode: remediate, max_per_hours: 5}}\n"),
+        "unknown field `max_per_hours`, expected one of `mode`, `settings`, `grace`, `max_per_hour`, `max_failures_per_hour`",
+    );
+}
+
 /// Issue 16, point 3: `grace` is a duration of at most 15 minutes (SQS's longest delay),
 /// pinned to its own node, at the top level and in a stage's overlay.
 #[test]

@@ -174,6 +174,7 @@ fn orchestrator(aws: &aws_config::SdkConfig, account: &str, list: Vec<Exception>
         },
         grace: Default::default(),
         pause: None,
+        limits: Default::default(),
         exceptions: Exceptions {
             list,
             aws: Some(aws.clone()),

@@ -561,3 +561,55 @@ async fn a_graced_finding_is_requeued_and_a_resource_fixed_meanwhile_is_left_alo
     assert_eq!(report["outcome"], "compliant", "{report}");
     assert_eq!(report["actions"], serde_json::json!([]), "{report}");
 }
+
+/// Issue 16, point 5: the deployed orchestrator counts in its stack's table
+/// (`REMEDY_COUNTERS_TABLE`, as CloudFormation set it) with the rule's own limit
+/// (`REMEDY_LIMITS`): of three findings in one batch, two are fixed and the third is
+/// notified, not remediated, with reason code `rate_limited` in its log line.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_deployed_orchestrator_holds_a_rule_to_its_rate_limit() {
+    let emulator = Emulator::start();
+    let account = deployed_account(
+        &emulator,
+        "rules:\n  S3-026: {mode: remediate, max_per_hour: 2}\n",
+    )
+    .await;
+    let variables = orchestrator_environment(&emulator, &account).await;
+    assert_eq!(variables["REMEDY_COUNTERS_TABLE"], "remedy-counters");
+    assert_eq!(variables["REMEDY_LIMITS"], r#"{"S3-026":[2,5]}"#);
+    // Not at the turn of an hour: the three findings share one hour's counter.
+    let into_hour = remedy_functions::limits::now() % 3600;
+    if into_hour > 3540 {
+        tokio::time::sleep(std::time::Duration::from_secs(3601 - into_hour)).await;
+    }
+
+    let record = |id: &str, bucket: &str| serde_json::json!({"messageId": id, "eventSource": "aws:sqs", "awsRegion": REGION, "body": finding("S3-026", bucket).to_string()});
+    let creds = member_credentials(&emulator, &account).await;
+    emulator.start_recording();
+    let (answer, lines) = orchestrate_once(
+        &emulator,
+        &variables,
+        &creds,
+        &account,
+        serde_json::json!({"Records": [record("a", "first"), record("b", "second"), record("c", "third")]}),
+    );
+    assert_eq!(answer, serde_json::json!({"batchItemFailures": []}));
+    let invoked = emulator
+        .recording()
+        .iter()
+        .filter(|r| r.action.contains("AutoRemediateS3-026/invocations"))
+        .count();
+    assert_eq!(invoked, 2, "{lines:?}");
+    let codes: Vec<&serde_json::Value> = lines.iter().map(|l| &l["reason_code"]).collect();
+    assert_eq!(
+        codes,
+        [
+            &serde_json::Value::Null,
+            &serde_json::Value::Null,
+            &serde_json::json!("rate_limited")
+        ],
+        "{lines:?}"
+    );
+    assert_eq!(lines[2]["resource"], "third");
+    assert_eq!(lines[2]["mode"], "notify");
+}

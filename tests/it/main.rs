@@ -27,6 +27,7 @@ mod own_resources;
 mod pause;
 mod plan_status;
 mod progress;
+mod rate_limit;
 mod remediate_cli;
 mod rollout;
 mod rules_apps;

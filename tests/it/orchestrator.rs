@@ -34,11 +34,12 @@ fn orchestrator(emulator: &Emulator, routes: Vec<Route>) -> Orchestrator {
         pause: None,
         grace: Default::default(),
         exceptions: Default::default(),
+        limits: Default::default(),
     }
 }
 
 /// A function named `name` in the emulator (which stores it and echoes invocations).
-async fn function(emulator: &Emulator, name: &str) {
+pub(crate) async fn function(emulator: &Emulator, name: &str) {
     let aws = emulator.sdk_config();
     let iam = aws_sdk_iam::Client::new(&aws);
     let trust = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;

@@ -91,6 +91,7 @@ async fn dev_remediates_what_prod_reports_for_the_same_finding() {
             pause: None,
             grace: Default::default(),
             exceptions: Default::default(),
+            limits: Default::default(),
         };
         let handled = o
             .handle_message(&finding("S3-001", "some-bucket").to_string())

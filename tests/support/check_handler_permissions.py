@@ -93,6 +93,8 @@ def physical_arn(rtype, logical_id, props, resolver, stack_name):
         return f"arn:{p}:logs:{r}:{a}:log-group:{name('LogGroupName')}"
     if rtype == "AWS::KMS::Alias":
         return f"arn:{p}:kms:{r}:{a}:{name('AliasName')}"
+    if rtype == "AWS::DynamoDB::Table" and name("TableName"):
+        return f"arn:{p}:dynamodb:{r}:{a}:table/{name('TableName')}"
     if rtype == "AWS::S3::Bucket" and name("BucketName"):
         return f"arn:{p}:s3:::{name('BucketName')}"
     return None

@@ -16,9 +16,15 @@ restores; none changes what the product sends, only how the test bed judges it.
    SignatureDoesNotMatch. AWS hashes the empty body. Mend: sign over the raw body always.
 3. GetBucketVersioning's XML root. AWS answers `<VersioningConfiguration>`; moto's generic
    serializer writes `<GetBucketVersioningResponse>`, which the SDKs rightly reject.
+4. DynamoDB's single-item writes are atomic. AWS applies an UpdateItem (its condition, its
+   `ADD`) as one step; moto's server answers requests on threads and its UpdateItem reads
+   the item, evaluates the condition, creates a missing item and updates it without a lock,
+   so two concurrent conditional counters can both pass the condition or lose an `ADD`.
+   Mend: one lock around moto's item writes (UpdateItem, PutItem, DeleteItem).
 """
 
 import sys
+import threading
 
 from moto.core import responses as core_responses
 from moto.iam import access_control
@@ -70,6 +76,26 @@ def _get_bucket_versioning_as_aws(self):
 
 
 s3_responses.S3Response.get_bucket_versioning = _get_bucket_versioning_as_aws
+
+from moto.dynamodb import models as dynamodb_models  # noqa: E402
+
+_item_writes = threading.RLock()
+
+
+def _atomic(write):
+    def one_at_a_time(self, *args, **kwargs):
+        with _item_writes:
+            return write(self, *args, **kwargs)
+
+    return one_at_a_time
+
+
+for _name in ("update_item", "put_item", "delete_item"):
+    setattr(
+        dynamodb_models.DynamoDBBackend,
+        _name,
+        _atomic(getattr(dynamodb_models.DynamoDBBackend, _name)),
+    )
 
 if __name__ == "__main__":
     sys.exit(main(sys.argv[1:]))

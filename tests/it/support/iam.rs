@@ -233,6 +233,11 @@ impl Template {
                 let role = self.resolve(&resource["Properties"]["RoleName"]);
                 format!("arn:aws:iam::{account}:role/{role}")
             }
+            (Some("AWS::DynamoDB::Table"), "Arn") => {
+                let region = self.params.get("AWS::Region").cloned().unwrap_or_default();
+                let table = self.resolve(&resource["Properties"]["TableName"]);
+                format!("arn:aws:dynamodb:{region}:{account}:table/{table}")
+            }
             (Some(kind), _) => format!("unresolved-getatt-{kind}-{name}-{attr}"),
             (None, _) => panic!("GetAtt of `{name}`: no such resource"),
         }
@@ -432,6 +437,15 @@ pub fn requests_of(call: &super::Recorded, account: &str, stack: &str) -> Vec<Re
             requests.push(Request::new(
                 &action,
                 format!("arn:aws:ssm:{region}:{account}:parameter/{name}"),
+            ));
+        }
+        // The rate limits' counters (JSON protocol: `TableName` in the body).
+        "dynamodb" => {
+            let body: serde_json::Value = serde_json::from_str(&call.body).unwrap_or_default();
+            let table = body["TableName"].as_str().unwrap_or_default();
+            requests.push(Request::new(
+                &action,
+                format!("arn:aws:dynamodb:{region}:{account}:table/{table}"),
             ));
         }
         "sts" if operation == "GetCallerIdentity" => {} // needs no permission
