@@ -113,6 +113,16 @@ pub struct Handled {
     pub reason_code: Option<ReasonCode>,
     /// Notification topics the finding was sent to.
     pub notified: Vec<String>,
+    /// Conformity's id of the finding, when it has one.
+    pub finding_id: Option<String>,
+    /// The account of the stack, whose finding this is.
+    pub account_id: Option<String>,
+    /// The finding's region: where its rule acts.
+    pub region: Option<String>,
+    /// The exception that spared it (the id of `exception:<id>`).
+    pub exception: Option<String>,
+    /// How long the orchestrator took over it, the rule's invoke included.
+    pub duration_ms: u64,
     /// Whether a retry could succeed (SQS redelivers it; in the end, the dead-letter queue).
     #[serde(skip)]
     pub retry: bool,
@@ -129,6 +139,11 @@ impl Handled {
             reason: Some(reason),
             reason_code: code,
             notified: Vec::new(),
+            finding_id: None,
+            account_id: None,
+            region: None,
+            exception: None,
+            duration_ms: 0,
             retry: false,
         }
     }
@@ -261,7 +276,8 @@ impl Orchestrator {
     /// Handles one message; `graced`: it was re-queued after its rule's grace period, so it
     /// is acted on now.
     pub async fn handle_message_graced(&self, text: &str, graced: bool) -> Handled {
-        let handled = match parse_text(text) {
+        let started = Instant::now();
+        let mut handled = match parse_text(text) {
             Err(rejection) => Handled::without_finding(
                 Outcome::Rejected,
                 Some(ReasonCode::Malformed),
@@ -269,6 +285,8 @@ impl Orchestrator {
             ),
             Ok(message) => self.act(&message, text, graced).await,
         };
+        handled.account_id = Some(self.place.account_id.clone());
+        handled.duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
         log(&handled);
         handled
     }
@@ -285,6 +303,8 @@ impl Orchestrator {
         let mut handled = Handled {
             rule_id: Some(finding.rule_id.clone()),
             resource: finding.resource.clone(),
+            finding_id: finding.id.clone(),
+            region: finding.region.clone(),
             ..Handled::without_finding(Outcome::Skipped, None, String::new())
         };
         let (mode, function, topics) = match decision {
@@ -314,6 +334,7 @@ impl Orchestrator {
                     exception.id, exception.expires
                 ));
                 handled.reason_code = Some(ReasonCode::Exception(exception.id.clone()));
+                handled.exception = Some(exception.id.clone());
                 return handled;
             }
             Ok(None) => {}
@@ -681,6 +702,25 @@ fn log(handled: &Handled) {
     }
 }
 
+/// The version of the ledger record (docs/ledger.md) every log line is: a field is only
+/// ever added within a version; one renamed, removed or changed in meaning makes the next.
+pub const LEDGER_VERSION: u32 = 1;
+
+/// `ms` since the Unix epoch as RFC 3339 in UTC with milliseconds: `2026-12-06T17:00:00.123Z`.
+pub fn rfc3339_ms(ms: u64) -> String {
+    let secs = ms / 1000;
+    let day = i64::try_from(secs / 86_400).unwrap_or(i64::MAX);
+    let rest = secs % 86_400;
+    format!(
+        "{}T{:02}:{:02}:{:02}.{:03}Z",
+        crate::exceptions::date_of(day),
+        rest / 3600,
+        rest % 3600 / 60,
+        rest % 60,
+        ms % 1000
+    )
+}
+
 /// The metric namespace, name and dimensions of every log line.
 pub const METRIC_NAMESPACE: &str = "remedy";
 pub const METRIC_NAME: &str = "findings";
@@ -699,6 +739,9 @@ pub fn log_line(handled: &Handled, timestamp_ms: u64) -> Result<Value, serde_jso
             json!(handled.rule_id.as_deref().unwrap_or(NO_RULE)),
         );
         fields.insert(METRIC_NAME.into(), json!(1));
+        fields.insert("ledger".into(), json!(LEDGER_VERSION));
+        fields.insert("at".into(), json!(rfc3339_ms(timestamp_ms)));
+        fields.insert("remedy_version".into(), json!(env!("CARGO_PKG_VERSION")));
         fields.insert(
             "_aws".into(),
             json!({
@@ -789,6 +832,15 @@ async fn has_tags(
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn ledger_times_are_rfc3339_utc_with_milliseconds() {
+        assert_eq!(super::rfc3339_ms(0), "1970-01-01T00:00:00.000Z");
+        assert_eq!(
+            super::rfc3339_ms(1_796_576_217_628),
+            "2026-12-06T16:56:57.628Z"
+        );
+    }
+
     use super::*;
 
     fn orchestrator(regions: &[&str]) -> Orchestrator {

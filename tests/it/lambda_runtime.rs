@@ -277,6 +277,91 @@ async fn the_deployed_orchestrator_acts_for_every_covered_region_and_counts_the_
         metrics["Dimensions"][0],
         serde_json::json!(["rule", "outcome"])
     );
+
+    // Every line is a ledger record (docs/ledger.md, version 1), and holds no credential.
+    for line in &lines {
+        check_ledger_record(line);
+        assert_eq!(line["account_id"], account.as_str(), "{line}");
+    }
+    let regions: Vec<&str> = lines.iter().filter_map(|l| l["region"].as_str()).collect();
+    assert_eq!(regions.len(), 3, "each finding's region: {stdout}");
+    for secret in [creds.secret_access_key(), creds.session_token()] {
+        assert!(!stdout.contains(secret), "a credential in the log");
+    }
+}
+
+/// Whether a field's value has its documented type.
+type Check = fn(&serde_json::Value) -> bool;
+
+/// The ledger record's documented shape (docs/ledger.md): every field present with its JSON
+/// type, nothing else; the EMF block as CloudWatch reads it.
+fn check_ledger_record(line: &serde_json::Value) {
+    use serde_json::Value;
+    let fields = line.as_object().unwrap_or_else(|| panic!("{line}"));
+    let checks: [(&str, Check); 19] = [
+        ("ledger", |v| v == 1),
+        ("at", |v| {
+            v.as_str().is_some_and(|t| {
+                t.len() == 24 && t.ends_with('Z') && &t[10..11] == "T" && &t[19..20] == "."
+            })
+        }),
+        ("remedy_version", |v| {
+            v.as_str() == Some(env!("CARGO_PKG_VERSION"))
+        }),
+        ("account_id", |v| {
+            v.as_str()
+                .is_some_and(|a| a.len() == 12 && a.bytes().all(|b| b.is_ascii_digit()))
+        }),
+        ("region", |v| v.is_string() || v.is_null()),
+        ("finding_id", |v| v.is_string() || v.is_null()),
+        ("rule_id", |v| v.is_string() || v.is_null()),
+        ("rule", Value::is_string),
+        ("resource", |v| v.is_string() || v.is_null()),
+        ("mode", |v| {
+            v.is_null() || ["remediate", "dry-run", "notify"].contains(&v.as_str().unwrap_or(""))
+        }),
+        ("outcome", |v| {
+            [
+                "remediated",
+                "compliant",
+                "dry_run",
+                "skipped",
+                "unsupported",
+                "rejected",
+                "failed",
+            ]
+            .contains(&v.as_str().unwrap_or(""))
+        }),
+        ("reason", |v| v.is_string() || v.is_null()),
+        ("reason_code", |v| v.is_string() || v.is_null()),
+        ("exception", |v| v.is_string() || v.is_null()),
+        ("actions", |v| {
+            v.as_array().is_some_and(|a| a.iter().all(Value::is_string))
+        }),
+        ("notified", |v| {
+            v.as_array().is_some_and(|a| a.iter().all(Value::is_string))
+        }),
+        ("duration_ms", Value::is_u64),
+        ("findings", |v| v == 1),
+        ("_aws", |v| {
+            v["Timestamp"].is_u64()
+                && v["CloudWatchMetrics"][0]["Namespace"] == "remedy"
+                && v["CloudWatchMetrics"][0]["Metrics"][0]["Name"] == "findings"
+        }),
+    ];
+    for (name, valid) in checks {
+        let value = fields
+            .get(name)
+            .unwrap_or_else(|| panic!("{name} missing in {line}"));
+        assert!(valid(value), "{name}: {value} in {line}");
+    }
+    // Nothing beyond the documented fields (a new one is documented first).
+    for name in fields.keys() {
+        assert!(
+            checks.iter().any(|(n, _)| n == name),
+            "{name} is not in docs/ledger.md: {line}"
+        );
+    }
 }
 
 /// The `remedy` binary started as Lambda starts the function `name`'s `bootstrap`: the
