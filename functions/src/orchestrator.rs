@@ -730,7 +730,8 @@ pub const NO_RULE: &str = "none";
 /// The log line of one handled message: its fields, and a CloudWatch Embedded Metric Format
 /// block (`_aws`) with the top-level `rule`, `outcome` and `findings: 1` it refers to, so
 /// that CloudWatch counts every outcome by rule (`remedy` / `findings`, dimensions `rule`
-/// and `outcome`). `timestamp_ms`: milliseconds since the epoch.
+/// and `outcome`) and by outcome alone (what the stack's failures alarm watches).
+/// `timestamp_ms`: milliseconds since the epoch.
 pub fn log_line(handled: &Handled, timestamp_ms: u64) -> Result<Value, serde_json::Error> {
     let mut line = serde_json::to_value(handled)?;
     if let Value::Object(fields) = &mut line {
@@ -748,7 +749,7 @@ pub fn log_line(handled: &Handled, timestamp_ms: u64) -> Result<Value, serde_jso
                 "Timestamp": timestamp_ms,
                 "CloudWatchMetrics": [{
                     "Namespace": METRIC_NAMESPACE,
-                    "Dimensions": [["rule", "outcome"]],
+                    "Dimensions": [["rule", "outcome"], ["outcome"]],
                     "Metrics": [{"Name": METRIC_NAME, "Unit": "Count"}],
                 }],
             }),
@@ -891,7 +892,7 @@ mod tests {
                 "Timestamp": 1_700_000_000_000_u64,
                 "CloudWatchMetrics": [{
                     "Namespace": "remedy",
-                    "Dimensions": [["rule", "outcome"]],
+                    "Dimensions": [["rule", "outcome"], ["outcome"]],
                     "Metrics": [{"Name": "findings", "Unit": "Count"}]
                 }]
             })
@@ -936,7 +937,7 @@ mod tests {
             assert_eq!(line["_aws"]["Timestamp"], 1, "{message}");
             assert_eq!(
                 line["_aws"]["CloudWatchMetrics"][0]["Dimensions"],
-                json!([["rule", "outcome"]])
+                json!([["rule", "outcome"], ["outcome"]])
             );
         }
         let unreadable = o.handle_message("not json").await;

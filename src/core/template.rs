@@ -194,6 +194,7 @@ pub fn render_for(config: &Config, stage: Option<&Stage>) -> Result<RenderedTemp
         }
     }
     kill_switch(resources, &config.stack_name)?;
+    alarms(resources, config)?;
     if !config.exceptions.is_empty() {
         exceptions(
             &mut doc,
@@ -319,6 +320,83 @@ fn exceptions(doc: &mut Value, tags: bool) -> Result<(), String> {
             "Action": "tag:GetResources",
             "Resource": "*"
         })));
+    }
+    Ok(())
+}
+
+/// Two alarms per stack (issue 17): a fix that failed (the ledger's EMF metric
+/// `remedy`/`findings` with `outcome=failed`, summed over 5 minutes) and a finding in the
+/// dead-letter queue (one that failed every retry). Both notify every notification topic;
+/// with the stack's own key, CloudWatch may use it for those topics, for the stack's alarms
+/// only (`aws:SourceArn`).
+fn alarms(resources: &mut Mapping, config: &Config) -> Result<(), String> {
+    let topics: Vec<serde_json::Value> = config
+        .notifications
+        .topics
+        .iter()
+        .map(|t| serde_json::json!({"Ref": format!("Notify{}Topic", logical_id(t.name.as_str()))}))
+        .collect();
+    let alarm = |name: &str, description: &str, metric: serde_json::Value| {
+        let mut properties = serde_json::json!({
+            "AlarmName": {"Fn::Sub": format!("${{AWS::StackName}}-{name}")},
+            "AlarmDescription": description,
+            "ComparisonOperator": "GreaterThanOrEqualToThreshold",
+            "Threshold": 1,
+            "EvaluationPeriods": 1,
+            "Period": 300,
+            "TreatMissingData": "notBreaching",
+            "AlarmActions": topics,
+        });
+        if let (Some(p), Some(m)) = (properties.as_object_mut(), metric.as_object()) {
+            p.extend(m.clone());
+        }
+        yaml(serde_json::json!({"Type": "AWS::CloudWatch::Alarm", "Properties": properties}))
+    };
+    resources.insert(
+        "FailuresAlarm".into(),
+        alarm(
+            "failures",
+            "remedy: a remediation failed in this account (remedy history --outcome failed says which)",
+            serde_json::json!({
+                "Namespace": remedy_functions::orchestrator::METRIC_NAMESPACE,
+                "MetricName": remedy_functions::orchestrator::METRIC_NAME,
+                "Dimensions": [{"Name": "outcome", "Value": "failed"}],
+                "Statistic": "Sum",
+            }),
+        ),
+    );
+    resources.insert(
+        "DeadLetterAlarm".into(),
+        alarm(
+            "findings-dlq",
+            "remedy: a finding failed every retry and waits in the dead-letter queue",
+            serde_json::json!({
+                "Namespace": "AWS/SQS",
+                "MetricName": "ApproximateNumberOfMessagesVisible",
+                "Dimensions": [{"Name": "QueueName", "Value": {"Fn::GetAtt": ["FindingsDeadLetterQueue", "QueueName"]}}],
+                "Statistic": "Maximum",
+            }),
+        ),
+    );
+    if !topics.is_empty() && config.encryption == Encryption::CustomerKey {
+        resources
+            .get_mut("FindingsKey")
+            .and_then(|k| k.get_mut("Properties"))
+            .and_then(|p| p.get_mut("KeyPolicy"))
+            .and_then(|d| d.get_mut("Statement"))
+            .and_then(Value::as_sequence_mut)
+            .ok_or("stacks/remediation.yaml: FindingsKey has no key policy statements")?
+            .push(yaml(serde_json::json!({
+                "Sid": "AlarmsNotifyEncryptedTopics",
+                "Effect": "Allow",
+                "Principal": {"Service": "cloudwatch.amazonaws.com"},
+                "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
+                "Resource": "*",
+                "Condition": {
+                    "StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}},
+                    "ArnLike": {"aws:SourceArn": {"Fn::Sub": "arn:${AWS::Partition}:cloudwatch:${AWS::Region}:${AWS::AccountId}:alarm:${AWS::StackName}-*"}}
+                }
+            })));
     }
     Ok(())
 }

@@ -7,6 +7,7 @@
 
 mod support;
 
+mod alarms;
 mod cli;
 mod config_errors;
 mod delivery;

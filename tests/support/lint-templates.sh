@@ -21,8 +21,12 @@ rules:
   # A grace period: the orchestrator's SendMessage (and data key) statements are linted too.
   S3-001: {mode: remediate, grace: 10m}
 YAML
-# An exception that names tags: the Exceptions parameter and tag:GetResources are linted too.
+# An exception that names tags: the Exceptions parameter and tag:GetResources are linted too;
+# a notification topic: the alarms' actions and the key policy that lets them use the key.
 cat >> "$work/remedy.yaml" <<YAML
+notifications:
+  topics:
+    - {name: lint, risk_levels: [EXTREME]}
 exceptions:
   - {id: lint, rules: [S3-001], tags: {team: web}, reason: Lint, owner: lint@example.com, expires: $(date -u -d '+30 days' +%F)}
 YAML
