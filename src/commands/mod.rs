@@ -8,6 +8,7 @@ pub mod accounts;
 pub mod completions;
 pub mod deploy;
 pub mod exceptions;
+pub mod history;
 pub mod manpage;
 pub mod onboard;
 pub mod package;
