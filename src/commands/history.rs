@@ -131,7 +131,10 @@ pub async fn run(args: Args, global: &Global) -> Result<i32, Error> {
                         )
                         .await;
                         match read {
-                            Ok(true) => row.ledger = ledger,
+                            Ok(true) => {
+                                ledger.compact();
+                                row.ledger = ledger;
+                            }
                             Ok(false) => {
                                 row.status = ReadStatus::NoLogGroup;
                                 row.reason = Some(format!(

@@ -250,7 +250,9 @@ impl Ledger {
         (latest, truncated)
     }
 
-    fn compact(&mut self) {
+    /// Keeps only the latest [`KEPT`]: once an account's read ends, so that a fleet holds at
+    /// most that many per account while the others are read.
+    pub fn compact(&mut self) {
         newest_first(&mut self.latest);
         self.latest.truncate(KEPT);
     }

@@ -44,7 +44,7 @@ pub fn print_history(rows: &[AccountHistory], view: &HistoryView<'_>, format: Ou
             let mut table = Table::new([
                 "STAGE", "ACCOUNT", "NAME", "REGION", "STATUS", "RECORDS", "OUTCOMES", "DETAIL",
             ])
-            .keep_whole(&[1, 4]);
+            .keep_whole(&[1, 4, 6]);
             for r in rows {
                 table.row([
                     r.stage.clone(),
@@ -54,7 +54,11 @@ pub fn print_history(rows: &[AccountHistory], view: &HistoryView<'_>, format: Ou
                     r.status.as_str().to_owned(),
                     r.ledger.matched.to_string(),
                     outcomes_line(&r.ledger),
-                    r.reason.clone().unwrap_or_default(),
+                    // `no_log_group` says it all here; the JSON keeps the sentence.
+                    match r.status {
+                        ReadStatus::NoLogGroup => String::new(),
+                        _ => r.reason.clone().unwrap_or_default(),
+                    },
                 ]);
             }
             let _ = writeln!(out, "{}", table.render(width));
