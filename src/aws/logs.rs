@@ -4,6 +4,7 @@
 
 use crate::aws::reason;
 use crate::core::stop::Stop;
+use aws_sdk_cloudwatchlogs::error::ProvideErrorMetadata;
 
 /// Hands `each` every event (message, timestamp in ms) of `group` since `start_ms` that
 /// `pattern` lets through, page after page. `Ok(false)`: the account has no such log group.
@@ -38,7 +39,18 @@ pub(crate) async fn filter_events(
             {
                 return Ok(false);
             }
-            Err(e) => return Err(reason(&format!("FilterLogEvents {group}"), &e)),
+            Err(e) => {
+                let why = reason(&format!("FilterLogEvents {group}"), &e);
+                let denied = e
+                    .as_service_error()
+                    .and_then(ProvideErrorMetadata::code)
+                    .is_some_and(|code| code == "AccessDeniedException");
+                return Err(if denied {
+                    format!("{why}; a bootstrap stack from before `remedy history` lacks logs:FilterLogEvents: update it")
+                } else {
+                    why
+                });
+            }
         }
         if stop.interrupted() {
             return Err("interrupted (Ctrl-C) before the log group was read to its end".into());
