@@ -441,7 +441,15 @@ async fn an_account_that_cannot_be_read_is_reported_and_hides_no_other() {
     let run = remedy(
         &emulator,
         work.path(),
-        &["history", "--stage", "dev", "--output", "json"],
+        &[
+            "history",
+            "--stage",
+            "dev",
+            "--output",
+            "json",
+            "--report",
+            "history.md",
+        ],
     );
     assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
     let doc = run.json();
@@ -459,4 +467,10 @@ async fn an_account_that_cannot_be_read_is_reported_and_hides_no_other() {
         "{reason}"
     );
     assert_eq!(account(&doc, &dev[0])["records"], 1);
+    // The Markdown summary lists it first, with why.
+    let md = std::fs::read_to_string(work.path().join("history.md")).unwrap();
+    let unread = md.split("## Per rule").next().unwrap();
+    assert!(unread.contains("## Not read"), "{md}");
+    assert!(unread.contains(&format!("| {} |", dev[1])), "{md}");
+    assert!(!unread.contains(&format!("| {} |", dev[0])), "{md}");
 }
