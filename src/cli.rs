@@ -75,6 +75,9 @@ pub(crate) enum Command {
     /// Undo `pause`: the rules remediate again in the named accounts (asks first, or --yes).
     #[command(after_help = examples::RESUME)]
     Resume(commands::pause::ResumeArgs),
+    /// The remediation ledger: each account's orchestrator log, per rule and outcome, per account, the latest records.
+    #[command(after_help = examples::HISTORY)]
+    History(commands::history::Args),
     /// Account Vending Machine hook: deploy one account at the stage its OU belongs to.
     #[command(after_help = examples::ONBOARD)]
     Onboard(commands::onboard::Args),
@@ -185,6 +188,15 @@ Examples:
   # One rule in one stage, unattended
   remedy resume --rule EC2-002 --stage prod --yes";
 
+    pub const HISTORY: &str = "\
+Examples:
+  # The last week across every stage: per rule and outcome, per account, the latest records
+  remedy history
+  # What failed in prod over the last day, as JSON
+  remedy history --stage prod --outcome failed --since 24h --output json
+  # One rule in two accounts, for an audit and a spreadsheet
+  remedy history --rule S3-001 --account 111111111111 --account 222222222222 --since 30d --report history.md --csv history.csv";
+
     pub const ONBOARD: &str = "\
 Examples:
   # A vended account: the first stage whose OUs hold it, that account alone
@@ -263,6 +275,7 @@ pub fn main() -> i32 {
             | Command::Status(_)
             | Command::Pause(_)
             | Command::Resume(_)
+            | Command::History(_)
     ) {
         // Needs the runtime: the listener is a task.
         let _guard = runtime.enter();
@@ -365,6 +378,7 @@ async fn run(cli: Cli, stop: crate::core::stop::Stop) -> Result<i32, Error> {
         Command::Status(args) => commands::status::run(args, &global).await,
         Command::Onboard(args) => commands::onboard::run(args, &global).await,
         Command::Pause(args) => commands::pause::pause(args, &global).await,
+        Command::History(args) => commands::history::run(args, &global).await,
         Command::Resume(args) => commands::pause::resume(args, &global).await,
         Command::Remediate(args) => commands::remediate::run(args, &global).await,
         Command::Rules(args) => commands::rules::run(args, &global),

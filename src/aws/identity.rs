@@ -352,6 +352,18 @@ pub(crate) fn ssm_client(config: &SdkConfig, counts: &RetryCounts) -> aws_sdk_ss
     aws_sdk_ssm::Client::from_conf(builder.build())
 }
 
+/// The orchestrator's log group (`remedy history`), in the config's region.
+pub(crate) fn logs_client(
+    config: &SdkConfig,
+    counts: &RetryCounts,
+) -> aws_sdk_cloudwatchlogs::Client {
+    let builder = aws_sdk_cloudwatchlogs::config::Builder::from(config)
+        .retry_partition(retries::partition("logs"))
+        .interceptor(counts.counter())
+        .interceptor(retries::Reach);
+    aws_sdk_cloudwatchlogs::Client::from_conf(builder.build())
+}
+
 /// IAM is global: the region only picks the partition's endpoint.
 pub(crate) fn iam_client(config: &SdkConfig, counts: &RetryCounts) -> aws_sdk_iam::Client {
     let builder = aws_sdk_iam::config::Builder::from(config)

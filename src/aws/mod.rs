@@ -1,5 +1,5 @@
 //! The AWS edge: credentials and clients, retries, the organization's listing, the
-//! artifacts, CloudFormation calls. Thin: beyond retrying, decisions are `core`'s.
+//! artifacts, CloudFormation calls, the orchestrator's log group. Thin: beyond retrying, decisions are `core`'s.
 //!
 //! Must not: decide what to do with a stack or a target, or print.
 
@@ -8,6 +8,7 @@ pub(crate) mod cfn;
 pub(crate) mod errors;
 pub(crate) mod iam;
 pub mod identity;
+pub(crate) mod logs;
 pub(crate) mod org;
 pub mod package;
 pub mod retries;

@@ -8,6 +8,7 @@ pub mod accounts;
 pub mod completions;
 pub mod deploy;
 pub mod exceptions;
+pub mod history;
 pub mod manpage;
 pub mod onboard;
 pub mod package;
@@ -18,6 +19,7 @@ pub mod remediate;
 pub mod rollout;
 pub mod rules;
 pub mod status;
+mod targets;
 pub mod template;
 
 pub use crate::aws::identity::AwsSelection;
@@ -277,12 +279,17 @@ pub fn write_markdown(
     let Some(path) = path else {
         return Ok(());
     };
+    write_file(path, "--report", &report::markdown(title, reports, audit))
+}
+
+/// Writes a file a flag asked for (`--report`, `--csv`), making its folder. One that cannot
+/// be written is an error of the command (exit 1), after the report has been printed.
+pub(crate) fn write_file(path: &Path, flag: &str, text: &str) -> Result<(), Error> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir)
-            .map_err(|e| Error::Failed(format!("--report {}: {e}", path.display())))?;
+            .map_err(|e| Error::Failed(format!("{flag} {}: {e}", path.display())))?;
     }
-    std::fs::write(path, report::markdown(title, reports, audit))
-        .map_err(|e| Error::Failed(format!("--report {}: {e}", path.display())))
+    std::fs::write(path, text).map_err(|e| Error::Failed(format!("{flag} {}: {e}", path.display())))
 }
 
 #[cfg(test)]

@@ -8,10 +8,8 @@
 //! Every account is tried (no failure tolerance): one that cannot be reached must not keep
 //! the brake from the others.
 
-use super::deploy::narrow_to;
 use super::Global;
 use crate::aws::identity::ssm_client;
-use crate::core::config::is_account_id;
 use crate::core::error::{exit, Error};
 use crate::core::outcome::{Outcome, Seen};
 use crate::core::pause::{next, Switch, SwitchOutcome, SwitchedTarget};
@@ -74,13 +72,7 @@ async fn switch(kind: Switch, scope: &Scope, yes: bool, global: &Global) -> Resu
             )));
         }
     }
-    for id in &scope.accounts {
-        if !is_account_id(id) {
-            return Err(Error::Input(format!(
-                "--account {id}: not a 12-digit AWS account id"
-            )));
-        }
-    }
+    super::targets::check_account_ids(&scope.accounts)?;
     let interactive = report::interactive();
     if kind == Switch::Resume && !yes && !interactive {
         return Err(Error::Input(
@@ -93,41 +85,8 @@ async fn switch(kind: Switch, scope: &Scope, yes: bool, global: &Global) -> Resu
     // -- The accounts.
     let prepared = Prepared::new(config, None)?;
     let session = Session::connect(prepared, &global.aws, global.stop.clone()).await?;
-    let mut chosen: Vec<(crate::core::config::Stage, Vec<Target>)> = Vec::new();
-    for stage in &stages {
-        let mut resolution = session.resolve(stage)?;
-        if !scope.accounts.is_empty() {
-            let mine: Vec<String> = scope
-                .accounts
-                .iter()
-                .filter(|id| resolution.accounts.iter().any(|a| &a.id == *id))
-                .cloned()
-                .collect();
-            // With --stage, every named account must be its target; without, each must be
-            // a target of some stage (checked below).
-            let only = if scope.stage.is_some() {
-                scope.accounts.clone()
-            } else if mine.is_empty() {
-                continue;
-            } else {
-                mine
-            };
-            narrow_to(&mut resolution, &only, stage.name.as_str())?;
-        }
-        chosen.push((stage.clone(), session.targets(stage, &resolution)?));
-    }
-    if scope.stage.is_none() {
-        for id in &scope.accounts {
-            if !chosen
-                .iter()
-                .any(|(_, targets)| targets.iter().any(|t| &t.account.id == id))
-            {
-                return Err(Error::Input(format!(
-                    "--account {id}: not a target of any stage"
-                )));
-            }
-        }
-    }
+    let chosen =
+        super::targets::chosen_targets(&session, &stages, &scope.accounts, scope.stage.is_some())?;
     let total: usize = chosen.iter().map(|(_, t)| t.len()).sum();
     if kind == Switch::Resume && !yes {
         let what = rules

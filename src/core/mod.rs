@@ -8,6 +8,7 @@ pub mod config;
 pub(crate) mod decide;
 pub mod error;
 pub(crate) mod exceptions;
+pub(crate) mod history;
 pub(crate) mod org;
 pub mod outcome;
 pub(crate) mod pause;

@@ -96,7 +96,7 @@ pub(crate) fn closest<'a>(
 /// The longest wait any option accepts.
 const MAX_DURATION: Duration = Duration::from_secs(7 * 24 * 3600);
 
-/// `90s`, `30m`, `1h30m`, or plain seconds; at most a week.
+/// `90s`, `30m`, `1h30m`, `1d`, or plain seconds; at most a week.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let parsed = parse_duration_unbounded(text)?;
     if parsed > MAX_DURATION {
@@ -105,8 +105,9 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
     Ok(parsed)
 }
 
-fn parse_duration_unbounded(text: &str) -> Result<Duration, String> {
-    let bad = || format!("`{text}` is not a duration (write e.g. 90s, 30m, 1h30m)");
+/// `90s`, `30m`, `1h30m`, `7d`, or plain seconds, with no upper bound.
+pub(crate) fn parse_duration_unbounded(text: &str) -> Result<Duration, String> {
+    let bad = || format!("`{text}` is not a duration (write e.g. 90s, 30m, 1h30m, 7d)");
     if let Ok(secs) = text.parse::<u64>() {
         return Ok(Duration::from_secs(secs));
     }
@@ -118,6 +119,7 @@ fn parse_duration_unbounded(text: &str) -> Result<Duration, String> {
             continue;
         }
         let unit = match c {
+            'd' => 86_400,
             'h' => 3600,
             'm' => 60,
             's' => 1,

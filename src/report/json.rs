@@ -739,3 +739,141 @@ impl<'a> RemediationDoc<'a> {
         }
     }
 }
+
+/// `remedy history`.
+#[derive(Debug, Serialize)]
+pub struct HistoryDoc<'a> {
+    /// The earliest time read (RFC 3339 UTC): now minus `--since`.
+    pub since: &'a str,
+    pub summary: HistorySummaryDoc,
+    pub accounts: Vec<HistoryAccountDoc<'a>>,
+    /// Per rule and outcome, over every account read (a record without a rule: `none`).
+    pub by_rule: Vec<RuleOutcomeDoc>,
+    /// The latest records, newest first, at most 10,000.
+    pub records: Vec<RecordDoc>,
+    /// `true` when more records matched than `records` holds.
+    pub truncated: bool,
+}
+
+#[derive(Debug, Serialize)]
+pub struct HistorySummaryDoc {
+    pub accounts: usize,
+    pub read: usize,
+    pub no_log_group: usize,
+    pub failed: usize,
+    pub skipped: usize,
+    /// Records matched, in every account.
+    pub records: usize,
+}
+
+#[derive(Debug, Serialize)]
+pub struct HistoryAccountDoc<'a> {
+    pub stage: &'a str,
+    pub account_id: &'a str,
+    pub account_name: &'a str,
+    /// The home region, whose log group was read.
+    pub region: &'a str,
+    /// `read`, `no_log_group`, `failed` or `skipped`.
+    pub status: &'static str,
+    /// Records matched in this account.
+    pub records: usize,
+    /// Per outcome: how many of them.
+    pub outcomes: BTreeMap<String, usize>,
+    pub reason: Option<&'a str>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct RuleOutcomeDoc {
+    pub rule_id: String,
+    pub outcome: String,
+    pub count: usize,
+}
+
+/// One ledger record; fields an older orchestrator did not log are null.
+#[derive(Debug, Serialize)]
+pub struct RecordDoc {
+    /// RFC 3339 UTC: the record's own `at`, else its CloudWatch timestamp.
+    pub at: String,
+    /// The account whose log group held it.
+    pub account_id: String,
+    pub rule_id: Option<String>,
+    pub outcome: String,
+    pub reason_code: Option<String>,
+    pub reason: Option<String>,
+    pub resource: Option<String>,
+    pub mode: Option<String>,
+    /// The finding's region.
+    pub region: Option<String>,
+    pub finding_id: Option<String>,
+    pub exception: Option<String>,
+    pub actions: Vec<String>,
+    pub notified: Vec<String>,
+    pub duration_ms: Option<u64>,
+    pub remedy_version: Option<String>,
+}
+
+impl<'a> HistoryDoc<'a> {
+    pub fn new(
+        since: &'a str,
+        rows: &'a [crate::core::history::AccountHistory],
+        all: &crate::core::history::Ledger,
+    ) -> HistoryDoc<'a> {
+        use crate::core::history::ReadStatus;
+        let count = |s: ReadStatus| rows.iter().filter(|r| r.status == s).count();
+        let (latest, truncated) = all.latest();
+        HistoryDoc {
+            since,
+            summary: HistorySummaryDoc {
+                accounts: rows.len(),
+                read: count(ReadStatus::Read),
+                no_log_group: count(ReadStatus::NoLogGroup),
+                failed: count(ReadStatus::Failed),
+                skipped: count(ReadStatus::Skipped),
+                records: all.matched,
+            },
+            accounts: rows
+                .iter()
+                .map(|r| HistoryAccountDoc {
+                    stage: &r.stage,
+                    account_id: &r.account_id,
+                    account_name: &r.account_name,
+                    region: &r.region,
+                    status: r.status.as_str(),
+                    records: r.ledger.matched,
+                    outcomes: r.ledger.by_outcome().into_iter().collect(),
+                    reason: r.reason.as_deref(),
+                })
+                .collect(),
+            by_rule: all
+                .counts
+                .iter()
+                .map(|((rule_id, outcome), count)| RuleOutcomeDoc {
+                    rule_id: rule_id.clone(),
+                    outcome: outcome.clone(),
+                    count: *count,
+                })
+                .collect(),
+            records: latest
+                .into_iter()
+                .map(|r| RecordDoc {
+                    at: r.at,
+                    account_id: r.account_id,
+                    rule_id: r.rule_id,
+                    outcome: r.outcome,
+                    reason_code: r.reason_code,
+                    reason: r.reason,
+                    resource: r.resource,
+                    mode: r.mode,
+                    region: r.region,
+                    finding_id: r.finding_id,
+                    exception: r.exception,
+                    actions: r.actions,
+                    notified: r.notified,
+                    duration_ms: r.duration_ms,
+                    remedy_version: r.remedy_version,
+                })
+                .collect(),
+            truncated,
+        }
+    }
+}

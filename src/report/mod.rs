@@ -7,12 +7,13 @@
 //! - When it ends: `--output json` prints exactly one JSON document on stdout; text output
 //!   prints a table of the targets that need attention and a summary line.
 //!
-//! One file per output (`stage`, `plan`, `status`, `accounts`, `publish`, `rules`,
+//! One file per output (`stage`, `plan`, `status`, `history`, `accounts`, `publish`, `rules`,
 //! `remediation`, `template`, the Markdown summary), the progress display, the prompts, and
 //! `json`: the wire types of every JSON document.
 
 mod accounts;
 mod exceptions;
+mod history;
 pub mod json;
 mod markdown;
 mod output;
@@ -30,6 +31,7 @@ mod template;
 
 pub use accounts::print_accounts;
 pub use exceptions::{print_exceptions, ExceptionRow};
+pub use history::{history_csv, history_markdown, print_history, HistoryView};
 pub use markdown::markdown;
 pub use output::{print_bytes, OutputFormat};
 pub use pause::print_switch;

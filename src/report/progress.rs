@@ -26,6 +26,9 @@ pub enum ProgressKind {
     Plan,
     /// missing · outdated · current · unreadable · skipped
     Status,
+    /// read · (unused) · no log group · unreadable · skipped (`remedy history`: an account
+    /// read counts as created, one without the log group as unchanged)
+    History,
 }
 
 impl ProgressKind {
@@ -34,6 +37,7 @@ impl ProgressKind {
             ProgressKind::Deploy => ["created", "updated", "unchanged", "failed", "skipped"],
             ProgressKind::Plan => ["create", "update", "unchanged", "blocked", "skipped"],
             ProgressKind::Status => ["missing", "outdated", "current", "unreadable", "skipped"],
+            ProgressKind::History => ["read", "-", "no log group", "unreadable", "skipped"],
         }
     }
 }

@@ -174,7 +174,20 @@ async fn every_call_of_a_deploy_is_allowed_by_the_roles_our_templates_install() 
     assert_eq!(status.code, 0, "{}", status.stderr);
     let resume = remedy(&emulator, work.path(), &["resume", "--yes"]);
     assert_eq!(resume.code, 0, "{}", resume.stderr);
-    let calls = emulator.recording();
+    let mut calls = emulator.recording();
+    // The ledger: `history` reads the orchestrator's log group. The emulator runs no code,
+    // so the group a handled finding leaves is made here (if the stack has not), unrecorded.
+    let logs = aws_sdk_cloudwatchlogs::Client::new(&emulator.account_config(&dev, REGION).await);
+    let _already_there = logs
+        .create_log_group()
+        .log_group_name("/aws/lambda/AutoRemediateOrchestrator")
+        .send()
+        .await;
+    emulator.start_recording();
+    let history = remedy(&emulator, work.path(), &["history", "--stage", "dev"]);
+    assert_eq!(history.code, 0, "{}", history.stderr);
+    assert!(history.stdout.contains("1 read"), "{}", history.stdout);
+    calls.extend(emulator.recording());
 
     let (member, security) = check_closure(&emulator, &calls, &dev, (&pipeline(), "DeployRole"));
     for needed in [
@@ -187,6 +200,7 @@ async fn every_call_of_a_deploy_is_allowed_by_the_roles_our_templates_install() 
         "ssm:GetParameter",
         "ssm:PutParameter",
         "ssm:DeleteParameter",
+        "logs:FilterLogEvents",
     ] {
         assert!(
             member.iter().any(|a| a == needed),
@@ -273,6 +287,14 @@ fn the_evaluator_refuses_what_the_bootstrap_does_not_grant() {
     let other = "arn:aws:ssm:eu-west-1:111111111111:parameter/remedy/other";
     assert!(allows(&role, &Request::new("ssm:PutParameter", other)).is_err());
     assert!(allows(&role, &Request::new("ssm:GetParametersByPath", switch)).is_err());
+
+    // The ledger: the orchestrator's log group, read only.
+    let ledger =
+        "arn:aws:logs:eu-west-1:111111111111:log-group:/aws/lambda/AutoRemediateOrchestrator";
+    assert!(allows(&role, &Request::new("logs:FilterLogEvents", ledger)).is_ok());
+    let other = "arn:aws:logs:eu-west-1:111111111111:log-group:/aws/lambda/payments";
+    assert!(allows(&role, &Request::new("logs:FilterLogEvents", other)).is_err());
+    assert!(allows(&role, &Request::new("logs:PutLogEvents", ledger)).is_err());
 
     assert!(wildcard("arn:aws:s3:::b-*/*", "arn:aws:s3:::b-1/k"));
     assert!(!wildcard("arn:aws:s3:::b-*/*", "arn:aws:s3:::b-1"));

@@ -17,6 +17,7 @@ mod docs;
 mod exceptions;
 mod faults;
 mod fuzz_parsers;
+mod history;
 mod house;
 mod interrupt;
 mod lambda_runtime;

@@ -448,6 +448,15 @@ pub fn requests_of(call: &super::Recorded, account: &str, stack: &str) -> Vec<Re
                 format!("arn:aws:dynamodb:{region}:{account}:table/{table}"),
             ));
         }
+        // The orchestrator's log group (`remedy history`; JSON protocol: `logGroupName`).
+        "logs" => {
+            let body: serde_json::Value = serde_json::from_str(&call.body).unwrap_or_default();
+            let group = body["logGroupName"].as_str().unwrap_or_default();
+            requests.push(Request::new(
+                &action,
+                format!("arn:aws:logs:{region}:{account}:log-group:{group}"),
+            ));
+        }
         "sts" if operation == "GetCallerIdentity" => {} // needs no permission
         "sts" => {
             let role = call.params.get("RoleArn").cloned().unwrap_or_default();
