@@ -6,7 +6,7 @@ FAULTS_VENV := .venv-faults
 CHECKOV_VENV := .venv-checkov
 CARGO ?= cargo
 
-.PHONY: demo test venv faults-venv checkov-venv bench-venv bench bench-regions build lint release release-check bench-runtime clean-venv
+.PHONY: demo test venv faults-venv checkov-venv bench-venv bench bench-regions bench-history build lint release release-check bench-runtime clean-venv
 
 ## The pinned emulator and template linter, in .venv (created if missing or outdated).
 venv: $(VENV)/.installed
@@ -80,6 +80,13 @@ bench-regions: venv faults-venv bench-venv
 	PATH="$(CURDIR)/$(VENV)/bin:$(CURDIR)/$(FAULTS_VENV)/bin:$$PATH" $(VENV)/bin/python bench/bench.py \
 		--remedy $${CARGO_TARGET_DIR:-target}/release/remedy --before $(BEFORE) --accounts 1000 \
 		--out bench/regions.json $(BENCH_ARGS)
+
+## `remedy history` over 1,000 accounts x 100 ledger records each (BENCHMARKS.md): wall time,
+## calls per account, peak RSS, the JSON checked against what was seeded. BENCH_ARGS, e.g.
+## --accounts 100 --concurrency default, narrows it.
+bench-history: venv
+	$(CARGO) build --release --bin remedy --example testbed
+	$(VENV)/bin/python bench/history.py --remedy $${CARGO_TARGET_DIR:-target}/release/remedy $(BENCH_ARGS)
 
 ## The runtime's numbers (BENCHMARKS.md): decision time, package size, cold start. Release build.
 bench-runtime:
