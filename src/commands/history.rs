@@ -86,12 +86,15 @@ pub async fn run(args: Args, global: &Global) -> Result<i32, Error> {
         super::targets::chosen_targets(&session, &stages, &args.accounts, args.stage.is_some())?;
 
     // -- Each account's log group, at the stage's concurrency.
+    // Each account's records are folded into the fleet's ledger as its read ends, its row
+    // keeping the counts: memory holds the latest records once, not per account.
+    let all = Arc::new(std::sync::Mutex::new(Ledger::default()));
     let mut rows: Vec<AccountHistory> = Vec::new();
     for (stage, targets) in chosen {
         let progress = report::progress(stage.name.as_str(), targets.len(), ProgressKind::History);
         let identity = session.identity.clone();
         let stage_name = stage.name.to_string();
-        let (filter, stop) = (filter.clone(), session.stop.clone());
+        let (filter, stop, all) = (filter.clone(), session.stop.clone(), all.clone());
         let mut run = run_each(
             targets,
             Limits::reads_of(&stage),
@@ -100,11 +103,12 @@ pub async fn run(args: Args, global: &Global) -> Result<i32, Error> {
             {
                 let stage_name = stage_name.clone();
                 move |target| {
-                    let (identity, filter, stop, stage_name) = (
+                    let (identity, filter, stop, stage_name, all) = (
                         identity.clone(),
                         filter.clone(),
                         stop.clone(),
                         stage_name.clone(),
+                        all.clone(),
                     );
                     async move {
                         let mut row = AccountHistory::of(&stage_name, &target, ReadStatus::Read);
@@ -133,7 +137,10 @@ pub async fn run(args: Args, global: &Global) -> Result<i32, Error> {
                         match read {
                             Ok(true) => {
                                 ledger.compact();
-                                row.ledger = ledger;
+                                row.ledger = ledger.counts_only();
+                                all.lock()
+                                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                                    .merge(ledger);
                             }
                             Ok(false) => {
                                 row.status = ReadStatus::NoLogGroup;
@@ -163,16 +170,21 @@ pub async fn run(args: Args, global: &Global) -> Result<i32, Error> {
     }
 
     let since_at = crate::core::util::rfc3339(u64::try_from(since_ms / 1000).unwrap_or(0));
+    let all = all
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .clone();
     let view = report::HistoryView {
         since: &since_at,
         wide: args.wide,
+        all: &all,
     };
     report::print_history(&rows, &view, global.output);
     if let Some(path) = &args.report {
         super::write_file(path, "--report", &report::history_markdown(&rows, &view))?;
     }
     if let Some(path) = &args.csv {
-        super::write_file(path, "--csv", &report::history_csv(&rows))?;
+        super::write_file(path, "--csv", &report::history_csv(&all))?;
     }
     Ok(if session.stop.interrupted() {
         exit::INTERRUPTED

@@ -250,6 +250,17 @@ impl Ledger {
         (latest, truncated)
     }
 
+    /// Its counts without its records: what an account's row keeps once its records are
+    /// folded into the fleet's ledger (so the fleet holds at most [`KEPT`] × 2 records, not
+    /// that many per account).
+    pub fn counts_only(&self) -> Ledger {
+        Ledger {
+            matched: self.matched,
+            counts: self.counts.clone(),
+            latest: Vec::new(),
+        }
+    }
+
     /// Keeps only the latest [`KEPT`]: once an account's read ends, so that a fleet holds at
     /// most that many per account while the others are read.
     pub fn compact(&mut self) {
@@ -340,14 +351,6 @@ pub struct AccountHistory {
     pub ledger: Ledger,
 }
 
-/// The fleet's history: every account's ledger merged.
-pub fn fleet(accounts: &[AccountHistory]) -> Ledger {
-    let mut all = Ledger::default();
-    for account in accounts {
-        all.merge(account.ledger.clone());
-    }
-    all
-}
 
 #[cfg(test)]
 mod tests {

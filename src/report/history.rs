@@ -5,7 +5,7 @@
 use super::json::HistoryDoc;
 use super::output::{print_json, OutputFormat};
 use super::table::{width_for, Table};
-use crate::core::history::{columns, fleet, rule_rows, AccountHistory, Ledger, ReadStatus, Record};
+use crate::core::history::{columns, rule_rows, AccountHistory, Ledger, ReadStatus, Record};
 use std::io::Write;
 
 /// Records the text and Markdown reports list (the JSON and the CSV have up to
@@ -17,23 +17,26 @@ pub struct HistoryView<'a> {
     /// The earliest time read, RFC 3339.
     pub since: &'a str,
     pub wide: bool,
+    /// The fleet's ledger: every account's counts and the latest records, folded in as each
+    /// account's read ended.
+    pub all: &'a Ledger,
 }
 
 pub fn print_history(rows: &[AccountHistory], view: &HistoryView<'_>, format: OutputFormat) {
-    let all = fleet(rows);
+    let all = view.all;
     match format {
-        OutputFormat::Json => print_json(&HistoryDoc::new(view.since, rows, &all)),
+        OutputFormat::Json => print_json(&HistoryDoc::new(view.since, rows, all)),
         OutputFormat::Text => {
             let width = width_for(view.wide);
             let mut out = std::io::stdout().lock();
-            let columns = columns(&all);
+            let columns = columns(all);
             if !columns.is_empty() {
                 let mut headers = vec!["RULE".to_owned()];
                 headers.extend(columns.iter().map(|c| c.to_uppercase()));
                 headers.push("TOTAL".into());
                 let headers: Vec<&str> = headers.iter().map(String::as_str).collect();
                 let mut table = Table::of(&headers);
-                for (rule, counts, total) in rule_rows(&all, &columns) {
+                for (rule, counts, total) in rule_rows(all, &columns) {
                     let mut cells = vec![rule];
                     cells.extend(counts.iter().map(usize::to_string));
                     cells.push(total.to_string());
@@ -93,7 +96,7 @@ pub fn print_history(rows: &[AccountHistory], view: &HistoryView<'_>, format: Ou
                 }
                 let _ = writeln!(out);
             }
-            let _ = writeln!(out, "{}", summary_line(rows, &all, view.since));
+            let _ = writeln!(out, "{}", summary_line(rows, all, view.since));
         }
     }
 }
@@ -130,10 +133,10 @@ fn outcomes_line(ledger: &Ledger) -> String {
 /// read, the rule × outcome table, each account's outcomes, the latest records.
 pub fn history_markdown(rows: &[AccountHistory], view: &HistoryView<'_>) -> String {
     let cell = |s: &str| s.replace('|', "\\|").replace(['\n', '\r'], " ");
-    let all = fleet(rows);
+    let all = view.all;
     let mut md = format!(
         "# remedy history\n\n{}.\n",
-        summary_line(rows, &all, view.since)
+        summary_line(rows, all, view.since)
     );
     let unread: Vec<&AccountHistory> = rows
         .iter()
@@ -153,14 +156,14 @@ pub fn history_markdown(rows: &[AccountHistory], view: &HistoryView<'_>) -> Stri
             ));
         }
     }
-    let columns = columns(&all);
+    let columns = columns(all);
     if !columns.is_empty() {
         md.push_str(&format!(
             "\n## Per rule\n\n| rule | {} | total |\n| --- |{} ---: |\n",
             columns.join(" | "),
             " ---: |".repeat(columns.len())
         ));
-        for (rule, counts, total) in rule_rows(&all, &columns) {
+        for (rule, counts, total) in rule_rows(all, &columns) {
             let counts: Vec<String> = counts.iter().map(usize::to_string).collect();
             md.push_str(&format!(
                 "| {} | {} | {total} |\n",
@@ -225,8 +228,8 @@ pub const CSV_COLUMNS: [&str; 15] = [
 
 /// `--csv FILE`: a header and one line per record (the latest first, up to
 /// `core::history::KEPT`), RFC 4180 (CRLF line ends, fields quoted when they must be).
-pub fn history_csv(rows: &[AccountHistory]) -> String {
-    let (latest, _) = fleet(rows).latest();
+pub fn history_csv(all: &Ledger) -> String {
+    let (latest, _) = all.latest();
     let mut csv = csv_line(CSV_COLUMNS.iter().map(|c| (*c).to_owned()));
     for r in &latest {
         csv.push_str(&csv_line(csv_fields(r)));
