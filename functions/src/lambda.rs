@@ -28,7 +28,9 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 pub const ORCHESTRATOR: &str = "AutoRemediateOrchestrator";
-const PREFIX: &str = "AutoRemediate";
+/// The name of every rule function is this prefix and the rule id.
+pub const RULE_PREFIX: &str = "AutoRemediate";
+const PREFIX: &str = RULE_PREFIX;
 
 /// Whether this process was started by Lambda.
 pub fn is_lambda() -> bool {
@@ -141,6 +143,11 @@ pub async fn run() -> Result<(), Error> {
             let stack = own_stack_from_env()?;
             let (aws, settings, stack) = (&aws, &settings, &stack);
             lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
+                if let Some(request) = event.payload.get(crate::undo::PAYLOAD_KEY) {
+                    // `remedy undo`: an answer either way, never a FunctionError.
+                    let report = handle_undo(rule, aws, request).await;
+                    return Ok::<Value, Error>(serde_json::to_value(&report)?);
+                }
                 let account_id = account_of(&event.context.invoked_function_arn);
                 let report = handle_rule(
                     rule,
@@ -210,6 +217,49 @@ pub async fn handle_rule(
         Err(reason) => return Report::rejected(reason),
     };
     crate::runtime::run_rule_for(&ctx, stack).await
+}
+
+/// What a rule function does with `remedy undo`'s request (the payload's `remedy_undo`):
+/// put back what its rule removed, in the region the rule acted in, with the function's own
+/// credentials; one JSON line in its log says what was undone.
+pub async fn handle_undo(
+    rule: &'static crate::catalog::RuleSpec,
+    own: &aws_config::SdkConfig,
+    request: &Value,
+) -> crate::undo::UndoReport {
+    use crate::undo::{undo, UndoReport, UndoRequest};
+    let report = match serde_json::from_value::<UndoRequest>(request.clone()) {
+        Err(e) => UndoReport::refused(format!("not an undo request: {e}")),
+        Ok(request) => {
+            let own_region = own.region().map(|r| r.to_string()).unwrap_or_default();
+            match crate::runtime::acting_region(request.region.as_deref(), &own_region) {
+                Err(reason) => UndoReport::refused(reason),
+                Ok(region) => {
+                    let aws = own
+                        .to_builder()
+                        .region(aws_config::Region::new(region))
+                        .build();
+                    let report = undo(rule.id, &request, &aws).await;
+                    log_undo(&request.record_id, rule.id, &report);
+                    report
+                }
+            }
+        }
+    };
+    report
+}
+
+/// The undo's line in the function's log: the record undone, the outcome, what was done.
+fn log_undo(record_id: &str, rule_id: &str, report: &crate::undo::UndoReport) {
+    use std::io::Write;
+    let line = serde_json::json!({
+        "undo": record_id,
+        "rule_id": rule_id,
+        "outcome": report.outcome,
+        "actions": report.actions,
+        "reason": report.reason,
+    });
+    let _ = writeln!(std::io::stdout().lock(), "{line}");
 }
 
 /// remedy's own stack from `REMEDY_STACK_ID` (rendered as `Ref: AWS::StackId`). Absent: no

@@ -22,5 +22,6 @@ pub mod pause;
 pub mod rule;
 pub mod rules;
 pub mod runtime;
+pub mod undo;
 
 pub use catalog::{catalog, find_rule, Mode, RiskLevel, RuleSpec, Scope, SettingSpec};

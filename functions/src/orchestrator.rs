@@ -123,6 +123,10 @@ pub struct Handled {
     pub exception: Option<String>,
     /// How long the orchestrator took over it, the rule's invoke included.
     pub duration_ms: u64,
+    /// This record's id (`remedy undo --record`): 16 hex digits, random.
+    pub record_id: String,
+    /// What the rule removed, for `remedy undo` (reversible rules only; `crate::undo`).
+    pub removed: Vec<crate::undo::Removed>,
     /// Whether a retry could succeed (SQS redelivers it; in the end, the dead-letter queue).
     #[serde(skip)]
     pub retry: bool,
@@ -144,6 +148,8 @@ impl Handled {
             region: None,
             exception: None,
             duration_ms: 0,
+            record_id: String::new(),
+            removed: Vec::new(),
             retry: false,
         }
     }
@@ -286,6 +292,7 @@ impl Orchestrator {
             Ok(message) => self.act(&message, text, graced).await,
         };
         handled.account_id = Some(self.place.account_id.clone());
+        handled.record_id = new_record_id();
         handled.duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
         log(&handled);
         handled
@@ -410,6 +417,7 @@ impl Orchestrator {
                     handled.retry = report.outcome == Outcome::Failed;
                     handled.outcome = report.outcome;
                     handled.actions = report.actions;
+                    handled.removed = report.removed;
                     handled.reason = report.reason;
                     handled.reason_code = reason_code_of(report.outcome);
                     if report.outcome == Outcome::Failed && mode == Mode::Remediate {
@@ -512,6 +520,7 @@ impl Orchestrator {
             outcome: Outcome::Unsupported,
             actions: Vec::new(),
             reason: Some(format!("no function {function} in this account and region")),
+            removed: Vec::new(),
         };
         match self
             .lambda
@@ -654,11 +663,19 @@ fn report_from_payload(function: &str, body: &Value) -> Report {
             outcome: p.outcome,
             actions: p.actions,
             reason: p.reason,
+            // Only what reads as a removal remedy knows how to put back: a user's own
+            // function cannot put anything else into the ledger's `removed`.
+            removed: p
+                .removed
+                .into_iter()
+                .filter_map(|r| serde_json::from_value(r).ok())
+                .collect(),
         },
         Err(_) => Report {
             outcome: Outcome::Remediated,
             actions: Vec::new(),
             reason: Some(format!("{function} succeeded without a remedy report")),
+            removed: Vec::new(),
         },
     }
 }
@@ -670,6 +687,23 @@ struct ReportPayload {
     actions: Vec<String>,
     #[serde(default)]
     reason: Option<String>,
+    #[serde(default)]
+    removed: Vec<Value>,
+}
+
+/// A ledger record's id: 16 hex digits from the process's random hash keys, the clock and
+/// a counter, so that two records of one process or of two never share one in practice.
+fn new_record_id() -> String {
+    use std::hash::BuildHasher;
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static COUNT: AtomicU64 = AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or_default();
+    let n = COUNT.fetch_add(1, Ordering::Relaxed);
+    let id = std::collections::hash_map::RandomState::new().hash_one((nanos, n));
+    format!("{id:016x}")
 }
 
 /// An SQS body is the finding itself with raw delivery, or an SNS envelope without it.

@@ -230,6 +230,21 @@ impl Context {
     where
         F: std::future::Future<Output = Result<(), RuleError>>,
     {
+        self.fix_removing(actions, Vec::new(), apply).await
+    }
+
+    /// [`Context::fix`] for a reversible rule: once `apply` has taken the actions, the report
+    /// records what they `removed` (for the ledger and `remedy undo`). In dry-run nothing is
+    /// removed, so nothing is recorded.
+    pub async fn fix_removing<F>(
+        &self,
+        actions: Vec<String>,
+        removed: Vec<crate::undo::Removed>,
+        apply: F,
+    ) -> Result<Report, RuleError>
+    where
+        F: std::future::Future<Output = Result<(), RuleError>>,
+    {
         if self.dry_run {
             // Nothing was done: the actions, written as done, are said as what would have been.
             return Ok(Report {
@@ -239,6 +254,7 @@ impl Context {
                     .map(|a| format!("would have {a}"))
                     .collect(),
                 reason: None,
+                removed: Vec::new(),
             });
         }
         apply.await?;
@@ -246,6 +262,7 @@ impl Context {
             outcome: Outcome::Remediated,
             actions,
             reason: None,
+            removed,
         })
     }
 }
@@ -282,6 +299,10 @@ pub struct Report {
     pub outcome: Outcome,
     pub actions: Vec<String>,
     pub reason: Option<String>,
+    /// What a reversible rule took away, as it was (`crate::undo`); empty for the others,
+    /// and whenever nothing was changed.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub removed: Vec<crate::undo::Removed>,
 }
 
 impl Report {
@@ -290,6 +311,7 @@ impl Report {
             outcome: Outcome::Compliant,
             actions: Vec::new(),
             reason: Some(reason.into()),
+            removed: Vec::new(),
         }
     }
 
@@ -298,6 +320,7 @@ impl Report {
             outcome: Outcome::Skipped,
             actions: Vec::new(),
             reason: Some(reason.into()),
+            removed: Vec::new(),
         }
     }
 
@@ -315,6 +338,7 @@ impl Report {
             outcome: Outcome::Rejected,
             actions: Vec::new(),
             reason: Some(reason.into()),
+            removed: Vec::new(),
         }
     }
 
@@ -323,6 +347,7 @@ impl Report {
             outcome: Outcome::Failed,
             actions: Vec::new(),
             reason: Some(reason.into()),
+            removed: Vec::new(),
         }
     }
 }

@@ -32,7 +32,7 @@ pub static RULES: &[RuleSpec] = &[
             "ec2:AuthorizeSecurityGroupIngress",
             "ec2:RevokeSecurityGroupIngress",
         ],
-        fix: |ctx| Box::pin(close_world_port(ctx, 22)),
+        fix: |ctx| Box::pin(close_world_port(ctx)),
     },
     // Close TCP 3389 to 0.0.0.0/0 and ::/0 (see `close_world_ingress`).
     RuleSpec {
@@ -49,7 +49,7 @@ pub static RULES: &[RuleSpec] = &[
             "ec2:AuthorizeSecurityGroupIngress",
             "ec2:RevokeSecurityGroupIngress",
         ],
-        fix: |ctx| Box::pin(close_world_port(ctx, 3389)),
+        fix: |ctx| Box::pin(close_world_port(ctx)),
     },
     // Close TCP 1521 to 0.0.0.0/0 and ::/0 (see `close_world_ingress`).
     RuleSpec {
@@ -66,7 +66,7 @@ pub static RULES: &[RuleSpec] = &[
             "ec2:AuthorizeSecurityGroupIngress",
             "ec2:RevokeSecurityGroupIngress",
         ],
-        fix: |ctx| Box::pin(close_world_port(ctx, 1521)),
+        fix: |ctx| Box::pin(close_world_port(ctx)),
     },
     // Close TCP 3306 to 0.0.0.0/0 and ::/0 (see `close_world_ingress`).
     RuleSpec {
@@ -83,7 +83,7 @@ pub static RULES: &[RuleSpec] = &[
             "ec2:AuthorizeSecurityGroupIngress",
             "ec2:RevokeSecurityGroupIngress",
         ],
-        fix: |ctx| Box::pin(close_world_port(ctx, 3306)),
+        fix: |ctx| Box::pin(close_world_port(ctx)),
     },
     // Close TCP 5432 to 0.0.0.0/0 and ::/0 (see `close_world_ingress`).
     RuleSpec {
@@ -100,7 +100,7 @@ pub static RULES: &[RuleSpec] = &[
             "ec2:AuthorizeSecurityGroupIngress",
             "ec2:RevokeSecurityGroupIngress",
         ],
-        fix: |ctx| Box::pin(close_world_port(ctx, 5432)),
+        fix: |ctx| Box::pin(close_world_port(ctx)),
     },
     // Close TCP 1433 to 0.0.0.0/0 and ::/0 (see `close_world_ingress`).
     RuleSpec {
@@ -117,7 +117,7 @@ pub static RULES: &[RuleSpec] = &[
             "ec2:AuthorizeSecurityGroupIngress",
             "ec2:RevokeSecurityGroupIngress",
         ],
-        fix: |ctx| Box::pin(close_world_port(ctx, 1433)),
+        fix: |ctx| Box::pin(close_world_port(ctx)),
     },
     // Revoke every ingress and egress rule of a VPC's default security group.
     RuleSpec {
@@ -164,7 +164,7 @@ pub static RULES: &[RuleSpec] = &[
             "ec2:AuthorizeSecurityGroupIngress",
             "ec2:RevokeSecurityGroupIngress",
         ],
-        fix: |ctx| Box::pin(close_world_port(ctx, 23)),
+        fix: |ctx| Box::pin(close_world_port(ctx)),
     },
     // Close TCP 25 to 0.0.0.0/0 and ::/0 (see `close_world_ingress`).
     RuleSpec {
@@ -181,7 +181,7 @@ pub static RULES: &[RuleSpec] = &[
             "ec2:AuthorizeSecurityGroupIngress",
             "ec2:RevokeSecurityGroupIngress",
         ],
-        fix: |ctx| Box::pin(close_world_port(ctx, 25)),
+        fix: |ctx| Box::pin(close_world_port(ctx)),
     },
     // Close TCP 135 to 0.0.0.0/0 and ::/0 (see `close_world_ingress`).
     RuleSpec {
@@ -198,7 +198,7 @@ pub static RULES: &[RuleSpec] = &[
             "ec2:AuthorizeSecurityGroupIngress",
             "ec2:RevokeSecurityGroupIngress",
         ],
-        fix: |ctx| Box::pin(close_world_port(ctx, 135)),
+        fix: |ctx| Box::pin(close_world_port(ctx)),
     },
     // Close TCP 445 to 0.0.0.0/0 and ::/0 (see `close_world_ingress`).
     RuleSpec {
@@ -215,7 +215,7 @@ pub static RULES: &[RuleSpec] = &[
             "ec2:AuthorizeSecurityGroupIngress",
             "ec2:RevokeSecurityGroupIngress",
         ],
-        fix: |ctx| Box::pin(close_world_port(ctx, 445)),
+        fix: |ctx| Box::pin(close_world_port(ctx)),
     },
     // Close TCP 27017 to 0.0.0.0/0 and ::/0 (see `close_world_ingress`).
     RuleSpec {
@@ -232,7 +232,7 @@ pub static RULES: &[RuleSpec] = &[
             "ec2:AuthorizeSecurityGroupIngress",
             "ec2:RevokeSecurityGroupIngress",
         ],
-        fix: |ctx| Box::pin(close_world_port(ctx, 27017)),
+        fix: |ctx| Box::pin(close_world_port(ctx)),
     },
 ];
 
@@ -242,6 +242,7 @@ pub static RULES: &[RuleSpec] = &[
 
 use crate::rule::Outcome;
 use crate::rule::{on_resource, Context, Report, RuleError};
+use crate::undo::{PortRange, Removed};
 use aws_sdk_ec2::types::{
     Filter, IpPermission, IpRange, Ipv6Range, LaunchPermission, LaunchPermissionModifications,
     PermissionGroup, SecurityGroup, SecurityGroupRule, Tag,
@@ -251,9 +252,38 @@ use aws_sdk_ec2::Client;
 const WORLD_IPV4: &str = "0.0.0.0/0";
 const WORLD_IPV6: &str = "::/0";
 
-/// The world-open-port rules (EC2-002…045): TCP `port` closed to the world on the finding's
-/// security group ([`close_world_ingress`]).
-async fn close_world_port(ctx: &Context, port: i32) -> Result<Report, RuleError> {
+/// The TCP port each world-open-port rule (EC2-002…045) closes; `None` for every other rule.
+pub fn world_port(rule_id: &str) -> Option<i32> {
+    Some(match rule_id {
+        "EC2-002" => 22,
+        "EC2-003" => 3389,
+        "EC2-004" => 1521,
+        "EC2-005" => 3306,
+        "EC2-006" => 5432,
+        "EC2-008" => 1433,
+        "EC2-038" => 23,
+        "EC2-039" => 25,
+        "EC2-040" => 135,
+        "EC2-043" => 445,
+        "EC2-045" => 27017,
+        _ => return None,
+    })
+}
+
+/// Whether `cidr` is the whole IPv4 or IPv6 internet.
+pub fn is_world(cidr: &str) -> bool {
+    cidr == WORLD_IPV4 || cidr == WORLD_IPV6
+}
+
+/// The world-open-port rules (EC2-002…045): the rule's TCP port ([`world_port`]) closed to
+/// the world on the finding's security group ([`close_world_ingress`]).
+async fn close_world_port(ctx: &Context) -> Result<Report, RuleError> {
+    let Some(port) = world_port(ctx.rule.id) else {
+        return Err(RuleError::new(format!(
+            "{} is not a world-open-port rule",
+            ctx.rule.id
+        )));
+    };
     on_resource(ctx, Client::new, async |ctx, ec2, group_id| {
         close_world_ingress(ctx, ec2, group_id, port).await
     })
@@ -626,8 +656,21 @@ async fn close_world_ingress(
             )
         }))
         .collect();
+    let removed = plan
+        .exact
+        .iter()
+        .map(|r| removed_rule(group_id, r, Vec::new()))
+        .chain(plan.narrowed.iter().map(|n| {
+            let added = n
+                .authorize
+                .iter()
+                .map(|&(from_port, to_port)| PortRange { from_port, to_port })
+                .collect();
+            removed_rule(group_id, n.rule, added)
+        }))
+        .collect();
     let report = ctx
-        .fix(actions, async {
+        .fix_removing(actions, removed, async {
             // The rest of each range first: no port but `port` is closed, even for a moment.
             if !permissions.is_empty() {
                 authorize_ingress(ec2, group_id, permissions).await?;
@@ -647,7 +690,119 @@ async fn close_world_ingress(
         outcome: Outcome::Failed,
         actions: report.actions,
         reason: Some(format!("{stuck}; {done}")),
+        // What was fixed was fixed: it can be undone like any other.
+        removed: report.removed,
     })
+}
+
+/// A revoked world-open rule as the ledger records it.
+fn removed_rule(group_id: &str, rule: &SecurityGroupRule, added: Vec<PortRange>) -> Removed {
+    Removed::IngressRule {
+        group_id: group_id.to_owned(),
+        rule_id: rule.security_group_rule_id().unwrap_or_default().to_owned(),
+        protocol: protocol(rule),
+        from_port: rule.from_port().unwrap_or_default(),
+        to_port: rule.to_port().unwrap_or_default(),
+        cidr: world_cidr(rule).unwrap_or_default().to_owned(),
+        description: rule.description().map(str::to_owned),
+        added,
+    }
+}
+
+/// `remedy undo` of a world-open-port rule: the revoked ingress rule authorised again (its
+/// protocol, ports, CIDR and description), then the narrower rules that replaced it revoked,
+/// so that the group is as it was. `None` when the rule is there and none of the narrower
+/// ones is.
+pub(crate) async fn restore_ingress(
+    aws: &aws_config::SdkConfig,
+    removed: &Removed,
+) -> Result<Option<String>, RuleError> {
+    let Removed::IngressRule {
+        group_id,
+        rule_id,
+        protocol: proto,
+        from_port,
+        to_port,
+        cidr,
+        description,
+        added,
+    } = removed
+    else {
+        return Err(RuleError::new("not a security-group rule"));
+    };
+    let ec2 = Client::new(aws);
+    let rules = group_rules(&ec2, group_id).await?;
+    let same_peer = |r: &SecurityGroupRule| {
+        r.is_egress() != Some(true)
+            && (r.cidr_ipv4() == Some(cidr.as_str()) || r.cidr_ipv6() == Some(cidr.as_str()))
+    };
+    let present = rules.iter().any(|r| {
+        same_peer(r)
+            && protocol(r) == proto.to_ascii_lowercase()
+            && r.from_port() == Some(*from_port)
+            && r.to_port() == Some(*to_port)
+    });
+    // The narrower rules remedy authorised in its place, still there.
+    let narrower: Vec<&SecurityGroupRule> = rules
+        .iter()
+        .filter(|r| {
+            same_peer(r)
+                && is_tcp(r)
+                && added
+                    .iter()
+                    .any(|a| r.from_port() == Some(a.from_port) && r.to_port() == Some(a.to_port))
+        })
+        .collect();
+    if present && narrower.is_empty() {
+        return Ok(None);
+    }
+    let mut done = Vec::new();
+    if !present {
+        let permission = IpPermission::builder()
+            .ip_protocol(proto.to_ascii_lowercase())
+            .from_port(*from_port)
+            .to_port(*to_port);
+        let permission = if cidr == WORLD_IPV6 {
+            permission.ipv6_ranges(
+                Ipv6Range::builder()
+                    .cidr_ipv6(cidr)
+                    .set_description(description.clone())
+                    .build(),
+            )
+        } else {
+            permission.ip_ranges(
+                IpRange::builder()
+                    .cidr_ip(cidr)
+                    .set_description(description.clone())
+                    .build(),
+            )
+        };
+        authorize_ingress(&ec2, group_id, vec![permission.build()]).await?;
+        done.push(format!(
+            "authorised ingress {} from {cidr} on security group {group_id} again (was {rule_id})",
+            tcp_or(proto, *from_port, *to_port)
+        ));
+    }
+    if !narrower.is_empty() {
+        let ids = rule_ids(&narrower)?;
+        revoke_ingress(&ec2, group_id, ids).await?;
+        let described: Vec<String> = narrower.iter().map(|r| describe_rule(r)).collect();
+        done.push(format!(
+            "revoked {} of security group {group_id}, added when the rule was narrowed",
+            described.join(" and ")
+        ));
+    }
+    Ok(Some(done.join("; ")))
+}
+
+/// `TCP ports 20-25`, `TCP port 22`.
+fn tcp_or(protocol: &str, from: i32, to: i32) -> String {
+    let protocol = protocol.to_ascii_uppercase();
+    if from == to {
+        format!("{protocol} port {from}")
+    } else {
+        format!("{protocol} ports {from}-{to}")
+    }
 }
 
 /// Why world-open all-traffic rules cannot be fixed, or `None` when there are none.

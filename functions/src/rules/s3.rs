@@ -14,7 +14,7 @@ pub static RULES: &[RuleSpec] = &[
         scoped: &[],
         settings: &[],
         iam_actions: &["s3:GetBucketAcl", "s3:PutBucketAcl", "s3:GetBucketTagging"],
-        fix: |ctx| Box::pin(remove_public_grant(ctx, ALL_USERS, Permission::Read)),
+        fix: |ctx| Box::pin(remove_public_grant(ctx)),
     },
     RuleSpec {
         id: "S3-002",
@@ -25,7 +25,7 @@ pub static RULES: &[RuleSpec] = &[
         scoped: &[],
         settings: &[],
         iam_actions: &["s3:GetBucketAcl", "s3:PutBucketAcl", "s3:GetBucketTagging"],
-        fix: |ctx| Box::pin(remove_public_grant(ctx, ALL_USERS, Permission::ReadAcp)),
+        fix: |ctx| Box::pin(remove_public_grant(ctx)),
     },
     RuleSpec {
         id: "S3-003",
@@ -36,7 +36,7 @@ pub static RULES: &[RuleSpec] = &[
         scoped: &[],
         settings: &[],
         iam_actions: &["s3:GetBucketAcl", "s3:PutBucketAcl", "s3:GetBucketTagging"],
-        fix: |ctx| Box::pin(remove_public_grant(ctx, ALL_USERS, Permission::Write)),
+        fix: |ctx| Box::pin(remove_public_grant(ctx)),
     },
     RuleSpec {
         id: "S3-004",
@@ -47,7 +47,7 @@ pub static RULES: &[RuleSpec] = &[
         scoped: &[],
         settings: &[],
         iam_actions: &["s3:GetBucketAcl", "s3:PutBucketAcl", "s3:GetBucketTagging"],
-        fix: |ctx| Box::pin(remove_public_grant(ctx, ALL_USERS, Permission::WriteAcp)),
+        fix: |ctx| Box::pin(remove_public_grant(ctx)),
     },
     RuleSpec {
         id: "S3-005",
@@ -58,7 +58,7 @@ pub static RULES: &[RuleSpec] = &[
         scoped: &[],
         settings: &[],
         iam_actions: &["s3:GetBucketAcl", "s3:PutBucketAcl", "s3:GetBucketTagging"],
-        fix: |ctx| Box::pin(remove_public_grant(ctx, ALL_USERS, Permission::FullControl)),
+        fix: |ctx| Box::pin(remove_public_grant(ctx)),
     },
     RuleSpec {
         id: "S3-006",
@@ -69,13 +69,7 @@ pub static RULES: &[RuleSpec] = &[
         scoped: &[],
         settings: &[],
         iam_actions: &["s3:GetBucketAcl", "s3:PutBucketAcl", "s3:GetBucketTagging"],
-        fix: |ctx| {
-            Box::pin(remove_public_grant(
-                ctx,
-                AUTHENTICATED_USERS,
-                Permission::Read,
-            ))
-        },
+        fix: |ctx| Box::pin(remove_public_grant(ctx)),
     },
     RuleSpec {
         id: "S3-007",
@@ -86,13 +80,7 @@ pub static RULES: &[RuleSpec] = &[
         scoped: &[],
         settings: &[],
         iam_actions: &["s3:GetBucketAcl", "s3:PutBucketAcl", "s3:GetBucketTagging"],
-        fix: |ctx| {
-            Box::pin(remove_public_grant(
-                ctx,
-                AUTHENTICATED_USERS,
-                Permission::ReadAcp,
-            ))
-        },
+        fix: |ctx| Box::pin(remove_public_grant(ctx)),
     },
     RuleSpec {
         id: "S3-008",
@@ -103,13 +91,7 @@ pub static RULES: &[RuleSpec] = &[
         scoped: &[],
         settings: &[],
         iam_actions: &["s3:GetBucketAcl", "s3:PutBucketAcl", "s3:GetBucketTagging"],
-        fix: |ctx| {
-            Box::pin(remove_public_grant(
-                ctx,
-                AUTHENTICATED_USERS,
-                Permission::Write,
-            ))
-        },
+        fix: |ctx| Box::pin(remove_public_grant(ctx)),
     },
     RuleSpec {
         id: "S3-009",
@@ -120,13 +102,7 @@ pub static RULES: &[RuleSpec] = &[
         scoped: &[],
         settings: &[],
         iam_actions: &["s3:GetBucketAcl", "s3:PutBucketAcl", "s3:GetBucketTagging"],
-        fix: |ctx| {
-            Box::pin(remove_public_grant(
-                ctx,
-                AUTHENTICATED_USERS,
-                Permission::WriteAcp,
-            ))
-        },
+        fix: |ctx| Box::pin(remove_public_grant(ctx)),
     },
     RuleSpec {
         id: "S3-010",
@@ -137,13 +113,7 @@ pub static RULES: &[RuleSpec] = &[
         scoped: &[],
         settings: &[],
         iam_actions: &["s3:GetBucketAcl", "s3:PutBucketAcl", "s3:GetBucketTagging"],
-        fix: |ctx| {
-            Box::pin(remove_public_grant(
-                ctx,
-                AUTHENTICATED_USERS,
-                Permission::FullControl,
-            ))
-        },
+        fix: |ctx| Box::pin(remove_public_grant(ctx)),
     },
     // Turn versioning on.
     RuleSpec {
@@ -261,11 +231,12 @@ pub static RULES: &[RuleSpec] = &[
 use crate::partition::partition;
 use crate::rule::{error_code, Context, Report, RuleError};
 use crate::rules::sns::{is_open_to_everyone, remove_everyone, statements};
+use crate::undo::{BlockSettings, Removed};
 use aws_sdk_s3::operation::get_bucket_acl::GetBucketAclOutput;
 use aws_sdk_s3::types::{
-    AccessControlPolicy, BucketVersioningStatus, Grant, Permission, PublicAccessBlockConfiguration,
-    ServerSideEncryption, ServerSideEncryptionByDefault, ServerSideEncryptionConfiguration,
-    ServerSideEncryptionRule, VersioningConfiguration,
+    AccessControlPolicy, BucketVersioningStatus, Grant, Grantee, Permission,
+    PublicAccessBlockConfiguration, ServerSideEncryption, ServerSideEncryptionByDefault,
+    ServerSideEncryptionConfiguration, ServerSideEncryptionRule, Type, VersioningConfiguration,
 };
 use aws_sdk_s3::Client;
 use serde_json::{json, Value};
@@ -287,13 +258,34 @@ async fn on_bucket(
     fix(ctx, &s3, bucket).await
 }
 
-/// S3-001…010: the bucket ACL's grant of `permission` to the `group` (all users, or all
-/// authenticated users) is removed.
-async fn remove_public_grant(
-    ctx: &Context,
-    group: &str,
-    permission: Permission,
-) -> Result<Report, RuleError> {
+/// The grant each of S3-001…010 removes: the group (all users, or all authenticated users)
+/// and the permission; `None` for every other rule.
+pub fn acl_rule(rule_id: &str) -> Option<(&'static str, Permission)> {
+    let (group, permission) = match rule_id {
+        "S3-001" => (ALL_USERS, Permission::Read),
+        "S3-002" => (ALL_USERS, Permission::ReadAcp),
+        "S3-003" => (ALL_USERS, Permission::Write),
+        "S3-004" => (ALL_USERS, Permission::WriteAcp),
+        "S3-005" => (ALL_USERS, Permission::FullControl),
+        "S3-006" => (AUTHENTICATED_USERS, Permission::Read),
+        "S3-007" => (AUTHENTICATED_USERS, Permission::ReadAcp),
+        "S3-008" => (AUTHENTICATED_USERS, Permission::Write),
+        "S3-009" => (AUTHENTICATED_USERS, Permission::WriteAcp),
+        "S3-010" => (AUTHENTICATED_USERS, Permission::FullControl),
+        _ => return None,
+    };
+    Some((group, permission))
+}
+
+/// S3-001…010: the bucket ACL's grant of the rule's permission to its group ([`acl_rule`])
+/// is removed, and recorded for `remedy undo`.
+async fn remove_public_grant(ctx: &Context) -> Result<Report, RuleError> {
+    let Some((group, permission)) = acl_rule(ctx.rule.id) else {
+        return Err(RuleError::new(format!(
+            "{} is not an ACL grant rule",
+            ctx.rule.id
+        )));
+    };
     on_bucket(ctx, async |ctx, s3, bucket| {
         remove_grant(ctx, s3, bucket, group, permission).await
     })
@@ -312,8 +304,13 @@ async fn require_secure_transport(
 
 /// Path-style addressing against a custom endpoint (an emulator, a VPC endpoint URL).
 pub fn client(ctx: &Context) -> Client {
-    let config = aws_sdk_s3::config::Builder::from(&ctx.aws)
-        .force_path_style(ctx.aws.endpoint_url().is_some())
+    client_for(&ctx.aws)
+}
+
+/// [`client`] for a configuration.
+fn client_for(aws: &aws_config::SdkConfig) -> Client {
+    let config = aws_sdk_s3::config::Builder::from(aws)
+        .force_path_style(aws.endpoint_url().is_some())
         .build();
     Client::from_conf(config)
 }
@@ -331,6 +328,20 @@ pub(crate) async fn is_managed(
     }
 }
 
+/// The bucket's ACL.
+async fn bucket_acl(s3: &Client, bucket: &str) -> Result<GetBucketAclOutput, RuleError> {
+    s3.get_bucket_acl()
+        .bucket(bucket)
+        .send()
+        .await
+        .map_err(|e| RuleError::aws("GetBucketAcl", &e))
+}
+
+/// Whether `grant` gives `permission` to the group `group` (its URI).
+fn grants(grant: &Grant, group: &str, permission: &Permission) -> bool {
+    grant.permission() == Some(permission) && grant.grantee().and_then(|g| g.uri()) == Some(group)
+}
+
 /// S3-001…010: drop the one grant to `group` with `permission`, keep every other grant.
 async fn remove_grant(
     ctx: &Context,
@@ -339,15 +350,8 @@ async fn remove_grant(
     group: &str,
     permission: Permission,
 ) -> Result<Report, RuleError> {
-    let acl = s3
-        .get_bucket_acl()
-        .bucket(bucket)
-        .send()
-        .await
-        .map_err(|e| RuleError::aws("GetBucketAcl", &e))?;
-    let is_target = |g: &Grant| {
-        g.permission() == Some(&permission) && g.grantee().and_then(|g| g.uri()) == Some(group)
-    };
+    let acl = bucket_acl(s3, bucket).await?;
+    let is_target = |g: &Grant| grants(g, group, &permission);
     if !acl.grants().iter().any(is_target) {
         return Ok(Report::compliant(format!(
             "{bucket} grants no {} to {}",
@@ -366,7 +370,47 @@ async fn remove_grant(
         permission.as_str(),
         group_name(group)
     );
-    ctx.fix(vec![action], put_acl(s3, bucket, &acl, kept)).await
+    let removed = Removed::AclGrant {
+        bucket: bucket.to_owned(),
+        grantee: group.to_owned(),
+        permission: permission.as_str().to_owned(),
+    };
+    ctx.fix_removing(vec![action], vec![removed], put_acl(s3, bucket, &acl, kept))
+        .await
+}
+
+/// `remedy undo` of S3-001…010: the grant of `permission` to `grantee` put back into the
+/// bucket's ACL, every other grant kept; `None` when the ACL already has it.
+pub(crate) async fn restore_grant(
+    aws: &aws_config::SdkConfig,
+    bucket: &str,
+    grantee: &str,
+    permission: &str,
+) -> Result<Option<String>, RuleError> {
+    let s3 = client_for(aws);
+    let acl = bucket_acl(&s3, bucket).await?;
+    let permission = Permission::from(permission);
+    if acl.grants().iter().any(|g| grants(g, grantee, &permission)) {
+        return Ok(None);
+    }
+    let group = Grantee::builder()
+        .r#type(Type::Group)
+        .uri(grantee)
+        .build()
+        .map_err(|e| RuleError::new(format!("the grantee {grantee}: {e}")))?;
+    let mut grants = acl.grants().to_vec();
+    grants.push(
+        Grant::builder()
+            .grantee(group)
+            .permission(permission.clone())
+            .build(),
+    );
+    put_acl(&s3, bucket, &acl, grants).await?;
+    Ok(Some(format!(
+        "put the {} grant to {} back on bucket {bucket}",
+        permission.as_str(),
+        group_name(grantee)
+    )))
 }
 
 /// Writes the bucket's ACL back with only the `kept` grants, under its current owner.
@@ -739,13 +783,74 @@ async fn block_public_access(
             "{bucket} blocks all public access"
         )));
     }
-    ctx.fix(
+    let removed = Removed::PublicAccessBlock {
+        bucket: bucket.to_owned(),
+        previous: current.as_ref().map(settings_of),
+    };
+    ctx.fix_removing(
         vec![format!(
             "turned on all four public access block settings for bucket {bucket}"
         )],
+        vec![removed],
         block_everything(s3, bucket),
     )
     .await
+}
+
+/// A public access block's four settings (an unset one is off, as S3 applies it).
+fn settings_of(block: &PublicAccessBlockConfiguration) -> BlockSettings {
+    BlockSettings {
+        block_public_acls: block.block_public_acls() == Some(true),
+        ignore_public_acls: block.ignore_public_acls() == Some(true),
+        block_public_policy: block.block_public_policy() == Some(true),
+        restrict_public_buckets: block.restrict_public_buckets() == Some(true),
+    }
+}
+
+/// `remedy undo` of S3-026: the bucket's public access block as it was before — its
+/// settings put back, or, when it had none, the block deleted (DeletePublicAccessBlock is
+/// authorised by `s3:PutBucketPublicAccessBlock`, the rule's own action). `None` when it
+/// is already so.
+pub(crate) async fn restore_public_access_block(
+    aws: &aws_config::SdkConfig,
+    bucket: &str,
+    previous: Option<&BlockSettings>,
+) -> Result<Option<String>, RuleError> {
+    let s3 = client_for(aws);
+    let current = public_access_block(&s3, bucket).await?;
+    if current.as_ref().map(settings_of).as_ref() == previous {
+        return Ok(None);
+    }
+    match previous {
+        None => {
+            s3.delete_public_access_block()
+                .bucket(bucket)
+                .send()
+                .await
+                .map_err(|e| RuleError::aws("DeletePublicAccessBlock", &e))?;
+            Ok(Some(format!(
+                "deleted the public access block of bucket {bucket}, which had none before"
+            )))
+        }
+        Some(settings) => {
+            let block = PublicAccessBlockConfiguration::builder()
+                .block_public_acls(settings.block_public_acls)
+                .ignore_public_acls(settings.ignore_public_acls)
+                .block_public_policy(settings.block_public_policy)
+                .restrict_public_buckets(settings.restrict_public_buckets)
+                .build();
+            s3.put_public_access_block()
+                .bucket(bucket)
+                .public_access_block_configuration(block)
+                .send()
+                .await
+                .map_err(|e| RuleError::aws("PutPublicAccessBlock", &e))?;
+            Ok(Some(format!(
+                "put the public access block of bucket {bucket} back as it was ({})",
+                settings.describe()
+            )))
+        }
+    }
 }
 
 /// The bucket's public access block, `None` when it has none.
