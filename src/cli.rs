@@ -78,6 +78,9 @@ pub(crate) enum Command {
     /// The remediation ledger: each account's orchestrator log, per rule and outcome, per account, the latest records.
     #[command(after_help = examples::HISTORY)]
     History(commands::history::Args),
+    /// Put back what a reversible rule removed, as its ledger record says (dry run unless --yes).
+    #[command(after_help = examples::UNDO)]
+    Undo(commands::undo::Args),
     /// Account Vending Machine hook: deploy one account at the stage its OU belongs to.
     #[command(after_help = examples::ONBOARD)]
     Onboard(commands::onboard::Args),
@@ -197,6 +200,15 @@ Examples:
   # One rule in two accounts, for an audit and a spreadsheet
   remedy history --rule S3-001 --account 111111111111 --account 222222222222 --since 30d --report history.md --csv history.csv";
 
+    pub const UNDO: &str = "\
+Examples:
+  # What undoing a ledger record would put back (its id: `remedy history`)
+  remedy undo --record 3f9c2a71d04be815
+  # Put it back, through the rule's own function in the account
+  remedy undo --record 3f9c2a71d04be815 --yes
+  # The latest fix of a finding, in one account, as JSON
+  remedy undo --finding ccc:OrganisationId:111111111111:EC2-002:us-east-1:sg-0123 --account 111111111111 --yes --output json";
+
     pub const ONBOARD: &str = "\
 Examples:
   # A vended account: the first stage whose OUs hold it, that account alone
@@ -276,6 +288,7 @@ pub fn main() -> i32 {
             | Command::Pause(_)
             | Command::Resume(_)
             | Command::History(_)
+            | Command::Undo(_)
     ) {
         // Needs the runtime: the listener is a task.
         let _guard = runtime.enter();
@@ -379,6 +392,7 @@ async fn run(cli: Cli, stop: crate::core::stop::Stop) -> Result<i32, Error> {
         Command::Onboard(args) => commands::onboard::run(args, &global).await,
         Command::Pause(args) => commands::pause::pause(args, &global).await,
         Command::History(args) => commands::history::run(args, &global).await,
+        Command::Undo(args) => commands::undo::run(args, &global).await,
         Command::Resume(args) => commands::pause::resume(args, &global).await,
         Command::Remediate(args) => commands::remediate::run(args, &global).await,
         Command::Rules(args) => commands::rules::run(args, &global),

@@ -364,6 +364,14 @@ pub(crate) fn logs_client(
     aws_sdk_cloudwatchlogs::Client::from_conf(builder.build())
 }
 
+pub(crate) fn lambda_client(config: &SdkConfig, counts: &RetryCounts) -> aws_sdk_lambda::Client {
+    let builder = aws_sdk_lambda::config::Builder::from(config)
+        .retry_partition(retries::partition("lambda"))
+        .interceptor(counts.counter())
+        .interceptor(retries::Reach);
+    aws_sdk_lambda::Client::from_conf(builder.build())
+}
+
 /// IAM is global: the region only picks the partition's endpoint.
 pub(crate) fn iam_client(config: &SdkConfig, counts: &RetryCounts) -> aws_sdk_iam::Client {
     let builder = aws_sdk_iam::config::Builder::from(config)

@@ -8,6 +8,7 @@ pub(crate) mod cfn;
 pub(crate) mod errors;
 pub(crate) mod iam;
 pub mod identity;
+pub(crate) mod lambda;
 pub(crate) mod logs;
 pub(crate) mod org;
 pub mod package;

@@ -57,10 +57,7 @@ pub struct Args {
 pub async fn run(args: Args, global: &Global) -> Result<i32, Error> {
     // -- Input checks: no AWS call before these pass.
     let config = super::load_config_to_read(&global.config)?;
-    let stages = match args.stage.as_deref() {
-        Some(name) => vec![config.stage(name)?.clone()],
-        None => config.stages.clone(),
-    };
+    let stages = stages_named(&config, args.stage.as_deref())?;
     for rule in &args.rules {
         if !remedy_functions::finding::is_valid_rule_id(rule) {
             return Err(Error::Input(format!(
@@ -69,14 +66,12 @@ pub async fn run(args: Args, global: &Global) -> Result<i32, Error> {
         }
     }
     super::targets::check_account_ids(&args.accounts)?;
-    let now_ms = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
-    let since_ms = now_ms.saturating_sub(i64::try_from(args.since.as_millis()).unwrap_or(0));
+    let since_ms = since_ms(args.since);
     let filter = Arc::new(Filter {
         rules: args.rules.clone(),
         outcomes: args.outcomes.clone(),
         since_ms,
+        ..Filter::default()
     });
 
     // -- The accounts.
@@ -86,6 +81,61 @@ pub async fn run(args: Args, global: &Global) -> Result<i32, Error> {
         super::targets::chosen_targets(&session, &stages, &args.accounts, args.stage.is_some())?;
 
     // -- Each account's log group, at the stage's concurrency.
+    let (rows, all) = read_ledgers(&session, chosen, filter).await;
+
+    let since_at = crate::core::util::rfc3339(u64::try_from(since_ms / 1000).unwrap_or(0));
+    let view = report::HistoryView {
+        since: &since_at,
+        wide: args.wide,
+        all: &all,
+    };
+    report::print_history(&rows, &view, global.output);
+    if let Some(path) = &args.report {
+        super::write_file(path, "--report", &report::history_markdown(&rows, &view))?;
+    }
+    if let Some(path) = &args.csv {
+        super::write_file(path, "--csv", &report::history_csv(&all))?;
+    }
+    Ok(if session.stop.interrupted() {
+        exit::INTERRUPTED
+    } else if rows
+        .iter()
+        .any(|r| matches!(r.status, ReadStatus::Failed | ReadStatus::Skipped))
+    {
+        exit::FAILED
+    } else {
+        exit::OK
+    })
+}
+
+/// `--stage`'s stage, else every stage.
+pub(crate) fn stages_named(
+    config: &crate::core::config::Config,
+    stage: Option<&str>,
+) -> Result<Vec<crate::core::config::Stage>, Error> {
+    Ok(match stage {
+        Some(name) => vec![config.stage(name)?.clone()],
+        None => config.stages.clone(),
+    })
+}
+
+/// Now minus `since`, in milliseconds since the epoch (`--since`).
+pub(crate) fn since_ms(since: Duration) -> i64 {
+    let now_ms = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
+    now_ms.saturating_sub(i64::try_from(since.as_millis()).unwrap_or(0))
+}
+
+/// Reads the ledger of every target of `chosen` (the orchestrator's log group in its home
+/// region, through the account's role), at each stage's concurrency, with a progress bar:
+/// one row per account, and the fleet's records that `filter` lets through. Used by
+/// `remedy history` and `remedy undo` (which looks for one record).
+pub(crate) async fn read_ledgers(
+    session: &Session,
+    chosen: Vec<(crate::core::config::Stage, Vec<Target>)>,
+    filter: Arc<Filter>,
+) -> (Vec<AccountHistory>, Ledger) {
     // Each account's records are folded into the fleet's ledger as its read ends, its row
     // keeping the counts: memory holds the latest records once, not per account.
     let all = Arc::new(std::sync::Mutex::new(Ledger::default()));
@@ -169,33 +219,11 @@ pub async fn run(args: Args, global: &Global) -> Result<i32, Error> {
         }
     }
 
-    let since_at = crate::core::util::rfc3339(u64::try_from(since_ms / 1000).unwrap_or(0));
     let all = all
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner)
         .clone();
-    let view = report::HistoryView {
-        since: &since_at,
-        wide: args.wide,
-        all: &all,
-    };
-    report::print_history(&rows, &view, global.output);
-    if let Some(path) = &args.report {
-        super::write_file(path, "--report", &report::history_markdown(&rows, &view))?;
-    }
-    if let Some(path) = &args.csv {
-        super::write_file(path, "--csv", &report::history_csv(&all))?;
-    }
-    Ok(if session.stop.interrupted() {
-        exit::INTERRUPTED
-    } else if rows
-        .iter()
-        .any(|r| matches!(r.status, ReadStatus::Failed | ReadStatus::Skipped))
-    {
-        exit::FAILED
-    } else {
-        exit::OK
-    })
+    (rows, all)
 }
 
 impl AccountHistory {

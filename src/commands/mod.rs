@@ -21,6 +21,7 @@ pub mod rules;
 pub mod status;
 mod targets;
 pub mod template;
+pub mod undo;
 
 pub use crate::aws::identity::AwsSelection;
 use crate::core::config::Stage;

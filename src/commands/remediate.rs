@@ -104,6 +104,7 @@ pub async fn remediate(
             outcome: Outcome::Unsupported,
             actions: Vec::new(),
             reason: Some(format!("{rule_id} is not in remedy's catalog")),
+            removed: Vec::new(),
         };
         show(
             Some(&rule_id),

@@ -80,6 +80,12 @@ pub struct Record {
     pub notified: Vec<String>,
     pub duration_ms: Option<u64>,
     pub remedy_version: Option<String>,
+    /// The record's id (`remedy undo --record`); none before remedy logged one.
+    pub record_id: Option<String>,
+    /// What a reversible rule removed (`remedy undo`); an entry this remedy cannot read (a
+    /// later version's kind) is left out and counted in `removed_unread`.
+    pub removed: Vec<remedy_functions::undo::Removed>,
+    pub removed_unread: usize,
 }
 
 /// The record in one log event of `account`'s log group, or `None` when the event is not
@@ -106,6 +112,14 @@ pub fn parse_line(message: &str, account_id: &str, timestamp_ms: i64) -> Option<
             .unwrap_or_default()
     };
     let outcome = text("outcome")?;
+    let removed: &[Value] = line
+        .get("removed")
+        .and_then(Value::as_array)
+        .map_or(&[], Vec::as_slice);
+    let read: Vec<remedy_functions::undo::Removed> = removed
+        .iter()
+        .filter_map(|r| serde_json::from_value(r.clone()).ok())
+        .collect();
     let reason_code = text("reason_code");
     let exception = match line.get("exception") {
         Some(Value::String(id)) => Some(id.clone()),
@@ -138,6 +152,9 @@ pub fn parse_line(message: &str, account_id: &str, timestamp_ms: i64) -> Option<
         notified: list("notified"),
         duration_ms: line.get("duration_ms").and_then(Value::as_u64),
         remedy_version: text("remedy_version"),
+        record_id: text("record_id"),
+        removed_unread: removed.len() - read.len(),
+        removed: read,
     })
 }
 
@@ -148,6 +165,20 @@ pub struct Filter {
     pub outcomes: Vec<String>,
     /// Milliseconds since the epoch.
     pub since_ms: i64,
+    /// Only the record with this id (`remedy undo --record`; a checked word: [`is_id`]).
+    pub record_id: Option<String>,
+    /// Only the records of this finding (`remedy undo --finding`; checked: [`is_id`]).
+    pub finding_id: Option<String>,
+}
+
+/// Whether `id` may be looked for as a record's or a finding's id: 1 to 256 characters,
+/// none a quote, a backslash, a space or a control character (it goes into a filter
+/// pattern's quoted string).
+pub fn is_id(id: &str) -> bool {
+    (1..=256).contains(&id.len())
+        && !id
+            .chars()
+            .any(|c| c == '"' || c == '\\' || c.is_whitespace() || c.is_control())
 }
 
 /// CloudWatch Logs' filter patterns are at most 1,024 characters.
@@ -162,6 +193,14 @@ impl Filter {
                     .as_ref()
                     .is_some_and(|r| self.rules.contains(r)))
             && (self.outcomes.is_empty() || self.outcomes.contains(&record.outcome))
+            && self
+                .record_id
+                .as_ref()
+                .is_none_or(|id| record.record_id.as_ref() == Some(id))
+            && self
+                .finding_id
+                .as_ref()
+                .is_none_or(|id| record.finding_id.as_ref() == Some(id))
     }
 
     /// The FilterLogEvents `filterPattern` that narrows the read server-side: lines with an
@@ -182,6 +221,12 @@ impl Filter {
         }
         if !self.outcomes.is_empty() {
             parts.push(any("outcome", &self.outcomes));
+        }
+        if let Some(id) = &self.record_id {
+            parts.push(any("record_id", std::slice::from_ref(id)));
+        }
+        if let Some(id) = &self.finding_id {
+            parts.push(any("finding_id", std::slice::from_ref(id)));
         }
         let pattern = format!("{{ {} }}", parts.join(" && "));
         if pattern.len() > PATTERN_MAX {
@@ -351,7 +396,6 @@ pub struct AccountHistory {
     pub ledger: Ledger,
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -414,6 +458,7 @@ mod tests {
             rules: vec!["S3-001".into(), "EC2-002".into()],
             outcomes: vec!["failed".into()],
             since_ms: 10,
+            ..Filter::default()
         };
         assert_eq!(
             filter.pattern(),
@@ -435,6 +480,36 @@ mod tests {
             ..Filter::default()
         };
         assert_eq!(many.pattern(), Filter::default().pattern());
+        let one = Filter {
+            record_id: Some("0123456789abcdef".into()),
+            finding_id: Some("ccc:o:a:S3-001:us-east-1:b".into()),
+            ..Filter::default()
+        };
+        assert_eq!(
+            one.pattern(),
+            r#"{ ($.outcome = "*") && ($.record_id = "0123456789abcdef") && ($.finding_id = "ccc:o:a:S3-001:us-east-1:b") }"#
+        );
+        let mut it = Record {
+            record_id: Some("0123456789abcdef".into()),
+            finding_id: Some("ccc:o:a:S3-001:us-east-1:b".into()),
+            ..Record::default()
+        };
+        assert!(one.matches(&it));
+        it.record_id = Some("fedcba9876543210".into());
+        assert!(!one.matches(&it));
+        assert!(is_id("ccc:o:a:S3-001:us-east-1:b"));
+        for bad in ["", "a\"b", "a b", "a\\b", "a\nb"] {
+            assert!(!is_id(bad), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn a_record_reads_what_its_rule_removed_and_counts_what_it_cannot() {
+        let line = r#"{"ledger":1,"outcome":"remediated","rule_id":"S3-001","record_id":"00000000000000ab","removed":[{"kind":"acl_grant","bucket":"b","grantee":"http://acs.amazonaws.com/groups/global/AllUsers","permission":"READ"},{"kind":"from_the_future"}]}"#;
+        let r = parse_line(line, "111111111111", 5).unwrap();
+        assert_eq!(r.record_id.as_deref(), Some("00000000000000ab"));
+        assert_eq!(r.removed.len(), 1);
+        assert_eq!(r.removed_unread, 1);
     }
 
     #[test]

@@ -19,4 +19,5 @@ pub mod stack;
 pub mod stop;
 pub mod targets;
 pub(crate) mod template;
+pub(crate) mod undo;
 pub(crate) mod util;

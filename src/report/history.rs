@@ -74,8 +74,9 @@ pub fn print_history(rows: &[AccountHistory], view: &HistoryView<'_>, format: Ou
                     "OUTCOME",
                     "REASON CODE",
                     "RESOURCE",
+                    "RECORD",
                 ])
-                .keep_whole(&[0, 1]);
+                .keep_whole(&[0, 1, 6]);
                 for r in latest.iter().take(SHOWN) {
                     table.row([
                         r.at.clone(),
@@ -84,6 +85,7 @@ pub fn print_history(rows: &[AccountHistory], view: &HistoryView<'_>, format: Ou
                         r.outcome.clone(),
                         r.reason_code.clone().unwrap_or_else(|| "-".into()),
                         r.resource.clone().unwrap_or_else(|| "-".into()),
+                        r.record_id.clone().unwrap_or_else(|| "-".into()),
                     ]);
                 }
                 let _ = write!(out, "{}", table.render(width));
@@ -208,7 +210,7 @@ pub fn history_markdown(rows: &[AccountHistory], view: &HistoryView<'_>) -> Stri
 }
 
 /// The columns of `--csv`, in order.
-pub const CSV_COLUMNS: [&str; 15] = [
+pub const CSV_COLUMNS: [&str; 16] = [
     "at",
     "account_id",
     "rule_id",
@@ -224,6 +226,7 @@ pub const CSV_COLUMNS: [&str; 15] = [
     "duration_ms",
     "remedy_version",
     "reason",
+    "record_id",
 ];
 
 /// `--csv FILE`: a header and one line per record (the latest first, up to
@@ -255,6 +258,7 @@ fn csv_fields(r: &Record) -> Vec<String> {
         r.duration_ms.map(|d| d.to_string()).unwrap_or_default(),
         text(&r.remedy_version),
         text(&r.reason),
+        text(&r.record_id),
     ]
 }
 

@@ -722,6 +722,9 @@ pub struct RemediationDoc<'a> {
     /// Why the finding was not remediated (`dry_run`, `notify`, `unsupported`,
     /// `rejected:<why>`, …), as the orchestrator's log line says it; null when it was.
     pub reason_code: Option<remedy_functions::dispatch::ReasonCode>,
+    /// What a reversible rule removed (as the ledger records it, docs/ledger.md); empty
+    /// when nothing was, and for the other rules.
+    pub removed: &'a [remedy_functions::undo::Removed],
 }
 
 impl<'a> RemediationDoc<'a> {
@@ -736,8 +739,32 @@ impl<'a> RemediationDoc<'a> {
             actions: &report.actions,
             reason: report.reason.as_deref(),
             reason_code,
+            removed: &report.removed,
         }
     }
+}
+
+/// `remedy undo`.
+#[derive(Debug, Serialize)]
+pub struct UndoDoc<'a> {
+    /// `would_restore` (a dry run), `restored`, `unchanged`, `refused`, `not_found`, `failed`.
+    pub outcome: &'a str,
+    pub record_id: Option<&'a str>,
+    pub finding_id: Option<&'a str>,
+    pub account_id: Option<&'a str>,
+    pub rule_id: Option<&'a str>,
+    /// The finding's region, where the rule acted.
+    pub region: Option<&'a str>,
+    pub resource: Option<&'a str>,
+    /// When the record was written.
+    pub at: Option<&'a str>,
+    /// What the record says was removed, and would be or was put back.
+    pub removed: &'a [remedy_functions::undo::Removed],
+    /// What was done (or, in a dry run, would be).
+    pub actions: &'a [String],
+    pub reason: Option<&'a str>,
+    /// How the undo ran: `dry_run`, `function` (the rule's own function), `local`.
+    pub via: &'a str,
 }
 
 /// `remedy history`.
@@ -810,6 +837,10 @@ pub struct RecordDoc {
     pub notified: Vec<String>,
     pub duration_ms: Option<u64>,
     pub remedy_version: Option<String>,
+    /// The record's id, for `remedy undo --record`.
+    pub record_id: Option<String>,
+    /// What a reversible rule removed (docs/ledger.md), for `remedy undo`.
+    pub removed: Vec<remedy_functions::undo::Removed>,
 }
 
 impl<'a> HistoryDoc<'a> {
@@ -871,6 +902,8 @@ impl<'a> HistoryDoc<'a> {
                     notified: r.notified,
                     duration_ms: r.duration_ms,
                     remedy_version: r.remedy_version,
+                    record_id: r.record_id,
+                    removed: r.removed,
                 })
                 .collect(),
             truncated,

@@ -28,6 +28,7 @@ mod stage;
 mod status;
 mod table;
 mod template;
+mod undo;
 
 pub use accounts::print_accounts;
 pub use exceptions::{print_exceptions, ExceptionRow};
@@ -44,3 +45,4 @@ pub use rules::{print_rules, RuleRow};
 pub use stage::{print_rollout, print_rollout_stage, print_stage};
 pub use status::{print_status, State, StatusView};
 pub use template::print_template;
+pub use undo::print_undo;

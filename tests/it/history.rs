@@ -22,7 +22,7 @@ fn config() -> String {
     "regions: [us-east-1]\npackage: package.zip\nstages:\n  - name: dev\n    targets: {ous: [/Workloads/Dev]}\n  - name: prod\n    home_region: eu-west-1\n    regions: [eu-west-1]\n    targets: {ous: [/Workloads/Prod]}\nrules:\n  S3-001: remediate\n  EC2-002: remediate\n".into()
 }
 
-fn now_ms() -> i64 {
+pub(crate) fn now_ms() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
@@ -49,7 +49,12 @@ fn line(rule: &str, outcome: &str, resource: &str, code: Option<&str>) -> String
 
 /// Creates the orchestrator's log group in `account`'s `region` (through the account) and
 /// puts `events` (timestamp in ms, message) into one stream, in order.
-async fn seed(emulator: &Emulator, account: &str, region: &str, events: &[(i64, String)]) {
+pub(crate) async fn seed(
+    emulator: &Emulator,
+    account: &str,
+    region: &str,
+    events: &[(i64, String)],
+) {
     let logs = aws_sdk_cloudwatchlogs::Client::new(&emulator.account_config(account, region).await);
     logs.create_log_group()
         .log_group_name(GROUP)

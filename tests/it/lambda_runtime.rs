@@ -172,6 +172,75 @@ async fn a_rule_function_answers_through_the_runtime_api() {
     assert!(failure.body.contains("NoSuchBucket"), "{}", failure.body);
 }
 
+/// `remedy undo`'s request, as the rule's own function gets it: S3-001's function removes a
+/// grant (its report says which), then puts back exactly that grant when asked, and refuses
+/// what its rule never removes.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_rule_function_puts_back_what_its_rule_removed() {
+    let emulator = Emulator::start();
+    let s3 = remedy::aws::identity::s3_client(&emulator.sdk_config(), REGION, &Default::default());
+    s3.create_bucket().bucket("exposed").send().await.unwrap();
+    let read = aws_sdk_s3::types::Permission::Read;
+    support::add_group_grant(&s3, "exposed", support::ALL_USERS, read).await;
+    let removed = serde_json::json!({"kind": "acl_grant", "bucket": "exposed",
+        "grantee": support::ALL_USERS, "permission": "READ"});
+    let events = vec![
+        finding("S3-001", "exposed").to_string(),
+        serde_json::json!({"remedy_undo": {"record_id": "00000000000000b1", "rule_id": "S3-001",
+            "region": REGION, "removed": [removed]}})
+        .to_string(),
+        serde_json::json!({"remedy_undo": {"record_id": "00000000000000b2", "rule_id": "S3-001",
+            "region": REGION, "removed": [{"kind": "public_access_block", "bucket": "exposed", "previous": null}]}})
+        .to_string(),
+    ];
+    let (address, calls) = runtime_api(
+        events,
+        format!("arn:aws:lambda:{REGION}:{MANAGEMENT_ACCOUNT}:function:AutoRemediateS3-001"),
+    );
+    let (key, secret) = emulator.keys();
+    let _function = Killed(
+        lambda_process(&emulator.endpoint, "AutoRemediateS3-001", &address)
+            .env("REMEDY_MODE", "remediate")
+            .env("AWS_ACCESS_KEY_ID", key)
+            .env("AWS_SECRET_ACCESS_KEY", secret)
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let public = || async {
+        let acl = s3.get_bucket_acl().bucket("exposed").send().await.unwrap();
+        acl.grants()
+            .iter()
+            .any(|g| g.grantee().and_then(|g| g.uri()) == Some(support::ALL_USERS))
+    };
+    let answer = |i: usize| {
+        assert!(next_call(&calls).path.ends_with("/invocation/next"));
+        let call = next_call(&calls);
+        assert_eq!(
+            call.path,
+            format!("/2018-06-01/runtime/invocation/request-{i}/response"),
+            "{call:?}"
+        );
+        serde_json::from_str::<serde_json::Value>(&call.body).unwrap()
+    };
+    let fixed = answer(0);
+    assert_eq!(fixed["outcome"], "remediated", "{fixed}");
+    assert_eq!(fixed["removed"], serde_json::json!([removed]), "{fixed}");
+    assert!(!public().await);
+    let undone = answer(1);
+    assert_eq!(undone["outcome"], "restored", "{undone}");
+    assert!(public().await, "the grant is back");
+    let foreign = answer(2);
+    assert_eq!(foreign["outcome"], "refused", "{foreign}");
+    assert!(
+        foreign["reason"]
+            .as_str()
+            .unwrap()
+            .contains("S3-001 never removes"),
+        "{foreign}"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn the_deployed_orchestrator_acts_for_every_covered_region_and_counts_the_rest() {
     let emulator = Emulator::start();
@@ -298,7 +367,7 @@ type Check = fn(&serde_json::Value) -> bool;
 fn check_ledger_record(line: &serde_json::Value) {
     use serde_json::Value;
     let fields = line.as_object().unwrap_or_else(|| panic!("{line}"));
-    let checks: [(&str, Check); 19] = [
+    let checks: [(&str, Check); 21] = [
         ("ledger", |v| v == 1),
         ("at", |v| {
             v.as_str().is_some_and(|t| {
@@ -342,6 +411,18 @@ fn check_ledger_record(line: &serde_json::Value) {
             v.as_array().is_some_and(|a| a.iter().all(Value::is_string))
         }),
         ("duration_ms", Value::is_u64),
+        ("record_id", |v| {
+            v.as_str()
+                .is_some_and(|id| id.len() == 16 && id.bytes().all(|b| b.is_ascii_hexdigit()))
+        }),
+        // What a reversible rule removed: each one of remedy's kinds (docs/ledger.md).
+        ("removed", |v| {
+            v.as_array().is_some_and(|a| {
+                a.iter().all(|r| {
+                    serde_json::from_value::<remedy_functions::undo::Removed>(r.clone()).is_ok()
+                })
+            })
+        }),
         ("findings", |v| v == 1),
         ("_aws", |v| {
             v["Timestamp"].is_u64()

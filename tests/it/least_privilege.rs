@@ -183,10 +183,53 @@ async fn every_call_of_a_deploy_is_allowed_by_the_roles_our_templates_install() 
         .log_group_name("/aws/lambda/AutoRemediateOrchestrator")
         .send()
         .await;
+    // The ledger holds one record of an S3-001 fix, so that `undo` has something to put
+    // back (the emulator runs no function: the record is written here, unrecorded).
+    let removed = serde_json::json!([{"kind": "acl_grant", "bucket": "leaky",
+        "grantee": "http://acs.amazonaws.com/groups/global/AllUsers", "permission": "READ"}]);
+    let record = serde_json::json!({"ledger": 1, "record_id": "00000000000000c1",
+        "outcome": "remediated", "rule_id": "S3-001", "region": REGION, "resource": "leaky",
+        "removed": removed});
+    let _stream = logs
+        .create_log_stream()
+        .log_group_name("/aws/lambda/AutoRemediateOrchestrator")
+        .log_stream_name("undo")
+        .send()
+        .await;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    logs.put_log_events()
+        .log_group_name("/aws/lambda/AutoRemediateOrchestrator")
+        .log_stream_name("undo")
+        .log_events(
+            aws_sdk_cloudwatchlogs::types::InputLogEvent::builder()
+                .timestamp(now)
+                .message(record.to_string())
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
     emulator.start_recording();
     let history = remedy(&emulator, work.path(), &["history", "--stage", "dev"]);
     assert_eq!(history.code, 0, "{}", history.stderr);
     assert!(history.stdout.contains("1 read"), "{}", history.stdout);
+    // Undo through the rule's own function. The emulator's Invoke echoes the request (it
+    // runs no code), so the answer is not a report: what is checked here is the call.
+    let undo = remedy(
+        &emulator,
+        work.path(),
+        &["undo", "--record", "00000000000000c1", "--yes"],
+    );
+    assert!(
+        undo.stdout.contains("AutoRemediateS3-001"),
+        "{}{}",
+        undo.stdout,
+        undo.stderr
+    );
     calls.extend(emulator.recording());
 
     let (member, security) = check_closure(&emulator, &calls, &dev, (&pipeline(), "DeployRole"));
@@ -201,6 +244,7 @@ async fn every_call_of_a_deploy_is_allowed_by_the_roles_our_templates_install() 
         "ssm:PutParameter",
         "ssm:DeleteParameter",
         "logs:FilterLogEvents",
+        "lambda:InvokeFunction",
     ] {
         assert!(
             member.iter().any(|a| a == needed),
@@ -295,6 +339,15 @@ fn the_evaluator_refuses_what_the_bootstrap_does_not_grant() {
     let other = "arn:aws:logs:eu-west-1:111111111111:log-group:/aws/lambda/payments";
     assert!(allows(&role, &Request::new("logs:FilterLogEvents", other)).is_err());
     assert!(allows(&role, &Request::new("logs:PutLogEvents", ledger)).is_err());
+
+    // Undo: a rule function may be invoked, the orchestrator never (findings reach it
+    // through the topic only), nor another function.
+    let rule = "arn:aws:lambda:eu-west-1:111111111111:function:AutoRemediateS3-001";
+    assert!(allows(&role, &Request::new("lambda:InvokeFunction", rule)).is_ok());
+    let orchestrator = "arn:aws:lambda:eu-west-1:111111111111:function:AutoRemediateOrchestrator";
+    assert!(allows(&role, &Request::new("lambda:InvokeFunction", orchestrator)).is_err());
+    let other = "arn:aws:lambda:eu-west-1:111111111111:function:payments";
+    assert!(allows(&role, &Request::new("lambda:InvokeFunction", other)).is_err());
 
     assert!(wildcard("arn:aws:s3:::b-*/*", "arn:aws:s3:::b-1/k"));
     assert!(!wildcard("arn:aws:s3:::b-*/*", "arn:aws:s3:::b-1"));

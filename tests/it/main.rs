@@ -47,3 +47,4 @@ mod stack_states;
 mod stacksets;
 mod stage_modes;
 mod template;
+mod undo;

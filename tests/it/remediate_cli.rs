@@ -3,8 +3,8 @@
 
 use crate::support;
 
-use aws_sdk_s3::types::{AccessControlPolicy, Permission};
-use support::{finding, group_grant, remedy, Emulator, Org, Workdir, ALL_USERS, REGION};
+use aws_sdk_s3::types::Permission;
+use support::{finding, remedy, Emulator, Org, Workdir, ALL_USERS, REGION};
 
 const CONFIG: &str = "role: {name: CloudConformity, external_id: ext-7}\nstages:\n  - name: dev\n    targets: {ous: [/Dev]}\nrules:\n  S3-001: remediate\n  S3-026: dry-run\n";
 
@@ -19,19 +19,7 @@ pub(crate) async fn public_bucket(
         &Default::default(),
     );
     s3.create_bucket().bucket(name).send().await.unwrap();
-    let acl = s3.get_bucket_acl().bucket(name).send().await.unwrap();
-    let mut grants = acl.grants().to_vec();
-    grants.push(group_grant(ALL_USERS, Permission::Read));
-    let policy = AccessControlPolicy::builder()
-        .set_grants(Some(grants))
-        .set_owner(acl.owner().cloned())
-        .build();
-    s3.put_bucket_acl()
-        .bucket(name)
-        .access_control_policy(policy)
-        .send()
-        .await
-        .unwrap();
+    support::add_group_grant(&s3, name, ALL_USERS, Permission::Read).await;
     s3
 }
 

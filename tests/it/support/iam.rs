@@ -457,6 +457,20 @@ pub fn requests_of(call: &super::Recorded, account: &str, stack: &str) -> Vec<Re
                 format!("arn:aws:logs:{region}:{account}:log-group:{group}"),
             ));
         }
+        // `remedy undo`: Invoke of a rule function (REST: `/2015-03-31/functions/<name>/invocations`).
+        "lambda" => {
+            let target = call
+                .action
+                .split_once(" /")
+                .map(|(_, t)| t)
+                .unwrap_or_default();
+            let name = target.split('/').nth(2).unwrap_or_default();
+            let name = super::url_decode(name);
+            requests.push(Request::new(
+                &action,
+                format!("arn:aws:lambda:{region}:{account}:function:{name}"),
+            ));
+        }
         "sts" if operation == "GetCallerIdentity" => {} // needs no permission
         "sts" => {
             let role = call.params.get("RoleArn").cloned().unwrap_or_default();

@@ -259,6 +259,7 @@ pub fn iam_action(call: &Recorded) -> String {
         ("lambda", "GET", [_, "functions", _, "policy"], _) => "GetPolicy".into(),
         ("lambda", "DELETE", [_, "functions", _, "policy", _], _) => "RemovePermission".into(),
         ("lambda", "GET", [_, "tags", ..], _) => "ListTags".into(),
+        ("lambda", "POST", [_, "functions", _, "invocations"], _) => "InvokeFunction".into(),
         ("guardduty", "GET", ["detector"], _) => "ListDetectors".into(),
         ("guardduty", "POST", ["detector"], _) => "CreateDetector".into(),
         ("guardduty", "GET", ["detector", _], _) => "GetDetector".into(),
@@ -339,6 +340,29 @@ pub const ALL_USERS: &str = "http://acs.amazonaws.com/groups/global/AllUsers";
 pub const AUTHENTICATED: &str = "http://acs.amazonaws.com/groups/global/AuthenticatedUsers";
 
 /// A bucket ACL grant to one of the S3 groups.
+/// Adds a grant of `permission` to `group` to `bucket`'s ACL, keeping its other grants.
+pub async fn add_group_grant(
+    s3: &aws_sdk_s3::Client,
+    bucket: &str,
+    group: &str,
+    permission: aws_sdk_s3::types::Permission,
+) {
+    let acl = s3.get_bucket_acl().bucket(bucket).send().await.unwrap();
+    let mut grants = acl.grants().to_vec();
+    grants.push(group_grant(group, permission));
+    s3.put_bucket_acl()
+        .bucket(bucket)
+        .access_control_policy(
+            aws_sdk_s3::types::AccessControlPolicy::builder()
+                .set_grants(Some(grants))
+                .set_owner(acl.owner().cloned())
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+}
+
 pub fn group_grant(
     uri: &str,
     permission: aws_sdk_s3::types::Permission,
