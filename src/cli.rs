@@ -78,6 +78,9 @@ pub(crate) enum Command {
     /// The remediation ledger: each account's orchestrator log, per rule and outcome, per account, the latest records.
     #[command(after_help = examples::HISTORY)]
     History(commands::history::Args),
+    /// Delete remedy's stack from a stage's accounts (asks first; --yes without a terminal).
+    #[command(after_help = examples::REMOVE)]
+    Remove(commands::remove::Args),
     /// Put back what a reversible rule removed, as its ledger record says (dry run unless --yes).
     #[command(after_help = examples::UNDO)]
     Undo(commands::undo::Args),
@@ -200,6 +203,15 @@ Examples:
   # One rule in two accounts, for an audit and a spreadsheet
   remedy history --rule S3-001 --account 111111111111 --account 222222222222 --since 30d --report history.md --csv history.csv";
 
+    pub const REMOVE: &str = "\
+Examples:
+  # Delete remedy's stack from every account of `dev`, after a question
+  remedy remove --stage dev
+  # Two accounts of `prod`, unattended, with a Markdown summary
+  remedy remove --stage prod --account 111111111111 --account 222222222222 --yes --report removed.md
+  # In a pipeline, refusing to delete more than 20 stacks
+  remedy remove --stage staging --yes --max-deletions 20 --output json";
+
     pub const UNDO: &str = "\
 Examples:
   # What undoing a ledger record would put back (its id: `remedy history`)
@@ -289,6 +301,7 @@ pub fn main() -> i32 {
             | Command::Resume(_)
             | Command::History(_)
             | Command::Undo(_)
+            | Command::Remove(_)
     ) {
         // Needs the runtime: the listener is a task.
         let _guard = runtime.enter();
@@ -393,6 +406,7 @@ async fn run(cli: Cli, stop: crate::core::stop::Stop) -> Result<i32, Error> {
         Command::Pause(args) => commands::pause::pause(args, &global).await,
         Command::History(args) => commands::history::run(args, &global).await,
         Command::Undo(args) => commands::undo::run(args, &global).await,
+        Command::Remove(args) => commands::remove::run(args, &global).await,
         Command::Resume(args) => commands::pause::resume(args, &global).await,
         Command::Remediate(args) => commands::remediate::run(args, &global).await,
         Command::Rules(args) => commands::rules::run(args, &global),

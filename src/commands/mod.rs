@@ -16,6 +16,7 @@ pub mod pause;
 pub mod plan;
 pub mod publish;
 pub mod remediate;
+pub mod remove;
 pub mod rollout;
 pub mod rules;
 pub mod status;

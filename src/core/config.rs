@@ -103,6 +103,15 @@ impl Engine {
             Engine::Stacksets => false,
         }
     }
+
+    /// Whether each account's stack is remedy's own to delete (`remedy remove`, `--prune`):
+    /// a StackSet's instances are its own, deleted through the StackSet.
+    pub(crate) fn owns_account_stacks(self) -> bool {
+        match self {
+            Engine::Direct | Engine::Codebuild => true,
+            Engine::Stacksets => false,
+        }
+    }
 }
 
 /// `stacksets:` — how the `stacksets` engine calls StackSets.

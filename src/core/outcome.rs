@@ -18,6 +18,10 @@ pub enum Outcome {
     Unchanged,
     Failed,
     Skipped,
+    /// `remedy remove`, `--prune`: the stack was deleted.
+    Removed,
+    /// `remedy remove`: there was no stack to delete.
+    Absent,
 }
 
 impl Outcome {
@@ -28,6 +32,8 @@ impl Outcome {
             Outcome::Unchanged => "unchanged",
             Outcome::Failed => "failed",
             Outcome::Skipped => "skipped",
+            Outcome::Removed => "removed",
+            Outcome::Absent => "absent",
         }
     }
 }
@@ -300,6 +306,10 @@ pub(crate) struct Summary {
     pub(crate) unchanged: usize,
     pub(crate) failed: usize,
     pub(crate) skipped: usize,
+    /// Stacks deleted (`remedy remove`, `--prune`).
+    pub(crate) removed: usize,
+    /// `remedy remove`: targets that had no stack.
+    pub(crate) absent: usize,
 }
 
 #[derive(Debug, Clone)]
@@ -336,6 +346,8 @@ impl StageReport {
             unchanged: run.count(Outcome::Unchanged),
             failed: run.count(Outcome::Failed),
             skipped: run.count(Outcome::Skipped),
+            removed: run.count(Outcome::Removed),
+            absent: run.count(Outcome::Absent),
         };
         StageReport {
             stage: stage.to_owned(),

@@ -6,6 +6,7 @@
 pub mod codebuild;
 mod deployment;
 pub mod direct;
+pub(crate) mod remove;
 pub(crate) mod scheduler;
 pub(crate) mod stacksets;
 

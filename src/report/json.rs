@@ -43,6 +43,16 @@ pub struct SummaryDoc {
     pub unchanged: usize,
     pub failed: usize,
     pub skipped: usize,
+    /// Stacks deleted (`remedy remove`, `--prune`); absent when none.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub removed: usize,
+    /// `remedy remove`: targets without a stack; absent when none.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub absent: usize,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 #[derive(Debug, Serialize)]
@@ -68,6 +78,8 @@ impl<'a> StageDoc<'a> {
                 unchanged: s.unchanged,
                 failed: s.failed,
                 skipped: s.skipped,
+                removed: s.removed,
+                absent: s.absent,
             },
             targets: report
                 .targets

@@ -28,12 +28,28 @@ pub fn markdown(title: &str, reports: &[StageReport], audit: Option<&Audit>) -> 
             a.config_hash
         ));
     }
-    md.push_str("| stage | status | targets | created | updated | unchanged | failed | skipped | duration |\n");
-    md.push_str("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n");
+    // Removals (`remedy remove`, `--prune`) add their two columns.
+    let removals = reports
+        .iter()
+        .any(|r| r.summary.removed + r.summary.absent > 0);
+    let (extra_head, extra_rule) = if removals {
+        (" removed | absent |", " ---: | ---: |")
+    } else {
+        ("", "")
+    };
+    md.push_str(&format!("| stage | status | targets | created | updated | unchanged | failed | skipped |{extra_head} duration |\n"));
+    md.push_str(&format!(
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |{extra_rule} ---: |\n"
+    ));
     for r in reports {
         let s = &r.summary;
+        let extra = if removals {
+            format!(" {} | {} |", s.removed, s.absent)
+        } else {
+            String::new()
+        };
         md.push_str(&format!(
-            "| {} | {} | {} | {} | {} | {} | {} | {} | {:.1}s |\n",
+            "| {} | {} | {} | {} | {} | {} | {} | {} |{extra} {:.1}s |\n",
             cell(&r.stage),
             status_word(r.status),
             r.targets.len(),

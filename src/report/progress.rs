@@ -29,6 +29,10 @@ pub enum ProgressKind {
     /// read · (unused) · no log group · unreadable · skipped (`remedy history`: an account
     /// read counts as created, one without the log group as unchanged)
     History,
+    /// removed · (unused) · absent · failed · skipped (`remedy remove`)
+    Remove,
+    /// found · (unused) · absent · unreadable · skipped (`remedy remove` looking first)
+    Find,
 }
 
 impl ProgressKind {
@@ -38,6 +42,8 @@ impl ProgressKind {
             ProgressKind::Plan => ["create", "update", "unchanged", "blocked", "skipped"],
             ProgressKind::Status => ["missing", "outdated", "current", "unreadable", "skipped"],
             ProgressKind::History => ["read", "-", "no log group", "unreadable", "skipped"],
+            ProgressKind::Remove => ["removed", "-", "absent", "failed", "skipped"],
+            ProgressKind::Find => ["found", "-", "absent", "unreadable", "skipped"],
         }
     }
 }
@@ -71,6 +77,8 @@ fn bucket(outcome: Outcome) -> usize {
         Outcome::Unchanged => 2,
         Outcome::Failed => 3,
         Outcome::Skipped => 4,
+        Outcome::Removed => 0,
+        Outcome::Absent => 2,
     }
 }
 

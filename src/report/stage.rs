@@ -134,10 +134,27 @@ pub(super) fn retries_line(retries: &BTreeMap<String, u64>) -> String {
 }
 
 /// "3 targets: 2 created, 0 updated, 1 unchanged, 0 failed, 0 skipped".
+/// A removal (`remedy remove`): "3 targets: 2 removed, 1 absent, 0 failed, 0 skipped"; a
+/// deploy that pruned adds ", 2 removed".
 pub(super) fn summary_line(report: &StageReport) -> String {
     let s = &report.summary;
+    if s.created + s.updated + s.unchanged == 0 && s.removed + s.absent > 0 {
+        return format!(
+            "{} targets: {} removed, {} absent, {} failed, {} skipped",
+            report.targets.len(),
+            s.removed,
+            s.absent,
+            s.failed,
+            s.skipped
+        );
+    }
+    let pruned = if s.removed > 0 {
+        format!(", {} removed", s.removed)
+    } else {
+        String::new()
+    };
     format!(
-        "{} targets: {} created, {} updated, {} unchanged, {} failed, {} skipped",
+        "{} targets: {} created, {} updated, {} unchanged, {} failed, {} skipped{pruned}",
         report.targets.len(),
         s.created,
         s.updated,

@@ -230,6 +230,9 @@ async fn every_call_of_a_deploy_is_allowed_by_the_roles_our_templates_install() 
         undo.stdout,
         undo.stderr
     );
+    // And the stack removed, by id, through the execution role.
+    let removed = remedy(&emulator, work.path(), &["remove", "--stage", "dev", "--yes"]);
+    assert_eq!(removed.code, 0, "{}", removed.stderr);
     calls.extend(emulator.recording());
 
     let (member, security) = check_closure(&emulator, &calls, &dev, (&pipeline(), "DeployRole"));
@@ -245,6 +248,7 @@ async fn every_call_of_a_deploy_is_allowed_by_the_roles_our_templates_install() 
         "ssm:DeleteParameter",
         "logs:FilterLogEvents",
         "lambda:InvokeFunction",
+        "cloudformation:DeleteStack",
     ] {
         assert!(
             member.iter().any(|a| a == needed),

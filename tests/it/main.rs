@@ -31,6 +31,7 @@ mod plan_status;
 mod progress;
 mod rate_limit;
 mod remediate_cli;
+mod remove;
 mod rollout;
 mod rules_apps;
 mod rules_audit;

@@ -21,6 +21,13 @@ restores; none changes what the product sends, only how the test bed judges it.
    the item, evaluates the condition, creates a missing item and updates it without a lock,
    so two concurrent conditional counters can both pass the condition or lose an `ADD`.
    Mend: one lock around moto's item writes (UpdateItem, PutItem, DeleteItem).
+5. A stack whose resource will not delete ends DELETE_FAILED. AWS refuses to delete an S3
+   bucket that holds objects, and a stack deletion that meets such a bucket stops in
+   DELETE_FAILED, the stack kept, with a DELETE_FAILED event naming the bucket's logical id.
+   moto's S3 backend silently keeps the bucket and its stack deletion ends DELETE_COMPLETE
+   (the stack gone). Mend: CloudFormation's delete of a non-empty bucket fails with S3's
+   message; the stack records the resource's DELETE_FAILED event, ends DELETE_FAILED and
+   stays listed (a later DeleteStack tries again).
 """
 
 import sys
@@ -96,6 +103,90 @@ for _name in ("update_item", "put_item", "delete_item"):
         _name,
         _atomic(getattr(dynamodb_models.DynamoDBBackend, _name)),
     )
+
+from moto.cloudformation import models as cfn_models  # noqa: E402
+from moto.s3 import models as s3_models  # noqa: E402
+from moto.utilities.utils import get_partition  # noqa: E402
+
+
+class _BucketNotEmpty(Exception):
+    def __init__(self, bucket):
+        super().__init__(
+            "The bucket you tried to delete is not empty (Service: S3, Status Code: 409, "
+            "Error Code: BucketNotEmpty)"
+        )
+        self.bucket = bucket
+
+
+class _StackKept(Exception):
+    pass
+
+
+_delete_bucket_from_cfn = s3_models.FakeBucket.delete_from_cloudformation_json.__func__
+
+
+def _delete_bucket_as_aws(cls, resource_name, cloudformation_json, account_id, region_name):
+    backend = s3_models.s3_backends[account_id][get_partition(region_name)]
+    bucket = backend.buckets.get(resource_name)
+    if bucket is not None and bucket.keys:
+        raise _BucketNotEmpty(resource_name)
+    return _delete_bucket_from_cfn(cls, resource_name, cloudformation_json, account_id, region_name)
+
+
+s3_models.FakeBucket.delete_from_cloudformation_json = classmethod(_delete_bucket_as_aws)
+
+
+def _stack_delete_as_aws(self):
+    self._add_stack_event("DELETE_IN_PROGRESS", resource_status_reason="User Initiated")
+    try:
+        self.resource_map.delete()
+    except _BucketNotEmpty as e:
+        logical = next(
+            (
+                logical_id
+                for logical_id, resource in self.resource_map._parsed_resources.items()
+                if getattr(resource, "physical_resource_id", None) == e.bucket
+            ),
+            e.bucket,
+        )
+        self.events.append(
+            cfn_models.Event(
+                stack_id=self.stack_id,
+                stack_name=self.name,
+                logical_resource_id=logical,
+                physical_resource_id=e.bucket,
+                resource_type="AWS::S3::Bucket",
+                resource_status="DELETE_FAILED",
+                resource_status_reason=str(e),
+                resource_properties=None,
+            )
+        )
+        self._add_stack_event(
+            "DELETE_FAILED",
+            resource_status_reason=f"The following resource(s) failed to delete: [{logical}]. ",
+        )
+        self.status = "DELETE_FAILED"
+        raise _StackKept()
+    self._add_stack_event("DELETE_COMPLETE")
+    self.status = "DELETE_COMPLETE"
+
+
+cfn_models.Stack.delete = _stack_delete_as_aws
+
+_backend_delete_stack = cfn_models.CloudFormationBackend.delete_stack
+
+
+def _backend_delete_stack_as_aws(self, name_or_stack_id):
+    stacks = dict(self.stacks)
+    try:
+        return _backend_delete_stack(self, name_or_stack_id)
+    except _StackKept:
+        # The failed stack stays listed, as on AWS.
+        self.stacks.clear()
+        self.stacks.update(stacks)
+
+
+cfn_models.CloudFormationBackend.delete_stack = _backend_delete_stack_as_aws
 
 if __name__ == "__main__":
     sys.exit(main(sys.argv[1:]))
