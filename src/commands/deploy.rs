@@ -31,6 +31,11 @@ pub struct Args {
 
 pub async fn run(args: Args, global: &Global) -> Result<i32, Error> {
     let config = super::load_config(&global.config)?;
+    if args.scope.prune.prune && (!args.scope.accounts.is_empty() || args.scope.in_account) {
+        return Err(Error::Input(
+            "--prune looks at the whole organization: not with --account or --in-account".into(),
+        ));
+    }
     deploy(
         config,
         &args.stage,
@@ -64,6 +69,8 @@ pub struct Scope {
     /// Refuse to deploy unless the deployment's remedy:hash is this one.
     #[arg(long, value_name = "HASH")]
     pub expect_hash: Option<String>,
+    #[command(flatten)]
+    pub prune: super::prune::PruneOptions,
 }
 
 pub async fn deploy(
@@ -151,14 +158,26 @@ pub async fn deploy(
         }
     }
 
-    let report = run_stage(&mut session, &stage, targets, options.engine()).await?;
-    finish_stage(
+    let mut report = run_stage(&mut session, &stage, targets, options.engine()).await?;
+    let prune = &scope.prune;
+    let over_cap = prune.prune
+        && !report.interrupted
+        && matches!(
+            super::prune::after_stage(&session, &stage, prune.max_deletions, &mut report).await?,
+            super::prune::Pruned::OverCap
+        );
+    let code = finish_stage(
         &session,
         &report,
         output,
         options.report.as_deref(),
         &format!("remedy deploy --stage {stage_name}"),
-    )
+    )?;
+    Ok(if over_cap && code == exit::OK {
+        exit::FAILED
+    } else {
+        code
+    })
 }
 
 /// Keeps only the accounts named with `--account`; each must be a target of the stage.

@@ -14,6 +14,7 @@ pub mod onboard;
 pub mod package;
 pub mod pause;
 pub mod plan;
+pub mod prune;
 pub mod publish;
 pub mod remediate;
 pub mod remove;

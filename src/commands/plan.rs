@@ -37,6 +37,8 @@ pub struct Args {
     /// How long one target's change set may take to compute.
     #[arg(long, value_name = "DURATION", default_value = crate::core::util::TARGET_TIMEOUT_ARG, value_parser = super::parse_duration)]
     pub target_timeout: Duration,
+    #[command(flatten)]
+    pub prune: super::prune::PruneOptions,
 }
 
 pub async fn run(args: Args, global: &Global) -> Result<i32, Error> {
@@ -48,6 +50,7 @@ pub async fn run(args: Args, global: &Global) -> Result<i32, Error> {
         args.keep,
         args.package.as_deref(),
         args.target_timeout,
+        &args.prune,
         global,
     )
     .await
@@ -147,6 +150,7 @@ pub async fn plan(
     keep: bool,
     package: Option<&Path>,
     target_timeout: Duration,
+    prune: &super::prune::PruneOptions,
     global: &Global,
 ) -> Result<i32, Error> {
     // `--output`, `--profile`/`--region` and Ctrl-C.
@@ -171,7 +175,23 @@ pub async fn plan(
         footprint: session.rendered_for(&stage).footprint,
         accounts,
         strays,
+        prune: None,
     };
+    let mut layout = layout;
+    if prune.prune && !run.interrupted {
+        if session.config.stage_engine(&stage).owns_account_stacks() {
+            let orphans = super::prune::find(&session, &stage).await?;
+            layout.prune = Some(crate::core::outcome::Prune {
+                stacks: orphans.strays(),
+                unreadable: orphans.unreadable,
+                max_deletions: prune.max_deletions,
+            });
+        } else {
+            report::note(&format!(
+                "prune: stage `{stage_name}` deploys with StackSets, whose instances are the StackSet's: nothing to prune"
+            ));
+        }
+    }
     let mut explained = Explained::new(
         &run.results,
         semantic::model(&session.rendered_for(&stage).body),

@@ -31,6 +31,8 @@ pub struct Args {
     pub approve: Vec<String>,
     #[command(flatten)]
     pub options: DeployOptions,
+    #[command(flatten)]
+    pub prune: super::prune::PruneOptions,
 }
 
 pub async fn run(args: Args, global: &Global) -> Result<i32, Error> {
@@ -42,6 +44,7 @@ pub async fn run(args: Args, global: &Global) -> Result<i32, Error> {
         args.to.as_deref(),
         &args.approve,
         &args.options,
+        &args.prune,
         global,
     )
     .await
@@ -53,6 +56,7 @@ pub async fn rollout(
     to: Option<&str>,
     approvals: &[String],
     options: &DeployOptions,
+    prune: &super::prune::PruneOptions,
     global: &Global,
 ) -> Result<i32, Error> {
     // `--output`, `--profile`/`--region` and Ctrl-C.
@@ -73,6 +77,8 @@ pub async fn rollout(
     let interactive = interactive();
     let mut reports: Vec<StageReport> = Vec::new();
     let mut stop: Option<String> = None;
+    // A prune past --max-deletions removed nothing: the run exits 1.
+    let mut over_cap = false;
     for (stage, targets) in stages.iter().zip(planned) {
         let name = stage.name.as_str();
         if stop.is_none() && session.stop.interrupted() {
@@ -123,12 +129,23 @@ pub async fn rollout(
             continue;
         }
 
-        let report = match run_stage(&mut session, stage, targets, options.engine()).await {
+        let mut report = match run_stage(&mut session, stage, targets, options.engine()).await {
             Ok(report) => report,
             // The stage could not run at all (e.g. its artifacts could not be published):
             // it failed, and the stages before it are still reported.
             Err(e) => StageReport::not_run(name, StageStatus::Failed, e.to_string()),
         };
+        if prune.prune && report.status == StageStatus::Completed {
+            match super::prune::after_stage(&session, stage, prune.max_deletions, &mut report).await
+            {
+                Ok(super::prune::Pruned::Done) => {}
+                Ok(super::prune::Pruned::OverCap) => over_cap = true,
+                Err(e) => {
+                    report.status = StageStatus::Failed;
+                    report.note = Some(format!("prune: {e}"));
+                }
+            }
+        }
         report::print_rollout_stage(&report, output);
         if report.interrupted {
             stop = Some("not started: the rollout was interrupted (Ctrl-C)".to_owned());
@@ -149,7 +166,10 @@ pub async fn rollout(
     Ok(if session.stop.interrupted() {
         crate::core::error::exit::INTERRUPTED
     } else {
-        exit_code(&reports)
+        match exit_code(&reports) {
+            crate::core::error::exit::OK if over_cap => crate::core::error::exit::FAILED,
+            code => code,
+        }
     })
 }
 

@@ -12,6 +12,7 @@ pub(crate) mod history;
 pub(crate) mod org;
 pub mod outcome;
 pub(crate) mod pause;
+pub(crate) mod prune;
 pub(crate) mod region;
 pub(crate) mod rollout;
 pub(crate) mod semantic;

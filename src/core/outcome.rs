@@ -176,6 +176,18 @@ pub(crate) struct Layout {
     /// How many accounts the stage deploys.
     pub(crate) accounts: usize,
     pub(crate) strays: Vec<Stray>,
+    /// With `--prune`: the stacks a deploy of the stage would remove.
+    pub(crate) prune: Option<Prune>,
+}
+
+/// What `plan --prune` found: the stacks no stage wants that this stage owns.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct Prune {
+    pub(crate) stacks: Vec<Stray>,
+    /// Account/region places that could not be read (no remedy role there, typically).
+    pub(crate) unreadable: usize,
+    /// `--max-deletions`: a deploy with more would remove none.
+    pub(crate) max_deletions: usize,
 }
 
 /// A remedy stack outside its account's home region (an earlier layout, or a changed
@@ -336,6 +348,25 @@ impl StageReport {
             elapsed: Duration::ZERO,
             note: Some(note),
             interrupted: false,
+        }
+    }
+
+    /// Adds `other`'s targets and counts (a prune after the stage's deploy): its failures
+    /// count as the stage's (the exit is 1), and past its tolerance the stage fails.
+    pub(crate) fn absorb(&mut self, other: StageReport) {
+        let (s, o) = (&mut self.summary, other.summary);
+        s.created += o.created;
+        s.updated += o.updated;
+        s.unchanged += o.unchanged;
+        s.failed += o.failed;
+        s.skipped += o.skipped;
+        s.removed += o.removed;
+        s.absent += o.absent;
+        self.targets.extend(other.targets);
+        self.elapsed += other.elapsed;
+        self.interrupted |= other.interrupted;
+        if other.status == StageStatus::Failed {
+            self.status = StageStatus::Failed;
         }
     }
 

@@ -243,6 +243,21 @@ impl DirectEngine {
 
     /// The CloudFormation service role of the target's account, when one is configured, in
     /// the partition of the target's region.
+    /// Whether the stack carries this stage's `remedy:stage` tag (a stack without one, from
+    /// before the tag, counts as this stage's).
+    fn is_this_stages(&self, stack: Option<&StackState>) -> bool {
+        let ours = self
+            .deployment
+            .tags
+            .iter()
+            .find(|(k, _)| k == STAGE_TAG)
+            .map(|(_, v)| v.as_str());
+        match (stack.and_then(|s| s.tag(STAGE_TAG)), ours) {
+            (Some(theirs), Some(ours)) => theirs == ours,
+            _ => true,
+        }
+    }
+
     fn execution_role_arn(&self, target: &Target) -> Option<String> {
         let partition = remedy_functions::partition::partition(&target.region);
         let account = &target.account.id;
@@ -287,6 +302,11 @@ impl DirectEngine {
         for _ in 0..MAX_ROUNDS {
             let status = existing.as_ref().map(|s| s.status.clone());
             let kind = match decide(existing.as_ref(), self.hash(target), self.fix_rollback) {
+                // An account moved here from another stage with the same deployment: its
+                // stack is this stage's now (tags only, in place).
+                Action::Unchanged if !self.is_this_stages(existing.as_ref()) => {
+                    ChangeSetType::Update
+                }
                 Action::Unchanged => return Ok(Deployed::Done(Outcome::Unchanged, status)),
                 Action::Create => ChangeSetType::Create,
                 Action::Update => ChangeSetType::Update,

@@ -10,7 +10,7 @@
 use crate::aws::cfn;
 use crate::aws::identity::{cloudformation_client, Identity};
 use crate::core::outcome::{Outcome, Seen, TargetResult};
-use crate::core::stack::{StackStatus, STAGE_TAG};
+use crate::core::stack::{StackStatus, HASH_TAG, STAGE_TAG};
 use crate::core::targets::Target;
 use crate::engine::scheduler::Scheduled;
 use std::sync::Arc;
@@ -36,6 +36,9 @@ pub struct Found {
     pub status: Option<String>,
     /// The stack's `remedy:stage` tag.
     pub stage: Option<String>,
+    /// Whether the stack carries remedy's tags (`remedy:hash` or `remedy:stage`): only such
+    /// a stack is ever pruned.
+    pub remedys: bool,
     /// Why it could not be looked at.
     pub error: Option<String>,
 }
@@ -58,6 +61,7 @@ impl Remover {
             stack_id: None,
             status: None,
             stage: None,
+            remedys: false,
             error: None,
         };
         match cfn::describe(&client, &self.stack_name).await {
@@ -65,6 +69,7 @@ impl Remover {
                 found.stack_id = stack.stack_id.clone();
                 found.status = Some(stack.status.to_string());
                 found.stage = stack.tag(STAGE_TAG).map(str::to_owned);
+                found.remedys = found.stage.is_some() || stack.tag(HASH_TAG).is_some();
             }
             Ok(_) => {}
             Err(e) => found.error = Some(e.to_string()),
@@ -170,6 +175,7 @@ impl Scheduled for Found {
             stack_id: None,
             status: None,
             stage: None,
+            remedys: false,
             error: Some(reason),
         }
     }

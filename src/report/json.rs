@@ -302,6 +302,28 @@ pub struct PlanDoc<'a> {
     pub targets: Vec<PlannedDoc<'a>>,
     /// remedy stacks in covered regions other than the home region.
     pub stray: Vec<StrayDoc<'a>>,
+    /// With `--prune`: the stacks a deploy with `--prune` would remove (action `remove`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub prune: Option<PruneDoc<'a>>,
+}
+
+/// `plan --prune`.
+#[derive(Debug, Serialize)]
+pub struct PruneDoc<'a> {
+    /// Each stack: `action` is `remove`.
+    pub stacks: Vec<PruneStackDoc<'a>>,
+    /// Account/region places that could not be looked at.
+    pub unreadable: usize,
+    pub max_deletions: usize,
+    /// More stacks than `max_deletions`: a deploy with `--prune` removes none.
+    pub over_cap: bool,
+}
+
+#[derive(Debug, Serialize)]
+pub struct PruneStackDoc<'a> {
+    pub action: &'static str,
+    #[serde(flatten)]
+    pub stack: StrayDoc<'a>,
 }
 
 /// What the stage's stacks hold: one account's, the fleet's, and the KMS keys' monthly charge.
@@ -564,6 +586,19 @@ impl<'a> PlanDoc<'a> {
             regions: &layout.covered,
             footprint: FootprintDoc::new(layout),
             stray: layout.strays.iter().map(StrayDoc::new).collect(),
+            prune: layout.prune.as_ref().map(|p| PruneDoc {
+                stacks: p
+                    .stacks
+                    .iter()
+                    .map(|s| PruneStackDoc {
+                        action: "remove",
+                        stack: StrayDoc::new(s),
+                    })
+                    .collect(),
+                unreadable: p.unreadable,
+                max_deletions: p.max_deletions,
+                over_cap: p.stacks.len() > p.max_deletions,
+            }),
             targets: planned
                 .iter()
                 .map(|p| PlannedDoc {

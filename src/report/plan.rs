@@ -65,6 +65,9 @@ pub fn print_plan(
                 f.kms_monthly_usd() * n as f64
             );
             print_strays(&mut out, &layout.strays);
+            if let Some(prune) = &layout.prune {
+                print_prune(&mut out, prune);
+            }
             print_writes(&mut out, explained, kept);
             if kept {
                 let _ = writeln!(
@@ -236,6 +239,33 @@ fn print_writes(out: &mut impl Write, explained: &Explained, kept: bool) {
     }
 }
 
+/// `--prune`: the stacks a deploy with `--prune` would remove, one line each.
+fn print_prune(out: &mut impl Write, prune: &crate::core::outcome::Prune) {
+    let over = if prune.stacks.len() > prune.max_deletions {
+        format!(
+            " — more than --max-deletions {}: a deploy would remove none",
+            prune.max_deletions
+        )
+    } else {
+        String::new()
+    };
+    let _ = writeln!(
+        out,
+        "prune: {} stack(s) no stage targets would be removed by `deploy --prune`{over}:",
+        prune.stacks.len()
+    );
+    for s in &prune.stacks {
+        let _ = writeln!(out, "{}", stack_line("remove", s));
+    }
+    if prune.unreadable > 0 {
+        let _ = writeln!(
+            out,
+            "  ({} account/region place(s) could not be looked at: no remedy role there?)",
+            prune.unreadable
+        );
+    }
+}
+
 /// The strays, one line each, and what to do about them.
 pub(crate) fn print_strays(out: &mut impl Write, strays: &[Stray]) {
     if strays.is_empty() {
@@ -247,16 +277,20 @@ pub(crate) fn print_strays(out: &mut impl Write, strays: &[Stray]) {
         strays.len()
     );
     for s in strays {
-        let _ = writeln!(
-            out,
-            "  stray {:<14} {:<16} {}{}",
-            s.account_id,
-            s.region,
-            s.stack_status.as_deref().unwrap_or("-"),
-            s.stage
-                .as_deref()
-                .map(|stage| format!(" (stage {stage})"))
-                .unwrap_or_default()
-        );
+        let _ = writeln!(out, "{}", stack_line("stray", s));
     }
+}
+
+/// `  stray 111111111111   eu-west-1        CREATE_COMPLETE (stage dev)`.
+fn stack_line(word: &str, s: &Stray) -> String {
+    format!(
+        "  {word} {:<14} {:<16} {}{}",
+        s.account_id,
+        s.region,
+        s.stack_status.as_deref().unwrap_or("-"),
+        s.stage
+            .as_deref()
+            .map(|stage| format!(" (stage {stage})"))
+            .unwrap_or_default()
+    )
 }

@@ -517,6 +517,20 @@ impl Org {
         ids
     }
 
+    /// Moves the account `id` from the OU at `from` to the OU at `to` (created if missing).
+    pub async fn move_to(&mut self, id: &str, from: &str, to: &str) {
+        let source = self.ou(from).await;
+        let destination = self.ou(to).await;
+        self.client
+            .move_account()
+            .account_id(id)
+            .source_parent_id(&source)
+            .destination_parent_id(&destination)
+            .send()
+            .await
+            .expect("move account");
+    }
+
     /// Closes an account: it becomes SUSPENDED.
     pub async fn suspend(&self, id: &str) {
         self.client

@@ -231,7 +231,11 @@ async fn every_call_of_a_deploy_is_allowed_by_the_roles_our_templates_install() 
         undo.stderr
     );
     // And the stack removed, by id, through the execution role.
-    let removed = remedy(&emulator, work.path(), &["remove", "--stage", "dev", "--yes"]);
+    let removed = remedy(
+        &emulator,
+        work.path(),
+        &["remove", "--stage", "dev", "--yes"],
+    );
     assert_eq!(removed.code, 0, "{}", removed.stderr);
     calls.extend(emulator.recording());
 

@@ -29,6 +29,7 @@ mod own_resources;
 mod pause;
 mod plan_status;
 mod progress;
+mod prune;
 mod rate_limit;
 mod remediate_cli;
 mod remove;
