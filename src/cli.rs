@@ -78,6 +78,15 @@ pub(crate) enum Command {
     /// The remediation ledger: each account's orchestrator log, per rule and outcome, per account, the latest records.
     #[command(after_help = examples::HISTORY)]
     History(commands::history::Args),
+    /// Every offline check of remedy.yaml (no AWS call): exit 0, or 2 with the file, line and key.
+    #[command(after_help = examples::VALIDATE)]
+    Validate(commands::validate::Args),
+    /// Write a commented starter remedy.yaml from the organization's OU tree (every rule dry-run).
+    #[command(after_help = examples::INIT)]
+    Init(commands::init::Args),
+    /// Print the JSON Schema of remedy.yaml (for an editor's completion and checks).
+    #[command(after_help = examples::SCHEMA)]
+    Schema(commands::schema::Args),
     /// Delete remedy's stack from a stage's accounts (asks first; --yes without a terminal).
     #[command(after_help = examples::REMOVE)]
     Remove(commands::remove::Args),
@@ -203,6 +212,27 @@ Examples:
   # One rule in two accounts, for an audit and a spreadsheet
   remedy history --rule S3-001 --account 111111111111 --account 222222222222 --since 30d --report history.md --csv history.csv";
 
+    pub const VALIDATE: &str = "\
+Examples:
+  # Check remedy.yaml before a pipeline deploys it
+  remedy validate
+  # Another file, as JSON
+  remedy validate --config fleet/remedy.yaml --output json";
+
+    pub const INIT: &str = "\
+Examples:
+  # A starter remedy.yaml from the organization's OUs
+  remedy init
+  # Somewhere else, replacing what is there
+  remedy --profile security init --out fleet/remedy.yaml --force";
+
+    pub const SCHEMA: &str = "\
+Examples:
+  # The schema next to the file, for the editor's yaml-language-server
+  remedy schema > remedy.schema.json
+  # Checked into the repository the pipeline deploys from
+  remedy schema > fleet/remedy.schema.json";
+
     pub const REMOVE: &str = "\
 Examples:
   # Delete remedy's stack from every account of `dev`, after a question
@@ -302,6 +332,7 @@ pub fn main() -> i32 {
             | Command::History(_)
             | Command::Undo(_)
             | Command::Remove(_)
+            | Command::Init(_)
     ) {
         // Needs the runtime: the listener is a task.
         let _guard = runtime.enter();
@@ -407,6 +438,9 @@ async fn run(cli: Cli, stop: crate::core::stop::Stop) -> Result<i32, Error> {
         Command::History(args) => commands::history::run(args, &global).await,
         Command::Undo(args) => commands::undo::run(args, &global).await,
         Command::Remove(args) => commands::remove::run(args, &global).await,
+        Command::Validate(args) => commands::validate::run(args, &global),
+        Command::Init(args) => commands::init::run(args, &global).await,
+        Command::Schema(args) => commands::schema::run(args, &global),
         Command::Resume(args) => commands::pause::resume(args, &global).await,
         Command::Remediate(args) => commands::remediate::run(args, &global).await,
         Command::Rules(args) => commands::rules::run(args, &global),

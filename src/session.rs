@@ -46,19 +46,7 @@ impl Prepared {
     /// Renders the template and finds the package (`--package`, else `package:` in the
     /// config, else this binary zipped).
     pub fn new(config: Config, package_override: Option<&Path>) -> Result<Prepared, Error> {
-        let rendered = template::render(&config).map_err(Error::Failed)?;
-        let too_big = |e: String| Error::Input(format!("{}: {e}", config.path.display()));
-        template::check_environment(&config, &rendered).map_err(too_big)?;
-        let mut stage_templates = BTreeMap::new();
-        for stage in &config.stages {
-            let own = match stage.rules {
-                Some(_) => template::render_for(&config, Some(stage)).map_err(Error::Failed)?,
-                None => rendered.clone(),
-            };
-            template::check_environment(&config, &own)
-                .map_err(|e| too_big(format!("stage `{}`: {e}", stage.name)))?;
-            stage_templates.insert(stage.name.to_string(), own);
-        }
+        let (rendered, stage_templates) = Prepared::render(&config)?;
         let package = match package_override.or(config.package.as_deref()) {
             Some(path) => Package::prebuilt(path)?,
             None => Package::from_current_exe()?,
@@ -69,6 +57,29 @@ impl Prepared {
             stage_templates,
             package,
         })
+    }
+}
+
+impl Prepared {
+    /// The template, and each stage's (its `rules` overlay applied), with the checks that
+    /// need them: every function's environment within Lambda's 4 KB. No AWS (`validate`).
+    pub fn render(
+        config: &Config,
+    ) -> Result<(RenderedTemplate, BTreeMap<String, RenderedTemplate>), Error> {
+        let rendered = template::render(config).map_err(Error::Failed)?;
+        let too_big = |e: String| Error::Input(format!("{}: {e}", config.path.display()));
+        template::check_environment(config, &rendered).map_err(too_big)?;
+        let mut stage_templates = BTreeMap::new();
+        for stage in &config.stages {
+            let own = match stage.rules {
+                Some(_) => template::render_for(config, Some(stage)).map_err(Error::Failed)?,
+                None => rendered.clone(),
+            };
+            template::check_environment(config, &own)
+                .map_err(|e| too_big(format!("stage `{}`: {e}", stage.name)))?;
+            stage_templates.insert(stage.name.to_string(), own);
+        }
+        Ok((rendered, stage_templates))
     }
 }
 

@@ -34,7 +34,7 @@ pub use accounts::print_accounts;
 pub use exceptions::{print_exceptions, ExceptionRow};
 pub use history::{history_csv, history_markdown, print_history, HistoryView};
 pub use markdown::markdown;
-pub use output::{print_bytes, OutputFormat};
+pub use output::{print_bytes, print_json, OutputFormat};
 pub use pause::print_switch;
 pub use plan::print_plan;
 pub use progress::{progress, LogWriter, ProgressKind};

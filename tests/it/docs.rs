@@ -76,7 +76,7 @@ fn dotted(path: &[Step]) -> String {
 
 /// Every key path the parser accepts (`stages[].targets.ous`, `rules.<id>.mode`), and the
 /// keys it accepts only to refuse them with what replaced them (`region_order`).
-fn accepted_keys() -> (BTreeSet<String>, BTreeSet<String>) {
+pub(crate) fn accepted_keys() -> (BTreeSet<String>, BTreeSet<String>) {
     let mut keys = BTreeSet::new();
     let mut gone = BTreeSet::new();
     let mut sections: Vec<Vec<Step>> = vec![Vec::new()];
@@ -213,7 +213,7 @@ fn a_row_missing_from_the_reference_is_caught() {
 }
 
 /// The fenced YAML blocks of a Markdown file that are whole configurations (have `stages:`).
-fn configurations(markdown: &str) -> Vec<String> {
+pub(crate) fn configurations(markdown: &str) -> Vec<String> {
     markdown
         .split("```yaml\n")
         .skip(1)

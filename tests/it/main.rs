@@ -45,6 +45,7 @@ mod rules_rds;
 mod rules_redshift;
 mod rules_regions;
 mod rules_s3;
+mod schema;
 mod stack_states;
 mod stacksets;
 mod stage_modes;

@@ -32,6 +32,23 @@ pub fn remedy_command(emulator: &Emulator, dir: &Path) -> Command {
     cmd
 }
 
+/// Runs `remedy` with no emulator and no credentials: for the offline commands (an AWS call
+/// would fail: the endpoint is a closed port).
+pub fn remedy_offline(dir: &Path, args: &[&str]) -> Run {
+    Command::new(env!("CARGO_BIN_EXE_remedy"))
+        .current_dir(dir)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("HOME", dir)
+        .env("AWS_ENDPOINT_URL", "http://127.0.0.1:1")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .stdin(Stdio::null())
+        .args(args)
+        .output()
+        .expect("run remedy")
+        .into()
+}
+
 /// The `remedy` stack of `account` in `region`, read back through the account's role: its
 /// status and `remedy:hash` tag; `None` when there is none (or only a deleted one).
 pub async fn stack_state(
