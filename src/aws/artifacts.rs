@@ -206,6 +206,7 @@ async fn ensure_artifact_stack(
             &client,
             ARTIFACT_STACK,
             None,
+            false,
             Instant::now() + STACK_TIMEOUT,
         )
         .await

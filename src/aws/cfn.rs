@@ -435,11 +435,12 @@ pub async fn delete_change_set(
 }
 
 /// Deletes the stack with this id (an ARN, so never a later stack of the same name) and
-/// waits until it is gone.
+/// waits until it is gone. `retrying`: the stack was DELETE_FAILED before this call.
 pub async fn delete_stack(
     client: &Client,
     stack_id: &str,
     role_arn: Option<&str>,
+    retrying: bool,
     deadline: Instant,
 ) -> Result<(), CfnError> {
     client
@@ -450,10 +451,27 @@ pub async fn delete_stack(
         .await
         .map_err(|e| CfnError::of("DeleteStack", &e))?;
     let mut delay = Backoff::new();
+    // A stack that was DELETE_FAILED may still read so just after DeleteStack is asked
+    // again: then its failure counts once this deletion was seen running, or after a minute.
+    let asked = Instant::now();
+    let mut running = false;
     loop {
         match describe(client, stack_id).await? {
             None => return Ok(()),
             Some(state) if state.status == StackStatus::DeleteComplete => return Ok(()),
+            Some(state) if state.status == StackStatus::DeleteInProgress => {
+                running = true;
+                delay.sleep().await;
+            }
+            Some(state)
+                if state.status == StackStatus::DeleteFailed
+                    && retrying
+                    && !running
+                    && asked.elapsed() < Duration::from_secs(60)
+                    && Instant::now() < deadline =>
+            {
+                delay.sleep().await;
+            }
             Some(state) if state.status == StackStatus::DeleteFailed => {
                 return Err(CfnError::Failed(format!(
                     "stack ended DELETE_FAILED: {}",

@@ -21,6 +21,9 @@ use crate::session::{Prepared, Session};
 use std::sync::Arc;
 use std::time::Duration;
 
+/// What an undo does not do: keep the access from being removed again.
+const KEEP: &str = "Conformity reports it again at its next check and the rule would remove it again: to keep it, add an exception for the resource (`exceptions:` in remedy.yaml, then deploy) or pause the rule (`remedy pause --rule`)";
+
 /// `--since`'s default: a month of the ledger.
 const SINCE_DEFAULT: &str = "30d";
 
@@ -142,6 +145,7 @@ pub async fn run(args: Args, global: &Global) -> Result<i32, Error> {
             .iter()
             .map(|r| format!("would put back {}", r.describe()))
             .collect();
+        undone.reason = Some(KEEP.to_owned());
         undone.record = Some(record);
         report::print_undo(&undone, global.output);
         return Ok(exit::OK);
@@ -178,7 +182,13 @@ pub async fn run(args: Args, global: &Global) -> Result<i32, Error> {
         Ok(report) => {
             undone.state = report.outcome.into();
             undone.actions = report.actions;
-            undone.reason = report.reason;
+            undone.reason = match undone.state {
+                UndoState::Restored | UndoState::Unchanged => Some(match report.reason {
+                    Some(reason) => format!("{reason}; {KEEP}"),
+                    None => KEEP.to_owned(),
+                }),
+                _ => report.reason,
+            };
         }
         Err(reason) => {
             undone.state = UndoState::Failed;

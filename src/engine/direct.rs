@@ -345,7 +345,7 @@ impl DirectEngine {
                         .and_then(|s| s.stack_id.clone())
                         .unwrap_or_else(|| self.stack_name.clone());
                     acted = true;
-                    cfn::delete_stack(&client, &id, role_arn.as_deref(), deadline)
+                    cfn::delete_stack(&client, &id, role_arn.as_deref(), false, deadline)
                         .await
                         .map_err(|r| {
                             (

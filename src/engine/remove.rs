@@ -123,7 +123,8 @@ impl Remover {
             let partition = remedy_functions::partition::partition(&target.region);
             format!("arn:{partition}:iam::{}:role/{name}", target.account.id)
         });
-        match cfn::delete_stack(&client, &id, role_arn.as_deref(), deadline).await {
+        let retrying = found.status.as_deref() == Some("DELETE_FAILED");
+        match cfn::delete_stack(&client, &id, role_arn.as_deref(), retrying, deadline).await {
             Ok(()) => TargetResult::new(
                 &target,
                 Outcome::Removed,
@@ -131,16 +132,23 @@ impl Remover {
                 None,
             ),
             Err(e) => {
-                let failed = cfn::failed_resources(&client, &id).await;
+                let status = match cfn::describe(&client, &id).await {
+                    Ok(Some(state)) => Some(state.status),
+                    _ => None,
+                };
+                // The resources that would not delete, from this deletion's events (by the
+                // stack's name: its events name it so), when the deletion itself failed.
+                let failed = if status == Some(StackStatus::DeleteFailed) {
+                    cfn::failed_resources(&client, &self.stack_name).await
+                } else {
+                    Vec::new()
+                };
                 let reason = if failed.is_empty() {
                     e.to_string()
                 } else {
                     format!("{e}; would not delete: {}", failed.join("; "))
                 };
-                let status = match cfn::describe(&client, &id).await {
-                    Ok(Some(state)) => Some(state.status.to_string()),
-                    _ => None,
-                };
+                let status = status.map(|s| s.to_string());
                 TargetResult::new(&target, Outcome::Failed, status, Some(reason))
             }
         }

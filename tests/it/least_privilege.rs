@@ -354,6 +354,8 @@ fn the_evaluator_refuses_what_the_bootstrap_does_not_grant() {
     assert!(allows(&role, &Request::new("lambda:InvokeFunction", rule)).is_ok());
     let orchestrator = "arn:aws:lambda:eu-west-1:111111111111:function:AutoRemediateOrchestrator";
     assert!(allows(&role, &Request::new("lambda:InvokeFunction", orchestrator)).is_err());
+    let qualified = format!("{orchestrator}:$LATEST");
+    assert!(allows(&role, &Request::new("lambda:InvokeFunction", qualified)).is_err());
     let other = "arn:aws:lambda:eu-west-1:111111111111:function:payments";
     assert!(allows(&role, &Request::new("lambda:InvokeFunction", other)).is_err());
 

@@ -742,12 +742,14 @@ pub(crate) async fn restore_ingress(
             && r.from_port() == Some(*from_port)
             && r.to_port() == Some(*to_port)
     });
-    // The narrower rules remedy authorised in its place, still there.
+    // The narrower rules remedy authorised in its place (same peer, ports and description),
+    // still there.
     let narrower: Vec<&SecurityGroupRule> = rules
         .iter()
         .filter(|r| {
             same_peer(r)
                 && is_tcp(r)
+                && r.description() == description.as_deref()
                 && added
                     .iter()
                     .any(|a| r.from_port() == Some(a.from_port) && r.to_port() == Some(a.to_port))
@@ -777,7 +779,12 @@ pub(crate) async fn restore_ingress(
                     .build(),
             )
         };
-        authorize_ingress(&ec2, group_id, vec![permission.build()]).await?;
+        match authorize_ingress(&ec2, group_id, vec![permission.build()]).await {
+            Ok(()) => {}
+            // Put back meanwhile (a retry, or by hand): it is there, as wanted.
+            Err(e) if e.0.contains("InvalidPermission.Duplicate") => {}
+            Err(e) => return Err(e),
+        }
         done.push(format!(
             "authorised ingress {} from {cidr} on security group {group_id} again (was {rule_id})",
             tcp_or(proto, *from_port, *to_port)
@@ -785,7 +792,14 @@ pub(crate) async fn restore_ingress(
     }
     if !narrower.is_empty() {
         let ids = rule_ids(&narrower)?;
-        revoke_ingress(&ec2, group_id, ids).await?;
+        if let Err(e) = revoke_ingress(&ec2, group_id, ids).await {
+            let put_back = if done.is_empty() {
+                String::new()
+            } else {
+                format!(" (already done: {})", done.join("; "))
+            };
+            return Err(RuleError::new(format!("{e}{put_back}")));
+        }
         let described: Vec<String> = narrower.iter().map(|r| describe_rule(r)).collect();
         done.push(format!(
             "revoked {} of security group {group_id}, added when the rule was narrowed",

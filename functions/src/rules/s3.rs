@@ -229,7 +229,7 @@ pub static RULES: &[RuleSpec] = &[
 // Checks and fixes. The bucket is the finding's `resource`.
 
 use crate::partition::partition;
-use crate::rule::{error_code, Context, Report, RuleError};
+use crate::rule::{describe_sdk_error, error_code, Context, Report, RuleError};
 use crate::rules::sns::{is_open_to_everyone, remove_everyone, statements};
 use crate::undo::{BlockSettings, Removed};
 use aws_sdk_s3::operation::get_bucket_acl::GetBucketAclOutput;
@@ -405,7 +405,30 @@ pub(crate) async fn restore_grant(
             .permission(permission.clone())
             .build(),
     );
-    put_acl(&s3, bucket, &acl, grants).await?;
+    let policy = AccessControlPolicy::builder()
+        .set_grants(Some(grants))
+        .set_owner(acl.owner().cloned())
+        .build();
+    if let Err(e) = s3
+        .put_bucket_acl()
+        .bucket(bucket)
+        .access_control_policy(policy)
+        .send()
+        .await
+    {
+        let why = match error_code(&e) {
+            // A public grant is refused while Block Public Access blocks public ACLs.
+            Some("AccessDenied") => format!(
+                "{}; if the bucket's or the account's Block Public Access blocks public ACLs (S3-026 turns it on), undo that first",
+                describe_sdk_error(&e)
+            ),
+            Some("AccessControlListNotSupported") => format!(
+                "ACLs are disabled on bucket {bucket} (Object Ownership: bucket owner enforced): there is no grant to put back"
+            ),
+            _ => describe_sdk_error(&e),
+        };
+        return Err(RuleError::new(format!("PutBucketAcl: {why}")));
+    }
     Ok(Some(format!(
         "put the {} grant to {} back on bucket {bucket}",
         permission.as_str(),
