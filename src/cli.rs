@@ -78,6 +78,9 @@ pub(crate) enum Command {
     /// The remediation ledger: each account's orchestrator log, per rule and outcome, per account, the latest records.
     #[command(after_help = examples::HISTORY)]
     History(commands::history::Args),
+    /// Preflight per account: role, permissions, home region, role quota, artifacts, topic.
+    #[command(after_help = examples::DOCTOR)]
+    Doctor(commands::doctor::Args),
     /// Every offline check of remedy.yaml (no AWS call): exit 0, or 2 with the file, line and key.
     #[command(after_help = examples::VALIDATE)]
     Validate(commands::validate::Args),
@@ -212,6 +215,13 @@ Examples:
   # One rule in two accounts, for an audit and a spreadsheet
   remedy history --rule S3-001 --account 111111111111 --account 222222222222 --since 30d --report history.md --csv history.csv";
 
+    pub const DOCTOR: &str = "\
+Examples:
+  # Would a deploy work in every account of every stage?
+  remedy doctor
+  # One stage, as JSON for a pipeline (exit 1 when an account would fail)
+  remedy doctor --stage prod --output json";
+
     pub const VALIDATE: &str = "\
 Examples:
   # Check remedy.yaml before a pipeline deploys it
@@ -333,6 +343,7 @@ pub fn main() -> i32 {
             | Command::Undo(_)
             | Command::Remove(_)
             | Command::Init(_)
+            | Command::Doctor(_)
     ) {
         // Needs the runtime: the listener is a task.
         let _guard = runtime.enter();
@@ -439,6 +450,7 @@ async fn run(cli: Cli, stop: crate::core::stop::Stop) -> Result<i32, Error> {
         Command::Undo(args) => commands::undo::run(args, &global).await,
         Command::Remove(args) => commands::remove::run(args, &global).await,
         Command::Validate(args) => commands::validate::run(args, &global),
+        Command::Doctor(args) => commands::doctor::run(args, &global).await,
         Command::Init(args) => commands::init::run(args, &global).await,
         Command::Schema(args) => commands::schema::run(args, &global),
         Command::Resume(args) => commands::pause::resume(args, &global).await,

@@ -27,3 +27,46 @@ pub(crate) async fn role_room(client: &aws_sdk_iam::Client) -> Result<RoleRoom, 
         _ => Err("GetAccountSummary: no Roles or RolesQuota in the summary".into()),
     }
 }
+
+/// IAM's policy simulation of the role `source` (its ARN) for `actions` on `resource`, with
+/// `context` (key, value) strings: each (action, resource, decision) — `allowed`,
+/// `implicitDeny`, `explicitDeny` — every page (`remedy doctor`).
+pub(crate) async fn simulate(
+    client: &aws_sdk_iam::Client,
+    source: &str,
+    actions: &[&str],
+    resource: &str,
+    context: &[(&str, &str)],
+) -> Result<Vec<(String, String, String)>, String> {
+    use aws_sdk_iam::types::{ContextEntry, ContextKeyTypeEnum};
+    let entries: Vec<ContextEntry> = context
+        .iter()
+        .map(|(key, value)| {
+            ContextEntry::builder()
+                .context_key_name(*key)
+                .context_key_values(*value)
+                .context_key_type(ContextKeyTypeEnum::String)
+                .build()
+        })
+        .collect();
+    let mut pages = client
+        .simulate_principal_policy()
+        .policy_source_arn(source)
+        .set_action_names(Some(actions.iter().map(|a| (*a).to_owned()).collect()))
+        .resource_arns(resource)
+        .set_context_entries((!entries.is_empty()).then_some(entries))
+        .into_paginator()
+        .send();
+    let mut results = Vec::new();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| reason("SimulatePrincipalPolicy", &e))?;
+        for r in page.evaluation_results() {
+            results.push((
+                r.eval_action_name().to_owned(),
+                r.eval_resource_name().unwrap_or(resource).to_owned(),
+                r.eval_decision().as_str().to_owned(),
+            ));
+        }
+    }
+    Ok(results)
+}

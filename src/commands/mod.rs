@@ -7,6 +7,7 @@
 pub mod accounts;
 pub mod completions;
 pub mod deploy;
+pub mod doctor;
 pub mod exceptions;
 pub mod history;
 pub mod init;

@@ -6,6 +6,7 @@
 
 pub mod config;
 pub(crate) mod decide;
+pub mod doctor;
 pub mod error;
 pub(crate) mod exceptions;
 pub(crate) mod history;

@@ -12,6 +12,7 @@
 //! `json`: the wire types of every JSON document.
 
 mod accounts;
+mod doctor;
 mod exceptions;
 mod history;
 pub mod json;
@@ -31,6 +32,7 @@ mod template;
 mod undo;
 
 pub use accounts::print_accounts;
+pub use doctor::print_doctor;
 pub use exceptions::{print_exceptions, ExceptionRow};
 pub use history::{history_csv, history_markdown, print_history, HistoryView};
 pub use markdown::markdown;

@@ -33,6 +33,8 @@ pub enum ProgressKind {
     Remove,
     /// found · (unused) · absent · unreadable · skipped (`remedy remove` looking first)
     Find,
+    /// ready · (unused) · (unused) · fails · skipped (`remedy doctor`)
+    Doctor,
 }
 
 impl ProgressKind {
@@ -44,6 +46,7 @@ impl ProgressKind {
             ProgressKind::History => ["read", "-", "no log group", "unreadable", "skipped"],
             ProgressKind::Remove => ["removed", "-", "absent", "failed", "skipped"],
             ProgressKind::Find => ["found", "-", "absent", "unreadable", "skipped"],
+            ProgressKind::Doctor => ["ready", "-", "-", "fails", "skipped"],
         }
     }
 }

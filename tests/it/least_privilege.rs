@@ -230,6 +230,14 @@ async fn every_call_of_a_deploy_is_allowed_by_the_roles_our_templates_install() 
         undo.stdout,
         undo.stderr
     );
+    // The preflight: the role simulates its own and the execution role's policies.
+    let doctor = remedy(&emulator, work.path(), &["doctor", "--stage", "dev"]);
+    assert!(
+        doctor.stdout.contains("1 account(s)"),
+        "{}{}",
+        doctor.stdout,
+        doctor.stderr
+    );
     // And the stack removed, by id, through the execution role.
     let removed = remedy(
         &emulator,
@@ -253,6 +261,7 @@ async fn every_call_of_a_deploy_is_allowed_by_the_roles_our_templates_install() 
         "logs:FilterLogEvents",
         "lambda:InvokeFunction",
         "cloudformation:DeleteStack",
+        "iam:SimulatePrincipalPolicy",
     ] {
         assert!(
             member.iter().any(|a| a == needed),

@@ -14,6 +14,7 @@ mod delivery;
 mod deploy;
 mod discovery;
 mod docs;
+mod doctor;
 mod exceptions;
 mod faults;
 mod fuzz_parsers;

@@ -28,6 +28,17 @@ restores; none changes what the product sends, only how the test bed judges it.
    (the stack gone). Mend: CloudFormation's delete of a non-empty bucket fails with S3's
    message; the stack records the resource's DELETE_FAILED event, ends DELETE_FAILED and
    stays listed (a later DeleteStack tries again).
+6. IAM's policy simulation. moto does not implement SimulatePrincipalPolicy (it answers
+   NotImplemented), which `remedy doctor` asks for each account's role. Mend: the role's
+   inline and attached policies evaluated with moto's own policy evaluator (the one its IAM
+   enforcement uses), per action and resource: `explicitDeny` when a statement denies,
+   `allowed` when one allows, else `implicitDeny`. Like moto's enforcement it ignores
+   conditions it does not know, permission boundaries and SCPs.
+7. Assuming a role that does not exist. moto lets AssumeRole succeed for any ARN ("the
+   role does not need to exist") and fails the assumed credentials' later calls with HTTP
+   500; AWS refuses the AssumeRole itself (AccessDenied). Mend, under IAM enforcement only
+   (without it the tests assume roles they never create): AssumeRole of a role missing
+   from its account is AccessDenied.
 """
 
 import sys
@@ -187,6 +198,71 @@ def _backend_delete_stack_as_aws(self, name_or_stack_id):
 
 
 cfn_models.CloudFormationBackend.delete_stack = _backend_delete_stack_as_aws
+
+from moto.core.responses import ActionResult  # noqa: E402
+from moto.iam import responses as iam_responses  # noqa: E402
+from moto.iam.access_control import IAMPolicy, PermissionResult  # noqa: E402
+
+
+def _simulate_principal_policy(self):
+    source = self._get_param("PolicySourceArn") or ""
+    actions = self._get_param("ActionNames") or []
+    resources = self._get_param("ResourceArns") or ["*"]
+    role_name = source.split("/")[-1]
+    documents = [
+        self.backend.get_role_policy(role_name, name)[1]
+        for name in self.backend.list_role_policies(role_name)
+    ]
+    attached, _ = self.backend.list_attached_role_policies(role_name)
+    documents += list(attached)
+    results = []
+    for action in actions:
+        for resource in resources:
+            decision = "implicitDeny"
+            for document in documents:
+                verdict = IAMPolicy(document).is_action_permitted(action, resource)
+                if verdict == PermissionResult.DENIED:
+                    decision = "explicitDeny"
+                    break
+                if verdict == PermissionResult.PERMITTED:
+                    decision = "allowed"
+            results.append(
+                {
+                    "EvalActionName": action,
+                    "EvalResourceName": resource,
+                    "EvalDecision": decision,
+                    "MatchedStatements": [],
+                    "MissingContextValues": [],
+                }
+            )
+    return ActionResult({"EvaluationResults": results, "IsTruncated": False})
+
+
+iam_responses.IamResponse.simulate_principal_policy = _simulate_principal_policy
+
+from moto import settings as moto_settings  # noqa: E402
+from moto.iam.models import iam_backends  # noqa: E402
+from moto.sts import models as sts_models  # noqa: E402
+from moto.sts.exceptions import STSClientError  # noqa: E402
+
+_assume_role = sts_models.STSBackend.assume_role
+
+
+def _assume_role_as_aws(self, region_name, role_session_name, role_arn, *args, **kwargs):
+    enforced = moto_settings.INITIAL_NO_AUTH_ACTION_COUNT != float("inf")
+    parts = role_arn.split(":")
+    if enforced and len(parts) == 6 and parts[5].startswith("role/"):
+        account, name = parts[4], parts[5].split("/")[-1]
+        roles = iam_backends[account][get_partition(region_name)].roles.values()
+        if not any(role.name == name for role in roles):
+            raise STSClientError(
+                "AccessDenied",
+                f"User is not authorized to perform: sts:AssumeRole on resource: {role_arn}",
+            )
+    return _assume_role(self, region_name, role_session_name, role_arn, *args, **kwargs)
+
+
+sts_models.STSBackend.assume_role = _assume_role_as_aws
 
 if __name__ == "__main__":
     sys.exit(main(sys.argv[1:]))

@@ -471,6 +471,15 @@ pub fn requests_of(call: &super::Recorded, account: &str, stack: &str) -> Vec<Re
                 format!("arn:aws:lambda:{region}:{account}:function:{name}"),
             ));
         }
+        // `remedy doctor`: the simulation is authorised on the role simulated.
+        "iam" if operation == "SimulatePrincipalPolicy" => {
+            let role = call
+                .params
+                .get("PolicySourceArn")
+                .cloned()
+                .unwrap_or_default();
+            requests.push(Request::new(&action, role));
+        }
         "sts" if operation == "GetCallerIdentity" => {} // needs no permission
         "sts" => {
             let role = call.params.get("RoleArn").cloned().unwrap_or_default();
