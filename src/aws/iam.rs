@@ -70,3 +70,67 @@ pub(crate) async fn simulate(
     }
     Ok(results)
 }
+
+/// The identity policies of the role `name` (inline and attached, each attached one's
+/// default version), as JSON: what `remedy doctor` evaluates offline when IAM will not
+/// simulate. IAM returns documents URL-encoded.
+pub(crate) async fn role_policies(
+    client: &aws_sdk_iam::Client,
+    name: &str,
+) -> Result<Vec<serde_json::Value>, String> {
+    let parse = |text: &str| {
+        let decoded = crate::core::util::percent_decode(text);
+        serde_json::from_str::<serde_json::Value>(&decoded)
+            .map_err(|e| format!("a policy of role {name} is not JSON: {e}"))
+    };
+    let mut documents = Vec::new();
+    let mut names = client
+        .list_role_policies()
+        .role_name(name)
+        .into_paginator()
+        .items()
+        .send();
+    while let Some(policy) = names.next().await {
+        let policy = policy.map_err(|e| reason("ListRolePolicies", &e))?;
+        let got = client
+            .get_role_policy()
+            .role_name(name)
+            .policy_name(&policy)
+            .send()
+            .await
+            .map_err(|e| reason("GetRolePolicy", &e))?;
+        documents.push(parse(got.policy_document())?);
+    }
+    let mut attached = client
+        .list_attached_role_policies()
+        .role_name(name)
+        .into_paginator()
+        .items()
+        .send();
+    while let Some(policy) = attached.next().await {
+        let policy = policy.map_err(|e| reason("ListAttachedRolePolicies", &e))?;
+        let Some(arn) = policy.policy_arn() else {
+            continue;
+        };
+        let got = client
+            .get_policy()
+            .policy_arn(arn)
+            .send()
+            .await
+            .map_err(|e| reason("GetPolicy", &e))?;
+        let Some(version) = got.policy().and_then(|p| p.default_version_id()) else {
+            continue;
+        };
+        let version = client
+            .get_policy_version()
+            .policy_arn(arn)
+            .version_id(version)
+            .send()
+            .await
+            .map_err(|e| reason("GetPolicyVersion", &e))?;
+        if let Some(document) = version.policy_version().and_then(|v| v.document()) {
+            documents.push(parse(document)?);
+        }
+    }
+    Ok(documents)
+}

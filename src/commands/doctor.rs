@@ -153,17 +153,17 @@ async fn examine(c: &Context, stage: &str, target: Target) -> AccountDoctor {
         .execution_role
         .as_ref()
         .map(|name| format!("arn:{partition}:iam::{account}:role/{name}"));
-    let mut simulated: Result<Vec<(String, String, String)>, String> = Ok(Vec::new());
-    for (actions, resource, context) in caller_calls(
+    let calls = caller_calls(
         c,
         partition,
         &region,
         &account,
         &bucket,
         exec_arn.as_deref(),
-    ) {
-        let results =
-            crate::aws::iam::simulate(&iam, &role_arn, &actions, &resource, &context).await;
+    );
+    let mut simulated: Result<Vec<(String, String, String)>, String> = Ok(Vec::new());
+    for (actions, resource, context) in &calls {
+        let results = crate::aws::iam::simulate(&iam, &role_arn, actions, resource, context).await;
         simulated = match (simulated, results) {
             (Ok(mut all), Ok(more)) => {
                 all.extend(more);
@@ -175,7 +175,27 @@ async fn examine(c: &Context, stage: &str, target: Target) -> AccountDoctor {
             break;
         }
     }
-    row.checks.push(doctor::permissions(&role_arn, simulated));
+    let check = match simulated {
+        Err(why) => match crate::aws::iam::role_policies(&iam, &c.role).await {
+            // Neither simulated nor readable: a warning, with why.
+            Err(_) => doctor::permissions(&role_arn, Err(why)),
+            Ok(documents) => {
+                let results: Vec<_> = calls
+                    .iter()
+                    .flat_map(|(actions, resource, _)| {
+                        actions.iter().map(|action| {
+                            let decision =
+                                crate::core::policy::decide(&documents, action, resource);
+                            ((*action).to_owned(), resource.clone(), decision)
+                        })
+                    })
+                    .collect();
+                doctor::permissions_offline(&role_arn, &why, &results)
+            }
+        },
+        simulated => doctor::permissions(&role_arn, simulated),
+    };
+    row.checks.push(check);
     if let Some(exec_arn) = &exec_arn {
         let function = format!(
             "arn:{partition}:lambda:{region}:{account}:function:{}",

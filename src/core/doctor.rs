@@ -158,6 +158,41 @@ pub fn permissions(role: &str, simulated: Result<Vec<(String, String, String)>, 
     }
 }
 
+/// The `permissions` check from `role`'s policies evaluated offline (IAM would not simulate:
+/// `why`): every (action, resource, decision) not allowed is a failure; an allow under a
+/// condition is counted as allowed, and said.
+pub fn permissions_offline(
+    role: &str,
+    why: &str,
+    results: &[(String, String, crate::core::policy::Decision)],
+) -> Check {
+    use crate::core::policy::Decision;
+    let denied: Vec<String> = results
+        .iter()
+        .filter(|(_, _, d)| matches!(d, Decision::ImplicitDeny | Decision::ExplicitDeny))
+        .map(|(action, resource, d)| format!("{action} on {resource} ({})", d.as_str()))
+        .collect();
+    let conditional = results
+        .iter()
+        .filter(|(_, _, d)| *d == Decision::AllowedIf)
+        .count();
+    let caveat = format!(
+        "evaluated offline, conditions ({conditional} allow(s) under one), SCPs and boundaries not seen; IAM would not simulate: {why}"
+    );
+    if denied.is_empty() {
+        Check::ok(
+            "permissions",
+            format!("{role}: all {} calls allowed ({caveat})", results.len()),
+        )
+    } else {
+        Check::fail(
+            "permissions",
+            format!("{role} may not: {} ({caveat})", denied.join("; ")),
+            "update the account's bootstrap stack (stacks/account-bootstrap.yaml) to this release's",
+        )
+    }
+}
+
 /// The `role_quota` check: the account's roles and quota, and the roles the stack adds
 /// (none when it is deployed already).
 pub fn role_quota(room: Result<RoleRoom, String>, adds: usize) -> Check {

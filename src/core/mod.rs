@@ -14,6 +14,7 @@ pub(crate) mod init;
 pub(crate) mod org;
 pub mod outcome;
 pub(crate) mod pause;
+pub(crate) mod policy;
 pub(crate) mod prune;
 pub(crate) mod region;
 pub(crate) mod rollout;

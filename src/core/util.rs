@@ -51,6 +51,32 @@ pub fn humanize(d: Duration) -> String {
     out
 }
 
+/// Percent-decoding (RFC 3986): `%7B` → `{`; anything else, a malformed escape included,
+/// as it is (IAM returns policy documents so).
+pub(crate) fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| (b as char).to_digit(16);
+        match (
+            bytes[i],
+            bytes.get(i + 1).copied().and_then(hex),
+            bytes.get(i + 2).copied().and_then(hex),
+        ) {
+            (b'%', Some(high), Some(low)) => {
+                out.push(u8::try_from(high * 16 + low).unwrap_or(b'?'));
+                i += 3;
+            }
+            (b, _, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
 /// Levenshtein distance over bytes (for "did you mean": region names, account ids, OU
 /// paths — ASCII all).
 pub(crate) fn edit_distance(a: &str, b: &str) -> usize {

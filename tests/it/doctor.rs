@@ -14,6 +14,9 @@ const CONFIG: &str = "regions: [us-east-1]\npackage: package.zip\nstages:\n  - n
 /// Everything remedy's role needs but reading the ledger (`logs:FilterLogEvents`).
 const NO_LOGS: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["cloudformation:*","iam:*","ssm:*","s3:*","sts:*","lambda:*"],"Resource":"*"}]}"#;
 
+/// The same, where IAM will not simulate (an explicit deny): evaluated offline instead.
+const NO_LOGS_NO_SIMULATION: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["cloudformation:*","iam:*","ssm:*","s3:*","sts:*","lambda:*"],"Resource":"*"},{"Effect":"Deny","Action":"iam:SimulatePrincipalPolicy","Resource":"*"}]}"#;
+
 fn account<'d>(doc: &'d Value, id: &str) -> &'d Value {
     doc["accounts"]
         .as_array()
@@ -39,24 +42,27 @@ async fn doctor_names_each_account_that_would_fail_and_its_fix() {
     let healthy = org.account("dev-00", "/Workloads/Dev").await;
     let missing = org.account("dev-01", "/Workloads/Dev").await;
     let narrow = org.account("dev-02", "/Workloads/Dev").await;
+    let offline = org.account("dev-03", "/Workloads/Dev").await;
     emulator.create_role(&healthy).await;
-    emulator.create_role(&narrow).await;
-    let iam = aws_sdk_iam::Client::new(&emulator.account_config(&narrow, REGION).await);
-    iam.put_role_policy()
-        .role_name("CloudConformity")
-        .policy_name("all")
-        .policy_document(NO_LOGS)
-        .send()
-        .await
-        .unwrap();
+    for (account, policy) in [(&narrow, NO_LOGS), (&offline, NO_LOGS_NO_SIMULATION)] {
+        emulator.create_role(account).await;
+        let iam = aws_sdk_iam::Client::new(&emulator.account_config(account, REGION).await);
+        iam.put_role_policy()
+            .role_name("CloudConformity")
+            .policy_name("all")
+            .policy_document(policy)
+            .send()
+            .await
+            .unwrap();
+    }
     emulator.enforce_iam().await;
     let work = Workdir::new(CONFIG);
 
     let run = remedy(&emulator, work.path(), &["doctor", "--output", "json"]);
     assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
     let doc = run.json();
-    assert_eq!(doc["summary"]["accounts"], 3, "{doc}");
-    assert_eq!(doc["summary"]["failing"], 2, "{doc}");
+    assert_eq!(doc["summary"]["accounts"], 4, "{doc}");
+    assert_eq!(doc["summary"]["failing"], 3, "{doc}");
 
     let ok = account(&doc, &healthy);
     assert_eq!(ok["result"], "ready", "{ok}");
@@ -97,6 +103,15 @@ async fn doctor_names_each_account_that_would_fail_and_its_fix() {
         "only what is missing: {detail}"
     );
 
+    // Where IAM will not simulate, the role's policies are read and evaluated offline.
+    let evaluated = check(account(&doc, &offline), "permissions").clone();
+    assert_eq!(evaluated["status"], "fail", "{evaluated}");
+    let detail = evaluated["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("logs:FilterLogEvents") && detail.contains("evaluated offline"),
+        "{detail}"
+    );
+
     // The text names each failure with its fix, one line each.
     let text = remedy(&emulator, work.path(), &["doctor"]);
     assert_eq!(text.code, 1);
@@ -108,7 +123,7 @@ async fn doctor_names_each_account_that_would_fail_and_its_fix() {
         text.stdout
     );
     assert!(
-        text.stdout.contains("3 account(s): 1 ready, 2 would fail"),
+        text.stdout.contains("4 account(s): 1 ready, 3 would fail"),
         "{}",
         text.stdout
     );

@@ -472,6 +472,22 @@ pub fn requests_of(call: &super::Recorded, account: &str, stack: &str) -> Vec<Re
             ));
         }
         // `remedy doctor`: the simulation is authorised on the role simulated.
+        "iam"
+            if matches!(
+                operation,
+                "ListRolePolicies" | "GetRolePolicy" | "ListAttachedRolePolicies"
+            ) =>
+        {
+            let name = call.params.get("RoleName").cloned().unwrap_or_default();
+            requests.push(Request::new(
+                &action,
+                format!("arn:aws:iam::{account}:role/{name}"),
+            ));
+        }
+        "iam" if matches!(operation, "GetPolicy" | "GetPolicyVersion") => {
+            let arn = call.params.get("PolicyArn").cloned().unwrap_or_default();
+            requests.push(Request::new(&action, arn));
+        }
         "iam" if operation == "SimulatePrincipalPolicy" => {
             let role = call
                 .params
