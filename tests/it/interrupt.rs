@@ -58,6 +58,12 @@ fn interrupted_when(
         seen.push_str(&line);
         seen.push('\n');
         if line.starts_with(trigger) || line.contains(trigger) {
+            if times > 1 {
+                // The trigger is the first target's line: the next target starts right
+                // after it is printed. Let it start, so that one is in flight to abandon
+                // (under load the SIGINT could otherwise come before it did).
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
             interrupted = Some(std::time::Instant::now());
             sigint(&child);
             if times > 1 {
