@@ -161,42 +161,9 @@ async fn examine(c: &Context, stage: &str, target: Target) -> AccountDoctor {
         &bucket,
         exec_arn.as_deref(),
     );
-    let mut simulated: Result<Vec<(String, String, String)>, String> = Ok(Vec::new());
-    for (actions, resource, context) in &calls {
-        let results = crate::aws::iam::simulate(&iam, &role_arn, actions, resource, context).await;
-        simulated = match (simulated, results) {
-            (Ok(mut all), Ok(more)) => {
-                all.extend(more);
-                Ok(all)
-            }
-            (Err(e), _) | (_, Err(e)) => Err(e),
-        };
-        if simulated.is_err() {
-            break;
-        }
-    }
-    let check = match simulated {
-        Err(why) => match crate::aws::iam::role_policies(&iam, &c.role).await {
-            // Neither simulated nor readable: a warning, with why.
-            Err(_) => doctor::permissions(&role_arn, Err(why)),
-            Ok(documents) => {
-                let results: Vec<_> = calls
-                    .iter()
-                    .flat_map(|(actions, resource, _)| {
-                        actions.iter().map(|action| {
-                            let decision =
-                                crate::core::policy::decide(&documents, action, resource);
-                            ((*action).to_owned(), resource.clone(), decision)
-                        })
-                    })
-                    .collect();
-                doctor::permissions_offline(&role_arn, &why, &results)
-            }
-        },
-        simulated => doctor::permissions(&role_arn, simulated),
-    };
-    row.checks.push(check);
-    if let Some(exec_arn) = &exec_arn {
+    row.checks
+        .push(permissions(&iam, &c.role, &role_arn, &calls).await);
+    if let (Some(exec_name), Some(exec_arn)) = (&c.execution_role, &exec_arn) {
         let function = format!(
             "arn:{partition}:lambda:{region}:{account}:function:{}",
             remedy_functions::lambda::ORCHESTRATOR
@@ -205,16 +172,12 @@ async fn examine(c: &Context, stage: &str, target: Target) -> AccountDoctor {
             "arn:{partition}:iam::{account}:role/{}-OrchestratorRole-0",
             c.stack_name
         );
-        let mut results =
-            crate::aws::iam::simulate(&iam, exec_arn, &["lambda:CreateFunction"], &function, &[])
-                .await;
-        if let Ok(all) = &mut results {
-            match crate::aws::iam::simulate(&iam, exec_arn, &["iam:CreateRole"], &role, &[]).await {
-                Ok(more) => all.extend(more),
-                Err(e) => results = Err(e),
-            }
-        }
-        row.checks.push(doctor::permissions(exec_arn, results));
+        let calls: Vec<Simulation> = vec![
+            (vec!["lambda:CreateFunction"], function, Vec::new()),
+            (vec!["iam:CreateRole"], role, Vec::new()),
+        ];
+        row.checks
+            .push(permissions(&iam, exec_name, exec_arn, &calls).await);
     }
 
     // -- the role quota (a deployed stack's roles are counted already)
@@ -248,6 +211,50 @@ async fn examine(c: &Context, stage: &str, target: Target) -> AccountDoctor {
         )
     })));
     row
+}
+
+/// The `permissions` check of the role `name` (`arn`) for `calls`: IAM's simulation, or,
+/// where IAM will not simulate, the role's policies read and evaluated offline; neither: a
+/// warning with why.
+async fn permissions(
+    iam: &aws_sdk_iam::Client,
+    name: &str,
+    arn: &str,
+    calls: &[Simulation],
+) -> Check {
+    let mut simulated: Result<Vec<(String, String, String)>, String> = Ok(Vec::new());
+    for (actions, resource, context) in calls {
+        let results = crate::aws::iam::simulate(iam, arn, actions, resource, context).await;
+        simulated = match (simulated, results) {
+            (Ok(mut all), Ok(more)) => {
+                all.extend(more);
+                Ok(all)
+            }
+            (Err(e), _) | (_, Err(e)) => Err(e),
+        };
+        if simulated.is_err() {
+            break;
+        }
+    }
+    let why = match simulated {
+        Err(why) => why,
+        simulated => return doctor::permissions(arn, simulated),
+    };
+    match crate::aws::iam::role_policies(iam, name).await {
+        Err(_) => doctor::permissions(arn, Err(why)),
+        Ok(documents) => {
+            let results: Vec<_> = calls
+                .iter()
+                .flat_map(|(actions, resource, _)| {
+                    actions.iter().map(|action| {
+                        let decision = crate::core::policy::decide(&documents, action, resource);
+                        ((*action).to_owned(), resource.clone(), decision)
+                    })
+                })
+                .collect();
+            doctor::permissions_offline(arn, &why, &results)
+        }
+    }
 }
 
 /// One simulation: actions on one resource, with context keys (key, value).
