@@ -296,18 +296,29 @@ async fn upload_if_missing(
     key: &str,
     body: Body<'_>,
 ) -> Result<bool, Error> {
-    match s3.head_object().bucket(bucket).key(key).send().await {
-        Ok(_) => return Ok(false),
-        Err(e) if e.as_service_error().is_some_and(|s| s.is_not_found()) => {}
-        Err(e) => {
-            return Err(Error::Failed(format!(
-                "s3://{bucket}/{key} (HeadObject): {}",
-                reason("HeadObject", &e)
-            )))
-        }
+    if is_published(s3, bucket, key)
+        .await
+        .map_err(|why| Error::Failed(format!("s3://{bucket}/{key} (HeadObject): {why}")))?
+    {
+        return Ok(false);
     }
     put(s3, bucket, key, body).await?;
     Ok(true)
+}
+
+/// Whether the object is there (HeadObject), read with the security account's credentials,
+/// which may list the bucket: a missing object is a 404 for them (for a reader without
+/// `s3:ListBucket`, AWS answers 403 instead).
+pub(crate) async fn is_published(
+    s3: &aws_sdk_s3::Client,
+    bucket: &str,
+    key: &str,
+) -> Result<bool, String> {
+    match s3.head_object().bucket(bucket).key(key).send().await {
+        Ok(_) => Ok(true),
+        Err(e) if e.as_service_error().is_some_and(|s| s.is_not_found()) => Ok(false),
+        Err(e) => Err(reason("HeadObject", &e)),
+    }
 }
 
 async fn put(

@@ -40,6 +40,9 @@ struct Context {
     execution_role: Option<String>,
     security_account: String,
     package_key: String,
+    /// Whether the package is in the stage's home-region artifact bucket, as the security
+    /// account sees it (once per stage, not per account).
+    published: Result<bool, String>,
     /// The IAM roles one stack holds.
     roles: usize,
 }
@@ -54,6 +57,13 @@ pub async fn run(args: Args, global: &Global) -> Result<i32, Error> {
         super::targets::chosen_targets(&session, &stages, &args.accounts, args.stage.is_some())?;
     let mut rows: Vec<AccountDoctor> = Vec::new();
     for (stage, targets) in chosen {
+        let home = session.placement(&stage)?.home;
+        let published = crate::aws::artifacts::is_published(
+            &s3_client(&session.base, &home, session.identity.retries()),
+            &crate::aws::artifacts::bucket_name(&session.security_account, &home),
+            &session.package.key(),
+        )
+        .await;
         let context = Arc::new(Context {
             session_identity: session.identity.clone(),
             stack_name: session.config.stack_name.clone(),
@@ -61,6 +71,7 @@ pub async fn run(args: Args, global: &Global) -> Result<i32, Error> {
             execution_role: session.config.role.execution_role.clone(),
             security_account: session.security_account.clone(),
             package_key: session.package.key(),
+            published,
             roles: session.rendered_for(&stage).footprint.roles,
         });
         let name = stage.name.to_string();
@@ -187,18 +198,19 @@ async fn examine(c: &Context, stage: &str, target: Target) -> AccountDoctor {
         adds,
     ));
 
-    // -- the artifacts, read from the account
-    let s3 = s3_client(&config, &region, counts);
-    let read = match s3
-        .head_object()
-        .bucket(&bucket)
-        .key(&c.package_key)
-        .send()
-        .await
-    {
-        Ok(_) => Ok(true),
-        Err(e) if e.raw_response().is_some_and(|r| r.status().as_u16() == 404) => Ok(false),
-        Err(e) => Err(crate::aws::reason("HeadObject", &e)),
+    // -- the artifacts: once published (as the security account sees it), read from the
+    // account. The account may not list the bucket, so a missing object would be a 403 there.
+    let read = match &c.published {
+        Ok(false) => Ok(false),
+        Err(why) => Err(format!("the security account cannot look: {why}")),
+        Ok(true) => s3_client(&config, &region, counts)
+            .head_object()
+            .bucket(&bucket)
+            .key(&c.package_key)
+            .send()
+            .await
+            .map(|_| true)
+            .map_err(|e| crate::aws::reason("HeadObject", &e)),
     };
     row.checks
         .push(doctor::artifacts(&bucket, &c.package_key, read));

@@ -231,12 +231,23 @@ async fn every_call_of_a_deploy_is_allowed_by_the_roles_our_templates_install() 
         undo.stderr
     );
     // The preflight: the role simulates its own and the execution role's policies.
-    let doctor = remedy(&emulator, work.path(), &["doctor", "--stage", "dev"]);
-    assert!(
-        doctor.stdout.contains("1 account(s)"),
-        "{}{}",
-        doctor.stdout,
-        doctor.stderr
+    // The package is published by now: the account reads it.
+    let doctor = remedy(
+        &emulator,
+        work.path(),
+        &["doctor", "--stage", "dev", "--output", "json"],
+    );
+    let checks = doctor.json()["accounts"][0]["checks"].clone();
+    let artifacts = checks
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["check"] == "artifacts")
+        .cloned();
+    assert_eq!(
+        artifacts.as_ref().map(|c| c["status"].clone()),
+        Some(serde_json::json!("ok")),
+        "{checks}"
     );
     // And the stack removed, by id, through the execution role.
     let removed = remedy(
