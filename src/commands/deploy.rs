@@ -163,7 +163,14 @@ pub async fn deploy(
     let over_cap = prune.prune
         && !report.interrupted
         && matches!(
-            super::prune::after_stage(&session, &stage, prune.max_deletions, &mut report).await?,
+            super::prune::after_stage(
+                &session,
+                &stage,
+                prune.max_deletions,
+                &mut report,
+                &mut None
+            )
+            .await?,
             super::prune::Pruned::OverCap
         );
     let code = finish_stage(

@@ -180,7 +180,9 @@ pub async fn plan(
     let mut layout = layout;
     if prune.prune && !run.interrupted {
         if session.config.stage_engine(&stage).owns_account_stacks() {
-            let orphans = super::prune::find(&session, &stage).await?;
+            let orphans = super::prune::scan(&session, &stage)
+                .await?
+                .owned_by(&session, &stage);
             layout.prune = Some(crate::core::outcome::Prune {
                 stacks: orphans.strays(),
                 unreadable: orphans.unreadable,

@@ -50,9 +50,18 @@ impl Orphans {
     }
 }
 
-/// Looks for the stacks `stage` would prune: every stage's targets say where stacks are
-/// wanted; every ACTIVE account is looked at in every region a stage uses, where none is.
-pub(crate) async fn find(session: &Session, stage: &Stage) -> Result<Orphans, Error> {
+/// The remedy stacks no stage wants, across the organization: read once per run (a
+/// rollout's stages share it: deploying a stage only touches places a stage wants), then
+/// split by owner ([`Scan::owned_by`]).
+pub(crate) struct Scan {
+    stacks: Vec<Found>,
+    unreadable: usize,
+}
+
+/// Looks for orphans: every stage's targets say where stacks are wanted; every ACTIVE
+/// account is looked at in every region a stage uses, where none is (at `stage`'s read
+/// concurrency).
+pub(crate) async fn scan(session: &Session, stage: &Stage) -> Result<Scan, Error> {
     let mut all_targets = Vec::new();
     let mut regions = BTreeSet::new();
     for s in &session.config.stages {
@@ -72,23 +81,34 @@ pub(crate) async fn find(session: &Session, stage: &Stage) -> Result<Orphans, Er
         move |target| remover.clone().find(target),
     )
     .await;
-    let stages: Vec<&str> = session
-        .config
-        .stages
-        .iter()
-        .map(|s| s.name.as_str())
-        .collect();
     let unreadable = looked.results.iter().filter(|f| f.error.is_some()).count();
     let stacks = looked
         .results
         .into_iter()
-        .filter(|f| {
-            f.stack_id.is_some()
-                && f.remedys
-                && owner(f.stage.as_deref(), &stages) == Some(stage.name.as_str())
-        })
+        .filter(|f| f.stack_id.is_some() && f.remedys)
         .collect();
-    Ok(Orphans { stacks, unreadable })
+    Ok(Scan { stacks, unreadable })
+}
+
+impl Scan {
+    /// The orphans `stage` owns (its `remedy:stage` tag, else the first stage's).
+    pub(crate) fn owned_by(&self, session: &Session, stage: &Stage) -> Orphans {
+        let stages: Vec<&str> = session
+            .config
+            .stages
+            .iter()
+            .map(|s| s.name.as_str())
+            .collect();
+        Orphans {
+            stacks: self
+                .stacks
+                .iter()
+                .filter(|f| owner(f.stage.as_deref(), &stages) == Some(stage.name.as_str()))
+                .cloned()
+                .collect(),
+            unreadable: self.unreadable,
+        }
+    }
 }
 
 /// What a deploy's prune did.
@@ -101,11 +121,13 @@ pub(crate) enum Pruned {
 
 /// After `stage`'s deploy: its orphans removed ([`prune`]), unless its engine's stacks are
 /// a StackSet's (then nothing, with a note).
+/// `scan`: the run's scan so far (made by the first stage that prunes).
 pub(crate) async fn after_stage(
     session: &Session,
     stage: &Stage,
     max: usize,
     report: &mut StageReport,
+    scan: &mut Option<Scan>,
 ) -> Result<Pruned, Error> {
     if !session.config.stage_engine(stage).owns_account_stacks() {
         crate::report::note(&format!(
@@ -114,18 +136,25 @@ pub(crate) async fn after_stage(
         ));
         return Ok(Pruned::Done);
     }
-    prune(session, stage, max, report).await
+    if scan.is_none() {
+        *scan = Some(self::scan(session, stage).await?);
+    }
+    let orphans = match scan {
+        Some(scan) => scan.owned_by(session, stage),
+        None => return Ok(Pruned::Done),
+    };
+    prune(session, stage, orphans, max, report).await
 }
 
 /// Removes the orphans `stage` owns after its deploy, their results added to `report`; past
 /// `max` deletes none, and says which.
-pub(crate) async fn prune(
+async fn prune(
     session: &Session,
     stage: &Stage,
+    orphans: Orphans,
     max: usize,
     report: &mut StageReport,
 ) -> Result<Pruned, Error> {
-    let orphans = find(session, stage).await?;
     if orphans.unreadable > 0 {
         crate::report::note(&format!(
             "prune: {} account/region place(s) could not be looked at (no remedy role there?); only those read were pruned",

@@ -79,6 +79,8 @@ pub async fn rollout(
     let mut stop: Option<String> = None;
     // A prune past --max-deletions removed nothing: the run exits 1.
     let mut over_cap = false;
+    // The organization is looked at for orphans once, by the first stage that prunes.
+    let mut scan = None;
     for (stage, targets) in stages.iter().zip(planned) {
         let name = stage.name.as_str();
         if stop.is_none() && session.stop.interrupted() {
@@ -136,7 +138,14 @@ pub async fn rollout(
             Err(e) => StageReport::not_run(name, StageStatus::Failed, e.to_string()),
         };
         if prune.prune && report.status == StageStatus::Completed {
-            match super::prune::after_stage(&session, stage, prune.max_deletions, &mut report).await
+            match super::prune::after_stage(
+                &session,
+                stage,
+                prune.max_deletions,
+                &mut report,
+                &mut scan,
+            )
+            .await
             {
                 Ok(super::prune::Pruned::Done) => {}
                 Ok(super::prune::Pruned::OverCap) => over_cap = true,

@@ -188,4 +188,21 @@ async fn prune_removes_what_no_stage_targets_and_updates_a_moved_account_in_plac
         ],
     );
     assert_eq!(narrowed.code, 2, "{}", narrowed.stderr);
+
+    // A rollout looks at the organization once, not once per stage: one DescribeStacks per
+    // target deployed (3, all unchanged) and one per place where no stage wants a stack
+    // (the two accounts outside every stage's OUs), signed in the member accounts.
+    emulator.start_recording();
+    let rollout = remedy(
+        &emulator,
+        work.path(),
+        &["rollout", "--prune", "--yes", "--output", "json"],
+    );
+    assert_eq!(rollout.code, 0, "{}", rollout.stderr);
+    let described = emulator
+        .recording()
+        .iter()
+        .filter(|c| c.action == "DescribeStacks" && c.access_key != emulator.keys().0)
+        .count();
+    assert_eq!(described, 5, "{}", rollout.stderr);
 }
