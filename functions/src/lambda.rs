@@ -231,7 +231,7 @@ pub async fn handle_undo(
     request: &Value,
 ) -> crate::undo::UndoReport {
     use crate::undo::{undo, UndoReport, UndoRequest};
-    let report = match serde_json::from_value::<UndoRequest>(request.clone()) {
+    match serde_json::from_value::<UndoRequest>(request.clone()) {
         Err(e) => UndoReport::refused(format!("not an undo request: {e}")),
         Ok(request) => {
             let own_region = own.region().map(|r| r.to_string()).unwrap_or_default();
@@ -248,8 +248,7 @@ pub async fn handle_undo(
                 }
             }
         }
-    };
-    report
+    }
 }
 
 /// The undo's line in the function's log: the record undone, the outcome, what was done.

@@ -18,12 +18,7 @@ const NO_LOGS: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow",
 const NO_LOGS_NO_SIMULATION: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["cloudformation:*","iam:*","ssm:*","s3:*","sts:*","lambda:*"],"Resource":"*"},{"Effect":"Deny","Action":"iam:SimulatePrincipalPolicy","Resource":"*"}]}"#;
 
 fn account<'d>(doc: &'d Value, id: &str) -> &'d Value {
-    doc["accounts"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|a| a["account_id"] == id)
-        .unwrap_or_else(|| panic!("{id} in {doc}"))
+    support::by_account(&doc["accounts"], id)
 }
 
 fn check<'d>(account: &'d Value, name: &str) -> &'d Value {

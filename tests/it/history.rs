@@ -92,12 +92,7 @@ pub(crate) async fn seed(
 }
 
 fn account<'d>(doc: &'d Value, id: &str) -> &'d Value {
-    doc["accounts"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|a| a["account_id"] == id)
-        .unwrap_or_else(|| panic!("{id} not in {doc}"))
+    support::by_account(&doc["accounts"], id)
 }
 
 fn count(doc: &Value, rule: &str, outcome: &str) -> u64 {

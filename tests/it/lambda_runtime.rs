@@ -105,6 +105,31 @@ fn next_call(rx: &mpsc::Receiver<Call>) -> Call {
         .expect("the function called the Runtime API")
 }
 
+/// The rule function `name`, in remediate mode with the security account's credentials, as
+/// Lambda starts it, served `events` by an in-test Runtime API: the process (killed on
+/// drop) and the calls it makes to the API.
+fn rule_function(
+    emulator: &Emulator,
+    name: &str,
+    events: Vec<String>,
+) -> (Killed, mpsc::Receiver<Call>) {
+    let (address, calls) = runtime_api(
+        events,
+        format!("arn:aws:lambda:{REGION}:{MANAGEMENT_ACCOUNT}:function:{name}"),
+    );
+    let (key, secret) = emulator.keys();
+    let function = Killed(
+        lambda_process(&emulator.endpoint, name, &address)
+            .env("REMEDY_MODE", "remediate")
+            .env("AWS_ACCESS_KEY_ID", key)
+            .env("AWS_SECRET_ACCESS_KEY", secret)
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    (function, calls)
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_rule_function_answers_through_the_runtime_api() {
     let emulator = Emulator::start();
@@ -115,20 +140,7 @@ async fn a_rule_function_answers_through_the_runtime_api() {
         finding("S3-026", "exposed").to_string(),
         finding("S3-026", "no-such-bucket").to_string(),
     ];
-    let (address, calls) = runtime_api(
-        events,
-        format!("arn:aws:lambda:{REGION}:{MANAGEMENT_ACCOUNT}:function:AutoRemediateS3-026"),
-    );
-    let (key, secret) = emulator.keys();
-    let _function = Killed(
-        lambda_process(&emulator.endpoint, "AutoRemediateS3-026", &address)
-            .env("REMEDY_MODE", "remediate")
-            .env("AWS_ACCESS_KEY_ID", key)
-            .env("AWS_SECRET_ACCESS_KEY", secret)
-            .stdout(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
+    let (_function, calls) = rule_function(&emulator, "AutoRemediateS3-026", events);
 
     let first = next_call(&calls);
     assert_eq!(
@@ -193,20 +205,7 @@ async fn a_rule_function_puts_back_what_its_rule_removed() {
             "region": REGION, "removed": [{"kind": "public_access_block", "bucket": "exposed", "previous": null}]}})
         .to_string(),
     ];
-    let (address, calls) = runtime_api(
-        events,
-        format!("arn:aws:lambda:{REGION}:{MANAGEMENT_ACCOUNT}:function:AutoRemediateS3-001"),
-    );
-    let (key, secret) = emulator.keys();
-    let _function = Killed(
-        lambda_process(&emulator.endpoint, "AutoRemediateS3-001", &address)
-            .env("REMEDY_MODE", "remediate")
-            .env("AWS_ACCESS_KEY_ID", key)
-            .env("AWS_SECRET_ACCESS_KEY", secret)
-            .stdout(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
+    let (_function, calls) = rule_function(&emulator, "AutoRemediateS3-001", events);
     let public = || async {
         let acl = s3.get_bucket_acl().bucket("exposed").send().await.unwrap();
         acl.grants()

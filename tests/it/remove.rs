@@ -96,15 +96,7 @@ async fn remove_deletes_the_stages_stacks_and_names_what_will_not_delete() {
     );
     assert_eq!(run.code, 1, "one stack would not delete: {}", run.stderr);
     let doc = run.json();
-    let outcome = |id: &str| {
-        doc["targets"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|t| t["account_id"] == id)
-            .unwrap_or_else(|| panic!("{id} in {doc}"))
-            .clone()
-    };
+    let outcome = |id: &str| support::by_account(&doc["targets"], id).clone();
     assert_eq!(outcome(&a)["outcome"], "removed", "{doc}");
     assert_eq!(outcome(&b)["outcome"], "removed", "{doc}");
     assert_eq!(outcome(&empty)["outcome"], "absent", "{doc}");
@@ -130,7 +122,7 @@ async fn remove_deletes_the_stages_stacks_and_names_what_will_not_delete() {
     let markdown = std::fs::read_to_string(work.path().join("removed.md")).unwrap();
     assert!(markdown.contains("| removed | absent |"), "{markdown}");
 
-    // Again: nothing left to delete but the stuck one, which fails again.
+    // Again, for a removed account: nothing there any more.
     let again = remedy(
         &emulator,
         work.path(),

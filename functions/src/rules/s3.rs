@@ -405,30 +405,18 @@ pub(crate) async fn restore_grant(
             .permission(permission.clone())
             .build(),
     );
-    let policy = AccessControlPolicy::builder()
-        .set_grants(Some(grants))
-        .set_owner(acl.owner().cloned())
-        .build();
-    if let Err(e) = s3
-        .put_bucket_acl()
-        .bucket(bucket)
-        .access_control_policy(policy)
-        .send()
-        .await
-    {
-        let why = match error_code(&e) {
-            // A public grant is refused while Block Public Access blocks public ACLs.
-            Some("AccessDenied") => format!(
-                "{}; if the bucket's or the account's Block Public Access blocks public ACLs (S3-026 turns it on), undo that first",
-                describe_sdk_error(&e)
-            ),
-            Some("AccessControlListNotSupported") => format!(
-                "ACLs are disabled on bucket {bucket} (Object Ownership: bucket owner enforced): there is no grant to put back"
-            ),
-            _ => describe_sdk_error(&e),
-        };
-        return Err(RuleError::new(format!("PutBucketAcl: {why}")));
-    }
+    put_acl_with(&s3, bucket, &acl, grants, |e| match error_code(e) {
+        // A public grant is refused while Block Public Access blocks public ACLs.
+        Some("AccessDenied") => format!(
+            "{}; if the bucket's or the account's Block Public Access blocks public ACLs (S3-026 turns it on), undo that first",
+            describe_sdk_error(e)
+        ),
+        Some("AccessControlListNotSupported") => format!(
+            "ACLs are disabled on bucket {bucket} (Object Ownership: bucket owner enforced): there is no grant to put back"
+        ),
+        _ => describe_sdk_error(e),
+    })
+    .await?;
     Ok(Some(format!(
         "put the {} grant to {} back on bucket {bucket}",
         permission.as_str(),
@@ -443,8 +431,24 @@ pub(crate) async fn put_acl(
     acl: &GetBucketAclOutput,
     kept: Vec<Grant>,
 ) -> Result<(), RuleError> {
+    put_acl_with(s3, bucket, acl, kept, describe_sdk_error).await
+}
+
+type PutAclError = aws_sdk_s3::error::SdkError<
+    aws_sdk_s3::operation::put_bucket_acl::PutBucketAclError,
+    aws_sdk_s3::config::http::HttpResponse,
+>;
+
+/// [`put_acl`], S3's refusal said by `why`.
+async fn put_acl_with(
+    s3: &Client,
+    bucket: &str,
+    acl: &GetBucketAclOutput,
+    grants: Vec<Grant>,
+    why: impl FnOnce(&PutAclError) -> String,
+) -> Result<(), RuleError> {
     let policy = AccessControlPolicy::builder()
-        .set_grants(Some(kept))
+        .set_grants(Some(grants))
         .set_owner(acl.owner().cloned())
         .build();
     s3.put_bucket_acl()
@@ -452,7 +456,7 @@ pub(crate) async fn put_acl(
         .access_control_policy(policy)
         .send()
         .await
-        .map_err(|e| RuleError::aws("PutBucketAcl", &e))?;
+        .map_err(|e| RuleError::new(format!("PutBucketAcl: {}", why(&e))))?;
     Ok(())
 }
 

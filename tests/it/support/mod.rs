@@ -32,6 +32,13 @@ pub fn remedy_command(emulator: &Emulator, dir: &Path) -> Command {
     cmd
 }
 
+/// The item of a JSON report's list (`accounts`, `targets`) whose `account_id` is `id`.
+pub fn by_account<'d>(list: &'d serde_json::Value, id: &str) -> &'d serde_json::Value {
+    list.as_array()
+        .and_then(|items| items.iter().find(|a| a["account_id"] == id))
+        .unwrap_or_else(|| panic!("{id} not in {list}"))
+}
+
 /// Runs `remedy` with no emulator and no credentials: for the offline commands (an AWS call
 /// would fail: the endpoint is a closed port).
 pub fn remedy_offline(dir: &Path, args: &[&str]) -> Run {
