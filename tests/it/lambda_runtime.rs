@@ -27,66 +27,70 @@ fn runtime_api(events: Vec<String>, function_arn: String) -> (String, mpsc::Rece
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let address = listener.local_addr().unwrap().to_string();
     let (tx, rx) = mpsc::channel();
+    let events = std::sync::Arc::new(std::sync::Mutex::new(events.into_iter().enumerate()));
     std::thread::spawn(move || {
-        let mut events = events.into_iter().enumerate();
         for stream in listener.incoming() {
             let Ok(stream) = stream else { return };
-            let tx = tx.clone();
-            // One connection may carry many requests (keep-alive).
-            let mut reader = BufReader::new(stream.try_clone().unwrap());
-            let mut stream: TcpStream = stream;
-            loop {
-                let mut line = String::new();
-                if reader.read_line(&mut line).unwrap_or(0) == 0 {
-                    break;
-                }
-                let mut parts = line.split_whitespace();
-                let (method, path) = (
-                    parts.next().unwrap_or("").to_owned(),
-                    parts.next().unwrap_or("").to_owned(),
-                );
-                let mut length = 0;
+            let (tx, events, function_arn) = (tx.clone(), events.clone(), function_arn.clone());
+            // Each connection on its own thread: the client may open a new one while an
+            // idle keep-alive connection is still open, and one carries many requests.
+            std::thread::spawn(move || {
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                let mut stream: TcpStream = stream;
                 loop {
-                    let mut header = String::new();
-                    reader.read_line(&mut header).unwrap();
-                    if header.trim().is_empty() {
+                    let mut line = String::new();
+                    if reader.read_line(&mut line).unwrap_or(0) == 0 {
                         break;
                     }
-                    if let Some((k, v)) = header.split_once(':') {
-                        if k.eq_ignore_ascii_case("content-length") {
-                            length = v.trim().parse().unwrap_or(0);
+                    let mut parts = line.split_whitespace();
+                    let (method, path) = (
+                        parts.next().unwrap_or("").to_owned(),
+                        parts.next().unwrap_or("").to_owned(),
+                    );
+                    let mut length = 0;
+                    loop {
+                        let mut header = String::new();
+                        reader.read_line(&mut header).unwrap();
+                        if header.trim().is_empty() {
+                            break;
+                        }
+                        if let Some((k, v)) = header.split_once(':') {
+                            if k.eq_ignore_ascii_case("content-length") {
+                                length = v.trim().parse().unwrap_or(0);
+                            }
                         }
                     }
-                }
-                let mut body = vec![0; length];
-                reader.read_exact(&mut body).unwrap();
-                let body = String::from_utf8_lossy(&body).into_owned();
-                let _ = tx.send(Call {
-                    method: method.clone(),
-                    path: path.clone(),
-                    body,
-                });
-                if path.ends_with("/invocation/next") {
-                    let Some((i, event)) = events.next() else {
-                        std::thread::sleep(Duration::from_secs(600));
-                        return;
-                    };
-                    let deadline = std::time::SystemTime::now()
-                        .duration_since(std::time::UNIX_EPOCH)
-                        .unwrap()
-                        .as_millis()
-                        + 300_000; // the orchestrator's timeout: room for a rule (60 s)
-                    write!(
+                    let mut body = vec![0; length];
+                    reader.read_exact(&mut body).unwrap();
+                    let body = String::from_utf8_lossy(&body).into_owned();
+                    let _ = tx.send(Call {
+                        method: method.clone(),
+                        path: path.clone(),
+                        body,
+                    });
+                    if path.ends_with("/invocation/next") {
+                        let next = events.lock().unwrap().next();
+                        let Some((i, event)) = next else {
+                            std::thread::sleep(Duration::from_secs(600));
+                            return;
+                        };
+                        let deadline = std::time::SystemTime::now()
+                            .duration_since(std::time::UNIX_EPOCH)
+                            .unwrap()
+                            .as_millis()
+                            + 300_000; // the orchestrator's timeout: room for a rule (60 s)
+                        write!(
                         stream,
                         "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nLambda-Runtime-Aws-Request-Id: request-{i}\r\nLambda-Runtime-Deadline-Ms: {deadline}\r\nLambda-Runtime-Invoked-Function-Arn: {function_arn}\r\nLambda-Runtime-Trace-Id: Root=1-0-0\r\nContent-Length: {}\r\n\r\n{event}",
                         event.len()
                     )
                     .unwrap();
-                } else {
-                    let accepted = r#"{"status":"OK"}"#;
-                    write!(stream, "HTTP/1.1 202 Accepted\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{accepted}", accepted.len()).unwrap();
+                    } else {
+                        let accepted = r#"{"status":"OK"}"#;
+                        write!(stream, "HTTP/1.1 202 Accepted\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{accepted}", accepted.len()).unwrap();
+                    }
                 }
-            }
+            });
         }
     });
     (address, rx)
