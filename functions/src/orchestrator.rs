@@ -127,6 +127,8 @@ pub struct Handled {
     pub record_id: String,
     /// What the rule removed, for `remedy undo` (reversible rules only; `crate::undo`).
     pub removed: Vec<crate::undo::Removed>,
+    /// What the rule changed, one AWS call each (`crate::rule::Change`), in order.
+    pub changes: Vec<crate::rule::Change>,
     /// Whether a retry could succeed (SQS redelivers it; in the end, the dead-letter queue).
     #[serde(skip)]
     pub retry: bool,
@@ -150,6 +152,7 @@ impl Handled {
             duration_ms: 0,
             record_id: String::new(),
             removed: Vec::new(),
+            changes: Vec::new(),
             retry: false,
         }
     }
@@ -418,6 +421,7 @@ impl Orchestrator {
                     handled.outcome = report.outcome;
                     handled.actions = report.actions;
                     handled.removed = report.removed;
+                    handled.changes = report.changes;
                     handled.reason = report.reason;
                     handled.reason_code = reason_code_of(report.outcome);
                     if report.outcome == Outcome::Failed && mode == Mode::Remediate {
@@ -521,6 +525,7 @@ impl Orchestrator {
             actions: Vec::new(),
             reason: Some(format!("no function {function} in this account and region")),
             removed: Vec::new(),
+            changes: Vec::new(),
         };
         match self
             .lambda
@@ -670,12 +675,20 @@ fn report_from_payload(function: &str, body: &Value) -> Report {
                 .into_iter()
                 .filter_map(|r| serde_json::from_value(r).ok())
                 .collect(),
+            // Only well-formed entries, each field a short single line.
+            changes: p
+                .changes
+                .into_iter()
+                .filter_map(|c| serde_json::from_value::<crate::rule::Change>(c).ok())
+                .filter(|c| plain(&c.api, 128) && plain(&c.target, 2048))
+                .collect(),
         },
         Err(_) => Report {
             outcome: Outcome::Remediated,
             actions: Vec::new(),
             reason: Some(format!("{function} succeeded without a remedy report")),
             removed: Vec::new(),
+            changes: Vec::new(),
         },
     }
 }
@@ -689,6 +702,14 @@ struct ReportPayload {
     reason: Option<String>,
     #[serde(default)]
     removed: Vec<Value>,
+    #[serde(default)]
+    changes: Vec<Value>,
+}
+
+/// A non-empty single line of at most `max` bytes: what a ledger field from a rule
+/// function's answer may be.
+fn plain(text: &str, max: usize) -> bool {
+    !text.is_empty() && text.len() <= max && !text.chars().any(char::is_control)
 }
 
 /// A ledger record's id: 16 hex digits from the process's random hash keys, the clock and
@@ -867,6 +888,26 @@ async fn has_tags(
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_functions_changes_reach_the_ledger_only_well_formed() {
+        let body = serde_json::json!({"outcome": "remediated", "changes": [
+            {"api": "s3:PutBucketAcl", "target": "site-logs"},
+            {"api": "s3:PutBucketAcl"},
+            {"api": "s3:PutBucketAcl", "target": "two\nlines"},
+            {"api": "", "target": "x"},
+            {"api": "ec2:RevokeSecurityGroupIngress", "target": "x".repeat(4096)},
+            "PutBucketAcl",
+        ]});
+        let report = super::report_from_payload("AutoRemediateS3-001", &body);
+        assert_eq!(
+            report.changes,
+            vec![crate::rule::Change {
+                api: "s3:PutBucketAcl".into(),
+                target: "site-logs".into()
+            }]
+        );
+    }
+
     #[test]
     fn ledger_times_are_rfc3339_utc_with_milliseconds() {
         assert_eq!(super::rfc3339_ms(0), "1970-01-01T00:00:00.000Z");

@@ -161,6 +161,40 @@ pub struct Context {
 tokio::task_local! {
     /// remedy's own stack for the rule running in this task ([`with_own_stack`]).
     static OWN_STACK: Option<Arc<OwnStack>>;
+    /// The changes the rule running in this task has made so far ([`changed`]).
+    static CHANGES: Arc<std::sync::Mutex<Vec<Change>>>;
+}
+
+/// One AWS call that changed something: its IAM action (`s3:PutBucketAcl`) and its target
+/// (the bucket, group id, key or ARN it changed). The ledger's `changes` (docs/ledger.md).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct Change {
+    pub api: String,
+    pub target: String,
+}
+
+/// Records that the rule running in this task has just changed `target` with `api` (its IAM
+/// action): called right after each mutating call succeeds, so that a report — a failed one
+/// too — lists exactly what was changed, in order. Outside [`recording_changes`], nothing.
+pub fn changed(api: &str, target: impl Into<String>) {
+    let change = Change {
+        api: api.to_owned(),
+        target: target.into(),
+    };
+    let _ = CHANGES.try_with(|changes| {
+        changes
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .push(change)
+    });
+}
+
+/// Runs `fut` (a rule) collecting what it [`changed`]; returns its output and the changes.
+pub async fn recording_changes<F: std::future::Future>(fut: F) -> (F::Output, Vec<Change>) {
+    let changes = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let output = CHANGES.scope(Arc::clone(&changes), fut).await;
+    let changes = std::mem::take(&mut *changes.lock().unwrap_or_else(|p| p.into_inner()));
+    (output, changes)
 }
 
 /// Runs `fut` (a rule) knowing remedy's own stack, whose resources the rules leave alone;
@@ -255,6 +289,7 @@ impl Context {
                     .collect(),
                 reason: None,
                 removed: Vec::new(),
+                changes: Vec::new(),
             });
         }
         apply.await?;
@@ -263,6 +298,7 @@ impl Context {
             actions,
             reason: None,
             removed,
+            changes: Vec::new(),
         })
     }
 }
@@ -303,6 +339,10 @@ pub struct Report {
     /// and whenever nothing was changed.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub removed: Vec<crate::undo::Removed>,
+    /// Each AWS call that changed something, in order ([`changed`]); filled in by
+    /// `crate::runtime::run_rule` for every outcome, so a failure lists what it changed first.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub changes: Vec<Change>,
 }
 
 impl Report {
@@ -312,6 +352,7 @@ impl Report {
             actions: Vec::new(),
             reason: Some(reason.into()),
             removed: Vec::new(),
+            changes: Vec::new(),
         }
     }
 
@@ -321,6 +362,7 @@ impl Report {
             actions: Vec::new(),
             reason: Some(reason.into()),
             removed: Vec::new(),
+            changes: Vec::new(),
         }
     }
 
@@ -339,6 +381,7 @@ impl Report {
             actions: Vec::new(),
             reason: Some(reason.into()),
             removed: Vec::new(),
+            changes: Vec::new(),
         }
     }
 
@@ -348,6 +391,7 @@ impl Report {
             actions: Vec::new(),
             reason: Some(reason.into()),
             removed: Vec::new(),
+            changes: Vec::new(),
         }
     }
 }

@@ -10,18 +10,22 @@
 use crate::catalog::RuleSpec;
 use crate::finding::Finding;
 use crate::partition::{global_region, is_region_name, partition};
-use crate::rule::{with_own_stack, Context, OwnStack, Report};
+use crate::rule::{recording_changes, with_own_stack, Context, OwnStack, Report};
 use aws_config::SdkConfig;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-/// Runs `ctx.rule` and reports what happened. Never panics on AWS answers; never reports an
-/// error as anything but `failed`.
+/// Runs `ctx.rule` and reports what happened, with every change it made
+/// (`crate::rule::changed`), a failure's included. Never panics on AWS answers; never reports
+/// an error as anything but `failed`.
 pub async fn run_rule(ctx: &Context) -> Report {
-    match (ctx.rule.fix)(ctx).await {
+    let (result, changes) = recording_changes((ctx.rule.fix)(ctx)).await;
+    let mut report = match result {
         Ok(report) => report,
         Err(e) => Report::failed(e.0),
-    }
+    };
+    report.changes = changes;
+    report
 }
 
 /// Runs `ctx.rule` as [`run_rule`] does, knowing remedy's own stack: its resources are left

@@ -105,6 +105,7 @@ pub async fn remediate(
             actions: Vec::new(),
             reason: Some(format!("{rule_id} is not in remedy's catalog")),
             removed: Vec::new(),
+            changes: Vec::new(),
         };
         show(
             Some(&rule_id),

@@ -86,6 +86,9 @@ pub struct Record {
     /// later version's kind) is left out and counted in `removed_unread`.
     pub removed: Vec<remedy_functions::undo::Removed>,
     pub removed_unread: usize,
+    /// Each AWS call the rule made that changed something (`api`, `target`), in order; an
+    /// entry without both is left out.
+    pub changes: Vec<remedy_functions::rule::Change>,
 }
 
 /// The record in one log event of `account`'s log group, or `None` when the event is not
@@ -155,6 +158,16 @@ pub fn parse_line(message: &str, account_id: &str, timestamp_ms: i64) -> Option<
         record_id: text("record_id"),
         removed_unread: removed.len() - read.len(),
         removed: read,
+        changes: line
+            .get("changes")
+            .and_then(Value::as_array)
+            .map(|items| {
+                items
+                    .iter()
+                    .filter_map(|c| serde_json::from_value(c.clone()).ok())
+                    .collect()
+            })
+            .unwrap_or_default(),
     })
 }
 
@@ -505,11 +518,19 @@ mod tests {
 
     #[test]
     fn a_record_reads_what_its_rule_removed_and_counts_what_it_cannot() {
-        let line = r#"{"ledger":1,"outcome":"remediated","rule_id":"S3-001","record_id":"00000000000000ab","removed":[{"kind":"acl_grant","bucket":"b","grantee":"http://acs.amazonaws.com/groups/global/AllUsers","permission":"READ"},{"kind":"from_the_future"}]}"#;
+        let line = r#"{"ledger":1,"outcome":"remediated","rule_id":"S3-001","record_id":"00000000000000ab","removed":[{"kind":"acl_grant","bucket":"b","grantee":"http://acs.amazonaws.com/groups/global/AllUsers","permission":"READ"},{"kind":"from_the_future"}],"changes":[{"api":"s3:PutBucketAcl","target":"b"},{"api":"s3:PutBucketAcl"}]}"#;
         let r = parse_line(line, "111111111111", 5).unwrap();
         assert_eq!(r.record_id.as_deref(), Some("00000000000000ab"));
         assert_eq!(r.removed.len(), 1);
         assert_eq!(r.removed_unread, 1);
+        // A change without its target is not one.
+        assert_eq!(
+            r.changes,
+            vec![remedy_functions::rule::Change {
+                api: "s3:PutBucketAcl".into(),
+                target: "b".into()
+            }]
+        );
     }
 
     #[test]

@@ -210,7 +210,7 @@ pub fn history_markdown(rows: &[AccountHistory], view: &HistoryView<'_>) -> Stri
 }
 
 /// The columns of `--csv`, in order.
-pub const CSV_COLUMNS: [&str; 16] = [
+pub const CSV_COLUMNS: [&str; 17] = [
     "at",
     "account_id",
     "rule_id",
@@ -227,6 +227,7 @@ pub const CSV_COLUMNS: [&str; 16] = [
     "remedy_version",
     "reason",
     "record_id",
+    "changes",
 ];
 
 /// `--csv FILE`: a header and one line per record (the latest first, up to
@@ -259,6 +260,12 @@ fn csv_fields(r: &Record) -> Vec<String> {
         text(&r.remedy_version),
         text(&r.reason),
         text(&r.record_id),
+        // `api target` per change, `; `-separated.
+        r.changes
+            .iter()
+            .map(|c| format!("{} {}", c.api, c.target))
+            .collect::<Vec<_>>()
+            .join("; "),
     ]
 }
 

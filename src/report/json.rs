@@ -772,6 +772,9 @@ pub struct RemediationDoc<'a> {
     /// What a reversible rule removed (as the ledger records it, docs/ledger.md); empty
     /// when nothing was, and for the other rules.
     pub removed: &'a [remedy_functions::undo::Removed],
+    /// Each AWS call that changed something (`api`, `target`), in order, as the ledger's
+    /// `changes`; empty when nothing was changed (a dry run included).
+    pub changes: &'a [remedy_functions::rule::Change],
 }
 
 impl<'a> RemediationDoc<'a> {
@@ -787,6 +790,7 @@ impl<'a> RemediationDoc<'a> {
             reason: report.reason.as_deref(),
             reason_code,
             removed: &report.removed,
+            changes: &report.changes,
         }
     }
 }
@@ -888,6 +892,8 @@ pub struct RecordDoc {
     pub record_id: Option<String>,
     /// What a reversible rule removed (docs/ledger.md), for `remedy undo`.
     pub removed: Vec<remedy_functions::undo::Removed>,
+    /// Each AWS call that changed something (`api`, `target`), in order.
+    pub changes: Vec<remedy_functions::rule::Change>,
 }
 
 impl<'a> HistoryDoc<'a> {
@@ -951,6 +957,7 @@ impl<'a> HistoryDoc<'a> {
                     remedy_version: r.remedy_version,
                     record_id: r.record_id,
                     removed: r.removed,
+                    changes: r.changes,
                 })
                 .collect(),
             truncated,

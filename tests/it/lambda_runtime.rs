@@ -165,6 +165,11 @@ async fn a_rule_function_answers_through_the_runtime_api() {
             .contains("public access block"),
         "{report}"
     );
+    assert_eq!(
+        report["changes"],
+        serde_json::json!([{"api": "s3:PutPublicAccessBlock", "target": "exposed"}]),
+        "{report}"
+    );
     let block = s3
         .get_public_access_block()
         .bucket("exposed")
@@ -370,7 +375,7 @@ type Check = fn(&serde_json::Value) -> bool;
 fn check_ledger_record(line: &serde_json::Value) {
     use serde_json::Value;
     let fields = line.as_object().unwrap_or_else(|| panic!("{line}"));
-    let checks: [(&str, Check); 21] = [
+    let checks: [(&str, Check); 22] = [
         ("ledger", |v| v == 1),
         ("at", |v| {
             v.as_str().is_some_and(|t| {
@@ -423,6 +428,16 @@ fn check_ledger_record(line: &serde_json::Value) {
             v.as_array().is_some_and(|a| {
                 a.iter().all(|r| {
                     serde_json::from_value::<remedy_functions::undo::Removed>(r.clone()).is_ok()
+                })
+            })
+        }),
+        // Each AWS call that changed something: exactly `api` and `target`, both strings.
+        ("changes", |v| {
+            v.as_array().is_some_and(|a| {
+                a.iter().all(|c| {
+                    c.as_object().is_some_and(|o| {
+                        o.len() == 2 && o["api"].is_string() && o["target"].is_string()
+                    })
                 })
             })
         }),

@@ -42,6 +42,11 @@ fn record(account: &str, record_id: &str, rule: &str, resource: &str, report: &V
         duration_ms: 40,
         record_id: record_id.into(),
         removed,
+        // A report without changes leaves the field out.
+        changes: report
+            .get("changes")
+            .map(|c| serde_json::from_value(c.clone()).unwrap())
+            .unwrap_or_default(),
         retry: false,
     };
     log_line(&handled, 1).unwrap().to_string()
@@ -152,6 +157,11 @@ async fn undo_puts_back_a_grant_and_a_security_group_rule_from_the_ledger() {
     assert_eq!(code, 0, "{s3_fix}");
     assert_eq!(s3_fix["outcome"], "remediated", "{s3_fix}");
     assert_eq!(s3_fix["removed"][0]["kind"], "acl_grant", "{s3_fix}");
+    assert_eq!(
+        s3_fix["changes"],
+        serde_json::json!([{"api": "s3:PutBucketAcl", "target": "leaky"}]),
+        "{s3_fix}"
+    );
     assert!(!crate::remediate_cli::is_public(&s3, "leaky").await);
     let (code, sg_fix) = run(
         &emulator,
@@ -160,6 +170,16 @@ async fn undo_puts_back_a_grant_and_a_security_group_rule_from_the_ledger() {
     );
     assert_eq!(code, 0, "{sg_fix}");
     assert_eq!(sg_fix["removed"].as_array().unwrap().len(), 2, "{sg_fix}");
+    // The narrower rules are added before the wide one is revoked: never a moment closed
+    // to what was open besides the port.
+    assert_eq!(
+        sg_fix["changes"],
+        serde_json::json!([
+            {"api": "ec2:AuthorizeSecurityGroupIngress", "target": group},
+            {"api": "ec2:RevokeSecurityGroupIngress", "target": group},
+        ]),
+        "{sg_fix}"
+    );
     let fixed = ingress(&ec2, &group).await;
     assert_eq!(
         fixed.iter().map(|r| (r.0, r.1)).collect::<Vec<_>>(),
@@ -203,6 +223,8 @@ async fn undo_puts_back_a_grant_and_a_security_group_rule_from_the_ledger() {
         ids,
         ["00000000000000a3", "00000000000000a2", "00000000000000a1"]
     );
+    // The ledger's changes, read back through history.
+    assert_eq!(history["records"][2]["changes"], s3_fix["changes"]);
 
     // A dry run says what it would put back and changes nothing.
     let (code, dry) = run(&emulator, &work, &["undo", "--record", "00000000000000a1"]);

@@ -76,6 +76,7 @@ async fn make_private(
             .send()
             .await
             .map_err(|e| RuleError::aws("UpdateRestApi", &e))?;
+        crate::rule::changed("apigateway:UpdateRestApi", api_id);
         Ok(())
     })
     .await

@@ -87,6 +87,7 @@ async fn protect_stack(ctx: &Context) -> Result<Report, RuleError> {
             .send()
             .await
             .map_err(|e| RuleError::aws("UpdateTerminationProtection", &e))?;
+        crate::rule::changed("cloudformation:UpdateTerminationProtection", stack_id);
         Ok(())
     })
     .await

@@ -223,6 +223,7 @@ async fn enable_trail(
                 .send()
                 .await
                 .map_err(|e| RuleError::aws("UpdateTrail", &e))?;
+            crate::rule::changed("cloudtrail:UpdateTrail", arn);
         }
         if start {
             cloudtrail
@@ -231,6 +232,7 @@ async fn enable_trail(
                 .send()
                 .await
                 .map_err(|e| RuleError::aws("StartLogging", &e))?;
+            crate::rule::changed("cloudtrail:StartLogging", arn);
         }
         Ok(())
     })
@@ -259,6 +261,7 @@ async fn enable_log_file_validation(
                 .send()
                 .await
                 .map_err(|e| RuleError::aws("UpdateTrail", &e))?;
+            crate::rule::changed("cloudtrail:UpdateTrail", arn);
             Ok(())
         },
     )

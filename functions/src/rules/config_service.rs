@@ -306,7 +306,7 @@ async fn enable_config(ctx: &Context) -> Result<Report, RuleError> {
                 .send()
                 .await;
             match created {
-                Ok(_) => {}
+                Ok(_) => crate::rule::changed("iam:CreateServiceLinkedRole", SERVICE_LINKED_ROLE),
                 // Another region's Config-001 created it in the meantime.
                 Err(e)
                     if error_code(&e) == Some("InvalidInput")
@@ -317,28 +317,33 @@ async fn enable_config(ctx: &Context) -> Result<Report, RuleError> {
             }
         }
         if let Some(recorder) = recorder {
+            let name = recorder.name().unwrap_or_default().to_owned();
             config
                 .put_configuration_recorder()
                 .configuration_recorder(recorder)
                 .send()
                 .await
                 .map_err(|e| RuleError::aws("PutConfigurationRecorder", &e))?;
+            crate::rule::changed("config:PutConfigurationRecorder", name);
         }
         if let Some(channel) = channel {
+            let name = channel.name().unwrap_or_default().to_owned();
             config
                 .put_delivery_channel()
                 .delivery_channel(channel)
                 .send()
                 .await
                 .map_err(|e| RuleError::aws("PutDeliveryChannel", &e))?;
+            crate::rule::changed("config:PutDeliveryChannel", name);
         }
         if let Some(name) = start {
             config
                 .start_configuration_recorder()
-                .configuration_recorder_name(name)
+                .configuration_recorder_name(&name)
                 .send()
                 .await
                 .map_err(|e| RuleError::aws("StartConfigurationRecorder", &e))?;
+            crate::rule::changed("config:StartConfigurationRecorder", name);
         }
         Ok(())
     })

@@ -104,6 +104,7 @@ async fn make_snapshot_private(
             .send()
             .await
             .map_err(|e| RuleError::aws("ModifySnapshotAttribute", &e))?;
+        crate::rule::changed("ec2:ModifySnapshotAttribute", snapshot_id);
         Ok(())
     })
     .await
@@ -130,6 +131,10 @@ async fn enable_encryption_by_default(ctx: &Context, ec2: &Client) -> Result<Rep
                 .send()
                 .await
                 .map_err(|e| RuleError::aws("EnableEbsEncryptionByDefault", &e))?;
+            crate::rule::changed(
+                "ec2:EnableEbsEncryptionByDefault",
+                format!("{}/{}", ctx.account_id, ctx.region),
+            );
             if out.ebs_encryption_by_default() == Some(false) {
                 return Err(RuleError::new(format!(
                     "EBS encryption by default is still off for {place}"

@@ -561,6 +561,7 @@ async fn authorize_ingress(
             "AuthorizeSecurityGroupIngress on {group_id} returned false"
         )));
     }
+    crate::rule::changed("ec2:AuthorizeSecurityGroupIngress", group_id);
     Ok(())
 }
 
@@ -578,6 +579,7 @@ async fn revoke_ingress(ec2: &Client, group_id: &str, ids: Vec<String>) -> Resul
             "RevokeSecurityGroupIngress on {group_id} returned false"
         )));
     }
+    crate::rule::changed("ec2:RevokeSecurityGroupIngress", group_id);
     Ok(())
 }
 
@@ -595,6 +597,7 @@ async fn revoke_egress(ec2: &Client, group_id: &str, ids: Vec<String>) -> Result
             "RevokeSecurityGroupEgress on {group_id} returned false"
         )));
     }
+    crate::rule::changed("ec2:RevokeSecurityGroupEgress", group_id);
     Ok(())
 }
 
@@ -692,6 +695,7 @@ async fn close_world_ingress(
         reason: Some(format!("{stuck}; {done}")),
         // What was fixed was fixed: it can be undone like any other.
         removed: report.removed,
+        changes: report.changes,
     })
 }
 
@@ -929,6 +933,7 @@ async fn make_image_private(
             .send()
             .await
             .map_err(|e| RuleError::aws("ModifyImageAttribute", &e))?;
+        crate::rule::changed("ec2:ModifyImageAttribute", image_id);
         Ok(())
     })
     .await

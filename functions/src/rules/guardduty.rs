@@ -77,12 +77,16 @@ async fn enable_detector(ctx: &Context) -> Result<Report, RuleError> {
                     "created and enabled a GuardDuty detector in {region}"
                 )],
                 async {
-                    guardduty
+                    let out = guardduty
                         .create_detector()
                         .enable(true)
                         .send()
                         .await
                         .map_err(|e| RuleError::aws("CreateDetector", &e))?;
+                    crate::rule::changed(
+                        "guardduty:CreateDetector",
+                        out.detector_id().unwrap_or(region.as_str()),
+                    );
                     Ok(())
                 },
             )
@@ -111,6 +115,7 @@ async fn enable_detector(ctx: &Context) -> Result<Report, RuleError> {
                 .send()
                 .await
                 .map_err(|e| RuleError::aws("UpdateDetector", &e))?;
+            crate::rule::changed("guardduty:UpdateDetector", detector_id.as_str());
             Ok(())
         },
     )

@@ -144,6 +144,7 @@ async fn deactivate_key(ctx: &Context, iam: &Client) -> Result<Report, RuleError
             .send()
             .await
             .map_err(|e| RuleError::aws("UpdateAccessKey", &e))?;
+        crate::rule::changed("iam:UpdateAccessKey", key_id);
         Ok(())
     })
     .await
@@ -337,6 +338,7 @@ async fn password_policy(ctx: &Context, iam: &Client) -> Result<Report, RuleErro
             .send()
             .await
             .map_err(|e| RuleError::aws("UpdateAccountPasswordPolicy", &e))?;
+        crate::rule::changed("iam:UpdateAccountPasswordPolicy", ctx.account_id.as_str());
         Ok(())
     })
     .await

@@ -138,6 +138,7 @@ async fn encrypt_stream(
             .send()
             .await
             .map_err(|e| RuleError::aws("StartStreamEncryption", &e))?;
+        crate::rule::changed("kinesis:StartStreamEncryption", stream.0);
         Ok(())
     })
     .await

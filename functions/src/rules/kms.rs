@@ -160,6 +160,7 @@ async fn enable_rotation(
                 .send()
                 .await
                 .map_err(|e| RuleError::aws("EnableKeyRotation", &e))?;
+            crate::rule::changed("kms:EnableKeyRotation", key_id);
             Ok(())
         },
     )
@@ -194,6 +195,7 @@ async fn cancel_deletion(
             .send()
             .await
             .map_err(|e| RuleError::aws("CancelKeyDeletion", &e))?;
+        crate::rule::changed("kms:CancelKeyDeletion", key_id);
         Ok(())
     })
     .await

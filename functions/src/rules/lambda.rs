@@ -234,6 +234,7 @@ async fn enable_active_tracing(
                 .send()
                 .await
                 .map_err(|e| RuleError::aws("AttachRolePolicy", &e))?;
+            crate::rule::changed("iam:AttachRolePolicy", name);
             actions.insert(
                 0,
                 format!(
@@ -275,7 +276,10 @@ async fn update_tracing(lambda: &Client, function: &str) -> Result<Option<String
         .send()
         .await
     {
-        Ok(_) => Ok(None),
+        Ok(_) => {
+            crate::rule::changed("lambda:UpdateFunctionConfiguration", function);
+            Ok(None)
+        }
         Err(e) => {
             let service = e.as_service_error();
             if lacks_xray_permission(
@@ -336,6 +340,7 @@ async fn remove_public_permissions(
                 .send()
                 .await
                 .map_err(|e| RuleError::aws("RemovePermission", &e))?;
+            crate::rule::changed("lambda:RemovePermission", function);
         }
         Ok(())
     })

@@ -82,7 +82,13 @@ async fn enable_all_features(ctx: &Context) -> Result<Report, RuleError> {
     let report = ctx
         .fix(vec![action], async {
             match organizations.enable_all_features().send().await {
-                Ok(_) => Ok(()),
+                Ok(_) => {
+                    crate::rule::changed(
+                        "organizations:EnableAllFeatures",
+                        ctx.account_id.as_str(),
+                    );
+                    Ok(())
+                }
                 Err(e) if error_code(&e) == Some("DuplicateHandshakeException") => {
                     already_started = true;
                     Ok(())

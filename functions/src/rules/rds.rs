@@ -182,6 +182,7 @@ async fn fix_instance(
         .send()
         .await
         .map_err(|e| RuleError::aws("ModifyDBInstance", &e))?;
+        crate::rule::changed("rds:ModifyDBInstance", id);
         Ok(())
     })
     .await
@@ -231,6 +232,7 @@ async fn unshare_snapshot(ctx: &Context, rds: &Client, id: &str) -> Result<Repor
             .send()
             .await
             .map_err(|e| RuleError::aws("ModifyDBSnapshotAttribute", &e))?;
+        crate::rule::changed("rds:ModifyDBSnapshotAttribute", id);
         Ok(())
     })
     .await

@@ -119,6 +119,7 @@ async fn make_private(
                 .send()
                 .await
                 .map_err(|e| RuleError::aws("ModifyCluster", &e))?;
+            crate::rule::changed("redshift:ModifyCluster", id);
             Ok(())
         },
     )
@@ -158,6 +159,7 @@ async fn keep_snapshots(
             .send()
             .await
             .map_err(|e| RuleError::aws("ModifyCluster", &e))?;
+        crate::rule::changed("redshift:ModifyCluster", id);
         Ok(())
     })
     .await
@@ -239,6 +241,7 @@ async fn log_user_activity(
             .send()
             .await
             .map_err(|e| RuleError::aws("ModifyClusterParameterGroup", &e))?;
+        crate::rule::changed("redshift:ModifyClusterParameterGroup", group);
         Ok(())
     })
     .await

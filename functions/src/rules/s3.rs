@@ -457,6 +457,7 @@ async fn put_acl_with(
         .send()
         .await
         .map_err(|e| RuleError::new(format!("PutBucketAcl: {}", why(&e))))?;
+    crate::rule::changed("s3:PutBucketAcl", bucket);
     Ok(())
 }
 
@@ -499,6 +500,7 @@ async fn enable_versioning(ctx: &Context, s3: &Client, bucket: &str) -> Result<R
                 .send()
                 .await
                 .map_err(|e| RuleError::aws("PutBucketVersioning", &e))?;
+            crate::rule::changed("s3:PutBucketVersioning", bucket);
             Ok(())
         },
     )
@@ -531,6 +533,7 @@ async fn put_policy(s3: &Client, bucket: &str, policy: &Value) -> Result<(), Rul
         .send()
         .await
         .map_err(|e| RuleError::aws("PutBucketPolicy", &e))?;
+    crate::rule::changed("s3:PutBucketPolicy", bucket);
     Ok(())
 }
 
@@ -795,6 +798,7 @@ async fn put_default_encryption(s3: &Client, bucket: &str) -> Result<(), RuleErr
         .send()
         .await
         .map_err(|e| RuleError::aws("PutBucketEncryption", &e))?;
+    crate::rule::changed("s3:PutBucketEncryption", bucket);
     Ok(())
 }
 
@@ -855,6 +859,7 @@ pub(crate) async fn restore_public_access_block(
                 .send()
                 .await
                 .map_err(|e| RuleError::aws("DeletePublicAccessBlock", &e))?;
+            crate::rule::changed("s3:DeletePublicAccessBlock", bucket);
             Ok(Some(format!(
                 "deleted the public access block of bucket {bucket}, which had none before"
             )))
@@ -872,6 +877,7 @@ pub(crate) async fn restore_public_access_block(
                 .send()
                 .await
                 .map_err(|e| RuleError::aws("PutPublicAccessBlock", &e))?;
+            crate::rule::changed("s3:PutPublicAccessBlock", bucket);
             Ok(Some(format!(
                 "put the public access block of bucket {bucket} back as it was ({})",
                 settings.describe()
@@ -917,6 +923,7 @@ pub(crate) async fn block_everything(s3: &Client, bucket: &str) -> Result<(), Ru
         .send()
         .await
         .map_err(|e| RuleError::aws("PutPublicAccessBlock", &e))?;
+    crate::rule::changed("s3:PutPublicAccessBlock", bucket);
     Ok(())
 }
 

@@ -111,6 +111,7 @@ async fn remove_open_statements_from_topic(
             .send()
             .await
             .map_err(|e| RuleError::aws("SetTopicAttributes", &e))?;
+        crate::rule::changed("sns:SetTopicAttributes", topic_arn);
         Ok(())
     })
     .await

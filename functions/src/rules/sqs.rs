@@ -142,6 +142,7 @@ async fn set_attribute(
         .send()
         .await
         .map_err(|e| RuleError::aws("SetQueueAttributes", &e))?;
+    crate::rule::changed("sqs:SetQueueAttributes", url);
     Ok(())
 }
 

@@ -151,6 +151,7 @@ async fn create_role(iam: &aws_sdk_iam::Client, account: &str) -> Result<String,
         .send()
         .await
         .map_err(|e| RuleError::aws("CreateRole", &e))?;
+    crate::rule::changed("iam:CreateRole", FLOW_LOGS_ROLE);
     out.role()
         .map(|r| r.arn().to_owned())
         .ok_or_else(|| RuleError::new(format!("CreateRole returned no role for {FLOW_LOGS_ROLE}")))
@@ -169,6 +170,7 @@ async fn put_delivery_policy(
         .send()
         .await
         .map_err(|e| RuleError::aws("PutRolePolicy", &e))?;
+    crate::rule::changed("iam:PutRolePolicy", FLOW_LOGS_ROLE);
     Ok(())
 }
 
@@ -282,7 +284,10 @@ async fn create_flow_log(
             .await;
         let failure = match result {
             Ok(out) => match out.unsuccessful().first() {
-                None if !out.flow_log_ids().is_empty() => return Ok(()),
+                None if !out.flow_log_ids().is_empty() => {
+                    crate::rule::changed("ec2:CreateFlowLogs", vpc_id);
+                    return Ok(());
+                }
                 None => RuleError::new(format!("CreateFlowLogs returned no flow log for {vpc_id}")),
                 Some(item) => {
                     let error = item.error();

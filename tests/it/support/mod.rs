@@ -236,7 +236,61 @@ pub async fn run_checked_in_stack(
             rule.iam_actions
         );
     }
+    // The report's `changes` (the ledger's) are exactly the calls that changed something,
+    // in order, each naming a target.
+    let made: Vec<String> = calls.iter().filter_map(change_api).collect();
+    let reported: Vec<&str> = report.changes.iter().map(|c| c.api.as_str()).collect();
+    assert_eq!(
+        reported, made,
+        "{rule_id}: the report's changes are not the mutating calls it made"
+    );
+    for change in &report.changes {
+        assert!(
+            !change.target.trim().is_empty(),
+            "{rule_id}: {} names no target",
+            change.api
+        );
+    }
     (report, calls)
+}
+
+/// The API of a recorded call that changes something, as the ledger names it
+/// (`service:Operation`, the operation as in the API reference and CloudTrail's
+/// `eventName`); `None` for a read (`Get`, `List`, `Describe`, `Head`, HTTP GET/HEAD). REST
+/// calls are named by method and path; one not mapped here panics.
+pub fn change_api(call: &Recorded) -> Option<String> {
+    let prefix = iam_prefix(&call.service);
+    let Some((method, target)) = call.action.split_once(" /") else {
+        let op = &call.action;
+        let read = ["Get", "List", "Describe", "Head", "Lookup"]
+            .iter()
+            .any(|p| op.starts_with(p));
+        return (!read).then(|| format!("{prefix}:{op}"));
+    };
+    if method == "GET" || method == "HEAD" {
+        return None;
+    }
+    let (path, query) = target.split_once('?').unwrap_or((target, ""));
+    let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+    let subresource = query.split(['&', '=']).next().unwrap_or_default();
+    let operation = match (prefix, method, segments.as_slice(), subresource) {
+        ("apigateway", "PATCH", ["restapis", _], _) => "UpdateRestApi",
+        ("s3", "PUT", [_], "acl") => "PutBucketAcl",
+        ("s3", "PUT", [_], "policy") => "PutBucketPolicy",
+        ("s3", "PUT", [_], "versioning") => "PutBucketVersioning",
+        ("s3", "PUT", [_], "encryption") => "PutBucketEncryption",
+        ("s3", "PUT", [_], "publicAccessBlock") => "PutPublicAccessBlock",
+        ("s3", "DELETE", [_], "publicAccessBlock") => "DeletePublicAccessBlock",
+        ("lambda", "PUT", [_, "functions", _, "configuration"], _) => "UpdateFunctionConfiguration",
+        ("lambda", "DELETE", [_, "functions", _, "policy", _], _) => "RemovePermission",
+        ("guardduty", "POST", ["detector"], _) => "CreateDetector",
+        ("guardduty", "POST", ["detector", _], _) => "UpdateDetector",
+        _ => panic!(
+            "unmapped REST call {} to {}: name its operation in support::change_api",
+            call.action, call.service
+        ),
+    };
+    Some(format!("{prefix}:{operation}"))
 }
 
 /// The IAM action a recorded call needs, as `prefix:Action`. Query and JSON protocols name
