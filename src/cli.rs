@@ -78,6 +78,9 @@ pub(crate) enum Command {
     /// The remediation ledger: each account's orchestrator log, per rule and outcome, per account, the latest records.
     #[command(after_help = examples::HISTORY)]
     History(commands::history::Args),
+    /// Each account's findings topic as its Conformity SNS channel: connect (create or update), status.
+    #[command(after_help = examples::CONFORMITY)]
+    Conformity(commands::conformity::Args),
     /// Preflight per account: role, permissions, home region, role quota, artifacts, topic.
     #[command(after_help = examples::DOCTOR)]
     Doctor(commands::doctor::Args),
@@ -215,6 +218,15 @@ Examples:
   # One rule in two accounts, for an audit and a spreadsheet
   remedy history --rule S3-001 --account 111111111111 --account 222222222222 --since 30d --report history.md --csv history.csv";
 
+    pub const CONFORMITY: &str = "\
+Examples:
+  # What would be created or updated in Conformity (the key from $CONFORMITY_API_KEY)
+  remedy conformity connect --dry-run
+  # Connect every account of a stage; a second run is all `unchanged`
+  remedy conformity connect --stage prod
+  # Does Conformity publish each account's findings to its topic?
+  remedy conformity status --output json";
+
     pub const DOCTOR: &str = "\
 Examples:
   # Would a deploy work in every account of every stage?
@@ -340,6 +352,7 @@ pub fn main() -> i32 {
             | Command::Pause(_)
             | Command::Resume(_)
             | Command::History(_)
+            | Command::Conformity(_)
             | Command::Undo(_)
             | Command::Remove(_)
             | Command::Init(_)
@@ -447,6 +460,7 @@ async fn run(cli: Cli, stop: crate::core::stop::Stop) -> Result<i32, Error> {
         Command::Onboard(args) => commands::onboard::run(args, &global).await,
         Command::Pause(args) => commands::pause::pause(args, &global).await,
         Command::History(args) => commands::history::run(args, &global).await,
+        Command::Conformity(args) => commands::conformity::run(args, &global).await,
         Command::Undo(args) => commands::undo::run(args, &global).await,
         Command::Remove(args) => commands::remove::run(args, &global).await,
         Command::Validate(args) => commands::validate::run(args, &global),

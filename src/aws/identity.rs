@@ -372,6 +372,20 @@ pub(crate) fn lambda_client(config: &SdkConfig, counts: &RetryCounts) -> aws_sdk
     aws_sdk_lambda::Client::from_conf(builder.build())
 }
 
+/// The Conformity API key's secret, in the secret's region.
+pub(crate) fn secrets_client(
+    config: &SdkConfig,
+    region: &str,
+    counts: &RetryCounts,
+) -> aws_sdk_secretsmanager::Client {
+    let builder = aws_sdk_secretsmanager::config::Builder::from(config)
+        .region(aws_config::Region::new(region.to_owned()))
+        .retry_partition(retries::partition("secretsmanager"))
+        .interceptor(counts.counter())
+        .interceptor(retries::Reach);
+    aws_sdk_secretsmanager::Client::from_conf(builder.build())
+}
+
 /// IAM is global: the region only picks the partition's endpoint.
 pub(crate) fn iam_client(config: &SdkConfig, counts: &RetryCounts) -> aws_sdk_iam::Client {
     let builder = aws_sdk_iam::config::Builder::from(config)

@@ -28,7 +28,16 @@ pub fn run(_args: Args, mut command: clap::Command) -> Result<i32, Error> {
         page.extend_from_slice(line.as_bytes());
         page.push(b'\n');
     }
-    for sub in command.get_subcommands().filter(|s| !s.is_hide_set()) {
+    // A command with subcommands of its own (`remedy conformity`) gets a section, then each
+    // of them one.
+    fn visible(command: &clap::Command) -> Vec<clap::Command> {
+        command
+            .get_subcommands()
+            .filter(|s| !s.is_hide_set())
+            .flat_map(|s| std::iter::once(s.clone()).chain(visible(s)))
+            .collect()
+    }
+    for sub in &visible(&command) {
         let name = sub.get_bin_name().unwrap_or(sub.get_name()).to_owned();
         page.extend_from_slice(format!(".SH \"{}\"\n", name.to_uppercase()).as_bytes());
         // The global options are on the top page: not again under every command.

@@ -6,6 +6,7 @@
 
 pub mod accounts;
 pub mod completions;
+pub mod conformity;
 pub mod deploy;
 pub mod doctor;
 pub mod exceptions;

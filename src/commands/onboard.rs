@@ -29,17 +29,22 @@ pub struct Args {
     /// How long to wait for the account's role to become usable.
     #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = super::parse_duration)]
     pub wait: Duration,
+    /// Once deployed, register the account's findings topic as its Conformity SNS channel
+    /// (as `remedy conformity connect` does; needs `conformity.api` in remedy.yaml).
+    #[arg(long)]
+    pub connect: bool,
     #[command(flatten)]
     pub options: DeployOptions,
 }
 
 pub async fn run(args: Args, global: &Global) -> Result<i32, Error> {
     let config = super::load_config(&global.config)?;
+    if args.connect {
+        super::conformity::check_connect(&config)?;
+    }
     onboard(
         config,
-        &args.account,
-        args.wait,
-        &args.options,
+        &args,
         global.output,
         &global.aws,
         global.stop.clone(),
@@ -49,13 +54,17 @@ pub async fn run(args: Args, global: &Global) -> Result<i32, Error> {
 
 pub async fn onboard(
     config: Config,
-    account: &str,
-    wait: Duration,
-    options: &DeployOptions,
+    args: &Args,
     output: OutputFormat,
     aws: &AwsSelection,
     stop: Stop,
 ) -> Result<i32, Error> {
+    let (account, connect, wait, options) = (
+        args.account.as_str(),
+        args.connect,
+        args.wait,
+        &args.options,
+    );
     if !is_account_id(account) {
         return Err(Error::Input(format!(
             "--account {account}: not a 12-digit AWS account id"
@@ -88,6 +97,7 @@ pub async fn onboard(
     };
     resolution.accounts.retain(|a| a.id == account);
     let targets = session.targets(&stage, &resolution)?;
+    let targets_for_connect = targets.first().cloned();
     if let Some(found) = resolution.accounts.first() {
         let placement = session.placement(&stage)?;
         report::note(&format!(
@@ -130,13 +140,32 @@ pub async fn onboard(
             StageReport::from_run(stage.name.as_str(), &run, started.elapsed())
         }
     };
-    finish_stage(
+    let code = finish_stage(
         &session,
         &report,
         output,
         options.report.as_deref(),
         &format!("remedy onboard --account {account}"),
-    )
+    )?;
+    // Connected only once the stack (and so its topic) is there.
+    let deployed = code == crate::core::error::exit::OK;
+    match (connect, deployed, targets_for_connect) {
+        (true, true, Some(target)) => {
+            let (connected, line) =
+                super::conformity::connect_one(&session, &stage, target).await?;
+            report::note(&line);
+            Ok(if connected {
+                code
+            } else {
+                crate::core::error::exit::FAILED
+            })
+        }
+        (true, false, _) => {
+            report::note("Conformity: not connected, as the account was not deployed");
+            Ok(code)
+        }
+        _ => Ok(code),
+    }
 }
 
 /// Whether the account sits directly in a root of the organization.

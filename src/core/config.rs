@@ -315,13 +315,99 @@ impl Default for RoleConfig {
 pub(crate) struct ConformityConfig {
     #[serde(default = "default_conformity_account")]
     pub(crate) account_id: AccountId,
+    /// Conformity's API, for `remedy conformity` and `onboard --connect`.
+    #[serde(default)]
+    pub(crate) api: Option<ConformityApi>,
 }
 
 impl Default for ConformityConfig {
     fn default() -> Self {
         ConformityConfig {
             account_id: default_conformity_account(),
+            api: None,
         }
+    }
+}
+
+/// `conformity.api`: where Conformity's API answers (its `region`, or a `url`) and where its
+/// key comes from (an environment variable, by default `CONFORMITY_API_KEY`, or a Secrets
+/// Manager secret of the security account). The key itself is never in the file.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "RawConformityApi")]
+pub(crate) struct ConformityApi {
+    /// The API's base URL, without a trailing `/` (`https://us-west-2-api.cloudconformity.com/v1`).
+    pub(crate) base_url: String,
+    pub(crate) key: ApiKeySource,
+}
+
+/// Where the Conformity API key is read from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum ApiKeySource {
+    /// An environment variable's name.
+    Env(String),
+    /// A Secrets Manager secret's ARN (the secret string is the key).
+    Secret(String),
+}
+
+/// The environment variable the key is read from when the file names none.
+pub(crate) const DEFAULT_API_KEY_ENV: &str = "CONFORMITY_API_KEY";
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConformityApi {
+    region: Option<String>,
+    url: Option<String>,
+    api_key_env: Option<String>,
+    api_key_secret: Option<String>,
+}
+
+impl TryFrom<RawConformityApi> for ConformityApi {
+    type Error = String;
+
+    fn try_from(raw: RawConformityApi) -> Result<ConformityApi, String> {
+        let base_url = match (raw.region, raw.url) {
+            (Some(_), Some(_)) => return Err("api: give `region` or `url`, not both".into()),
+            (None, None) => {
+                return Err(format!(
+                    "api: give the API's `region` ({}) or its `url`",
+                    CONFORMITY_REGIONS.join(", ")
+                ))
+            }
+            (Some(region), None) => base_url_of_region(&region).ok_or_else(|| {
+                format!(
+                    "api.region: `{region}` is not a Conformity region ({})",
+                    CONFORMITY_REGIONS.join(", ")
+                )
+            })?,
+            (None, Some(url)) => check_base_url(&url).map_err(|why| format!("api.url: {why}"))?,
+        };
+        let key = match (raw.api_key_env, raw.api_key_secret) {
+            (Some(_), Some(_)) => {
+                return Err("api: give `api_key_env` or `api_key_secret`, not both".into())
+            }
+            (Some(name), None) => {
+                let valid = name.starts_with(|c: char| c.is_ascii_uppercase() || c == '_')
+                    && name
+                        .chars()
+                        .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_');
+                if !valid {
+                    return Err(format!(
+                        "api.api_key_env: `{name}` is not an environment variable name (A-Z, 0-9, _)"
+                    ));
+                }
+                ApiKeySource::Env(name)
+            }
+            (None, Some(arn)) => {
+                if !is_secret_arn(&arn) {
+                    return Err(format!(
+                        "api.api_key_secret: `{arn}` is not a Secrets Manager secret ARN (arn:aws:secretsmanager:<region>:<account>:secret:<name>)"
+                    ));
+                }
+                ApiKeySource::Secret(arn)
+            }
+            (None, None) => ApiKeySource::Env(DEFAULT_API_KEY_ENV.to_owned()),
+        };
+        Ok(ConformityApi { base_url, key })
     }
 }
 
@@ -732,11 +818,76 @@ impl<'de> Deserialize<'de> for Concurrency {
     }
 }
 
+/// Conformity's API regions: the standalone service's (`<region>-api.cloudconformity.com/v1`)
+/// and Cloud One's (`conformity.<region>.cloudone.trendmicro.com/api`).
+pub(crate) const CONFORMITY_REGIONS: [&str; 17] = [
+    "us-west-2",
+    "eu-west-1",
+    "ap-southeast-2",
+    "ca-central-1",
+    "ap-southeast-1",
+    "ap-northeast-1",
+    "eu-central-1",
+    "eu-west-2",
+    "ap-south-1",
+    "us-1",
+    "in-1",
+    "gb-1",
+    "jp-1",
+    "de-1",
+    "au-1",
+    "ca-1",
+    "sg-1",
+];
+
+/// The base URL of the API in `region`, if it is one of [`CONFORMITY_REGIONS`].
+pub(crate) fn base_url_of_region(region: &str) -> Option<String> {
+    if !CONFORMITY_REGIONS.contains(&region) {
+        return None;
+    }
+    Some(if region.matches('-').count() == 2 {
+        format!("https://{region}-api.cloudconformity.com/v1")
+    } else {
+        format!("https://conformity.{region}.cloudone.trendmicro.com/api")
+    })
+}
+
+/// A `url` as the base URL: `https://…` (plain `http://` only on this machine, for a local
+/// stand-in of the API), without a query, a fragment or a trailing `/`.
+pub(crate) fn check_base_url(url: &str) -> Result<String, String> {
+    let local = ["http://127.0.0.1", "http://localhost"].iter().any(|p| {
+        url.strip_prefix(p)
+            .is_some_and(|r| r.is_empty() || r.starts_with([':', '/']))
+    });
+    if !url.starts_with("https://") && !local {
+        return Err(format!(
+            "`{url}` is not an https:// URL (the API key travels with every request)"
+        ));
+    }
+    if url.contains(['?', '#', ' ']) || url.len() > 256 {
+        return Err(format!(
+            "`{url}` must be a plain base URL (no query, fragment or spaces)"
+        ));
+    }
+    Ok(url.trim_end_matches('/').to_owned())
+}
+
+/// Whether `arn` is a Secrets Manager secret's ARN.
+pub(crate) fn is_secret_arn(arn: &str) -> bool {
+    let parts: Vec<&str> = arn.splitn(7, ':').collect();
+    matches!(parts.as_slice(),
+        ["arn", partition, "secretsmanager", region, account, "secret", name]
+            if partition.starts_with("aws")
+                && is_region(region)
+                && is_account_id(account)
+                && !name.is_empty())
+}
+
 pub(crate) fn is_account_id(s: &str) -> bool {
     s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit())
 }
 
-fn is_region(s: &str) -> bool {
+pub(crate) fn is_region(s: &str) -> bool {
     // partition-prefix-direction-number: us-east-1, eu-central-2, us-gov-west-1, ap-southeast-5
     let parts: Vec<&str> = s.split('-').collect();
     parts.len() >= 3

@@ -5,6 +5,7 @@
 //! nothing here reaches back.
 
 pub mod config;
+pub(crate) mod conformity;
 pub(crate) mod decide;
 pub mod doctor;
 pub mod error;

@@ -248,6 +248,18 @@ pub fn schema() -> Value {
             ], &[])),
             ("conformity", table("Cloud Conformity", vec![
                 ("account_id", pattern(ACCOUNT_ID, "the only account that may publish to the findings topic")),
+                ("api", {
+                    let mut api = table("Conformity's API, for `remedy conformity` (the key is never in the file)", vec![
+                        ("region", json!({"type": "string", "enum": crate::core::config::CONFORMITY_REGIONS,
+                            "description": "the API's region (`us-west-2`: the standalone service; `us-1`: Cloud One)"})),
+                        ("url", pattern("^(https://|http://(127\\.0\\.0\\.1|localhost)([:/]|$))", "the API's base URL instead of `region`")),
+                        ("api_key_env", pattern("^[A-Z_][A-Z0-9_]*$", "the environment variable holding the key (default CONFORMITY_API_KEY)")),
+                        ("api_key_secret", pattern("^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:.+$", "a Secrets Manager secret of the security account holding the key")),
+                    ], &[]);
+                    api["oneOf"] = json!([{"required": ["region"]}, {"required": ["url"]}]);
+                    api["not"] = json!({"required": ["api_key_env", "api_key_secret"]});
+                    api
+                }),
             ], &[])),
             ("engine", engine()),
             ("codebuild", table("the codebuild engine", vec![

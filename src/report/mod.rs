@@ -12,6 +12,7 @@
 //! `json`: the wire types of every JSON document.
 
 mod accounts;
+mod conformity;
 mod doctor;
 mod exceptions;
 mod history;
@@ -32,6 +33,7 @@ mod template;
 mod undo;
 
 pub use accounts::print_accounts;
+pub use conformity::print_conformity;
 pub use doctor::print_doctor;
 pub use exceptions::{print_exceptions, ExceptionRow};
 pub use history::{history_csv, history_markdown, print_history, HistoryView};

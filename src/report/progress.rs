@@ -35,6 +35,8 @@ pub enum ProgressKind {
     Find,
     /// ready · (unused) · (unused) · fails · skipped (`remedy doctor`)
     Doctor,
+    /// connected · updated · unchanged · failed · skipped (`remedy conformity`)
+    Conformity,
 }
 
 impl ProgressKind {
@@ -47,6 +49,7 @@ impl ProgressKind {
             ProgressKind::Remove => ["removed", "-", "absent", "failed", "skipped"],
             ProgressKind::Find => ["found", "-", "absent", "unreadable", "skipped"],
             ProgressKind::Doctor => ["ready", "-", "-", "fails", "skipped"],
+            ProgressKind::Conformity => ["connected", "updated", "unchanged", "failed", "skipped"],
         }
     }
 }

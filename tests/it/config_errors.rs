@@ -651,3 +651,43 @@ fn a_tag_exception_for_iam_rules() {
         "exceptions[0].tags: a tag exception for IAM rules would never match",
     );
 }
+
+#[test]
+fn conformity_api_is_checked_before_any_call() {
+    for (api, expected) in [
+        (
+            "    region: us-west-2\n    url: https://conformity.example/v1\n",
+            "remedy.yaml:2:3: conformity: api: give `region` or `url`, not both",
+        ),
+        ("    region: us-east-9\n", "api.region: `us-east-9` is not a Conformity region"),
+        (
+            "    url: http://conformity.example/v1\n",
+            "api.url: `http://conformity.example/v1` is not an https:// URL",
+        ),
+        (
+            "    region: us-1\n    api_key_env: lower-case\n",
+            "api.api_key_env: `lower-case` is not an environment variable name",
+        ),
+        (
+            "    region: us-1\n    api_key_secret: arn:aws:ssm:us-east-1:123456789012:parameter/key\n",
+            "api.api_key_secret: `arn:aws:ssm:us-east-1:123456789012:parameter/key` is not a Secrets Manager secret ARN",
+        ),
+        ("    region: us-1\n    api_key: k\n", "remedy.yaml:4:5: conformity.api: unknown field `api_key`"),
+    ] {
+        rejects(&format!("conformity:\n  api:\n{api}{STAGE}"), expected);
+    }
+    // Without `conformity.api`, the commands that need it say so, before any call.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("remedy.yaml"), STAGE).unwrap();
+    for args in [
+        &["conformity", "connect"][..],
+        &["onboard", "--account", "111111111111", "--connect"][..],
+    ] {
+        let (code, stderr) = run_in(dir.path(), args);
+        assert_eq!(code, 2, "{args:?}: {stderr}");
+        assert!(
+            stderr.contains("conformity.api is not set"),
+            "{args:?}: {stderr}"
+        );
+    }
+}

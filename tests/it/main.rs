@@ -10,6 +10,7 @@ mod support;
 mod alarms;
 mod cli;
 mod config_errors;
+mod conformity;
 mod delivery;
 mod deploy;
 mod discovery;

@@ -139,3 +139,52 @@ async fn onboard_deploys_only_the_vended_account_at_its_stage_once_its_role_appe
     let md = std::fs::read_to_string(work.path().join("onboard.md")).unwrap();
     assert!(md.contains("| prod | completed | 1 | 1 |"), "{md}");
 }
+
+/// `onboard --connect`: once the account's stack is deployed, its topic becomes its
+/// Conformity SNS setting (the stand-in of `support::conformity`); stdout stays the deploy
+/// report, the connection is a line on stderr.
+#[tokio::test(flavor = "multi_thread")]
+async fn onboard_connect_registers_the_new_accounts_topic_once_deployed() {
+    let emulator = Emulator::start();
+    let mut org = Org::create(&emulator).await;
+    let vended = org.account("vended-00", "/Workloads/Dev").await;
+    emulator.create_role(&vended).await;
+    let key = "onboard-connect-key-0123456789";
+    let server = support::conformity::Server::start(key, &[&vended]);
+    let work = Workdir::new(&CONFIG.replace(
+        "package: package.zip\n",
+        &format!(
+            "package: package.zip\nconformity:\n  api:\n    url: {}\n",
+            server.url
+        ),
+    ));
+    let out = remedy_command(&emulator, work.path())
+        .env("CONFORMITY_API_KEY", key)
+        .args([
+            "onboard",
+            "--account",
+            &vended,
+            "--connect",
+            "--output",
+            "json",
+        ])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
+    let report: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(report["summary"]["created"], 1, "{report}");
+    let topic = format!("arn:aws:sns:{REGION}:{vended}:remedy-findings");
+    assert!(
+        stderr.contains(&format!("Conformity: {vended} connected ({topic})")),
+        "{stderr}"
+    );
+    let settings = server.settings();
+    assert_eq!(settings.len(), 1, "{settings:?}");
+    assert_eq!(
+        settings[0]["attributes"]["configuration"]["arn"],
+        topic.as_str()
+    );
+    assert!(!stdout.contains(key) && !stderr.contains(key));
+}

@@ -5,6 +5,7 @@
 
 #![allow(dead_code)] // helpers some subjects use and others do not
 
+pub mod conformity;
 pub mod iam;
 pub mod replay;
 pub mod snapshot;

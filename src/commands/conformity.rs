@@ -1,0 +1,365 @@
+//! `remedy conformity connect [--stage S] [--account ID]… [--dry-run]` and `remedy
+//! conformity status`: each target account's findings topic registered as the account's
+//! Conformity SNS communication setting — created, or updated in place, never duplicated
+//! (`core::conformity::plan`) — and read back.
+//!
+//! Order: the input (stage, accounts, `conformity.api`), the API key (its environment
+//! variable, or its secret in the security account), the targets (Organizations), then one
+//! `GET /accounts` that proves the key before any account is touched (a refused key is one
+//! error, exit 1), then each account at a small concurrency: its settings, then a create or
+//! an update. One account that fails is reported and never stops the others.
+
+use super::Global;
+use crate::aws::conformity::{ApiError, ApiKey, Client};
+use crate::core::config::{ApiKeySource, Config, ConformityApi, Stage};
+use crate::core::conformity::{link, plan, wanted, Link, Plan, Row, State};
+use crate::core::error::{exit, Error};
+use crate::core::outcome::{Outcome, Seen};
+use crate::core::targets::Target;
+use crate::engine::scheduler::{run_each, Limits, Scheduled};
+use crate::report::{self, ProgressKind};
+use crate::session::{Prepared, Session};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// Conformity accounts handled at once: its API's rate is not documented, so a few.
+const CONCURRENCY: usize = 4;
+
+// The flags of `remedy conformity`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(subcommand)]
+    pub command: Sub,
+}
+
+#[derive(Debug, clap::Subcommand)]
+pub enum Sub {
+    /// Register each account's findings topic as its Conformity SNS channel (create or update, never duplicate).
+    #[command(after_help = CONNECT_EXAMPLES)]
+    Connect(ConnectArgs),
+    /// Whether Conformity publishes each account's findings to its topic, as remedy wants.
+    #[command(after_help = STATUS_EXAMPLES)]
+    Status(Scope),
+}
+
+const CONNECT_EXAMPLES: &str = "\
+Examples:
+  # What would be created or updated (the key from $CONFORMITY_API_KEY)
+  remedy conformity connect --dry-run
+  # One stage; a second run is all `unchanged`
+  remedy conformity connect --stage prod
+  # Two accounts, as JSON for a pipeline
+  remedy conformity connect --account 111111111111 --account 222222222222 --output json";
+
+const STATUS_EXAMPLES: &str = "\
+Examples:
+  # Does Conformity publish each account's findings to its topic? (exit 1 when not)
+  remedy conformity status
+  # One stage, as JSON
+  remedy conformity status --stage prod --output json";
+
+#[derive(Debug, clap::Args)]
+pub struct Scope {
+    /// Only this stage's accounts [default: every stage's].
+    #[arg(long, value_name = "STAGE")]
+    pub stage: Option<String>,
+    /// Only these accounts (repeatable); each must be a target of the stage(s).
+    #[arg(long = "account", value_name = "ID")]
+    pub accounts: Vec<String>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ConnectArgs {
+    #[command(flatten)]
+    pub scope: Scope,
+    /// Say what would be created or updated; change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+pub async fn run(args: Args, global: &Global) -> Result<i32, Error> {
+    let config = super::load_config_to_read(&global.config)?;
+    let (scope, mode) = match &args.command {
+        Sub::Connect(a) if a.dry_run => (&a.scope, Mode::DryRun),
+        Sub::Connect(a) => (&a.scope, Mode::Connect),
+        Sub::Status(scope) => (scope, Mode::Status),
+    };
+    let stages = super::history::stages_named(&config, scope.stage.as_deref())?;
+    super::targets::check_account_ids(&scope.accounts)?;
+    let api = api_of(&config)?.clone();
+    let prepared = Prepared::new(config, None)?;
+    let session = Session::connect(prepared, &global.aws, global.stop.clone()).await?;
+    let client = Arc::new(client(&session, &api).await?);
+    let chosen =
+        super::targets::chosen_targets(&session, &stages, &scope.accounts, scope.stage.is_some())?;
+    let rows = each_account(&session, &client, chosen, mode).await?;
+    report::print_conformity(&rows, mode.word(), client.retries(), global.output);
+    Ok(outcome_code(&session, &rows))
+}
+
+/// `remedy onboard --connect`: connects the account of `target` (of `stage`) once its stack
+/// is deployed; what happened, in one line, and whether it is connected.
+pub(crate) async fn connect_one(
+    session: &Session,
+    stage: &Stage,
+    target: Target,
+) -> Result<(bool, String), Error> {
+    let api = api_of(&session.config)?.clone();
+    let client = Arc::new(client(session, &api).await?);
+    let rows = each_account(
+        session,
+        &client,
+        vec![(stage.clone(), vec![target])],
+        Mode::Connect,
+    )
+    .await?;
+    let Some(row) = rows.first() else {
+        return Ok((false, "Conformity: not connected (interrupted)".into()));
+    };
+    let line = format!(
+        "Conformity: {} {} ({}){}",
+        row.account_id,
+        row.state.as_str(),
+        row.topic_arn,
+        row.reason
+            .as_deref()
+            .map(|r| format!(": {r}"))
+            .unwrap_or_default()
+    );
+    Ok((!row.state.is_problem(), line))
+}
+
+/// Before `onboard --connect` deploys anything: `conformity.api` is set and a key from the
+/// environment is there (a secret is read when connecting).
+pub(crate) fn check_connect(config: &Config) -> Result<(), Error> {
+    match &api_of(config)?.key {
+        ApiKeySource::Env(name) if std::env::var_os(name).is_none() => Err(Error::Input(format!(
+            "--connect: the Conformity API key is read from ${name}, which is not set"
+        ))),
+        _ => Ok(()),
+    }
+}
+
+/// `conformity.api`, or the input error that says how to give it.
+pub(crate) fn api_of(config: &Config) -> Result<&ConformityApi, Error> {
+    config.conformity.api.as_ref().ok_or_else(|| {
+        Error::Input(format!(
+            "{}: conformity.api is not set: give the API's `region` (e.g. us-west-2) or `url`, and where its key comes from (`api_key_env`, default CONFORMITY_API_KEY, or `api_key_secret`); docs/configuration.md",
+            config.path.display()
+        ))
+    })
+}
+
+fn outcome_code(session: &Session, rows: &[Row]) -> i32 {
+    if session.stop.interrupted() {
+        exit::INTERRUPTED
+    } else if rows.iter().any(|r| r.state.is_problem()) {
+        exit::FAILED
+    } else {
+        exit::OK
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    Connect,
+    DryRun,
+    Status,
+}
+
+impl Mode {
+    fn word(self) -> &'static str {
+        match self {
+            Mode::Connect => "connect",
+            Mode::DryRun => "connect --dry-run",
+            Mode::Status => "status",
+        }
+    }
+}
+
+/// The API client with its key: from the environment variable (missing: exit 2, nothing
+/// called), or from the secret in the security account.
+async fn client(session: &Session, api: &ConformityApi) -> Result<Client, Error> {
+    let text = match &api.key {
+        ApiKeySource::Env(name) => std::env::var(name).map_err(|_| {
+            Error::Input(format!(
+                "the Conformity API key is read from ${name}, which is not set (or conformity.api.api_key_secret names a secret instead)"
+            ))
+        })?,
+        ApiKeySource::Secret(arn) => {
+            crate::aws::secrets::read_secret(&session.base, arn, session.identity.retries())
+                .await
+                .map_err(Error::Failed)?
+        }
+    };
+    let key = ApiKey::new(&text).ok_or_else(|| {
+        Error::Input("the Conformity API key is empty or holds spaces or control characters".into())
+    })?;
+    Ok(Client::new(&api.base_url, key))
+}
+
+/// Conformity's accounts (proving the key), then each target account of `chosen`.
+async fn each_account(
+    session: &Session,
+    client: &Arc<Client>,
+    chosen: Vec<(Stage, Vec<Target>)>,
+    mode: Mode,
+) -> Result<Vec<Row>, Error> {
+    let known: HashMap<String, String> = match client.accounts().await {
+        Ok(accounts) => accounts
+            .into_iter()
+            .map(|a| (a.aws_account_id, a.id))
+            .collect(),
+        Err(e @ ApiError::Unauthorized(_)) => {
+            return Err(Error::Failed(format!(
+                "{e}: no account was touched (check the key, its region and that it may manage communication settings)"
+            )))
+        }
+        Err(e) => return Err(Error::Failed(format!("{e}: no account was touched"))),
+    };
+    let known = Arc::new(known);
+    let mut rows = Vec::new();
+    for (stage, targets) in chosen {
+        let progress =
+            report::progress(stage.name.as_str(), targets.len(), ProgressKind::Conformity);
+        let limits = Limits {
+            concurrency: CONCURRENCY.min(stage.concurrency.0).max(1),
+            failure_tolerance: usize::MAX,
+        };
+        let config = Arc::new(session.config.clone());
+        let stage_name = stage.name.to_string();
+        let stage = Arc::new(stage);
+        let run = run_each(targets, limits, progress, &session.stop, |target| {
+            let (client, known, config, stage, stage_name) = (
+                client.clone(),
+                known.clone(),
+                config.clone(),
+                stage.clone(),
+                stage_name.clone(),
+            );
+            async move {
+                let wanted = wanted(&config, &stage, &target.account.id, &target.region);
+                let mut row = Row {
+                    stage: stage_name,
+                    account_id: target.account.id.clone(),
+                    account_name: target.account.name.clone(),
+                    topic_arn: wanted.topic_arn.clone(),
+                    conformity_account: None,
+                    setting_id: None,
+                    state: State::Failed,
+                    reason: None,
+                };
+                let Some(id) = known.get(&target.account.id) else {
+                    row.state = State::NotInConformity;
+                    row.reason = Some(
+                        "this AWS account is not added to Conformity: add it there, then connect again"
+                            .into(),
+                    );
+                    return row;
+                };
+                row.conformity_account = Some(id.clone());
+                let settings = match client.sns_settings(id).await {
+                    Ok(settings) => settings,
+                    Err(e) => {
+                        row.reason = Some(e.to_string());
+                        return row;
+                    }
+                };
+                if mode == Mode::Status {
+                    let (state, reason) = match link(&settings, id, &wanted) {
+                        Link::Connected => (State::Connected, None),
+                        Link::Outdated(why) => (
+                            State::Outdated,
+                            Some(format!("remedy's setting differs ({why}): run `remedy conformity connect`")),
+                        ),
+                        Link::NotConnected => (
+                            State::NotConnected,
+                            Some("no SNS setting of remedy's: run `remedy conformity connect`".into()),
+                        ),
+                    };
+                    row.state = state;
+                    row.reason = reason;
+                    return row;
+                }
+                match plan(&settings, id, &wanted) {
+                    Plan::Unchanged { id } => {
+                        row.setting_id = Some(id);
+                        row.state = State::Unchanged;
+                    }
+                    Plan::Create if mode == Mode::DryRun => row.state = State::WouldConnect,
+                    Plan::Update { id, was } if mode == Mode::DryRun => {
+                        row.setting_id = Some(id);
+                        row.state = State::WouldUpdate;
+                        row.reason = Some(format!("it has {was}"));
+                    }
+                    Plan::Create => match client.create_setting(id, &wanted).await {
+                        Ok(setting) => {
+                            row.setting_id = Some(setting).filter(|s| !s.is_empty());
+                            row.state = State::Connected;
+                        }
+                        Err(e) => row.reason = Some(e.to_string()),
+                    },
+                    Plan::Update { id, was } => match client.update_setting(&id, &wanted).await {
+                        Ok(()) => {
+                            row.setting_id = Some(id);
+                            row.state = State::Updated;
+                            row.reason = Some(format!("it had {was}"));
+                        }
+                        Err(e) => row.reason = Some(e.to_string()),
+                    },
+                }
+                row
+            }
+        })
+        .await;
+        let mut results = run.results;
+        for row in results.iter_mut().filter(|r| r.stage.is_empty()) {
+            row.stage = stage.name.to_string();
+        }
+        rows.extend(results);
+        if run.interrupted {
+            break;
+        }
+    }
+    Ok(rows)
+}
+
+impl Scheduled for Row {
+    fn counts_as_failure(&self) -> bool {
+        self.state == State::Failed
+    }
+
+    fn seen(&self) -> Seen<'_> {
+        Seen {
+            account_id: &self.account_id,
+            region: "",
+            // The progress words of `ProgressKind::Conformity`, by bucket.
+            outcome: match self.state {
+                State::Connected | State::WouldConnect => Outcome::Created,
+                State::Updated | State::WouldUpdate | State::Outdated => Outcome::Updated,
+                State::Unchanged => Outcome::Unchanged,
+                State::Skipped => Outcome::Skipped,
+                State::NotConnected | State::NotInConformity | State::Failed => Outcome::Failed,
+            },
+            word: self.state.as_str(),
+            stack_status: None,
+            reason: self.reason.as_deref(),
+        }
+    }
+
+    fn unfinished(target: &Target, outcome: Outcome, reason: String) -> Self {
+        Row {
+            stage: String::new(),
+            account_id: target.account.id.clone(),
+            account_name: target.account.name.clone(),
+            topic_arn: String::new(),
+            conformity_account: None,
+            setting_id: None,
+            state: match outcome {
+                Outcome::Skipped => State::Skipped,
+                _ => State::Failed,
+            },
+            reason: Some(reason),
+        }
+    }
+}

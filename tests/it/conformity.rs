@@ -1,0 +1,273 @@
+//! `remedy conformity connect` / `status` against a stand-in of Conformity's API
+//! (`support::conformity`, built from its public reference) and the emulator's organization:
+//! settings created for every account and read back, a re-run unchanged, a topic changed in
+//! Conformity's console put back, an account Conformity does not know reported, 429 retried,
+//! a refused key one error before any account is touched, and the key in no output.
+
+use crate::support;
+
+use serde_json::{json, Value};
+use support::conformity::Server;
+use support::{by_account, remedy_command, Emulator, Org, Workdir, REGION};
+
+const KEY: &str = "cc-test-key-0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQR";
+
+fn config(url: &str) -> String {
+    format!(
+        "regions: [us-east-1]\nconformity:\n  api:\n    url: {url}\nstages:\n  - name: dev\n    targets: {{ous: [/Workloads/Dev]}}\nrules:\n  S3-001: remediate\n  EC2-002: dry-run\n"
+    )
+}
+
+/// `remedy conformity ARGS --output json` with the key in $CONFORMITY_API_KEY: exit code,
+/// the JSON document (or null), stdout and stderr — which never hold the key.
+fn run(emulator: &Emulator, work: &Workdir, key: &str, args: &[&str]) -> (i32, Value, String) {
+    let out = remedy_command(emulator, work.path())
+        .env("CONFORMITY_API_KEY", key)
+        .arg("conformity")
+        .args(args)
+        .args(["--output", "json"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    let doc = serde_json::from_str(&stdout).unwrap_or(Value::Null);
+    assert!(
+        !stdout.contains(key) && !stderr.contains(key),
+        "the key in the output of {args:?}"
+    );
+    (
+        out.status.code().unwrap_or(-1),
+        doc,
+        format!("{stdout}\n{stderr}"),
+    )
+}
+
+fn topic(account: &str) -> String {
+    format!("arn:aws:sns:{REGION}:{account}:remedy-findings")
+}
+
+/// The stand-in's SNS settings of the Conformity account that checks `aws_account`.
+fn settings_of<'s>(settings: &'s [Value], doc: &Value, aws_account: &str) -> Vec<&'s Value> {
+    let id = by_account(&doc["accounts"], aws_account)["conformity_account"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    settings
+        .iter()
+        .filter(|s| s["relationships"]["account"]["data"]["id"] == id.as_str())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn connect_creates_one_setting_per_account_and_a_rerun_is_unchanged() {
+    let emulator = Emulator::start();
+    let mut org = Org::create(&emulator).await;
+    let accounts = org.accounts_in("dev", "/Workloads/Dev", 3).await;
+    // Conformity knows the first two AWS accounts only.
+    let server = Server::start(KEY, &[&accounts[0], &accounts[1], "999999999999"]);
+    let work = Workdir::new(&config(&server.url));
+
+    // A dry run says what it would do and changes nothing.
+    let (code, dry, out) = run(&emulator, &work, KEY, &["connect", "--dry-run"]);
+    assert_eq!(code, 1, "an account not in Conformity: {out}");
+    assert_eq!(
+        by_account(&dry["accounts"], &accounts[0])["state"],
+        "would_connect",
+        "{dry}"
+    );
+    assert!(server.settings().is_empty());
+
+    let (code, first, out) = run(&emulator, &work, KEY, &["connect"]);
+    assert_eq!(code, 1, "{out}");
+    assert_eq!(
+        first["summary"],
+        json!({"connected": 2, "not_in_conformity": 1}),
+        "{first}"
+    );
+    let missing = by_account(&first["accounts"], &accounts[2]);
+    assert_eq!(missing["state"], "not_in_conformity");
+    assert!(missing["reason"]
+        .as_str()
+        .unwrap()
+        .contains("not added to Conformity"));
+
+    // Read back: one setting per account, the account's topic, FAILURE findings of the
+    // stage's rules, as the reference's create body has it.
+    let settings = server.settings();
+    assert_eq!(settings.len(), 2, "{settings:#?}");
+    for account in &accounts[..2] {
+        let mine = settings_of(&settings, &first, account);
+        assert_eq!(mine.len(), 1);
+        let attributes = &mine[0]["attributes"];
+        assert_eq!(attributes["channel"], "sns");
+        assert_eq!(attributes["enabled"], true);
+        assert_eq!(attributes["configuration"]["arn"], topic(account).as_str());
+        assert_eq!(attributes["configuration"]["channelName"], "remedy remedy");
+        assert_eq!(
+            attributes["filter"],
+            json!({"statuses": ["FAILURE"], "ruleIds": ["EC2-002", "S3-001"]})
+        );
+        assert_eq!(
+            by_account(&first["accounts"], account)["setting_id"],
+            mine[0]["id"]
+        );
+    }
+    // JSON:API bodies, and the key on every request.
+    let requests = server.requests();
+    assert!(requests
+        .iter()
+        .all(|r| r.authorized && r.content_type == "application/vnd.api+json"));
+    assert_eq!(requests.iter().filter(|r| r.method == "POST").count(), 2);
+
+    // Idempotent.
+    let (code, again, out) = run(
+        &emulator,
+        &work,
+        KEY,
+        &[
+            "connect",
+            "--account",
+            &accounts[0],
+            "--account",
+            &accounts[1],
+        ],
+    );
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(again["summary"], json!({"unchanged": 2}), "{again}");
+    assert_eq!(server.settings().len(), 2);
+
+    // Someone points one account's setting elsewhere in Conformity's console: status says
+    // so, connect puts it back in place (no second setting).
+    let changed = settings_of(&settings, &first, &accounts[1])[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    server.edit(
+        &changed,
+        "/attributes/configuration/arn",
+        json!("arn:aws:sns:us-east-1:000000000000:elsewhere"),
+    );
+    let (code, status, out) = run(&emulator, &work, KEY, &["status"]);
+    assert_eq!(code, 1, "{out}");
+    assert_eq!(
+        by_account(&status["accounts"], &accounts[0])["state"],
+        "connected",
+        "{status}"
+    );
+    let outdated = by_account(&status["accounts"], &accounts[1]);
+    assert_eq!(outdated["state"], "outdated", "{status}");
+    assert!(
+        outdated["reason"].as_str().unwrap().contains("elsewhere"),
+        "{outdated}"
+    );
+    let (_, fixed, out) = run(&emulator, &work, KEY, &["connect"]);
+    assert_eq!(
+        by_account(&fixed["accounts"], &accounts[1])["state"],
+        "updated",
+        "{out}"
+    );
+    assert_eq!(
+        by_account(&fixed["accounts"], &accounts[0])["state"],
+        "unchanged",
+        "{out}"
+    );
+    let settings = server.settings();
+    assert_eq!(settings.len(), 2);
+    let put_back = settings
+        .iter()
+        .find(|s| s["id"] == changed.as_str())
+        .unwrap();
+    assert_eq!(
+        put_back["attributes"]["configuration"]["arn"],
+        topic(&accounts[1]).as_str()
+    );
+    assert_eq!(
+        server
+            .requests()
+            .iter()
+            .filter(|r| r.method == "PATCH")
+            .count(),
+        1
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_refused_key_touches_no_account_and_throttling_is_retried() {
+    let emulator = Emulator::start();
+    let mut org = Org::create(&emulator).await;
+    let accounts = org.accounts_in("dev", "/Workloads/Dev", 2).await;
+    let server = Server::start(KEY, &[&accounts[0], &accounts[1]]);
+    let work = Workdir::new(&config(&server.url));
+
+    let wrong = "not-the-key-but-looks-like-one-0123456789";
+    let (code, doc, out) = run(&emulator, &work, wrong, &["connect"]);
+    assert_eq!(code, 1, "{out}");
+    assert_eq!(doc, Value::Null, "one error, no report: {out}");
+    assert!(out.contains("Conformity refused the API key"), "{out}");
+    assert!(out.contains("no account was touched"), "{out}");
+    assert!(!out.contains(wrong), "the key in the output: {out}");
+    let requests = server.requests();
+    assert_eq!(requests.len(), 1, "only the key's proof: {requests:?}");
+    assert_eq!(requests[0].path, "/v1/accounts");
+    assert!(server.settings().is_empty());
+
+    // No key at all: an input error, nothing called.
+    let out = remedy_command(&emulator, work.path())
+        .args(["conformity", "connect"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("CONFORMITY_API_KEY"));
+    assert_eq!(server.requests().len(), 1);
+
+    // 429 twice, then the answers: retried, reported, connected.
+    server.throttle(2);
+    let (code, doc, out) = run(&emulator, &work, KEY, &["connect"]);
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(doc["retries"], 2, "{doc}");
+    assert_eq!(doc["summary"], json!({"connected": 2}), "{doc}");
+    assert_eq!(server.settings().len(), 2);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_key_can_come_from_a_secret_and_is_never_logged_even_at_trace() {
+    let emulator = Emulator::start();
+    let mut org = Org::create(&emulator).await;
+    let account = org.account("dev-00", "/Workloads/Dev").await;
+    let server = Server::start(KEY, &[&account]);
+    let secrets = aws_sdk_secretsmanager::Client::new(&emulator.sdk_config());
+    let arn = secrets
+        .create_secret()
+        .name("conformity-api-key")
+        .secret_string(KEY)
+        .send()
+        .await
+        .unwrap()
+        .arn()
+        .unwrap()
+        .to_owned();
+    let work = Workdir::new(
+        &config(&server.url).replace("    url:", &format!("    api_key_secret: {arn}\n    url:")),
+    );
+    for level in ["REMEDY_LOG", "RUST_LOG"] {
+        let out = remedy_command(&emulator, work.path())
+            .env(level, "trace")
+            .args(["conformity", "connect", "--output", "json"])
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
+        assert!(stderr.len() > 10_000, "trace logging is on: {stderr}");
+        assert!(
+            !stdout.contains(KEY) && !stderr.contains(KEY),
+            "the key is in the {level} output"
+        );
+        assert!(
+            !stderr.contains("ApiKey "),
+            "an Authorization header in the {level} output"
+        );
+    }
+    assert_eq!(server.settings().len(), 1);
+    assert!(server.requests().iter().all(|r| r.authorized));
+}
