@@ -291,14 +291,34 @@ async fn every_call_of_a_deploy_is_allowed_by_the_roles_our_templates_install() 
     }
 }
 
+/// With `--connect` (the hook's `ConnectToConformity`): the API key read from the secret of
+/// the conventional name, then the account connected in a stand-in of Conformity's API.
 #[tokio::test(flavor = "multi_thread")]
 async fn every_call_of_onboarding_a_vended_account_is_allowed() {
     let emulator = Emulator::start();
     let mut org = Org::create(&emulator).await;
     org.account("dev-00", "/Workloads/Dev").await;
-    let work = Workdir::new(&config("remediate"));
     let vended = org.account("vended", "/Workloads/Dev").await;
     emulator.create_role(&vended).await;
+    let key = "least-privilege-conformity-key";
+    let server = support::conformity::Server::start(key, &[&vended]);
+    let secret = aws_sdk_secretsmanager::Client::new(&emulator.sdk_config())
+        .create_secret()
+        .name("remedy/conformity-api-key")
+        .secret_string(key)
+        .send()
+        .await
+        .unwrap()
+        .arn()
+        .unwrap()
+        .to_owned();
+    let work = Workdir::new(&config("remediate").replace(
+        "stages:",
+        &format!(
+            "conformity:\n  api:\n    url: {}\n    api_key_secret: {secret}\nstages:",
+            server.url
+        ),
+    ));
     // The release the hook runs is published (and promoted) by the pipeline beforehand.
     let publish = remedy(
         &emulator,
@@ -311,16 +331,23 @@ async fn every_call_of_onboarding_a_vended_account_is_allowed() {
     let run = remedy(
         &emulator,
         work.path(),
-        &["onboard", "--account", &vended, "--package", "package.zip"],
+        &[
+            "onboard",
+            "--account",
+            &vended,
+            "--package",
+            "package.zip",
+            "--connect",
+        ],
     );
     assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(server.settings().len(), 1, "{}", run.stderr);
     let calls = emulator.recording();
     let (member, security) =
         check_closure(&emulator, &calls, &vended, (&onboarding(), "OnboardRole"));
-    assert!(
-        security.iter().any(|a| a == "sts:AssumeRole"),
-        "{security:?}"
-    );
+    for needed in ["sts:AssumeRole", "secretsmanager:GetSecretValue"] {
+        assert!(security.iter().any(|a| a == needed), "{security:?}");
+    }
     assert!(
         member.iter().any(|a| a == "cloudformation:CreateStack"),
         "{member:?}"

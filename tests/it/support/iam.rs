@@ -439,6 +439,13 @@ pub fn requests_of(call: &super::Recorded, account: &str, stack: &str) -> Vec<Re
                 format!("arn:aws:ssm:{region}:{account}:parameter/{name}"),
             ));
         }
+        // The Conformity API key (`conformity.api.api_key_secret`; JSON protocol: the
+        // secret's ARN as `SecretId`).
+        "secretsmanager" => {
+            let body: serde_json::Value = serde_json::from_str(&call.body).unwrap_or_default();
+            let secret = body["SecretId"].as_str().unwrap_or_default();
+            requests.push(Request::new(&action, secret.to_owned()));
+        }
         // The rate limits' counters (JSON protocol: `TableName` in the body).
         "dynamodb" => {
             let body: serde_json::Value = serde_json::from_str(&call.body).unwrap_or_default();

@@ -358,7 +358,8 @@ fn iam_prefix(service: &str) -> &str {
     match service {
         "apigateway" | "cloudformation" | "cloudtrail" | "codebuild" | "config" | "ec2"
         | "guardduty" | "iam" | "kinesis" | "kms" | "lambda" | "organizations" | "rds"
-        | "redshift" | "s3" | "sns" | "sqs" | "ssm" | "sts" | "dynamodb" | "logs" => service,
+        | "redshift" | "s3" | "sns" | "sqs" | "ssm" | "sts" | "dynamodb" | "logs"
+        | "secretsmanager" => service,
         "" => panic!("a recorded call was not signed: its service is unknown"),
         other => panic!("SigV4 service {other}: add its IAM prefix to support::iam_prefix"),
     }
