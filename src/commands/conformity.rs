@@ -129,6 +129,78 @@ pub(crate) async fn connect_one(
     Ok((!row.state.is_problem(), line))
 }
 
+/// `remedy status`'s CONFORMITY column, when `conformity.api` is configured: for each row
+/// (stage name, target), whether Conformity publishes to its topic as remedy wants. What
+/// cannot be asked (no key, the API refusing or down) is `unknown`, with one note; it never
+/// fails the status.
+pub(crate) async fn read_into(
+    session: &Session,
+    rows: &mut [(String, crate::core::outcome::InspectedTarget)],
+) {
+    use futures::StreamExt;
+    let Some(api) = session.config.conformity.api.clone() else {
+        return;
+    };
+    let known = match client(session, &api).await {
+        Ok(client) => match client.accounts().await {
+            Ok(accounts) => Ok((client, accounts)),
+            Err(e) => Err(e.to_string()),
+        },
+        Err(e) => Err(e.to_string()),
+    };
+    let (client, accounts) = match known {
+        Ok(known) => known,
+        Err(why) => {
+            report::note(&format!(
+                "Conformity: not asked ({why}); its column says unknown"
+            ));
+            for (_, row) in rows.iter_mut() {
+                row.conformity = Some("unknown");
+            }
+            return;
+        }
+    };
+    let known: HashMap<String, String> = accounts
+        .into_iter()
+        .map(|a| (a.aws_account_id, a.id))
+        .collect();
+    let asks: Vec<_> = rows
+        .iter()
+        .map(|(stage, row)| {
+            let wanted = session
+                .config
+                .stage(stage)
+                .ok()
+                .map(|s| wanted(&session.config, s, &row.account_id, &row.region));
+            (known.get(&row.account_id).cloned(), wanted)
+        })
+        .collect();
+    let client = &client;
+    let states: Vec<&'static str> = futures::stream::iter(asks)
+        .map(|(id, wanted)| async move {
+            let Some(wanted) = wanted else {
+                return "unknown";
+            };
+            let Some(id) = id else {
+                return State::NotInConformity.as_str();
+            };
+            match client.sns_settings(&id).await {
+                Ok(settings) => match link(&settings, &id, &wanted) {
+                    Link::Connected => State::Connected.as_str(),
+                    Link::Outdated(_) => State::Outdated.as_str(),
+                    Link::NotConnected => State::NotConnected.as_str(),
+                },
+                Err(_) => State::Failed.as_str(),
+            }
+        })
+        .buffered(CONCURRENCY)
+        .collect()
+        .await;
+    for ((_, row), state) in rows.iter_mut().zip(states) {
+        row.conformity = Some(state);
+    }
+}
+
 /// Before `onboard --connect` deploys anything: `conformity.api` is set and a key from the
 /// environment is there (a secret is read when connecting).
 pub(crate) fn check_connect(config: &Config) -> Result<(), Error> {

@@ -103,6 +103,9 @@ pub async fn status(
             .map_err(Error::Failed)?;
         strays.extend(found);
     }
+    if !session.stop.interrupted() {
+        super::conformity::read_into(&session, &mut rows).await;
+    }
     report::print_status(&rows, &strays, view, output);
     Ok(if session.stop.interrupted() {
         exit::INTERRUPTED

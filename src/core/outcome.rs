@@ -164,6 +164,11 @@ pub(crate) struct InspectedTarget {
     /// none; `pause_error` when the parameter could not be read.
     pub(crate) paused: Vec<String>,
     pub(crate) pause_error: Option<String>,
+    /// Whether Conformity publishes to the account's topic as remedy wants (a
+    /// `core::conformity::State` word: `connected`, `outdated`, `not_connected`,
+    /// `not_in_conformity`, `failed`; `unknown` when the API could not be asked); `None` when
+    /// `conformity.api` is not configured.
+    pub(crate) conformity: Option<&'static str>,
 }
 
 /// Where a stage's stacks live and what they add up to: the plan's footprint and strays.
@@ -278,6 +283,7 @@ impl InspectedTarget {
             findings_topic: None,
             paused: Vec::new(),
             pause_error: None,
+            conformity: None,
         }
     }
 }

@@ -662,6 +662,11 @@ pub struct StatusRowDoc<'a> {
     /// every rule as paused); absent when it was read.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub paused_error: Option<&'a str>,
+    /// Whether Conformity publishes to the topic as remedy wants (`connected`, `outdated`,
+    /// `not_connected`, `not_in_conformity`, `failed`, `unknown`); absent without
+    /// `conformity.api`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub conformity: Option<&'static str>,
 }
 
 /// A status row's state word.
@@ -706,6 +711,7 @@ impl<'a> StatusDoc<'a> {
                     findings_topic_arn: r.findings_topic.as_deref(),
                     paused: &r.paused,
                     paused_error: r.pause_error.as_deref(),
+                    conformity: r.conformity,
                 })
                 .collect(),
             stray: strays.iter().map(StrayDoc::new).collect(),

@@ -74,6 +74,10 @@ pub fn print_status(
             if paused {
                 headers.push("PAUSED");
             }
+            let conformity = rows.iter().any(|(_, r)| r.conformity.is_some());
+            if conformity {
+                headers.push("CONFORMITY");
+            }
             headers.push("DETAIL");
             let mut table = Table::of(&headers).keep_whole(&[1, 7]);
             for (stage, r) in &shown {
@@ -99,6 +103,9 @@ pub fn print_status(
                         (None, true) => "-".into(),
                         (None, false) => r.paused.join(","),
                     });
+                }
+                if conformity {
+                    cells.push(r.conformity.unwrap_or("-").to_owned());
                 }
                 cells.push(r.reason.as_deref().map(one_line).unwrap_or_default());
                 table.row(cells);

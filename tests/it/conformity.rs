@@ -119,6 +119,37 @@ async fn connect_creates_one_setting_per_account_and_a_rerun_is_unchanged() {
         .all(|r| r.authorized && r.content_type == "application/vnd.api+json"));
     assert_eq!(requests.iter().filter(|r| r.method == "POST").count(), 2);
 
+    // `remedy status` says the same in its own column.
+    let out = remedy_command(&emulator, work.path())
+        .env("CONFORMITY_API_KEY", KEY)
+        .args(["status", "--output", "json"])
+        .output()
+        .unwrap();
+    let status: Value = serde_json::from_slice(&out.stdout).unwrap();
+    for (account, state) in [
+        (&accounts[0], "connected"),
+        (&accounts[1], "connected"),
+        (&accounts[2], "not_in_conformity"),
+    ] {
+        assert_eq!(
+            by_account(&status["targets"], account)["conformity"],
+            state,
+            "{status}"
+        );
+    }
+    // Without the key, the column is `unknown`, and the status itself still answers.
+    let out = remedy_command(&emulator, work.path())
+        .args(["status", "--output", "json"])
+        .output()
+        .unwrap();
+    let status: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        by_account(&status["targets"], &accounts[0])["conformity"],
+        "unknown",
+        "{status}"
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("Conformity: not asked"));
+
     // Idempotent.
     let (code, again, out) = run(
         &emulator,

@@ -328,6 +328,7 @@ pub fn inspect(
                 drift: None,
                 paused: Vec::new(),
                 pause_error: None,
+                conformity: None,
                 findings_topic: instance
                     .and_then(|i| i.stack_id.as_deref())
                     .and_then(findings_topic_arn),
