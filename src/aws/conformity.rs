@@ -184,6 +184,39 @@ impl Client {
         .map(|_| ())
     }
 
+    /// Every profile: (id, name).
+    pub async fn profiles(&self) -> Result<Vec<(String, String)>, ApiError> {
+        let body = self.call("GET", "/profiles", None).await?;
+        Ok(crate::core::conformity::parse_profiles(&body))
+    }
+
+    /// One profile with its rule settings (`included`).
+    pub async fn profile(&self, id: &str) -> Result<Value, ApiError> {
+        self.call(
+            "GET",
+            &format!("/profiles/{}?includes=ruleSettings", encode(id)),
+            None,
+        )
+        .await
+    }
+
+    /// Creates a profile; its id.
+    pub async fn create_profile(&self, body: Value) -> Result<String, ApiError> {
+        let answer = self.call("POST", "/profiles", Some(body)).await?;
+        Ok(answer
+            .pointer("/data/id")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned())
+    }
+
+    /// Adds or updates the rule settings of `body` in the profile `id` (the others stay).
+    pub async fn update_profile(&self, id: &str, body: Value) -> Result<(), ApiError> {
+        self.call("PATCH", &format!("/profiles/{}", encode(id)), Some(body))
+            .await
+            .map(|_| ())
+    }
+
     /// One call, retried as the module says; the answer's JSON (`null` when empty).
     async fn call(&self, method: &str, path: &str, body: Option<Value>) -> Result<Value, ApiError> {
         let url = format!("{}{path}", self.base_url);

@@ -40,7 +40,27 @@ pub enum Sub {
     /// Whether Conformity publishes each account's findings to its topic, as remedy wants.
     #[command(after_help = STATUS_EXAMPLES)]
     Status(Scope),
+    /// The Conformity profile that excepts remedy's own resources from the rules they trip by design (--apply: create or update it).
+    #[command(after_help = PROFILE_EXAMPLES)]
+    Profile(ProfileArgs),
 }
+
+#[derive(Debug, clap::Args)]
+pub struct ProfileArgs {
+    /// Create the profile in Conformity, or update its rule settings (then apply it to the
+    /// accounts in Conformity).
+    #[arg(long)]
+    pub apply: bool,
+}
+
+const PROFILE_EXAMPLES: &str = "\
+Examples:
+  # The rules remedy's stack trips by design, why, and the exceptions (offline)
+  remedy conformity profile
+  # The profile as Conformity's API takes it
+  remedy conformity profile --output json
+  # Create or update it in Conformity
+  remedy conformity profile --apply";
 
 const CONNECT_EXAMPLES: &str = "\
 Examples:
@@ -83,6 +103,7 @@ pub async fn run(args: Args, global: &Global) -> Result<i32, Error> {
         Sub::Connect(a) if a.dry_run => (&a.scope, Mode::DryRun),
         Sub::Connect(a) => (&a.scope, Mode::Connect),
         Sub::Status(scope) => (scope, Mode::Status),
+        Sub::Profile(a) => return profile(config, a.apply, global).await,
     };
     let stages = super::history::stages_named(&config, scope.stage.as_deref())?;
     super::targets::check_account_ids(&scope.accounts)?;
@@ -212,6 +233,68 @@ pub(crate) fn check_connect(config: &Config) -> Result<(), Error> {
     }
 }
 
+/// `remedy conformity profile [--apply]`: the profile, offline; with `--apply`, created or
+/// updated in Conformity (by its name, `remedy <stack_name>`), then said whether.
+async fn profile(config: Config, apply: bool, global: &Global) -> Result<i32, Error> {
+    use crate::core::conformity::{exemptions, profile_body, profile_name, profile_rules};
+    let exempt = exemptions(&config);
+    let name = profile_name(&config.stack_name);
+    if !apply {
+        report::print_profile(
+            &name,
+            &exempt,
+            &config.stack_name,
+            &profile_body(&config, None),
+            None,
+            global.output,
+        );
+        return Ok(exit::OK);
+    }
+    let api = api_of(&config)?.clone();
+    // No organization to list: AWS only for a key kept in a secret.
+    let base = crate::aws::identity::load_base_config(&global.aws, config.any_region()).await?;
+    let client = client_with(&base, &Default::default(), &api).await?;
+    let failed = |e: ApiError| Error::Failed(e.to_string());
+    let existing = client
+        .profiles()
+        .await
+        .map_err(failed)?
+        .into_iter()
+        .find(|(_, n)| *n == name);
+    let config = &config;
+    let (state, id) = match existing {
+        None => {
+            let id = client
+                .create_profile(profile_body(config, None))
+                .await
+                .map_err(failed)?;
+            ("created", id)
+        }
+        Some((id, _)) => {
+            let current = profile_rules(&client.profile(&id).await.map_err(failed)?);
+            let wanted = profile_rules(&profile_body(config, Some(&id)));
+            if wanted.iter().all(|rule| current.contains(rule)) {
+                ("unchanged", id)
+            } else {
+                client
+                    .update_profile(&id, profile_body(config, Some(&id)))
+                    .await
+                    .map_err(failed)?;
+                ("updated", id)
+            }
+        }
+    };
+    report::print_profile(
+        &name,
+        &exempt,
+        &config.stack_name,
+        &profile_body(config, Some(&id)),
+        Some((state, &id)),
+        global.output,
+    );
+    Ok(exit::OK)
+}
+
 /// `conformity.api`, or the input error that says how to give it.
 pub(crate) fn api_of(config: &Config) -> Result<&ConformityApi, Error> {
     config.conformity.api.as_ref().ok_or_else(|| {
@@ -252,6 +335,15 @@ impl Mode {
 /// The API client with its key: from the environment variable (missing: exit 2, nothing
 /// called), or from the secret in the security account.
 async fn client(session: &Session, api: &ConformityApi) -> Result<Client, Error> {
+    client_with(&session.base, session.identity.retries(), api).await
+}
+
+/// [`client`] with the security account's configuration `base`.
+async fn client_with(
+    base: &aws_config::SdkConfig,
+    retries: &crate::aws::retries::RetryCounts,
+    api: &ConformityApi,
+) -> Result<Client, Error> {
     let text = match &api.key {
         ApiKeySource::Env(name) => std::env::var(name).map_err(|_| {
             Error::Input(format!(
@@ -259,7 +351,7 @@ async fn client(session: &Session, api: &ConformityApi) -> Result<Client, Error>
             ))
         })?,
         ApiKeySource::Secret(arn) => {
-            crate::aws::secrets::read_secret(&session.base, arn, session.identity.retries())
+            crate::aws::secrets::read_secret(base, arn, retries)
                 .await
                 .map_err(Error::Failed)?
         }

@@ -379,6 +379,150 @@ pub(crate) fn link(settings: &[Setting], account: &str, wanted: &Wanted) -> Link
     }
 }
 
+/// A Conformity rule remedy's own stack trips by design, and why that is accepted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Exempt {
+    pub(crate) rule_id: &'static str,
+    pub(crate) why: &'static str,
+    /// Excepted by the stack's tag rather than by CloudFormation's system tag: the stack
+    /// itself carries no `aws:cloudformation:*` tag.
+    pub(crate) on_the_stack: bool,
+}
+
+/// The Conformity rules remedy's stack would trip with this configuration (ids and titles
+/// from Conformity's rule list: its `services` API), each with why it is accepted.
+pub(crate) fn exemptions(config: &crate::core::config::Config) -> Vec<Exempt> {
+    use crate::core::config::Encryption;
+    let resource = |rule_id, why| Exempt {
+        rule_id,
+        why,
+        on_the_stack: false,
+    };
+    let stack = |rule_id, why| Exempt {
+        rule_id,
+        why,
+        on_the_stack: true,
+    };
+    let mut list = vec![
+        resource("Lambda-003", "Tracing Enabled: the functions trace PassThrough; X-Ray costs per trace and remediations are in the ledger"),
+        resource("Lambda-007", "VPC Access: the functions call only AWS APIs; a VPC would need endpoints for every service a rule acts on"),
+        resource("Lambda-009", "Environment variables encrypted with a customer key: they hold the rule's mode and settings, never a secret"),
+        resource("DynamoDB-003", "Continuous Backups: the counters table holds rate-limit counters that expire within hours"),
+        resource("DynamoDB-004", "Table encrypted with a customer key: the counters are neither secret nor personal"),
+        resource("DynamoDB-005", "Backup and Restore: nothing in the counters table is worth restoring"),
+        resource("SQS-006", "Dead Letter Queue: the dead-letter queues are themselves the end of the line"),
+        stack("CFM-001", "Stack Notification: remedy reports every stack operation itself"),
+        stack("CFM-002", "Stack Policy: only remedy updates its stack, through the deploy role"),
+        stack("CFM-005", "Termination Protection: `remedy remove` must be able to delete the stack"),
+    ];
+    if config.role.execution_role.is_none() {
+        list.push(stack(
+            "CFM-006",
+            "Stack With IAM Role: set role.execution_role to give the stack a service role instead",
+        ));
+    }
+    if config.encryption == Encryption::AwsManaged {
+        list.push(resource("SNS-006", "SNS Topic Encrypted: `encryption: aws-managed` leaves the topics unencrypted at rest (an AWS-managed key cannot be used by Conformity's publisher)"));
+        list.push(resource(
+            "SNS-007",
+            "SNS Topic Encrypted With a customer key: `encryption: aws-managed`",
+        ));
+        list.push(resource(
+            "SQS-005",
+            "SQS Encrypted With a customer key: `encryption: aws-managed` uses SSE-SQS",
+        ));
+    }
+    list.sort_by_key(|e| e.rule_id);
+    list
+}
+
+/// The name of remedy's Conformity profile for the stack `stack_name`.
+pub(crate) fn profile_name(stack_name: &str) -> String {
+    format!("remedy {stack_name}")
+}
+
+/// The exceptions of one rule: remedy's resources by CloudFormation's own stack-name tag,
+/// which nobody can set by hand (the `aws:` prefix is AWS's); the stack itself by its
+/// `remedy:managed` tag.
+fn exception_tags(exempt: &Exempt, stack_name: &str) -> Vec<String> {
+    if exempt.on_the_stack {
+        vec![format!("{}::true", remedy_functions::rule::MANAGED_TAG)]
+    } else {
+        vec![format!("aws:cloudformation:stack-name::{stack_name}")]
+    }
+}
+
+/// The profile as `POST /profiles` (or, with `id`, `PATCH /profiles/{id}`) takes it
+/// (Profiles.md): one rule setting per exemption, enabled, with its exceptions; no risk
+/// level (Conformity's own stays).
+pub(crate) fn profile_body(config: &crate::core::config::Config, id: Option<&str>) -> Value {
+    let exempt = exemptions(config);
+    let included: Vec<Value> = exempt
+        .iter()
+        .map(|e| {
+            json!({"type": "rules", "id": e.rule_id, "attributes": {
+                "enabled": true,
+                "provider": "aws",
+                "exceptions": {"tags": exception_tags(e, &config.stack_name), "resources": []},
+                "extraSettings": [],
+            }})
+        })
+        .collect();
+    let mut data = json!({
+        "type": "profiles",
+        "attributes": {
+            "name": profile_name(&config.stack_name),
+            "description": format!(
+                "remedy's own resources (stack {}), excepted from the rules they trip by design: {}",
+                config.stack_name,
+                exempt.iter().map(|e| format!("{} ({})", e.rule_id, e.why)).collect::<Vec<_>>().join("; ")
+            ),
+        },
+        "relationships": {"ruleSettings": {"data":
+            exempt.iter().map(|e| json!({"type": "rules", "id": e.rule_id})).collect::<Vec<_>>()}},
+    });
+    if let Some(id) = id {
+        data["id"] = json!(id);
+    }
+    json!({"included": included, "data": data})
+}
+
+/// The profiles of a `GET /profiles` answer: (id, name).
+pub(crate) fn parse_profiles(body: &Value) -> Vec<(String, String)> {
+    resources(body)
+        .into_iter()
+        .filter_map(|r| {
+            Some((
+                r.get("id")?.as_str()?.to_owned(),
+                r.pointer("/attributes/name")?.as_str()?.to_owned(),
+            ))
+        })
+        .collect()
+}
+
+/// A profile's rule settings, as (rule id, its exception tags sorted), sorted: what
+/// `profile --apply` compares.
+pub(crate) fn profile_rules(body: &Value) -> Vec<(String, Vec<String>)> {
+    let mut rules: Vec<(String, Vec<String>)> = body
+        .get("included")
+        .and_then(Value::as_array)
+        .map(|items| {
+            items
+                .iter()
+                .filter(|i| i["type"] == "rules")
+                .filter_map(|i| {
+                    Some((
+                        i.get("id")?.as_str()?.to_owned(),
+                        strings(i.pointer("/attributes/exceptions/tags")),
+                    ))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    rules.sort();
+    rules
+}
+
 /// The message of an error answer: JSON:API `errors[].detail` (or `details`, `title`), an
 /// API gateway's `Message`, else the start of the body. Never more than one line.
 pub(crate) fn error_message(body: &str) -> String {

@@ -98,3 +98,91 @@ pub fn print_conformity(rows: &[Row], command: &str, retries: u64, format: Outpu
         }
     }
 }
+
+#[derive(Serialize)]
+struct ProfileDoc<'a> {
+    name: &'a str,
+    /// With `--apply`: `created`, `updated` or `unchanged`, and the profile's id.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    state: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    id: Option<&'a str>,
+    rules: Vec<ExemptDoc<'a>>,
+    /// The body of `POST /profiles` (Conformity's API reference, Profiles.md).
+    body: &'a serde_json::Value,
+}
+
+#[derive(Serialize)]
+struct ExemptDoc<'a> {
+    rule_id: &'a str,
+    why: &'a str,
+    /// `key::value`, as Conformity's exceptions write a tag.
+    exception_tags: Vec<String>,
+}
+
+/// `remedy conformity profile`: the rules remedy's stack trips by design, why, and their
+/// exceptions; with `--apply`, what became of the profile.
+pub fn print_profile(
+    name: &str,
+    exempt: &[crate::core::conformity::Exempt],
+    stack_name: &str,
+    body: &serde_json::Value,
+    applied: Option<(&str, &str)>,
+    format: OutputFormat,
+) {
+    let tags_of = |rule: &str| -> Vec<String> {
+        body["included"]
+            .as_array()
+            .and_then(|items| items.iter().find(|i| i["id"] == rule))
+            .and_then(|i| i["attributes"]["exceptions"]["tags"].as_array())
+            .map(|tags| {
+                tags.iter()
+                    .filter_map(|t| t.as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    match format {
+        OutputFormat::Json => print_json(&ProfileDoc {
+            name,
+            state: applied.map(|(state, _)| state),
+            id: applied.map(|(_, id)| id),
+            rules: exempt
+                .iter()
+                .map(|e| ExemptDoc {
+                    rule_id: e.rule_id,
+                    why: e.why,
+                    exception_tags: tags_of(e.rule_id),
+                })
+                .collect(),
+            body,
+        }),
+        OutputFormat::Text => {
+            let mut out = std::io::stdout().lock();
+            let mut table = Table::new(["RULE", "EXCEPTED BY TAG", "WHY"]).keep_whole(&[0]);
+            for e in exempt {
+                table.row([
+                    e.rule_id.to_owned(),
+                    tags_of(e.rule_id).join(", "),
+                    e.why.to_owned(),
+                ]);
+            }
+            let _ = write!(out, "{}", table.render(width_for(false)));
+            match applied {
+                Some((state, id)) => {
+                    let _ = writeln!(
+                        out,
+                        "profile `{name}` {state} (id {id}); apply it to the accounts in Conformity (Profiles, Apply)"
+                    );
+                }
+                None => {
+                    let _ = writeln!(
+                        out,
+                        "profile `{name}`: {} rule(s) whose exceptions cover stack {stack_name}'s resources; --apply creates or updates it in Conformity, --output json prints its body",
+                        exempt.len()
+                    );
+                }
+            }
+        }
+    }
+}

@@ -33,7 +33,7 @@ mod template;
 mod undo;
 
 pub use accounts::print_accounts;
-pub use conformity::print_conformity;
+pub use conformity::{print_conformity, print_profile};
 pub use doctor::print_doctor;
 pub use exceptions::{print_exceptions, ExceptionRow};
 pub use history::{history_csv, history_markdown, print_history, HistoryView};

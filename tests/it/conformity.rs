@@ -302,3 +302,96 @@ async fn the_key_can_come_from_a_secret_and_is_never_logged_even_at_trace() {
     assert_eq!(server.settings().len(), 1);
     assert!(server.requests().iter().all(|r| r.authorized));
 }
+
+/// `conformity profile`: offline, the rules remedy's stack trips by design with exceptions by
+/// CloudFormation's stack-name tag (the stack itself by its `remedy:managed` tag); `--apply`
+/// creates the profile, then leaves it, then updates it when the configuration trips more.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_profile_excepts_remedys_own_resources_and_apply_is_idempotent() {
+    let emulator = Emulator::start();
+    let server = Server::start(KEY, &[]);
+    let work = Workdir::new(&config(&server.url));
+
+    let offline =
+        support::remedy_offline(work.path(), &["conformity", "profile", "--output", "json"]);
+    assert_eq!(offline.code, 0, "{}", offline.stderr);
+    let doc: Value = serde_json::from_str(&offline.stdout).unwrap();
+    assert_eq!(doc["name"], "remedy remedy");
+    let rules: Vec<&str> = doc["rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["rule_id"].as_str().unwrap())
+        .collect();
+    for tripped in [
+        "Lambda-003",
+        "Lambda-007",
+        "Lambda-009",
+        "DynamoDB-004",
+        "CFM-005",
+        "CFM-006",
+    ] {
+        assert!(rules.contains(&tripped), "{tripped}: {doc}");
+    }
+    // The default customer key encrypts the topic and queues: those rules are not tripped.
+    assert!(
+        !rules.contains(&"SNS-006") && !rules.contains(&"SQS-005"),
+        "{doc}"
+    );
+    let lambda = doc["rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["rule_id"] == "Lambda-003")
+        .unwrap();
+    assert_eq!(
+        lambda["exception_tags"],
+        json!(["aws:cloudformation:stack-name::remedy"])
+    );
+    let stack = doc["rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["rule_id"] == "CFM-005")
+        .unwrap();
+    assert_eq!(stack["exception_tags"], json!(["remedy:managed::true"]));
+    assert!(server.requests().is_empty(), "no call without --apply");
+
+    let (code, created, out) = run(&emulator, &work, KEY, &["profile", "--apply"]);
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(created["state"], "created", "{created}");
+    let profiles = server.profiles();
+    assert_eq!(profiles.len(), 1);
+    assert_eq!(profiles[0].0, "remedy remedy");
+    let held: Vec<&str> = profiles[0]
+        .1
+        .iter()
+        .map(|r| r["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(held.len(), rules.len(), "{held:?}");
+    let (code, again, out) = run(&emulator, &work, KEY, &["profile", "--apply"]);
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(again["state"], "unchanged", "{again}");
+    assert_eq!(again["id"], created["id"]);
+
+    // Without a customer key, the topic and queues trip three more rules: added in place.
+    work.write(
+        "remedy.yaml",
+        &format!("encryption: aws-managed\n{}", config(&server.url)),
+    );
+    let (code, updated, out) = run(&emulator, &work, KEY, &["profile", "--apply"]);
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(updated["state"], "updated", "{updated}");
+    let profiles = server.profiles();
+    assert_eq!(profiles.len(), 1);
+    assert_eq!(profiles[0].1.len(), rules.len() + 3);
+    assert!(profiles[0].1.iter().any(|r| r["id"] == "SNS-006"));
+    assert_eq!(
+        server
+            .requests()
+            .iter()
+            .filter(|r| r.method == "PATCH")
+            .count(),
+        1
+    );
+}

@@ -17,6 +17,11 @@
 //!   `detail` and `source.pointer`:
 //!   https://github.com/cloudconformity/documentation-api/blob/master/Settings.md
 //!
+//! - profiles: `GET /profiles`, `GET /profiles/{id}?includes=ruleSettings`, `POST /profiles`
+//!   (rule settings in `included`, listed in `data.relationships.ruleSettings`) and `PATCH
+//!   /profiles/{id}` ("only the settings passed in the request will be added/updated"):
+//!   https://github.com/cloudconformity/documentation-api/blob/master/Profiles.md
+//!
 //! 429 (with `Retry-After`) is not documented; it is answered on demand ([`Server::throttle`])
 //! to prove remedy retries it. One thread per connection; every request is kept
 //! ([`Server::requests`]).
@@ -43,6 +48,8 @@ struct State {
     accounts: Vec<(String, String)>,
     /// The settings, as the API holds them (JSON:API resources).
     settings: Vec<Value>,
+    /// The profiles: (resource without rules, its rule settings).
+    profiles: Vec<(Value, Vec<Value>)>,
     /// Requests still to answer with 429.
     throttle: usize,
     requests: Vec<Request>,
@@ -83,6 +90,22 @@ impl Server {
     /// The settings it holds now.
     pub fn settings(&self) -> Vec<Value> {
         self.state.lock().unwrap().settings.clone()
+    }
+
+    /// The profiles it holds: (name, rule settings).
+    pub fn profiles(&self) -> Vec<(String, Vec<Value>)> {
+        self.state
+            .lock()
+            .unwrap()
+            .profiles
+            .iter()
+            .map(|(p, rules)| {
+                (
+                    p["attributes"]["name"].as_str().unwrap_or("").to_owned(),
+                    rules.clone(),
+                )
+            })
+            .collect()
     }
 
     /// Answers the next `n` requests with 429.
@@ -340,6 +363,115 @@ fn answer(
                 created.push(json!({"data": setting}));
             }
             (200, String::new(), Value::Array(created))
+        }
+        ("GET", "/v1/profiles") => {
+            let data: Vec<Value> = state.profiles.iter().map(|(p, _)| p.clone()).collect();
+            (200, String::new(), json!({"data": data}))
+        }
+        ("GET", p) if p.starts_with("/v1/profiles/") => {
+            let id = decode(&p["/v1/profiles/".len()..]);
+            match state.profiles.iter().find(|(p, _)| p["id"] == id.as_str()) {
+                Some((profile, rules)) => (
+                    200,
+                    String::new(),
+                    json!({"data": profile, "included": rules}),
+                ),
+                None => (
+                    404,
+                    String::new(),
+                    json!({"errors": [{"status": 404, "detail": "Profile not found"}]}),
+                ),
+            }
+        }
+        ("POST", "/v1/profiles") | ("PATCH", _) if path.starts_with("/v1/profiles") => {
+            let rules = match body["included"].as_array() {
+                Some(rules) => rules.clone(),
+                None => Vec::new(),
+            };
+            for (i, rule) in rules.iter().enumerate() {
+                let tags_ok = rule["attributes"]["exceptions"]["tags"]
+                    .as_array()
+                    .is_some_and(|t| t.iter().all(Value::is_string));
+                if rule["type"] != "rules" || !rule["id"].is_string() || !tags_ok {
+                    return (
+                        422,
+                        String::new(),
+                        errors(
+                            "a rule setting needs type rules, an id and exceptions.tags",
+                            &format!("/included/{i}"),
+                        ),
+                    );
+                }
+            }
+            let listed: Vec<&Value> = body["data"]["relationships"]["ruleSettings"]["data"]
+                .as_array()
+                .map(|d| d.iter().collect())
+                .unwrap_or_default();
+            if listed.len() != rules.len()
+                || rules
+                    .iter()
+                    .any(|r| !listed.iter().any(|l| l["id"] == r["id"]))
+            {
+                return (
+                    422,
+                    String::new(),
+                    errors(
+                        "relationships.ruleSettings must list the included rules",
+                        "/data/relationships/ruleSettings",
+                    ),
+                );
+            }
+            let id = if method == "PATCH" {
+                decode(&path["/v1/profiles/".len()..])
+            } else {
+                body["data"]["id"]
+                    .as_str()
+                    .map(str::to_owned)
+                    .unwrap_or_else(|| {
+                        state.next_id += 1;
+                        format!("profile-{}", state.next_id)
+                    })
+            };
+            let attributes = body["data"]["attributes"].clone();
+            let position = state
+                .profiles
+                .iter()
+                .position(|(p, _)| p["id"] == id.as_str());
+            let (profile, all) = match (method, position) {
+                ("PATCH", None) => {
+                    return (
+                        404,
+                        String::new(),
+                        json!({"errors": [{"status": 404, "detail": "Profile not found"}]}),
+                    )
+                }
+                // PATCH adds or updates the rules it names, keeps the others.
+                ("PATCH", Some(at)) => {
+                    let (profile, existing) = &mut state.profiles[at];
+                    for rule in rules {
+                        existing.retain(|r| r["id"] != rule["id"]);
+                        existing.push(rule);
+                    }
+                    if attributes.is_object() {
+                        profile["attributes"] = attributes;
+                    }
+                    (profile.clone(), existing.clone())
+                }
+                // POST creates, or (with data.id) overwrites every setting.
+                (_, at) => {
+                    let profile = json!({"type": "profiles", "id": id, "attributes": attributes});
+                    match at {
+                        Some(at) => state.profiles[at] = (profile.clone(), rules.clone()),
+                        None => state.profiles.push((profile.clone(), rules.clone())),
+                    }
+                    (profile, rules)
+                }
+            };
+            (
+                200,
+                String::new(),
+                json!({"meta": {}, "data": profile, "included": all}),
+            )
         }
         ("PATCH", p) if p.starts_with("/v1/settings/communication/") => {
             let id = decode(&p["/v1/settings/communication/".len()..]);
