@@ -6,7 +6,9 @@
 //! - Each request may take 30 s (the API's documented hard limit), then it is an error.
 //! - 429 and 5xx answers and lost connections are retried, 5 attempts in all, with a
 //!   growing, jittered backoff (0.5 s, 1 s, 2 s, 4 s), or as long as `Retry-After` asks (at
-//!   most 30 s).
+//!   most 30 s). A POST (it creates: not idempotent) is retried on 429 only, which says the
+//!   request was not taken; after a 5xx or a lost answer it may have been.
+//! - No message carries the key, even an error page that echoes the request.
 //! - 401 and 403 are [`ApiError::Unauthorized`]: the key is wrong or lacks the access,
 //!   which no other account's call would change.
 //! - The key is held in an [`ApiKey`], which never prints itself; no request or answer is
@@ -106,6 +108,7 @@ impl Client {
     /// Every AWS account Conformity checks (`GET /accounts`, page by page).
     pub async fn accounts(&self) -> Result<Vec<ConformityAccount>, ApiError> {
         let mut all: Vec<ConformityAccount> = Vec::new();
+        let mut seen: std::collections::HashSet<String> = std::collections::HashSet::new();
         for page in 0..MAX_PAGES {
             let body = self
                 .call(
@@ -114,11 +117,18 @@ impl Client {
                     None,
                 )
                 .await?;
-            let listed = body
+            let ids: Vec<String> = body
                 .get("data")
                 .and_then(Value::as_array)
-                .map_or(0, Vec::len);
-            let before = all.len();
+                .map(|data| {
+                    data.iter()
+                        .filter_map(|a| a.get("id").and_then(Value::as_str).map(str::to_owned))
+                        .collect()
+                })
+                .unwrap_or_default();
+            let listed = ids.len();
+            // Every account counts, other clouds' too: a page of Azure accounts is not the end.
+            let new = ids.into_iter().filter(|id| seen.insert(id.clone())).count();
             for account in parse_accounts(&body) {
                 if !all.iter().any(|a| a.id == account.id) {
                     all.push(account);
@@ -132,7 +142,7 @@ impl Client {
             // page) nothing new.
             let done = listed < PAGE_SIZE
                 || total.is_some_and(|t| (page + 1) * PAGE_SIZE >= t)
-                || all.len() == before;
+                || new == 0;
             if done {
                 return Ok(all);
             }
@@ -219,6 +229,22 @@ impl Client {
 
     /// One call, retried as the module says; the answer's JSON (`null` when empty).
     async fn call(&self, method: &str, path: &str, body: Option<Value>) -> Result<Value, ApiError> {
+        self.attempts(method, path, body).await.map_err(|e| {
+            let mask = |text: String| text.replace(&self.key.0, "****");
+            match e {
+                ApiError::Unauthorized(why) => ApiError::Unauthorized(mask(why)),
+                ApiError::Status(status, why) => ApiError::Status(status, mask(why)),
+                ApiError::Transport(why) => ApiError::Transport(mask(why)),
+            }
+        })
+    }
+
+    async fn attempts(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<Value>,
+    ) -> Result<Value, ApiError> {
         let url = format!("{}{path}", self.base_url);
         let what = format!("{method} {}", path.split('?').next().unwrap_or(path));
         let mut attempt = 1;
@@ -242,15 +268,24 @@ impl Client {
                         error_message(&text)
                     )))
                 }
-                Ok((status, retry_after, text)) if status == 429 || status >= 500 => (
-                    retry_after,
-                    ApiError::Status(status, format!("{what}: {}", error_message(&text))),
-                ),
+                Ok((status, retry_after, text))
+                    if status == 429 || (status >= 500 && method != "POST") =>
+                {
+                    (
+                        retry_after,
+                        ApiError::Status(status, format!("{what}: {}", error_message(&text))),
+                    )
+                }
                 Ok((status, _, text)) => {
                     return Err(ApiError::Status(
                         status,
                         format!("{what}: {}", error_message(&text)),
                     ))
+                }
+                Err(why) if method == "POST" => {
+                    return Err(ApiError::Transport(format!(
+                        "{why} (a POST is not repeated: it may have been taken; run again to see)"
+                    )))
                 }
                 Err(why) => (None, ApiError::Transport(why)),
             };

@@ -12,7 +12,9 @@
 use super::Global;
 use crate::aws::conformity::{ApiError, ApiKey, Client};
 use crate::core::config::{ApiKeySource, Config, ConformityApi, Stage};
-use crate::core::conformity::{link, plan, wanted, Link, Plan, Row, State};
+use crate::core::conformity::{
+    extra_labelled, link, plan, unreadable, wanted, Link, Plan, Row, State,
+};
 use crate::core::error::{exit, Error};
 use crate::core::outcome::{Outcome, Seen};
 use crate::core::targets::Target;
@@ -185,17 +187,16 @@ pub(crate) async fn read_into(
         .into_iter()
         .map(|a| (a.aws_account_id, a.id))
         .collect();
-    let asks: Vec<_> = rows
-        .iter()
-        .map(|(stage, row)| {
-            let wanted = session
-                .config
-                .stage(stage)
-                .ok()
-                .map(|s| wanted(&session.config, s, &row.account_id, &row.region));
-            (known.get(&row.account_id).cloned(), wanted)
-        })
-        .collect();
+    let asks: Vec<_> =
+        rows.iter()
+            .map(|(stage, row)| {
+                let wanted =
+                    session.config.stage(stage).ok().and_then(|s| {
+                        wanted(&session.config, s, &row.account_id, &row.region).ok()
+                    });
+                (known.get(&row.account_id).cloned(), wanted)
+            })
+            .collect();
     let client = &client;
     let states: Vec<&'static str> = futures::stream::iter(asks)
         .map(|(id, wanted)| async move {
@@ -206,6 +207,7 @@ pub(crate) async fn read_into(
                 return State::NotInConformity.as_str();
             };
             match client.sns_settings(&id).await {
+                Ok(settings) if unreadable(&settings, &id).is_some() => "unknown",
                 Ok(settings) => match link(&settings, &id, &wanted) {
                     Link::Connected => State::Connected.as_str(),
                     Link::Outdated(_) => State::Outdated.as_str(),
@@ -407,11 +409,21 @@ async fn each_account(
                     stage: stage_name,
                     account_id: target.account.id.clone(),
                     account_name: target.account.name.clone(),
-                    topic_arn: wanted.topic_arn.clone(),
+                    topic_arn: wanted
+                        .as_ref()
+                        .map(|w| w.topic_arn.clone())
+                        .unwrap_or_default(),
                     conformity_account: None,
                     setting_id: None,
                     state: State::Failed,
                     reason: None,
+                };
+                let wanted = match wanted {
+                    Ok(wanted) => wanted,
+                    Err(why) => {
+                        row.reason = Some(why);
+                        return row;
+                    }
                 };
                 let Some(id) = known.get(&target.account.id) else {
                     row.state = State::NotInConformity;
@@ -429,6 +441,11 @@ async fn each_account(
                         return row;
                     }
                 };
+                if let Some(why) = unreadable(&settings, id) {
+                    row.reason = Some(why);
+                    return row;
+                }
+                let extra = extra_labelled(&settings, id, &wanted);
                 if mode == Mode::Status {
                     let (state, reason) = match link(&settings, id, &wanted) {
                         Link::Connected => (State::Connected, None),
@@ -471,6 +488,17 @@ async fn each_account(
                         }
                         Err(e) => row.reason = Some(e.to_string()),
                     },
+                }
+                if extra > 0 {
+                    let note = format!(
+                        "{extra} more SNS setting(s) labelled `{}`: remedy keeps {}; delete the others in Conformity",
+                        wanted.channel_name,
+                        row.setting_id.as_deref().unwrap_or("the first")
+                    );
+                    row.reason = Some(match row.reason.take() {
+                        Some(reason) => format!("{reason}; {note}"),
+                        None => note,
+                    });
                 }
                 row
             }

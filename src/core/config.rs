@@ -855,19 +855,31 @@ pub(crate) fn base_url_of_region(region: &str) -> Option<String> {
 /// A `url` as the base URL: `https://…` (plain `http://` only on this machine, for a local
 /// stand-in of the API), without a query, a fragment or a trailing `/`.
 pub(crate) fn check_base_url(url: &str) -> Result<String, String> {
-    let local = ["http://127.0.0.1", "http://localhost"].iter().any(|p| {
-        url.strip_prefix(p)
-            .is_some_and(|r| r.is_empty() || r.starts_with([':', '/']))
-    });
-    if !url.starts_with("https://") && !local {
-        return Err(format!(
-            "`{url}` is not an https:// URL (the API key travels with every request)"
-        ));
+    let plain = || {
+        format!("`{url}` must be a plain base URL (https://host[:port]/path: no user, query, fragment or spaces)")
+    };
+    let (scheme, rest) = url.split_once("://").ok_or_else(plain)?;
+    let authority = rest.split('/').next().unwrap_or_default();
+    if authority.is_empty()
+        || authority.contains('@')
+        || url.contains(['?', '#', ' ', '\\'])
+        || url.len() > 256
+    {
+        return Err(plain());
     }
-    if url.contains(['?', '#', ' ']) || url.len() > 256 {
-        return Err(format!(
-            "`{url}` must be a plain base URL (no query, fragment or spaces)"
-        ));
+    // The host, without a numeric port.
+    let host = match authority.rsplit_once(':') {
+        Some((host, port)) if !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit()) => host,
+        _ => authority,
+    };
+    match scheme {
+        "https" => {}
+        "http" if host == "127.0.0.1" || host == "localhost" => {}
+        _ => {
+            return Err(format!(
+                "`{url}` is not an https:// URL (the API key travels with every request; plain http only to 127.0.0.1 or localhost)"
+            ))
+        }
     }
     Ok(url.trim_end_matches('/').to_owned())
 }

@@ -33,13 +33,21 @@ pub(crate) struct Wanted {
 
 /// What remedy wants Conformity to do for `account` of `stage`, whose stack is in `home`: its
 /// `<stack_name>-findings` topic, the rules the stage deploys (every enabled rule: a
-/// `notify` one is notified by the orchestrator too).
+/// `notify` one is notified by the orchestrator too). Or why it cannot say: a StackSet names
+/// each account's stack itself (`StackSet-<name>-<uuid>`), so its topic is known only from
+/// the stack; a stage that deploys no rule would send Conformity an empty rule filter.
 pub(crate) fn wanted(
     config: &crate::core::config::Config,
     stage: &crate::core::config::Stage,
     account: &str,
     home: &str,
-) -> Wanted {
+) -> Result<Wanted, String> {
+    if config.stage_engine(stage) == crate::core::config::Engine::Stacksets {
+        return Err(format!(
+            "stage {} deploys with StackSets, which names each account's stack (and so its topic) itself: connect by hand, with `remedy status --output json`'s findings_topic_arn",
+            stage.name
+        ));
+    }
     let partition = crate::core::region::partition_of(home);
     let mut rule_ids: Vec<String> = config
         .stage_rules(Some(stage))
@@ -48,14 +56,20 @@ pub(crate) fn wanted(
         .collect();
     rule_ids.sort();
     rule_ids.dedup();
-    Wanted {
+    if rule_ids.is_empty() {
+        return Err(format!(
+            "stage {} deploys no rule: nothing for Conformity to send",
+            stage.name
+        ));
+    }
+    Ok(Wanted {
         topic_arn: format!(
             "arn:{partition}:sns:{home}:{account}:{}-findings",
             config.stack_name
         ),
         channel_name: channel_name(&config.stack_name),
         rule_ids,
-    }
+    })
 }
 
 /// What `connect` did (or, in a dry run, would do) for one account, and what `status`
@@ -185,6 +199,9 @@ pub(crate) struct Setting {
     /// Filter keys besides `statuses`, `ruleIds` and `suppressed` (regions, services…):
     /// a setting that has them sends less than remedy wants.
     pub(crate) narrowed: bool,
+    /// Whether its `configuration` was answered: a READONLY user's key gets settings
+    /// without it (Settings.md), and then which topic a setting points at is unknown.
+    pub(crate) readable: bool,
 }
 
 /// The JSON:API resources of a response body: `{"data": [...]}`, `{"data": {...}}` or
@@ -253,6 +270,7 @@ pub(crate) fn parse_settings(body: &Value) -> Vec<Setting> {
                 statuses: strings(filter.and_then(|f| f.get("statuses"))),
                 rule_ids: strings(filter.and_then(|f| f.get("ruleIds"))),
                 narrowed,
+                readable: configuration.is_some_and(Value::is_object),
             })
         })
         .collect()
@@ -344,6 +362,31 @@ fn difference(setting: &Setting, wanted: &Wanted) -> Option<String> {
     (!what.is_empty()).then(|| what.join(", "))
 }
 
+/// Why the account's settings cannot be judged: an SNS setting of it whose configuration
+/// the key may not read (a READONLY user's key), so a create could duplicate it.
+pub(crate) fn unreadable(settings: &[Setting], account: &str) -> Option<String> {
+    settings
+        .iter()
+        .any(|s| s.channel == "sns" && s.account.as_deref() == Some(account) && !s.readable)
+        .then(|| {
+            "Conformity answered the account's SNS settings without their configuration (a READONLY user's key?): which topic they point at is unknown, so nothing was changed".to_owned()
+        })
+}
+
+/// How many more SNS settings of `account` carry remedy's label than the one remedy keeps
+/// (made by a run whose answer was lost, or by hand): named, never deleted.
+pub(crate) fn extra_labelled(settings: &[Setting], account: &str, wanted: &Wanted) -> usize {
+    settings
+        .iter()
+        .filter(|s| {
+            s.channel == "sns"
+                && s.account.as_deref() == Some(account)
+                && s.channel_name.as_deref() == Some(wanted.channel_name.as_str())
+        })
+        .count()
+        .saturating_sub(1)
+}
+
 /// What to do so that `account` (Conformity's id) has exactly remedy's setting.
 pub(crate) fn plan(settings: &[Setting], account: &str, wanted: &Wanted) -> Plan {
     match ours(settings, account, wanted) {
@@ -384,33 +427,36 @@ pub(crate) fn link(settings: &[Setting], account: &str, wanted: &Wanted) -> Link
 pub(crate) struct Exempt {
     pub(crate) rule_id: &'static str,
     pub(crate) why: &'static str,
-    /// Excepted by the stack's tag rather than by CloudFormation's system tag: the stack
-    /// itself carries no `aws:cloudformation:*` tag.
-    pub(crate) on_the_stack: bool,
+    /// Excepted by the `remedy:managed` tag rather than by CloudFormation's
+    /// `aws:cloudformation:stack-name`: the stack itself, and the resource types whose
+    /// CloudFormation schema says `tagging.cloudFormationSystemTags: false` (SQS queues,
+    /// DynamoDB tables) carry no `aws:cloudformation:*` tag.
+    pub(crate) by_managed_tag: bool,
 }
 
 /// The Conformity rules remedy's stack would trip with this configuration (ids and titles
 /// from Conformity's rule list: its `services` API), each with why it is accepted.
 pub(crate) fn exemptions(config: &crate::core::config::Config) -> Vec<Exempt> {
     use crate::core::config::Encryption;
+    // Lambda functions, SNS topics and log groups carry CloudFormation's system tags.
     let resource = |rule_id, why| Exempt {
         rule_id,
         why,
-        on_the_stack: false,
+        by_managed_tag: false,
     };
     let stack = |rule_id, why| Exempt {
         rule_id,
         why,
-        on_the_stack: true,
+        by_managed_tag: true,
     };
     let mut list = vec![
         resource("Lambda-003", "Tracing Enabled: the functions trace PassThrough; X-Ray costs per trace and remediations are in the ledger"),
         resource("Lambda-007", "VPC Access: the functions call only AWS APIs; a VPC would need endpoints for every service a rule acts on"),
         resource("Lambda-009", "Environment variables encrypted with a customer key: they hold the rule's mode and settings, never a secret"),
-        resource("DynamoDB-003", "Continuous Backups: the counters table holds rate-limit counters that expire within hours"),
-        resource("DynamoDB-004", "Table encrypted with a customer key: the counters are neither secret nor personal"),
-        resource("DynamoDB-005", "Backup and Restore: nothing in the counters table is worth restoring"),
-        resource("SQS-006", "Dead Letter Queue: the dead-letter queues are themselves the end of the line"),
+        stack("DynamoDB-003", "Continuous Backups: the counters table holds rate-limit counters that expire within hours"),
+        stack("DynamoDB-004", "Table encrypted with a customer key: the counters are neither secret nor personal"),
+        stack("DynamoDB-005", "Backup and Restore: nothing in the counters table is worth restoring"),
+        stack("SQS-006", "Dead Letter Queue: the dead-letter queues are themselves the end of the line"),
         stack("CFM-001", "Stack Notification: remedy reports every stack operation itself"),
         stack("CFM-002", "Stack Policy: only remedy updates its stack, through the deploy role"),
         stack("CFM-005", "Termination Protection: `remedy remove` must be able to delete the stack"),
@@ -427,7 +473,7 @@ pub(crate) fn exemptions(config: &crate::core::config::Config) -> Vec<Exempt> {
             "SNS-007",
             "SNS Topic Encrypted With a customer key: `encryption: aws-managed`",
         ));
-        list.push(resource(
+        list.push(stack(
             "SQS-005",
             "SQS Encrypted With a customer key: `encryption: aws-managed` uses SSE-SQS",
         ));
@@ -442,10 +488,11 @@ pub(crate) fn profile_name(stack_name: &str) -> String {
 }
 
 /// The exceptions of one rule: remedy's resources by CloudFormation's own stack-name tag,
-/// which nobody can set by hand (the `aws:` prefix is AWS's); the stack itself by its
-/// `remedy:managed` tag.
-fn exception_tags(exempt: &Exempt, stack_name: &str) -> Vec<String> {
-    if exempt.on_the_stack {
+/// which nobody can set by hand (the `aws:` prefix is AWS's); the stack itself and the types
+/// without system tags by `remedy:managed` (a stack tag, which CloudFormation propagates).
+/// StackSets name each stack themselves: their stacks' resources by `remedy:managed` too.
+fn exception_tags(exempt: &Exempt, stack_name: &str, stacksets: bool) -> Vec<String> {
+    if exempt.by_managed_tag || stacksets {
         vec![format!("{}::true", remedy_functions::rule::MANAGED_TAG)]
     } else {
         vec![format!("aws:cloudformation:stack-name::{stack_name}")]
@@ -457,13 +504,17 @@ fn exception_tags(exempt: &Exempt, stack_name: &str) -> Vec<String> {
 /// level (Conformity's own stays).
 pub(crate) fn profile_body(config: &crate::core::config::Config, id: Option<&str>) -> Value {
     let exempt = exemptions(config);
+    let stacksets = config
+        .stages
+        .iter()
+        .any(|s| config.stage_engine(s) == crate::core::config::Engine::Stacksets);
     let included: Vec<Value> = exempt
         .iter()
         .map(|e| {
             json!({"type": "rules", "id": e.rule_id, "attributes": {
                 "enabled": true,
                 "provider": "aws",
-                "exceptions": {"tags": exception_tags(e, &config.stack_name), "resources": []},
+                "exceptions": {"tags": exception_tags(e, &config.stack_name, stacksets), "resources": []},
                 "extraSettings": [],
             }})
         })
@@ -584,9 +635,13 @@ mod tests {
             Ok("https://conformity.example/api")
         );
         assert!(check_base_url("http://127.0.0.1:8080/v1").is_ok());
+        assert!(check_base_url("http://localhost/v1").is_ok());
         for bad in [
             "http://conformity.example",
             "http://localhost.evil.example",
+            "http://127.0.0.1:80@evil.example/v1",
+            "http://localhost:x@evil.example",
+            "https://user@conformity.example/v1",
             "https://x/?a=b",
             "ftp://x",
         ] {
@@ -644,6 +699,7 @@ mod tests {
             statuses: vec!["FAILURE".into()],
             rule_ids: wanted().rule_ids,
             narrowed: false,
+            readable: true,
         };
         let organisation = Setting {
             id: "communication:sns-9".into(),
@@ -681,7 +737,28 @@ mod tests {
             link(&[narrowed], "A", &wanted()),
             Link::Outdated("disabled, a narrower filter".into())
         );
-        assert_eq!(link(&[ours], "A", &wanted()), Link::Connected);
+        assert_eq!(
+            link(std::slice::from_ref(&ours), "A", &wanted()),
+            Link::Connected
+        );
+        // Two settings with remedy's label: one is kept, the other named.
+        let twice = [
+            ours.clone(),
+            Setting {
+                id: "A:communication:sns-2".into(),
+                ..ours.clone()
+            },
+        ];
+        assert_eq!(extra_labelled(&twice, "A", &wanted()), 1);
+        assert_eq!(extra_labelled(&twice, "B", &wanted()), 0);
+        // A READONLY key's answer has no configuration: nothing can be judged.
+        let hidden = Setting {
+            readable: false,
+            arn: None,
+            channel_name: None,
+            ..ours
+        };
+        assert!(unreadable(&[hidden], "A").is_some());
     }
 
     #[test]

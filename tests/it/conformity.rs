@@ -63,8 +63,9 @@ async fn connect_creates_one_setting_per_account_and_a_rerun_is_unchanged() {
     let emulator = Emulator::start();
     let mut org = Org::create(&emulator).await;
     let accounts = org.accounts_in("dev", "/Workloads/Dev", 3).await;
-    // Conformity knows the first two AWS accounts only.
-    let server = Server::start(KEY, &[&accounts[0], &accounts[1], "999999999999"]);
+    // Conformity knows the first two AWS accounts only, after more than a page of Azure
+    // subscriptions: `GET /accounts` is read page by page.
+    let server = Server::with_others(KEY, &[&accounts[0], &accounts[1], "999999999999"], 120);
     let work = Workdir::new(&config(&server.url));
 
     // A dry run says what it would do and changes nothing.
@@ -118,6 +119,10 @@ async fn connect_creates_one_setting_per_account_and_a_rerun_is_unchanged() {
         .iter()
         .all(|r| r.authorized && r.content_type == "application/vnd.api+json"));
     assert_eq!(requests.iter().filter(|r| r.method == "POST").count(), 2);
+    assert!(
+        requests.iter().filter(|r| r.path == "/v1/accounts").count() >= 2,
+        "paged: {requests:?}"
+    );
 
     // `remedy status` says the same in its own column.
     let out = remedy_command(&emulator, work.path())
@@ -258,6 +263,27 @@ async fn a_refused_key_touches_no_account_and_throttling_is_retried() {
     assert_eq!(doc["retries"], 2, "{doc}");
     assert_eq!(doc["summary"], json!({"connected": 2}), "{doc}");
     assert_eq!(server.settings().len(), 2);
+
+    // One account whose settings cannot be read (500 on every attempt): retried, reported
+    // failed with the API's answer, and the other connected all the same.
+    let server = Server::start(KEY, &[&accounts[0], &accounts[1]]);
+    server.fail_settings_of(&accounts[1]);
+    let work = Workdir::new(&config(&server.url));
+    let (code, doc, out) = run(&emulator, &work, KEY, &["connect"]);
+    assert_eq!(code, 1, "{out}");
+    assert_eq!(
+        by_account(&doc["accounts"], &accounts[0])["state"],
+        "connected",
+        "{doc}"
+    );
+    let failed = by_account(&doc["accounts"], &accounts[1]);
+    assert_eq!(failed["state"], "failed", "{doc}");
+    assert!(
+        failed["reason"].as_str().unwrap().contains("500"),
+        "{failed}"
+    );
+    assert_eq!(doc["retries"], 4, "5 attempts: {doc}");
+    assert_eq!(server.settings().len(), 1);
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -44,8 +44,10 @@ pub struct Request {
 #[derive(Default)]
 struct State {
     key: String,
-    /// (Conformity id, AWS account id).
+    /// (Conformity id, AWS account id; empty for another cloud's account).
     accounts: Vec<(String, String)>,
+    /// Conformity ids whose settings always answer 500.
+    failing: Vec<String>,
     /// The settings, as the API holds them (JSON:API resources).
     settings: Vec<Value>,
     /// The profiles: (resource without rules, its rule settings).
@@ -65,12 +67,22 @@ impl Server {
     /// A server that accepts `key` and knows `accounts` (AWS account ids), each given a
     /// Conformity id of its own.
     pub fn start(key: &str, accounts: &[&str]) -> Server {
+        Server::with_others(key, accounts, 0)
+    }
+
+    /// [`Server::start`], the organisation's first `azure` accounts being Azure ones (no
+    /// `awsaccount-id`): with more than a page (100), `GET /accounts` must be paged.
+    pub fn with_others(key: &str, accounts: &[&str], azure: usize) -> Server {
+        let others = (0..azure).map(|i| (format!("cc-azure-{i:03}"), String::new()));
         let state = Arc::new(Mutex::new(State {
             key: key.to_owned(),
-            accounts: accounts
-                .iter()
-                .enumerate()
-                .map(|(i, aws)| (format!("cc-acct-{i:03}"), (*aws).to_owned()))
+            accounts: others
+                .chain(
+                    accounts
+                        .iter()
+                        .enumerate()
+                        .map(|(i, aws)| (format!("cc-acct-{i:03}"), (*aws).to_owned())),
+                )
                 .collect(),
             ..State::default()
         }));
@@ -106,6 +118,18 @@ impl Server {
                 )
             })
             .collect()
+    }
+
+    /// Answers every request for the settings of the AWS account `aws` with 500.
+    pub fn fail_settings_of(&self, aws: &str) {
+        let mut state = self.state.lock().unwrap();
+        let id = state
+            .accounts
+            .iter()
+            .find(|(_, a)| a == aws)
+            .map(|(id, _)| id.clone())
+            .expect("a known account");
+        state.failing.push(id);
     }
 
     /// Answers the next `n` requests with 429.
@@ -174,6 +198,7 @@ fn serve(stream: TcpStream, state: &Mutex<State>) {
             404 => "Not Found",
             422 => "Unprocessable Entity",
             429 => "Too Many Requests",
+            500 => "Internal Server Error",
             _ => "Other",
         };
         if write!(
@@ -273,9 +298,14 @@ fn answer(
                 .skip(number * size)
                 .take(size)
                 .map(|(id, aws)| {
-                    json!({"type": "accounts", "id": id, "attributes": {
-                        "name": format!("account {aws}"), "environment": "test",
-                        "awsaccount-id": aws, "subscription-type": "advanced"},
+                    let attributes = if aws.is_empty() {
+                        json!({"name": id, "cloud-type": "azure",
+                            "cloud-data": {"azure": {"subscriptionId": "00000000-0000-0000-0000-000000000000"}}})
+                    } else {
+                        json!({"name": format!("account {aws}"), "environment": "test",
+                            "awsaccount-id": aws, "subscription-type": "advanced"})
+                    };
+                    json!({"type": "accounts", "id": id, "attributes": attributes,
                         "relationships": {"organisation": {"data": {"type": "organisations", "id": "org-1"}}}})
                 })
                 .collect();
@@ -283,6 +313,15 @@ fn answer(
                 200,
                 String::new(),
                 json!({"data": data, "meta": {"total": state.accounts.len()}}),
+            )
+        }
+        ("GET", "/v1/settings/communication")
+            if param("accountId").is_some_and(|a| state.failing.contains(&a)) =>
+        {
+            (
+                500,
+                String::new(),
+                json!({"Message": "Internal server error"}),
             )
         }
         ("GET", "/v1/settings/communication") => {
@@ -371,6 +410,10 @@ fn answer(
         ("GET", p) if p.starts_with("/v1/profiles/") => {
             let id = decode(&p["/v1/profiles/".len()..]);
             match state.profiles.iter().find(|(p, _)| p["id"] == id.as_str()) {
+                // The rule settings only when asked for (`?includes=ruleSettings`).
+                Some((profile, _)) if param("includes").as_deref() != Some("ruleSettings") => {
+                    (200, String::new(), json!({"data": profile}))
+                }
                 Some((profile, rules)) => (
                     200,
                     String::new(),
