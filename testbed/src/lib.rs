@@ -311,9 +311,16 @@ fn dechunk(mut rest: &[u8]) -> Vec<u8> {
 /// with the mends that make it judge requests as AWS does (tests/TESTBED-NOTES.md).
 /// `REMEDY_MOTO_PYTHON` names another Python with moto installed.
 fn moto_launcher() -> (PathBuf, PathBuf) {
-    // This crate sits in the workspace's `testbed/`; the launcher and the venv at its root.
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    let root = root.as_path();
+    // The launcher and the venv are at the workspace's root: the directory `cargo test` runs
+    // the tests in, else (run some other way) the root this crate was built in. (The working
+    // directory first: a build shared between two checkouts bakes the other one's path in.)
+    let built = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let here = std::env::current_dir().unwrap_or_default();
+    let root = if here.join("tests/support/moto_launcher.py").exists() {
+        here.as_path()
+    } else {
+        built.as_path()
+    };
     let launcher = root.join("tests/support/moto_launcher.py");
     if let Ok(path) = std::env::var("REMEDY_MOTO_PYTHON") {
         return (PathBuf::from(path), launcher);
