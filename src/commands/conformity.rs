@@ -13,7 +13,7 @@ use super::Global;
 use crate::aws::conformity::{ApiError, ApiKey, Client};
 use crate::core::config::{ApiKeySource, Config, ConformityApi, Stage};
 use crate::core::conformity::{
-    extra_labelled, link, plan, unreadable, wanted, Link, Plan, Row, State,
+    extra_labelled, link, plan, unreadable, wanted, wanted_for_topic, Link, Plan, Row, State,
 };
 use crate::core::error::{exit, Error};
 use crate::core::outcome::{Outcome, Seen};
@@ -187,16 +187,21 @@ pub(crate) async fn read_into(
         .into_iter()
         .map(|a| (a.aws_account_id, a.id))
         .collect();
-    let asks: Vec<_> =
-        rows.iter()
-            .map(|(stage, row)| {
-                let wanted =
-                    session.config.stage(stage).ok().and_then(|s| {
-                        wanted(&session.config, s, &row.account_id, &row.region).ok()
-                    });
-                (known.get(&row.account_id).cloned(), wanted)
-            })
-            .collect();
+    let asks: Vec<_> = rows
+        .iter()
+        .map(|(stage, row)| {
+            // The deployed stack's own topic where it was read (a StackSet's stack is
+            // named by StackSets), else the one the configuration names.
+            let wanted = session.config.stage(stage).ok().and_then(|s| {
+                match &row.findings_topic {
+                    Some(topic) => wanted_for_topic(&session.config, s, topic.clone()),
+                    None => wanted(&session.config, s, &row.account_id, &row.region),
+                }
+                .ok()
+            });
+            (known.get(&row.account_id).cloned(), wanted)
+        })
+        .collect();
     let client = &client;
     let states: Vec<&'static str> = futures::stream::iter(asks)
         .map(|(id, wanted)| async move {

@@ -49,6 +49,23 @@ pub(crate) fn wanted(
         ));
     }
     let partition = crate::core::region::partition_of(home);
+    wanted_for_topic(
+        config,
+        stage,
+        format!(
+            "arn:{partition}:sns:{home}:{account}:{}-findings",
+            config.stack_name
+        ),
+    )
+}
+
+/// [`wanted`] for the topic `topic_arn` a deployed stack names (`remedy status`, which has
+/// read each stack: a StackSet's too).
+pub(crate) fn wanted_for_topic(
+    config: &crate::core::config::Config,
+    stage: &crate::core::config::Stage,
+    topic_arn: String,
+) -> Result<Wanted, String> {
     let mut rule_ids: Vec<String> = config
         .stage_rules(Some(stage))
         .into_iter()
@@ -63,10 +80,7 @@ pub(crate) fn wanted(
         ));
     }
     Ok(Wanted {
-        topic_arn: format!(
-            "arn:{partition}:sns:{home}:{account}:{}-findings",
-            config.stack_name
-        ),
+        topic_arn,
         channel_name: channel_name(&config.stack_name),
         rule_ids,
     })

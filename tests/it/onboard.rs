@@ -187,4 +187,15 @@ async fn onboard_connect_registers_the_new_accounts_topic_once_deployed() {
         topic.as_str()
     );
     assert!(!stdout.contains(key) && !stderr.contains(key));
+    // `status` judges by the deployed stack's own topic: connected.
+    let out = remedy_command(&emulator, work.path())
+        .env("CONFORMITY_API_KEY", key)
+        .args(["status", "--stage", "dev", "--output", "json"])
+        .output()
+        .unwrap();
+    let status: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+    let row = support::by_account(&status["targets"], &vended);
+    assert_eq!(row["findings_topic_arn"], topic.as_str(), "{status}");
+    assert_eq!(row["conformity"], "connected", "{status}");
 }
