@@ -2,7 +2,8 @@
 //! (`support::conformity`, built from its public reference) and the emulator's organization:
 //! settings created for every account and read back, a re-run unchanged, a topic changed in
 //! Conformity's console put back, an account Conformity does not know reported, 429 retried,
-//! a refused key one error before any account is touched, and the key in no output.
+//! a refused key one error before any account is touched, and the key in no output (at
+//! trace level too: tests/it/no_secrets.rs).
 
 use crate::support;
 
@@ -284,49 +285,6 @@ async fn a_refused_key_touches_no_account_and_throttling_is_retried() {
     );
     assert_eq!(doc["retries"], 4, "5 attempts: {doc}");
     assert_eq!(server.settings().len(), 1);
-}
-
-#[tokio::test(flavor = "multi_thread")]
-async fn the_key_can_come_from_a_secret_and_is_never_logged_even_at_trace() {
-    let emulator = Emulator::start();
-    let mut org = Org::create(&emulator).await;
-    let account = org.account("dev-00", "/Workloads/Dev").await;
-    let server = Server::start(KEY, &[&account]);
-    let secrets = aws_sdk_secretsmanager::Client::new(&emulator.sdk_config());
-    let arn = secrets
-        .create_secret()
-        .name("conformity-api-key")
-        .secret_string(KEY)
-        .send()
-        .await
-        .unwrap()
-        .arn()
-        .unwrap()
-        .to_owned();
-    let work = Workdir::new(
-        &config(&server.url).replace("    url:", &format!("    api_key_secret: {arn}\n    url:")),
-    );
-    for level in ["REMEDY_LOG", "RUST_LOG"] {
-        let out = remedy_command(&emulator, work.path())
-            .env(level, "trace")
-            .args(["conformity", "connect", "--output", "json"])
-            .output()
-            .unwrap();
-        let stdout = String::from_utf8_lossy(&out.stdout);
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
-        assert!(stderr.len() > 10_000, "trace logging is on: {stderr}");
-        assert!(
-            !stdout.contains(KEY) && !stderr.contains(KEY),
-            "the key is in the {level} output"
-        );
-        assert!(
-            !stderr.contains("ApiKey "),
-            "an Authorization header in the {level} output"
-        );
-    }
-    assert_eq!(server.settings().len(), 1);
-    assert!(server.requests().iter().all(|r| r.authorized));
 }
 
 /// `conformity profile`: offline, the rules remedy's stack trips by design with exceptions by

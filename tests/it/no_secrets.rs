@@ -1,6 +1,7 @@
 //! No secrets in logs: `deploy` and `remediate` at trace level (REMEDY_LOG and RUST_LOG)
 //! print no access key id, secret key or session token — neither the security account's
-//! nor an assumed role's — and no environment dump.
+//! nor an assumed role's — and no environment dump; `conformity connect` prints no
+//! Conformity API key.
 
 use crate::support;
 
@@ -117,4 +118,58 @@ async fn trace_logs_carry_no_keys_tokens_or_environment() {
             );
         }
     }
+}
+
+/// The Conformity API key (`remedy conformity connect`, the key read from a Secrets Manager
+/// secret): in no output, even at trace level, and no Authorization header either.
+const KEY: &str = "cc-no-secrets-key-0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLM";
+
+fn conformity_config(url: &str) -> String {
+    format!(
+        "regions: [us-east-1]\nconformity:\n  api:\n    url: {url}\nstages:\n  - name: dev\n    targets: {{ous: [/Workloads/Dev]}}\nrules:\n  S3-001: remediate\n"
+    )
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_key_can_come_from_a_secret_and_is_never_logged_even_at_trace() {
+    let emulator = Emulator::start();
+    let mut org = Org::create(&emulator).await;
+    let account = org.account("dev-00", "/Workloads/Dev").await;
+    let server = support::conformity::Server::start(KEY, &[&account]);
+    let secrets = aws_sdk_secretsmanager::Client::new(&emulator.sdk_config());
+    let arn = secrets
+        .create_secret()
+        .name("conformity-api-key")
+        .secret_string(KEY)
+        .send()
+        .await
+        .unwrap()
+        .arn()
+        .unwrap()
+        .to_owned();
+    let work = Workdir::new(
+        &conformity_config(&server.url)
+            .replace("    url:", &format!("    api_key_secret: {arn}\n    url:")),
+    );
+    for level in ["REMEDY_LOG", "RUST_LOG"] {
+        let out = remedy_command(&emulator, work.path())
+            .env(level, "trace")
+            .args(["conformity", "connect", "--output", "json"])
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
+        assert!(stderr.len() > 10_000, "trace logging is on: {stderr}");
+        assert!(
+            !stdout.contains(KEY) && !stderr.contains(KEY),
+            "the key is in the {level} output"
+        );
+        assert!(
+            !stderr.contains("ApiKey "),
+            "an Authorization header in the {level} output"
+        );
+    }
+    assert_eq!(server.settings().len(), 1);
+    assert!(server.requests().iter().all(|r| r.authorized));
 }
