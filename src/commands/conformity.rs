@@ -9,6 +9,7 @@
 //! error, exit 1), then each account at a small concurrency: its settings, then a create or
 //! an update. One account that fails is reported and never stops the others.
 
+use super::targets::Accounts;
 use super::Global;
 use crate::aws::conformity::{ApiError, ApiKey, Client};
 use crate::core::config::{ApiKeySource, Config, ConformityApi, Stage};
@@ -41,7 +42,7 @@ pub enum Sub {
     Connect(ConnectArgs),
     /// Whether Conformity publishes each account's findings to its topic, as remedy wants.
     #[command(after_help = STATUS_EXAMPLES)]
-    Status(Scope),
+    Status(Accounts),
     /// The Conformity profile that excepts remedy's own resources from the rules they trip by design (--apply: create or update it).
     #[command(after_help = PROFILE_EXAMPLES)]
     Profile(ProfileArgs),
@@ -81,19 +82,9 @@ Examples:
   remedy conformity status --stage prod --output json";
 
 #[derive(Debug, clap::Args)]
-pub struct Scope {
-    /// Only this stage's accounts [default: every stage's].
-    #[arg(long, value_name = "STAGE")]
-    pub stage: Option<String>,
-    /// Only these accounts (repeatable); each must be a target of the stage(s).
-    #[arg(long = "account", value_name = "ID")]
-    pub accounts: Vec<String>,
-}
-
-#[derive(Debug, clap::Args)]
 pub struct ConnectArgs {
     #[command(flatten)]
-    pub scope: Scope,
+    pub scope: Accounts,
     /// Say what would be created or updated; change nothing.
     #[arg(long)]
     pub dry_run: bool,
@@ -107,14 +98,12 @@ pub async fn run(args: Args, global: &Global) -> Result<i32, Error> {
         Sub::Status(scope) => (scope, Mode::Status),
         Sub::Profile(a) => return profile(config, a.apply, global).await,
     };
-    let stages = super::history::stages_named(&config, scope.stage.as_deref())?;
-    super::targets::check_account_ids(&scope.accounts)?;
+    let stages = scope.stages(&config)?;
     let api = api_of(&config)?.clone();
     let prepared = Prepared::new(config, None)?;
     let session = Session::connect(prepared, &global.aws, global.stop.clone()).await?;
     let client = Arc::new(client(&session, &api).await?);
-    let chosen =
-        super::targets::chosen_targets(&session, &stages, &scope.accounts, scope.stage.is_some())?;
+    let chosen = scope.chosen(&session, &stages)?;
     let rows = each_account(&session, &client, chosen, mode).await?;
     report::print_conformity(&rows, mode.word(), client.retries(), global.output);
     Ok(outcome_code(&session, &rows))

@@ -21,12 +21,8 @@ use std::sync::Arc;
 // The flags of `remedy doctor`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Only this stage's accounts [default: every stage's].
-    #[arg(long, value_name = "STAGE")]
-    pub stage: Option<String>,
-    /// Only these accounts (repeatable).
-    #[arg(long = "account", value_name = "ID")]
-    pub accounts: Vec<String>,
+    #[command(flatten)]
+    pub scope: super::targets::Accounts,
     /// Every column at full width.
     #[arg(long)]
     pub wide: bool,
@@ -49,12 +45,10 @@ struct Context {
 
 pub async fn run(args: Args, global: &Global) -> Result<i32, Error> {
     let config = super::load_config_to_read(&global.config)?;
-    let stages = super::history::stages_named(&config, args.stage.as_deref())?;
-    super::targets::check_account_ids(&args.accounts)?;
+    let stages = args.scope.stages(&config)?;
     let prepared = Prepared::new(config, None)?;
     let session = Session::connect(prepared, &global.aws, global.stop.clone()).await?;
-    let chosen =
-        super::targets::chosen_targets(&session, &stages, &args.accounts, args.stage.is_some())?;
+    let chosen = args.scope.chosen(&session, &stages)?;
     let mut rows: Vec<AccountDoctor> = Vec::new();
     for (stage, targets) in chosen {
         let home = session.placement(&stage)?.home;

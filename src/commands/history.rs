@@ -27,12 +27,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 // The flags of `remedy history`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Only this stage's accounts [default: every stage's].
-    #[arg(long, value_name = "STAGE")]
-    pub stage: Option<String>,
-    /// Only these accounts (repeatable); each must be a target of the stage(s).
-    #[arg(long = "account", value_name = "ID")]
-    pub accounts: Vec<String>,
+    #[command(flatten)]
+    pub scope: super::targets::Accounts,
     /// Only this rule's records (repeatable), e.g. S3-001.
     #[arg(long = "rule", value_name = "RULE")]
     pub rules: Vec<String>,
@@ -57,7 +53,7 @@ pub struct Args {
 pub async fn run(args: Args, global: &Global) -> Result<i32, Error> {
     // -- Input checks: no AWS call before these pass.
     let config = super::load_config_to_read(&global.config)?;
-    let stages = stages_named(&config, args.stage.as_deref())?;
+    let stages = args.scope.stages(&config)?;
     for rule in &args.rules {
         if !remedy_functions::finding::is_valid_rule_id(rule) {
             return Err(Error::Input(format!(
@@ -65,7 +61,6 @@ pub async fn run(args: Args, global: &Global) -> Result<i32, Error> {
             )));
         }
     }
-    super::targets::check_account_ids(&args.accounts)?;
     let since_ms = since_ms(args.since);
     let filter = Arc::new(Filter {
         rules: args.rules.clone(),
@@ -77,8 +72,7 @@ pub async fn run(args: Args, global: &Global) -> Result<i32, Error> {
     // -- The accounts.
     let prepared = Prepared::new(config, None)?;
     let session = Session::connect(prepared, &global.aws, global.stop.clone()).await?;
-    let chosen =
-        super::targets::chosen_targets(&session, &stages, &args.accounts, args.stage.is_some())?;
+    let chosen = args.scope.chosen(&session, &stages)?;
 
     // -- Each account's log group, at the stage's concurrency.
     let (rows, all) = read_ledgers(&session, chosen, filter).await;

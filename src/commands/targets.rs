@@ -6,6 +6,36 @@ use crate::core::error::Error;
 use crate::core::targets::Target;
 use crate::session::Session;
 
+/// `--stage S` and `--account ID…` of the commands that read the fleet (`history`, `doctor`,
+/// `conformity`): which accounts.
+#[derive(Debug, Clone, clap::Args)]
+pub struct Accounts {
+    /// Only this stage's accounts [default: every stage's].
+    #[arg(long, value_name = "STAGE")]
+    pub stage: Option<String>,
+    /// Only these accounts (repeatable); each must be a target of the stage(s).
+    #[arg(long = "account", value_name = "ID")]
+    pub accounts: Vec<String>,
+}
+
+impl Accounts {
+    /// The stages meant, once the names and ids are checked (exit 2, before any AWS call).
+    pub(crate) fn stages(&self, config: &crate::core::config::Config) -> Result<Vec<Stage>, Error> {
+        let stages = super::history::stages_named(config, self.stage.as_deref())?;
+        check_account_ids(&self.accounts)?;
+        Ok(stages)
+    }
+
+    /// The targets of `stages` these flags mean ([`chosen_targets`]).
+    pub(crate) fn chosen(
+        &self,
+        session: &Session,
+        stages: &[Stage],
+    ) -> Result<Vec<(Stage, Vec<Target>)>, Error> {
+        chosen_targets(session, stages, &self.accounts, self.stage.is_some())
+    }
+}
+
 /// `--account` values: 12-digit account ids (exit 2 otherwise, before any AWS call).
 pub(crate) fn check_account_ids(accounts: &[String]) -> Result<(), Error> {
     for id in accounts {

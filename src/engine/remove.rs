@@ -43,6 +43,21 @@ pub struct Found {
     pub error: Option<String>,
 }
 
+impl Found {
+    /// No stack seen (yet) in `target`, and why not when it could not be looked at.
+    fn nothing(target: &Target, error: Option<String>) -> Found {
+        Found {
+            account_id: target.account.id.clone(),
+            region: target.region.clone(),
+            stack_id: None,
+            status: None,
+            stage: None,
+            remedys: false,
+            error,
+        }
+    }
+}
+
 impl Remover {
     async fn client(&self, target: &Target) -> aws_sdk_cloudformation::Client {
         let config = self
@@ -55,15 +70,7 @@ impl Remover {
     /// The stack in the target's home region, if any (a deleted one is none).
     pub async fn find(self: Arc<Self>, target: Target) -> Found {
         let client = self.client(&target).await;
-        let mut found = Found {
-            account_id: target.account.id.clone(),
-            region: target.region.clone(),
-            stack_id: None,
-            status: None,
-            stage: None,
-            remedys: false,
-            error: None,
-        };
+        let mut found = Found::nothing(&target, None);
         match cfn::describe(&client, &self.stack_name).await {
             Ok(Some(stack)) if stack.status != StackStatus::DeleteComplete => {
                 found.stack_id = stack.stack_id.clone();
@@ -177,14 +184,6 @@ impl Scheduled for Found {
     }
 
     fn unfinished(target: &Target, _outcome: Outcome, reason: String) -> Self {
-        Found {
-            account_id: target.account.id.clone(),
-            region: target.region.clone(),
-            stack_id: None,
-            status: None,
-            stage: None,
-            remedys: false,
-            error: Some(reason),
-        }
+        Found::nothing(target, Some(reason))
     }
 }
