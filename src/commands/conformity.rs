@@ -14,7 +14,7 @@ use super::Global;
 use crate::aws::conformity::{ApiError, ApiKey, Client};
 use crate::core::config::{ApiKeySource, Config, ConformityApi, Stage};
 use crate::core::conformity::{
-    extra_labelled, link, plan, unreadable, wanted, wanted_for_topic, Link, Plan, Row, State,
+    extra_labelled, link, plan, stage_wanted, unreadable, Link, Plan, Row, State,
 };
 use crate::core::error::{exit, Error};
 use crate::core::outcome::{Outcome, Seen};
@@ -176,18 +176,26 @@ pub(crate) async fn read_into(
         .into_iter()
         .map(|a| (a.aws_account_id, a.id))
         .collect();
+    // Each stage's wants once, not once per account.
+    let mut stages: HashMap<&str, Option<crate::core::conformity::StageWanted>> = HashMap::new();
+    for (stage, _) in rows.iter() {
+        stages.entry(stage.as_str()).or_insert_with(|| {
+            let stage = session.config.stage(stage).ok()?;
+            stage_wanted(&session.config, stage).ok()
+        });
+    }
     let asks: Vec<_> = rows
         .iter()
         .map(|(stage, row)| {
             // The deployed stack's own topic where it was read (a StackSet's stack is
             // named by StackSets), else the one the configuration names.
-            let wanted = session.config.stage(stage).ok().and_then(|s| {
-                match &row.findings_topic {
-                    Some(topic) => wanted_for_topic(&session.config, s, topic.clone()),
-                    None => wanted(&session.config, s, &row.account_id, &row.region),
-                }
-                .ok()
-            });
+            let wanted = stages
+                .get(stage.as_str())
+                .and_then(Option::as_ref)
+                .and_then(|s| match &row.findings_topic {
+                    Some(topic) => Some(s.for_topic(topic.clone())),
+                    None => s.for_account(&row.account_id, &row.region).ok(),
+                });
             (known.get(&row.account_id).cloned(), wanted)
         })
         .collect();
@@ -386,19 +394,21 @@ async fn each_account(
             concurrency: CONCURRENCY.min(stage.concurrency.0).max(1),
             failure_tolerance: usize::MAX,
         };
-        let config = Arc::new(session.config.clone());
+        // The stage's wants once; each account adds its topic.
+        let wants = Arc::new(stage_wanted(&session.config, &stage));
         let stage_name = stage.name.to_string();
-        let stage = Arc::new(stage);
         let run = run_each(targets, limits, progress, &session.stop, |target| {
-            let (client, known, config, stage, stage_name) = (
+            let (client, known, wants, stage_name) = (
                 client.clone(),
                 known.clone(),
-                config.clone(),
-                stage.clone(),
+                wants.clone(),
                 stage_name.clone(),
             );
             async move {
-                let wanted = wanted(&config, &stage, &target.account.id, &target.region);
+                let wanted = match wants.as_ref() {
+                    Ok(wants) => wants.for_account(&target.account.id, &target.region),
+                    Err(why) => Err(why.clone()),
+                };
                 let mut row = Row {
                     stage: stage_name,
                     account_id: target.account.id.clone(),
@@ -500,7 +510,7 @@ async fn each_account(
         .await;
         let mut results = run.results;
         for row in results.iter_mut().filter(|r| r.stage.is_empty()) {
-            row.stage = stage.name.to_string();
+            row.stage = stage_name.clone();
         }
         rows.extend(results);
         if run.interrupted {

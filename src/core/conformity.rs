@@ -31,41 +31,26 @@ pub(crate) struct Wanted {
     pub(crate) rule_ids: Vec<String>,
 }
 
-/// What remedy wants Conformity to do for `account` of `stage`, whose stack is in `home`: its
-/// `<stack_name>-findings` topic, the rules the stage deploys (every enabled rule: a
-/// `notify` one is notified by the orchestrator too). Or why it cannot say: a StackSet names
-/// each account's stack itself (`StackSet-<name>-<uuid>`), so its topic is known only from
-/// the stack; a stage that deploys no rule would send Conformity an empty rule filter.
-pub(crate) fn wanted(
-    config: &crate::core::config::Config,
-    stage: &crate::core::config::Stage,
-    account: &str,
-    home: &str,
-) -> Result<Wanted, String> {
-    if config.stage_engine(stage) == crate::core::config::Engine::Stacksets {
-        return Err(format!(
-            "stage {} deploys with StackSets, which names each account's stack (and so its topic) itself: connect by hand, with `remedy status --output json`'s findings_topic_arn",
-            stage.name
-        ));
-    }
-    let partition = crate::core::region::partition_of(home);
-    wanted_for_topic(
-        config,
-        stage,
-        format!(
-            "arn:{partition}:sns:{home}:{account}:{}-findings",
-            config.stack_name
-        ),
-    )
+/// What remedy wants Conformity to do for every account of one stage: the rules the stage
+/// deploys (every enabled rule: a `notify` one is notified by the orchestrator too), worked
+/// out once per stage; each account's [`Wanted`] adds its topic.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct StageWanted {
+    stage: String,
+    /// A StackSet names each account's stack itself (`StackSet-<name>-<uuid>`): its topic
+    /// is known only from the stack.
+    stacksets: bool,
+    stack_name: String,
+    /// Sorted, never empty.
+    rule_ids: Vec<String>,
 }
 
-/// [`wanted`] for the topic `topic_arn` a deployed stack names (`remedy status`, which has
-/// read each stack: a StackSet's too).
-pub(crate) fn wanted_for_topic(
+/// [`StageWanted`] for `stage`, or why there is nothing to want: a stage that deploys no
+/// rule would send Conformity an empty rule filter.
+pub(crate) fn stage_wanted(
     config: &crate::core::config::Config,
     stage: &crate::core::config::Stage,
-    topic_arn: String,
-) -> Result<Wanted, String> {
+) -> Result<StageWanted, String> {
     let mut rule_ids: Vec<String> = config
         .stage_rules(Some(stage))
         .into_iter()
@@ -79,11 +64,40 @@ pub(crate) fn wanted_for_topic(
             stage.name
         ));
     }
-    Ok(Wanted {
-        topic_arn,
-        channel_name: channel_name(&config.stack_name),
+    Ok(StageWanted {
+        stage: stage.name.to_string(),
+        stacksets: config.stage_engine(stage) == crate::core::config::Engine::Stacksets,
+        stack_name: config.stack_name.clone(),
         rule_ids,
     })
+}
+
+impl StageWanted {
+    /// For `account`, whose stack is in `home`: the `<stack_name>-findings` topic the
+    /// configuration names; a StackSets stage cannot say.
+    pub(crate) fn for_account(&self, account: &str, home: &str) -> Result<Wanted, String> {
+        if self.stacksets {
+            return Err(format!(
+                "stage {} deploys with StackSets, which names each account's stack (and so its topic) itself: connect by hand, with `remedy status --output json`'s findings_topic_arn",
+                self.stage
+            ));
+        }
+        let partition = crate::core::region::partition_of(home);
+        Ok(self.for_topic(format!(
+            "arn:{partition}:sns:{home}:{account}:{}-findings",
+            self.stack_name
+        )))
+    }
+
+    /// For the topic a deployed stack names (`remedy status` has read each stack: a
+    /// StackSet's too).
+    pub(crate) fn for_topic(&self, topic_arn: String) -> Wanted {
+        Wanted {
+            topic_arn,
+            channel_name: channel_name(&self.stack_name),
+            rule_ids: self.rule_ids.clone(),
+        }
+    }
 }
 
 /// What `connect` did (or, in a dry run, would do) for one account, and what `status`
