@@ -340,6 +340,26 @@ async fn the_profile_excepts_remedys_own_resources_and_apply_is_idempotent() {
         .unwrap();
     assert_eq!(stack["exception_tags"], json!(["remedy:managed::true"]));
     assert!(server.requests().is_empty(), "no call without --apply");
+    // A rule of a type CloudFormation puts its system tags on is excepted by the stack-name
+    // tag, any other by remedy:managed: held to the types' CloudFormation schemas (cfn-lint's
+    // copy), so an exception that could never match fails here.
+    for rule in doc["rules"].as_array().unwrap() {
+        let id = rule["rule_id"].as_str().unwrap();
+        let system_tags = match id.split('-').next().unwrap() {
+            "CFM" => false, // the stack itself carries no aws:cloudformation:* tag
+            "Lambda" => system_tags("AWS::Lambda::Function"),
+            "SNS" => system_tags("AWS::SNS::Topic"),
+            "SQS" => system_tags("AWS::SQS::Queue"),
+            "DynamoDB" => system_tags("AWS::DynamoDB::Table"),
+            other => panic!("{id}: name the resource type of {other} rules here"),
+        };
+        let expected = if system_tags {
+            "aws:cloudformation:stack-name::remedy"
+        } else {
+            "remedy:managed::true"
+        };
+        assert_eq!(rule["exception_tags"], json!([expected]), "{id}");
+    }
 
     let (code, created, out) = run(&emulator, &work, KEY, &["profile", "--apply"]);
     assert_eq!(code, 0, "{out}");
@@ -378,4 +398,31 @@ async fn the_profile_excepts_remedys_own_resources_and_apply_is_idempotent() {
             .count(),
         1
     );
+}
+
+/// Whether CloudFormation tags resources of `resource_type` with its `aws:cloudformation:*`
+/// system tags: the type's schema (`tagging.cloudFormationSystemTags`), as cfn-lint ships it
+/// in the test venv.
+fn system_tags(resource_type: &str) -> bool {
+    let out = std::process::Command::new("python3")
+        .args([
+            "-c",
+            "import cfnlint, os; print(os.path.join(os.path.dirname(cfnlint.__file__), 'data', 'schemas'))",
+        ])
+        .output()
+        .expect("python3 with cfn-lint (make venv)");
+    let schemas = std::path::PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
+    let read = |path: std::path::PathBuf| -> Value {
+        serde_json::from_str(
+            &std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display())),
+        )
+        .unwrap()
+    };
+    let index = read(schemas.join("providers/us-east-1.json"));
+    let file = index[resource_type]
+        .as_str()
+        .unwrap_or_else(|| panic!("{resource_type} not in cfn-lint's index"));
+    read(schemas.join(format!("resources/{file}.json")))["tagging"]["cloudFormationSystemTags"]
+        .as_bool()
+        .unwrap_or(false)
 }
