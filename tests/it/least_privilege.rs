@@ -302,16 +302,7 @@ async fn every_call_of_onboarding_a_vended_account_is_allowed() {
     emulator.create_role(&vended).await;
     let key = "least-privilege-conformity-key";
     let server = support::conformity::Server::start(key, &[&vended]);
-    let secret = aws_sdk_secretsmanager::Client::new(&emulator.sdk_config())
-        .create_secret()
-        .name("remedy/conformity-api-key")
-        .secret_string(key)
-        .send()
-        .await
-        .unwrap()
-        .arn()
-        .unwrap()
-        .to_owned();
+    let secret = support::conformity::key_secret(&emulator, "remedy/conformity-api-key", key).await;
     let work = Workdir::new(&config("remediate").replace(
         "stages:",
         &format!(

@@ -136,17 +136,7 @@ async fn the_key_can_come_from_a_secret_and_is_never_logged_even_at_trace() {
     let mut org = Org::create(&emulator).await;
     let account = org.account("dev-00", "/Workloads/Dev").await;
     let server = support::conformity::Server::start(KEY, &[&account]);
-    let secrets = aws_sdk_secretsmanager::Client::new(&emulator.sdk_config());
-    let arn = secrets
-        .create_secret()
-        .name("conformity-api-key")
-        .secret_string(KEY)
-        .send()
-        .await
-        .unwrap()
-        .arn()
-        .unwrap()
-        .to_owned();
+    let arn = support::conformity::key_secret(&emulator, "conformity-api-key", KEY).await;
     let work = Workdir::new(
         &conformity_config(&server.url)
             .replace("    url:", &format!("    api_key_secret: {arn}\n    url:")),

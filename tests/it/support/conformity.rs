@@ -58,6 +58,21 @@ struct State {
     next_id: u64,
 }
 
+/// A Secrets Manager secret `name` holding `key` in the emulator's security account: its ARN
+/// (`conformity.api.api_key_secret`).
+pub async fn key_secret(emulator: &super::Emulator, name: &str, key: &str) -> String {
+    aws_sdk_secretsmanager::Client::new(&emulator.sdk_config())
+        .create_secret()
+        .name(name)
+        .secret_string(key)
+        .send()
+        .await
+        .unwrap()
+        .arn()
+        .unwrap()
+        .to_owned()
+}
+
 pub struct Server {
     pub url: String,
     state: Arc<Mutex<State>>,
