@@ -102,17 +102,6 @@ pub async fn run(args: Args, global: &Global) -> Result<i32, Error> {
     })
 }
 
-/// `--stage`'s stage, else every stage.
-pub(crate) fn stages_named(
-    config: &crate::core::config::Config,
-    stage: Option<&str>,
-) -> Result<Vec<crate::core::config::Stage>, Error> {
-    Ok(match stage {
-        Some(name) => vec![config.stage(name)?.clone()],
-        None => config.stages.clone(),
-    })
-}
-
 /// Now minus `since`, in milliseconds since the epoch (`--since`).
 pub(crate) fn since_ms(since: Duration) -> i64 {
     let now_ms = SystemTime::now()

@@ -21,7 +21,7 @@ pub struct Accounts {
 impl Accounts {
     /// The stages meant, once the names and ids are checked (exit 2, before any AWS call).
     pub(crate) fn stages(&self, config: &crate::core::config::Config) -> Result<Vec<Stage>, Error> {
-        let stages = super::history::stages_named(config, self.stage.as_deref())?;
+        let stages = stages_named(config, self.stage.as_deref())?;
         check_account_ids(&self.accounts)?;
         Ok(stages)
     }
@@ -34,6 +34,17 @@ impl Accounts {
     ) -> Result<Vec<(Stage, Vec<Target>)>, Error> {
         chosen_targets(session, stages, &self.accounts, self.stage.is_some())
     }
+}
+
+/// `--stage`'s stage, else every stage.
+pub(crate) fn stages_named(
+    config: &crate::core::config::Config,
+    stage: Option<&str>,
+) -> Result<Vec<crate::core::config::Stage>, Error> {
+    Ok(match stage {
+        Some(name) => vec![config.stage(name)?.clone()],
+        None => config.stages.clone(),
+    })
 }
 
 /// `--account` values: 12-digit account ids (exit 2 otherwise, before any AWS call).

@@ -62,7 +62,7 @@ pub struct Args {
 pub async fn run(args: Args, global: &Global) -> Result<i32, Error> {
     // -- Input checks: no AWS call before these pass.
     let config = super::load_config_to_read(&global.config)?;
-    let stages = super::history::stages_named(&config, args.stage.as_deref())?;
+    let stages = super::targets::stages_named(&config, args.stage.as_deref())?;
     let wanted = match (&args.record, &args.finding) {
         (Some(id), _) => Wanted::Record(id.clone()),
         (None, Some(id)) => Wanted::Finding(id.clone()),
