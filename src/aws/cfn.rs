@@ -5,6 +5,7 @@
 //! polling and the SDK's own retries, these functions only translate AWS answers into
 //! plain values and one-line reasons.
 
+use crate::core::pace;
 use crate::core::stack::{ResourceChange, StackState, StackStatus, TemplateSource};
 use aws_sdk_cloudformation::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_cloudformation::types::{
@@ -559,17 +560,34 @@ pub async fn wait_until_settled(
 
 /// Polls DescribeStacks until no operation runs on the stack: its settled state, or `None`
 /// when it is gone (another run deleted it). For waiting on someone else's operation.
+///
+/// The looks follow [`pace::Schedule`]: immediate, then a backoff from 2 s, or, once this
+/// process has seen enough operations of the same kind settle (before this wait or during
+/// it, until the stack's status changes), at the quantiles of their durations. Each settled
+/// operation adds its duration to what later waits learn from.
 pub async fn wait_while_busy(
     client: &Client,
     stack_name: &str,
     deadline: Instant,
 ) -> Result<Option<StackState>, CfnError> {
-    let mut delay = Backoff::new();
+    let began = Instant::now();
+    // The kind of operation (its first busy status), the last status seen and when.
+    let mut kind: Option<String> = None;
+    let mut last: Option<(StackStatus, Instant)> = None;
+    let mut schedule: Option<pace::Schedule> = None;
+    let mut learning = true;
     loop {
-        let Some(state) = describe(client, stack_name).await? else {
+        let found = describe(client, stack_name).await?;
+        let now = Instant::now();
+        let Some(state) = found else {
             return Ok(None);
         };
         if !state.status.is_busy() {
+            if let (Some(kind), Some((_, busy_at))) = (&kind, &last) {
+                // Done between the last look that saw it running and this one.
+                let (from, to) = (*busy_at - began, now - began);
+                paces().observe(kind, from + (to - from) / 2);
+            }
             return Ok(Some(state));
         }
         if Instant::now() >= deadline {
@@ -577,8 +595,78 @@ pub async fn wait_while_busy(
                 still: format!("stack still {}", state.status),
             });
         }
-        delay.sleep().await;
+        let changed = last.as_ref().is_some_and(|(s, _)| *s != state.status);
+        let kind = kind.get_or_insert_with(|| state.status.as_str().to_owned());
+        // Until the first status change, a wait that began on the backoff takes the learned
+        // looks as soon as there are some (a rollout's first wave learns from its first
+        // stacks to settle).
+        learning &= !changed;
+        if learning {
+            if let Some(looks) = paces().learned(kind, time_scale()) {
+                schedule = Some(pace::Schedule::new(Some(looks), time_scale()));
+                learning = false;
+            }
+        }
+        let schedule = schedule.get_or_insert_with(|| pace::Schedule::new(None, time_scale()));
+        let wait = schedule.next(now - began, changed);
+        last = Some((state.status, now));
+        tokio::time::sleep(wait + jitter()).await;
     }
+}
+
+/// What this process has seen stack operations take, per kind (`CREATE_IN_PROGRESS` …):
+/// the latest [`pace::KEEP`] durations of each.
+pub struct Paces {
+    seen: std::sync::Mutex<std::collections::HashMap<String, std::collections::VecDeque<Duration>>>,
+}
+
+impl Paces {
+    fn observe(&self, kind: &str, took: Duration) {
+        let mut seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
+        let durations = seen.entry(kind.to_owned()).or_default();
+        if durations.len() >= pace::KEEP {
+            durations.pop_front();
+        }
+        durations.push_back(took);
+    }
+
+    fn learned(&self, kind: &str, scale: f64) -> Option<Vec<Duration>> {
+        let seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
+        let durations: Vec<Duration> = seen.get(kind)?.iter().copied().collect();
+        pace::learned_looks(&durations, scale)
+    }
+}
+
+/// The process's [`Paces`].
+pub fn paces() -> &'static Paces {
+    static PACES: std::sync::OnceLock<Paces> = std::sync::OnceLock::new();
+    PACES.get_or_init(|| Paces {
+        seen: Default::default(),
+    })
+}
+
+/// The factor on the fixed polling intervals: `REMEDY_TIME_SCALE` (0 < f <= 1), else 1.
+/// Only for the latency benchmark, which compresses CloudFormation's time by that factor
+/// (BENCHMARKS.md); learned looks follow observed durations and need no scaling.
+pub fn time_scale() -> f64 {
+    static SCALE: std::sync::OnceLock<f64> = std::sync::OnceLock::new();
+    *SCALE.get_or_init(|| {
+        std::env::var("REMEDY_TIME_SCALE")
+            .ok()
+            .and_then(|v| v.parse::<f64>().ok())
+            .filter(|f| *f > 0.0 && *f <= 1.0)
+            .unwrap_or(1.0)
+    })
+}
+
+/// Up to 250 ms (scaled) more on a wait, so that targets started together do not look
+/// together.
+fn jitter() -> Duration {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or_default();
+    Duration::from_millis(u64::from(nanos % 250)).mul_f64(time_scale())
 }
 
 /// Runs drift detection on the stack and waits for it: `IN_SYNC`, or `DRIFTED (n resources)`.
@@ -739,26 +827,23 @@ pub fn failures(events_newest_first: &[Event], stack_name: &str) -> Vec<String> 
     out
 }
 
-/// Exponential backoff with jitter for polling: 1 s, 2 s, 4 s … capped at 15 s.
+/// Exponential backoff with jitter for polling what has no learned pace (change sets,
+/// drift detection, deletions, builds): 2 s, 4 s, 8 s … capped at 20 s ([`pace::FIRST`],
+/// [`pace::CAP`]).
 pub struct Backoff {
-    next: Duration,
+    schedule: pace::Schedule,
 }
 
 impl Backoff {
     pub fn new() -> Backoff {
         Backoff {
-            next: Duration::from_millis(1000),
+            schedule: pace::Schedule::new(None, time_scale()),
         }
     }
 
     pub async fn sleep(&mut self) {
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.subsec_nanos())
-            .unwrap_or_default();
-        let jitter = u64::from(nanos % 250);
-        tokio::time::sleep(self.next + Duration::from_millis(jitter)).await;
-        self.next = (self.next * 2).min(Duration::from_secs(15));
+        let wait = self.schedule.next(Duration::ZERO, false);
+        tokio::time::sleep(wait + jitter()).await;
     }
 }
 

@@ -14,6 +14,7 @@ pub(crate) mod history;
 pub(crate) mod init;
 pub(crate) mod org;
 pub mod outcome;
+pub mod pace;
 pub(crate) mod pause;
 pub(crate) mod policy;
 pub(crate) mod prune;
