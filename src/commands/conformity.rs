@@ -540,6 +540,7 @@ impl Scheduled for Row {
             word: self.state.as_str(),
             stack_status: None,
             reason: self.reason.as_deref(),
+            stack_time: None,
         }
     }
 

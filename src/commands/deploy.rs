@@ -158,7 +158,7 @@ pub async fn deploy(
         }
     }
 
-    let mut report = run_stage(&mut session, &stage, targets, options.engine()).await?;
+    let mut report = run_stage(&mut session, &stage, targets, options.engine(), Vec::new()).await?;
     let prune = &scope.prune;
     let over_cap = prune.prune
         && !report.interrupted

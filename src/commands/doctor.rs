@@ -361,6 +361,7 @@ impl Scheduled for AccountDoctor {
                 .iter()
                 .find(|c| c.status == doctor::Status::Fail)
                 .map(|c| c.detail.as_str()),
+            stack_time: None,
         }
     }
 

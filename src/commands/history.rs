@@ -242,6 +242,7 @@ impl Scheduled for AccountHistory {
             word: self.status.as_str(),
             stack_status: None,
             reason: self.reason.as_deref(),
+            stack_time: None,
         }
     }
 

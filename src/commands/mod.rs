@@ -128,16 +128,18 @@ impl DeployOptions {
 pub use crate::core::util::parse_duration;
 
 /// Runs one stage's targets through the stage's engine: publishes what it needs, then
-/// deploys under the stage's limits.
+/// deploys under the stage's limits. `later`: the stages the same run deploys after this
+/// one, as (targets, concurrency), for the progress bar's rollout ETA.
 pub async fn run_stage(
     session: &mut Session,
     stage: &Stage,
     targets: Vec<Target>,
     options: EngineOptions,
+    later: Vec<(usize, usize)>,
 ) -> Result<StageReport, Error> {
     let started = Instant::now();
     let engine = StageEngine::for_stage(session, stage, &targets, options, Work::Deploy).await?;
-    Ok(deploy_stage(session, stage, &engine, targets, started).await)
+    Ok(deploy_stage(session, stage, &engine, targets, started, later).await)
 }
 
 /// Deploys `targets` with the stage's `engine` under the stage's limits: the stage's report,
@@ -148,11 +150,13 @@ pub async fn deploy_stage(
     engine: &StageEngine,
     targets: Vec<Target>,
     started: Instant,
+    later: Vec<(usize, usize)>,
 ) -> StageReport {
-    let progress = report::progress(
+    let progress = report::progress_of_rollout(
         stage.name.as_str(),
         targets.len(),
         report::ProgressKind::Deploy,
+        later,
     );
     let stop = session.stop.clone();
     let run = engine

@@ -126,7 +126,7 @@ pub async fn onboard(
         None => Ok(()),
     };
     let report = match ready {
-        Ok(()) => deploy_stage(&mut session, &stage, &engine, targets, started).await,
+        Ok(()) => deploy_stage(&mut session, &stage, &engine, targets, started, Vec::new()).await,
         Err(reason) => {
             let results = targets
                 .iter()

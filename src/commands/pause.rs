@@ -212,6 +212,7 @@ impl Scheduled for SwitchedTarget {
             word: self.outcome.as_str(),
             stack_status: None,
             reason: self.reason.as_deref(),
+            stack_time: None,
         }
     }
 

@@ -75,13 +75,24 @@ pub async fn rollout(
     }
 
     let interactive = interactive();
+    // What each stage deploys, for the bar's rollout ETA: up to the first gate that will
+    // stop this run.
+    let sizes: Vec<(usize, usize)> = stages
+        .iter()
+        .zip(&planned)
+        .map_while(|(stage, targets)| {
+            (!matches!(gate(stage, approvals, interactive), Gate::Closed))
+                .then_some((targets.len(), stage.concurrency.0))
+        })
+        .collect();
     let mut reports: Vec<StageReport> = Vec::new();
     let mut stop: Option<String> = None;
     // A prune past --max-deletions removed nothing: the run exits 1.
     let mut over_cap = false;
     // The organization is looked at for orphans once, by the first stage that prunes.
     let mut scan = None;
-    for (stage, targets) in stages.iter().zip(planned) {
+    for (index, (stage, targets)) in stages.iter().zip(planned).enumerate() {
+        let later = sizes.get(index + 1..).unwrap_or_default().to_vec();
         let name = stage.name.as_str();
         if stop.is_none() && session.stop.interrupted() {
             stop = Some("not started: the rollout was interrupted (Ctrl-C)".to_owned());
@@ -131,12 +142,13 @@ pub async fn rollout(
             continue;
         }
 
-        let mut report = match run_stage(&mut session, stage, targets, options.engine()).await {
-            Ok(report) => report,
-            // The stage could not run at all (e.g. its artifacts could not be published):
-            // it failed, and the stages before it are still reported.
-            Err(e) => StageReport::not_run(name, StageStatus::Failed, e.to_string()),
-        };
+        let mut report =
+            match run_stage(&mut session, stage, targets, options.engine(), later).await {
+                Ok(report) => report,
+                // The stage could not run at all (e.g. its artifacts could not be published):
+                // it failed, and the stages before it are still reported.
+                Err(e) => StageReport::not_run(name, StageStatus::Failed, e.to_string()),
+            };
         if prune.prune && report.status == StageStatus::Completed {
             match super::prune::after_stage(
                 &session,

@@ -50,6 +50,9 @@ pub struct TargetResult {
     /// Skipped before anything was done to it (the run was interrupted, or the stage
     /// stopped): the text report folds these into one line.
     pub not_started: bool,
+    /// How long the stack operation this run started took, when one ran and settled
+    /// (created or updated); the report's median and p95 per stage, the progress ETA.
+    pub stack_time: Option<Duration>,
 }
 
 impl TargetResult {
@@ -67,6 +70,7 @@ impl TargetResult {
             stack_status,
             reason,
             not_started: false,
+            stack_time: None,
         }
     }
 
@@ -90,6 +94,8 @@ pub(crate) struct Seen<'a> {
     pub(crate) word: &'a str,
     pub(crate) stack_status: Option<&'a str>,
     pub(crate) reason: Option<&'a str>,
+    /// How long its stack operation took, if one ran (deploys only).
+    pub(crate) stack_time: Option<Duration>,
 }
 
 /// Observes a stage while it runs (progress bars, log lines): every target is `finished`
@@ -304,6 +310,8 @@ pub(crate) struct StageReport {
     pub(crate) note: Option<String>,
     /// Stopped by Ctrl-C (exit 130).
     pub(crate) interrupted: bool,
+    /// How long the stack operations of the stage took (median, p95), if any ran.
+    pub(crate) stack_time: Option<crate::core::pace::Figures>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -354,6 +362,7 @@ impl StageReport {
             elapsed: Duration::ZERO,
             note: Some(note),
             interrupted: false,
+            stack_time: None,
         }
     }
 
@@ -407,6 +416,12 @@ impl StageReport {
             elapsed,
             note: None,
             interrupted: run.interrupted,
+            stack_time: crate::core::pace::figures(
+                &run.results
+                    .iter()
+                    .filter_map(|r| r.stack_time)
+                    .collect::<Vec<_>>(),
+            ),
         }
     }
 }

@@ -184,6 +184,7 @@ mod tests {
             elapsed: std::time::Duration::ZERO,
             note: None,
             interrupted: false,
+            stack_time: None,
         }
     }
 

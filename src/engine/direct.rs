@@ -65,8 +65,9 @@ type Failure = (Option<StackStatus>, String);
 
 /// How a deploy that did not fail ended.
 enum Deployed {
-    /// With this outcome and the stack's status.
-    Done(Outcome, Option<StackStatus>),
+    /// With this outcome and the stack's status, and how long the stack operation took
+    /// (from the call that started it to the look that saw it settle), if one ran.
+    Done(Outcome, Option<StackStatus>, Option<Duration>),
     /// Stopped at the first Ctrl-C while only waiting for another operation's stack, before
     /// remedy did anything to it: skipped, with the status it was waiting on and why.
     StoodDown(Option<StackStatus>, String),
@@ -101,6 +102,7 @@ impl Scheduled for PlannedTarget {
             word: self.action.as_str(),
             stack_status: self.stack_status.as_deref(),
             reason: self.reason.as_deref(),
+            stack_time: None,
         }
     }
 
@@ -132,6 +134,7 @@ impl Scheduled for InspectedTarget {
             word,
             stack_status: self.stack_status.as_deref(),
             reason: self.reason.as_deref(),
+            stack_time: None,
         }
     }
 
@@ -270,9 +273,12 @@ impl DirectEngine {
 
     pub async fn deploy(self: Arc<Self>, target: Target) -> TargetResult {
         match self.try_deploy(&target).await {
-            Ok(Deployed::Done(outcome, status)) => {
+            Ok(Deployed::Done(outcome, status, took)) => {
                 let status = status.map(|s| s.to_string());
-                TargetResult::new(&target, outcome, status, None)
+                TargetResult {
+                    stack_time: took,
+                    ..TargetResult::new(&target, outcome, status, None)
+                }
             }
             Ok(Deployed::StoodDown(status, reason)) => {
                 let status = status.map(|s| s.to_string());
@@ -307,7 +313,7 @@ impl DirectEngine {
                 Action::Unchanged if !self.is_this_stages(existing.as_ref()) => {
                     ChangeSetType::Update
                 }
-                Action::Unchanged => return Ok(Deployed::Done(Outcome::Unchanged, status)),
+                Action::Unchanged => return Ok(Deployed::Done(Outcome::Unchanged, status, None)),
                 Action::Create => ChangeSetType::Create,
                 Action::Update => ChangeSetType::Update,
                 Action::Wait => {
@@ -393,12 +399,16 @@ impl DirectEngine {
                 _ => Outcome::Created,
             };
             acted = true;
+            // The stack time: from the first call of the operation (an update's change set
+            // included) to the look that saw it settle.
+            let mut began = Instant::now();
             let applied = if existing.is_none() {
                 // Nothing there: no kept plan can exist (a plan's change set would have made
                 // the stack, REVIEW_IN_PROGRESS), and nothing to review. Every role is new.
                 if let Some(refusal) = self.role_quota_refusal(target, self.roles).await {
                     return Err((status, refusal));
                 }
+                began = Instant::now();
                 let request =
                     self.request(target, template, &self.change_set_name, role_arn.as_deref());
                 cfn::create_stack(&client, &request, deadline)
@@ -417,7 +427,9 @@ impl DirectEngine {
             };
             let state = match applied {
                 Ok(Applied::Settled(state)) => state,
-                Ok(Applied::NothingToDo) => return Ok(Deployed::Done(Outcome::Unchanged, status)),
+                Ok(Applied::NothingToDo) => {
+                    return Ok(Deployed::Done(Outcome::Unchanged, status, None))
+                }
                 Ok(Applied::Refused(refusal)) => return Err((status, refusal)),
                 Err(error) => {
                     // Another run may have started on the stack between our look and our
@@ -442,7 +454,9 @@ impl DirectEngine {
                 }
             };
             return match state.status {
-                status if status.is_success() => Ok(Deployed::Done(outcome, Some(status))),
+                status if status.is_success() => {
+                    Ok(Deployed::Done(outcome, Some(status), Some(began.elapsed())))
+                }
                 status => {
                     let cause = cfn::first_failure(&client, &self.stack_name)
                         .await

@@ -237,6 +237,7 @@ impl Scheduled for Found {
             word: "",
             stack_status: None,
             reason: None,
+            stack_time: None,
         }
     }
 

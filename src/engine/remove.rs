@@ -180,6 +180,7 @@ impl Scheduled for Found {
             word,
             stack_status: self.status.as_deref(),
             reason: self.error.as_deref(),
+            stack_time: None,
         }
     }
 

@@ -75,6 +75,7 @@ impl Scheduled for TargetResult {
             word: self.outcome.as_str(),
             stack_status: self.stack_status.as_deref(),
             reason: self.reason.as_deref(),
+            stack_time: self.stack_time,
         }
     }
 

@@ -31,9 +31,21 @@ pub struct StageDoc<'a> {
     /// absent otherwise.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub interrupted: bool,
+    /// How long the stage's stack operations took (created and updated stacks, from the
+    /// call that started each to the look that saw it settle); absent when none ran.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stack_time: Option<StackTimeDoc>,
     /// The audit trail (deploy and onboard; in a rollout, once for the whole run).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub run: Option<RunDoc<'a>>,
+}
+
+/// `{"operations": 950, "median_s": 92.4, "p95_s": 117.9}`
+#[derive(Debug, Serialize)]
+pub struct StackTimeDoc {
+    pub operations: usize,
+    pub median_s: f64,
+    pub p95_s: f64,
 }
 
 #[derive(Debug, Serialize)]
@@ -49,6 +61,11 @@ pub struct SummaryDoc {
     /// `remedy remove`: targets without a stack; absent when none.
     #[serde(skip_serializing_if = "is_zero")]
     pub absent: usize,
+}
+
+/// Seconds to a tenth.
+fn tenths(d: std::time::Duration) -> f64 {
+    (d.as_secs_f64() * 10.0).round() / 10.0
 }
 
 fn is_zero(n: &usize) -> bool {
@@ -99,6 +116,11 @@ impl<'a> StageDoc<'a> {
                 .map(|(api, n)| (api.as_str(), *n))
                 .collect(),
             interrupted: report.interrupted,
+            stack_time: report.stack_time.map(|f| StackTimeDoc {
+                operations: f.operations,
+                median_s: tenths(f.median),
+                p95_s: tenths(f.p95),
+            }),
             run: None,
         }
     }

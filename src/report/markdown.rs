@@ -1,6 +1,6 @@
 //! The Markdown summary `--report FILE` writes.
 
-use super::stage::{attention, folded_line, retries_line, summary_line};
+use super::stage::{attention, folded_line, retries_line, stack_time_line, summary_line};
 use crate::core::outcome::{Audit, StageReport, StageStatus};
 
 /// The Markdown summary `--report FILE` writes: per stage its status (`interrupted` when
@@ -82,6 +82,9 @@ pub fn markdown(title: &str, reports: &[StageReport], audit: Option<&Audit>) -> 
                 retries_line(&r.retries)
             ));
         }
+        if let Some(line) = stack_time_line(r) {
+            md.push_str(&format!("\n{}{}.\n", line[..1].to_uppercase(), &line[1..]));
+        }
         let (rows, folded) = attention(r);
         if !rows.is_empty() {
             md.push_str("\n| account | name | region | outcome | stack status | reason |\n| --- | --- | --- | --- | --- | --- |\n");
@@ -152,6 +155,7 @@ mod tests {
             elapsed: Duration::from_millis(12_340),
             note: None,
             interrupted: false,
+            stack_time: None,
         };
         let prod = StageReport::not_run(
             "prod",
@@ -236,6 +240,7 @@ mod tests {
             elapsed: Duration::from_secs(2),
             note: None,
             interrupted: true,
+            stack_time: None,
         };
         let md = markdown("remedy deploy", &[dev], None);
         assert!(

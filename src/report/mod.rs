@@ -41,7 +41,7 @@ pub use markdown::markdown;
 pub use output::{print_bytes, print_json, OutputFormat};
 pub use pause::print_switch;
 pub use plan::print_plan;
-pub use progress::{progress, LogWriter, ProgressKind};
+pub use progress::{progress, progress_of_rollout, LogWriter, ProgressKind};
 pub use prompt::{ask, interactive, note, preview_text};
 pub use publish::print_publish;
 pub use remediation::print_remediation;

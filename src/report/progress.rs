@@ -56,8 +56,19 @@ impl ProgressKind {
 
 /// A progress bar on a terminal, else one line per finished target on stderr.
 pub fn progress(stage: &str, total: usize, kind: ProgressKind) -> Arc<dyn Progress> {
+    progress_of_rollout(stage, total, kind, Vec::new())
+}
+
+/// [`progress`] for a stage that `later` stages (targets, concurrency) follow in the same
+/// run: the bar also shows the rollout's ETA (gates' waits not counted).
+pub fn progress_of_rollout(
+    stage: &str,
+    total: usize,
+    kind: ProgressKind,
+    later: Vec<(usize, usize)>,
+) -> Arc<dyn Progress> {
     if bar_possible() {
-        Arc::new(BarProgress::new(stage, total, kind))
+        Arc::new(BarProgress::new(stage, total, kind, later))
     } else {
         Arc::new(LineProgress {
             stage: stage.to_owned(),
@@ -99,6 +110,12 @@ struct Tally {
     widest: usize,
     /// How long each finished target that had started took.
     durations: Vec<Duration>,
+    /// Of those, how long each took besides its stack operation (all of it without one).
+    overheads: Vec<Duration>,
+    /// How long each stack operation took (targets that ran one).
+    stack_times: Vec<Duration>,
+    /// The rollout's stages after this one, as (targets, concurrency): the fleet's ETA.
+    later: Vec<(usize, usize)>,
 }
 
 impl Tally {
@@ -110,6 +127,9 @@ impl Tally {
             in_flight: HashMap::new(),
             widest: 0,
             durations: Vec::new(),
+            overheads: Vec::new(),
+            stack_times: Vec::new(),
+            later: Vec::new(),
         }
     }
 
@@ -119,12 +139,36 @@ impl Tally {
         self.widest = self.widest.max(self.in_flight.len());
     }
 
-    fn finished(&mut self, account_id: &str, region: &str, outcome: Outcome, now: Instant) {
+    fn finished(
+        &mut self,
+        account_id: &str,
+        region: &str,
+        outcome: Outcome,
+        stack_time: Option<Duration>,
+        now: Instant,
+    ) {
         self.counts[bucket(outcome)] += 1;
         let key = (account_id.to_owned(), region.to_owned());
         if let Some(since) = self.in_flight.remove(&key) {
-            self.durations.push(now.saturating_duration_since(since));
+            let took = now.saturating_duration_since(since);
+            self.durations.push(took);
+            self.overheads
+                .push(took.saturating_sub(stack_time.unwrap_or_default()));
+            if let Some(stack_time) = stack_time {
+                self.stack_times.push(stack_time);
+            }
         }
+    }
+
+    /// What a target not finished yet is expected to take: the median time besides the
+    /// stack operation, plus the median stack time for the share of targets that ran one
+    /// (a stage of creates waits for a stack per target; a no-op re-run for none). `None`
+    /// before the first target finished.
+    fn expected(&self) -> Option<Duration> {
+        let overhead = median(&self.overheads)?;
+        let stack = median(&self.stack_times).unwrap_or_default();
+        let share = self.stack_times.len() as f64 / self.durations.len().max(1) as f64;
+        Some(overhead + stack.mul_f64(share))
     }
 
     fn done(&self) -> usize {
@@ -148,8 +192,24 @@ impl Tally {
             .map(|since| now.saturating_duration_since(*since))
             .collect();
         let pending = self.total.saturating_sub(self.done() + running.len());
-        if let Some(left) = eta(pending, &running, self.widest, &self.durations) {
+        let expected = self.expected();
+        let left = eta(pending, &running, self.widest, expected);
+        if let Some(left) = left {
             parts.push(format!("ETA {}", humanize(left)));
+        }
+        if let (Some(expected), false) = (expected, self.later.is_empty()) {
+            let after: Duration = self
+                .later
+                .iter()
+                .map(|(targets, concurrency)| {
+                    let waves = targets.div_ceil((*concurrency).max(1));
+                    expected * u32::try_from(waves).unwrap_or(u32::MAX)
+                })
+                .sum();
+            parts.push(format!(
+                "rollout ETA {}",
+                humanize(left.unwrap_or_default() + after)
+            ));
         }
         parts.join(" · ")
     }
@@ -157,17 +217,17 @@ impl Tally {
 
 /// The time left: `pending` targets not started, `running` (how long each target in flight
 /// has run so far), `width` targets at once (the concurrency in use), each expected to take
-/// the median of `observed`. In-flight targets end at their expected time (those already
-/// past it, at once); pending ones take the next free slot. `None` without data (nothing
-/// finished yet), with nothing left, or when only overdue targets are left: no guess is
-/// better than `0s`. Rounded up to whole seconds.
+/// `expected` ([`Tally::expected`]). In-flight targets end at their expected time (those
+/// already past it, at once); pending ones take the next free slot. `None` without data
+/// (nothing finished yet), with nothing left, or when only overdue targets are left: no
+/// guess is better than `0s`. Rounded up to whole seconds.
 pub(crate) fn eta(
     pending: usize,
     running: &[Duration],
     width: usize,
-    observed: &[Duration],
+    expected: Option<Duration>,
 ) -> Option<Duration> {
-    let median = median(observed)?;
+    let median = expected?;
     // When each slot is free again, seen from now.
     let mut slots: Vec<Duration> = running
         .iter()
@@ -216,9 +276,17 @@ struct BarProgress {
 }
 
 impl BarProgress {
-    fn new(stage: &str, total: usize, kind: ProgressKind) -> BarProgress {
+    fn new(
+        stage: &str,
+        total: usize,
+        kind: ProgressKind,
+        later: Vec<(usize, usize)>,
+    ) -> BarProgress {
         let bar = ProgressBar::with_draw_target(Some(total as u64), ProgressDrawTarget::stderr());
-        let tally = Arc::new(Mutex::new(Tally::new(kind, total)));
+        let tally = Arc::new(Mutex::new(Tally {
+            later,
+            ..Tally::new(kind, total)
+        }));
         // The whole status is drawn from the tally under its lock (never a bar call while
         // holding it: the bar draws under its own lock and then takes this one).
         let shown = tally.clone();
@@ -252,6 +320,7 @@ impl Progress for BarProgress {
                 result.account_id,
                 result.region,
                 result.outcome,
+                result.stack_time,
                 Instant::now(),
             );
             (tally.done(), tally.total)
@@ -410,7 +479,7 @@ mod tests {
         .into_iter()
         .enumerate()
         {
-            tally.finished(&format!("{i:012}"), "us-east-1", outcome, now);
+            tally.finished(&format!("{i:012}"), "us-east-1", outcome, None, now);
         }
         assert_eq!(tally.done(), 5);
         assert_eq!(
@@ -418,7 +487,7 @@ mod tests {
             "5/16 · created 1 · unchanged 1 · failed 1 · skipped 2"
         );
         let mut plan = Tally::new(ProgressKind::Plan, 2);
-        plan.finished("1", "r", Outcome::Failed, now);
+        plan.finished("1", "r", Outcome::Failed, None, now);
         assert_eq!(plan.line(now), "1/2 · blocked 1");
     }
 
@@ -433,7 +502,7 @@ mod tests {
             "0/6 · 2 in flight",
             "no data: no ETA"
         );
-        tally.finished("a", "r", Outcome::Created, t0 + S(10));
+        tally.finished("a", "r", Outcome::Created, None, t0 + S(10));
         tally.started("c", "r", t0 + S(10));
         // b has run 10 s of an expected 10: its slot is free now; c's in 10 s. The three
         // pending take the next free slot: d 0-10 s, e 10-20 s, f 10-20 s: 20 s.
@@ -442,34 +511,76 @@ mod tests {
             "1/6 · created 1 · 2 in flight · ETA 20s"
         );
         // A target never started (skipped) is not in flight and has no duration.
-        tally.finished("z", "r", Outcome::Skipped, t0 + S(11));
+        tally.finished("z", "r", Outcome::Skipped, None, t0 + S(11));
         assert_eq!(tally.durations.len(), 1);
         assert_eq!(tally.in_flight.len(), 2);
     }
 
     #[test]
-    fn the_eta_is_waves_of_the_median_duration_over_the_concurrency_in_use() {
+    fn the_eta_is_waves_of_the_expected_duration_over_the_concurrency_in_use() {
         // Nothing observed: no ETA.
-        assert_eq!(eta(10, &[], 4, &[]), None);
+        assert_eq!(eta(10, &[], 4, None), None);
         // 8 pending, 4 at once, 60 s each, nothing running: 2 waves.
-        assert_eq!(eta(8, &[], 4, &[S(60)]), Some(S(120)));
+        assert_eq!(eta(8, &[], 4, Some(S(60))), Some(S(120)));
         // ceil(9 / 4) = 3 waves.
-        assert_eq!(eta(9, &[], 4, &[S(60)]), Some(S(180)));
-        // The median, not the mean: one slow outlier does not make it 32 years.
-        assert_eq!(
-            eta(2, &[], 1, &[S(10), S(12), S(1_000_000_000)]),
-            Some(S(24))
-        );
+        assert_eq!(eta(9, &[], 4, Some(S(60))), Some(S(180)));
         // Running targets count what they have left.
-        assert_eq!(eta(0, &[S(20), S(50)], 2, &[S(60)]), Some(S(40)));
+        assert_eq!(eta(0, &[S(20), S(50)], 2, Some(S(60))), Some(S(40)));
         // Sub-second durations round up: never `0s`.
-        assert_eq!(eta(1, &[], 1, &[Duration::from_millis(300)]), Some(S(1)));
+        assert_eq!(eta(1, &[], 1, Some(Duration::from_millis(300))), Some(S(1)));
         // Only overdue targets left: no guess.
-        assert_eq!(eta(0, &[S(90)], 1, &[S(60)]), None);
+        assert_eq!(eta(0, &[S(90)], 1, Some(S(60))), None);
         // Nothing left.
-        assert_eq!(eta(0, &[], 4, &[S(60)]), None);
+        assert_eq!(eta(0, &[], 4, Some(S(60))), None);
         // A width of 0 (nothing started yet) is one at a time.
-        assert_eq!(eta(3, &[], 0, &[S(5)]), Some(S(15)));
+        assert_eq!(eta(3, &[], 0, Some(S(5))), Some(S(15)));
+    }
+
+    #[test]
+    fn a_target_is_expected_to_take_its_overhead_and_the_share_of_stack_time() {
+        let t0 = Instant::now();
+        let mut tally = Tally::new(ProgressKind::Deploy, 10);
+        assert_eq!(tally.expected(), None);
+        // Two creates of 92 s (90 s of stack, 2 s around it) and two no-ops of 2 s: half of
+        // the targets run a stack: 2 s + 90 s / 2.
+        for (id, stack) in [
+            ("a", Some(S(90))),
+            ("b", Some(S(90))),
+            ("c", None),
+            ("d", None),
+        ] {
+            tally.started(id, "r", t0);
+            let took = S(2) + stack.unwrap_or_default();
+            tally.finished(id, "r", Outcome::Created, stack, t0 + took);
+        }
+        assert_eq!(tally.expected(), Some(S(47)));
+        // The median, not the mean: one slow outlier does not make it 32 years.
+        let mut odd = Tally::new(ProgressKind::Deploy, 10);
+        for (id, took) in [("a", S(10)), ("b", S(12)), ("c", S(1_000_000_000))] {
+            odd.started(id, "r", t0);
+            odd.finished(id, "r", Outcome::Unchanged, None, t0 + took);
+        }
+        assert_eq!(odd.expected(), Some(S(12)));
+    }
+
+    #[test]
+    fn a_rollout_adds_the_waves_of_the_stages_after_this_one() {
+        let t0 = Instant::now();
+        let mut tally = Tally {
+            later: vec![(100, 16), (10, 64)],
+            ..Tally::new(ProgressKind::Deploy, 2)
+        };
+        tally.started("a", "r", t0);
+        tally.started("b", "r", t0);
+        tally.finished("a", "r", Outcome::Created, Some(S(58)), t0 + S(60));
+        // b has 60 s left of its 60; then ceil(100/16) = 7 waves and 1 wave of 60 s.
+        assert_eq!(
+            tally.line(t0 + S(60)),
+            "1/2 · created 1 · 1 in flight · rollout ETA 8m"
+        );
+        // Both done (60.5 s expected now): the later stages' 8 waves.
+        tally.finished("b", "r", Outcome::Created, Some(S(58)), t0 + S(61));
+        assert_eq!(tally.line(t0 + S(61)), "2/2 · created 2 · rollout ETA 8m4s");
     }
 
     #[test]

@@ -121,7 +121,33 @@ fn stage_text(report: &StageReport) -> String {
     if !report.retries.is_empty() {
         out.push_str(&format!("  retries: {}\n", retries_line(&report.retries)));
     }
+    if let Some(line) = stack_time_line(report) {
+        out.push_str(&format!("  {line}\n"));
+    }
     out
+}
+
+/// "stack time: median 1m32s, p95 1m58s (950 operations)"
+pub(super) fn stack_time_line(report: &StageReport) -> Option<String> {
+    let f = report.stack_time?;
+    let operations = match f.operations {
+        1 => "1 operation".to_owned(),
+        n => format!("{n} operations"),
+    };
+    Some(format!(
+        "stack time: median {}, p95 {} ({operations})",
+        humanize_tenths(f.median),
+        humanize_tenths(f.p95)
+    ))
+}
+
+/// `0.4s` under ten seconds, else whole seconds as `humanize` writes them.
+fn humanize_tenths(d: std::time::Duration) -> String {
+    if d < std::time::Duration::from_secs(10) {
+        format!("{:.1}s", d.as_secs_f64())
+    } else {
+        crate::core::util::humanize(std::time::Duration::from_secs(d.as_secs()))
+    }
 }
 
 /// "CloudFormation.DescribeStacks 12, STS.AssumeRole 3"
@@ -227,6 +253,7 @@ mod tests {
             elapsed: Duration::from_secs(3),
             note: None,
             interrupted: true,
+            stack_time: None,
         };
         let text = stage_text(&report);
         let lines: Vec<&str> = text.lines().collect();

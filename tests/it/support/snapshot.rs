@@ -3,7 +3,8 @@
 //!
 //! What varies from run to run is redacted first: account ids (random in the emulator)
 //! become their names (`<dev-00>`), hashes and the tool version become `<hash>` and
-//! `<version>`, the run's times, commit and caller `<time>`, `<commit>` and `<caller>`, retry counts are left out, and arrays of targets are sorted by their redacted text (their order is
+//! `<version>`, the run's times, commit and caller `<time>`, `<commit>` and `<caller>`, stack
+//! times `<seconds>`, retry counts are left out, and arrays of targets are sorted by their redacted text (their order is
 //! asserted by hand where it matters).
 //!
 //! A snapshot is written, not compared, when `REMEDY_BLESS=1`; review the diff, then commit.
@@ -67,6 +68,8 @@ fn redact(value: &Value, accounts: &[(String, String)]) -> Value {
                         "version" | "remedy_version" if v.is_string() => Value::from("<version>"),
                         "started_at" | "finished_at" if v.is_string() => Value::from("<time>"),
                         "commit" if v.is_string() => Value::from("<commit>"),
+                        // How long stack operations took (`stack_time`): the count stays.
+                        "median_s" | "p95_s" if v.is_number() => Value::from("<seconds>"),
                         "caller_arn" if v.is_string() => Value::from("<caller>"),
                         _ => redact(v, accounts),
                     };
