@@ -7,82 +7,10 @@
 
 use crate::support;
 
-use std::net::TcpListener;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use support::proxy::Proxy;
 use support::{remedy_command, Emulator, Org, Workdir, REGION};
 
 const ACCOUNTS: usize = 200;
-
-struct Proxy {
-    child: Child,
-    url: String,
-    counts: std::path::PathBuf,
-}
-
-impl Proxy {
-    fn start(emulator: &Emulator, dir: &std::path::Path) -> Proxy {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let counts = dir.join("fault-counts.json");
-        let script = format!("{}/tests/faults/faults.py", env!("CARGO_MANIFEST_DIR"));
-        let child = Command::new("mitmdump")
-            .args([
-                "--mode",
-                &format!("reverse:{}", emulator.endpoint),
-                "--listen-host",
-                "127.0.0.1",
-                "-p",
-                &port.to_string(),
-                "-q",
-                "-s",
-                &script,
-                "--set",
-                "throttle=0.20",
-                "--set",
-                "server_error=0.05",
-                "--set",
-                "drop=0.02",
-                "--set",
-                "drop_response=0.02",
-                "--set",
-                &format!("counts={}", counts.display()),
-            ])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("mitmdump (make faults-venv) on PATH");
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "the proxy did not start");
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        Proxy {
-            child,
-            url: format!("http://127.0.0.1:{port}"),
-            counts,
-        }
-    }
-
-    /// Stops the proxy and reads what it injected.
-    fn stop(mut self) -> serde_json::Value {
-        let _ = Command::new("kill")
-            .args(["-INT", &self.child.id().to_string()])
-            .status();
-        let _ = self.child.wait();
-        let text = std::fs::read_to_string(&self.counts).expect("the proxy's counts");
-        serde_json::from_str(&text).unwrap()
-    }
-}
-
-impl Drop for Proxy {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-    }
-}
 
 #[tokio::test(flavor = "multi_thread")]
 async fn two_hundred_accounts_through_throttling_errors_and_dropped_connections() {
@@ -92,7 +20,19 @@ async fn two_hundred_accounts_through_throttling_errors_and_dropped_connections(
     let work = Workdir::new(
         "regions: [us-east-1]\npackage: package.zip\nstages:\n  - name: dev\n    concurrency: 16\n    targets: {ous: [/Workloads/Dev]}\nrules:\n  S3-001: remediate\n",
     );
-    let proxy = Proxy::start(&emulator, work.path());
+    let proxy = Proxy::start(
+        &emulator,
+        work.path(),
+        "faults.py",
+        "counts",
+        &[
+            "throttle=0.20",
+            "server_error=0.05",
+            "drop=0.02",
+            "drop_response=0.02",
+        ]
+        .map(String::from),
+    );
     let deploy = || -> support::Run {
         remedy_command(&emulator, work.path())
             .env("AWS_ENDPOINT_URL", &proxy.url)

@@ -28,6 +28,7 @@ mod no_secrets;
 mod onboard;
 mod orchestrator;
 mod own_resources;
+mod pace;
 mod pause;
 mod plan_status;
 mod progress;

@@ -11,8 +11,19 @@ const CONFIG: &str = "regions: [us-east-1]\npackage: package.zip\nstages:\n  - n
 /// Runs `remedy ARGS` on a 160-column pseudo-terminal that says what it is (`TERM`: without
 /// one, or `dumb`, there is no bar); (exit code, everything it showed).
 pub fn on_a_terminal(emulator: &Emulator, dir: &std::path::Path, args: &str) -> (i32, String) {
+    on_a_terminal_with(emulator, dir, args, &[])
+}
+
+/// [`on_a_terminal`] with more environment (`env` overrides remedy's).
+pub fn on_a_terminal_with(
+    emulator: &Emulator,
+    dir: &std::path::Path,
+    args: &str,
+    env: &[(&str, &str)],
+) -> (i32, String) {
     let mut script = support::with_remedy_env(emulator, dir, "script");
     script.env("TERM", "xterm-256color");
+    script.envs(env.iter().copied());
     let command = format!(
         "stty cols {COLUMNS} rows 40; {} {args}",
         env!("CARGO_BIN_EXE_remedy")
@@ -70,7 +81,7 @@ pub fn screen_lines(raw: &str) -> Vec<String> {
 }
 
 /// Every line drawn, redraws included (each `\r` starts one), escape sequences dropped.
-fn frames(raw: &str) -> Vec<String> {
+pub fn frames(raw: &str) -> Vec<String> {
     screen_lines(&raw.replace('\r', "\n"))
 }
 

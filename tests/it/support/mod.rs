@@ -7,6 +7,7 @@
 
 pub mod conformity;
 pub mod iam;
+pub mod proxy;
 pub mod replay;
 pub mod snapshot;
 
