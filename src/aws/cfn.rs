@@ -576,8 +576,11 @@ pub async fn wait_while_busy(
     let mut last: Option<(StackStatus, Instant)> = None;
     let mut schedule: Option<pace::Schedule> = None;
     let mut learning = true;
+    // Looks so far.
+    let mut looks = 0;
     loop {
         let found = describe(client, stack_name).await?;
+        looks += 1;
         let now = Instant::now();
         let Some(state) = found else {
             return Ok(None);
@@ -601,13 +604,13 @@ pub async fn wait_while_busy(
         // looks as soon as there are some (a rollout's first wave learns from its first
         // stacks to settle).
         learning &= !changed;
+        let schedule = schedule.get_or_insert_with(|| pace::Schedule::new(None, time_scale()));
         if learning {
-            if let Some(looks) = paces().learned(kind, time_scale()) {
-                schedule = Some(pace::Schedule::new(Some(looks), time_scale()));
+            if let Some(learned) = paces().learned(kind, time_scale()) {
+                schedule.adopt(learned, now - began, looks);
                 learning = false;
             }
         }
-        let schedule = schedule.get_or_insert_with(|| pace::Schedule::new(None, time_scale()));
         let wait = schedule.next(now - began, changed);
         last = Some((state.status, now));
         tokio::time::sleep(wait + jitter()).await;
@@ -630,7 +633,7 @@ impl Paces {
         durations.push_back(took);
     }
 
-    fn learned(&self, kind: &str, scale: f64) -> Option<Vec<Duration>> {
+    fn learned(&self, kind: &str, scale: f64) -> Option<pace::Learned> {
         let seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
         let durations: Vec<Duration> = seen.get(kind)?.iter().copied().collect();
         pace::learned_looks(&durations, scale)

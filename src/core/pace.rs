@@ -60,14 +60,28 @@ pub fn figures(samples: &[Duration]) -> Option<Figures> {
     })
 }
 
-/// The learned looks (offsets from the start of the wait) from what `observed` operations
-/// of the same kind took; `None` before [`LEARN_AFTER`] of them.
-pub fn learned_looks(observed: &[Duration], scale: f64) -> Option<Vec<Duration>> {
+/// A stack of the median duration is seen done by this look at the latest (the immediate
+/// one counted), learned or not.
+pub const MEDIAN_LOOKS: usize = 8;
+
+/// What a wait learns from the operations of its kind seen so far.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Learned {
+    /// Where to look (offsets from the start of the wait).
+    pub looks: Vec<Duration>,
+    /// Their median duration.
+    pub median: Duration,
+}
+
+/// The learned looks from what `observed` operations of the same kind took; `None` before
+/// [`LEARN_AFTER`] of them.
+pub fn learned_looks(observed: &[Duration], scale: f64) -> Option<Learned> {
     if observed.len() < LEARN_AFTER {
         return None;
     }
     let mut sorted = observed.to_vec();
     sorted.sort_unstable();
+    let median = quantile(&sorted, 0.5)?;
     let gap = MIN_GAP.mul_f64(scale);
     let mut looks: Vec<Duration> = Vec::new();
     for q in QUANTILES {
@@ -79,7 +93,7 @@ pub fn learned_looks(observed: &[Duration], scale: f64) -> Option<Vec<Duration>>
             _ => looks.push(at),
         }
     }
-    Some(looks)
+    Some(Learned { looks, median })
 }
 
 /// The waits of one stack wait (see the module's doc).
@@ -95,9 +109,9 @@ pub struct Schedule {
 impl Schedule {
     /// `learned`: from [`learned_looks`]; `scale` shrinks the backoff's constants (the
     /// latency benchmark compresses time; 1 otherwise).
-    pub fn new(learned: Option<Vec<Duration>>, scale: f64) -> Schedule {
+    pub fn new(learned: Option<Learned>, scale: f64) -> Schedule {
         let first = FIRST.mul_f64(scale);
-        let mut looks = learned.unwrap_or_default();
+        let mut looks = learned.map(|l| l.looks).unwrap_or_default();
         looks.reverse();
         Schedule {
             looks,
@@ -105,6 +119,37 @@ impl Schedule {
             first,
             cap: CAP.mul_f64(scale),
         }
+    }
+
+    /// Takes learned looks in the middle of a wait that began without them, after `looks`
+    /// looks at `elapsed`: those still ahead, the ones up to the median's thinned so that
+    /// a stack of the median duration is still seen by the [`MEDIAN_LOOKS`]th look.
+    pub fn adopt(&mut self, learned: Learned, elapsed: Duration, looks: usize) {
+        let ahead: Vec<Duration> = learned
+            .looks
+            .into_iter()
+            .filter(|at| *at > elapsed)
+            .collect();
+        // The looks up to the first at or past the median, and the rest.
+        let split = ahead
+            .iter()
+            .position(|at| *at >= learned.median)
+            .map_or(ahead.len(), |i| i + 1);
+        let (before, after) = ahead.split_at(split);
+        // At least the median's own look, even past the budget (the backoff would look
+        // later still).
+        let budget = MEDIAN_LOOKS.saturating_sub(looks).max(1);
+        let mut kept: Vec<Duration> = if before.len() <= budget {
+            before.to_vec()
+        } else {
+            // `budget` of them, evenly, the last always kept.
+            (1..=budget)
+                .map(|i| before[i * before.len() / budget - 1])
+                .collect()
+        };
+        kept.extend_from_slice(after);
+        kept.reverse();
+        self.looks = kept;
     }
 
     /// How long to wait before the next look, `elapsed` after the start, when the last look
@@ -176,7 +221,9 @@ mod tests {
 
     #[test]
     fn learned_looks_follow_the_observed_durations() {
-        let looks = learned_looks(&spread(), 1.0).unwrap_or_default();
+        let learned = learned_looks(&spread(), 1.0).unwrap_or_else(|| panic!("learned"));
+        assert_eq!(learned.median, secs(90.0));
+        let looks = learned.looks;
         assert_eq!(
             looks,
             [63.0, 69.0, 75.0, 81.0, 87.0, 93.0, 99.0, 105.0, 111.0, 117.0]
@@ -188,7 +235,11 @@ mod tests {
         // average under 3.5 s late.
         let mut late_sum = Duration::ZERO;
         for length in spread() {
-            let (n, late) = looks_until(Schedule::new(Some(looks.clone()), 1.0), length);
+            let learned = Learned {
+                looks: looks.clone(),
+                median: secs(90.0),
+            };
+            let (n, late) = looks_until(Schedule::new(Some(learned), 1.0), length);
             let most = if length <= secs(95.0) { 8 } else { 13 };
             assert!(n <= most, "{length:?}: {n} looks");
             late_sum += late;
@@ -225,9 +276,58 @@ mod tests {
     #[test]
     fn close_quantiles_are_merged_and_scale_shrinks_the_backoff() {
         let same = vec![secs(0.05); 10];
-        assert_eq!(learned_looks(&same, 1.0), Some(vec![secs(0.05)]));
+        assert_eq!(
+            learned_looks(&same, 1.0).map(|l| l.looks),
+            Some(vec![secs(0.05)])
+        );
         let mut s = Schedule::new(None, 0.1);
         assert_eq!(s.next(secs(0.0), false), secs(0.2));
+    }
+
+    #[test]
+    fn learned_looks_taken_mid_wait_keep_a_median_stack_within_8_looks() {
+        // The backoff looked at 0, 2, 6, 14, 30 and 50 s (6 looks) when the first stacks of
+        // the run had settled: 2 looks left for a 90-second stack, the tail as learned.
+        let mut s = Schedule::new(None, 1.0);
+        let mut at = Duration::ZERO;
+        for _ in 0..5 {
+            at += s.next(at, false);
+        }
+        assert_eq!(at, secs(50.0));
+        s.adopt(
+            learned_looks(&spread(), 1.0).unwrap_or_else(|| panic!("learned")),
+            at,
+            6,
+        );
+        let mut seen = Vec::new();
+        for _ in 0..6 {
+            at += s.next(at, false);
+            seen.push(at);
+        }
+        assert_eq!(
+            seen,
+            [75.0, 93.0, 99.0, 105.0, 111.0, 117.0].map(secs).to_vec()
+        );
+        // Early enough, nothing is thinned: 2 looks so far, 6 left up to the median.
+        let mut s = Schedule::new(None, 1.0);
+        s.adopt(
+            learned_looks(&spread(), 1.0).unwrap_or_else(|| panic!("learned")),
+            secs(2.0),
+            2,
+        );
+        assert_eq!(s.next(secs(2.0), false), secs(61.0));
+        // 8 looks spent: only the looks past the median are left.
+        let mut s = Schedule::new(None, 1.0);
+        s.adopt(
+            learned_looks(&spread(), 1.0).unwrap_or_else(|| panic!("learned")),
+            secs(90.0),
+            8,
+        );
+        assert_eq!(
+            s.next(secs(90.0), false),
+            secs(3.0),
+            "93 is the median's look"
+        );
     }
 
     #[test]
