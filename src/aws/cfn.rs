@@ -543,13 +543,13 @@ pub async fn continue_update_rollback(
 
 /// Polls DescribeStacks until the stack leaves every `*_IN_PROGRESS` state or `deadline`
 /// passes. The first poll is immediate. A stack that disappears is an error: this waits
-/// for our own operation.
+/// for our own operation, just started (its duration is learned from).
 pub async fn wait_until_settled(
     client: &Client,
     stack_name: &str,
     deadline: Instant,
 ) -> Result<StackState, CfnError> {
-    wait_while_busy(client, stack_name, deadline)
+    wait_busy(client, stack_name, deadline, true)
         .await?
         .ok_or_else(|| {
             CfnError::Failed(format!(
@@ -559,23 +559,34 @@ pub async fn wait_until_settled(
 }
 
 /// Polls DescribeStacks until no operation runs on the stack: its settled state, or `None`
-/// when it is gone (another run deleted it). For waiting on someone else's operation.
-///
-/// The looks follow [`pace::Schedule`]: immediate, then a backoff from 2 s, or, once this
-/// process has seen enough operations of the same kind settle (before this wait or during
-/// it, until the stack's status changes), at the quantiles of their durations. Each settled
-/// operation adds its duration to what later waits learn from.
+/// when it is gone (another run deleted it). For waiting on someone else's operation: its
+/// start is unknown, so the looks follow the backoff and nothing is learned from it.
 pub async fn wait_while_busy(
     client: &Client,
     stack_name: &str,
     deadline: Instant,
+) -> Result<Option<StackState>, CfnError> {
+    wait_busy(client, stack_name, deadline, false).await
+}
+
+/// The looks follow [`pace::Schedule`]: immediate, then a backoff from 2 s, or, for an
+/// operation this run has just started (`ours`), once this process has seen enough
+/// operations of the same kind on a stack of the same name succeed (before this wait or
+/// during it, until the stack's status changes), at the quantiles of their durations; each
+/// of ours that succeeds adds its duration to what later waits learn from. No sleep runs
+/// past `deadline`.
+async fn wait_busy(
+    client: &Client,
+    stack_name: &str,
+    deadline: Instant,
+    ours: bool,
 ) -> Result<Option<StackState>, CfnError> {
     let began = Instant::now();
     // The kind of operation (its first busy status), the last status seen and when.
     let mut kind: Option<String> = None;
     let mut last: Option<(StackStatus, Instant)> = None;
     let mut schedule: Option<pace::Schedule> = None;
-    let mut learning = true;
+    let mut learning = ours;
     // Looks so far.
     let mut looks = 0;
     loop {
@@ -586,7 +597,9 @@ pub async fn wait_while_busy(
             return Ok(None);
         };
         if !state.status.is_busy() {
-            if let (Some(kind), Some((_, busy_at))) = (&kind, &last) {
+            if let (true, Some(kind), Some((_, busy_at))) =
+                (ours && state.status.is_success(), &kind, &last)
+            {
                 // Done between the last look that saw it running and this one.
                 let (from, to) = (*busy_at - began, now - began);
                 paces().observe(kind, from + (to - from) / 2);
@@ -599,7 +612,9 @@ pub async fn wait_while_busy(
             });
         }
         let changed = last.as_ref().is_some_and(|(s, _)| *s != state.status);
-        let kind = kind.get_or_insert_with(|| state.status.as_str().to_owned());
+        // The stack's name with its first busy status: the artifact stack's operations are
+        // not the member stacks'.
+        let kind = kind.get_or_insert_with(|| format!("{stack_name} {}", state.status));
         // Until the first status change, a wait that began on the backoff takes the learned
         // looks as soon as there are some (a rollout's first wave learns from its first
         // stacks to settle).
@@ -613,12 +628,13 @@ pub async fn wait_while_busy(
         }
         let wait = schedule.next(now - began, changed);
         last = Some((state.status, now));
-        tokio::time::sleep(wait + jitter()).await;
+        let left = deadline.saturating_duration_since(Instant::now());
+        tokio::time::sleep((wait + jitter()).min(left)).await;
     }
 }
 
-/// What this process has seen stack operations take, per kind (`CREATE_IN_PROGRESS` …):
-/// the latest [`pace::KEEP`] durations of each.
+/// What this process has seen its own stack operations take, per kind (`remedy
+/// CREATE_IN_PROGRESS` …): the latest [`pace::KEEP`] durations of each.
 pub struct Paces {
     seen: std::sync::Mutex<std::collections::HashMap<String, std::collections::VecDeque<Duration>>>,
 }
@@ -648,7 +664,7 @@ pub fn paces() -> &'static Paces {
     })
 }
 
-/// The factor on the fixed polling intervals: `REMEDY_TIME_SCALE` (0 < f <= 1), else 1.
+/// The factor on the fixed polling intervals: `REMEDY_TIME_SCALE` (0.01 <= f <= 1), else 1.
 /// Only for the latency benchmark, which compresses CloudFormation's time by that factor
 /// (BENCHMARKS.md); learned looks follow observed durations and need no scaling.
 pub fn time_scale() -> f64 {
@@ -657,7 +673,7 @@ pub fn time_scale() -> f64 {
         std::env::var("REMEDY_TIME_SCALE")
             .ok()
             .and_then(|v| v.parse::<f64>().ok())
-            .filter(|f| *f > 0.0 && *f <= 1.0)
+            .filter(|f| (0.01..=1.0).contains(f))
             .unwrap_or(1.0)
     })
 }
@@ -831,8 +847,8 @@ pub fn failures(events_newest_first: &[Event], stack_name: &str) -> Vec<String> 
 }
 
 /// Exponential backoff with jitter for polling what has no learned pace (change sets,
-/// drift detection, deletions, builds): 2 s, 4 s, 8 s … capped at 20 s ([`pace::FIRST`],
-/// [`pace::CAP`]).
+/// drift detection, a deletion's wait, builds): 2 s, 4 s, 8 s … capped at 20 s
+/// ([`pace::FIRST`], [`pace::CAP`]).
 pub struct Backoff {
     schedule: pace::Schedule,
 }

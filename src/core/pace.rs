@@ -150,6 +150,8 @@ impl Schedule {
         kept.extend_from_slice(after);
         kept.reverse();
         self.looks = kept;
+        // Past the learned looks, the backoff starts over, as in a learned wait.
+        self.backoff = self.first;
     }
 
     /// How long to wait before the next look, `elapsed` after the start, when the last look
@@ -171,7 +173,7 @@ impl Schedule {
     }
 }
 
-/// The look (0-based, the immediate one counted) at which a wait following `schedule` sees
+/// The look (counted from 1, the immediate one included) at which a wait following `schedule` sees
 /// an operation of `length` done, and how late: a model of the waits, without jitter.
 pub fn looks_until(mut schedule: Schedule, length: Duration) -> (usize, Duration) {
     let mut at = Duration::ZERO;
@@ -307,6 +309,11 @@ mod tests {
         assert_eq!(
             seen,
             [75.0, 93.0, 99.0, 105.0, 111.0, 117.0].map(secs).to_vec()
+        );
+        assert_eq!(
+            s.next(at, false),
+            secs(2.0),
+            "past them, the backoff from its start"
         );
         // Early enough, nothing is thinned: 2 looks so far, 6 left up to the median.
         let mut s = Schedule::new(None, 1.0);

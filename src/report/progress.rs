@@ -60,7 +60,8 @@ pub fn progress(stage: &str, total: usize, kind: ProgressKind) -> Arc<dyn Progre
 }
 
 /// [`progress`] for a stage that `later` stages (targets, concurrency) follow in the same
-/// run: the bar also shows the rollout's ETA (gates' waits not counted).
+/// run: the bar also shows the rollout's ETA (gates' waits not counted), as if their targets
+/// took what this stage's do (as many stack operations, as long).
 pub fn progress_of_rollout(
     stage: &str,
     total: usize,
