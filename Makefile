@@ -6,7 +6,7 @@ FAULTS_VENV := .venv-faults
 CHECKOV_VENV := .venv-checkov
 CARGO ?= cargo
 
-.PHONY: demo test venv faults-venv checkov-venv bench-venv bench bench-regions bench-history build lint release release-check bench-runtime clean-venv
+.PHONY: demo test venv faults-venv checkov-venv bench-venv bench bench-regions bench-history bench-latency build lint release release-check bench-runtime clean-venv
 
 ## The pinned emulator and template linter, in .venv (created if missing or outdated).
 venv: $(VENV)/.installed
@@ -87,6 +87,15 @@ bench-regions: venv faults-venv bench-venv
 bench-history: venv
 	$(CARGO) build --release --bin remedy --example testbed
 	$(VENV)/bin/python bench/history.py --remedy $${CARGO_TARGET_DIR:-target}/release/remedy $(BENCH_ARGS)
+
+## Rollouts at CloudFormation's speed (BENCHMARKS.md): 1,000 accounts at concurrency 64 and
+## 256, 10 % throttling, 5,000 accounts for memory, through the latency model
+## (tests/faults/latency.py). About 45 minutes, half of it the 5,000-account run (the emulator
+## slows with that many stacks). BENCH_ARGS, e.g. --accounts 200 --scenarios first-64.
+bench-latency: venv faults-venv
+	$(CARGO) build --release --bin remedy --example testbed
+	PATH="$(CURDIR)/$(VENV)/bin:$(CURDIR)/$(FAULTS_VENV)/bin:$$PATH" $(VENV)/bin/python bench/latency.py \
+		--remedy $${CARGO_TARGET_DIR:-target}/release/remedy $(BENCH_ARGS)
 
 ## The runtime's numbers (BENCHMARKS.md): decision time, package size, cold start. Release build.
 bench-runtime:

@@ -163,20 +163,12 @@ def split_calls(calls):
     return sum(calls.values()) - discovery - artifacts, discovery, artifacts
 
 
-def run_remedy(remedy, workdir, endpoint, args):
-    env = {
-        "PATH": os.environ.get("PATH", ""),
-        "HOME": workdir,
-        "AWS_ENDPOINT_URL": endpoint,
-        "AWS_ACCESS_KEY_ID": "bench",
-        "AWS_SECRET_ACCESS_KEY": "bench",
-        "AWS_REGION": REGION,
-        "AWS_EC2_METADATA_DISABLED": "true",
-    }
+def watched(cmd, cwd, env):
+    """Runs `cmd` to its end: (wall seconds, peak RSS in MB, exit code, stdout, CPU seconds).
+    The peak is the process's own VmHWM, read until it exits (wait4's ru_maxrss would also
+    count this Python process, whose pages the child held between fork and exec)."""
     start = time.perf_counter()
-    proc = subprocess.Popen([remedy, *args], cwd=workdir, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-    # Peak RSS of remedy alone: its VmHWM, read until it exits. (wait4's ru_maxrss would
-    # also count this Python process, whose pages the child held between fork and exec.)
+    proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
     peak_kb = [0]
 
     def watch():
@@ -198,10 +190,29 @@ def run_remedy(remedy, workdir, endpoint, args):
     proc.returncode = os.waitstatus_to_exitcode(status)
     watcher.join()
     wall = time.perf_counter() - start
-    if proc.returncode != 0:
+    return wall, peak_kb[0] / 1024, proc.returncode, out, usage.ru_utime + usage.ru_stime
+
+
+def remedy_env(workdir, endpoint, **more):
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "HOME": workdir,
+        "AWS_ENDPOINT_URL": endpoint,
+        "AWS_ACCESS_KEY_ID": "bench",
+        "AWS_SECRET_ACCESS_KEY": "bench",
+        "AWS_REGION": REGION,
+        "AWS_EC2_METADATA_DISABLED": "true",
+    }
+    env.update(more)
+    return env
+
+
+def run_remedy(remedy, workdir, endpoint, args):
+    wall, peak_mb, code, out, cpu = watched([remedy, *args], workdir, remedy_env(workdir, endpoint))
+    if code != 0:
         raise SystemExit(f"remedy {' '.join(args)} failed: {out[:2000]!r}")
-    run_remedy.cpu_s = usage.ru_utime + usage.ru_stime
-    return wall, peak_kb[0] / 1024, json.loads(out)
+    run_remedy.cpu_s = cpu
+    return wall, peak_mb, json.loads(out)
 
 
 def hand_loop(aws, emulator_url, accounts, workdir, template_body, parameters):

@@ -162,6 +162,8 @@ def _start(account, name, kind):
     key = (account, name)
     previous = operations.get(key)
     if previous and previous.get("seen_done_at") is None:
+        # Never seen done (a retried call answered twice, a stack deleted meanwhile): kept,
+        # and counted by the bench as unfinished.
         finished.append(previous)
     operations[key] = {
         "account": account, "stack": name, "kind": kind, "started_at": _now(),
@@ -173,7 +175,9 @@ def _draw(op, status):
     """The operation's duration, drawn when its first DescribeStacks shows its kind (an
     executed change set creates or updates)."""
     if op["kind"] is None:
-        op["kind"] = "create" if status.startswith("CREATE") else "update"
+        # A change set of type CREATE runs on a stack in REVIEW_IN_PROGRESS; a failed create
+        # reads ROLLBACK_*.
+        op["kind"] = "create" if status.startswith(("CREATE", "ROLLBACK", "REVIEW")) else "update"
     lo, hi = _range(ctx.options.create_s if op["kind"] == "create" else ctx.options.update_s)
     op["duration"] = rng.uniform(lo, hi) * float(ctx.options.time_scale)
 
