@@ -128,12 +128,17 @@ impl Client {
                 .unwrap_or_default();
             let listed = ids.len();
             // Every account counts, other clouds' too: a page of Azure accounts is not the end.
-            let new = ids.into_iter().filter(|id| seen.insert(id.clone())).count();
-            for account in parse_accounts(&body) {
-                if !all.iter().any(|a| a.id == account.id) {
-                    all.push(account);
-                }
-            }
+            // The ids first seen on this page: each account is kept once.
+            let mut fresh: std::collections::HashSet<String> = ids
+                .into_iter()
+                .filter(|id| seen.insert(id.clone()))
+                .collect();
+            let new = fresh.len();
+            all.extend(
+                parse_accounts(&body)
+                    .into_iter()
+                    .filter(|a| fresh.remove(&a.id)),
+            );
             let total = body
                 .pointer("/meta/total")
                 .and_then(Value::as_u64)

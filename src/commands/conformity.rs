@@ -266,25 +266,29 @@ async fn profile(config: Config, apply: bool, global: &Global) -> Result<i32, Er
         .into_iter()
         .find(|(_, n)| *n == name);
     let config = &config;
-    let (state, id) = match existing {
+    let (state, id, body) = match existing {
         None => {
             let id = client
                 .create_profile(profile_body(config, None))
                 .await
                 .map_err(failed)?;
-            ("created", id)
+            let body = profile_body(config, Some(&id));
+            ("created", id, body)
         }
         Some((id, _)) => {
             let current = profile_rules(&client.profile(&id).await.map_err(failed)?);
-            let wanted = profile_rules(&profile_body(config, Some(&id)));
-            if wanted.iter().all(|rule| current.contains(rule)) {
-                ("unchanged", id)
+            let body = profile_body(config, Some(&id));
+            if profile_rules(&body)
+                .iter()
+                .all(|rule| current.contains(rule))
+            {
+                ("unchanged", id, body)
             } else {
                 client
-                    .update_profile(&id, profile_body(config, Some(&id)))
+                    .update_profile(&id, body.clone())
                     .await
                     .map_err(failed)?;
-                ("updated", id)
+                ("updated", id, body)
             }
         }
     };
@@ -292,7 +296,7 @@ async fn profile(config: Config, apply: bool, global: &Global) -> Result<i32, Er
         &name,
         &exempt,
         &config.stack_name,
-        &profile_body(config, Some(&id)),
+        &body,
         Some((state, &id)),
         global.output,
     );
@@ -449,7 +453,6 @@ async fn each_account(
                     row.reason = Some(why);
                     return row;
                 }
-                let extra = extra_labelled(&settings, id, &wanted);
                 if mode == Mode::Status {
                     let (state, reason) = match link(&settings, id, &wanted) {
                         Link::Connected => (State::Connected, None),
@@ -466,6 +469,7 @@ async fn each_account(
                     row.reason = reason;
                     return row;
                 }
+                let extra = extra_labelled(&settings, id, &wanted);
                 match plan(&settings, id, &wanted) {
                     Plan::Unchanged { id } => {
                         row.setting_id = Some(id);

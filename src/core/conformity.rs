@@ -253,17 +253,9 @@ fn resources(body: &Value) -> Vec<&Value> {
     }
 }
 
+/// The strings of a JSON array, sorted, once each.
 fn strings(value: Option<&Value>) -> Vec<String> {
-    let mut list: Vec<String> = value
-        .and_then(Value::as_array)
-        .map(|items| {
-            items
-                .iter()
-                .filter_map(Value::as_str)
-                .map(str::to_owned)
-                .collect()
-        })
-        .unwrap_or_default();
+    let mut list = crate::core::util::json_strings(value);
     list.sort();
     list.dedup();
     list

@@ -102,18 +102,7 @@ pub fn parse_line(message: &str, account_id: &str, timestamp_ms: i64) -> Option<
         return None;
     };
     let text = |key: &str| line.get(key).and_then(Value::as_str).map(str::to_owned);
-    let list = |key: &str| -> Vec<String> {
-        line.get(key)
-            .and_then(Value::as_array)
-            .map(|items| {
-                items
-                    .iter()
-                    .filter_map(Value::as_str)
-                    .map(str::to_owned)
-                    .collect()
-            })
-            .unwrap_or_default()
-    };
+    let list = |key: &str| crate::core::util::json_strings(line.get(key));
     let outcome = text("outcome")?;
     let removed: &[Value] = line
         .get("removed")

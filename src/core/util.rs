@@ -4,6 +4,21 @@
 use sha2::{Digest, Sha256};
 use std::time::Duration;
 
+/// The strings of a JSON array, in order; anything else (absent, not an array, a
+/// non-string item) contributes nothing.
+pub(crate) fn json_strings(value: Option<&serde_json::Value>) -> Vec<String> {
+    value
+        .and_then(serde_json::Value::as_array)
+        .map(|items| {
+            items
+                .iter()
+                .filter_map(serde_json::Value::as_str)
+                .map(str::to_owned)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 /// Lowercase hex of `bytes`.
 pub(crate) fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
