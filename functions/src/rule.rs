@@ -165,7 +165,8 @@ tokio::task_local! {
     static CHANGES: Arc<std::sync::Mutex<Vec<Change>>>;
 }
 
-/// One AWS call that changed something: its IAM action (`s3:PutBucketAcl`) and its target
+/// One AWS call that changed something: its operation as `service:Operation`, CloudTrail's
+/// `eventName` (`s3:PutBucketAcl`), and its target
 /// (the bucket, group id, key or ARN it changed). The ledger's `changes` (docs/ledger.md).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct Change {
@@ -173,8 +174,8 @@ pub struct Change {
     pub target: String,
 }
 
-/// Records that the rule running in this task has just changed `target` with `api` (its IAM
-/// action): called right after each mutating call succeeds, so that a report — a failed one
+/// Records that the rule running in this task has just changed `target` with `api` (its
+/// `service:Operation`): called right after each mutating call succeeds, so that a report — a failed one
 /// too — lists exactly what was changed, in order. Outside [`recording_changes`], nothing.
 pub fn changed(api: &str, target: impl Into<String>) {
     let change = Change {

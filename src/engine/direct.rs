@@ -399,16 +399,18 @@ impl DirectEngine {
                 _ => Outcome::Created,
             };
             acted = true;
-            // The stack time: from the first call of the operation (an update's change set
-            // included) to the look that saw it settle.
-            let mut began = Instant::now();
-            let applied = if existing.is_none() {
-                // Nothing there: no kept plan can exist (a plan's change set would have made
-                // the stack, REVIEW_IN_PROGRESS), and nothing to review. Every role is new.
+            // Nothing there: no kept plan can exist (a plan's change set would have made the
+            // stack, REVIEW_IN_PROGRESS), and nothing to review. Every role is new.
+            if existing.is_none() {
                 if let Some(refusal) = self.role_quota_refusal(target, self.roles).await {
                     return Err((status, refusal));
                 }
-                began = Instant::now();
+            }
+            // The stack time: from the operation's first CloudFormation call (an update's
+            // change set, and the role quota check of what it adds, included) to the look
+            // that saw it settle.
+            let began = Instant::now();
+            let applied = if existing.is_none() {
                 let request =
                     self.request(target, template, &self.change_set_name, role_arn.as_deref());
                 cfn::create_stack(&client, &request, deadline)

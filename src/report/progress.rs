@@ -109,11 +109,10 @@ struct Tally {
     in_flight: HashMap<(String, String), Instant>,
     /// The most targets in flight at once: the concurrency in use.
     widest: usize,
-    /// How long each finished target that had started took.
-    durations: Vec<Duration>,
-    /// Of those, how long each took besides its stack operation (all of it without one).
+    /// How long each finished target that had started took besides its stack operation
+    /// (all of it without one), sorted.
     overheads: Vec<Duration>,
-    /// How long each stack operation took (targets that ran one).
+    /// How long each stack operation took (targets that ran one), sorted.
     stack_times: Vec<Duration>,
     /// The rollout's stages after this one, as (targets, concurrency): the fleet's ETA.
     later: Vec<(usize, usize)>,
@@ -127,7 +126,6 @@ impl Tally {
             counts: [0; 5],
             in_flight: HashMap::new(),
             widest: 0,
-            durations: Vec::new(),
             overheads: Vec::new(),
             stack_times: Vec::new(),
             later: Vec::new(),
@@ -152,11 +150,12 @@ impl Tally {
         let key = (account_id.to_owned(), region.to_owned());
         if let Some(since) = self.in_flight.remove(&key) {
             let took = now.saturating_duration_since(since);
-            self.durations.push(took);
-            self.overheads
-                .push(took.saturating_sub(stack_time.unwrap_or_default()));
+            insert_sorted(
+                &mut self.overheads,
+                took.saturating_sub(stack_time.unwrap_or_default()),
+            );
             if let Some(stack_time) = stack_time {
-                self.stack_times.push(stack_time);
+                insert_sorted(&mut self.stack_times, stack_time);
             }
         }
     }
@@ -168,7 +167,7 @@ impl Tally {
     fn expected(&self) -> Option<Duration> {
         let overhead = median(&self.overheads)?;
         let stack = median(&self.stack_times).unwrap_or_default();
-        let share = self.stack_times.len() as f64 / self.durations.len().max(1) as f64;
+        let share = self.stack_times.len() as f64 / self.overheads.len().max(1) as f64;
         Some(overhead + stack.mul_f64(share))
     }
 
@@ -251,15 +250,15 @@ pub(crate) fn eta(
     ))
 }
 
-fn median(observed: &[Duration]) -> Option<Duration> {
-    let mut sorted = observed.to_vec();
-    sorted.sort_unstable();
-    let n = sorted.len();
-    match n {
-        0 => None,
-        _ if n % 2 == 1 => Some(sorted[n / 2]),
-        _ => Some((sorted[n / 2 - 1] + sorted[n / 2]) / 2),
-    }
+/// The median of sorted durations, as the report computes it (nearest rank).
+fn median(sorted: &[Duration]) -> Option<Duration> {
+    crate::core::pace::quantile(sorted, 0.5)
+}
+
+/// Adds `value` to `sorted`, keeping it sorted (the bar reads medians on every redraw).
+fn insert_sorted(sorted: &mut Vec<Duration>, value: Duration) {
+    let at = sorted.partition_point(|d| *d <= value);
+    sorted.insert(at, value);
 }
 
 fn locked(tally: &Mutex<Tally>) -> MutexGuard<'_, Tally> {
@@ -513,7 +512,7 @@ mod tests {
         );
         // A target never started (skipped) is not in flight and has no duration.
         tally.finished("z", "r", Outcome::Skipped, None, t0 + S(11));
-        assert_eq!(tally.durations.len(), 1);
+        assert_eq!(tally.overheads.len(), 1);
         assert_eq!(tally.in_flight.len(), 2);
     }
 
@@ -579,9 +578,10 @@ mod tests {
             tally.line(t0 + S(60)),
             "1/2 · created 1 · 1 in flight · rollout ETA 8m"
         );
-        // Both done (60.5 s expected now): the later stages' 8 waves.
+        // Both done (overheads 2 s and 3 s: the median is the lower, as the report takes
+        // it; 60 s expected): the later stages' 8 waves.
         tally.finished("b", "r", Outcome::Created, Some(S(58)), t0 + S(61));
-        assert_eq!(tally.line(t0 + S(61)), "2/2 · created 2 · rollout ETA 8m4s");
+        assert_eq!(tally.line(t0 + S(61)), "2/2 · created 2 · rollout ETA 8m");
     }
 
     #[test]

@@ -695,7 +695,8 @@ async fn close_world_ingress(
         reason: Some(format!("{stuck}; {done}")),
         // What was fixed was fixed: it can be undone like any other.
         removed: report.removed,
-        changes: report.changes,
+        // `runtime::run_rule` fills in what was recorded.
+        changes: Vec::new(),
     })
 }
 

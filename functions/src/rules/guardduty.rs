@@ -85,7 +85,9 @@ async fn enable_detector(ctx: &Context) -> Result<Report, RuleError> {
                         .map_err(|e| RuleError::aws("CreateDetector", &e))?;
                     crate::rule::changed(
                         "guardduty:CreateDetector",
-                        out.detector_id().unwrap_or(region.as_str()),
+                        out.detector_id()
+                            .map(str::to_owned)
+                            .unwrap_or_else(|| format!("{}/{region}", ctx.account_id)),
                     );
                     Ok(())
                 },
